@@ -1,0 +1,350 @@
+//! The provider's middle layer: native types in and out, one method per
+//! Terraform operation. It runs the schema-driven rules, calls the resource,
+//! and checks the invariants Terraform relies on before anything goes back
+//! on the wire.
+
+use std::collections::BTreeMap;
+use std::sync::RwLock;
+
+use tokio_util::sync::CancellationToken;
+
+use super::diagnostics::{Diagnostic, Diagnostics};
+use super::path::AttributePath;
+use super::plan::{keep_equivalent, plan_block, requires_replace, validate_block};
+use super::resource::{PlanContext, Resource};
+use super::schema::Schema;
+use super::value::Value;
+use crate::provider::{ProviderConfig, ProviderContext};
+
+struct Registered {
+    resource: Box<dyn Resource>,
+    schema: Schema,
+}
+
+/// A planned change, ready to encode.
+#[derive(Debug, Default)]
+pub struct Planned {
+    pub state: Value,
+    pub requires_replace: Vec<AttributePath>,
+    pub private: Vec<u8>,
+    pub diagnostics: Diagnostics,
+}
+
+/// The result of an apply or a refresh.
+#[derive(Debug, Default)]
+pub struct NewState {
+    pub state: Value,
+    pub private: Vec<u8>,
+    pub diagnostics: Diagnostics,
+}
+
+pub struct ProviderServer {
+    provider_schema: Schema,
+    resources: BTreeMap<&'static str, Registered>,
+    context: RwLock<ProviderContext>,
+    stop: CancellationToken,
+    env: fn(&str) -> Option<String>,
+}
+
+fn process_env(name: &str) -> Option<String> {
+    std::env::var(name).ok()
+}
+
+impl ProviderServer {
+    pub fn new(provider_schema: Schema, resources: Vec<Box<dyn Resource>>) -> Self {
+        let resources = resources
+            .into_iter()
+            .map(|resource| {
+                let schema = resource.schema();
+                (resource.type_name(), Registered { resource, schema })
+            })
+            .collect();
+        let stop = CancellationToken::new();
+        // Until ConfigureProvider arrives (as with `terraform import` of a
+        // provider that has no block), settings come from the environment.
+        let config = ProviderConfig::from_config(&Value::Null, process_env).unwrap_or_default();
+        ProviderServer {
+            provider_schema,
+            resources,
+            context: RwLock::new(ProviderContext {
+                config,
+                stop: stop.clone(),
+            }),
+            stop,
+            env: process_env,
+        }
+    }
+
+    pub fn provider_schema(&self) -> &Schema {
+        &self.provider_schema
+    }
+
+    pub fn resource_schemas(&self) -> impl Iterator<Item = (&'static str, &Schema)> {
+        self.resources.iter().map(|(name, r)| (*name, &r.schema))
+    }
+
+    pub fn resource_schema(&self, type_name: &str) -> Option<&Schema> {
+        self.resources.get(type_name).map(|r| &r.schema)
+    }
+
+    fn registered(&self, type_name: &str) -> Result<&Registered, Diagnostics> {
+        self.resources.get(type_name).ok_or_else(|| {
+            Diagnostic::error(
+                "Unknown resource type",
+                format!("This provider has no resource type {type_name:?}. Check the resource block's type and the provider's version."),
+            )
+            .into()
+        })
+    }
+
+    fn context(&self) -> ProviderContext {
+        self.context
+            .read()
+            .unwrap_or_else(|e| e.into_inner())
+            .clone()
+    }
+
+    /// Cancels every operation in flight (Terraform's StopProvider).
+    pub fn stop(&self) {
+        self.stop.cancel();
+    }
+
+    pub fn validate_provider(&self, config: &Value) -> Diagnostics {
+        let mut diags = Diagnostics::new();
+        validate_block(
+            &self.provider_schema.block,
+            config,
+            &AttributePath::root(),
+            &mut diags,
+        );
+        diags
+    }
+
+    pub fn configure(&self, config: &Value) -> Diagnostics {
+        match ProviderConfig::from_config(config, self.env) {
+            Ok(config) => {
+                let mut ctx = self.context.write().unwrap_or_else(|e| e.into_inner());
+                *ctx = ProviderContext {
+                    config,
+                    stop: self.stop.clone(),
+                };
+                Diagnostics::new()
+            }
+            Err(diags) => diags,
+        }
+    }
+
+    pub fn validate_resource(&self, type_name: &str, config: &Value) -> Diagnostics {
+        let registered = match self.registered(type_name) {
+            Ok(r) => r,
+            Err(d) => return d,
+        };
+        let mut diags = Diagnostics::new();
+        validate_block(
+            &registered.schema.block,
+            config,
+            &AttributePath::root(),
+            &mut diags,
+        );
+        registered.resource.validate(config, &mut diags);
+        diags
+    }
+
+    pub fn plan(
+        &self,
+        type_name: &str,
+        prior: &Value,
+        proposed: &Value,
+        config: &Value,
+        prior_private: &[u8],
+    ) -> Planned {
+        let registered = match self.registered(type_name) {
+            Ok(r) => r,
+            Err(diagnostics) => {
+                return Planned {
+                    diagnostics,
+                    ..Planned::default()
+                };
+            }
+        };
+        let mut diags = Diagnostics::new();
+        if proposed.is_null() {
+            registered.resource.plan_destroy(prior, &mut diags);
+            return Planned {
+                state: Value::Null,
+                requires_replace: Vec::new(),
+                private: prior_private.to_vec(),
+                diagnostics: diags,
+            };
+        }
+        let block = &registered.schema.block;
+        let mut planned = plan_block(block, proposed, config, prior);
+        let provider = self.context();
+        let ctx = PlanContext {
+            provider: &provider,
+            prior,
+            config,
+            prior_private,
+        };
+        registered
+            .resource
+            .modify_plan(&ctx, &mut planned, &mut diags);
+        let requires_replace = requires_replace(block, prior, &planned);
+        Planned {
+            state: planned,
+            requires_replace,
+            private: prior_private.to_vec(),
+            diagnostics: diags,
+        }
+    }
+
+    pub async fn apply(
+        &self,
+        type_name: &str,
+        prior: &Value,
+        planned: &Value,
+        planned_private: &[u8],
+    ) -> NewState {
+        let registered = match self.registered(type_name) {
+            Ok(r) => r,
+            Err(diagnostics) => {
+                return NewState {
+                    state: prior.clone(),
+                    diagnostics,
+                    ..NewState::default()
+                };
+            }
+        };
+        let provider = self.context();
+        let resource = &registered.resource;
+        if planned.is_null() {
+            let diagnostics = resource.delete(&provider, prior, planned_private).await;
+            // A failed delete keeps the object in state, so it is not lost.
+            let state = if diagnostics.has_errors() {
+                prior.clone()
+            } else {
+                Value::Null
+            };
+            return NewState {
+                state,
+                private: planned_private.to_vec(),
+                diagnostics,
+            };
+        }
+        let creating = prior.is_null();
+        let mut applied = if creating {
+            resource.create(&provider, planned).await
+        } else {
+            resource
+                .update(&provider, prior, planned, planned_private)
+                .await
+        };
+        if creating && applied.state.is_null() && !applied.diagnostics.has_errors() {
+            applied.diagnostics.push(Diagnostic::error(
+                "Missing resource state after create",
+                format!("The provider created {type_name} without returning its state. This is a bug in the provider; please report it."),
+            ));
+        }
+        if !creating && applied.state.is_null() && !applied.diagnostics.has_errors() {
+            applied.diagnostics.push(Diagnostic::error(
+                "Missing resource state after update",
+                format!("The provider updated {type_name} without returning its state. This is a bug in the provider; please report it."),
+            ));
+            applied.state = prior.clone();
+        }
+        keep_equivalent(
+            &registered.schema.block.attributes,
+            &mut applied.state,
+            planned,
+        );
+        if !applied.state.is_wholly_known() {
+            applied.diagnostics.push(Diagnostic::error(
+                "Unknown value after apply",
+                format!("The provider returned a state for {type_name} with values still unknown. This is a bug in the provider; please report it."),
+            ));
+            applied.state = replace_unknowns(applied.state);
+        }
+        NewState {
+            state: applied.state,
+            private: applied.private,
+            diagnostics: applied.diagnostics,
+        }
+    }
+
+    pub async fn read(&self, type_name: &str, state: &Value, private: &[u8]) -> NewState {
+        let registered = match self.registered(type_name) {
+            Ok(r) => r,
+            Err(diagnostics) => {
+                return NewState {
+                    state: state.clone(),
+                    diagnostics,
+                    ..NewState::default()
+                };
+            }
+        };
+        let provider = self.context();
+        match registered.resource.read(&provider, state, private).await {
+            Ok(Some((mut fresh, private))) => {
+                keep_equivalent(&registered.schema.block.attributes, &mut fresh, state);
+                NewState {
+                    state: fresh,
+                    private,
+                    diagnostics: Diagnostics::new(),
+                }
+            }
+            Ok(None) => NewState::default(),
+            Err(diagnostics) => NewState {
+                state: state.clone(),
+                private: private.to_vec(),
+                diagnostics,
+            },
+        }
+    }
+
+    pub fn import(&self, type_name: &str, id: &str) -> Result<Value, Diagnostics> {
+        let registered = self.registered(type_name)?;
+        let provider = self.context();
+        registered.resource.import(&provider, id)
+    }
+
+    /// Upgrades stored state; `state` has been decoded with the current
+    /// schema's type.
+    pub fn upgrade(
+        &self,
+        type_name: &str,
+        version: i64,
+        state: Value,
+    ) -> Result<Value, Diagnostics> {
+        let registered = self.registered(type_name)?;
+        if version > registered.schema.version {
+            return Err(Diagnostic::error(
+                "State written by a newer provider",
+                format!(
+                    "This {type_name} was stored by a provider with schema version {version}, newer than this provider's {}. Upgrade the provider (check the version constraint in required_providers).",
+                    registered.schema.version
+                ),
+            )
+            .into());
+        }
+        registered.resource.upgrade_state(version, state)
+    }
+}
+
+fn replace_unknowns(value: Value) -> Value {
+    match value {
+        Value::Unknown => Value::Null,
+        Value::List(items) => Value::List(items.into_iter().map(replace_unknowns).collect()),
+        Value::Set(items) => Value::set(items.into_iter().map(replace_unknowns).collect()),
+        Value::Map(m) => Value::Map(
+            m.into_iter()
+                .map(|(k, v)| (k, replace_unknowns(v)))
+                .collect(),
+        ),
+        Value::Object(m) => Value::Object(
+            m.into_iter()
+                .map(|(k, v)| (k, replace_unknowns(v)))
+                .collect(),
+        ),
+        other => other,
+    }
+}

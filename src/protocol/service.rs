@@ -1,0 +1,463 @@
+//! The tfplugin6 `Provider` service: one function per RPC that decodes the
+//! request, calls the framework server, and encodes the answer. Every
+//! failure a user should see travels as a diagnostic, never as a gRPC error.
+
+use std::sync::Arc;
+
+use tonic::{Request, Response, Status};
+
+use super::convert::{self, decode, encode};
+use super::generated::tfplugin6 as pb;
+use super::generated::tfplugin6::provider_server::Provider;
+use crate::framework::diagnostics::{Diagnostic, Diagnostics};
+use crate::framework::server::ProviderServer;
+use crate::framework::types::Type;
+use crate::framework::value::Value;
+
+pub struct ProviderService {
+    server: Arc<ProviderServer>,
+}
+
+impl ProviderService {
+    pub fn new(server: Arc<ProviderServer>) -> Self {
+        ProviderService { server }
+    }
+
+    fn resource_type(&self, type_name: &str) -> Result<Type, Diagnostics> {
+        self.server
+            .resource_schema(type_name)
+            .map(|s| s.value_type())
+            .ok_or_else(|| unsupported("resource type", type_name))
+    }
+}
+
+fn unsupported(what: &str, name: &str) -> Diagnostics {
+    Diagnostic::error(
+        format!("Unsupported {what}"),
+        format!("This provider has no {what} named {name:?}. Check the spelling and the provider's version."),
+    )
+    .into()
+}
+
+fn capabilities() -> pb::ServerCapabilities {
+    pb::ServerCapabilities {
+        plan_destroy: true,
+        get_provider_schema_optional: false,
+        move_resource_state: false,
+    }
+}
+
+type Reply<T> = Result<Response<T>, Status>;
+
+#[tonic::async_trait]
+impl Provider for ProviderService {
+    async fn get_metadata(
+        &self,
+        _: Request<pb::get_metadata::Request>,
+    ) -> Reply<pb::get_metadata::Response> {
+        Ok(Response::new(pb::get_metadata::Response {
+            server_capabilities: Some(capabilities()),
+            resources: self
+                .server
+                .resource_schemas()
+                .map(|(name, _)| pb::get_metadata::ResourceMetadata {
+                    type_name: name.to_string(),
+                })
+                .collect(),
+            ..Default::default()
+        }))
+    }
+
+    async fn get_provider_schema(
+        &self,
+        _: Request<pb::get_provider_schema::Request>,
+    ) -> Reply<pb::get_provider_schema::Response> {
+        tracing::debug!("serving provider schema");
+        Ok(Response::new(pb::get_provider_schema::Response {
+            provider: Some(convert::schema(self.server.provider_schema())),
+            resource_schemas: self
+                .server
+                .resource_schemas()
+                .map(|(name, schema)| (name.to_string(), convert::schema(schema)))
+                .collect(),
+            server_capabilities: Some(capabilities()),
+            ..Default::default()
+        }))
+    }
+
+    async fn validate_provider_config(
+        &self,
+        request: Request<pb::validate_provider_config::Request>,
+    ) -> Reply<pb::validate_provider_config::Response> {
+        let req = request.into_inner();
+        let ty = self.server.provider_schema().value_type();
+        let diags = match decode(req.config.as_ref(), &ty) {
+            Ok(config) => self.server.validate_provider(&config),
+            Err(d) => d,
+        };
+        Ok(Response::new(pb::validate_provider_config::Response {
+            diagnostics: convert::diagnostics(diags),
+        }))
+    }
+
+    async fn validate_resource_config(
+        &self,
+        request: Request<pb::validate_resource_config::Request>,
+    ) -> Reply<pb::validate_resource_config::Response> {
+        let req = request.into_inner();
+        let diags = self
+            .resource_type(&req.type_name)
+            .and_then(|ty| decode(req.config.as_ref(), &ty))
+            .map(|config| self.server.validate_resource(&req.type_name, &config))
+            .unwrap_or_else(|d| d);
+        Ok(Response::new(pb::validate_resource_config::Response {
+            diagnostics: convert::diagnostics(diags),
+        }))
+    }
+
+    async fn validate_data_resource_config(
+        &self,
+        request: Request<pb::validate_data_resource_config::Request>,
+    ) -> Reply<pb::validate_data_resource_config::Response> {
+        Ok(Response::new(pb::validate_data_resource_config::Response {
+            diagnostics: convert::diagnostics(unsupported(
+                "data source",
+                &request.into_inner().type_name,
+            )),
+        }))
+    }
+
+    async fn upgrade_resource_state(
+        &self,
+        request: Request<pb::upgrade_resource_state::Request>,
+    ) -> Reply<pb::upgrade_resource_state::Response> {
+        let req = request.into_inner();
+        let result = self.resource_type(&req.type_name).and_then(|ty| {
+            let raw = req.raw_state.unwrap_or_default();
+            if raw.json.is_empty() && !raw.flatmap.is_empty() {
+                return Err(Diagnostic::error(
+                    "Unsupported legacy state",
+                    "This resource's state is in Terraform 0.11's flatmap format, which this provider never wrote. Remove the resource from state and import it again.",
+                )
+                .into());
+            }
+            let state = if raw.json.is_empty() {
+                Value::Null
+            } else {
+                super::codec::decode_json(&raw.json, &ty).map_err(convert::invalid_value)?
+            };
+            let upgraded = self.server.upgrade(&req.type_name, req.version, state)?;
+            Ok(encode(&upgraded, &ty))
+        });
+        Ok(Response::new(match result {
+            Ok(state) => pb::upgrade_resource_state::Response {
+                upgraded_state: Some(state),
+                diagnostics: Vec::new(),
+            },
+            Err(d) => pb::upgrade_resource_state::Response {
+                upgraded_state: None,
+                diagnostics: convert::diagnostics(d),
+            },
+        }))
+    }
+
+    async fn get_resource_identity_schemas(
+        &self,
+        _: Request<pb::get_resource_identity_schemas::Request>,
+    ) -> Reply<pb::get_resource_identity_schemas::Response> {
+        Ok(Response::new(
+            pb::get_resource_identity_schemas::Response::default(),
+        ))
+    }
+
+    async fn upgrade_resource_identity(
+        &self,
+        request: Request<pb::upgrade_resource_identity::Request>,
+    ) -> Reply<pb::upgrade_resource_identity::Response> {
+        Ok(Response::new(pb::upgrade_resource_identity::Response {
+            upgraded_identity: None,
+            diagnostics: convert::diagnostics(unsupported(
+                "resource identity for",
+                &request.into_inner().type_name,
+            )),
+        }))
+    }
+
+    async fn configure_provider(
+        &self,
+        request: Request<pb::configure_provider::Request>,
+    ) -> Reply<pb::configure_provider::Response> {
+        let req = request.into_inner();
+        tracing::info!(terraform_version = %req.terraform_version, "configuring provider");
+        let ty = self.server.provider_schema().value_type();
+        let diags = match decode(req.config.as_ref(), &ty) {
+            Ok(config) => self.server.configure(&config),
+            Err(d) => d,
+        };
+        Ok(Response::new(pb::configure_provider::Response {
+            diagnostics: convert::diagnostics(diags),
+        }))
+    }
+
+    async fn read_resource(
+        &self,
+        request: Request<pb::read_resource::Request>,
+    ) -> Reply<pb::read_resource::Response> {
+        let req = request.into_inner();
+        let ty = match self.resource_type(&req.type_name) {
+            Ok(ty) => ty,
+            Err(d) => {
+                return Ok(Response::new(read_failed(
+                    req.current_state,
+                    req.private,
+                    d,
+                )));
+            }
+        };
+        let state = match decode(req.current_state.as_ref(), &ty) {
+            Ok(v) => v,
+            Err(d) => {
+                return Ok(Response::new(read_failed(
+                    req.current_state,
+                    req.private,
+                    d,
+                )));
+            }
+        };
+        let fresh = self.server.read(&req.type_name, &state, &req.private).await;
+        Ok(Response::new(pb::read_resource::Response {
+            new_state: Some(encode(&fresh.state, &ty)),
+            diagnostics: convert::diagnostics(fresh.diagnostics),
+            private: fresh.private,
+            deferred: None,
+            new_identity: None,
+        }))
+    }
+
+    async fn plan_resource_change(
+        &self,
+        request: Request<pb::plan_resource_change::Request>,
+    ) -> Reply<pb::plan_resource_change::Response> {
+        let req = request.into_inner();
+        let decoded = self.resource_type(&req.type_name).and_then(|ty| {
+            let prior = decode(req.prior_state.as_ref(), &ty)?;
+            let proposed = decode(req.proposed_new_state.as_ref(), &ty)?;
+            let config = decode(req.config.as_ref(), &ty)?;
+            Ok((ty, prior, proposed, config))
+        });
+        let (ty, prior, proposed, config) = match decoded {
+            Ok(v) => v,
+            Err(d) => {
+                return Ok(Response::new(pb::plan_resource_change::Response {
+                    diagnostics: convert::diagnostics(d),
+                    ..Default::default()
+                }));
+            }
+        };
+        let planned = self.server.plan(
+            &req.type_name,
+            &prior,
+            &proposed,
+            &config,
+            &req.prior_private,
+        );
+        Ok(Response::new(pb::plan_resource_change::Response {
+            planned_state: Some(encode(&planned.state, &ty)),
+            requires_replace: planned
+                .requires_replace
+                .iter()
+                .map(convert::attribute_path)
+                .collect(),
+            planned_private: planned.private,
+            diagnostics: convert::diagnostics(planned.diagnostics),
+            ..Default::default()
+        }))
+    }
+
+    async fn apply_resource_change(
+        &self,
+        request: Request<pb::apply_resource_change::Request>,
+    ) -> Reply<pb::apply_resource_change::Response> {
+        let req = request.into_inner();
+        let decoded = self.resource_type(&req.type_name).and_then(|ty| {
+            let prior = decode(req.prior_state.as_ref(), &ty)?;
+            let planned = decode(req.planned_state.as_ref(), &ty)?;
+            Ok((ty, prior, planned))
+        });
+        let (ty, prior, planned) = match decoded {
+            Ok(v) => v,
+            Err(d) => {
+                // Echo the prior state so Terraform forgets nothing.
+                return Ok(Response::new(pb::apply_resource_change::Response {
+                    new_state: req.prior_state,
+                    diagnostics: convert::diagnostics(d),
+                    ..Default::default()
+                }));
+            }
+        };
+        tracing::info!(resource = %req.type_name, "applying change");
+        let applied = self
+            .server
+            .apply(&req.type_name, &prior, &planned, &req.planned_private)
+            .await;
+        Ok(Response::new(pb::apply_resource_change::Response {
+            new_state: Some(encode(&applied.state, &ty)),
+            private: applied.private,
+            diagnostics: convert::diagnostics(applied.diagnostics),
+            ..Default::default()
+        }))
+    }
+
+    async fn import_resource_state(
+        &self,
+        request: Request<pb::import_resource_state::Request>,
+    ) -> Reply<pb::import_resource_state::Response> {
+        let req = request.into_inner();
+        let result = self
+            .resource_type(&req.type_name)
+            .and_then(|ty| Ok((self.server.import(&req.type_name, &req.id)?, ty)));
+        Ok(Response::new(match result {
+            Ok((state, ty)) => pb::import_resource_state::Response {
+                imported_resources: vec![pb::import_resource_state::ImportedResource {
+                    type_name: req.type_name,
+                    state: Some(encode(&state, &ty)),
+                    private: Vec::new(),
+                    identity: None,
+                }],
+                ..Default::default()
+            },
+            Err(d) => pb::import_resource_state::Response {
+                diagnostics: convert::diagnostics(d),
+                ..Default::default()
+            },
+        }))
+    }
+
+    async fn move_resource_state(
+        &self,
+        request: Request<pb::move_resource_state::Request>,
+    ) -> Reply<pb::move_resource_state::Response> {
+        let req = request.into_inner();
+        Ok(Response::new(pb::move_resource_state::Response {
+            diagnostics: convert::diagnostics(
+                Diagnostic::error(
+                    "Moving state is not supported",
+                    format!("genesis resources cannot take state moved from {} ({}). Import the object instead.", req.source_type_name, req.source_provider_address),
+                )
+                .into(),
+            ),
+            ..Default::default()
+        }))
+    }
+
+    async fn read_data_source(
+        &self,
+        request: Request<pb::read_data_source::Request>,
+    ) -> Reply<pb::read_data_source::Response> {
+        Ok(Response::new(pb::read_data_source::Response {
+            diagnostics: convert::diagnostics(unsupported(
+                "data source",
+                &request.into_inner().type_name,
+            )),
+            ..Default::default()
+        }))
+    }
+
+    async fn validate_ephemeral_resource_config(
+        &self,
+        request: Request<pb::validate_ephemeral_resource_config::Request>,
+    ) -> Reply<pb::validate_ephemeral_resource_config::Response> {
+        Ok(Response::new(
+            pb::validate_ephemeral_resource_config::Response {
+                diagnostics: convert::diagnostics(unsupported(
+                    "ephemeral resource",
+                    &request.into_inner().type_name,
+                )),
+            },
+        ))
+    }
+
+    async fn open_ephemeral_resource(
+        &self,
+        request: Request<pb::open_ephemeral_resource::Request>,
+    ) -> Reply<pb::open_ephemeral_resource::Response> {
+        Ok(Response::new(pb::open_ephemeral_resource::Response {
+            diagnostics: convert::diagnostics(unsupported(
+                "ephemeral resource",
+                &request.into_inner().type_name,
+            )),
+            ..Default::default()
+        }))
+    }
+
+    async fn renew_ephemeral_resource(
+        &self,
+        request: Request<pb::renew_ephemeral_resource::Request>,
+    ) -> Reply<pb::renew_ephemeral_resource::Response> {
+        Ok(Response::new(pb::renew_ephemeral_resource::Response {
+            diagnostics: convert::diagnostics(unsupported(
+                "ephemeral resource",
+                &request.into_inner().type_name,
+            )),
+            ..Default::default()
+        }))
+    }
+
+    async fn close_ephemeral_resource(
+        &self,
+        request: Request<pb::close_ephemeral_resource::Request>,
+    ) -> Reply<pb::close_ephemeral_resource::Response> {
+        Ok(Response::new(pb::close_ephemeral_resource::Response {
+            diagnostics: convert::diagnostics(unsupported(
+                "ephemeral resource",
+                &request.into_inner().type_name,
+            )),
+        }))
+    }
+
+    async fn get_functions(
+        &self,
+        _: Request<pb::get_functions::Request>,
+    ) -> Reply<pb::get_functions::Response> {
+        Ok(Response::new(pb::get_functions::Response::default()))
+    }
+
+    async fn call_function(
+        &self,
+        request: Request<pb::call_function::Request>,
+    ) -> Reply<pb::call_function::Response> {
+        Ok(Response::new(pb::call_function::Response {
+            result: None,
+            error: Some(pb::FunctionError {
+                text: format!(
+                    "this provider has no function named {:?}",
+                    request.into_inner().name
+                ),
+                function_argument: None,
+            }),
+        }))
+    }
+
+    async fn stop_provider(
+        &self,
+        _: Request<pb::stop_provider::Request>,
+    ) -> Reply<pb::stop_provider::Response> {
+        tracing::info!("stop requested: cancelling operations in flight");
+        self.server.stop();
+        Ok(Response::new(pb::stop_provider::Response::default()))
+    }
+}
+
+fn read_failed(
+    state: Option<pb::DynamicValue>,
+    private: Vec<u8>,
+    diags: Diagnostics,
+) -> pb::read_resource::Response {
+    pb::read_resource::Response {
+        new_state: state,
+        diagnostics: convert::diagnostics(diags),
+        private,
+        deferred: None,
+        new_identity: None,
+    }
+}

@@ -1,0 +1,289 @@
+//! The provider block: its schema, its configuration (from HCL or, as the
+//! google and aws providers do, from the environment), and the context every
+//! resource operation receives. Configuring makes no network call:
+//! credentials are resolved when a back end first needs them.
+
+use std::fmt;
+
+use tokio_util::sync::CancellationToken;
+
+use crate::framework::diagnostics::Diagnostics;
+use crate::framework::path::AttributePath;
+use crate::framework::schema::{Attribute, Block, Schema};
+use crate::framework::value::Value;
+
+/// A secret (token, key file): printed as `(sensitive)`, never logged.
+#[derive(Clone, PartialEq, Eq)]
+pub struct Secret(String);
+
+impl Secret {
+    pub fn new(s: impl Into<String>) -> Self {
+        Secret(s.into())
+    }
+
+    /// The secret itself, for the one place that sends it.
+    pub fn expose(&self) -> &str {
+        &self.0
+    }
+}
+
+impl fmt::Debug for Secret {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("(sensitive)")
+    }
+}
+
+/// One provider setting: its attribute, description and the environment
+/// variables it falls back to, in order.
+struct Setting {
+    name: &'static str,
+    description: &'static str,
+    env: &'static [&'static str],
+    sensitive: bool,
+}
+
+const SETTINGS: &[Setting] = &[
+    Setting {
+        name: "project",
+        description: "Default Google Cloud project for resources that do not set `project_id`.",
+        env: &[
+            "GOOGLE_PROJECT",
+            "GOOGLE_CLOUD_PROJECT",
+            "GCLOUD_PROJECT",
+            "CLOUDSDK_CORE_PROJECT",
+        ],
+        sensitive: false,
+    },
+    Setting {
+        name: "region",
+        description: "Default Google Cloud region for resources that do not set `region`.",
+        env: &["GOOGLE_REGION", "GCLOUD_REGION", "CLOUDSDK_COMPUTE_REGION"],
+        sensitive: false,
+    },
+    Setting {
+        name: "zone",
+        description: "Default Google Cloud zone for zonal clusters that do not set `zone`.",
+        env: &["GOOGLE_ZONE", "GCLOUD_ZONE", "CLOUDSDK_COMPUTE_ZONE"],
+        sensitive: false,
+    },
+    Setting {
+        name: "credentials",
+        description: "Path to, or contents of, a Google service account key file. Without it (and without `access_token`), application default credentials are used.",
+        env: &[
+            "GOOGLE_CREDENTIALS",
+            "GOOGLE_CLOUD_KEYFILE_JSON",
+            "GCLOUD_KEYFILE_JSON",
+        ],
+        sensitive: true,
+    },
+    Setting {
+        name: "access_token",
+        description: "A Google OAuth 2.0 access token. It is used for the GKE and Artifact Registry APIs and for the Kubernetes API of GKE clusters, as `gke-gcloud-auth-plugin` does.",
+        env: &["GOOGLE_OAUTH_ACCESS_TOKEN"],
+        sensitive: true,
+    },
+    Setting {
+        name: "gke_endpoint",
+        description: "Base URL of the GKE API, for genesis-sim or a private endpoint. Default: `https://container.googleapis.com/`.",
+        env: &["GENESIS_GKE_ENDPOINT"],
+        sensitive: false,
+    },
+    Setting {
+        name: "artifact_registry_endpoint",
+        description: "Base URL of the Artifact Registry API, for genesis-sim or a private endpoint. Default: `https://artifactregistry.googleapis.com/`.",
+        env: &["GENESIS_ARTIFACT_REGISTRY_ENDPOINT"],
+        sensitive: false,
+    },
+    Setting {
+        name: "aws_region",
+        description: "AWS region for EKS clusters and ECR repositories.",
+        env: &["AWS_REGION", "AWS_DEFAULT_REGION"],
+        sensitive: false,
+    },
+    Setting {
+        name: "aws_profile",
+        description: "AWS shared-configuration profile to take credentials from.",
+        env: &["AWS_PROFILE"],
+        sensitive: false,
+    },
+    Setting {
+        name: "aws_endpoint",
+        description: "Base URL for the EKS, EC2 and ECR APIs, for moto or another local endpoint.",
+        env: &["GENESIS_AWS_ENDPOINT", "AWS_ENDPOINT_URL"],
+        sensitive: false,
+    },
+];
+
+/// The provider block's schema.
+pub fn schema() -> Schema {
+    let attributes = SETTINGS
+        .iter()
+        .map(|s| {
+            let env = s
+                .env
+                .iter()
+                .map(|e| format!("`{e}`"))
+                .collect::<Vec<_>>()
+                .join(", ");
+            let description = format!("{} Also read from {env}.", s.description);
+            let attr = Attribute::string(s.name).describe(&description);
+            let attr = if s.sensitive { attr.sensitive() } else { attr };
+            match s.name {
+                "gke_endpoint" | "artifact_registry_endpoint" | "aws_endpoint" => {
+                    attr.validate(url)
+                }
+                _ => attr,
+            }
+        })
+        .collect();
+    Schema::new(
+        0,
+        Block::new(
+            "Genesis manages a Kubernetes platform (GKE or EKS clusters, node pools, registries and workloads) with one provider.",
+            attributes,
+        ),
+    )
+}
+
+fn url(v: &Value) -> Result<(), String> {
+    match v.as_str() {
+        Some(s) if s.starts_with("http://") || s.starts_with("https://") => Ok(()),
+        Some(s) => Err(format!(
+            "{s:?} is not a URL: write it with its scheme, such as \"http://127.0.0.1:8080\"."
+        )),
+        None => Ok(()),
+    }
+}
+
+/// The provider's settings once configured.
+#[derive(Clone, Debug, Default)]
+pub struct ProviderConfig {
+    pub project: Option<String>,
+    pub region: Option<String>,
+    pub zone: Option<String>,
+    pub credentials: Option<Secret>,
+    pub access_token: Option<Secret>,
+    pub gke_endpoint: Option<String>,
+    pub artifact_registry_endpoint: Option<String>,
+    pub aws_region: Option<String>,
+    pub aws_profile: Option<String>,
+    pub aws_endpoint: Option<String>,
+}
+
+impl ProviderConfig {
+    /// Reads the provider block, falling back to the environment through
+    /// `env` (a parameter so tests need not touch the process environment).
+    pub fn from_config(
+        config: &Value,
+        env: impl Fn(&str) -> Option<String>,
+    ) -> Result<Self, Diagnostics> {
+        let mut diags = Diagnostics::new();
+        let get = |name: &str| -> Option<String> {
+            let setting = SETTINGS.iter().find(|s| s.name == name)?;
+            match config.get(name) {
+                Value::String(s) if !s.is_empty() => Some(s.clone()),
+                _ => setting
+                    .env
+                    .iter()
+                    .find_map(|e| env(e).filter(|v| !v.is_empty())),
+            }
+        };
+        for setting in SETTINGS {
+            if config.get(setting.name).is_unknown() {
+                diags.attribute_error(
+                    AttributePath::attr(setting.name),
+                    "Provider setting not known until apply",
+                    format!("`{}` depends on a value that is only known after apply. Provider settings must be known at plan time: use a literal, a variable or an environment variable.", setting.name),
+                );
+            }
+        }
+        let out = ProviderConfig {
+            project: get("project"),
+            region: get("region"),
+            zone: get("zone"),
+            credentials: get("credentials").map(Secret::new),
+            access_token: get("access_token").map(Secret::new),
+            gke_endpoint: get("gke_endpoint"),
+            artifact_registry_endpoint: get("artifact_registry_endpoint"),
+            aws_region: get("aws_region"),
+            aws_profile: get("aws_profile"),
+            aws_endpoint: get("aws_endpoint"),
+        };
+        if out.credentials.is_some()
+            && out.access_token.is_some()
+            && !config.get("credentials").is_null()
+            && !config.get("access_token").is_null()
+        {
+            diags.attribute_error(
+                AttributePath::attr("access_token"),
+                "Conflicting credentials",
+                "Set either `credentials` or `access_token` in the provider block, not both.",
+            );
+        }
+        if diags.has_errors() {
+            Err(diags)
+        } else {
+            Ok(out)
+        }
+    }
+}
+
+/// What every resource operation receives: the configuration and the
+/// signal that Terraform asked the provider to stop.
+#[derive(Clone, Debug, Default)]
+pub struct ProviderContext {
+    pub config: ProviderConfig,
+    pub stop: CancellationToken,
+}
+
+impl ProviderContext {
+    pub fn new(config: ProviderConfig) -> Self {
+        ProviderContext {
+            config,
+            stop: CancellationToken::new(),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn empty() -> Value {
+        Value::Object(
+            SETTINGS
+                .iter()
+                .map(|s| (s.name.to_string(), Value::Null))
+                .collect(),
+        )
+    }
+
+    #[test]
+    fn settings_fall_back_to_the_environment_in_order() {
+        let env = |k: &str| match k {
+            "GOOGLE_CLOUD_PROJECT" => Some("from-env".to_string()),
+            "GOOGLE_OAUTH_ACCESS_TOKEN" => Some("tok".to_string()),
+            _ => None,
+        };
+        let cfg = ProviderConfig::from_config(&empty(), env).unwrap();
+        assert_eq!(cfg.project.as_deref(), Some("from-env"));
+        assert_eq!(cfg.access_token.as_ref().map(Secret::expose), Some("tok"));
+        assert_eq!(format!("{:?}", cfg.access_token), "Some((sensitive))");
+    }
+
+    #[test]
+    fn the_block_wins_over_the_environment() {
+        let mut config = empty();
+        config.set_attr("project", "from-hcl".into());
+        let cfg = ProviderConfig::from_config(&config, |_| Some("env".into())).unwrap();
+        assert_eq!(cfg.project.as_deref(), Some("from-hcl"));
+    }
+
+    #[test]
+    fn unknown_settings_are_refused() {
+        let mut config = empty();
+        config.set_attr("region", Value::Unknown);
+        let diags = ProviderConfig::from_config(&config, |_| None).unwrap_err();
+        assert!(diags.has_errors());
+    }
+}
