@@ -2,8 +2,19 @@
 //! schema, validation and planning, create/read/update/delete, import, then
 //! the mapping to and from the cloud API.
 
+pub mod cluster;
+mod common;
+pub mod node_pool;
+pub mod registry;
+pub mod workload;
+
 use crate::framework::resource::Resource;
 
 pub fn all() -> Vec<Box<dyn Resource>> {
-    Vec::new()
+    vec![
+        Box::new(cluster::Cluster),
+        Box::new(node_pool::NodePool),
+        Box::new(registry::Registry),
+        Box::new(workload::Workload),
+    ]
 }

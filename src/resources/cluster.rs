@@ -1,0 +1,790 @@
+//! `genesis_cluster`: a GKE cluster (Autopilot or Standard, regional or
+//! zonal) or an EKS cluster, with secure defaults that follow from its
+//! `environment`, and the namespaces the platform needs inside it.
+//!
+//! Attribute names follow the Genesis container-orchestration module, so a
+//! team moving from the module copies its values over unchanged.
+
+use async_trait::async_trait;
+
+use super::common::{
+    self, backend_missing, bad_import_id, only_for_cloud, state_with, timeouts_block,
+};
+use crate::framework::diagnostics::{Diagnostic, Diagnostics};
+use crate::framework::path::AttributePath;
+use crate::framework::resource::{Applied, PlanContext, Refreshed, Resource};
+use crate::framework::schema::{Attribute, Block, NestedBlock, Schema};
+use crate::framework::types::Type;
+use crate::framework::validators;
+use crate::framework::value::Value;
+use crate::provider::ProviderContext;
+
+pub const TYPE_NAME: &str = "genesis_cluster";
+
+const ENVIRONMENTS: &[&str] = &["dev", "staging", "prod"];
+const RELEASE_CHANNELS: &[&str] = &["RAPID", "REGULAR", "STABLE", "EXTENDED", "UNSPECIFIED"];
+const MONITORING_COMPONENTS: &[&str] = &[
+    "SYSTEM_COMPONENTS",
+    "APISERVER",
+    "SCHEDULER",
+    "CONTROLLER_MANAGER",
+    "STORAGE",
+    "HPA",
+    "POD",
+    "DAEMONSET",
+    "DEPLOYMENT",
+    "STATEFULSET",
+    "CADVISOR",
+    "KUBELET",
+    "DCGM",
+    "JOBSET",
+];
+const LOGGING_COMPONENTS: &[&str] = &[
+    "SYSTEM_COMPONENTS",
+    "WORKLOADS",
+    "APISERVER",
+    "SCHEDULER",
+    "CONTROLLER_MANAGER",
+];
+const POD_SECURITY_LEVELS: &[&str] = &["privileged", "baseline", "restricted"];
+/// Namespaces every cluster has and Kubernetes itself manages.
+const SYSTEM_NAMESPACES: &[&str] = &["default", "kube-system", "kube-public", "kube-node-lease"];
+
+/// Settings whose default follows from `environment`.
+struct EnvironmentDefaults {
+    release_channel: &'static str,
+    enable_private_cluster: bool,
+    enable_binary_authorization: bool,
+    enable_managed_prometheus: bool,
+    deletion_protection: bool,
+}
+
+fn environment_defaults(environment: &str) -> EnvironmentDefaults {
+    match environment {
+        "prod" => EnvironmentDefaults {
+            release_channel: "STABLE",
+            enable_private_cluster: true,
+            enable_binary_authorization: true,
+            enable_managed_prometheus: true,
+            deletion_protection: true,
+        },
+        "staging" => EnvironmentDefaults {
+            release_channel: "REGULAR",
+            enable_private_cluster: true,
+            enable_binary_authorization: false,
+            enable_managed_prometheus: true,
+            deletion_protection: false,
+        },
+        _ => EnvironmentDefaults {
+            release_channel: "RAPID",
+            enable_private_cluster: false,
+            enable_binary_authorization: false,
+            enable_managed_prometheus: false,
+            deletion_protection: false,
+        },
+    }
+}
+
+/// The default control-plane range of a private cluster.
+const DEFAULT_MASTER_CIDR: &str = "172.16.0.0/28";
+
+pub struct Cluster;
+
+fn schema() -> Schema {
+    let attributes = vec![
+        Attribute::string("id")
+            .computed()
+            .describe("The cluster's ID: `projects/PROJECT/locations/LOCATION/clusters/NAME` on GCP, the cluster ARN on AWS. Node pools and workloads name their cluster by this ID."),
+        Attribute::string("name")
+            .required()
+            .force_new()
+            .validate(validators::gke_name)
+            .describe("The cluster's name: lowercase letters, digits and hyphens, starting with a letter, at most 40 characters. Changing it replaces the cluster."),
+        Attribute::string("description")
+            .force_new()
+            .describe("A description of the cluster. Changing it replaces the cluster (GKE cannot change it in place)."),
+        common::cloud_attribute(),
+        Attribute::string("project_id")
+            .optional_computed()
+            .force_new()
+            .describe("The Google Cloud project (GCP only). Defaults to the provider's `project`."),
+        Attribute::string("region")
+            .optional_computed()
+            .force_new()
+            .describe("The region. Defaults to the provider's `region` (`aws_region` for AWS). A regional GKE cluster runs its control plane and nodes across the region's zones."),
+        Attribute::string("zone")
+            .force_new()
+            .describe("The zone of a zonal GKE cluster (`regional_cluster = false`), e.g. `us-central1-a`. Defaults to the provider's `zone`. Zonal clusters cost less but have a single-zone control plane."),
+        Attribute::bool("regional_cluster")
+            .default(true)
+            .force_new()
+            .describe("Whether the GKE cluster is regional (default) or zonal. Changing it replaces the cluster."),
+        Attribute::string("environment")
+            .default("dev")
+            .validate(validators::one_of(ENVIRONMENTS))
+            .describe("`dev`, `staging` or `prod`. Sets the defaults of `release_channel`, `enable_private_cluster`, `enable_binary_authorization`, `enable_managed_prometheus` and `deletion_protection`; anything set explicitly wins.\n\n| setting | dev | staging | prod |\n|---|---|---|---|\n| release_channel | RAPID | REGULAR | STABLE |\n| enable_private_cluster | false | true | true |\n| enable_binary_authorization | false | false | true |\n| enable_managed_prometheus | false | true | true |\n| deletion_protection | false | false | true |"),
+        Attribute::bool("enable_autopilot")
+            .default(false)
+            .force_new()
+            .describe("Create a GKE Autopilot cluster: Google manages the nodes, so `genesis_node_pool` cannot be used with it. Changing it replaces the cluster."),
+        Attribute::string("release_channel")
+            .optional_computed()
+            .validate(validators::one_of(RELEASE_CHANNELS))
+            .describe("The GKE release channel: `RAPID`, `REGULAR`, `STABLE`, `EXTENDED`, or `UNSPECIFIED` to pin `kubernetes_version`. Default from `environment`."),
+        Attribute::string("kubernetes_version")
+            .describe("The minimum Kubernetes version of the control plane, e.g. `1.33`. Left out, the release channel's default is used."),
+        Attribute::string("master_version")
+            .computed()
+            .describe("The Kubernetes version the control plane runs."),
+        Attribute::string("network")
+            .default("default")
+            .force_new()
+            .describe("The VPC network (GCP) the cluster is attached to."),
+        Attribute::string("subnetwork")
+            .default("default")
+            .force_new()
+            .describe("The subnetwork (GCP) for the cluster's nodes."),
+        Attribute::bool("enable_private_cluster")
+            .optional_computed()
+            .force_new()
+            .describe("Give nodes internal IP addresses only. Default from `environment`. Changing it replaces the cluster."),
+        Attribute::bool("enable_private_endpoint")
+            .default(false)
+            .describe("Make the control plane reachable only from inside the VPC. Requires `enable_private_cluster`."),
+        Attribute::string("master_ipv4_cidr_block")
+            .optional_computed()
+            .force_new()
+            .validate(validators::cidr_with_prefix(28))
+            .describe("The /28 private range of the control plane of a private cluster. Default `172.16.0.0/28` when `enable_private_cluster` is on."),
+        Attribute::object_list(
+            "master_authorized_networks",
+            vec![
+                Attribute::string("cidr_block")
+                    .required()
+                    .validate(validators::cidr)
+                    .describe("An IPv4 range allowed to reach the control plane."),
+                Attribute::string("display_name").describe("A label for the range."),
+            ],
+        )
+        .describe("Ranges allowed to reach the Kubernetes API. Left out, any address may reach a public endpoint (authenticated as always)."),
+        Attribute::bool("enable_workload_identity")
+            .default(true)
+            .describe("Let Kubernetes service accounts act as Google service accounts (GKE Workload Identity), so pods need no key files."),
+        Attribute::bool("enable_binary_authorization")
+            .optional_computed()
+            .describe("Enforce Binary Authorization: only attested images run. Default from `environment`."),
+        Attribute::bool("enable_network_policy")
+            .default(true)
+            .describe("Enforce Kubernetes NetworkPolicy (Dataplane V2 on Autopilot)."),
+        Attribute::bool("enable_shielded_nodes")
+            .default(true)
+            .describe("Use Shielded GKE nodes (secure boot, integrity monitoring)."),
+        Attribute::bool("enable_managed_prometheus")
+            .optional_computed()
+            .describe("Enable Google Cloud Managed Service for Prometheus. Default from `environment`."),
+        Attribute::string_set("monitoring_components")
+            .default(Value::set(vec!["SYSTEM_COMPONENTS".into()]))
+            .validate(monitoring_components)
+            .describe("GKE components whose metrics go to Cloud Monitoring: any of `SYSTEM_COMPONENTS`, `APISERVER`, `SCHEDULER`, `CONTROLLER_MANAGER`, `STORAGE`, `HPA`, `POD`, `DAEMONSET`, `DEPLOYMENT`, `STATEFULSET`, `CADVISOR`, `KUBELET`, `DCGM`, `JOBSET`."),
+        Attribute::string_set("logging_components")
+            .default(Value::set(vec!["SYSTEM_COMPONENTS".into(), "WORKLOADS".into()]))
+            .validate(validators::each_one_of(LOGGING_COMPONENTS))
+            .describe("GKE components whose logs go to Cloud Logging: any of `SYSTEM_COMPONENTS`, `WORKLOADS`, `APISERVER`, `SCHEDULER`, `CONTROLLER_MANAGER`."),
+        Attribute::string_map("labels")
+            .validate(validators::gcp_labels)
+            .describe("Labels on the cluster (GCP resource labels, AWS tags)."),
+        Attribute::bool("deletion_protection")
+            .optional_computed()
+            .describe("Refuse to destroy the cluster. Default `true` for `environment = \"prod\"`, else `false`. The check runs at plan time, before any API call, so `terraform destroy` stops with a message instead of failing half-way."),
+        Attribute::string_list("kubernetes_namespaces")
+            .validate(namespace_names)
+            .describe("Namespaces to create in the cluster once it runs, as in the module (`[\"genesis-agents\", \"monitoring\"]`). Use `namespace` blocks for Pod Security levels, quotas and limits."),
+        Attribute::object(
+            "eks",
+            vec![
+                Attribute::string("role_arn")
+                    .required()
+                    .describe("The IAM role EKS uses to manage the cluster."),
+                Attribute::string_list("subnet_ids")
+                    .required()
+                    .describe("Subnets for the control plane's network interfaces, in at least two availability zones."),
+                Attribute::string_list("security_group_ids").describe("Extra security groups for the control plane."),
+                Attribute::bool("endpoint_public_access")
+                    .default(true)
+                    .describe("Whether the Kubernetes API is reachable from the internet."),
+                Attribute::string_list("public_access_cidrs")
+                    .describe("Ranges allowed to reach a public API endpoint."),
+            ],
+        )
+        .force_new()
+        .describe("EKS settings (cloud = \"aws\" only)."),
+        Attribute::string("endpoint")
+            .computed()
+            .describe("The address of the Kubernetes API server."),
+        Attribute::string("ca_certificate")
+            .computed()
+            .describe("The cluster's CA certificate (PEM), for clients of the Kubernetes API."),
+        Attribute::string("status")
+            .computed()
+            .describe("The cluster's status as the cloud reports it, e.g. `RUNNING`."),
+        Attribute::string("location")
+            .computed()
+            .describe("Where the control plane runs: the region of a regional cluster, the zone of a zonal one."),
+        Attribute::string("self_link")
+            .computed()
+            .describe("The cluster's API URL."),
+    ];
+    let namespace_block = Block::new(
+        "A namespace created inside the cluster, labelled for Pod Security admission, with an optional quota and default limits.",
+        vec![
+            Attribute::string("name")
+                .required()
+                .validate(validators::dns1123_label)
+                .describe("The namespace's name."),
+            Attribute::string("pod_security_level")
+                .default("baseline")
+                .validate(validators::one_of(POD_SECURITY_LEVELS))
+                .describe("The Pod Security Standard enforced in the namespace: `privileged`, `baseline` (default) or `restricted`."),
+            Attribute::string_map("labels").describe("Extra labels on the namespace."),
+            Attribute::object(
+                "quota",
+                vec![
+                    quantity("requests_cpu", "Total CPU requests, e.g. `20`."),
+                    quantity("requests_memory", "Total memory requests, e.g. `64Gi`."),
+                    quantity("limits_cpu", "Total CPU limits."),
+                    quantity("limits_memory", "Total memory limits."),
+                    Attribute::number("pods")
+                        .validate(validators::int_between(0, 1_000_000))
+                        .describe("Maximum number of pods."),
+                ],
+            )
+            .describe("A ResourceQuota for the namespace."),
+            Attribute::object(
+                "limit_range",
+                vec![
+                    quantity("default_request_cpu", "CPU request of containers that set none, e.g. `100m`."),
+                    quantity("default_request_memory", "Memory request of containers that set none, e.g. `128Mi`."),
+                    quantity("default_limit_cpu", "CPU limit of containers that set none."),
+                    quantity("default_limit_memory", "Memory limit of containers that set none."),
+                ],
+            )
+            .describe("A LimitRange giving containers default requests and limits."),
+        ],
+    );
+    Schema::new(
+        0,
+        Block::new(
+            "A GKE (Autopilot or Standard, regional or zonal) or EKS cluster with secure defaults: private nodes, workload identity, binary authorization, network policy, shielded nodes and managed Prometheus, plus the namespaces the platform needs.",
+            attributes,
+        )
+        .with_block(NestedBlock::list("namespace", namespace_block))
+        .with_block(timeouts_block(&[("create", "45m"), ("update", "60m"), ("delete", "45m")])),
+    )
+}
+
+fn quantity(name: &str, description: &str) -> Attribute {
+    Attribute::string(name)
+        .validate(validators::quantity)
+        .equivalent_when(validators::same_quantity)
+        .describe(description)
+}
+
+fn monitoring_components(v: &Value) -> Result<(), String> {
+    for item in v.elements() {
+        match item.as_str() {
+            Some("WORKLOADS") => {
+                return Err("GKE no longer offers WORKLOADS as a monitoring component. For workload metrics, set enable_managed_prometheus = true and add the components you need (e.g. \"POD\", \"DEPLOYMENT\").".into());
+            }
+            Some(s) if !MONITORING_COMPONENTS.contains(&s) => {
+                return Err(format!(
+                    "{s:?} is not a GKE monitoring component: use any of {}.",
+                    MONITORING_COMPONENTS.join(", ")
+                ));
+            }
+            _ => {}
+        }
+    }
+    Ok(())
+}
+
+fn namespace_names(v: &Value) -> Result<(), String> {
+    for item in v.elements() {
+        validators::dns1123_label(item)?;
+        if let Some(name) = item.as_str()
+            && SYSTEM_NAMESPACES.contains(&name)
+        {
+            return Err(format!(
+                "{name:?} exists in every cluster and is managed by Kubernetes: leave it out."
+            ));
+        }
+    }
+    Ok(())
+}
+
+fn is_private_range(cidr: &str) -> bool {
+    let Ok((addr, _)) = validators::parse_cidr(cidr) else {
+        return true;
+    };
+    addr.is_private()
+}
+
+#[async_trait]
+impl Resource for Cluster {
+    fn type_name(&self) -> &'static str {
+        TYPE_NAME
+    }
+
+    fn schema(&self) -> Schema {
+        schema()
+    }
+
+    fn validate(&self, config: &Value, diags: &mut Diagnostics) {
+        only_for_cloud(
+            config,
+            "gcp",
+            &[
+                "project_id",
+                "zone",
+                "release_channel",
+                "master_ipv4_cidr_block",
+                "network",
+                "subnetwork",
+            ],
+            diags,
+        );
+        only_for_cloud(config, "aws", &["eks"], diags);
+        if config.get("cloud").as_str() == Some("aws") {
+            if config.get("enable_autopilot").as_bool() == Some(true) {
+                diags.attribute_error(
+                    AttributePath::attr("enable_autopilot"),
+                    "Autopilot is a GKE mode",
+                    "EKS has no Autopilot mode: remove enable_autopilot or set cloud = \"gcp\".",
+                );
+            }
+            if config.get("eks").is_null() {
+                diags.attribute_error(
+                    AttributePath::attr("eks"),
+                    "Missing EKS settings",
+                    "An EKS cluster needs `eks = { role_arn = ..., subnet_ids = [...] }`.",
+                );
+            }
+        }
+        if config.get("regional_cluster").as_bool() != Some(false) && !config.get("zone").is_null()
+        {
+            diags.attribute_error(
+                AttributePath::attr("zone"),
+                "Zone set on a regional cluster",
+                "`zone` makes a zonal cluster, but regional_cluster is true (the default). Set regional_cluster = false for a zonal cluster, or remove zone.",
+            );
+        }
+        let autopilot = config.get("enable_autopilot").as_bool() == Some(true);
+        if autopilot {
+            for (name, why) in [
+                (
+                    "enable_workload_identity",
+                    "Autopilot clusters always use Workload Identity",
+                ),
+                (
+                    "enable_shielded_nodes",
+                    "Autopilot nodes are always shielded",
+                ),
+            ] {
+                if config.get(name).as_bool() == Some(false) {
+                    diags.attribute_error(
+                        AttributePath::attr(name),
+                        "Setting conflicts with Autopilot",
+                        format!("{why}: remove `{name} = false` or set enable_autopilot = false."),
+                    );
+                }
+            }
+            if config.get("regional_cluster").as_bool() == Some(false) {
+                diags.attribute_error(
+                    AttributePath::attr("regional_cluster"),
+                    "Autopilot clusters are regional",
+                    "GKE Autopilot clusters are always regional: remove regional_cluster = false or set enable_autopilot = false.",
+                );
+            }
+        }
+        let private = config.get("enable_private_cluster");
+        if private.as_bool() == Some(false) {
+            if config.get("enable_private_endpoint").as_bool() == Some(true) {
+                diags.attribute_error(
+                    AttributePath::attr("enable_private_endpoint"),
+                    "Private endpoint needs a private cluster",
+                    "enable_private_endpoint requires enable_private_cluster = true.",
+                );
+            }
+            if !config.get("master_ipv4_cidr_block").is_null()
+                && !config.get("master_ipv4_cidr_block").is_unknown()
+            {
+                diags.attribute_error(
+                    AttributePath::attr("master_ipv4_cidr_block"),
+                    "Control-plane range needs a private cluster",
+                    "master_ipv4_cidr_block applies only to private clusters: set enable_private_cluster = true or remove it.",
+                );
+            }
+        }
+        if let Some(cidr) = config.get("master_ipv4_cidr_block").as_str()
+            && validators::parse_cidr(cidr).is_ok()
+            && !is_private_range(cidr)
+        {
+            diags.attribute_error(
+                AttributePath::attr("master_ipv4_cidr_block"),
+                "Control-plane range must be private",
+                format!("{cidr:?} is not in a private range (10.0.0.0/8, 172.16.0.0/12 or 192.168.0.0/16)."),
+            );
+        }
+        validate_namespaces(config, diags);
+    }
+
+    fn modify_plan(&self, ctx: &PlanContext<'_>, planned: &mut Value, diags: &mut Diagnostics) {
+        let config = ctx.config;
+        common::plan_location(planned, config, &ctx.provider.config, diags);
+        let cloud = planned.get("cloud").as_str().unwrap_or("gcp").to_string();
+        if cloud == "gcp"
+            && planned.get("regional_cluster").as_bool() == Some(false)
+            && config.get("zone").is_null()
+        {
+            match &ctx.provider.config.zone {
+                Some(zone) => planned.set_attr("zone", zone.clone().into()),
+                None => diags.attribute_error(
+                    AttributePath::attr("zone"),
+                    "No zone for a zonal cluster",
+                    "regional_cluster = false needs a zone: set `zone` here or `zone` in the provider block (or GOOGLE_ZONE).",
+                ),
+            }
+        }
+        if let Some(environment) = planned.get("environment").as_str() {
+            let defaults = environment_defaults(environment);
+            let mut default = |name: &str, value: Value| {
+                if config.get(name).is_null() {
+                    planned.set_attr(name, value);
+                }
+            };
+            default("release_channel", defaults.release_channel.into());
+            default(
+                "enable_private_cluster",
+                defaults.enable_private_cluster.into(),
+            );
+            default(
+                "enable_binary_authorization",
+                defaults.enable_binary_authorization.into(),
+            );
+            default(
+                "enable_managed_prometheus",
+                defaults.enable_managed_prometheus.into(),
+            );
+            default("deletion_protection", defaults.deletion_protection.into());
+        }
+        if cloud == "aws" {
+            for name in ["release_channel", "master_ipv4_cidr_block"] {
+                planned.set_attr(name, Value::Null);
+            }
+        } else if config.get("master_ipv4_cidr_block").is_null() {
+            let private = planned.get("enable_private_cluster").as_bool() == Some(true);
+            planned.set_attr(
+                "master_ipv4_cidr_block",
+                if private {
+                    DEFAULT_MASTER_CIDR.into()
+                } else {
+                    Value::Null
+                },
+            );
+        }
+        if planned.get("enable_private_endpoint").as_bool() == Some(true)
+            && planned.get("enable_private_cluster").as_bool() == Some(false)
+        {
+            diags.attribute_error(
+                AttributePath::attr("enable_private_endpoint"),
+                "Private endpoint needs a private cluster",
+                "enable_private_endpoint requires enable_private_cluster = true, which this environment does not default to: set it explicitly.",
+            );
+        }
+        if ctx.is_create() {
+            plan_computed_location(planned);
+        }
+    }
+
+    fn plan_destroy(&self, prior: &Value, diags: &mut Diagnostics) {
+        if prior.get("deletion_protection").as_bool() == Some(true) {
+            diags.push(
+                Diagnostic::error(
+                    "Cluster is protected from deletion",
+                    format!(
+                        "genesis_cluster {:?} has deletion_protection = true (the default for environment = \"prod\"), so Terraform will not destroy it. To destroy it, set deletion_protection = false, run terraform apply, then destroy. Nothing was changed.",
+                        prior.get("name").as_str().unwrap_or_default()
+                    ),
+                )
+                .at(AttributePath::attr("deletion_protection")),
+            );
+        }
+    }
+
+    async fn create(&self, _provider: &ProviderContext, planned: &Value) -> Applied {
+        Applied::failed(
+            Value::Null,
+            backend_missing(TYPE_NAME, cloud_of(planned), "create"),
+        )
+    }
+
+    async fn read(&self, _provider: &ProviderContext, state: &Value, _private: &[u8]) -> Refreshed {
+        Err(backend_missing(TYPE_NAME, cloud_of(state), "read"))
+    }
+
+    async fn update(
+        &self,
+        _provider: &ProviderContext,
+        prior: &Value,
+        _planned: &Value,
+        _private: &[u8],
+    ) -> Applied {
+        Applied::failed(
+            prior.clone(),
+            backend_missing(TYPE_NAME, cloud_of(prior), "update"),
+        )
+    }
+
+    async fn delete(
+        &self,
+        _provider: &ProviderContext,
+        prior: &Value,
+        _private: &[u8],
+    ) -> Diagnostics {
+        backend_missing(TYPE_NAME, cloud_of(prior), "delete")
+    }
+
+    fn import(&self, _provider: &ProviderContext, id: &str) -> Result<Value, Diagnostics> {
+        let name = ClusterName::parse(id).ok_or_else(|| {
+            bad_import_id(
+                id,
+                &[
+                    "projects/PROJECT/locations/LOCATION/clusters/NAME",
+                    "PROJECT/LOCATION/NAME",
+                    "arn:aws:eks:REGION:ACCOUNT:cluster/NAME",
+                ],
+            )
+        })?;
+        Ok(name.import_state(&schema().block))
+    }
+}
+
+fn cloud_of(state: &Value) -> &str {
+    state.get("cloud").as_str().unwrap_or("gcp")
+}
+
+/// Computed attributes that follow from the configuration are planned as
+/// known values instead of "known after apply".
+fn plan_computed_location(planned: &mut Value) {
+    let location = if planned.get("regional_cluster").as_bool() == Some(false) {
+        planned.get("zone").clone()
+    } else {
+        planned.get("region").clone()
+    };
+    if planned.get("cloud").as_str() == Some("gcp") {
+        if let (Some(project), Some(loc), Some(name)) = (
+            planned.get("project_id").as_str(),
+            location.as_str(),
+            planned.get("name").as_str(),
+        ) {
+            let id = ClusterName::Gcp {
+                project: project.to_string(),
+                location: loc.to_string(),
+                name: name.to_string(),
+            }
+            .id();
+            planned.set_attr("id", id.into());
+        }
+        planned.set_attr("location", location);
+    } else {
+        planned.set_attr("location", planned.get("region").clone());
+    }
+}
+
+fn validate_namespaces(config: &Value, diags: &mut Diagnostics) {
+    let mut seen: Vec<&str> = config.get("kubernetes_namespaces").string_elements();
+    for (i, block) in config.get("namespace").elements().iter().enumerate() {
+        let Some(name) = block.get("name").as_str() else {
+            continue;
+        };
+        let path = AttributePath::attr("namespace").index(i).join("name");
+        if SYSTEM_NAMESPACES.contains(&name) {
+            diags.attribute_error(
+                path,
+                "System namespace",
+                format!(
+                    "{name:?} exists in every cluster and is managed by Kubernetes: leave it out."
+                ),
+            );
+        } else if seen.contains(&name) {
+            diags.attribute_error(
+                path,
+                "Duplicate namespace",
+                format!("Namespace {name:?} is listed more than once (in kubernetes_namespaces or namespace blocks): list it once."),
+            );
+        } else {
+            seen.push(name);
+        }
+    }
+    let listed = config.get("kubernetes_namespaces").string_elements();
+    for (i, name) in listed.iter().enumerate() {
+        if listed[..i].contains(name) {
+            diags.attribute_error(
+                AttributePath::attr("kubernetes_namespaces").index(i),
+                "Duplicate namespace",
+                format!("Namespace {name:?} is listed more than once: list it once."),
+            );
+        }
+    }
+}
+
+/// A cluster's identity, parsed from an ID or an import string.
+#[derive(Debug, PartialEq, Eq)]
+pub enum ClusterName {
+    Gcp {
+        project: String,
+        location: String,
+        name: String,
+    },
+    Aws {
+        region: String,
+        account: String,
+        name: String,
+    },
+}
+
+impl ClusterName {
+    pub fn parse(id: &str) -> Option<ClusterName> {
+        if let Some(rest) = id.strip_prefix("arn:aws:eks:") {
+            let parts: Vec<&str> = rest.split(':').collect();
+            if let [region, account, resource] = parts.as_slice()
+                && let Some(name) = resource.strip_prefix("cluster/")
+                && !region.is_empty()
+                && !name.is_empty()
+            {
+                return Some(ClusterName::Aws {
+                    region: region.to_string(),
+                    account: account.to_string(),
+                    name: name.to_string(),
+                });
+            }
+            return None;
+        }
+        let parts: Vec<&str> = id.split('/').collect();
+        let (project, location, name) = match parts.as_slice() {
+            ["projects", p, "locations", l, "clusters", n] => (*p, *l, *n),
+            [p, l, n] => (*p, *l, *n),
+            _ => return None,
+        };
+        if [project, location, name].iter().any(|s| s.is_empty()) {
+            return None;
+        }
+        Some(ClusterName::Gcp {
+            project: project.to_string(),
+            location: location.to_string(),
+            name: name.to_string(),
+        })
+    }
+
+    pub fn id(&self) -> String {
+        match self {
+            ClusterName::Gcp {
+                project,
+                location,
+                name,
+            } => {
+                format!("projects/{project}/locations/{location}/clusters/{name}")
+            }
+            ClusterName::Aws {
+                region,
+                account,
+                name,
+            } => format!("arn:aws:eks:{region}:{account}:cluster/{name}"),
+        }
+    }
+
+    /// A GKE location is a zone when it has a zone suffix (`us-central1-a`).
+    fn zone_of(location: &str) -> Option<(&str, &str)> {
+        let (region, suffix) = location.rsplit_once('-')?;
+        (suffix.len() == 1
+            && suffix.chars().all(|c| c.is_ascii_lowercase())
+            && region.contains('-'))
+        .then_some((region, location))
+    }
+
+    fn import_state(&self, block: &Block) -> Value {
+        match self {
+            ClusterName::Gcp {
+                project,
+                location,
+                name,
+            } => {
+                let (region, zone, regional) = match ClusterName::zone_of(location) {
+                    Some((region, zone)) => (region.to_string(), Value::from(zone), false),
+                    None => (location.clone(), Value::Null, true),
+                };
+                state_with(
+                    block,
+                    &[
+                        ("id", self.id().into()),
+                        ("cloud", "gcp".into()),
+                        ("name", name.as_str().into()),
+                        ("project_id", project.as_str().into()),
+                        ("region", region.into()),
+                        ("zone", zone),
+                        ("regional_cluster", regional.into()),
+                        ("location", location.as_str().into()),
+                    ],
+                )
+            }
+            ClusterName::Aws { region, name, .. } => state_with(
+                block,
+                &[
+                    ("id", self.id().into()),
+                    ("cloud", "aws".into()),
+                    ("name", name.as_str().into()),
+                    ("region", region.as_str().into()),
+                    ("regional_cluster", true.into()),
+                    ("location", region.as_str().into()),
+                ],
+            ),
+        }
+    }
+}
+
+/// The schema's value type, for tests that build configurations.
+pub fn value_type() -> Type {
+    schema().value_type()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn ids_parse_in_every_accepted_form() {
+        let long = ClusterName::parse("projects/p/locations/us-central1/clusters/c").unwrap();
+        let short = ClusterName::parse("p/us-central1/c").unwrap();
+        assert_eq!(long, short);
+        assert_eq!(long.id(), "projects/p/locations/us-central1/clusters/c");
+        let arn = ClusterName::parse("arn:aws:eks:eu-west-1:123456789012:cluster/prod").unwrap();
+        assert_eq!(arn.id(), "arn:aws:eks:eu-west-1:123456789012:cluster/prod");
+        for bad in [
+            "",
+            "a/b",
+            "projects/p/locations//clusters/c",
+            "arn:aws:eks:x",
+        ] {
+            assert_eq!(ClusterName::parse(bad), None, "{bad}");
+        }
+    }
+
+    #[test]
+    fn zonal_locations_are_recognised() {
+        assert_eq!(
+            ClusterName::zone_of("us-central1-a"),
+            Some(("us-central1", "us-central1-a"))
+        );
+        assert_eq!(ClusterName::zone_of("us-central1"), None);
+        assert_eq!(ClusterName::zone_of("europe-west4"), None);
+    }
+}

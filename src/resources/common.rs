@@ -1,0 +1,152 @@
+//! Pieces the resource files share: the `timeouts` block, cloud and
+//! location attributes, and reading values out of plans.
+
+use crate::framework::diagnostics::{Diagnostic, Diagnostics};
+use crate::framework::path::AttributePath;
+use crate::framework::schema::{Attribute, Block, NestedBlock};
+use crate::framework::validators;
+use crate::framework::value::Value;
+
+/// `timeouts { create = "30m" ... }`, as in the google and aws providers.
+pub fn timeouts_block(defaults: &[(&str, &str)]) -> NestedBlock {
+    let attributes = defaults
+        .iter()
+        .map(|(op, default)| {
+            Attribute::string(op)
+                .describe(&format!("How long to wait for {op} to finish (default `{default}`), e.g. `45m` or `1h30m`."))
+                .validate(validators::duration)
+        })
+        .collect();
+    NestedBlock::single(
+        "timeouts",
+        Block::new(
+            "Time limits for the operations on this resource.",
+            attributes,
+        ),
+    )
+}
+
+/// `cloud = "gcp" | "aws"`.
+pub fn cloud_attribute() -> Attribute {
+    Attribute::string("cloud")
+        .default("gcp")
+        .force_new()
+        .describe("Where the resource lives: `gcp` (GKE, Artifact Registry) or `aws` (EKS, ECR). Changing it replaces the resource.")
+        .validate(validators::one_of(&["gcp", "aws"]))
+}
+
+/// Plans `project_id` and `region` from the provider's defaults when the
+/// configuration leaves them out, with an error naming both places when
+/// neither sets them. AWS resources take the region from `aws_region`.
+pub fn plan_location(
+    planned: &mut Value,
+    config: &Value,
+    provider: &crate::provider::ProviderConfig,
+    diags: &mut Diagnostics,
+) {
+    let cloud = planned.get("cloud").as_str().unwrap_or("gcp").to_string();
+    if config.get("region").is_null() {
+        let default = if cloud == "aws" {
+            provider.aws_region.clone()
+        } else {
+            provider.region.clone()
+        };
+        match default {
+            Some(region) => planned.set_attr("region", region.into()),
+            None => diags.push(
+                Diagnostic::error(
+                    "No region",
+                    if cloud == "aws" {
+                        "Set `region` on this resource, or `aws_region` in the provider block (or AWS_REGION)."
+                    } else {
+                        "Set `region` on this resource, or `region` in the provider block (or GOOGLE_REGION)."
+                    },
+                )
+                .at(AttributePath::attr("region")),
+            ),
+        }
+    }
+    if cloud == "gcp" && config.get("project_id").is_null() {
+        match &provider.project {
+            Some(project) => planned.set_attr("project_id", project.clone().into()),
+            None => diags.push(
+                Diagnostic::error(
+                    "No project",
+                    "Set `project_id` on this resource, or `project` in the provider block (or GOOGLE_PROJECT).",
+                )
+                .at(AttributePath::attr("project_id")),
+            ),
+        }
+    }
+    if cloud == "aws" && config.get("project_id").is_null() {
+        planned.set_attr("project_id", Value::Null);
+    }
+}
+
+/// Refuses GCP-only settings on an AWS resource (and the reverse), naming
+/// the attribute.
+pub fn only_for_cloud(config: &Value, cloud: &str, attributes: &[&str], diags: &mut Diagnostics) {
+    let Some(actual) = config.get("cloud").as_str() else {
+        return;
+    };
+    if actual == cloud {
+        return;
+    }
+    for name in attributes {
+        if !config.get(name).is_null() {
+            diags.attribute_error(
+                AttributePath::attr(name),
+                "Setting does not apply to this cloud",
+                format!("`{name}` applies only when cloud = \"{cloud}\"; this resource has cloud = \"{actual}\". Remove it."),
+            );
+        }
+    }
+}
+
+/// An error for an import ID that does not match any accepted form.
+pub fn bad_import_id(id: &str, forms: &[&str]) -> Diagnostics {
+    Diagnostic::error(
+        "Invalid import ID",
+        format!(
+            "{id:?} is not an ID this resource can import. Use one of:\n{}",
+            forms
+                .iter()
+                .map(|f| format!("  {f}"))
+                .collect::<Vec<_>>()
+                .join("\n")
+        ),
+    )
+    .into()
+}
+
+/// An object value with every attribute of `block` null except those given.
+pub fn state_with(block: &Block, set: &[(&str, Value)]) -> Value {
+    let mut state = Value::Object(
+        block
+            .attributes
+            .iter()
+            .map(|a| (a.name.clone(), Value::Null))
+            .chain(
+                block
+                    .blocks
+                    .iter()
+                    .map(|b| (b.type_name.clone(), Value::Null)),
+            )
+            .collect(),
+    );
+    for (name, value) in set {
+        state.set_attr(name, value.clone());
+    }
+    state
+}
+
+/// The diagnostic for operations whose cloud back end is not in this build.
+pub fn backend_missing(resource: &str, cloud: &str, operation: &str) -> Diagnostics {
+    Diagnostic::error(
+        format!("{resource} cannot {operation} on {cloud} with this build"),
+        format!(
+            "This build of terraform-provider-genesis validates and plans {resource}, but its {cloud} back end is not part of it yet, so nothing was changed. Use `terraform plan` to review configurations, and a release with the {cloud} back end to apply them."
+        ),
+    )
+    .into()
+}

@@ -1,0 +1,582 @@
+//! `genesis_node_pool`: a GKE node pool or an EKS managed node group on a
+//! `genesis_cluster`. Pool types (agent-runtime, mcp-server,
+//! general-purpose, spot) bring the labels and taints that let workloads
+//! find their nodes; `effective_labels` and `effective_taints` show exactly
+//! what is sent.
+
+use std::collections::BTreeMap;
+
+use async_trait::async_trait;
+
+use super::cluster::ClusterName;
+use super::common::{backend_missing, bad_import_id, state_with, timeouts_block};
+use crate::framework::diagnostics::{Diagnostic, Diagnostics};
+use crate::framework::path::AttributePath;
+use crate::framework::resource::{Applied, PlanContext, Refreshed, Resource};
+use crate::framework::schema::{Attribute, Block, Schema};
+use crate::framework::types::Type;
+use crate::framework::validators;
+use crate::framework::value::Value;
+use crate::provider::ProviderContext;
+
+pub const TYPE_NAME: &str = "genesis_node_pool";
+
+pub const POOL_TYPES: &[&str] = &["agent-runtime", "mcp-server", "general-purpose", "spot"];
+const WORKLOAD_TYPES: &[&str] = &[
+    "compute-intensive",
+    "memory-intensive",
+    "io-intensive",
+    "general",
+];
+const TAINT_EFFECTS: &[&str] = &[
+    "NO_SCHEDULE",
+    "PREFER_NO_SCHEDULE",
+    "NO_EXECUTE",
+    "NoSchedule",
+    "PreferNoSchedule",
+    "NoExecute",
+];
+const DISK_TYPES: &[&str] = &["pd-standard", "pd-balanced", "pd-ssd", "hyperdisk-balanced"];
+
+/// Node label keys Genesis sets on every pool; workloads select on them.
+pub const LABEL_NODE_POOL: &str = "genesis.io/node-pool";
+pub const LABEL_POOL_TYPE: &str = "genesis.io/pool-type";
+pub const LABEL_WORKLOAD_TYPE: &str = "genesis.io/workload-type";
+
+/// A taint in GKE's spelling.
+#[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord)]
+pub struct Taint {
+    pub key: String,
+    pub value: String,
+    pub effect: &'static str,
+}
+
+/// The taint a pool type implies: dedicated pools keep other pods away.
+pub fn pool_type_taint(pool_type: &str) -> Option<Taint> {
+    matches!(pool_type, "agent-runtime" | "mcp-server" | "spot").then(|| Taint {
+        key: LABEL_POOL_TYPE.to_string(),
+        value: pool_type.to_string(),
+        effect: "NO_SCHEDULE",
+    })
+}
+
+/// GKE's spelling of a taint effect, from either GKE's or Kubernetes'.
+pub fn normalize_effect(effect: &str) -> Option<&'static str> {
+    match effect {
+        "NO_SCHEDULE" | "NoSchedule" => Some("NO_SCHEDULE"),
+        "PREFER_NO_SCHEDULE" | "PreferNoSchedule" => Some("PREFER_NO_SCHEDULE"),
+        "NO_EXECUTE" | "NoExecute" => Some("NO_EXECUTE"),
+        _ => None,
+    }
+}
+
+fn same_effect(a: &Value, b: &Value) -> bool {
+    match (
+        a.as_str().and_then(normalize_effect),
+        b.as_str().and_then(normalize_effect),
+    ) {
+        (Some(x), Some(y)) => x == y,
+        _ => false,
+    }
+}
+
+pub struct NodePool;
+
+fn taint_attributes() -> Vec<Attribute> {
+    vec![
+        Attribute::string("key").required().describe("The taint's key."),
+        Attribute::string("value").default("").describe("The taint's value."),
+        Attribute::string("effect")
+            .required()
+            .validate(validators::one_of(TAINT_EFFECTS))
+            .equivalent_when(same_effect)
+            .describe("`NO_SCHEDULE`, `PREFER_NO_SCHEDULE` or `NO_EXECUTE` (Kubernetes' `NoSchedule` spellings are accepted too)."),
+    ]
+}
+
+fn schema() -> Schema {
+    let attributes = vec![
+        Attribute::string("id")
+            .computed()
+            .describe("The pool's ID: `CLUSTER_ID/nodePools/NAME`."),
+        Attribute::string("cluster")
+            .required()
+            .force_new()
+            .validate(cluster_id)
+            .describe("The `id` of the `genesis_cluster` the pool belongs to."),
+        Attribute::string("name")
+            .required()
+            .force_new()
+            .validate(validators::gke_name)
+            .describe("The pool's name: lowercase letters, digits and hyphens, starting with a letter, at most 40 characters."),
+        Attribute::string("machine_type")
+            .default("e2-medium")
+            .describe("The machine type of the nodes (GCE machine type, or EC2 instance type on AWS). Changed in place by a rolling node upgrade."),
+        Attribute::number("disk_size_gb")
+            .default(100)
+            .validate(validators::int_between(10, 65_536))
+            .describe("Boot disk size of each node in GB."),
+        Attribute::string("disk_type")
+            .default("pd-balanced")
+            .validate(validators::one_of(DISK_TYPES))
+            .describe("Boot disk type: `pd-standard`, `pd-balanced`, `pd-ssd` or `hyperdisk-balanced`."),
+        Attribute::string("image_type")
+            .default("COS_CONTAINERD")
+            .describe("The node image, e.g. `COS_CONTAINERD` or `UBUNTU_CONTAINERD`."),
+        Attribute::number("initial_node_count")
+            .default(1)
+            .validate(validators::int_between(0, 1000))
+            .describe("Nodes per zone when the pool is created. Later changes are recorded but do not resize the pool: autoscaling or `node_count` does."),
+        Attribute::number("node_count")
+            .optional_computed()
+            .validate(validators::int_between(0, 1000))
+            .describe("Nodes per zone of a pool without autoscaling; changing it resizes the pool in place. With autoscaling on it is the current size, read-only."),
+        Attribute::bool("enable_autoscaling")
+            .default(true)
+            .describe("Let the cluster autoscaler size the pool between `min_nodes` and `max_nodes`."),
+        Attribute::number("min_nodes")
+            .default(0)
+            .validate(validators::int_between(0, 1000))
+            .describe("Minimum nodes per zone when autoscaling."),
+        Attribute::number("max_nodes")
+            .default(3)
+            .validate(validators::int_between(1, 1000))
+            .describe("Maximum nodes per zone when autoscaling."),
+        Attribute::string("node_pool_type")
+            .validate(validators::one_of(POOL_TYPES))
+            .describe("The pool's role: `agent-runtime` and `mcp-server` pools are dedicated (tainted `genesis.io/pool-type=TYPE:NO_SCHEDULE`), `general-purpose` takes anything, `spot` uses Spot VMs and is tainted too. Every typed pool is labelled `genesis.io/pool-type=TYPE`."),
+        Attribute::string("workload_type")
+            .validate(validators::one_of(WORKLOAD_TYPES))
+            .describe("What runs on the pool: `compute-intensive`, `memory-intensive`, `io-intensive` or `general`; labels nodes `genesis.io/workload-type`."),
+        Attribute::bool("preemptible")
+            .default(false)
+            .force_new()
+            .describe("Use preemptible VMs (24-hour maximum life). Changing it replaces the pool."),
+        Attribute::bool("spot")
+            .optional_computed()
+            .force_new()
+            .describe("Use Spot VMs. Default `true` for `node_pool_type = \"spot\"`. Changing it replaces the pool."),
+        Attribute::object_list("taints", taint_attributes())
+            .describe("Node taints, as in the module: `[{ key = \"agent-runtime\", value = \"true\", effect = \"NO_SCHEDULE\" }]`."),
+        Attribute::string_map("labels").describe("Kubernetes labels on the nodes."),
+        Attribute::string_map("effective_labels")
+            .computed()
+            .describe("All node labels sent: `labels` plus those Genesis adds for the pool's name, type and workload type."),
+        Attribute::object_list(
+            "effective_taints",
+            ["key", "value", "effect"].map(|name| Attribute::string(name).computed()).to_vec(),
+        )
+        .computed()
+            .describe("All taints sent: `taints` plus the one the pool type implies, in GKE's spelling."),
+        Attribute::string_list("node_locations")
+            .optional_computed()
+            .describe("Zones for the pool's nodes. Default: the cluster's zones."),
+        Attribute::bool("auto_repair")
+            .default(true)
+            .describe("Recreate nodes that fail health checks."),
+        Attribute::bool("auto_upgrade")
+            .default(true)
+            .describe("Upgrade nodes with the cluster's release channel."),
+        Attribute::number("max_surge")
+            .default(1)
+            .validate(validators::int_between(0, 100))
+            .describe("Extra nodes that may be created during an upgrade."),
+        Attribute::number("max_unavailable")
+            .default(0)
+            .validate(validators::int_between(0, 100))
+            .describe("Nodes that may be unavailable at once during an upgrade."),
+        Attribute::string("service_account")
+            .force_new()
+            .describe("The Google service account (email) the nodes run as. Default: the Compute Engine default account."),
+        Attribute::object(
+            "eks",
+            vec![
+                Attribute::string("node_role_arn")
+                    .required()
+                    .describe("The IAM role of the nodes."),
+                Attribute::string_list("subnet_ids")
+                    .required()
+                    .describe("Subnets for the nodes."),
+            ],
+        )
+        .force_new()
+        .describe("EKS managed node group settings (clusters with cloud = \"aws\")."),
+        Attribute::string("status")
+            .computed()
+            .describe("The pool's status as the cloud reports it, e.g. `RUNNING`."),
+        Attribute::string("version")
+            .computed()
+            .describe("The Kubernetes version of the nodes."),
+    ];
+    Schema::new(
+        0,
+        Block::new(
+            "A GKE node pool or EKS managed node group: machine type, autoscaling, spot/preemptible VMs, taints, labels, auto-repair and auto-upgrade, with pool types that bring their own labels and taints.",
+            attributes,
+        )
+        .with_block(timeouts_block(&[("create", "30m"), ("update", "30m"), ("delete", "30m")])),
+    )
+}
+
+fn cluster_id(v: &Value) -> Result<(), String> {
+    match v.as_str() {
+        Some(s) if ClusterName::parse(s).is_none() => Err(format!(
+            "{s:?} is not a cluster ID: use a genesis_cluster's id (`genesis_cluster.NAME.id`), i.e. projects/PROJECT/locations/LOCATION/clusters/NAME."
+        )),
+        _ => Ok(()),
+    }
+}
+
+#[async_trait]
+impl Resource for NodePool {
+    fn type_name(&self) -> &'static str {
+        TYPE_NAME
+    }
+
+    fn schema(&self) -> Schema {
+        schema()
+    }
+
+    fn validate(&self, config: &Value, diags: &mut Diagnostics) {
+        let (min, max) = (
+            config.get("min_nodes").as_f64(),
+            config.get("max_nodes").as_f64(),
+        );
+        if let (Some(min), Some(max)) = (min, max)
+            && min > max
+        {
+            diags.attribute_error(
+                AttributePath::attr("min_nodes"),
+                "min_nodes is greater than max_nodes",
+                format!("min_nodes ({min}) must not be greater than max_nodes ({max})."),
+            );
+        }
+        let autoscaling = config.get("enable_autoscaling").as_bool() != Some(false);
+        if autoscaling
+            && !config.get("node_count").is_null()
+            && !config.get("node_count").is_unknown()
+        {
+            diags.attribute_error(
+                AttributePath::attr("node_count"),
+                "node_count conflicts with autoscaling",
+                "With enable_autoscaling on, the autoscaler sizes the pool: remove node_count, or set enable_autoscaling = false for a fixed size.",
+            );
+        }
+        if config.get("preemptible").as_bool() == Some(true)
+            && config.get("spot").as_bool() == Some(true)
+        {
+            diags.attribute_error(
+                AttributePath::attr("spot"),
+                "preemptible and spot are exclusive",
+                "A pool uses either preemptible VMs or Spot VMs: set only one of them.",
+            );
+        }
+        if config.get("node_pool_type").as_str() == Some("spot") {
+            if config.get("preemptible").as_bool() == Some(true) {
+                diags.attribute_error(
+                    AttributePath::attr("preemptible"),
+                    "Spot pools do not use preemptible VMs",
+                    "node_pool_type = \"spot\" uses Spot VMs: remove preemptible = true.",
+                );
+            }
+            if config.get("spot").as_bool() == Some(false) {
+                diags.attribute_error(
+                    AttributePath::attr("spot"),
+                    "Spot pool without Spot VMs",
+                    "node_pool_type = \"spot\" needs spot = true: remove spot = false or change node_pool_type.",
+                );
+            }
+        }
+        let mut seen = Vec::new();
+        for (i, taint) in config.get("taints").elements().iter().enumerate() {
+            let (Some(key), Some(effect)) =
+                (taint.get("key").as_str(), taint.get("effect").as_str())
+            else {
+                continue;
+            };
+            if !is_label_key(key) {
+                diags.attribute_error(
+                    AttributePath::attr("taints").index(i).join("key"),
+                    "Invalid taint key",
+                    format!("{key:?} is not a valid Kubernetes key: use an optional DNS prefix and a name of letters, digits, '-', '_' and '.', e.g. \"example.com/dedicated\"."),
+                );
+            }
+            let effect = normalize_effect(effect);
+            if seen.contains(&(key, effect)) {
+                diags.attribute_error(
+                    AttributePath::attr("taints").index(i),
+                    "Duplicate taint",
+                    format!(
+                        "A taint with key {key:?} and this effect is listed twice: list it once."
+                    ),
+                );
+            }
+            seen.push((key, effect));
+        }
+        for key in config
+            .get("labels")
+            .entries()
+            .into_iter()
+            .flatten()
+            .map(|(k, _)| k)
+        {
+            if !is_label_key(key) {
+                diags.attribute_error(
+                    AttributePath::attr("labels").key(key),
+                    "Invalid label key",
+                    format!("{key:?} is not a valid Kubernetes label key."),
+                );
+            } else if key.starts_with("genesis.io/") {
+                diags.attribute_error(
+                    AttributePath::attr("labels").key(key),
+                    "Reserved label key",
+                    format!("{key:?} is set by Genesis from the pool's name and types: remove it."),
+                );
+            }
+        }
+    }
+
+    fn modify_plan(&self, ctx: &PlanContext<'_>, planned: &mut Value, diags: &mut Diagnostics) {
+        let config = ctx.config;
+        if config.get("spot").is_null() {
+            let spot = match planned.get("node_pool_type") {
+                Value::Unknown => Value::Unknown,
+                v => Value::Bool(v.as_str() == Some("spot")),
+            };
+            planned.set_attr("spot", spot);
+        }
+        let autoscaling = planned.get("enable_autoscaling").as_bool() != Some(false);
+        if config.get("node_count").is_null() {
+            if !autoscaling {
+                planned.set_attr("node_count", planned.get("initial_node_count").clone());
+            } else if ctx.is_create() {
+                planned.set_attr("node_count", Value::Unknown);
+            }
+        }
+        if let (Some(initial), Some(min), Some(max)) = (
+            planned.get("initial_node_count").as_f64(),
+            planned.get("min_nodes").as_f64(),
+            planned.get("max_nodes").as_f64(),
+        ) && autoscaling
+            && ctx.is_create()
+            && (initial < min || initial > max)
+        {
+            diags.push(
+                Diagnostic::warning(
+                    "Initial size outside the autoscaling range",
+                    format!("initial_node_count ({initial}) is outside min_nodes..max_nodes ({min}..{max}); the autoscaler will resize the pool soon after it is created."),
+                )
+                .at(AttributePath::attr("initial_node_count")),
+            );
+        }
+        planned.set_attr("effective_labels", effective_labels(planned));
+        planned.set_attr("effective_taints", effective_taints(planned));
+        if ctx.is_create() {
+            if let (Some(cluster), Some(name)) = (
+                planned.get("cluster").as_str(),
+                planned.get("name").as_str(),
+            ) {
+                planned.set_attr("id", format!("{cluster}/nodePools/{name}").into());
+            }
+        }
+    }
+
+    async fn create(&self, _provider: &ProviderContext, _planned: &Value) -> Applied {
+        Applied::failed(Value::Null, backend_missing(TYPE_NAME, "gcp", "create"))
+    }
+
+    async fn read(
+        &self,
+        _provider: &ProviderContext,
+        _state: &Value,
+        _private: &[u8],
+    ) -> Refreshed {
+        Err(backend_missing(TYPE_NAME, "gcp", "read"))
+    }
+
+    async fn update(
+        &self,
+        _provider: &ProviderContext,
+        prior: &Value,
+        _planned: &Value,
+        _private: &[u8],
+    ) -> Applied {
+        Applied::failed(prior.clone(), backend_missing(TYPE_NAME, "gcp", "update"))
+    }
+
+    async fn delete(
+        &self,
+        _provider: &ProviderContext,
+        _prior: &Value,
+        _private: &[u8],
+    ) -> Diagnostics {
+        backend_missing(TYPE_NAME, "gcp", "delete")
+    }
+
+    fn import(&self, _provider: &ProviderContext, id: &str) -> Result<Value, Diagnostics> {
+        let forms = [
+            "projects/PROJECT/locations/LOCATION/clusters/CLUSTER/nodePools/NAME",
+            "PROJECT/LOCATION/CLUSTER/NAME",
+        ];
+        let (cluster, name) = parse_id(id).ok_or_else(|| bad_import_id(id, &forms))?;
+        Ok(state_with(
+            &schema().block,
+            &[
+                ("id", format!("{}/nodePools/{name}", cluster.id()).into()),
+                ("cluster", cluster.id().into()),
+                ("name", name.into()),
+            ],
+        ))
+    }
+}
+
+/// Splits a pool ID (or the short `P/L/C/N` import form) into its cluster
+/// and name.
+pub fn parse_id(id: &str) -> Option<(ClusterName, String)> {
+    if let Some((cluster, name)) = id.rsplit_once("/nodePools/") {
+        let cluster = ClusterName::parse(cluster)?;
+        return (!name.is_empty() && !name.contains('/')).then(|| (cluster, name.to_string()));
+    }
+    let parts: Vec<&str> = id.split('/').collect();
+    if let [project, location, cluster, name] = parts.as_slice() {
+        let cluster = ClusterName::parse(&format!("{project}/{location}/{cluster}"))?;
+        return (!name.is_empty()).then(|| (cluster, name.to_string()));
+    }
+    None
+}
+
+/// A Kubernetes label or taint key: an optional DNS prefix and a name.
+pub fn is_label_key(key: &str) -> bool {
+    let (prefix, name) = match key.rsplit_once('/') {
+        Some((p, n)) => (Some(p), n),
+        None => (None, key),
+    };
+    let name_ok = !name.is_empty()
+        && name.len() <= 63
+        && name.starts_with(|c: char| c.is_ascii_alphanumeric())
+        && name.ends_with(|c: char| c.is_ascii_alphanumeric())
+        && name
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || matches!(c, '-' | '_' | '.'));
+    let prefix_ok =
+        prefix.is_none_or(|p| p.len() <= 253 && p.split('.').all(validators::is_dns1123_label));
+    name_ok && prefix_ok
+}
+
+fn effective_labels(planned: &Value) -> Value {
+    let labels = planned.get("labels");
+    if labels.is_unknown() || planned.get("name").is_unknown() {
+        return Value::Unknown;
+    }
+    let mut out: BTreeMap<String, Value> = labels.entries().cloned().unwrap_or_default();
+    if let Some(name) = planned.get("name").as_str() {
+        out.insert(LABEL_NODE_POOL.into(), name.into());
+    }
+    for (attr, key) in [
+        ("node_pool_type", LABEL_POOL_TYPE),
+        ("workload_type", LABEL_WORKLOAD_TYPE),
+    ] {
+        match planned.get(attr) {
+            Value::String(s) => {
+                out.insert(key.into(), s.as_str().into());
+            }
+            Value::Unknown => return Value::Unknown,
+            _ => {}
+        }
+    }
+    Value::Map(out)
+}
+
+fn effective_taints(planned: &Value) -> Value {
+    let taints = planned.get("taints");
+    if !taints.is_wholly_known() || planned.get("node_pool_type").is_unknown() {
+        return Value::Unknown;
+    }
+    let mut out: Vec<Taint> = taints
+        .elements()
+        .iter()
+        .filter_map(|t| {
+            Some(Taint {
+                key: t.get("key").as_str()?.to_string(),
+                value: t.get("value").as_str().unwrap_or_default().to_string(),
+                effect: normalize_effect(t.get("effect").as_str()?)?,
+            })
+        })
+        .collect();
+    if let Some(implied) = planned
+        .get("node_pool_type")
+        .as_str()
+        .and_then(pool_type_taint)
+        && !out
+            .iter()
+            .any(|t| t.key == implied.key && t.effect == implied.effect)
+    {
+        out.push(implied);
+    }
+    Value::List(
+        out.into_iter()
+            .map(|t| {
+                Value::object([
+                    ("key", t.key.into()),
+                    ("value", t.value.into()),
+                    ("effect", t.effect.into()),
+                ])
+            })
+            .collect(),
+    )
+}
+
+pub fn value_type() -> Type {
+    schema().value_type()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn pool_ids_parse() {
+        let (cluster, name) =
+            parse_id("projects/p/locations/us-central1/clusters/c/nodePools/agents").unwrap();
+        assert_eq!(cluster.id(), "projects/p/locations/us-central1/clusters/c");
+        assert_eq!(name, "agents");
+        assert_eq!(parse_id("p/us-central1/c/agents").unwrap().1, "agents");
+        assert!(parse_id("p/c/agents").is_none());
+    }
+
+    #[test]
+    fn label_keys_follow_kubernetes_rules() {
+        assert!(is_label_key("agent-runtime"));
+        assert!(is_label_key("example.com/dedicated"));
+        assert!(!is_label_key("-bad"));
+        assert!(!is_label_key("Example.com/x"));
+        assert!(!is_label_key(""));
+    }
+
+    #[test]
+    fn pool_types_imply_labels_and_taints() {
+        let planned = Value::object([
+            ("name", "agents".into()),
+            ("labels", Value::Null),
+            ("node_pool_type", "agent-runtime".into()),
+            ("workload_type", "compute-intensive".into()),
+            (
+                "taints",
+                Value::List(vec![Value::object([
+                    ("key", "agent-runtime".into()),
+                    ("value", "true".into()),
+                    ("effect", "NoSchedule".into()),
+                ])]),
+            ),
+        ]);
+        let labels = effective_labels(&planned);
+        assert_eq!(labels.get(LABEL_POOL_TYPE), &Value::from("agent-runtime"));
+        assert_eq!(labels.get(LABEL_NODE_POOL), &Value::from("agents"));
+        let taints = effective_taints(&planned);
+        assert_eq!(taints.elements().len(), 2);
+        assert_eq!(
+            taints.elements()[0].get("effect"),
+            &Value::from("NO_SCHEDULE")
+        );
+    }
+}

@@ -1,0 +1,366 @@
+//! `genesis_registry`: an Artifact Registry repository (GCP) or an ECR
+//! repository (AWS), with cleanup (lifecycle) policies and image scanning.
+//! Durations are compared by length, so `90d` and `7776000s` (the API's
+//! spelling) never show as a change.
+
+use async_trait::async_trait;
+
+use super::common::{self, backend_missing, bad_import_id, only_for_cloud, state_with};
+use crate::framework::diagnostics::Diagnostics;
+use crate::framework::path::AttributePath;
+use crate::framework::resource::{Applied, PlanContext, Refreshed, Resource};
+use crate::framework::schema::{Attribute, Block, Schema};
+use crate::framework::types::Type;
+use crate::framework::validators;
+use crate::framework::value::Value;
+use crate::provider::ProviderContext;
+
+pub const TYPE_NAME: &str = "genesis_registry";
+
+const FORMATS: &[&str] = &[
+    "DOCKER", "MAVEN", "NPM", "APT", "YUM", "GOOGET", "PYTHON", "KFP", "GO", "GENERIC", "RUBY",
+    "CONDA",
+];
+const ACTIONS: &[&str] = &["DELETE", "KEEP"];
+const TAG_STATES: &[&str] = &["TAGGED", "UNTAGGED", "ANY"];
+
+pub struct Registry;
+
+fn duration(name: &str, description: &str) -> Attribute {
+    Attribute::string(name)
+        .validate(validators::duration)
+        .equivalent_when(validators::same_duration)
+        .describe(description)
+}
+
+fn schema() -> Schema {
+    let policy = vec![
+        Attribute::string("action")
+            .required()
+            .validate(validators::one_of(ACTIONS))
+            .describe("`DELETE` the matching versions, or `KEEP` them whatever delete policies say."),
+        Attribute::string("tag_state")
+            .default("ANY")
+            .validate(validators::one_of(TAG_STATES))
+            .describe("Match `TAGGED`, `UNTAGGED` or `ANY` (default) versions."),
+        Attribute::string_list("tag_prefixes").describe("Match versions with a tag starting with one of these."),
+        Attribute::string_list("version_name_prefixes").describe("Match versions whose name starts with one of these."),
+        Attribute::string_list("package_name_prefixes").describe("Match versions of packages whose name starts with one of these."),
+        duration("older_than", "Match versions older than this, e.g. `90d` or `7776000s`."),
+        duration("newer_than", "Match versions newer than this, e.g. `7d`."),
+        Attribute::number("keep_count")
+            .validate(validators::int_between(1, 10_000))
+            .describe("With `action = \"KEEP\"`: keep this many most recent versions of each package (instead of matching by the conditions above)."),
+    ];
+    let attributes = vec![
+        Attribute::string("id")
+            .computed()
+            .describe("The repository's ID: `projects/PROJECT/locations/REGION/repositories/NAME` on GCP, the repository ARN on AWS."),
+        common::cloud_attribute(),
+        Attribute::string("project_id")
+            .optional_computed()
+            .force_new()
+            .describe("The Google Cloud project (GCP only). Defaults to the provider's `project`."),
+        Attribute::string("region")
+            .optional_computed()
+            .force_new()
+            .describe("The repository's location, a region such as `us-central1` or a multi-region such as `us`. Defaults to the provider's region."),
+        Attribute::string("name")
+            .required()
+            .force_new()
+            .describe("The repository's name: lowercase letters, digits and hyphens, starting with a letter (ECR also allows `_`, `.` and `/`)."),
+        Attribute::string("description").describe("A description of the repository."),
+        Attribute::string("format")
+            .default("DOCKER")
+            .force_new()
+            .validate(validators::one_of(FORMATS))
+            .describe("The package format: `DOCKER` (default), `MAVEN`, `NPM`, `PYTHON`, `APT`, `YUM`, `GO`, `GENERIC`, ... ECR repositories are always `DOCKER`."),
+        Attribute::bool("immutable_tags")
+            .default(false)
+            .describe("Refuse to move or delete tags once pushed (Docker)."),
+        Attribute::bool("vulnerability_scanning")
+            .default(true)
+            .describe("Scan pushed images for vulnerabilities (Artifact Analysis; ECR scan on push)."),
+        Attribute::object_map("cleanup_policies", policy)
+            .describe("Cleanup policies by ID, e.g. `{ delete-old = { action = \"DELETE\", older_than = \"90d\" }, keep-recent = { action = \"KEEP\", keep_count = 10 } }`. On AWS they become the ECR lifecycle policy."),
+        Attribute::bool("cleanup_policy_dry_run")
+            .default(false)
+            .describe("Evaluate cleanup policies without deleting anything (GCP)."),
+        Attribute::string_map("labels")
+            .validate(validators::gcp_labels)
+            .describe("Labels on the repository (GCP labels, AWS tags)."),
+        Attribute::string("repository_url")
+            .computed()
+            .describe("Where to push and pull, e.g. `us-central1-docker.pkg.dev/PROJECT/NAME`."),
+    ];
+    Schema::new(
+        0,
+        Block::new(
+            "An Artifact Registry (GCP) or ECR (AWS) repository with cleanup policies and vulnerability scanning.",
+            attributes,
+        )
+        .with_block(common::timeouts_block(&[("create", "10m"), ("update", "10m"), ("delete", "10m")])),
+    )
+}
+
+#[async_trait]
+impl Resource for Registry {
+    fn type_name(&self) -> &'static str {
+        TYPE_NAME
+    }
+
+    fn schema(&self) -> Schema {
+        schema()
+    }
+
+    fn validate(&self, config: &Value, diags: &mut Diagnostics) {
+        only_for_cloud(
+            config,
+            "gcp",
+            &["project_id", "cleanup_policy_dry_run"],
+            diags,
+        );
+        let aws = config.get("cloud").as_str() == Some("aws");
+        if let Some(name) = config.get("name").as_str() {
+            let result = if aws {
+                ecr_name(name)
+            } else {
+                validators::google_resource_name(&name.into())
+            };
+            if let Err(message) = result {
+                diags.attribute_error(
+                    AttributePath::attr("name"),
+                    "Invalid repository name",
+                    message,
+                );
+            }
+        }
+        if aws && config.get("format").as_str().is_some_and(|f| f != "DOCKER") {
+            diags.attribute_error(
+                AttributePath::attr("format"),
+                "ECR holds container images only",
+                "On AWS, repositories are ECR repositories, which are always DOCKER: remove format or set it to \"DOCKER\".",
+            );
+        }
+        for (id, policy) in config
+            .get("cleanup_policies")
+            .entries()
+            .into_iter()
+            .flatten()
+        {
+            validate_policy(id, policy, diags);
+        }
+    }
+
+    fn modify_plan(&self, ctx: &PlanContext<'_>, planned: &mut Value, diags: &mut Diagnostics) {
+        common::plan_location(planned, ctx.config, &ctx.provider.config, diags);
+        if planned.get("cloud").as_str() == Some("gcp") {
+            let (project, region, name) = (
+                planned.get("project_id").as_str().map(str::to_string),
+                planned.get("region").as_str().map(str::to_string),
+                planned.get("name").as_str().map(str::to_string),
+            );
+            if let (Some(project), Some(region), Some(name)) = (project, region, name) {
+                planned.set_attr(
+                    "id",
+                    format!("projects/{project}/locations/{region}/repositories/{name}").into(),
+                );
+                if let Some(format) = planned.get("format").as_str() {
+                    planned.set_attr(
+                        "repository_url",
+                        repository_url(&region, format, &project, &name).into(),
+                    );
+                }
+            }
+        } else {
+            planned.set_attr("cleanup_policy_dry_run", Value::Null);
+        }
+    }
+
+    async fn create(&self, _provider: &ProviderContext, planned: &Value) -> Applied {
+        Applied::failed(
+            Value::Null,
+            backend_missing(TYPE_NAME, cloud_of(planned), "create"),
+        )
+    }
+
+    async fn read(&self, _provider: &ProviderContext, state: &Value, _private: &[u8]) -> Refreshed {
+        Err(backend_missing(TYPE_NAME, cloud_of(state), "read"))
+    }
+
+    async fn update(
+        &self,
+        _provider: &ProviderContext,
+        prior: &Value,
+        _planned: &Value,
+        _private: &[u8],
+    ) -> Applied {
+        Applied::failed(
+            prior.clone(),
+            backend_missing(TYPE_NAME, cloud_of(prior), "update"),
+        )
+    }
+
+    async fn delete(
+        &self,
+        _provider: &ProviderContext,
+        prior: &Value,
+        _private: &[u8],
+    ) -> Diagnostics {
+        backend_missing(TYPE_NAME, cloud_of(prior), "delete")
+    }
+
+    fn import(&self, _provider: &ProviderContext, id: &str) -> Result<Value, Diagnostics> {
+        let forms = [
+            "projects/PROJECT/locations/REGION/repositories/NAME",
+            "PROJECT/REGION/NAME",
+        ];
+        let parts: Vec<&str> = id.split('/').collect();
+        let (project, region, name) = match parts.as_slice() {
+            ["projects", p, "locations", l, "repositories", n] | [p, l, n] => (*p, *l, *n),
+            _ => return Err(bad_import_id(id, &forms)),
+        };
+        if [project, region, name].iter().any(|s| s.is_empty()) {
+            return Err(bad_import_id(id, &forms));
+        }
+        Ok(state_with(
+            &schema().block,
+            &[
+                (
+                    "id",
+                    format!("projects/{project}/locations/{region}/repositories/{name}").into(),
+                ),
+                ("cloud", "gcp".into()),
+                ("project_id", project.into()),
+                ("region", region.into()),
+                ("name", name.into()),
+            ],
+        ))
+    }
+}
+
+fn cloud_of(state: &Value) -> &str {
+    state.get("cloud").as_str().unwrap_or("gcp")
+}
+
+/// The host Artifact Registry serves a format from: `REGION-docker.pkg.dev`.
+pub fn repository_url(region: &str, format: &str, project: &str, name: &str) -> String {
+    let service = match format {
+        "DOCKER" | "KFP" => "docker",
+        "MAVEN" => "maven",
+        "NPM" => "npm",
+        "PYTHON" => "python",
+        "APT" => "apt",
+        "YUM" => "yum",
+        "GO" => "go",
+        "GOOGET" => "googet",
+        "RUBY" => "ruby",
+        "CONDA" => "conda",
+        _ => "generic",
+    };
+    format!("{region}-{service}.pkg.dev/{project}/{name}")
+}
+
+fn ecr_name(name: &str) -> Result<(), String> {
+    let valid = (2..=256).contains(&name.len())
+        && name.starts_with(|c: char| c.is_ascii_lowercase() || c.is_ascii_digit())
+        && name.chars().all(|c| {
+            c.is_ascii_lowercase() || c.is_ascii_digit() || matches!(c, '-' | '_' | '.' | '/')
+        });
+    if valid {
+        Ok(())
+    } else {
+        Err(format!(
+            "{name:?} is not a valid ECR repository name: use 2 to 256 lowercase letters, digits, '-', '_', '.' and '/', starting with a letter or digit."
+        ))
+    }
+}
+
+fn validate_policy(id: &str, policy: &Value, diags: &mut Diagnostics) {
+    let path = AttributePath::attr("cleanup_policies").key(id);
+    if !validators::is_dns1123_label(id) {
+        diags.attribute_error(
+            path.clone(),
+            "Invalid cleanup policy ID",
+            format!("{id:?} is not a valid policy ID: use lowercase letters, digits and '-'."),
+        );
+    }
+    let action = policy.get("action").as_str();
+    let keep_count = !policy.get("keep_count").is_null();
+    if keep_count {
+        if action == Some("DELETE") {
+            diags.attribute_error(
+                path.join("keep_count"),
+                "keep_count needs a KEEP policy",
+                "keep_count keeps the most recent versions, so the policy's action must be \"KEEP\".",
+            );
+        }
+        for name in [
+            "tag_prefixes",
+            "version_name_prefixes",
+            "older_than",
+            "newer_than",
+        ] {
+            if !policy.get(name).is_null() {
+                diags.attribute_error(
+                    path.join(name),
+                    "Condition conflicts with keep_count",
+                    format!("A policy with keep_count matches versions by recency only: move `{name}` to a policy of its own."),
+                );
+            }
+        }
+    } else if action == Some("DELETE")
+        && [
+            "tag_prefixes",
+            "version_name_prefixes",
+            "package_name_prefixes",
+            "older_than",
+            "newer_than",
+        ]
+        .iter()
+        .all(|n| policy.get(n).is_null())
+        && policy.get("tag_state").as_str().is_none_or(|s| s == "ANY")
+    {
+        diags.attribute_error(
+            path.clone(),
+            "Cleanup policy deletes everything",
+            "A DELETE policy with no condition matches every version in the repository. Add a condition such as older_than = \"90d\" or tag_state = \"UNTAGGED\".",
+        );
+    }
+    if policy.get("tag_state").as_str() == Some("UNTAGGED") && !policy.get("tag_prefixes").is_null()
+    {
+        diags.attribute_error(
+            path.join("tag_prefixes"),
+            "Tag prefixes on untagged versions",
+            "tag_prefixes cannot match versions with tag_state = \"UNTAGGED\": set tag_state to \"TAGGED\" or remove tag_prefixes.",
+        );
+    }
+}
+
+pub fn value_type() -> Type {
+    schema().value_type()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn repository_urls_follow_the_format() {
+        assert_eq!(
+            repository_url("us-central1", "DOCKER", "p", "r"),
+            "us-central1-docker.pkg.dev/p/r"
+        );
+        assert_eq!(
+            repository_url("us", "PYTHON", "p", "r"),
+            "us-python.pkg.dev/p/r"
+        );
+    }
+
+    #[test]
+    fn ecr_names_are_checked() {
+        assert!(ecr_name("team/app").is_ok());
+        assert!(ecr_name("Team").is_err());
+        assert!(ecr_name("a").is_err());
+    }
+}
