@@ -1,1 +1,7 @@
+//! Acceptance tests: the real Terraform CLI driving this provider.
+//! See `harness.rs` for how Terraform is found and configured.
 
+mod harness;
+mod plan;
+mod schema;
+mod validate;

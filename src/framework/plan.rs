@@ -48,11 +48,7 @@ fn validate_attribute(
     }
     for check in &attr.validators {
         if let Err(message) = check(value) {
-            diags.attribute_error(
-                path.clone(),
-                format!("Invalid value for {}", attr.name),
-                message,
-            );
+            diags.attribute_error(path.clone(), format!("Invalid value for {path}"), message);
         }
     }
     if let Some((nesting, attrs)) = attr.nested() {

@@ -298,3 +298,74 @@ impl Schema {
         self.block.value_type()
     }
 }
+
+impl Block {
+    /// The longest prefix of `path` that Terraform can show in the
+    /// configuration: through blocks, to an attribute, and at most one
+    /// element into it. Terraform cannot point inside an attribute's value
+    /// any deeper, so a diagnostic about `taints[0].effect` points at
+    /// `taints[0]` and names the rest in its summary.
+    pub fn locatable(&self, path: &super::path::AttributePath) -> super::path::AttributePath {
+        use super::path::Step;
+        let steps = path.steps();
+        let mut out = Vec::new();
+        let mut block = self;
+        let mut i = 0;
+        while let Some(Step::Attribute(name)) = steps.get(i) {
+            out.push(steps[i].clone());
+            i += 1;
+            let next_is_element = matches!(steps.get(i), Some(Step::Index(_) | Step::Key(_)));
+            match block.nested_block(name) {
+                Some(nested) if nested.nesting == Nesting::Single => block = &nested.block,
+                Some(nested) if next_is_element => {
+                    out.push(steps[i].clone());
+                    i += 1;
+                    block = &nested.block;
+                }
+                Some(_) => break,
+                None => {
+                    if next_is_element {
+                        out.push(steps[i].clone());
+                    }
+                    break;
+                }
+            }
+        }
+        super::path::AttributePath::from_steps(out)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::framework::path::AttributePath;
+
+    #[test]
+    fn paths_are_cut_where_terraform_stops_looking() {
+        let block = Block::new(
+            "",
+            vec![
+                Attribute::object_list("taints", vec![Attribute::string("effect")]),
+                Attribute::string("name"),
+            ],
+        )
+        .with_block(NestedBlock::list(
+            "namespace",
+            Block::new(
+                "",
+                vec![Attribute::object("quota", vec![Attribute::string("cpu")])],
+            ),
+        ));
+        let taint = AttributePath::attr("taints").index(0).join("effect");
+        assert_eq!(block.locatable(&taint).to_string(), "taints[0]");
+        let quota = AttributePath::attr("namespace")
+            .index(1)
+            .join("quota")
+            .join("cpu");
+        assert_eq!(block.locatable(&quota).to_string(), "namespace[1].quota");
+        assert_eq!(
+            block.locatable(&AttributePath::attr("name")).to_string(),
+            "name"
+        );
+    }
+}

