@@ -169,10 +169,6 @@ impl Workspace {
         self
     }
 
-    pub fn path(&self) -> &Path {
-        self.dir.path()
-    }
-
     pub fn run(&self, args: &[&str]) -> Run {
         let mut cmd = Command::new(&self.terraform.command[0]);
         cmd.args(&self.terraform.command[1..])

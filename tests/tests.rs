@@ -1,1 +1,7 @@
+//! Integration tests of the provider crate: the plugin process as Terraform
+//! starts it, its gRPC services, and the value codec's properties.
 
+mod codec;
+mod plugin;
+mod rpc;
+mod support;

@@ -117,7 +117,7 @@ impl ProviderServer {
             &AttributePath::root(),
             &mut diags,
         );
-        diags
+        locatable(&self.provider_schema, diags)
     }
 
     pub fn configure(&self, config: &Value) -> Diagnostics {
@@ -147,7 +147,7 @@ impl ProviderServer {
             &mut diags,
         );
         registered.resource.validate(config, &mut diags);
-        diags
+        locatable(&registered.schema, diags)
     }
 
     pub fn plan(
@@ -194,7 +194,7 @@ impl ProviderServer {
             state: planned,
             requires_replace,
             private: prior_private.to_vec(),
-            diagnostics: diags,
+            diagnostics: locatable(&registered.schema, diags),
         }
     }
 

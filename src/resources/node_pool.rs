@@ -371,13 +371,13 @@ impl Resource for NodePool {
         }
         planned.set_attr("effective_labels", effective_labels(planned));
         planned.set_attr("effective_taints", effective_taints(planned));
-        if ctx.is_create() {
-            if let (Some(cluster), Some(name)) = (
+        if ctx.is_create()
+            && let (Some(cluster), Some(name)) = (
                 planned.get("cluster").as_str(),
                 planned.get("name").as_str(),
-            ) {
-                planned.set_attr("id", format!("{cluster}/nodePools/{name}").into());
-            }
+            )
+        {
+            planned.set_attr("id", format!("{cluster}/nodePools/{name}").into());
         }
     }
 

@@ -1,0 +1,444 @@
+//! The tfplugin6 RPCs as Terraform calls them, over the wire: decoding,
+//! planning, replacement, deletion protection, import and state upgrade.
+
+use genesis::framework::types::Type;
+use genesis::framework::value::Value;
+use genesis::protocol::codec::{decode_msgpack, encode_msgpack};
+use genesis::protocol::generated::tfplugin6::{self as pb, provider_client::ProviderClient};
+use genesis::resources::{cluster, workload};
+use tonic::transport::Channel;
+
+use crate::support::{Plugin, client_cert, provider_client, start};
+
+async fn client() -> (Plugin, ProviderClient<Channel>) {
+    let cert = client_cert();
+    let plugin = start(&[("PLUGIN_CLIENT_CERT", &cert.pem)]);
+    let client = provider_client(&plugin, &cert).await;
+    (plugin, client)
+}
+
+/// An object of the given type with every attribute null but those set.
+fn object(ty: &Type, set: &[(&str, Value)]) -> Value {
+    let Type::Object(attrs) = ty else {
+        panic!("not an object type")
+    };
+    let mut v = Value::Object(attrs.keys().map(|k| (k.clone(), Value::Null)).collect());
+    for (k, val) in set {
+        assert!(attrs.contains_key(*k), "no attribute {k}");
+        v.set_attr(k, val.clone());
+    }
+    v
+}
+
+fn dv(value: &Value, ty: &Type) -> Option<pb::DynamicValue> {
+    Some(pb::DynamicValue {
+        msgpack: encode_msgpack(value, ty),
+        json: Vec::new(),
+    })
+}
+
+fn errors(diags: &[pb::Diagnostic]) -> Vec<&pb::Diagnostic> {
+    diags
+        .iter()
+        .filter(|d| d.severity == pb::diagnostic::Severity::Error as i32)
+        .collect()
+}
+
+fn path_names(path: &pb::AttributePath) -> Vec<String> {
+    path.steps
+        .iter()
+        .map(|s| match &s.selector {
+            Some(pb::attribute_path::step::Selector::AttributeName(n)) => n.clone(),
+            Some(pb::attribute_path::step::Selector::ElementKeyString(k)) => format!("[{k:?}]"),
+            Some(pb::attribute_path::step::Selector::ElementKeyInt(i)) => format!("[{i}]"),
+            None => String::new(),
+        })
+        .collect()
+}
+
+async fn configure(client: &mut ProviderClient<Channel>) {
+    let ty = genesis::provider::schema().value_type();
+    let config = object(
+        &ty,
+        &[("project", "p".into()), ("region", "us-central1".into())],
+    );
+    let resp = client
+        .configure_provider(pb::configure_provider::Request {
+            terraform_version: "1.11.4".into(),
+            config: dv(&config, &ty),
+            client_capabilities: None,
+        })
+        .await
+        .unwrap()
+        .into_inner();
+    assert!(
+        errors(&resp.diagnostics).is_empty(),
+        "{:?}",
+        resp.diagnostics
+    );
+}
+
+async fn plan(
+    client: &mut ProviderClient<Channel>,
+    type_name: &str,
+    ty: &Type,
+    prior: &Value,
+    config: &Value,
+) -> (Value, pb::plan_resource_change::Response) {
+    // Terraform's proposed new state: the configuration, with prior values
+    // for computed attributes the configuration leaves out.
+    let mut proposed = config.clone();
+    if let (Value::Object(p), Value::Object(prior)) = (&mut proposed, prior) {
+        for (k, v) in p.iter_mut() {
+            if v.is_null() {
+                *v = prior.get(k).cloned().unwrap_or(Value::Null);
+            }
+        }
+    }
+    let resp = client
+        .plan_resource_change(pb::PlanResourceChange::request(
+            type_name, ty, prior, &proposed, config,
+        ))
+        .await
+        .unwrap()
+        .into_inner();
+    let planned = decode_msgpack(&resp.planned_state.as_ref().unwrap().msgpack, ty).unwrap();
+    (planned, resp)
+}
+
+trait PlanRequest {
+    fn request(
+        type_name: &str,
+        ty: &Type,
+        prior: &Value,
+        proposed: &Value,
+        config: &Value,
+    ) -> pb::plan_resource_change::Request;
+}
+
+impl PlanRequest for pb::PlanResourceChange {
+    fn request(
+        type_name: &str,
+        ty: &Type,
+        prior: &Value,
+        proposed: &Value,
+        config: &Value,
+    ) -> pb::plan_resource_change::Request {
+        pb::plan_resource_change::Request {
+            type_name: type_name.into(),
+            prior_state: dv(prior, ty),
+            proposed_new_state: dv(proposed, ty),
+            config: dv(config, ty),
+            ..Default::default()
+        }
+    }
+}
+
+#[tokio::test]
+async fn malformed_values_get_a_diagnostic_not_a_crash() {
+    let (mut plugin, mut client) = client().await;
+    for garbage in [
+        vec![0xc1],
+        vec![0xdd, 0xff, 0xff, 0xff, 0xff],
+        vec![0x81, 0xa4, b'n', b'o', b'p', b'e', 0xc0],
+        vec![],
+    ] {
+        let resp = client
+            .validate_resource_config(pb::validate_resource_config::Request {
+                type_name: "genesis_cluster".into(),
+                config: Some(pb::DynamicValue {
+                    msgpack: garbage.clone(),
+                    json: Vec::new(),
+                }),
+                client_capabilities: None,
+            })
+            .await
+            .unwrap()
+            .into_inner();
+        if !garbage.is_empty() {
+            assert_eq!(
+                errors(&resp.diagnostics).len(),
+                1,
+                "{garbage:?}: {:?}",
+                resp.diagnostics
+            );
+        }
+    }
+    assert!(
+        plugin.child.try_wait().unwrap().is_none(),
+        "the provider is still running"
+    );
+}
+
+#[tokio::test]
+async fn unknown_types_and_unoffered_features_answer_with_diagnostics() {
+    let (_plugin, mut client) = client().await;
+    let resp = client
+        .validate_resource_config(pb::validate_resource_config::Request {
+            type_name: "genesis_nope".into(),
+            config: None,
+            client_capabilities: None,
+        })
+        .await
+        .unwrap()
+        .into_inner();
+    assert_eq!(errors(&resp.diagnostics).len(), 1);
+    let functions = client
+        .get_functions(pb::get_functions::Request {})
+        .await
+        .unwrap()
+        .into_inner();
+    assert!(functions.functions.is_empty() && functions.diagnostics.is_empty());
+    let identities = client
+        .get_resource_identity_schemas(pb::get_resource_identity_schemas::Request {})
+        .await
+        .unwrap()
+        .into_inner();
+    assert!(identities.identity_schemas.is_empty());
+    let meta = client
+        .get_metadata(pb::get_metadata::Request {})
+        .await
+        .unwrap()
+        .into_inner();
+    assert_eq!(meta.resources.len(), 4);
+    assert!(meta.server_capabilities.unwrap().plan_destroy);
+}
+
+#[tokio::test]
+async fn changing_the_name_replaces_and_changing_the_environment_does_not() {
+    let (_plugin, mut client) = client().await;
+    configure(&mut client).await;
+    let ty = cluster::value_type();
+    let config = object(&ty, &[("name", "c".into()), ("environment", "dev".into())]);
+    let (created, resp) = plan(&mut client, "genesis_cluster", &ty, &Value::Null, &config).await;
+    assert!(
+        errors(&resp.diagnostics).is_empty(),
+        "{:?}",
+        resp.diagnostics
+    );
+    assert_eq!(
+        created.get("project_id"),
+        &Value::from("p"),
+        "project from the provider"
+    );
+    assert_eq!(created.get("endpoint"), &Value::Unknown);
+
+    // Pretend it was created.
+    let mut prior = created.clone();
+    for (k, v) in [
+        ("endpoint", "https://10.0.0.1"),
+        ("ca_certificate", "PEM"),
+        ("status", "RUNNING"),
+        ("master_version", "1.33"),
+        ("self_link", "x"),
+    ] {
+        prior.set_attr(k, v.into());
+    }
+
+    let renamed = object(&ty, &[("name", "d".into()), ("environment", "dev".into())]);
+    let (_, resp) = plan(&mut client, "genesis_cluster", &ty, &prior, &renamed).await;
+    let replaced: Vec<_> = resp.requires_replace.iter().map(path_names).collect();
+    assert_eq!(replaced, vec![vec!["name".to_string()]]);
+
+    let to_prod = object(&ty, &[("name", "c".into()), ("environment", "prod".into())]);
+    let (planned, resp) = plan(&mut client, "genesis_cluster", &ty, &prior, &to_prod).await;
+    let replaced: Vec<_> = resp.requires_replace.iter().map(path_names).collect();
+    // Going to prod turns on private nodes, which GKE cannot do in place.
+    assert_eq!(
+        replaced,
+        vec![
+            vec!["enable_private_cluster".to_string()],
+            vec!["master_ipv4_cidr_block".to_string()]
+        ]
+    );
+    assert_eq!(planned.get("deletion_protection"), &Value::Bool(true));
+    assert_eq!(
+        planned.get("endpoint"),
+        &Value::from("https://10.0.0.1"),
+        "computed values kept"
+    );
+
+    let unchanged = object(&ty, &[("name", "c".into()), ("environment", "dev".into())]);
+    let (planned, resp) = plan(&mut client, "genesis_cluster", &ty, &prior, &unchanged).await;
+    assert!(resp.requires_replace.is_empty());
+    assert_eq!(
+        planned, prior,
+        "no change planned for an unchanged configuration"
+    );
+}
+
+#[tokio::test]
+async fn deletion_protection_stops_destroy_at_plan_time() {
+    let (_plugin, mut client) = client().await;
+    let ty = cluster::value_type();
+    let prior = object(
+        &ty,
+        &[
+            ("name", "prod".into()),
+            ("deletion_protection", true.into()),
+        ],
+    );
+    let resp = client
+        .plan_resource_change(pb::PlanResourceChange::request(
+            "genesis_cluster",
+            &ty,
+            &prior,
+            &Value::Null,
+            &Value::Null,
+        ))
+        .await
+        .unwrap()
+        .into_inner();
+    let errs = errors(&resp.diagnostics);
+    assert_eq!(errs.len(), 1);
+    assert!(errs[0].detail.contains("deletion_protection = false"));
+    assert_eq!(
+        path_names(errs[0].attribute.as_ref().unwrap()),
+        vec!["deletion_protection"]
+    );
+}
+
+#[tokio::test]
+async fn equivalent_quantities_plan_no_change() {
+    let (_plugin, mut client) = client().await;
+    let ty = workload::value_type();
+    let Type::Object(attrs) = &ty else {
+        unreachable!()
+    };
+    let Type::Object(resources_ty) = &attrs["resources"] else {
+        unreachable!()
+    };
+    let Type::Object(requests_ty) = &resources_ty["requests"] else {
+        unreachable!()
+    };
+    let requests = |cpu: &str| {
+        let mut r = Value::Object(
+            requests_ty
+                .keys()
+                .map(|k| (k.clone(), Value::Null))
+                .collect(),
+        );
+        r.set_attr("cpu", cpu.into());
+        Value::object([("requests", r), ("limits", Value::Null)])
+    };
+    let base = [
+        (
+            "cluster",
+            Value::from("projects/p/locations/us-central1/clusters/c"),
+        ),
+        ("name", "api".into()),
+        ("image", "nginx:1.27".into()),
+    ];
+    let config = object(
+        &ty,
+        &[
+            base[0].clone(),
+            base[1].clone(),
+            base[2].clone(),
+            ("resources", requests("1")),
+        ],
+    );
+    let (mut prior, _) = plan(&mut client, "genesis_workload", &ty, &Value::Null, &config).await;
+    prior.set_attr("status", "Available".into());
+    prior.set_attr("load_balancer_ip", Value::Null);
+    // The state holds the API server's spelling.
+    prior.set_attr("resources", requests("1000m"));
+    let (planned, resp) = plan(&mut client, "genesis_workload", &ty, &prior, &config).await;
+    assert!(
+        errors(&resp.diagnostics).is_empty(),
+        "{:?}",
+        resp.diagnostics
+    );
+    assert_eq!(planned.get("resources"), &requests("1000m"));
+    assert_eq!(planned, prior);
+}
+
+#[tokio::test]
+async fn import_accepts_short_and_long_ids() {
+    let (_plugin, mut client) = client().await;
+    let ty = cluster::value_type();
+    for id in [
+        "p/us-central1-a/c",
+        "projects/p/locations/us-central1-a/clusters/c",
+    ] {
+        let resp = client
+            .import_resource_state(pb::import_resource_state::Request {
+                type_name: "genesis_cluster".into(),
+                id: id.into(),
+                ..Default::default()
+            })
+            .await
+            .unwrap()
+            .into_inner();
+        assert!(resp.diagnostics.is_empty(), "{:?}", resp.diagnostics);
+        let state = decode_msgpack(
+            &resp.imported_resources[0].state.as_ref().unwrap().msgpack,
+            &ty,
+        )
+        .unwrap();
+        assert_eq!(
+            state.get("id"),
+            &Value::from("projects/p/locations/us-central1-a/clusters/c")
+        );
+        assert_eq!(state.get("zone"), &Value::from("us-central1-a"));
+        assert_eq!(state.get("regional_cluster"), &Value::Bool(false));
+    }
+    let resp = client
+        .import_resource_state(pb::import_resource_state::Request {
+            type_name: "genesis_cluster".into(),
+            id: "just-a-name".into(),
+            ..Default::default()
+        })
+        .await
+        .unwrap()
+        .into_inner();
+    assert!(
+        errors(&resp.diagnostics)[0]
+            .detail
+            .contains("PROJECT/LOCATION/NAME")
+    );
+}
+
+#[tokio::test]
+async fn stored_json_state_upgrades_to_the_current_schema() {
+    let (_plugin, mut client) = client().await;
+    let ty = cluster::value_type();
+    let json = br#"{"id":"projects/p/locations/us-central1/clusters/c","name":"c","cloud":"gcp","regional_cluster":true,"removed_attribute":"x","monitoring_components":["SYSTEM_COMPONENTS"]}"#;
+    let resp = client
+        .upgrade_resource_state(pb::upgrade_resource_state::Request {
+            type_name: "genesis_cluster".into(),
+            version: 0,
+            raw_state: Some(pb::RawState {
+                json: json.to_vec(),
+                flatmap: Default::default(),
+            }),
+        })
+        .await
+        .unwrap()
+        .into_inner();
+    assert!(resp.diagnostics.is_empty(), "{:?}", resp.diagnostics);
+    let state = decode_msgpack(&resp.upgraded_state.unwrap().msgpack, &ty).unwrap();
+    assert_eq!(state.get("name"), &Value::from("c"));
+    assert_eq!(
+        state.get("monitoring_components"),
+        &Value::set(vec!["SYSTEM_COMPONENTS".into()])
+    );
+
+    let resp = client
+        .upgrade_resource_state(pb::upgrade_resource_state::Request {
+            type_name: "genesis_cluster".into(),
+            version: 99,
+            raw_state: Some(pb::RawState {
+                json: json.to_vec(),
+                flatmap: Default::default(),
+            }),
+        })
+        .await
+        .unwrap()
+        .into_inner();
+    assert!(
+        errors(&resp.diagnostics)[0]
+            .summary
+            .contains("newer provider")
+    );
+}
