@@ -2,6 +2,7 @@
 //! starts it, its gRPC services, and the value codec's properties.
 
 mod codec;
+mod docs;
 mod plugin;
 mod rpc;
 mod support;

@@ -1,0 +1,3 @@
+terraform import genesis_registry.images projects/genesis-project-prod/locations/us-central1/repositories/genesis-images
+# or the short form PROJECT/REGION/NAME
+terraform import genesis_registry.images genesis-project-prod/us-central1/genesis-images

@@ -1,0 +1,183 @@
+//! Registry documentation (`docs/`), generated from the schemas'
+//! descriptions so the two cannot drift: `tests/docs.rs` fails when a file
+//! in `docs/` differs from what this renders.
+
+use std::fmt::Write as _;
+
+use crate::framework::schema::{Attribute, AttributeKind, Block, Mode, Nesting, Schema};
+use crate::framework::types::Type;
+
+/// `docs/resources/<name>.md` for one resource (the name without the
+/// provider prefix, as the registry expects).
+pub fn resource_page(type_name: &str, schema: &Schema, example: &str, import: &str) -> String {
+    let mut out = String::new();
+    let _ = writeln!(
+        out,
+        "---\npage_title: \"{type_name} Resource - genesis\"\nsubcategory: \"\"\ndescription: |-\n  {}\n---\n",
+        schema.block.description
+    );
+    let _ = writeln!(
+        out,
+        "# {type_name} (Resource)\n\n{}\n",
+        schema.block.description
+    );
+    let _ = writeln!(
+        out,
+        "## Example Usage\n\n```terraform\n{}\n```\n",
+        example.trim_end()
+    );
+    out.push_str("## Schema\n\n");
+    block_sections(&mut out, &schema.block, "");
+    if !import.is_empty() {
+        let _ = writeln!(
+            out,
+            "## Import\n\nImport is supported using the following syntax:\n\n```shell\n{}\n```",
+            import.trim_end()
+        );
+    }
+    out
+}
+
+/// `docs/index.md`: the provider block.
+pub fn provider_page(schema: &Schema, example: &str) -> String {
+    let mut out = String::new();
+    let _ = writeln!(
+        out,
+        "---\npage_title: \"genesis Provider\"\ndescription: |-\n  {}\n---\n",
+        schema.block.description
+    );
+    let _ = writeln!(out, "# genesis Provider\n\n{}\n", schema.block.description);
+    let _ = writeln!(
+        out,
+        "## Example Usage\n\n```terraform\n{}\n```\n",
+        example.trim_end()
+    );
+    out.push_str("## Schema\n\n");
+    block_sections(&mut out, &schema.block, "");
+    out
+}
+
+fn block_sections(out: &mut String, block: &Block, anchor: &str) {
+    let groups: [(&str, fn(&Attribute) -> bool); 3] = [
+        ("Required", |a| a.mode == Mode::Required),
+        ("Optional", |a| {
+            matches!(a.mode, Mode::Optional | Mode::OptionalComputed)
+        }),
+        ("Read-Only", |a| a.mode == Mode::Computed),
+    ];
+    let mut nested: Vec<(String, &[Attribute], Option<&Block>)> = Vec::new();
+    for (title, pick) in groups {
+        let mut attrs: Vec<&Attribute> = block.attributes.iter().filter(|a| pick(a)).collect();
+        let blocks: Vec<_> = if title == "Optional" {
+            block.blocks.iter().collect()
+        } else {
+            Vec::new()
+        };
+        if attrs.is_empty() && blocks.is_empty() {
+            continue;
+        }
+        attrs.sort_by(|a, b| a.name.cmp(&b.name));
+        let _ = writeln!(out, "### {title}\n");
+        for a in attrs {
+            let path = format!("{anchor}{}", a.name);
+            let ty = match &a.kind {
+                AttributeKind::Typed(t) => type_name(t),
+                AttributeKind::Nested(n, attrs) => {
+                    nested.push((path.clone(), attrs, None));
+                    format!(
+                        "{} (see [below for nested schema](#nestedatt--{}))",
+                        nesting_name(*n),
+                        path.replace('.', "--")
+                    )
+                }
+            };
+            let mut line = format!(
+                "- `{}` ({ty}{}) {}",
+                a.name,
+                if a.sensitive { ", Sensitive" } else { "" },
+                a.description
+            );
+            if let Some(default) = &a.default {
+                let _ = write!(line, " Default: `{}`.", crate::docs::literal(default));
+            }
+            let _ = writeln!(out, "{line}");
+        }
+        for b in blocks {
+            let path = format!("{anchor}{}", b.type_name);
+            nested.push((path.clone(), &b.block.attributes, Some(&b.block)));
+            let _ = writeln!(
+                out,
+                "- `{}` (Block {}, see [below for nested schema](#nestedblock--{})) {}",
+                b.type_name,
+                nesting_name(b.nesting),
+                path.replace('.', "--"),
+                b.block.description
+            );
+        }
+        out.push('\n');
+    }
+    for (path, attrs, block) in nested {
+        let kind = if block.is_some() {
+            "nestedblock"
+        } else {
+            "nestedatt"
+        };
+        let _ = writeln!(
+            out,
+            "<a id=\"{kind}--{}\"></a>\n### Nested Schema for `{path}`\n",
+            path.replace('.', "--")
+        );
+        let inner = match block {
+            Some(b) => b.clone(),
+            None => Block::new("", attrs.to_vec()),
+        };
+        block_sections(out, &inner, &format!("{path}."));
+    }
+}
+
+fn nesting_name(n: Nesting) -> &'static str {
+    match n {
+        Nesting::Single => "Attributes",
+        Nesting::List => "Attributes List",
+        Nesting::Set => "Attributes Set",
+        Nesting::Map => "Attributes Map",
+    }
+}
+
+fn type_name(t: &Type) -> String {
+    match t {
+        Type::String => "String".into(),
+        Type::Number => "Number".into(),
+        Type::Bool => "Boolean".into(),
+        Type::Dynamic => "Dynamic".into(),
+        Type::List(e) => format!("List of {}", type_name(e)),
+        Type::Set(e) => format!("Set of {}", type_name(e)),
+        Type::Map(e) => format!("Map of {}", type_name(e)),
+        Type::Object(_) => "Object".into(),
+    }
+}
+
+/// A value as it would be written in HCL.
+pub fn literal(v: &crate::framework::value::Value) -> String {
+    use crate::framework::value::Value;
+    match v {
+        Value::Null => "null".into(),
+        Value::Unknown => "(known after apply)".into(),
+        Value::Bool(b) => b.to_string(),
+        Value::Number(n) => n.to_string(),
+        Value::String(s) => format!("{s:?}"),
+        Value::List(items) | Value::Set(items) => {
+            format!(
+                "[{}]",
+                items.iter().map(literal).collect::<Vec<_>>().join(", ")
+            )
+        }
+        Value::Map(m) | Value::Object(m) => format!(
+            "{{ {} }}",
+            m.iter()
+                .map(|(k, v)| format!("{k} = {}", literal(v)))
+                .collect::<Vec<_>>()
+                .join(", ")
+        ),
+    }
+}
