@@ -57,8 +57,11 @@ pub fn provider_page(schema: &Schema, example: &str) -> String {
     out
 }
 
+/// A section of the schema page and the attributes it lists.
+type Section = (&'static str, fn(&Attribute) -> bool);
+
 fn block_sections(out: &mut String, block: &Block, anchor: &str) {
-    let groups: [(&str, fn(&Attribute) -> bool); 3] = [
+    let groups: [Section; 3] = [
         ("Required", |a| a.mode == Mode::Required),
         ("Optional", |a| {
             matches!(a.mode, Mode::Optional | Mode::OptionalComputed)
