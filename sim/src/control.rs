@@ -1,0 +1,187 @@
+//! The control API, `/_sim/...` on its own port: reset, a dump of the whole
+//! simulated state, fault injection, request counts, and changes made
+//! "behind Terraform's back" to test drift detection.
+
+use std::sync::Arc;
+
+use axum::Router;
+use axum::extract::{Query, State};
+use axum::http::StatusCode;
+use axum::response::{IntoResponse, Response};
+use axum::routing::{get, post};
+use serde::Deserialize;
+use serde_json::{Value as Json, json};
+
+use crate::Sim;
+use crate::faults::FaultRule;
+
+pub fn router(sim: Arc<Sim>) -> Router {
+    Router::new()
+        .route("/_sim/state", get(state))
+        .route("/_sim/reset", post(reset))
+        .route(
+            "/_sim/faults",
+            get(list_faults).post(add_fault).delete(clear_faults),
+        )
+        .route("/_sim/requests", get(requests).delete(clear_requests))
+        .route(
+            "/_sim/objects",
+            axum::routing::patch(patch_object).delete(delete_object),
+        )
+        .with_state(sim)
+}
+
+async fn state(State(sim): State<Arc<Sim>>) -> Response {
+    axum::Json(sim.dump()).into_response()
+}
+
+async fn reset(State(sim): State<Arc<Sim>>) -> StatusCode {
+    sim.reset();
+    StatusCode::NO_CONTENT
+}
+
+async fn list_faults(State(sim): State<Arc<Sim>>) -> Response {
+    axum::Json(serde_json::to_value(&*sim.faults()).unwrap_or(Json::Null)).into_response()
+}
+
+/// Either a rule, or counters for the next operations.
+#[derive(Deserialize)]
+#[serde(untagged)]
+enum FaultRequest {
+    // A rule refuses unknown fields, so operation counters fall through.
+    Rule(FaultRule),
+    Operations {
+        #[serde(default)]
+        fail_operations: u32,
+        #[serde(default)]
+        stuck_operations: u32,
+    },
+}
+
+async fn add_fault(State(sim): State<Arc<Sim>>, body: axum::Json<Json>) -> Response {
+    let request: FaultRequest = match serde_json::from_value(body.0) {
+        Ok(r) => r,
+        Err(e) => return (StatusCode::BAD_REQUEST, format!("invalid fault: {e}")).into_response(),
+    };
+    let mut faults = sim.faults();
+    match request {
+        FaultRequest::Operations {
+            fail_operations,
+            stuck_operations,
+        } => {
+            faults.fail_operations += fail_operations;
+            faults.stuck_operations += stuck_operations;
+        }
+        FaultRequest::Rule(rule) => {
+            if rule.api.is_empty() {
+                return (
+                    StatusCode::BAD_REQUEST,
+                    "a fault rule needs \"api\": gke, artifactregistry, kube or *",
+                )
+                    .into_response();
+            }
+            faults.rules.push(rule);
+        }
+    }
+    StatusCode::NO_CONTENT.into_response()
+}
+
+async fn clear_faults(State(sim): State<Arc<Sim>>) -> StatusCode {
+    sim.faults().clear();
+    StatusCode::NO_CONTENT
+}
+
+async fn requests(State(sim): State<Arc<Sim>>) -> Response {
+    axum::Json(json!(sim.world().requests)).into_response()
+}
+
+async fn clear_requests(State(sim): State<Arc<Sim>>) -> StatusCode {
+    sim.world().requests.clear();
+    StatusCode::NO_CONTENT
+}
+
+#[derive(Deserialize)]
+struct ObjectName {
+    name: String,
+}
+
+/// Finds a stored object by its full API name.
+fn with_object<T>(sim: &Sim, name: &str, f: impl FnOnce(Option<&mut Json>) -> T) -> T {
+    let mut world = sim.world();
+    world.advance();
+    if let Some((cluster, pool)) = name.split_once("/nodePools/") {
+        let pool_ref = world
+            .gke
+            .clusters
+            .get_mut(cluster)
+            .and_then(|c| c["nodePools"].as_array_mut())
+            .and_then(|pools| pools.iter_mut().find(|p| p["name"] == pool));
+        return f(pool_ref);
+    }
+    if name.contains("/clusters/") {
+        return f(world.gke.clusters.get_mut(name));
+    }
+    f(world.artifact_registry.repositories.get_mut(name))
+}
+
+/// Applies a JSON merge patch (RFC 7386) to a stored object.
+async fn patch_object(
+    State(sim): State<Arc<Sim>>,
+    Query(q): Query<ObjectName>,
+    patch: axum::Json<Json>,
+) -> Response {
+    with_object(&sim, &q.name, |object| match object {
+        Some(object) => {
+            merge(object, &patch.0);
+            axum::Json(object.clone()).into_response()
+        }
+        None => (StatusCode::NOT_FOUND, format!("no object named {}", q.name)).into_response(),
+    })
+}
+
+/// Removes a stored object without an operation, as if someone deleted it
+/// outside Terraform.
+async fn delete_object(State(sim): State<Arc<Sim>>, Query(q): Query<ObjectName>) -> Response {
+    let mut world = sim.world();
+    let removed = if let Some((cluster, pool)) = q.name.split_once("/nodePools/") {
+        world
+            .gke
+            .clusters
+            .get_mut(cluster)
+            .and_then(|c| c["nodePools"].as_array_mut())
+            .map(|pools| {
+                let before = pools.len();
+                pools.retain(|p| p["name"] != pool);
+                before != pools.len()
+            })
+            .unwrap_or(false)
+    } else if q.name.contains("/clusters/") {
+        world.gke.clusters.remove(&q.name).is_some()
+    } else {
+        world
+            .artifact_registry
+            .repositories
+            .remove(&q.name)
+            .is_some()
+    };
+    if removed {
+        StatusCode::NO_CONTENT.into_response()
+    } else {
+        (StatusCode::NOT_FOUND, format!("no object named {}", q.name)).into_response()
+    }
+}
+
+fn merge(target: &mut Json, patch: &Json) {
+    match (target, patch) {
+        (Json::Object(t), Json::Object(p)) => {
+            for (k, v) in p {
+                if v.is_null() {
+                    t.remove(k);
+                } else {
+                    merge(t.entry(k.clone()).or_insert(Json::Null), v);
+                }
+            }
+        }
+        (t, p) => *t = p.clone(),
+    }
+}

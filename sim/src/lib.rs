@@ -1,0 +1,352 @@
+//! genesis-sim: a local GKE, Artifact Registry and (soon) Kubernetes API
+//! simulator with fault injection, for the provider's tests and for users
+//! who want to run Terraform against a platform without a cloud account.
+//!
+//! Each face listens on its own loopback port: the Google faces follow the
+//! discovery documents in `api/` (copies of `../shared/api`), and the
+//! control API under `/_sim/` resets, dumps and perturbs the state.
+
+pub mod artifact_registry;
+mod control;
+pub mod discovery;
+pub mod faults;
+pub mod gke;
+pub mod google;
+
+use std::collections::BTreeMap;
+use std::net::SocketAddr;
+use std::sync::{Arc, Mutex, MutexGuard};
+use std::time::{Duration, Instant};
+
+use axum::Router;
+use axum::body::{Body, Bytes};
+use axum::extract::State as AxumState;
+use axum::http::{HeaderMap, Method, StatusCode, Uri};
+use axum::response::{IntoResponse, Response};
+use serde::Serialize;
+use serde_json::{Value as Json, json};
+use tokio::net::TcpListener;
+use tokio::sync::watch;
+
+use crate::discovery::Api;
+use crate::faults::Faults;
+use crate::google::{ApiError, bearer};
+
+/// Google's discovery documents, the contract of the Google faces.
+pub const GKE_DISCOVERY: &str = include_str!("../api/container.v1.json");
+pub const ARTIFACT_REGISTRY_DISCOVERY: &str = include_str!("../api/artifactregistry.v1.json");
+
+/// The token accepted when no `--token` is given. Development only.
+pub const DEV_TOKEN: &str = "genesis-sim-dev-token";
+
+/// How to run the simulator.
+#[derive(Clone, Debug)]
+pub struct Config {
+    /// First port; the faces take consecutive ports. 0 picks free ports.
+    pub port: u16,
+    /// Bearer tokens accepted on every face.
+    pub tokens: Vec<String>,
+    /// How long long-running operations take.
+    pub operation_time: Duration,
+    /// Seed for fault rates, so runs are reproducible.
+    pub seed: u64,
+}
+
+impl Default for Config {
+    fn default() -> Self {
+        Config {
+            port: 0,
+            tokens: vec![DEV_TOKEN.to_string()],
+            operation_time: Duration::ZERO,
+            seed: 1,
+        }
+    }
+}
+
+/// The simulated world.
+#[derive(Debug, Default, Serialize)]
+pub struct World {
+    pub gke: gke::Gke,
+    pub artifact_registry: artifact_registry::ArtifactRegistry,
+    /// API calls served, by method id.
+    pub requests: BTreeMap<String, u64>,
+    #[serde(skip)]
+    next_id: u64,
+}
+
+impl World {
+    fn advance(&mut self) {
+        let now = Instant::now();
+        self.gke.advance(now);
+        self.artifact_registry.advance(now);
+    }
+
+    fn next_id(&mut self) -> u64 {
+        self.next_id += 1;
+        self.next_id
+    }
+}
+
+/// The shared simulator behind every face.
+pub struct Sim {
+    config: Config,
+    gke_api: Api,
+    artifact_registry_api: Api,
+    world: Mutex<World>,
+    faults: Mutex<Faults>,
+    urls: Mutex<Urls>,
+}
+
+/// Where each face listens, as printed in the ready line.
+#[derive(Clone, Debug, Default, Serialize)]
+pub struct Urls {
+    pub gke: String,
+    pub artifact_registry: String,
+    pub control: String,
+    pub token: String,
+}
+
+impl Sim {
+    pub fn new(config: Config) -> Arc<Sim> {
+        Arc::new(Sim {
+            gke_api: Api::parse(GKE_DISCOVERY),
+            artifact_registry_api: Api::parse(ARTIFACT_REGISTRY_DISCOVERY),
+            faults: Mutex::new(Faults::with_seed(config.seed)),
+            world: Mutex::new(World::default()),
+            urls: Mutex::new(Urls::default()),
+            config,
+        })
+    }
+
+    fn world(&self) -> MutexGuard<'_, World> {
+        self.world.lock().unwrap_or_else(|e| e.into_inner())
+    }
+
+    fn faults(&self) -> MutexGuard<'_, Faults> {
+        self.faults.lock().unwrap_or_else(|e| e.into_inner())
+    }
+
+    /// The whole simulated state as JSON, with operations finished up to now.
+    pub fn dump(&self) -> Json {
+        let mut world = self.world();
+        world.advance();
+        serde_json::to_value(&*world).unwrap_or(Json::Null)
+    }
+
+    pub fn reset(&self) {
+        *self.world() = World::default();
+        self.faults().clear();
+    }
+}
+
+/// A running simulator; dropping it does not stop it, `shutdown` does.
+pub struct Running {
+    pub urls: Urls,
+    pub sim: Arc<Sim>,
+    stop: watch::Sender<bool>,
+}
+
+impl Running {
+    pub fn shutdown(&self) {
+        let _ = self.stop.send(true);
+    }
+}
+
+/// Which Google API a face serves.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Face {
+    Gke,
+    ArtifactRegistry,
+}
+
+impl Face {
+    fn name(self) -> &'static str {
+        match self {
+            Face::Gke => "gke",
+            Face::ArtifactRegistry => "artifactregistry",
+        }
+    }
+}
+
+/// Starts every face on loopback and returns their addresses.
+pub async fn start(config: Config) -> std::io::Result<Running> {
+    let sim = Sim::new(config.clone());
+    let (stop, stopped) = watch::channel(false);
+    let port = |offset: u16| {
+        if config.port == 0 {
+            0
+        } else {
+            config.port + offset
+        }
+    };
+    let gke = bind(port(0)).await?;
+    let registry = bind(port(1)).await?;
+    let control_listener = bind(port(2)).await?;
+    let url = |l: &TcpListener| l.local_addr().map(|a: SocketAddr| format!("http://{a}"));
+    let urls = Urls {
+        gke: url(&gke)?,
+        artifact_registry: url(&registry)?,
+        control: url(&control_listener)?,
+        token: config.tokens.first().cloned().unwrap_or_default(),
+    };
+    *sim.urls.lock().unwrap_or_else(|e| e.into_inner()) = urls.clone();
+    serve(gke, google_router(sim.clone(), Face::Gke), stopped.clone());
+    serve(
+        registry,
+        google_router(sim.clone(), Face::ArtifactRegistry),
+        stopped.clone(),
+    );
+    serve(control_listener, control::router(sim.clone()), stopped);
+    Ok(Running { urls, sim, stop })
+}
+
+async fn bind(port: u16) -> std::io::Result<TcpListener> {
+    TcpListener::bind(SocketAddr::from(([127, 0, 0, 1], port))).await
+}
+
+fn serve(listener: TcpListener, router: Router, mut stopped: watch::Receiver<bool>) {
+    tokio::spawn(async move {
+        let _ = axum::serve(listener, router)
+            .with_graceful_shutdown(async move {
+                let _ = stopped.wait_for(|s| *s).await;
+            })
+            .await;
+    });
+}
+
+fn google_router(sim: Arc<Sim>, face: Face) -> Router {
+    Router::new()
+        .fallback(google_request)
+        .with_state((sim, face))
+}
+
+/// Serves one request on a Google face: route by the discovery document,
+/// authenticate, apply faults, check the body, then run the method.
+async fn google_request(
+    AxumState((sim, face)): AxumState<(Arc<Sim>, Face)>,
+    method: Method,
+    uri: Uri,
+    headers: HeaderMap,
+    body: Bytes,
+) -> Response {
+    let api = match face {
+        Face::Gke => &sim.gke_api,
+        Face::ArtifactRegistry => &sim.artifact_registry_api,
+    };
+    let Some(route) = api.route(method.as_str(), uri.path()) else {
+        return (
+            StatusCode::NOT_FOUND,
+            axum::Json(json!({"error": {"code": 404, "message": format!("The requested URL {} was not found on this server.", uri.path()), "status": "NOT_FOUND"}})),
+        )
+            .into_response();
+    };
+    let method_id = route.method.id.clone();
+    *sim.world().requests.entry(method_id.clone()).or_default() += 1;
+    if !bearer(&headers).is_some_and(|t| sim.config.tokens.iter().any(|ok| ok == t)) {
+        return ApiError::unauthenticated().into_response();
+    }
+    let effect = sim.faults().on_request(face.name(), &method_id);
+    if effect.latency_ms > 0 {
+        tokio::time::sleep(Duration::from_millis(effect.latency_ms)).await;
+    }
+    if let Some(status) = effect.status {
+        return ApiError::injected(status, effect.retry_after).into_response();
+    }
+    let json_body: Json = if body.is_empty() {
+        json!({})
+    } else {
+        match serde_json::from_slice(&body) {
+            Ok(v) => v,
+            Err(e) => {
+                return ApiError::invalid_argument(format!("Invalid JSON payload received. {e}"))
+                    .into_response();
+            }
+        }
+    };
+    if let Some(schema) = &route.method.request {
+        let violations = api.check(schema, &json_body);
+        if !violations.is_empty() {
+            return ApiError::bad_body(violations).into_response();
+        }
+    }
+    let query: BTreeMap<String, String> = uri
+        .query()
+        .map(|q| {
+            q.split('&')
+                .filter_map(|kv| kv.split_once('=').or(Some((kv, ""))))
+                .map(|(k, v)| (k.to_string(), v.replace("%2C", ",").replace("%2c", ",")))
+                .collect()
+        })
+        .unwrap_or_default();
+    let result = {
+        let mut world = sim.world();
+        world.advance();
+        let next_id = world.next_id();
+        let mut outcome = || sim.faults().next_outcome();
+        match face {
+            Face::Gke => {
+                let base_url = sim
+                    .urls
+                    .lock()
+                    .unwrap_or_else(|e| e.into_inner())
+                    .gke
+                    .clone();
+                let mut ctx = gke::Context {
+                    method: &method_id,
+                    params: &route.params,
+                    query: &query,
+                    body: json_body,
+                    base_url: &base_url,
+                    operation_time: sim.config.operation_time,
+                    outcome: &mut outcome,
+                    next_id,
+                };
+                world.gke.handle(&mut ctx)
+            }
+            Face::ArtifactRegistry => {
+                let mut ctx = artifact_registry::Context {
+                    method: &method_id,
+                    params: &route.params,
+                    query: &query,
+                    body: json_body,
+                    operation_time: sim.config.operation_time,
+                    outcome: &mut outcome,
+                    next_id,
+                };
+                world.artifact_registry.handle(&mut ctx)
+            }
+        }
+    };
+    tracing::debug!(face = face.name(), method = %method_id, ok = result.is_ok(), "served");
+    let response = match result {
+        Ok(v) => (StatusCode::OK, axum::Json(v)).into_response(),
+        Err(e) => e.into_response(),
+    };
+    if effect.drop_connection {
+        return cut_short(response).await;
+    }
+    response
+}
+
+/// The response with only its first half sent before the connection is
+/// closed: the request took effect, but the client never learns how.
+async fn cut_short(response: Response) -> Response {
+    let (parts, body) = response.into_parts();
+    let bytes = axum::body::to_bytes(body, usize::MAX)
+        .await
+        .unwrap_or_default();
+    let half = bytes.slice(..bytes.len() / 2);
+    let chunks: Vec<Result<Bytes, std::io::Error>> = vec![
+        Ok(half),
+        Err(std::io::Error::new(
+            std::io::ErrorKind::ConnectionReset,
+            "connection dropped by genesis-sim",
+        )),
+    ];
+    let mut response =
+        Response::from_parts(parts, Body::from_stream(futures_util::stream::iter(chunks)));
+    if let Ok(len) = bytes.len().to_string().parse() {
+        response.headers_mut().insert("content-length", len);
+    }
+    response
+}
