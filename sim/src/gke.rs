@@ -792,7 +792,7 @@ fn apply_desired(
 const SIM_FIELDS: &[&str] = &["simNodeCount", "simUnmodelledUpdates"];
 
 /// The API's view of a stored object.
-fn public(mut v: Json) -> Json {
+pub fn public(mut v: Json) -> Json {
     match &mut v {
         Json::Object(map) => {
             map.retain(|k, _| !SIM_FIELDS.contains(&k.as_str()));

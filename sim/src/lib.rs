@@ -12,6 +12,7 @@ pub mod discovery;
 pub mod faults;
 pub mod gke;
 pub mod google;
+pub mod kube;
 
 use std::collections::BTreeMap;
 use std::net::SocketAddr;
@@ -68,6 +69,8 @@ impl Default for Config {
 pub struct World {
     pub gke: gke::Gke,
     pub artifact_registry: artifact_registry::ArtifactRegistry,
+    /// Each cluster's Kubernetes API objects, by cluster name.
+    pub kube: BTreeMap<String, kube::KubeCluster>,
     /// API calls served, by method id.
     pub requests: BTreeMap<String, u64>,
     #[serde(skip)]
@@ -95,6 +98,8 @@ pub struct Sim {
     world: Mutex<World>,
     faults: Mutex<Faults>,
     urls: Mutex<Urls>,
+    /// Stop signals of the running Kubernetes API servers, by cluster.
+    kube_servers: Mutex<std::collections::HashMap<String, watch::Sender<bool>>>,
 }
 
 /// Where each face listens, as printed in the ready line.
@@ -114,6 +119,7 @@ impl Sim {
             faults: Mutex::new(Faults::with_seed(config.seed)),
             world: Mutex::new(World::default()),
             urls: Mutex::new(Urls::default()),
+            kube_servers: Mutex::new(std::collections::HashMap::new()),
             config,
         })
     }
@@ -136,6 +142,72 @@ impl Sim {
     pub fn reset(&self) {
         *self.world() = World::default();
         self.faults().clear();
+        for (_, stop) in self
+            .kube_servers
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .drain()
+        {
+            let _ = stop.send(true);
+        }
+    }
+
+    /// Brings the world up to date: finishes due operations, gives every
+    /// cluster its Kubernetes API server (published once the cluster runs),
+    /// stops the servers of deleted clusters, and runs the controllers.
+    pub fn reconcile(self: &Arc<Self>) {
+        let mut world = self.world();
+        world.advance();
+        let mut servers = self.kube_servers.lock().unwrap_or_else(|e| e.into_inner());
+        let names: Vec<String> = world.gke.clusters.keys().cloned().collect();
+        for name in &names {
+            if !world.kube.contains_key(name) {
+                match kube::prepare(name) {
+                    Ok(started) => {
+                        let (stop, stopped) = watch::channel(false);
+                        kube::serve(
+                            self.clone(),
+                            name.clone(),
+                            started.listener,
+                            started.tls,
+                            stopped,
+                        );
+                        servers.insert(name.clone(), stop);
+                        world.kube.insert(name.clone(), started.cluster);
+                    }
+                    Err(e) => {
+                        tracing::error!(cluster = %name, error = %e, "cannot start the cluster's API server")
+                    }
+                }
+            }
+            let World { gke, kube, .. } = &mut *world;
+            if let (Some(cluster), Some(k)) = (gke.clusters.get_mut(name), kube.get(name)) {
+                let serving = matches!(
+                    cluster["status"].as_str(),
+                    Some("RUNNING" | "RECONCILING" | "DEGRADED")
+                );
+                if serving && cluster["endpoint"].is_null() {
+                    cluster["endpoint"] = json!(k.endpoint);
+                    cluster["masterAuth"]["clusterCaCertificate"] = json!(k.ca_base64());
+                    cluster["privateClusterConfig"]["publicEndpoint"] = json!(k.endpoint);
+                }
+            }
+        }
+        let gone: Vec<String> = world
+            .kube
+            .keys()
+            .filter(|k| !world.gke.clusters.contains_key(*k))
+            .cloned()
+            .collect();
+        for name in gone {
+            world.kube.remove(&name);
+            if let Some(stop) = servers.remove(&name) {
+                let _ = stop.send(true);
+            }
+        }
+        for k in world.kube.values_mut() {
+            k.objects.collect_garbage();
+        }
     }
 }
 
@@ -196,7 +268,26 @@ pub async fn start(config: Config) -> std::io::Result<Running> {
         google_router(sim.clone(), Face::ArtifactRegistry),
         stopped.clone(),
     );
-    serve(control_listener, control::router(sim.clone()), stopped);
+    serve(
+        control_listener,
+        control::router(sim.clone()),
+        stopped.clone(),
+    );
+    // The simulated controllers run on a tick, like the real ones.
+    let ticking = sim.clone();
+    let mut stopped = stopped;
+    tokio::spawn(async move {
+        let mut tick = tokio::time::interval(Duration::from_millis(50));
+        loop {
+            tokio::select! {
+                _ = tick.tick() => ticking.reconcile(),
+                _ = stopped.wait_for(|s| *s) => {
+                    ticking.reset();
+                    break;
+                }
+            }
+        }
+    });
     Ok(Running { urls, sim, stop })
 }
 
@@ -316,6 +407,25 @@ async fn google_request(
                 world.artifact_registry.handle(&mut ctx)
             }
         }
+    };
+    sim.reconcile();
+    let result = match (face, result) {
+        // A read of a cluster that has just become RUNNING shows its endpoint.
+        (Face::Gke, Ok(v)) if method_id.ends_with("clusters.get") => {
+            let name = format!(
+                "projects/{}/locations/{}/clusters/{}",
+                route.params.get("projectsId").map_or("", String::as_str),
+                route.params.get("locationsId").map_or("", String::as_str),
+                route.params.get("clustersId").map_or("", String::as_str)
+            );
+            let world = sim.world();
+            Ok(world
+                .gke
+                .clusters
+                .get(&name)
+                .map_or(v, |c| gke::public(c.clone())))
+        }
+        (_, r) => r,
     };
     tracing::debug!(face = face.name(), method = %method_id, ok = result.is_ok(), "served");
     let response = match result {

@@ -1,0 +1,248 @@
+//! Server-side defaulting and normalisation, as the recorded API server
+//! does it: the values clients see after a write that they never sent.
+
+use serde_json::{Value as Json, json};
+
+use super::objects::KubeError;
+use super::quantity;
+use super::resources::ResourceType;
+
+/// Fills defaults and puts quantities in canonical form.
+pub fn apply(rt: &ResourceType, obj: &mut Json) -> Result<(), KubeError> {
+    normalise_quantities(rt, obj)?;
+    match rt.kind {
+        "Namespace" => {
+            let name = obj["metadata"]["name"].clone();
+            obj["metadata"]["labels"]["kubernetes.io/metadata.name"] = name;
+            set_default(obj, &["spec", "finalizers"], json!(["kubernetes"]));
+            set_default(obj, &["status", "phase"], json!("Active"));
+        }
+        "Deployment" => {
+            set_default(obj, &["spec", "replicas"], json!(1));
+            set_default(obj, &["spec", "revisionHistoryLimit"], json!(10));
+            set_default(obj, &["spec", "progressDeadlineSeconds"], json!(600));
+            set_default(obj, &["spec", "strategy", "type"], json!("RollingUpdate"));
+            if obj["spec"]["strategy"]["type"] == "RollingUpdate" {
+                set_default(
+                    obj,
+                    &["spec", "strategy", "rollingUpdate", "maxUnavailable"],
+                    json!("25%"),
+                );
+                set_default(
+                    obj,
+                    &["spec", "strategy", "rollingUpdate", "maxSurge"],
+                    json!("25%"),
+                );
+            }
+            pod_spec(&mut obj["spec"]["template"]["spec"]);
+            set_default(obj, &["status"], json!({}));
+        }
+        "Service" => service(obj),
+        "Secret" if obj["type"].is_null() => obj["type"] = json!("Opaque"),
+        "HorizontalPodAutoscaler" => {
+            set_default(obj, &["spec", "minReplicas"], json!(1));
+            set_default(
+                obj,
+                &["status"],
+                json!({"currentReplicas": 0, "desiredReplicas": 0}),
+            );
+        }
+        "PodDisruptionBudget" => {
+            set_default(
+                obj,
+                &["status"],
+                json!({"currentHealthy": 0, "desiredHealthy": 0, "disruptionsAllowed": 0, "expectedPods": 0}),
+            );
+        }
+        "NetworkPolicy" => {
+            if obj["spec"]["policyTypes"].is_null() {
+                let mut types = vec![json!("Ingress")];
+                if !obj["spec"]["egress"].is_null() {
+                    types.push(json!("Egress"));
+                }
+                obj["spec"]["policyTypes"] = json!(types);
+            }
+            for rule in ["ingress", "egress"] {
+                for r in obj["spec"][rule].as_array_mut().into_iter().flatten() {
+                    for p in r["ports"].as_array_mut().into_iter().flatten() {
+                        set_default(p, &["protocol"], json!("TCP"));
+                    }
+                }
+            }
+        }
+        "Ingress" => {
+            for rule in obj["spec"]["rules"].as_array_mut().into_iter().flatten() {
+                for path in rule["http"]["paths"].as_array_mut().into_iter().flatten() {
+                    set_default(path, &["pathType"], json!("ImplementationSpecific"));
+                }
+            }
+            set_default(obj, &["status", "loadBalancer"], json!({}));
+        }
+        _ => {}
+    }
+    Ok(())
+}
+
+fn set_default(obj: &mut Json, path: &[&str], value: Json) {
+    let mut node = obj;
+    for (i, key) in path.iter().enumerate() {
+        if !node.is_object() {
+            *node = json!({});
+        }
+        if i == path.len() - 1 {
+            if node[*key].is_null() {
+                node[*key] = value;
+            }
+            return;
+        }
+        node = &mut node[*key];
+    }
+}
+
+fn pod_spec(spec: &mut Json) {
+    if !spec.is_object() {
+        return;
+    }
+    set_default(spec, &["restartPolicy"], json!("Always"));
+    set_default(spec, &["terminationGracePeriodSeconds"], json!(30));
+    set_default(spec, &["dnsPolicy"], json!("ClusterFirst"));
+    set_default(spec, &["securityContext"], json!({}));
+    set_default(spec, &["schedulerName"], json!("default-scheduler"));
+    for list in ["containers", "initContainers"] {
+        for c in spec[list].as_array_mut().into_iter().flatten() {
+            set_default(
+                c,
+                &["terminationMessagePath"],
+                json!("/dev/termination-log"),
+            );
+            set_default(c, &["terminationMessagePolicy"], json!("File"));
+            let latest = c["image"]
+                .as_str()
+                .is_some_and(|i| !i.contains(':') || i.ends_with(":latest"));
+            set_default(
+                c,
+                &["imagePullPolicy"],
+                json!(if latest { "Always" } else { "IfNotPresent" }),
+            );
+            set_default(c, &["resources"], json!({}));
+            for p in c["ports"].as_array_mut().into_iter().flatten() {
+                set_default(p, &["protocol"], json!("TCP"));
+            }
+            for probe in ["livenessProbe", "readinessProbe", "startupProbe"] {
+                let p = &mut c[probe];
+                if !p.is_object() {
+                    continue;
+                }
+                set_default(p, &["timeoutSeconds"], json!(1));
+                set_default(p, &["periodSeconds"], json!(10));
+                set_default(p, &["successThreshold"], json!(1));
+                set_default(p, &["failureThreshold"], json!(3));
+                if p["httpGet"].is_object() {
+                    set_default(&mut p["httpGet"], &["scheme"], json!("HTTP"));
+                }
+            }
+        }
+    }
+}
+
+fn service(obj: &mut Json) {
+    let spec = &mut obj["spec"];
+    set_default(spec, &["type"], json!("ClusterIP"));
+    set_default(spec, &["sessionAffinity"], json!("None"));
+    set_default(spec, &["ipFamilies"], json!(["IPv4"]));
+    set_default(spec, &["ipFamilyPolicy"], json!("SingleStack"));
+    set_default(spec, &["internalTrafficPolicy"], json!("Cluster"));
+    let external = matches!(spec["type"].as_str(), Some("LoadBalancer" | "NodePort"));
+    if external {
+        set_default(spec, &["externalTrafficPolicy"], json!("Cluster"));
+    }
+    if spec["type"] == "LoadBalancer" {
+        set_default(spec, &["allocateLoadBalancerNodePorts"], json!(true));
+    }
+    if spec["clusterIP"].is_null() {
+        let n = obj["metadata"]["uid"].as_str().map_or(0, |u| {
+            u.bytes()
+                .fold(0u32, |a, b| a.wrapping_mul(31).wrapping_add(u32::from(b)))
+        });
+        let ip = format!("10.0.{}.{}", (n >> 8) % 250, n % 250 + 2);
+        obj["spec"]["clusterIP"] = json!(ip);
+        obj["spec"]["clusterIPs"] = json!([ip]);
+    }
+    let spec = &mut obj["spec"];
+    let mut next_node_port = 30000
+        + (spec["clusterIP"]
+            .as_str()
+            .map_or(0, |s| s.len() as u64 * 97)
+            % 2000);
+    for p in spec["ports"].as_array_mut().into_iter().flatten() {
+        set_default(p, &["protocol"], json!("TCP"));
+        let port = p["port"].clone();
+        set_default(p, &["targetPort"], port);
+        if external && p["nodePort"].is_null() {
+            next_node_port += 1;
+            p["nodePort"] = json!(next_node_port);
+        }
+    }
+    set_default(obj, &["status", "loadBalancer"], json!({}));
+}
+
+/// Quantities under resources, quotas and limit ranges, in canonical form.
+/// A value that does not parse fails as the real server fails it: a 500
+/// from the conversion of the unstructured object.
+fn normalise_quantities(rt: &ResourceType, obj: &mut Json) -> Result<(), KubeError> {
+    let mut error = None;
+    walk_quantities(obj, false, &mut |s| match quantity::canonical(s) {
+        Some(c) => Some(c),
+        None => {
+            error.get_or_insert_with(|| s.to_string());
+            None
+        }
+    });
+    match error {
+        None => Ok(()),
+        Some(_) => {
+            let ns = obj["metadata"]["namespace"].as_str().unwrap_or_default();
+            let name = obj["metadata"]["name"].as_str().unwrap_or_default();
+            Err(KubeError::internal(format!(
+                "failed to convert new object ({ns}/{name}; {}, Kind={}) to proper version: unable to convert unstructured object to {}, Kind={}: quantities must match the regular expression '^([+-]?[0-9.]+)([eEinumkKMGTP]*[-+]?[0-9]*)$'",
+                rt.api_version(),
+                rt.kind,
+                rt.api_version(),
+                rt.kind
+            )))
+        }
+    }
+}
+
+const QUANTITY_MAPS: &[&str] = &[
+    "requests",
+    "limits",
+    "hard",
+    "default",
+    "defaultRequest",
+    "max",
+    "min",
+    "maxLimitRequestRatio",
+];
+
+fn walk_quantities(v: &mut Json, in_map: bool, f: &mut dyn FnMut(&str) -> Option<String>) {
+    match v {
+        Json::Object(map) => {
+            for (k, child) in map.iter_mut() {
+                if in_map && let Json::String(s) = child {
+                    if let Some(c) = f(s) {
+                        *s = c;
+                    }
+                    continue;
+                }
+                walk_quantities(child, QUANTITY_MAPS.contains(&k.as_str()), f);
+            }
+        }
+        Json::Array(items) => {
+            for item in items {
+                walk_quantities(item, false, f);
+            }
+        }
+        _ => {}
+    }
+}

@@ -1,0 +1,483 @@
+//! The Kubernetes face: one API server per simulated cluster, on its own
+//! loopback port, over TLS with the cluster's own CA, authenticating bearer
+//! tokens. It answers as the recorded v1.36 server in
+//! `../shared/kube/transcripts` does.
+
+pub mod defaults;
+pub mod fields;
+pub mod objects;
+pub mod openapi;
+pub mod quantity;
+pub mod resources;
+
+use std::collections::BTreeMap;
+use std::sync::Arc;
+
+use axum::body::Bytes;
+use axum::extract::State as AxumState;
+use axum::http::{HeaderMap, Method, StatusCode, Uri};
+use axum::response::{IntoResponse, Response};
+use base64::Engine as _;
+use serde::Serialize;
+use serde_json::{Value as Json, json};
+use tokio::sync::watch;
+
+use crate::Sim;
+use crate::google::bearer;
+use objects::{KubeError, Objects, Write};
+
+/// One simulated cluster's API server: its address, CA and objects.
+#[derive(Debug, Serialize)]
+pub struct KubeCluster {
+    /// `127.0.0.1:PORT`, published as the cluster's `endpoint`.
+    pub endpoint: String,
+    /// The cluster CA in PEM, published base64-encoded as
+    /// `masterAuth.clusterCaCertificate`.
+    pub ca_pem: String,
+    pub objects: Objects,
+}
+
+/// A server being started: the listener is bound (so the endpoint is known)
+/// and the TLS configuration ready.
+pub struct Started {
+    pub cluster: KubeCluster,
+    pub listener: std::net::TcpListener,
+    pub tls: Arc<rustls::ServerConfig>,
+}
+
+/// Binds a port and makes a CA and server certificate for a new cluster.
+pub fn prepare(name: &str) -> std::io::Result<Started> {
+    use rcgen::{
+        BasicConstraints, CertificateParams, DnType, IsCa, KeyPair, KeyUsagePurpose, SanType,
+    };
+    let listener = std::net::TcpListener::bind("127.0.0.1:0")?;
+    listener.set_nonblocking(true)?;
+    let endpoint = listener.local_addr()?.to_string();
+    let err = |e: rcgen::Error| std::io::Error::other(e.to_string());
+    let ca_key = KeyPair::generate().map_err(err)?;
+    let mut ca = CertificateParams::new(Vec::<String>::new()).map_err(err)?;
+    ca.distinguished_name
+        .push(DnType::CommonName, format!("genesis-sim CA for {name}"));
+    ca.is_ca = IsCa::Ca(BasicConstraints::Unconstrained);
+    ca.key_usages = vec![
+        KeyUsagePurpose::KeyCertSign,
+        KeyUsagePurpose::CrlSign,
+        KeyUsagePurpose::DigitalSignature,
+    ];
+    let ca_cert = ca.self_signed(&ca_key).map_err(err)?;
+    let issuer = rcgen::Issuer::new(ca, ca_key);
+    let server_key = KeyPair::generate().map_err(err)?;
+    let mut server = CertificateParams::new(vec![
+        "localhost".to_string(),
+        "kubernetes".into(),
+        "kubernetes.default".into(),
+    ])
+    .map_err(err)?;
+    server
+        .subject_alt_names
+        .push(SanType::IpAddress(std::net::IpAddr::from([127, 0, 0, 1])));
+    server
+        .distinguished_name
+        .push(DnType::CommonName, "kube-apiserver");
+    let server_cert = server.signed_by(&server_key, &issuer).map_err(err)?;
+    let provider = Arc::new(rustls::crypto::aws_lc_rs::default_provider());
+    let mut tls = rustls::ServerConfig::builder_with_provider(provider)
+        .with_safe_default_protocol_versions()
+        .map_err(|e| std::io::Error::other(e.to_string()))?
+        .with_no_client_auth()
+        .with_single_cert(
+            vec![server_cert.der().clone(), ca_cert.der().clone()],
+            rustls::pki_types::PrivateKeyDer::Pkcs8(server_key.serialize_der().into()),
+        )
+        .map_err(|e| std::io::Error::other(e.to_string()))?;
+    tls.alpn_protocols = vec![b"h2".to_vec(), b"http/1.1".to_vec()];
+    Ok(Started {
+        cluster: KubeCluster {
+            endpoint,
+            ca_pem: ca_cert.pem(),
+            objects: Objects::default(),
+        },
+        listener,
+        tls: Arc::new(tls),
+    })
+}
+
+impl KubeCluster {
+    pub fn ca_base64(&self) -> String {
+        base64::engine::general_purpose::STANDARD.encode(&self.ca_pem)
+    }
+}
+
+/// Serves a cluster's API until `stop` says so.
+pub fn serve(
+    sim: Arc<Sim>,
+    cluster: String,
+    started_listener: std::net::TcpListener,
+    tls: Arc<rustls::ServerConfig>,
+    mut stop: watch::Receiver<bool>,
+) {
+    let router = axum::Router::new()
+        .fallback(request)
+        .with_state((sim, cluster));
+    tokio::spawn(async move {
+        let Ok(listener) = tokio::net::TcpListener::from_std(started_listener) else {
+            return;
+        };
+        let acceptor = tokio_rustls::TlsAcceptor::from(tls);
+        loop {
+            let (tcp, _) = tokio::select! {
+                accepted = listener.accept() => match accepted { Ok(c) => c, Err(_) => continue },
+                _ = stop.wait_for(|s| *s) => break,
+            };
+            let acceptor = acceptor.clone();
+            let router = router.clone();
+            tokio::spawn(async move {
+                let Ok(tls) = acceptor.accept(tcp).await else {
+                    return;
+                };
+                let io = hyper_util::rt::TokioIo::new(tls);
+                let service = hyper_util::service::TowerToHyperService::new(router);
+                let _ = hyper_util::server::conn::auto::Builder::new(
+                    hyper_util::rt::TokioExecutor::new(),
+                )
+                .serve_connection(io, service)
+                .await;
+            });
+        }
+    });
+}
+
+fn status_response(e: &KubeError) -> Response {
+    let code = StatusCode::from_u16(e.code).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
+    (code, axum::Json(e.status())).into_response()
+}
+
+/// The parts of a resource path.
+struct Target<'a> {
+    rt: &'static resources::ResourceType,
+    namespace: &'a str,
+    name: Option<&'a str>,
+    subresource: Option<&'a str>,
+}
+
+fn parse_target(path: &str) -> Option<Target<'_>> {
+    let parts: Vec<&str> = path.trim_matches('/').split('/').collect();
+    let (group, version, rest) = match parts.as_slice() {
+        ["api", v, rest @ ..] => ("", *v, rest),
+        ["apis", g, v, rest @ ..] => (*g, *v, rest),
+        _ => return None,
+    };
+    let (namespace, rest) = match rest {
+        ["namespaces", ns, more @ ..] if !more.is_empty() => (*ns, more),
+        _ => ("", rest),
+    };
+    let (plural, name, sub) = match rest {
+        [p] => (*p, None, None),
+        [p, n] => (*p, Some(*n), None),
+        [p, n, s] => (*p, Some(*n), Some(*s)),
+        _ => return None,
+    };
+    let rt = resources::find(group, version, plural)?;
+    // `/api/v1/namespaces/NAME` addresses a namespace itself.
+    if rt.plural == "namespaces" && namespace.is_empty() {
+        return Some(Target {
+            rt,
+            namespace: "",
+            name,
+            subresource: sub,
+        });
+    }
+    if rt.namespaced == namespace.is_empty() && name.is_some() {
+        return None;
+    }
+    if let Some(s) = sub
+        && !rt.subresources.contains(&s)
+    {
+        return None;
+    }
+    Some(Target {
+        rt,
+        namespace,
+        name,
+        subresource: sub,
+    })
+}
+
+fn query_map(uri: &Uri) -> BTreeMap<String, String> {
+    uri.query()
+        .map(|q| {
+            q.split('&')
+                .map(|kv| {
+                    let (k, v) = kv.split_once('=').unwrap_or((kv, ""));
+                    (k.to_string(), decode(v))
+                })
+                .collect()
+        })
+        .unwrap_or_default()
+}
+
+fn decode(s: &str) -> String {
+    let s = s.replace('+', " ");
+    let bytes = s.as_bytes();
+    let mut out = Vec::new();
+    let mut i = 0;
+    while i < bytes.len() {
+        if bytes[i] == b'%'
+            && i + 2 < bytes.len()
+            && let Ok(b) = u8::from_str_radix(&s[i + 1..i + 3], 16)
+        {
+            out.push(b);
+            i += 3;
+            continue;
+        }
+        out.push(bytes[i]);
+        i += 1;
+    }
+    String::from_utf8_lossy(&out).into_owned()
+}
+
+/// The field manager of a write: `fieldManager`, else the client's
+/// user agent up to the first '/', as the API server does.
+fn manager<'a>(query: &'a BTreeMap<String, String>, headers: &'a HeaderMap) -> &'a str {
+    if let Some(m) = query.get("fieldManager").filter(|m| !m.is_empty()) {
+        return m;
+    }
+    headers
+        .get("user-agent")
+        .and_then(|v| v.to_str().ok())
+        .and_then(|ua| ua.split('/').next())
+        .filter(|s| !s.is_empty())
+        .unwrap_or("unknown")
+}
+
+async fn request(
+    AxumState((sim, cluster)): AxumState<(Arc<Sim>, String)>,
+    method: Method,
+    uri: Uri,
+    headers: HeaderMap,
+    body: Bytes,
+) -> Response {
+    if !bearer(&headers).is_some_and(|t| sim.config.tokens.iter().any(|ok| ok == t)) {
+        return status_response(&KubeError::unauthorized());
+    }
+    let path = uri.path();
+    *sim.world()
+        .requests
+        .entry(format!("kube {} {}", method, path_kind(path)))
+        .or_default() += 1;
+    let effect = sim.faults().on_request(
+        "kube",
+        &format!("{} {}", method.as_str().to_lowercase(), path_kind(path)),
+    );
+    if effect.latency_ms > 0 {
+        tokio::time::sleep(std::time::Duration::from_millis(effect.latency_ms)).await;
+    }
+    if let Some(code) = effect.status {
+        let e = KubeError {
+            code,
+            reason: "InternalError",
+            message: "fault injected by genesis-sim".into(),
+            details: Json::Null,
+        };
+        let mut r = status_response(&e);
+        if let Some(s) = effect.retry_after
+            && let Ok(v) = s.to_string().parse()
+        {
+            r.headers_mut().insert("retry-after", v);
+        }
+        return r;
+    }
+    // Discovery and OpenAPI.
+    let discovery = match (method.as_str(), path.trim_end_matches('/')) {
+        ("GET", "/version") => Some(resources::version()),
+        ("GET", "/api") => Some(resources::core_versions()),
+        ("GET", "/apis") => Some(resources::groups()),
+        ("GET", "/openapi/v3") => Some(openapi::index()),
+        ("GET", p) if p.starts_with("/openapi/v3/") => {
+            return match openapi::document(&p["/openapi/v3/".len()..]) {
+                Some(doc) => ([("content-type", "application/json")], doc).into_response(),
+                None => status_response(&KubeError::path_not_found()),
+            };
+        }
+        ("GET", p) => {
+            let parts: Vec<&str> = p.trim_matches('/').split('/').collect();
+            match parts.as_slice() {
+                ["api", v] => resources::resource_list("", v),
+                ["apis", g, v] => resources::resource_list(g, v),
+                _ => None,
+            }
+        }
+        _ => None,
+    };
+    if let Some(d) = discovery {
+        return axum::Json(d).into_response();
+    }
+    let Some(target) = parse_target(path) else {
+        return status_response(&KubeError::path_not_found());
+    };
+    let query = query_map(&uri);
+    let content_type = headers
+        .get("content-type")
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or("application/json");
+    let parsed: Result<Json, KubeError> = if content_type.contains("protobuf")
+        || content_type.contains("cbor")
+    {
+        // The simulator speaks JSON (and YAML for apply); clients fall back
+        // to JSON when a server refuses other encodings with 415.
+        Err(KubeError {
+            code: 415,
+            reason: "UnsupportedMediaType",
+            message: format!(
+                "the body of the request was in an unknown format - accepted media types include: application/json, application/yaml, application/apply-patch+yaml, application/merge-patch+json, application/strategic-merge-patch+json; got {content_type}"
+            ),
+            details: Json::Null,
+        })
+    } else if body.is_empty() {
+        Ok(Json::Null)
+    } else if content_type.starts_with("application/apply-patch+yaml")
+        || content_type.contains("yaml")
+    {
+        serde_yaml::from_slice::<Json>(&body)
+            .map_err(|e| KubeError::bad_request(format!("error decoding YAML: {e}")))
+    } else {
+        serde_json::from_slice(&body)
+            .map_err(|e| KubeError::bad_request(format!("error decoding JSON: {e}")))
+    };
+    let body = match parsed {
+        Ok(b) => b,
+        Err(e) => return status_response(&e),
+    };
+    let write = Write {
+        manager: manager(&query, &headers),
+        force: query.get("force").is_some_and(|f| f == "true"),
+        subresource: target.subresource,
+    };
+    let mut world = sim.world();
+    let Some(kube) = world.kube.get_mut(&cluster) else {
+        return status_response(&KubeError::internal("the cluster is gone"));
+    };
+    let objects = &mut kube.objects;
+    let rt = target.rt;
+    let ns = target.namespace;
+    let result: Result<(StatusCode, Json), KubeError> = match (
+        method.as_str(),
+        target.name,
+        target.subresource,
+    ) {
+        ("GET", None, _) => objects
+            .list(rt, ns, query.get("labelSelector").map(String::as_str))
+            .map(|l| (StatusCode::OK, l)),
+        ("GET", Some(name), Some("scale")) => objects
+            .get(rt, ns, name)
+            .map(|o| (StatusCode::OK, scale_of(&o))),
+        ("GET", Some(name), _) => objects.get(rt, ns, name).map(|o| (StatusCode::OK, o)),
+        ("POST", None, None) => objects
+            .create(rt, ns, body, &write)
+            .map(|o| (StatusCode::CREATED, o)),
+        ("PUT", Some(name), Some("scale")) => set_scale(objects, rt, ns, name, &body, &write),
+        ("PUT", Some(name), _) => objects
+            .update(rt, ns, name, body, &write)
+            .map(|o| (StatusCode::OK, o)),
+        ("PATCH", Some(name), Some("scale")) => set_scale(objects, rt, ns, name, &body, &write),
+        ("PATCH", Some(name), _) if content_type.starts_with("application/apply-patch") => objects
+            .apply(rt, ns, name, body, &write)
+            .map(|(o, created)| {
+                (
+                    if created {
+                        StatusCode::CREATED
+                    } else {
+                        StatusCode::OK
+                    },
+                    o,
+                )
+            }),
+        ("PATCH", Some(name), _)
+            if content_type.starts_with("application/merge-patch")
+                || content_type.starts_with("application/strategic-merge-patch") =>
+        {
+            objects
+                .merge_patch(rt, ns, name, &body, &write)
+                .map(|o| (StatusCode::OK, o))
+        }
+        ("PATCH", Some(_), _) => Err(KubeError {
+            code: 415,
+            reason: "UnsupportedMediaType",
+            message: format!(
+                "the body of the request was in an unknown format - accepted media types include: application/json-patch+json, application/merge-patch+json, application/apply-patch+yaml, application/strategic-merge-patch+json; got {content_type}"
+            ),
+            details: Json::Null,
+        }),
+        ("DELETE", Some(name), None) => {
+            let propagation = query
+                .get("propagationPolicy")
+                .cloned()
+                .or_else(|| body["propagationPolicy"].as_str().map(str::to_string));
+            objects
+                .delete(rt, ns, name, propagation.as_deref())
+                .map(|o| (StatusCode::OK, o))
+        }
+        _ => Err(KubeError {
+            code: 405,
+            reason: "MethodNotAllowed",
+            message: "the server does not allow this method on the requested resource".to_string(),
+            details: Json::Null,
+        }),
+    };
+    drop(world);
+    match result {
+        Ok((code, v)) => (code, axum::Json(v)).into_response(),
+        Err(e) => status_response(&e),
+    }
+}
+
+/// A short description of a path for fault rules and counters:
+/// `deployments`, `deployments/scale`, `namespaces`...
+fn path_kind(path: &str) -> String {
+    match parse_target(path) {
+        Some(t) => match t.subresource {
+            Some(s) => format!("{}/{s}", t.rt.plural),
+            None => t.rt.plural.to_string(),
+        },
+        None => "discovery".into(),
+    }
+}
+
+/// The autoscaling/v1 Scale view of a deployment.
+fn scale_of(o: &Json) -> Json {
+    json!({
+        "kind": "Scale",
+        "apiVersion": "autoscaling/v1",
+        "metadata": {
+            "name": o["metadata"]["name"],
+            "namespace": o["metadata"]["namespace"],
+            "uid": o["metadata"]["uid"],
+            "resourceVersion": o["metadata"]["resourceVersion"],
+            "creationTimestamp": o["metadata"]["creationTimestamp"],
+        },
+        "spec": {"replicas": o["spec"]["replicas"]},
+        "status": {
+            "replicas": o["status"]["replicas"].as_i64().unwrap_or(0),
+            "selector": o["spec"]["selector"]["matchLabels"].as_object().map(|m| m.iter().map(|(k, v)| format!("{k}={}", v.as_str().unwrap_or_default())).collect::<Vec<_>>().join(",")).unwrap_or_default(),
+        },
+    })
+}
+
+/// Writes `spec.replicas` through the scale subresource, owned by the
+/// writer under subresource "scale".
+fn set_scale(
+    objects: &mut Objects,
+    rt: &resources::ResourceType,
+    ns: &str,
+    name: &str,
+    body: &Json,
+    w: &Write<'_>,
+) -> Result<(StatusCode, Json), KubeError> {
+    let replicas = body["spec"]["replicas"].clone();
+    if !replicas.is_i64() {
+        return Err(KubeError::bad_request("spec.replicas must be an integer"));
+    }
+    let patch = json!({"spec": {"replicas": replicas}});
+    let updated = objects.merge_patch(rt, ns, name, &patch, w)?;
+    Ok((StatusCode::OK, scale_of(&updated)))
+}
