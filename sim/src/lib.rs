@@ -51,6 +51,12 @@ pub struct Config {
     pub operation_time: Duration,
     /// Seed for fault rates, so runs are reproducible.
     pub seed: u64,
+    /// How long a deployment rollout takes to become available.
+    pub rollout_time: Duration,
+    /// Images containing one of these never become ready.
+    pub failing_images: Vec<String>,
+    /// Upper bound on deployments' progress deadlines.
+    pub progress_deadline_cap: Option<Duration>,
 }
 
 impl Default for Config {
@@ -60,6 +66,9 @@ impl Default for Config {
             tokens: vec![DEV_TOKEN.to_string()],
             operation_time: Duration::ZERO,
             seed: 1,
+            rollout_time: Duration::ZERO,
+            failing_images: vec!["does-not-exist".to_string(), ":broken".to_string()],
+            progress_deadline_cap: None,
         }
     }
 }
@@ -189,7 +198,6 @@ impl Sim {
                 if serving && cluster["endpoint"].is_null() {
                     cluster["endpoint"] = json!(k.endpoint);
                     cluster["masterAuth"]["clusterCaCertificate"] = json!(k.ca_base64());
-                    cluster["privateClusterConfig"]["publicEndpoint"] = json!(k.endpoint);
                 }
             }
         }
@@ -205,8 +213,13 @@ impl Sim {
                 let _ = stop.send(true);
             }
         }
+        let settings = kube::controllers::Settings {
+            rollout_time: self.config.rollout_time,
+            failing_images: self.config.failing_images.clone(),
+            progress_deadline_cap: self.config.progress_deadline_cap,
+        };
         for k in world.kube.values_mut() {
-            k.objects.collect_garbage();
+            kube::controllers::run(&mut k.objects, &mut k.memory, &settings);
         }
     }
 }

@@ -17,6 +17,11 @@ OPTIONS:
     --operation-time SECS   How long long-running operations take (default 0: they finish
                             at once; a few seconds makes a realistic demo).
     --seed N                Seed for fault rates, so runs are reproducible (default 1).
+    --rollout-time SECS     How long a deployment takes to become available (default 0).
+    --failing-image TEXT    Images containing TEXT never become ready and their rollouts end
+                            in ProgressDeadlineExceeded (repeatable; default: does-not-exist
+                            and :broken).
+    --progress-deadline SECS  Cap on deployments' progressDeadlineSeconds (default: none).
     -h, --help              Print this help.
 
 Once every face listens (on 127.0.0.1 only), one line of JSON is printed:
@@ -30,6 +35,7 @@ GOOGLE_OAUTH_ACCESS_TOKEN. The control API (/_sim/state, /_sim/reset, /_sim/faul
 fn parse(args: &[String]) -> Result<Option<genesis_sim::Config>, String> {
     let mut config = genesis_sim::Config::default();
     let mut tokens = Vec::new();
+    let mut failing = Vec::new();
     let mut i = 0;
     while i < args.len() {
         let flag = args[i].as_str();
@@ -60,6 +66,20 @@ fn parse(args: &[String]) -> Result<Option<genesis_sim::Config>, String> {
                     .parse()
                     .map_err(|_| "--seed takes a number".to_string())?
             }
+            "--rollout-time" => {
+                let secs: f64 = value()?
+                    .parse()
+                    .map_err(|_| "--rollout-time takes seconds".to_string())?;
+                config.rollout_time = Duration::from_secs_f64(secs.clamp(0.0, 3600.0));
+            }
+            "--failing-image" => failing.push(value()?),
+            "--progress-deadline" => {
+                let secs: f64 = value()?
+                    .parse()
+                    .map_err(|_| "--progress-deadline takes seconds".to_string())?;
+                config.progress_deadline_cap =
+                    Some(Duration::from_secs_f64(secs.clamp(0.0, 86_400.0)));
+            }
             other => return Err(format!("unknown option {other:?} (see --help)")),
         }
         i += if matches!(flag, "-h" | "--help") {
@@ -70,6 +90,9 @@ fn parse(args: &[String]) -> Result<Option<genesis_sim::Config>, String> {
     }
     if !tokens.is_empty() {
         config.tokens = tokens;
+    }
+    if !failing.is_empty() {
+        config.failing_images = failing;
     }
     Ok(Some(config))
 }

@@ -63,16 +63,35 @@ pub fn apply(rt: &ResourceType, obj: &mut Json) -> Result<(), KubeError> {
                 obj["spec"]["policyTypes"] = json!(types);
             }
             for rule in ["ingress", "egress"] {
-                for r in obj["spec"][rule].as_array_mut().into_iter().flatten() {
-                    for p in r["ports"].as_array_mut().into_iter().flatten() {
+                for r in obj["spec"]
+                    .get_mut(rule)
+                    .and_then(Json::as_array_mut)
+                    .into_iter()
+                    .flatten()
+                {
+                    for p in r
+                        .get_mut("ports")
+                        .and_then(Json::as_array_mut)
+                        .into_iter()
+                        .flatten()
+                    {
                         set_default(p, &["protocol"], json!("TCP"));
                     }
                 }
             }
         }
         "Ingress" => {
-            for rule in obj["spec"]["rules"].as_array_mut().into_iter().flatten() {
-                for path in rule["http"]["paths"].as_array_mut().into_iter().flatten() {
+            for rule in obj["spec"]
+                .get_mut("rules")
+                .and_then(Json::as_array_mut)
+                .into_iter()
+                .flatten()
+            {
+                let paths = rule
+                    .get_mut("http")
+                    .and_then(|h| h.get_mut("paths"))
+                    .and_then(Json::as_array_mut);
+                for path in paths.into_iter().flatten() {
                     set_default(path, &["pathType"], json!("ImplementationSpecific"));
                 }
             }
@@ -109,7 +128,12 @@ fn pod_spec(spec: &mut Json) {
     set_default(spec, &["securityContext"], json!({}));
     set_default(spec, &["schedulerName"], json!("default-scheduler"));
     for list in ["containers", "initContainers"] {
-        for c in spec[list].as_array_mut().into_iter().flatten() {
+        for c in spec
+            .get_mut(list)
+            .and_then(Json::as_array_mut)
+            .into_iter()
+            .flatten()
+        {
             set_default(
                 c,
                 &["terminationMessagePath"],
@@ -125,14 +149,18 @@ fn pod_spec(spec: &mut Json) {
                 json!(if latest { "Always" } else { "IfNotPresent" }),
             );
             set_default(c, &["resources"], json!({}));
-            for p in c["ports"].as_array_mut().into_iter().flatten() {
+            for p in c
+                .get_mut("ports")
+                .and_then(Json::as_array_mut)
+                .into_iter()
+                .flatten()
+            {
                 set_default(p, &["protocol"], json!("TCP"));
             }
             for probe in ["livenessProbe", "readinessProbe", "startupProbe"] {
-                let p = &mut c[probe];
-                if !p.is_object() {
+                let Some(p) = c.get_mut(probe).filter(|p| p.is_object()) else {
                     continue;
-                }
+                };
                 set_default(p, &["timeoutSeconds"], json!(1));
                 set_default(p, &["periodSeconds"], json!(10));
                 set_default(p, &["successThreshold"], json!(1));
@@ -174,7 +202,12 @@ fn service(obj: &mut Json) {
             .as_str()
             .map_or(0, |s| s.len() as u64 * 97)
             % 2000);
-    for p in spec["ports"].as_array_mut().into_iter().flatten() {
+    for p in spec
+        .get_mut("ports")
+        .and_then(Json::as_array_mut)
+        .into_iter()
+        .flatten()
+    {
         set_default(p, &["protocol"], json!("TCP"));
         let port = p["port"].clone();
         set_default(p, &["targetPort"], port);

@@ -4,7 +4,7 @@
 
 use serde_json::{Map, Value as Json, json};
 
-use super::openapi::{ListType, list_type};
+use super::openapi::{ListType, is_atomic_map, list_type};
 
 /// One step of a path into an object.
 #[derive(Clone, Debug, PartialEq)]
@@ -32,6 +32,11 @@ impl Ctx<'_> {
             root: self.root,
             path,
         }
+    }
+
+    fn is_atomic(&self) -> bool {
+        let path: Vec<&str> = self.path.iter().map(String::as_str).collect();
+        is_atomic_map(self.root, &path)
     }
 
     fn list_type(&self) -> ListType {
@@ -63,6 +68,7 @@ pub fn field_set(v: &Json, ctx: &Ctx<'_>) -> Json {
         for (k, child) in obj {
             let c = ctx.child(k);
             let node = match child {
+                Json::Object(_) if c.is_atomic() => json!({}),
                 Json::Object(_) => field_set(child, &c),
                 Json::Array(items) => list_set(items, &c),
                 _ => json!({}),

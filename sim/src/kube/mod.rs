@@ -3,6 +3,7 @@
 //! tokens. It answers as the recorded v1.36 server in
 //! `../shared/kube/transcripts` does.
 
+pub mod controllers;
 pub mod defaults;
 pub mod fields;
 pub mod objects;
@@ -35,6 +36,8 @@ pub struct KubeCluster {
     /// `masterAuth.clusterCaCertificate`.
     pub ca_pem: String,
     pub objects: Objects,
+    #[serde(skip)]
+    pub memory: controllers::Memory,
 }
 
 /// A server being started: the listener is bound (so the endpoint is known)
@@ -96,6 +99,7 @@ pub fn prepare(name: &str) -> std::io::Result<Started> {
             endpoint,
             ca_pem: ca_cert.pem(),
             objects: Objects::default(),
+            memory: controllers::Memory::default(),
         },
         listener,
         tls: Arc::new(tls),
@@ -288,8 +292,33 @@ async fn request(
         return r;
     }
     // Discovery and OpenAPI.
+    let accept = headers
+        .get("accept")
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or_default();
+    let wants_aggregated = accept.contains("as=APIGroupDiscoveryList");
     let discovery = match (method.as_str(), path.trim_end_matches('/')) {
         ("GET", "/version") => Some(resources::version()),
+        ("GET", "/api") if wants_aggregated => {
+            return (
+                [(
+                    "content-type",
+                    "application/json;g=apidiscovery.k8s.io;v=v2;as=APIGroupDiscoveryList",
+                )],
+                axum::Json(resources::aggregated(true)),
+            )
+                .into_response();
+        }
+        ("GET", "/apis") if wants_aggregated => {
+            return (
+                [(
+                    "content-type",
+                    "application/json;g=apidiscovery.k8s.io;v=v2;as=APIGroupDiscoveryList",
+                )],
+                axum::Json(resources::aggregated(false)),
+            )
+                .into_response();
+        }
         ("GET", "/api") => Some(resources::core_versions()),
         ("GET", "/apis") => Some(resources::groups()),
         ("GET", "/openapi/v3") => Some(openapi::index()),

@@ -31,9 +31,11 @@ impl KubeError {
             "metadata": {},
             "status": "Failure",
             "message": self.message,
-            "reason": self.reason,
             "code": self.code,
         });
+        if !self.reason.is_empty() {
+            s["reason"] = json!(self.reason);
+        }
         if !self.details.is_null() {
             s["details"] = self.details.clone();
         }
@@ -118,10 +120,11 @@ impl KubeError {
         }
     }
 
+    /// The real server gives no reason for conversion failures.
     pub fn internal(message: impl Into<String>) -> Self {
         KubeError {
             code: 500,
-            reason: "InternalError",
+            reason: "",
             message: message.into(),
             details: Json::Null,
         }
@@ -330,7 +333,12 @@ impl Objects {
             return Err(KubeError::already_exists(rt, &name));
         }
         let root = ctx_for(rt);
-        let fields = field_set(&obj, &root);
+        if rt.kind == "Namespace" {
+            // Set by the namespace strategy before field ownership is
+            // computed, so the creator owns it.
+            obj["metadata"]["labels"]["kubernetes.io/metadata.name"] = json!(name);
+        }
+        let fields = changed_fields(&json!({}), &strip_identity(&obj), &root);
         obj["apiVersion"] = json!(rt.api_version());
         obj["kind"] = json!(rt.kind);
         let now = now_rfc3339_seconds();
@@ -502,8 +510,14 @@ impl Objects {
         }
         fields::merge(&mut next, &applied, &ctx);
         defaults::apply(rt, &mut next)?;
-        entries.retain(|e| !mine(e) && !e["fieldsV1"].as_object().is_some_and(|o| o.is_empty()));
-        entries.push(managed_entry(w, "Apply", rt, &new_set));
+        // The applier's entry keeps its place; a no-op apply keeps it as it
+        // was, time included.
+        match entries.iter_mut().find(|e| mine(e)) {
+            Some(e) if e["fieldsV1"] == new_set => {}
+            Some(e) => *e = managed_entry(w, "Apply", rt, &new_set),
+            None => entries.push(managed_entry(w, "Apply", rt, &new_set)),
+        }
+        entries.retain(|e| !e["fieldsV1"].as_object().is_some_and(|o| o.is_empty()));
         let stored = self.store(rt, ns, name, &current, next, w, "Apply", Some(entries));
         Ok((stored, false))
     }
@@ -584,19 +598,24 @@ impl Objects {
             }
             return Ok(obj);
         }
-        let has_dependents = self.dependents(&obj).next().is_some();
-        if propagation == Some("Foreground") && has_dependents {
+        if !obj["metadata"]["deletionTimestamp"].is_null() {
+            return Ok(obj);
+        }
+        if propagation == Some("Foreground") {
+            // The garbage collector removes it once its dependents are gone.
             obj["metadata"]["deletionTimestamp"] = json!(now);
+            obj["metadata"]["deletionGracePeriodSeconds"] = json!(0);
             obj["metadata"]["finalizers"] = json!(["foregroundDeletion"]);
+            if rt.generation {
+                let g = obj["metadata"]["generation"].as_i64().unwrap_or(1);
+                obj["metadata"]["generation"] = json!(g + 1);
+            }
             obj["metadata"]["resourceVersion"] = json!(self.next_rv());
             self.objects.insert(key(rt, ns, name), obj.clone());
             return Ok(obj);
         }
         self.objects.remove(&key(rt, ns, name));
-        Ok(
-            json!({"kind": "Status", "apiVersion": "v1", "metadata": {}, "status": "Success",
-            "details": {"name": name, "group": rt.group, "kind": rt.plural, "uid": obj["metadata"]["uid"]}}),
-        )
+        Ok(obj)
     }
 
     /// Keys of objects owned by `owner` (ownerReferences).
@@ -610,9 +629,54 @@ impl Objects {
         })
     }
 
+    /// A write by a controller (status, annotations), recorded under
+    /// `kube-controller-manager`.
+    pub fn controller_write(&mut self, key: &str, f: impl FnOnce(&mut Json)) {
+        let Some(current) = self.objects.get(key).cloned() else {
+            return;
+        };
+        let mut next = current.clone();
+        f(&mut next);
+        let rt_parts: Vec<&str> = key.splitn(4, '/').collect();
+        let Some(rt) = super::resources::RESOURCES
+            .iter()
+            .find(|r| r.group == rt_parts[0] && r.plural == rt_parts[1])
+        else {
+            return;
+        };
+        let (ns, name) = (rt_parts[2].to_string(), rt_parts[3].to_string());
+        let w = Write {
+            manager: "kube-controller-manager",
+            force: false,
+            subresource: Some("status"),
+        };
+        let _ = self.store(rt, &ns, &name, &current, next, &w, "Update", None);
+    }
+
+    /// Sets a deployment's replicas through the scale subresource.
+    pub fn scale_as(&mut self, key: &str, replicas: i64, manager: &str) {
+        let Some(current) = self.objects.get(key).cloned() else {
+            return;
+        };
+        let mut next = current.clone();
+        next["spec"]["replicas"] = json!(replicas);
+        let rt = super::resources::find("apps", "v1", "deployments").unwrap();
+        let parts: Vec<&str> = key.splitn(4, '/').collect();
+        let w = Write {
+            manager,
+            force: false,
+            subresource: Some("scale"),
+        };
+        let _ = self.store(rt, parts[2], parts[3], &current, next, &w, "Update", None);
+    }
+
     /// Garbage collection and namespace termination, run by the
-    /// simulated controllers.
-    pub fn collect_garbage(&mut self) {
+    /// simulated controllers. A terminating namespace is emptied first and
+    /// removed on a later tick, so clients can see it Terminating.
+    pub fn collect_garbage(
+        &mut self,
+        terminating_since: &mut std::collections::HashMap<String, std::time::Instant>,
+    ) {
         // Objects whose owner is gone.
         let uids: std::collections::HashSet<Json> = self
             .objects
@@ -668,8 +732,14 @@ impl Objects {
                 .filter(|(_, o)| o["metadata"]["namespace"] == ns.as_str())
                 .map(|(k, _)| k.clone())
                 .collect();
+            let since = *terminating_since
+                .entry(ns.clone())
+                .or_insert_with(std::time::Instant::now);
             if inside.is_empty() {
-                self.objects.remove(&format!("/namespaces//{ns}"));
+                if since.elapsed() >= std::time::Duration::from_millis(300) {
+                    self.objects.remove(&format!("/namespaces//{ns}"));
+                    terminating_since.remove(&ns);
+                }
             } else {
                 for k in inside {
                     self.objects.remove(&k);
@@ -732,24 +802,41 @@ fn spec_of(o: &Json) -> Json {
     v
 }
 
-/// The fields whose value differs between two versions of an object.
+/// The fields whose value differs between two versions of an object, as
+/// an update's field set: maps the update created are owned too (`.`).
 fn changed_fields(before: &Json, after: &Json, root: &str) -> Json {
     let after_set = field_set(after, root);
     let mut changed = json!({});
     for leaf in fields::leaves(&after_set) {
-        if fields::value_at(before, &leaf) != fields::value_at(after, &leaf) {
-            let mut tree = json!({});
-            let mut node = &mut tree;
-            for step in &leaf {
-                let k = match step {
-                    fields::Step::Field(n) => format!("f:{n}"),
-                    fields::Step::Key(k) => format!("k:{k}"),
-                    fields::Step::Value(v) => format!("v:{v}"),
-                };
-                node = node.as_object_mut().unwrap().entry(k).or_insert(json!({}));
-            }
-            changed = fields::union(&changed, &tree);
+        if fields::value_at(before, &leaf) == fields::value_at(after, &leaf) {
+            continue;
         }
+        let mut tree = json!({});
+        let mut node = &mut tree;
+        let mut schema_path: Vec<String> = Vec::new();
+        for (i, step) in leaf.iter().enumerate() {
+            let k = match step {
+                fields::Step::Field(n) => {
+                    schema_path.push(n.clone());
+                    format!("f:{n}")
+                }
+                fields::Step::Key(k) => {
+                    schema_path.push("[]".into());
+                    format!("k:{k}")
+                }
+                fields::Step::Value(v) => format!("v:{v}"),
+            };
+            node = node.as_object_mut().unwrap().entry(k).or_insert(json!({}));
+            let is_map = {
+                let path: Vec<&str> = schema_path.iter().map(String::as_str).collect();
+                openapi::field_schema(root, &path)
+                    .is_some_and(|s| s["additionalProperties"].is_object())
+            };
+            if is_map && i + 1 < leaf.len() && fields::value_at(before, &leaf[..=i]).is_none() {
+                node.as_object_mut().unwrap().insert(".".into(), json!({}));
+            }
+        }
+        changed = fields::union(&changed, &tree);
     }
     changed
 }

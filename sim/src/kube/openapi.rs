@@ -136,6 +136,16 @@ pub fn field_schema(root: &str, path: &[&str]) -> Option<&'static Json> {
     Some(current)
 }
 
+/// Whether the object field at `path` is atomic (`x-kubernetes-map-type:
+/// atomic`, as label selectors are): owned and replaced whole.
+pub fn is_atomic_map(root: &str, path: &[&str]) -> bool {
+    let Some(schema) = field_schema(root, path) else {
+        return false;
+    };
+    schema["x-kubernetes-map-type"] == "atomic"
+        || resolve(schema).is_some_and(|s| s["x-kubernetes-map-type"] == "atomic")
+}
+
 /// The list type of the list field at `path`.
 pub fn list_type(root: &str, path: &[&str]) -> ListType {
     let Some(schema) = field_schema(root, path) else {

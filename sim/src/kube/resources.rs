@@ -290,3 +290,53 @@ pub fn version() -> Json {
         "platform": "linux/amd64",
     })
 }
+
+/// Aggregated discovery (`apidiscovery.k8s.io/v2`), which kubectl asks for
+/// first: every group's resources in one answer. `core` selects `/api`.
+pub fn aggregated(core: bool) -> Json {
+    let mut groups: Vec<(&str, &str)> = RESOURCES
+        .iter()
+        .filter(|r| r.group.is_empty() == core)
+        .map(|r| (r.group, r.version))
+        .collect();
+    groups.dedup();
+    let items: Vec<Json> = groups
+        .iter()
+        .map(|(group, version)| {
+            let resources: Vec<Json> = RESOURCES
+                .iter()
+                .filter(|r| r.group == *group && r.version == *version)
+                .map(|r| {
+                    let mut e = json!({
+                        "resource": r.plural,
+                        "responseKind": {"group": "", "version": "", "kind": r.kind},
+                        "scope": if r.namespaced { "Namespaced" } else { "Cluster" },
+                        "singularResource": r.singular,
+                        "verbs": VERBS,
+                    });
+                    if !r.short_names.is_empty() {
+                        e["shortNames"] = json!(r.short_names);
+                    }
+                    let subs: Vec<Json> = r
+                        .subresources
+                        .iter()
+                        .map(|s| {
+                            let kind = if *s == "scale" { json!({"group": "autoscaling", "version": "v1", "kind": "Scale"}) } else { json!({"group": "", "version": "", "kind": r.kind}) };
+                            json!({"subresource": s, "responseKind": kind, "verbs": ["get", "patch", "update"]})
+                        })
+                        .collect();
+                    if !subs.is_empty() {
+                        e["subresources"] = json!(subs);
+                    }
+                    e
+                })
+                .collect();
+            let mut meta = json!({});
+            if !group.is_empty() {
+                meta["name"] = json!(group);
+            }
+            json!({"metadata": meta, "versions": [{"version": version, "resources": resources, "freshness": "Current"}]})
+        })
+        .collect();
+    json!({"kind": "APIGroupDiscoveryList", "apiVersion": "apidiscovery.k8s.io/v2", "metadata": {}, "items": items})
+}
