@@ -163,6 +163,39 @@ impl Workspace {
         Workspace::new(terraform, &refs)
     }
 
+    /// Replaces the development override with a filesystem mirror holding
+    /// the built provider in the registry's unpacked layout, so `terraform
+    /// init` installs it as it would from a registry.
+    #[must_use]
+    pub fn with_filesystem_mirror(self) -> Self {
+        let version = env!("CARGO_PKG_VERSION");
+        let platform = format!(
+            "{}_{}",
+            std::env::consts::OS,
+            if cfg!(target_arch = "x86_64") {
+                "amd64"
+            } else {
+                "arm64"
+            }
+        );
+        let mirror = self.dir.path().join("mirror");
+        let dir = mirror.join(format!(
+            "registry.terraform.io/genesis-platform/genesis/{version}/{platform}"
+        ));
+        std::fs::create_dir_all(&dir).unwrap();
+        std::fs::copy(
+            env!("CARGO_BIN_EXE_terraform-provider-genesis"),
+            dir.join(format!("terraform-provider-genesis_v{version}")),
+        )
+        .unwrap();
+        let cli_config = format!(
+            "provider_installation {{\n  filesystem_mirror {{\n    path    = \"{}\"\n    include = [\"genesis-platform/genesis\"]\n  }}\n  direct {{\n    exclude = [\"genesis-platform/genesis\"]\n  }}\n}}\n",
+            mirror.display()
+        );
+        std::fs::write(self.dir.path().join("cli.tfrc"), cli_config).unwrap();
+        self
+    }
+
     #[must_use]
     pub fn with_env(mut self, key: &str, value: &str) -> Self {
         self.env.push((key.to_string(), value.to_string()));

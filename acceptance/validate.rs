@@ -316,3 +316,38 @@ resource "genesis_node_pool" "p" {{
         assert_eq!(out["valid"], true, "{out:#}");
     });
 }
+
+/// `terraform init` as users run it: the provider installed from a local
+/// filesystem mirror laid out as a registry would serve it, then validate
+/// and plan from the installed copy.
+#[test]
+fn init_installs_the_provider_from_a_filesystem_mirror() {
+    each_terraform(|tf| {
+        let main = r#"
+terraform {
+  required_providers {
+    genesis = {
+      source  = "genesis-platform/genesis"
+      version = "~> 0.1"
+    }
+  }
+}
+provider "genesis" {
+  project = "p"
+  region  = "us-central1"
+}
+resource "genesis_registry" "r" {
+  name = "images"
+}
+"#;
+        let ws = Workspace::new(tf, &[("main.tf", main)]).with_filesystem_mirror();
+        let init = ws.run(&["init", "-input=false"]).ok();
+        assert!(
+            init.stdout.contains("Installed genesis-platform/genesis"),
+            "{}",
+            init.stdout
+        );
+        ws.run(&["validate"]).ok();
+        ws.run(&["plan", "-input=false"]).ok();
+    });
+}

@@ -28,6 +28,10 @@ pub fn router(sim: Arc<Sim>) -> Router {
             "/_sim/objects",
             axum::routing::patch(patch_object).delete(delete_object),
         )
+        .route(
+            "/_sim/kube",
+            axum::routing::patch(patch_kube).delete(delete_kube),
+        )
         .with_state(sim)
 }
 
@@ -183,5 +187,85 @@ fn merge(target: &mut Json, patch: &Json) {
             }
         }
         (t, p) => *t = p.clone(),
+    }
+}
+
+#[derive(Deserialize)]
+struct KubeObject {
+    /// The cluster's full name, `projects/P/locations/L/clusters/C`.
+    cluster: String,
+    /// The object's API path, e.g. `/apis/apps/v1/namespaces/apps/deployments/api`.
+    path: String,
+}
+
+/// Changes a Kubernetes object as someone with kubectl would (a merge patch
+/// under the field manager `behind-your-back`), to test drift detection.
+async fn patch_kube(
+    State(sim): State<Arc<Sim>>,
+    Query(q): Query<KubeObject>,
+    patch: axum::Json<Json>,
+) -> Response {
+    let Some(target) = crate::kube::parse_target(&q.path) else {
+        return (
+            StatusCode::BAD_REQUEST,
+            format!("{} is not an object path", q.path),
+        )
+            .into_response();
+    };
+    let Some(name) = target.name else {
+        return (StatusCode::BAD_REQUEST, "the path must name an object").into_response();
+    };
+    let mut world = sim.world();
+    let Some(kube) = world.kube.get_mut(&q.cluster) else {
+        return (
+            StatusCode::NOT_FOUND,
+            format!("no cluster named {}", q.cluster),
+        )
+            .into_response();
+    };
+    let write = crate::kube::objects::Write {
+        manager: "behind-your-back",
+        force: false,
+        subresource: target.subresource,
+    };
+    match kube
+        .objects
+        .merge_patch(target.rt, target.namespace, name, &patch.0, &write)
+    {
+        Ok(o) => axum::Json(o).into_response(),
+        Err(e) => (
+            StatusCode::from_u16(e.code).unwrap_or(StatusCode::BAD_REQUEST),
+            axum::Json(e.status()),
+        )
+            .into_response(),
+    }
+}
+
+async fn delete_kube(State(sim): State<Arc<Sim>>, Query(q): Query<KubeObject>) -> Response {
+    let Some(target) = crate::kube::parse_target(&q.path) else {
+        return (
+            StatusCode::BAD_REQUEST,
+            format!("{} is not an object path", q.path),
+        )
+            .into_response();
+    };
+    let Some(name) = target.name else {
+        return (StatusCode::BAD_REQUEST, "the path must name an object").into_response();
+    };
+    let mut world = sim.world();
+    let Some(kube) = world.kube.get_mut(&q.cluster) else {
+        return (
+            StatusCode::NOT_FOUND,
+            format!("no cluster named {}", q.cluster),
+        )
+            .into_response();
+    };
+    match kube.objects.delete(target.rt, target.namespace, name, None) {
+        Ok(_) => StatusCode::NO_CONTENT.into_response(),
+        Err(e) => (
+            StatusCode::from_u16(e.code).unwrap_or(StatusCode::BAD_REQUEST),
+            axum::Json(e.status()),
+        )
+            .into_response(),
     }
 }

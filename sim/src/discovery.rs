@@ -101,6 +101,64 @@ impl Api {
         out
     }
 
+    /// Rewrites enum values sent as numbers (proto3 JSON allows both, and
+    /// google-cloud-rust sends numbers) to their names, as the service
+    /// stores them.
+    pub fn normalize(&self, schema: &str, body: &mut Json) {
+        if let Some(s) = self.schemas.get(schema) {
+            self.normalize_object(s, body, 0);
+        }
+    }
+
+    fn normalize_object(&self, schema: &Json, value: &mut Json, depth: usize) {
+        if depth > 32 {
+            return;
+        }
+        let Some(object) = value.as_object_mut() else {
+            return;
+        };
+        let Some(properties) = schema["properties"].as_object() else {
+            return;
+        };
+        for (key, v) in object.iter_mut() {
+            if let Some(prop) = properties
+                .get(key)
+                .or_else(|| properties.get(&camel_case(key)))
+            {
+                self.normalize_value(prop, v, depth + 1);
+            }
+        }
+    }
+
+    fn normalize_value(&self, prop: &Json, value: &mut Json, depth: usize) {
+        if let Some(reference) = prop["$ref"].as_str() {
+            if let Some(schema) = self.schemas.get(reference) {
+                self.normalize_object(schema, value, depth);
+            }
+            return;
+        }
+        match (prop["type"].as_str(), &mut *value) {
+            (Some("string"), Json::Number(n)) => {
+                if let (Some(i), Some(names)) = (n.as_u64(), prop["enum"].as_array())
+                    && let Some(name) = names.get(i as usize)
+                {
+                    *value = name.clone();
+                }
+            }
+            (Some("array"), Json::Array(items)) => {
+                for item in items {
+                    self.normalize_value(&prop["items"], item, depth + 1);
+                }
+            }
+            (Some("object"), Json::Object(entries)) if prop["additionalProperties"].is_object() => {
+                for v in entries.values_mut() {
+                    self.normalize_value(&prop["additionalProperties"], v, depth + 1);
+                }
+            }
+            _ => {}
+        }
+    }
+
     fn check_object(
         &self,
         schema: &Json,
@@ -167,7 +225,14 @@ impl Api {
         match prop["type"].as_str() {
             Some("string") => {
                 let Some(s) = value.as_str() else {
-                    out.push(bad("TYPE_STRING"));
+                    // An enum may come as its number.
+                    let in_range = value
+                        .as_u64()
+                        .zip(prop["enum"].as_array())
+                        .is_some_and(|(n, names)| (n as usize) < names.len());
+                    if !in_range {
+                        out.push(bad("TYPE_STRING"));
+                    }
                     return;
                 };
                 if let Some(allowed) = prop["enum"].as_array()

@@ -356,7 +356,7 @@ async fn google_request(
     if let Some(status) = effect.status {
         return ApiError::injected(status, effect.retry_after).into_response();
     }
-    let json_body: Json = if body.is_empty() {
+    let mut json_body: Json = if body.is_empty() {
         json!({})
     } else {
         match serde_json::from_slice(&body) {
@@ -372,6 +372,7 @@ async fn google_request(
         if !violations.is_empty() {
             return ApiError::bad_body(violations).into_response();
         }
+        api.normalize(schema, &mut json_body);
     }
     let query: BTreeMap<String, String> = uri
         .query()
@@ -453,7 +454,7 @@ async fn google_request(
 
 /// The response with only its first half sent before the connection is
 /// closed: the request took effect, but the client never learns how.
-async fn cut_short(response: Response) -> Response {
+pub(crate) async fn cut_short(response: Response) -> Response {
     let (parts, body) = response.into_parts();
     let bytes = axum::body::to_bytes(body, usize::MAX)
         .await

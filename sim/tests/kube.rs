@@ -672,3 +672,75 @@ fn tempfile_dir() -> PathBuf {
     std::fs::create_dir_all(&dir).unwrap();
     dir
 }
+
+#[tokio::test]
+async fn control_api_changes_kubernetes_objects_behind_the_appliers_back() {
+    let c = cluster_with(Config::default()).await;
+    c.send(
+        "POST",
+        "/api/v1/namespaces",
+        Some("application/json"),
+        &json!({"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": "apps"}}),
+        DEV_TOKEN,
+    )
+    .await;
+    let cm = json!({"apiVersion": "v1", "kind": "ConfigMap", "metadata": {"name": "cfg"}, "data": {"mode": "fast"}});
+    let (s, _) = c
+        .apply(
+            "/api/v1/namespaces/apps/configmaps/cfg",
+            "genesis",
+            cm.clone(),
+        )
+        .await;
+    assert_eq!(s, 201);
+    let control = c.running.urls.control.clone();
+    let cluster = "projects/p/locations/us-central1/clusters/c";
+    let resp = reqwest::Client::new()
+        .patch(format!(
+            "{control}/_sim/kube?cluster={cluster}&path=/api/v1/namespaces/apps/configmaps/cfg"
+        ))
+        .json(&json!({"data": {"mode": "slow"}}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(resp.status(), 200);
+    let (_, got) = c.get("/api/v1/namespaces/apps/configmaps/cfg").await;
+    assert_eq!(got["data"]["mode"], "slow");
+    let managers: Vec<&str> = got["metadata"]["managedFields"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|f| f["manager"].as_str().unwrap())
+        .collect();
+    assert!(managers.contains(&"behind-your-back"), "{managers:?}");
+    // Re-applying the configuration conflicts with the other manager's edit.
+    let (s, _) = c
+        .apply("/api/v1/namespaces/apps/configmaps/cfg", "genesis", cm)
+        .await;
+    assert_eq!(s, 409);
+    let resp = reqwest::Client::new()
+        .delete(format!(
+            "{control}/_sim/kube?cluster={cluster}&path=/api/v1/namespaces/apps/configmaps/cfg"
+        ))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(resp.status(), 204);
+    assert_eq!(c.get("/api/v1/namespaces/apps/configmaps/cfg").await.0, 404);
+}
+
+#[tokio::test]
+async fn faults_reach_the_kubernetes_face() {
+    let c = cluster_with(Config::default()).await;
+    let control = c.running.urls.control.clone();
+    reqwest::Client::new()
+        .post(format!("{control}/_sim/faults"))
+        .json(&json!({"api": "kube", "method": "get namespaces", "status": 503, "retry_after": 1, "count": 1}))
+        .send()
+        .await
+        .unwrap();
+    let (s, body) = c.get("/api/v1/namespaces").await;
+    assert_eq!(s, 503);
+    assert_eq!(body["kind"], "Status");
+    assert_eq!(c.get("/api/v1/namespaces").await.0, 200);
+}

@@ -157,14 +157,14 @@ fn status_response(e: &KubeError) -> Response {
 }
 
 /// The parts of a resource path.
-struct Target<'a> {
-    rt: &'static resources::ResourceType,
-    namespace: &'a str,
-    name: Option<&'a str>,
-    subresource: Option<&'a str>,
+pub(crate) struct Target<'a> {
+    pub rt: &'static resources::ResourceType,
+    pub namespace: &'a str,
+    pub name: Option<&'a str>,
+    pub subresource: Option<&'a str>,
 }
 
-fn parse_target(path: &str) -> Option<Target<'_>> {
+pub(crate) fn parse_target(path: &str) -> Option<Target<'_>> {
     let parts: Vec<&str> = path.trim_matches('/').split('/').collect();
     let (group, version, rest) = match parts.as_slice() {
         ["api", v, rest @ ..] => ("", *v, rest),
@@ -382,82 +382,86 @@ async fn request(
         force: query.get("force").is_some_and(|f| f == "true"),
         subresource: target.subresource,
     };
-    let mut world = sim.world();
-    let Some(kube) = world.kube.get_mut(&cluster) else {
-        return status_response(&KubeError::internal("the cluster is gone"));
-    };
-    let objects = &mut kube.objects;
-    let rt = target.rt;
-    let ns = target.namespace;
-    let result: Result<(StatusCode, Json), KubeError> = match (
-        method.as_str(),
-        target.name,
-        target.subresource,
-    ) {
-        ("GET", None, _) => objects
-            .list(rt, ns, query.get("labelSelector").map(String::as_str))
-            .map(|l| (StatusCode::OK, l)),
-        ("GET", Some(name), Some("scale")) => objects
-            .get(rt, ns, name)
-            .map(|o| (StatusCode::OK, scale_of(&o))),
-        ("GET", Some(name), _) => objects.get(rt, ns, name).map(|o| (StatusCode::OK, o)),
-        ("POST", None, None) => objects
-            .create(rt, ns, body, &write)
-            .map(|o| (StatusCode::CREATED, o)),
-        ("PUT", Some(name), Some("scale")) => set_scale(objects, rt, ns, name, &body, &write),
-        ("PUT", Some(name), _) => objects
-            .update(rt, ns, name, body, &write)
-            .map(|o| (StatusCode::OK, o)),
-        ("PATCH", Some(name), Some("scale")) => set_scale(objects, rt, ns, name, &body, &write),
-        ("PATCH", Some(name), _) if content_type.starts_with("application/apply-patch") => objects
-            .apply(rt, ns, name, body, &write)
-            .map(|(o, created)| {
-                (
-                    if created {
-                        StatusCode::CREATED
-                    } else {
-                        StatusCode::OK
-                    },
-                    o,
-                )
+    let result: Result<(StatusCode, Json), KubeError> = {
+        let mut world = sim.world();
+        let Some(kube) = world.kube.get_mut(&cluster) else {
+            return status_response(&KubeError::internal("the cluster is gone"));
+        };
+        let objects = &mut kube.objects;
+        let rt = target.rt;
+        let ns = target.namespace;
+        match (method.as_str(), target.name, target.subresource) {
+            ("GET", None, _) => objects
+                .list(rt, ns, query.get("labelSelector").map(String::as_str))
+                .map(|l| (StatusCode::OK, l)),
+            ("GET", Some(name), Some("scale")) => objects
+                .get(rt, ns, name)
+                .map(|o| (StatusCode::OK, scale_of(&o))),
+            ("GET", Some(name), _) => objects.get(rt, ns, name).map(|o| (StatusCode::OK, o)),
+            ("POST", None, None) => objects
+                .create(rt, ns, body, &write)
+                .map(|o| (StatusCode::CREATED, o)),
+            ("PUT", Some(name), Some("scale")) => set_scale(objects, rt, ns, name, &body, &write),
+            ("PUT", Some(name), _) => objects
+                .update(rt, ns, name, body, &write)
+                .map(|o| (StatusCode::OK, o)),
+            ("PATCH", Some(name), Some("scale")) => set_scale(objects, rt, ns, name, &body, &write),
+            ("PATCH", Some(name), _) if content_type.starts_with("application/apply-patch") => {
+                objects
+                    .apply(rt, ns, name, body, &write)
+                    .map(|(o, created)| {
+                        (
+                            if created {
+                                StatusCode::CREATED
+                            } else {
+                                StatusCode::OK
+                            },
+                            o,
+                        )
+                    })
+            }
+            ("PATCH", Some(name), _)
+                if content_type.starts_with("application/merge-patch")
+                    || content_type.starts_with("application/strategic-merge-patch") =>
+            {
+                objects
+                    .merge_patch(rt, ns, name, &body, &write)
+                    .map(|o| (StatusCode::OK, o))
+            }
+            ("PATCH", Some(_), _) => Err(KubeError {
+                code: 415,
+                reason: "UnsupportedMediaType",
+                message: format!(
+                    "the body of the request was in an unknown format - accepted media types include: application/json-patch+json, application/merge-patch+json, application/apply-patch+yaml, application/strategic-merge-patch+json; got {content_type}"
+                ),
+                details: Json::Null,
             }),
-        ("PATCH", Some(name), _)
-            if content_type.starts_with("application/merge-patch")
-                || content_type.starts_with("application/strategic-merge-patch") =>
-        {
-            objects
-                .merge_patch(rt, ns, name, &body, &write)
-                .map(|o| (StatusCode::OK, o))
+            ("DELETE", Some(name), None) => {
+                let propagation = query
+                    .get("propagationPolicy")
+                    .cloned()
+                    .or_else(|| body["propagationPolicy"].as_str().map(str::to_string));
+                objects
+                    .delete(rt, ns, name, propagation.as_deref())
+                    .map(|o| (StatusCode::OK, o))
+            }
+            _ => Err(KubeError {
+                code: 405,
+                reason: "MethodNotAllowed",
+                message: "the server does not allow this method on the requested resource"
+                    .to_string(),
+                details: Json::Null,
+            }),
         }
-        ("PATCH", Some(_), _) => Err(KubeError {
-            code: 415,
-            reason: "UnsupportedMediaType",
-            message: format!(
-                "the body of the request was in an unknown format - accepted media types include: application/json-patch+json, application/merge-patch+json, application/apply-patch+yaml, application/strategic-merge-patch+json; got {content_type}"
-            ),
-            details: Json::Null,
-        }),
-        ("DELETE", Some(name), None) => {
-            let propagation = query
-                .get("propagationPolicy")
-                .cloned()
-                .or_else(|| body["propagationPolicy"].as_str().map(str::to_string));
-            objects
-                .delete(rt, ns, name, propagation.as_deref())
-                .map(|o| (StatusCode::OK, o))
-        }
-        _ => Err(KubeError {
-            code: 405,
-            reason: "MethodNotAllowed",
-            message: "the server does not allow this method on the requested resource".to_string(),
-            details: Json::Null,
-        }),
     };
-    drop(world);
-    match result {
+    let response = match result {
         Ok((code, v)) => (code, axum::Json(v)).into_response(),
         Err(e) => status_response(&e),
+    };
+    if effect.drop_connection {
+        return crate::cut_short(response).await;
     }
+    response
 }
 
 /// A short description of a path for fault rules and counters:
