@@ -270,3 +270,112 @@ pub fn each_terraform(body: impl Fn(&Terraform)) {
         body(&tf);
     }
 }
+
+/// genesis-sim running in this test process, on its own runtime.
+pub struct Sim {
+    pub running: genesis_sim::Running,
+    _runtime: tokio::runtime::Runtime,
+}
+
+impl Sim {
+    pub fn start() -> Sim {
+        let runtime = tokio::runtime::Builder::new_multi_thread()
+            .worker_threads(2)
+            .enable_all()
+            .build()
+            .unwrap();
+        let running = runtime
+            .block_on(genesis_sim::start(genesis_sim::Config::default()))
+            .expect("start genesis-sim");
+        Sim {
+            running,
+            _runtime: runtime,
+        }
+    }
+
+    /// The whole simulated state.
+    pub fn state(&self) -> Json {
+        self._runtime.block_on(async { self.running.sim.dump() })
+    }
+
+    pub fn control(&self, method: &str, path_and_query: &str, body: Option<Json>) -> u16 {
+        let url = format!("{}{path_and_query}", self.running.urls.control);
+        let method = method.to_string();
+        self._runtime.block_on(async move {
+            let client = reqwest_like::Client::new();
+            client.send(&method, &url, body).await
+        })
+    }
+}
+
+impl Drop for Sim {
+    fn drop(&mut self) {
+        self.running.shutdown();
+    }
+}
+
+/// A minimal HTTP client for the control API over plain loopback HTTP.
+mod reqwest_like {
+    use serde_json::Value as Json;
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+
+    pub struct Client;
+
+    impl Client {
+        pub fn new() -> Self {
+            Client
+        }
+
+        pub async fn send(&self, method: &str, url: &str, body: Option<Json>) -> u16 {
+            let rest = url.strip_prefix("http://").expect("a loopback http URL");
+            let (host, path) = rest
+                .split_once('/')
+                .map_or((rest, "/".to_string()), |(h, p)| (h, format!("/{p}")));
+            let body = body.map(|b| b.to_string()).unwrap_or_default();
+            let request = format!(
+                "{method} {path} HTTP/1.1\r\nHost: {host}\r\nContent-Type: application/json\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{body}",
+                body.len()
+            );
+            let mut stream = tokio::net::TcpStream::connect(host).await.unwrap();
+            stream.write_all(request.as_bytes()).await.unwrap();
+            let mut response = String::new();
+            stream.read_to_string(&mut response).await.unwrap();
+            response
+                .split_whitespace()
+                .nth(1)
+                .and_then(|s| s.parse().ok())
+                .unwrap_or(0)
+        }
+    }
+}
+
+impl Workspace {
+    /// Points the provider at a simulator.
+    #[must_use]
+    pub fn against(self, sim: &Sim) -> Self {
+        let urls = &sim.running.urls;
+        self.with_env("GENESIS_GKE_ENDPOINT", &urls.gke)
+            .with_env(
+                "GENESIS_ARTIFACT_REGISTRY_ENDPOINT",
+                &urls.artifact_registry,
+            )
+            .with_env("GOOGLE_OAUTH_ACCESS_TOKEN", &urls.token)
+    }
+
+    /// Replaces a configuration file.
+    pub fn write(&self, name: &str, content: &str) {
+        std::fs::write(self.dir.path().join(name), content).unwrap();
+    }
+
+    /// `terraform plan -detailed-exitcode`: whether changes are planned.
+    pub fn plan_has_changes(&self) -> bool {
+        let run = self
+            .run(&["plan", "-input=false", "-detailed-exitcode", "-no-color"])
+            .assert_no_crash();
+        match run.status.code() {
+            Some(0) => false,
+            Some(2) => true,
+            _ => panic!("terraform plan failed:\n{}\n{}", run.stdout, run.stderr),
+        }
+    }
+}

@@ -1,6 +1,7 @@
 //! Acceptance tests: the real Terraform CLI driving this provider.
 //! See `harness.rs` for how Terraform is found and configured.
 
+mod cluster;
 mod harness;
 mod plan;
 mod schema;

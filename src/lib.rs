@@ -1,6 +1,7 @@
 //! terraform-provider-genesis: one Terraform provider for a Kubernetes
 //! platform on GKE and EKS.
 
+pub mod cloud;
 pub mod docs;
 pub mod framework;
 pub mod logging;

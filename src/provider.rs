@@ -4,9 +4,11 @@
 //! credentials are resolved when a back end first needs them.
 
 use std::fmt;
+use std::sync::Arc;
 
 use tokio_util::sync::CancellationToken;
 
+use crate::cloud::gcp::Gcp;
 use crate::framework::diagnostics::Diagnostics;
 use crate::framework::path::AttributePath;
 use crate::framework::schema::{Attribute, Block, Schema};
@@ -228,20 +230,37 @@ impl ProviderConfig {
     }
 }
 
-/// What every resource operation receives: the configuration and the
-/// signal that Terraform asked the provider to stop.
-#[derive(Clone, Debug, Default)]
+/// What every resource operation receives: the configuration, the
+/// signal that Terraform asked the provider to stop, and the cloud clients
+/// (built on first use).
+#[derive(Clone)]
 pub struct ProviderContext {
     pub config: ProviderConfig,
     pub stop: CancellationToken,
+    pub gcp: Arc<Gcp>,
 }
 
 impl ProviderContext {
-    pub fn new(config: ProviderConfig) -> Self {
+    pub fn new(config: ProviderConfig, stop: CancellationToken) -> Self {
         ProviderContext {
+            gcp: Arc::new(Gcp::new(config.clone())),
             config,
-            stop: CancellationToken::new(),
+            stop,
         }
+    }
+}
+
+impl Default for ProviderContext {
+    fn default() -> Self {
+        ProviderContext::new(ProviderConfig::default(), CancellationToken::new())
+    }
+}
+
+impl fmt::Debug for ProviderContext {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("ProviderContext")
+            .field("config", &self.config)
+            .finish_non_exhaustive()
     }
 }
 

@@ -114,6 +114,7 @@ impl Api {
         if depth > 32 {
             return;
         }
+        let owner = schema["id"].as_str().unwrap_or_default();
         let Some(object) = value.as_object_mut() else {
             return;
         };
@@ -121,16 +122,18 @@ impl Api {
             return;
         };
         for (key, v) in object.iter_mut() {
-            if let Some(prop) = properties
-                .get(key)
-                .or_else(|| properties.get(&camel_case(key)))
-            {
-                self.normalize_value(prop, v, depth + 1);
+            let field = if properties.contains_key(key) {
+                key.clone()
+            } else {
+                camel_case(key)
+            };
+            if let Some(prop) = properties.get(&field) {
+                self.normalize_value(prop, v, &format!("{owner}.{field}"), depth + 1);
             }
         }
     }
 
-    fn normalize_value(&self, prop: &Json, value: &mut Json, depth: usize) {
+    fn normalize_value(&self, prop: &Json, value: &mut Json, field: &str, depth: usize) {
         if let Some(reference) = prop["$ref"].as_str() {
             if let Some(schema) = self.schemas.get(reference) {
                 self.normalize_object(schema, value, depth);
@@ -139,20 +142,18 @@ impl Api {
         }
         match (prop["type"].as_str(), &mut *value) {
             (Some("string"), Json::Number(n)) => {
-                if let (Some(i), Some(names)) = (n.as_u64(), prop["enum"].as_array())
-                    && let Some(name) = names.get(i as usize)
-                {
-                    *value = name.clone();
+                if let Some(name) = n.as_u64().and_then(|n| enum_name(field, prop, n)) {
+                    *value = Json::String(name);
                 }
             }
             (Some("array"), Json::Array(items)) => {
                 for item in items {
-                    self.normalize_value(&prop["items"], item, depth + 1);
+                    self.normalize_value(&prop["items"], item, field, depth + 1);
                 }
             }
             (Some("object"), Json::Object(entries)) if prop["additionalProperties"].is_object() => {
                 for v in entries.values_mut() {
-                    self.normalize_value(&prop["additionalProperties"], v, depth + 1);
+                    self.normalize_value(&prop["additionalProperties"], v, field, depth + 1);
                 }
             }
             _ => {}
@@ -337,6 +338,43 @@ fn collect_methods(resources: &Json, out: &mut Vec<Method>) {
         }
         collect_methods(&resource["resources"], out);
     }
+}
+
+/// Protobuf numbers of enum values, which discovery documents leave out.
+/// Clients may send an enum as its number (google-cloud-rust does); numbers
+/// skip retired values, so the position in the document's list is not the
+/// number. Taken from the clients' generated code; a test checks them
+/// against the clients.
+const ENUM_NUMBERS: &str = include_str!("../api/enum-numbers.json");
+
+fn enum_numbers() -> &'static HashMap<String, HashMap<u64, String>> {
+    static TABLE: std::sync::OnceLock<HashMap<String, HashMap<u64, String>>> =
+        std::sync::OnceLock::new();
+    TABLE.get_or_init(|| {
+        let raw: HashMap<String, HashMap<String, u64>> =
+            serde_json::from_str(ENUM_NUMBERS).expect("enum-numbers.json is valid");
+        raw.into_iter()
+            .map(|(field, values)| {
+                (
+                    field,
+                    values.into_iter().map(|(name, n)| (n, name)).collect(),
+                )
+            })
+            .collect()
+    })
+}
+
+/// The name of enum value `n` of `field` (`Schema.field`): by its protobuf
+/// number where known, else by its position in the document.
+fn enum_name(field: &str, prop: &Json, n: u64) -> Option<String> {
+    if let Some(values) = enum_numbers().get(field) {
+        return values.get(&n).cloned();
+    }
+    prop["enum"]
+        .as_array()?
+        .get(n as usize)?
+        .as_str()
+        .map(str::to_string)
 }
 
 /// Google accepts both `snake_case` and `camelCase` field names in JSON.

@@ -279,3 +279,59 @@ async fn kube_rs_drives_a_simulated_cluster() {
     assert!(deployments.get_opt("api").await.unwrap().is_none());
     sim.shutdown();
 }
+
+/// The simulator's table of enum numbers agrees with the clients'.
+#[test]
+fn enum_numbers_match_the_clients() {
+    use google_cloud_artifactregistry_v1::model as ar;
+    use google_cloud_container_v1::model as gke;
+    let table: std::collections::HashMap<String, std::collections::HashMap<String, i32>> =
+        serde_json::from_str(include_str!("../api/enum-numbers.json")).unwrap();
+    let check = |field: &str, name: Option<&str>, value: Option<i32>| {
+        let (Some(name), Some(value)) = (name, value) else {
+            return;
+        };
+        assert_eq!(table[field].get(name), Some(&value), "{field} {name}");
+    };
+    for c in [
+        gke::monitoring_component_config::Component::Apiserver,
+        gke::monitoring_component_config::Component::Pod,
+        gke::monitoring_component_config::Component::Jobset,
+    ] {
+        check(
+            "MonitoringComponentConfig.enableComponents",
+            c.name(),
+            c.value(),
+        );
+    }
+    for c in [
+        gke::logging_component_config::Component::Workloads,
+        gke::logging_component_config::Component::KcpVpa,
+    ] {
+        check(
+            "LoggingComponentConfig.enableComponents",
+            c.name(),
+            c.value(),
+        );
+    }
+    let m = gke::binary_authorization::EvaluationMode::ProjectSingletonPolicyEnforce;
+    check("BinaryAuthorization.evaluationMode", m.name(), m.value());
+    let c = gke::release_channel::Channel::Extended;
+    check("ReleaseChannel.channel", c.name(), c.value());
+    for f in [
+        ar::repository::Format::Docker,
+        ar::repository::Format::Apt,
+        ar::repository::Format::Python,
+        ar::repository::Format::Ruby,
+    ] {
+        check("Repository.format", f.name(), f.value());
+    }
+    let t = ar::cleanup_policy_condition::TagState::Any;
+    check("CleanupPolicyCondition.tagState", t.name(), t.value());
+    let e = ar::repository::vulnerability_scanning_config::EnablementConfig::Disabled;
+    check(
+        "VulnerabilityScanningConfig.enablementConfig",
+        e.name(),
+        e.value(),
+    );
+}

@@ -66,10 +66,7 @@ impl ProviderServer {
         ProviderServer {
             provider_schema,
             resources,
-            context: RwLock::new(ProviderContext {
-                config,
-                stop: stop.clone(),
-            }),
+            context: RwLock::new(ProviderContext::new(config, stop.clone())),
             stop,
             env: process_env,
         }
@@ -124,10 +121,7 @@ impl ProviderServer {
         match ProviderConfig::from_config(config, self.env) {
             Ok(config) => {
                 let mut ctx = self.context.write().unwrap_or_else(|e| e.into_inner());
-                *ctx = ProviderContext {
-                    config,
-                    stop: self.stop.clone(),
-                };
+                *ctx = ProviderContext::new(config, self.stop.clone());
                 Diagnostics::new()
             }
             Err(diags) => diags,

@@ -5,11 +5,14 @@
 //! Attribute names follow the Genesis container-orchestration module, so a
 //! team moving from the module copies its values over unchanged.
 
+use std::collections::BTreeMap;
+
 use async_trait::async_trait;
 
 use super::common::{
     self, backend_missing, bad_import_id, only_for_cloud, state_with, timeouts_block,
 };
+use crate::cloud::cluster::{ClusterSpec, Clusters, ObservedCluster, Wait};
 use crate::framework::diagnostics::{Diagnostic, Diagnostics};
 use crate::framework::path::AttributePath;
 use crate::framework::resource::{Applied, PlanContext, Refreshed, Resource};
@@ -520,37 +523,123 @@ impl Resource for Cluster {
         }
     }
 
-    async fn create(&self, _provider: &ProviderContext, planned: &Value) -> Applied {
-        Applied::failed(
-            Value::Null,
-            backend_missing(TYPE_NAME, cloud_of(planned), "create"),
-        )
+    async fn create(&self, provider: &ProviderContext, planned: &Value) -> Applied {
+        if cloud_of(planned) == "aws" {
+            return Applied::failed(Value::Null, backend_missing(TYPE_NAME, "aws", "create"));
+        }
+        if let Some(d) = namespaces_unsupported(planned) {
+            return Applied::failed(Value::Null, d);
+        }
+        let wait = wait_for(provider, planned, "create", 45);
+        match provider.gcp.create(&spec_of(planned), &wait).await {
+            Ok(observed) => Applied::ok(state_from(planned, &observed)),
+            // The cluster exists although creating it failed: record it, so
+            // Terraform marks it tainted instead of forgetting it.
+            Err((e, Some(observed))) => Applied::failed(
+                state_from(planned, &observed),
+                e.diagnostic("create the GKE cluster").into(),
+            ),
+            Err((e, None)) => {
+                Applied::failed(Value::Null, e.diagnostic("create the GKE cluster").into())
+            }
+        }
     }
 
-    async fn read(&self, _provider: &ProviderContext, state: &Value, _private: &[u8]) -> Refreshed {
-        Err(backend_missing(TYPE_NAME, cloud_of(state), "read"))
+    async fn read(&self, provider: &ProviderContext, state: &Value, private: &[u8]) -> Refreshed {
+        if cloud_of(state) == "aws" {
+            return Err(backend_missing(TYPE_NAME, "aws", "read"));
+        }
+        let (Some(project), Some(name)) =
+            (state.get("project_id").as_str(), state.get("name").as_str())
+        else {
+            return Err(Diagnostic::error(
+                "Incomplete state",
+                "The cluster's state has no project_id or name: import it again.",
+            )
+            .into());
+        };
+        let wait = wait_for(provider, state, "read", 5);
+        match provider
+            .gcp
+            .get(project, &location_of(state), name, &wait)
+            .await
+        {
+            Ok(Some(observed)) => Ok(Some((state_from(state, &observed), private.to_vec()))),
+            Ok(None) => Ok(None),
+            Err(e) => Err(e.diagnostic("read the GKE cluster").into()),
+        }
     }
 
     async fn update(
         &self,
-        _provider: &ProviderContext,
+        provider: &ProviderContext,
         prior: &Value,
-        _planned: &Value,
-        _private: &[u8],
+        planned: &Value,
+        private: &[u8],
     ) -> Applied {
-        Applied::failed(
-            prior.clone(),
-            backend_missing(TYPE_NAME, cloud_of(prior), "update"),
-        )
+        if cloud_of(planned) == "aws" {
+            return Applied::failed(prior.clone(), backend_missing(TYPE_NAME, "aws", "update"));
+        }
+        if let Some(d) = namespaces_unsupported(planned) {
+            return Applied::failed(prior.clone(), d);
+        }
+        let wait = wait_for(provider, planned, "update", 60);
+        let result = provider
+            .gcp
+            .update(&spec_of(prior), &spec_of(planned), &wait)
+            .await;
+        let project = planned
+            .get("project_id")
+            .as_str()
+            .unwrap_or_default()
+            .to_string();
+        let name = planned.get("name").as_str().unwrap_or_default().to_string();
+        let observed = provider
+            .gcp
+            .get(&project, &location_of(planned), &name, &wait)
+            .await;
+        let mut applied = match observed {
+            Ok(Some(o)) => Applied::ok(state_from(planned, &o)),
+            Ok(None) => Applied::failed(Value::Null, Diagnostic::error("Cluster disappeared", format!("The GKE cluster {name} no longer exists; the next plan will create it again.")).into()),
+            Err(e) => Applied::failed(prior.clone(), e.diagnostic("read the GKE cluster after updating it").into()),
+        };
+        applied.private = private.to_vec();
+        if let Err(e) = result {
+            // Keep what the cloud now reports, so the next plan shows what
+            // is left to change.
+            applied
+                .diagnostics
+                .push(e.diagnostic("update the GKE cluster"));
+            if applied.state.is_null() {
+                applied.state = prior.clone();
+            }
+        }
+        applied
     }
 
     async fn delete(
         &self,
-        _provider: &ProviderContext,
+        provider: &ProviderContext,
         prior: &Value,
         _private: &[u8],
     ) -> Diagnostics {
-        backend_missing(TYPE_NAME, cloud_of(prior), "delete")
+        if cloud_of(prior) == "aws" {
+            return backend_missing(TYPE_NAME, "aws", "delete");
+        }
+        let (Some(project), Some(name)) =
+            (prior.get("project_id").as_str(), prior.get("name").as_str())
+        else {
+            return Diagnostics::new();
+        };
+        let wait = wait_for(provider, prior, "delete", 45);
+        match provider
+            .gcp
+            .delete(project, &location_of(prior), name, &wait)
+            .await
+        {
+            Ok(()) => Diagnostics::new(),
+            Err(e) => e.diagnostic("delete the GKE cluster").into(),
+        }
     }
 
     fn import(&self, _provider: &ProviderContext, id: &str) -> Result<Value, Diagnostics> {
@@ -570,6 +659,272 @@ impl Resource for Cluster {
 
 fn cloud_of(state: &Value) -> &str {
     state.get("cloud").as_str().unwrap_or("gcp")
+}
+
+/// The resource label that records `environment` on the cluster itself, so
+/// an imported cluster plans no change.
+const ENVIRONMENT_LABEL: &str = "genesis-environment";
+
+fn wait_for(provider: &ProviderContext, state: &Value, op: &str, default_minutes: u64) -> Wait {
+    Wait {
+        timeout: common::timeout(
+            state,
+            op,
+            std::time::Duration::from_secs(default_minutes * 60),
+        ),
+        stop: provider.stop.clone(),
+    }
+}
+
+/// Namespaces are created through the cluster's Kubernetes API, which this
+/// build does not reach yet: refuse rather than pretend.
+fn namespaces_unsupported(planned: &Value) -> Option<Diagnostics> {
+    let wanted = !planned.get("kubernetes_namespaces").elements().is_empty()
+        || !planned.get("namespace").elements().is_empty();
+    wanted.then(|| {
+        Diagnostic::error(
+            "Namespaces cannot be created by this build yet",
+            "kubernetes_namespaces and namespace blocks are created through the cluster's Kubernetes API, which this build of the provider does not reach yet. Remove them to create the cluster, and add them with a release that creates namespaces. Nothing was changed.",
+        )
+        .at(AttributePath::attr("kubernetes_namespaces"))
+        .into()
+    })
+}
+
+/// Where the control plane lives: the zone of a zonal cluster, else the region.
+fn location_of(state: &Value) -> String {
+    let zonal = state.get("regional_cluster").as_bool() == Some(false);
+    let field = if zonal { "zone" } else { "region" };
+    state.get(field).as_str().unwrap_or_default().to_string()
+}
+
+fn flag(state: &Value, name: &str) -> bool {
+    state.get(name).as_bool() == Some(true)
+}
+
+/// The configuration in the back end's terms.
+fn spec_of(state: &Value) -> ClusterSpec {
+    let strings = |name: &str| -> Vec<String> {
+        let mut v: Vec<String> = state
+            .get(name)
+            .string_elements()
+            .into_iter()
+            .map(str::to_string)
+            .collect();
+        v.sort();
+        v
+    };
+    let mut labels: BTreeMap<String, String> = state
+        .get("labels")
+        .entries()
+        .into_iter()
+        .flatten()
+        .filter_map(|(k, v)| Some((k.clone(), v.as_str()?.to_string())))
+        .collect();
+    if let Some(environment) = state.get("environment").as_str() {
+        labels.insert(ENVIRONMENT_LABEL.into(), environment.into());
+    }
+    let string = |name: &str| state.get(name).as_str().map(str::to_string);
+    ClusterSpec {
+        project: string("project_id").unwrap_or_default(),
+        location: location_of(state),
+        name: string("name").unwrap_or_default(),
+        description: string("description"),
+        autopilot: flag(state, "enable_autopilot"),
+        release_channel: string("release_channel"),
+        kubernetes_version: string("kubernetes_version"),
+        network: string("network").unwrap_or_else(|| "default".into()),
+        subnetwork: string("subnetwork").unwrap_or_else(|| "default".into()),
+        private_nodes: flag(state, "enable_private_cluster"),
+        private_endpoint: flag(state, "enable_private_endpoint"),
+        master_cidr: string("master_ipv4_cidr_block"),
+        authorized_networks: state
+            .get("master_authorized_networks")
+            .elements()
+            .iter()
+            .filter_map(|n| {
+                Some((
+                    n.get("cidr_block").as_str()?.to_string(),
+                    n.get("display_name")
+                        .as_str()
+                        .unwrap_or_default()
+                        .to_string(),
+                ))
+            })
+            .collect(),
+        workload_identity: flag(state, "enable_workload_identity"),
+        binary_authorization: flag(state, "enable_binary_authorization"),
+        network_policy: flag(state, "enable_network_policy"),
+        shielded_nodes: flag(state, "enable_shielded_nodes"),
+        managed_prometheus: flag(state, "enable_managed_prometheus"),
+        monitoring_components: strings("monitoring_components"),
+        logging_components: strings("logging_components"),
+        labels,
+    }
+}
+
+/// The state after reading the cluster: what the API reports, plus what
+/// only the configuration holds (deletion protection, timeouts, the
+/// requested version).
+fn state_from(base: &Value, observed: &ObservedCluster) -> Value {
+    let spec = &observed.spec;
+    let mut state = base.clone();
+    let set = |state: &mut Value, name: &str, v: Value| state.set_attr(name, v);
+    let zonal = ClusterName::zone_of(&spec.location).is_some();
+    set(
+        &mut state,
+        "id",
+        ClusterName::Gcp {
+            project: spec.project.clone(),
+            location: spec.location.clone(),
+            name: spec.name.clone(),
+        }
+        .id()
+        .into(),
+    );
+    set(&mut state, "cloud", "gcp".into());
+    set(&mut state, "name", spec.name.clone().into());
+    set(&mut state, "project_id", spec.project.clone().into());
+    set(&mut state, "regional_cluster", (!zonal).into());
+    if zonal {
+        let region = spec
+            .location
+            .rsplit_once('-')
+            .map_or(spec.location.as_str(), |(r, _)| r);
+        set(&mut state, "region", region.into());
+        set(&mut state, "zone", spec.location.clone().into());
+    } else {
+        set(&mut state, "region", spec.location.clone().into());
+        set(&mut state, "zone", Value::Null);
+    }
+    set(&mut state, "location", spec.location.clone().into());
+    set(&mut state, "description", spec.description.clone().into());
+    set(&mut state, "enable_autopilot", spec.autopilot.into());
+    if spec.release_channel.is_some() {
+        set(
+            &mut state,
+            "release_channel",
+            spec.release_channel.clone().into(),
+        );
+    }
+    set(&mut state, "network", spec.network.clone().into());
+    set(&mut state, "subnetwork", spec.subnetwork.clone().into());
+    set(
+        &mut state,
+        "enable_private_cluster",
+        spec.private_nodes.into(),
+    );
+    set(
+        &mut state,
+        "enable_private_endpoint",
+        spec.private_endpoint.into(),
+    );
+    set(
+        &mut state,
+        "master_ipv4_cidr_block",
+        spec.master_cidr.clone().into(),
+    );
+    let networks: Vec<Value> = spec
+        .authorized_networks
+        .iter()
+        .map(|(cidr, name)| {
+            let display = if name.is_empty() {
+                Value::Null
+            } else {
+                name.clone().into()
+            };
+            Value::object([
+                ("cidr_block", cidr.clone().into()),
+                ("display_name", display),
+            ])
+        })
+        .collect();
+    set(
+        &mut state,
+        "master_authorized_networks",
+        if networks.is_empty() {
+            Value::Null
+        } else {
+            Value::List(networks)
+        },
+    );
+    set(
+        &mut state,
+        "enable_workload_identity",
+        spec.workload_identity.into(),
+    );
+    set(
+        &mut state,
+        "enable_binary_authorization",
+        spec.binary_authorization.into(),
+    );
+    if !spec.autopilot {
+        set(
+            &mut state,
+            "enable_network_policy",
+            spec.network_policy.into(),
+        );
+        set(
+            &mut state,
+            "enable_shielded_nodes",
+            spec.shielded_nodes.into(),
+        );
+    }
+    set(
+        &mut state,
+        "enable_managed_prometheus",
+        spec.managed_prometheus.into(),
+    );
+    let set_of =
+        |items: &[String]| Value::set(items.iter().map(|s| Value::from(s.as_str())).collect());
+    set(
+        &mut state,
+        "monitoring_components",
+        set_of(&spec.monitoring_components),
+    );
+    set(
+        &mut state,
+        "logging_components",
+        set_of(&spec.logging_components),
+    );
+    let mut labels = spec.labels.clone();
+    if let Some(environment) = labels.remove(ENVIRONMENT_LABEL) {
+        set(&mut state, "environment", environment.into());
+    }
+    let labels_value = if labels.is_empty() && base.get("labels").is_null() {
+        Value::Null
+    } else {
+        Value::Map(labels.into_iter().map(|(k, v)| (k, v.into())).collect())
+    };
+    set(&mut state, "labels", labels_value);
+    set(&mut state, "endpoint", observed.endpoint.clone().into());
+    set(
+        &mut state,
+        "ca_certificate",
+        observed.ca_certificate.clone().into(),
+    );
+    set(&mut state, "status", observed.status.clone().into());
+    set(
+        &mut state,
+        "master_version",
+        observed.master_version.clone().into(),
+    );
+    set(&mut state, "self_link", observed.self_link.clone().into());
+    // After an import the configuration-only settings follow the
+    // environment, as a plan would set them, so the import plans no change.
+    if state.get("deletion_protection").is_null() || state.get("deletion_protection").is_unknown() {
+        let protect = state
+            .get("environment")
+            .as_str()
+            .map(|e| environment_defaults(e).deletion_protection);
+        set(&mut state, "deletion_protection", protect.into());
+    }
+    for (name, default) in [("environment", Value::from("dev"))] {
+        if state.get(name).is_null() {
+            set(&mut state, name, default);
+        }
+    }
+    state
 }
 
 /// Computed attributes that follow from the configuration are planned as

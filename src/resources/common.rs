@@ -26,6 +26,16 @@ pub fn timeouts_block(defaults: &[(&str, &str)]) -> NestedBlock {
     )
 }
 
+/// The configured timeout for an operation, or its default.
+pub fn timeout(state: &Value, op: &str, default: std::time::Duration) -> std::time::Duration {
+    state
+        .get("timeouts")
+        .get(op)
+        .as_str()
+        .and_then(validators::parse_duration)
+        .map_or(default, std::time::Duration::from_secs_f64)
+}
+
 /// `cloud = "gcp" | "aws"`.
 pub fn cloud_attribute() -> Attribute {
     Attribute::string("cloud")

@@ -1,0 +1,157 @@
+//! genesis_cluster on GKE, applied by the real Terraform against
+//! genesis-sim: create, no-op plan, in-place update, replacement, import,
+//! drift, deletion protection and destroy.
+
+use crate::harness::{Sim, Workspace, each_terraform};
+
+fn config(description: &str, channel: &str, labels: &str, protect: bool) -> String {
+    format!(
+        r#"
+terraform {{
+  required_providers {{
+    genesis = {{ source = "genesis-platform/genesis" }}
+  }}
+}}
+
+resource "genesis_cluster" "prod" {{
+  project_id  = "genesis-project-prod"
+  region      = "us-central1"
+  environment = "prod"
+  name        = "genesis-prod"
+  description = "{description}"
+
+  release_channel        = "{channel}"
+  master_ipv4_cidr_block = "172.16.0.0/28"
+  monitoring_components  = ["SYSTEM_COMPONENTS", "APISERVER"]
+  labels                 = {{ {labels} }}
+  deletion_protection    = {protect}
+}}
+"#
+    )
+}
+
+const ID: &str = "projects/genesis-project-prod/locations/us-central1/clusters/genesis-prod";
+
+#[test]
+fn cluster_lifecycle_against_the_simulator() {
+    each_terraform(|tf| {
+        let sim = Sim::start();
+        let ws = Workspace::new(
+            tf,
+            &[(
+                "main.tf",
+                &config("Production", "STABLE", "team = \"platform\"", true),
+            )],
+        )
+        .against(&sim);
+
+        ws.run(&["apply", "-input=false", "-auto-approve"]).ok();
+        let cluster = &sim.state()["gke"]["clusters"][ID];
+        assert_eq!(cluster["status"], "RUNNING");
+        assert_eq!(cluster["resourceLabels"]["genesis-environment"], "prod");
+        assert_eq!(
+            cluster["privateClusterConfig"]["masterIpv4CidrBlock"],
+            "172.16.0.0/28"
+        );
+        assert!(
+            cluster["nodePools"].as_array().is_none_or(|p| p.is_empty()),
+            "the bootstrap pool is gone: {cluster:#}"
+        );
+        assert!(!ws.plan_has_changes(), "a second plan shows no changes");
+
+        // In place: labels and release channel.
+        ws.write(
+            "main.tf",
+            &config(
+                "Production",
+                "REGULAR",
+                "team = \"platform\", tier = \"gold\"",
+                true,
+            ),
+        );
+        let plan = ws.run(&["plan", "-input=false", "-no-color"]).ok();
+        assert!(
+            plan.stdout.contains("1 to change, 0 to destroy"),
+            "{}",
+            plan.stdout
+        );
+        ws.run(&["apply", "-input=false", "-auto-approve"]).ok();
+        let cluster = &sim.state()["gke"]["clusters"][ID];
+        assert_eq!(cluster["releaseChannel"]["channel"], "REGULAR");
+        assert_eq!(cluster["resourceLabels"]["tier"], "gold");
+        assert!(!ws.plan_has_changes());
+
+        // Drift: a label changed behind Terraform's back shows in the plan.
+        assert_eq!(
+            sim.control(
+                "PATCH",
+                &format!("/_sim/objects?name={ID}"),
+                Some(serde_json::json!({"resourceLabels": {"tier": "bronze"}}))
+            ),
+            200
+        );
+        assert!(ws.plan_has_changes(), "drift is detected");
+        ws.run(&["apply", "-input=false", "-auto-approve"]).ok();
+        assert!(!ws.plan_has_changes());
+
+        // Import matches the configuration.
+        ws.run(&["state", "rm", "genesis_cluster.prod"]).ok();
+        ws.run(&[
+            "import",
+            "-input=false",
+            "genesis_cluster.prod",
+            "genesis-project-prod/us-central1/genesis-prod",
+        ])
+        .ok();
+        assert!(
+            !ws.plan_has_changes(),
+            "an imported cluster plans no change"
+        );
+
+        // Deletion protection stops destroy before any API call.
+        let destroy = ws
+            .run(&["destroy", "-input=false", "-auto-approve", "-no-color"])
+            .assert_no_crash();
+        assert!(!destroy.status.success());
+        assert!(
+            destroy.stderr.contains("deletion_protection = false"),
+            "{}",
+            destroy.stderr
+        );
+        assert_eq!(sim.state()["gke"]["clusters"][ID]["status"], "RUNNING");
+
+        // A change that needs a new cluster plans a replacement.
+        ws.write(
+            "main.tf",
+            &config(
+                "Replaced",
+                "REGULAR",
+                "team = \"platform\", tier = \"gold\"",
+                false,
+            ),
+        );
+        let plan = ws.run(&["plan", "-input=false", "-no-color"]).ok();
+        assert!(plan.stdout.contains("must be replaced"), "{}", plan.stdout);
+        ws.run(&["apply", "-input=false", "-auto-approve"]).ok();
+        assert_eq!(
+            sim.state()["gke"]["clusters"][ID]["description"],
+            "Replaced"
+        );
+
+        // Deleted behind Terraform's back: the next plan creates it again.
+        assert_eq!(
+            sim.control("DELETE", &format!("/_sim/objects?name={ID}"), None),
+            204
+        );
+        let plan = ws.run(&["plan", "-input=false", "-no-color"]).ok();
+        assert!(plan.stdout.contains("1 to add"), "{}", plan.stdout);
+
+        ws.run(&["apply", "-input=false", "-auto-approve"]).ok();
+        ws.run(&["destroy", "-input=false", "-auto-approve"]).ok();
+        assert_eq!(
+            sim.state()["gke"]["clusters"],
+            serde_json::json!({}),
+            "destroy leaves nothing behind"
+        );
+    });
+}

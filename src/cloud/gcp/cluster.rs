@@ -1,0 +1,582 @@
+//! GKE clusters through `google-cloud-container-v1`: the request bodies
+//! built from a `ClusterSpec`, the operations waited on, and the cluster
+//! read back into an `ObservedCluster`.
+
+// GKE marks the v1 private-cluster and authorized-network fields deprecated
+// in favour of controlPlaneEndpointsConfig, but still serves them, and the
+// Genesis module's settings map onto them one to one.
+#![allow(deprecated)]
+
+use std::time::{Duration, Instant};
+
+use async_trait::async_trait;
+use google_cloud_container_v1::model::{
+    self as gke, Autopilot, BinaryAuthorization, Cluster, ClusterUpdate, LoggingComponentConfig,
+    LoggingConfig, ManagedPrometheusConfig, MasterAuthorizedNetworksConfig,
+    MonitoringComponentConfig, MonitoringConfig, NetworkPolicy, NodePool, PrivateClusterConfig,
+    ReleaseChannel, ShieldedNodes, WorkloadIdentityConfig,
+};
+
+use super::{Gcp, api_error};
+use crate::cloud::CloudError;
+use crate::cloud::cluster::{ClusterSpec, ObservedCluster, Wait};
+use crate::cloud::retry::{Backoff, retry};
+
+/// A Standard cluster is created with a one-node pool (GKE requires one),
+/// which is removed once the cluster runs: node pools are
+/// `genesis_node_pool` resources of their own.
+const BOOTSTRAP_POOL: &str = "genesis-bootstrap";
+
+fn parent(project: &str, location: &str) -> String {
+    format!("projects/{project}/locations/{location}")
+}
+
+fn name_of(project: &str, location: &str, name: &str) -> String {
+    format!("{}/clusters/{name}", parent(project, location))
+}
+
+/// The cluster body for a create request.
+pub fn cluster_body(spec: &ClusterSpec) -> Cluster {
+    let mut c = Cluster::new()
+        .set_name(&spec.name)
+        .set_description(spec.description.clone().unwrap_or_default())
+        .set_network(&spec.network)
+        .set_subnetwork(&spec.subnetwork)
+        .set_resource_labels(spec.labels.clone())
+        .set_shielded_nodes(ShieldedNodes::new().set_enabled(spec.shielded_nodes || spec.autopilot))
+        .set_binary_authorization(binary_authorization(spec.binary_authorization))
+        .set_monitoring_config(monitoring(spec))
+        .set_logging_config(logging(spec));
+    if spec.autopilot {
+        c = c.set_autopilot(Autopilot::new().set_enabled(true));
+    } else {
+        c = c.set_node_pools([NodePool::new()
+            .set_name(BOOTSTRAP_POOL)
+            .set_initial_node_count(1)]);
+        if spec.network_policy {
+            c = c.set_network_policy(
+                NetworkPolicy::new()
+                    .set_enabled(true)
+                    .set_provider(gke::network_policy::Provider::Calico),
+            );
+        }
+    }
+    if let Some(channel) = &spec.release_channel {
+        c = c.set_release_channel(
+            ReleaseChannel::new()
+                .set_channel(gke::release_channel::Channel::from(channel.as_str())),
+        );
+    }
+    if let Some(version) = &spec.kubernetes_version {
+        c = c.set_initial_cluster_version(version);
+    }
+    if spec.private_nodes {
+        c = c.set_private_cluster_config(private_config(spec));
+    }
+    if !spec.authorized_networks.is_empty() {
+        c = c.set_master_authorized_networks_config(authorized_networks(spec));
+    }
+    if spec.workload_identity || spec.autopilot {
+        c = c.set_workload_identity_config(
+            WorkloadIdentityConfig::new()
+                .set_workload_pool(format!("{}.svc.id.goog", spec.project)),
+        );
+    }
+    c
+}
+
+fn binary_authorization(on: bool) -> BinaryAuthorization {
+    use gke::binary_authorization::EvaluationMode;
+    BinaryAuthorization::new().set_evaluation_mode(if on {
+        EvaluationMode::ProjectSingletonPolicyEnforce
+    } else {
+        EvaluationMode::Disabled
+    })
+}
+
+fn private_config(spec: &ClusterSpec) -> PrivateClusterConfig {
+    let mut p = PrivateClusterConfig::new()
+        .set_enable_private_nodes(spec.private_nodes)
+        .set_enable_private_endpoint(spec.private_endpoint);
+    if let Some(cidr) = &spec.master_cidr {
+        p = p.set_master_ipv4_cidr_block(cidr);
+    }
+    p
+}
+
+fn authorized_networks(spec: &ClusterSpec) -> MasterAuthorizedNetworksConfig {
+    use gke::master_authorized_networks_config::CidrBlock;
+    MasterAuthorizedNetworksConfig::new()
+        .set_enabled(!spec.authorized_networks.is_empty())
+        .set_cidr_blocks(
+            spec.authorized_networks
+                .iter()
+                .map(|(cidr, name)| CidrBlock::new().set_cidr_block(cidr).set_display_name(name)),
+        )
+}
+
+fn monitoring(spec: &ClusterSpec) -> MonitoringConfig {
+    MonitoringConfig::new()
+        .set_component_config(
+            MonitoringComponentConfig::new().set_enable_components(
+                spec.monitoring_components
+                    .iter()
+                    .map(|c| gke::monitoring_component_config::Component::from(c.as_str())),
+            ),
+        )
+        .set_managed_prometheus_config(
+            ManagedPrometheusConfig::new().set_enabled(spec.managed_prometheus),
+        )
+}
+
+fn logging(spec: &ClusterSpec) -> LoggingConfig {
+    LoggingConfig::new().set_component_config(
+        LoggingComponentConfig::new().set_enable_components(
+            spec.logging_components
+                .iter()
+                .map(|c| gke::logging_component_config::Component::from(c.as_str())),
+        ),
+    )
+}
+
+/// What the API reports, in the provider's terms.
+pub fn observe(project: &str, c: &Cluster) -> ObservedCluster {
+    let enum_name = |n: Option<&str>| n.unwrap_or_default().to_string();
+    let private = c.private_cluster_config.as_ref();
+    let monitoring = c.monitoring_config.as_ref();
+    let mut monitoring_components: Vec<String> = monitoring
+        .and_then(|m| m.component_config.as_ref())
+        .map(|cc| {
+            cc.enable_components
+                .iter()
+                .map(|x| enum_name(x.name()))
+                .collect()
+        })
+        .unwrap_or_default();
+    monitoring_components.sort();
+    let mut logging_components: Vec<String> = c
+        .logging_config
+        .as_ref()
+        .and_then(|l| l.component_config.as_ref())
+        .map(|cc| {
+            cc.enable_components
+                .iter()
+                .map(|x| enum_name(x.name()))
+                .collect()
+        })
+        .unwrap_or_default();
+    logging_components.sort();
+    let spec = ClusterSpec {
+        project: project.to_string(),
+        location: c.location.clone(),
+        name: c.name.clone(),
+        description: (!c.description.is_empty()).then(|| c.description.clone()),
+        autopilot: c.autopilot.as_ref().is_some_and(|a| a.enabled),
+        release_channel: c
+            .release_channel
+            .as_ref()
+            .and_then(|r| r.channel.name())
+            .map(str::to_string),
+        kubernetes_version: (!c.initial_cluster_version.is_empty())
+            .then(|| c.initial_cluster_version.clone()),
+        network: c.network.clone(),
+        subnetwork: c.subnetwork.clone(),
+        private_nodes: private.is_some_and(|p| p.enable_private_nodes),
+        private_endpoint: private.is_some_and(|p| p.enable_private_endpoint),
+        master_cidr: private
+            .map(|p| p.master_ipv4_cidr_block.clone())
+            .filter(|s| !s.is_empty()),
+        authorized_networks: c
+            .master_authorized_networks_config
+            .as_ref()
+            .filter(|m| m.enabled)
+            .map(|m| {
+                m.cidr_blocks
+                    .iter()
+                    .map(|b| (b.cidr_block.clone(), b.display_name.clone()))
+                    .collect()
+            })
+            .unwrap_or_default(),
+        workload_identity: c
+            .workload_identity_config
+            .as_ref()
+            .is_some_and(|w| !w.workload_pool.is_empty()),
+        binary_authorization: c.binary_authorization.as_ref().is_some_and(|b| {
+            b.enabled
+                || b.evaluation_mode
+                    == gke::binary_authorization::EvaluationMode::ProjectSingletonPolicyEnforce
+        }),
+        network_policy: c.network_policy.as_ref().is_some_and(|n| n.enabled),
+        shielded_nodes: c.shielded_nodes.as_ref().is_some_and(|s| s.enabled),
+        managed_prometheus: monitoring
+            .and_then(|m| m.managed_prometheus_config.as_ref())
+            .is_some_and(|p| p.enabled),
+        monitoring_components,
+        logging_components,
+        labels: c
+            .resource_labels
+            .iter()
+            .map(|(k, v)| (k.clone(), v.clone()))
+            .collect(),
+    };
+    ObservedCluster {
+        spec,
+        endpoint: c.endpoint.clone(),
+        ca_certificate: c
+            .master_auth
+            .as_ref()
+            .map(|m| m.cluster_ca_certificate.clone())
+            .unwrap_or_default(),
+        status: enum_name(c.status.name()),
+        master_version: c.current_master_version.clone(),
+        self_link: c.self_link.clone(),
+    }
+}
+
+impl Gcp {
+    /// Waits for a GKE operation, polling with capped backoff.
+    async fn wait_for(
+        &self,
+        call: &str,
+        project: &str,
+        location: &str,
+        op: gke::Operation,
+        wait: &Wait,
+    ) -> Result<(), CloudError> {
+        let client = self.gke().await?;
+        let name = format!("{}/operations/{}", parent(project, location), op.name);
+        let started = Instant::now();
+        let mut current = op;
+        let mut attempt = 0u32;
+        loop {
+            if current.status == gke::operation::Status::Done {
+                return match current.error.as_ref().filter(|e| e.code != 0) {
+                    Some(e) => Err(CloudError::Operation {
+                        call: call.to_string(),
+                        operation: current.name.clone(),
+                        message: e.message.clone(),
+                    }),
+                    None => Ok(()),
+                };
+            }
+            if started.elapsed() >= wait.timeout {
+                return Err(CloudError::Timeout {
+                    call: call.to_string(),
+                    operation: current.name.clone(),
+                    after: wait.timeout,
+                });
+            }
+            attempt += 1;
+            let delay = Duration::from_millis(250)
+                .saturating_mul(1 << attempt.min(5))
+                .min(Duration::from_secs(10));
+            tokio::select! {
+                () = tokio::time::sleep(delay) => {}
+                () = wait.stop.cancelled() => return Err(CloudError::Cancelled { call: call.to_string() }),
+            }
+            current = retry(Backoff::default(), &wait.stop, || async {
+                client
+                    .get_operation()
+                    .set_name(&name)
+                    .send()
+                    .await
+                    .map_err(|e| api_error("getting operation", e))
+            })
+            .await?;
+        }
+    }
+
+    /// Sends a cluster-changing call, retrying while the cluster is busy
+    /// with another operation or the API is overloaded, then waits for it.
+    async fn change<F, Fut>(
+        &self,
+        call: &str,
+        project: &str,
+        location: &str,
+        wait: &Wait,
+        send: F,
+    ) -> Result<(), CloudError>
+    where
+        F: Fn() -> Fut,
+        Fut: std::future::Future<Output = Result<gke::Operation, google_cloud_gax::error::Error>>,
+    {
+        let op = retry(
+            Backoff {
+                attempts: 30,
+                ..Backoff::default()
+            },
+            &wait.stop,
+            || async { send().await.map_err(|e| api_error(call, e)) },
+        )
+        .await?;
+        self.wait_for(call, project, location, op, wait).await
+    }
+}
+
+#[async_trait]
+impl crate::cloud::cluster::Clusters for Gcp {
+    async fn create(
+        &self,
+        spec: &ClusterSpec,
+        wait: &Wait,
+    ) -> Result<ObservedCluster, (CloudError, Option<ObservedCluster>)> {
+        let client = self.gke().await.map_err(|e| (e, None))?;
+        let body = cluster_body(spec);
+        let call = "creating the GKE cluster";
+        // Only a rate-limited create is certain not to have happened, so only
+        // that is retried.
+        let backoff = Backoff::default();
+        let mut attempt = 0;
+        let op = loop {
+            match client
+                .create_cluster()
+                .set_parent(parent(&spec.project, &spec.location))
+                .set_cluster(body.clone())
+                .send()
+                .await
+            {
+                Ok(op) => break op,
+                Err(e) if e.http_status_code() == Some(429) && attempt + 1 < backoff.attempts => {
+                    attempt += 1;
+                    tokio::time::sleep(backoff.delay(attempt)).await;
+                }
+                Err(e) => {
+                    let error = api_error(call, e);
+                    // A dropped connection leaves it unknown whether GKE got
+                    // the request: report what exists so it is not forgotten.
+                    let existing = match error {
+                        CloudError::Transport { .. }
+                        | CloudError::Api {
+                            code: 500..=599, ..
+                        } => self
+                            .get(&spec.project, &spec.location, &spec.name, wait)
+                            .await
+                            .ok()
+                            .flatten(),
+                        _ => None,
+                    };
+                    return Err((error, existing));
+                }
+            }
+        };
+        let waited = self
+            .wait_for(call, &spec.project, &spec.location, op, wait)
+            .await;
+        let observed = self
+            .get(&spec.project, &spec.location, &spec.name, wait)
+            .await;
+        if let Err(e) = waited {
+            return Err((e, observed.ok().flatten()));
+        }
+        if !spec.autopilot {
+            let pool = format!(
+                "{}/nodePools/{BOOTSTRAP_POOL}",
+                name_of(&spec.project, &spec.location, &spec.name)
+            );
+            let removed = self
+                .change(
+                    "removing the bootstrap node pool",
+                    &spec.project,
+                    &spec.location,
+                    wait,
+                    || client.delete_node_pool().set_name(&pool).send(),
+                )
+                .await;
+            if let Err(e) = removed
+                && !e.is_not_found()
+            {
+                return Err((
+                    e,
+                    self.get(&spec.project, &spec.location, &spec.name, wait)
+                        .await
+                        .ok()
+                        .flatten(),
+                ));
+            }
+        }
+        match self
+            .get(&spec.project, &spec.location, &spec.name, wait)
+            .await
+        {
+            Ok(Some(observed)) => Ok(observed),
+            Ok(None) => Err((
+                CloudError::Invalid(format!(
+                    "GKE reported {} created, but it cannot be read back",
+                    spec.name
+                )),
+                None,
+            )),
+            Err(e) => Err((e, None)),
+        }
+    }
+
+    async fn get(
+        &self,
+        project: &str,
+        location: &str,
+        name: &str,
+        wait: &Wait,
+    ) -> Result<Option<ObservedCluster>, CloudError> {
+        let client = self.gke().await?;
+        let full = name_of(project, location, name);
+        let result = retry(Backoff::default(), &wait.stop, || async {
+            client
+                .get_cluster()
+                .set_name(&full)
+                .send()
+                .await
+                .map_err(|e| api_error("reading the GKE cluster", e))
+        })
+        .await;
+        match result {
+            Ok(c) => Ok(Some(observe(project, &c))),
+            Err(e) if e.is_not_found() => Ok(None),
+            Err(e) => Err(e),
+        }
+    }
+
+    async fn update(
+        &self,
+        from: &ClusterSpec,
+        to: &ClusterSpec,
+        wait: &Wait,
+    ) -> Result<(), CloudError> {
+        let client = self.gke().await?;
+        let full = name_of(&to.project, &to.location, &to.name);
+        let (project, location) = (&to.project, &to.location);
+        // GKE takes one kind of change per call.
+        let mut updates: Vec<(&str, ClusterUpdate)> = Vec::new();
+        if from.release_channel != to.release_channel
+            && let Some(channel) = &to.release_channel
+        {
+            updates.push((
+                "changing the release channel",
+                ClusterUpdate::new().set_desired_release_channel(
+                    ReleaseChannel::new()
+                        .set_channel(gke::release_channel::Channel::from(channel.as_str())),
+                ),
+            ));
+        }
+        if from.kubernetes_version != to.kubernetes_version
+            && let Some(version) = &to.kubernetes_version
+        {
+            updates.push((
+                "upgrading the control plane",
+                ClusterUpdate::new().set_desired_master_version(version),
+            ));
+        }
+        if from.workload_identity != to.workload_identity {
+            let pool = if to.workload_identity {
+                format!("{}.svc.id.goog", to.project)
+            } else {
+                String::new()
+            };
+            updates.push((
+                "changing workload identity",
+                ClusterUpdate::new().set_desired_workload_identity_config(
+                    WorkloadIdentityConfig::new().set_workload_pool(pool),
+                ),
+            ));
+        }
+        if from.binary_authorization != to.binary_authorization {
+            updates.push((
+                "changing binary authorization",
+                ClusterUpdate::new().set_desired_binary_authorization(binary_authorization(
+                    to.binary_authorization,
+                )),
+            ));
+        }
+        if from.shielded_nodes != to.shielded_nodes {
+            updates.push((
+                "changing shielded nodes",
+                ClusterUpdate::new().set_desired_shielded_nodes(
+                    ShieldedNodes::new().set_enabled(to.shielded_nodes),
+                ),
+            ));
+        }
+        if from.monitoring_components != to.monitoring_components
+            || from.managed_prometheus != to.managed_prometheus
+        {
+            updates.push((
+                "changing monitoring",
+                ClusterUpdate::new().set_desired_monitoring_config(monitoring(to)),
+            ));
+        }
+        if from.logging_components != to.logging_components {
+            updates.push((
+                "changing logging",
+                ClusterUpdate::new().set_desired_logging_config(logging(to)),
+            ));
+        }
+        if from.authorized_networks != to.authorized_networks {
+            updates.push((
+                "changing authorized networks",
+                ClusterUpdate::new()
+                    .set_desired_master_authorized_networks_config(authorized_networks(to)),
+            ));
+        }
+        if from.private_endpoint != to.private_endpoint {
+            updates.push((
+                "changing the private endpoint",
+                ClusterUpdate::new().set_desired_enable_private_endpoint(to.private_endpoint),
+            ));
+        }
+        for (call, update) in updates {
+            self.change(call, project, location, wait, || {
+                client
+                    .update_cluster()
+                    .set_name(&full)
+                    .set_update(update.clone())
+                    .send()
+            })
+            .await?;
+        }
+        if from.network_policy != to.network_policy && !to.autopilot {
+            let policy = NetworkPolicy::new()
+                .set_enabled(to.network_policy)
+                .set_provider(gke::network_policy::Provider::Calico);
+            self.change("changing network policy", project, location, wait, || {
+                client
+                    .set_network_policy()
+                    .set_name(&full)
+                    .set_network_policy(policy.clone())
+                    .send()
+            })
+            .await?;
+        }
+        if from.labels != to.labels {
+            self.change("changing labels", project, location, wait, || async {
+                let current = client.get_cluster().set_name(&full).send().await?;
+                client
+                    .set_labels()
+                    .set_name(&full)
+                    .set_resource_labels(to.labels.clone())
+                    .set_label_fingerprint(current.label_fingerprint)
+                    .send()
+                    .await
+            })
+            .await?;
+        }
+        Ok(())
+    }
+
+    async fn delete(
+        &self,
+        project: &str,
+        location: &str,
+        name: &str,
+        wait: &Wait,
+    ) -> Result<(), CloudError> {
+        let client = self.gke().await?;
+        let full = name_of(project, location, name);
+        match self
+            .change("deleting the GKE cluster", project, location, wait, || {
+                client.delete_cluster().set_name(&full).send()
+            })
+            .await
+        {
+            Err(e) if e.is_not_found() => Ok(()),
+            other => other,
+        }
+    }
+}

@@ -1,0 +1,95 @@
+//! The clouds behind the resources. Each resource kind has one trait here;
+//! `gcp/` (and, later, `aws/`) implement them, so resource files never
+//! branch on the cloud.
+
+pub mod cluster;
+pub mod gcp;
+pub mod retry;
+
+use std::time::Duration;
+
+use crate::framework::diagnostics::Diagnostic;
+
+/// Why a cloud call failed.
+#[derive(Debug, thiserror::Error)]
+pub enum CloudError {
+    /// the API refused the call
+    #[error("{call}: {status} ({code}): {message}")]
+    Api {
+        call: String,
+        code: u16,
+        status: String,
+        message: String,
+    },
+    /// a long-running operation ended in an error
+    #[error("{call}: operation {operation} failed: {message}")]
+    Operation {
+        call: String,
+        operation: String,
+        message: String,
+    },
+    /// the resource's timeout ran out while waiting
+    #[error("{call}: still not done after {after:?} (operation {operation})")]
+    Timeout {
+        call: String,
+        operation: String,
+        after: Duration,
+    },
+    /// Terraform asked the provider to stop
+    #[error("{call}: cancelled because Terraform is stopping")]
+    Cancelled { call: String },
+    /// credentials could not be loaded or the connection failed
+    #[error("{call}: {message}")]
+    Transport { call: String, message: String },
+    /// the configuration cannot be sent to this cloud
+    #[error("{0}")]
+    Invalid(String),
+}
+
+impl CloudError {
+    /// Whether waiting and trying again may succeed.
+    pub fn is_retryable(&self) -> bool {
+        match self {
+            CloudError::Api {
+                code,
+                status,
+                message,
+                ..
+            } => {
+                matches!(code, 429 | 500 | 502 | 503 | 504)
+                    || (status == "FAILED_PRECONDITION"
+                        && message.contains("incompatible operation"))
+            }
+            CloudError::Transport { .. } => true,
+            _ => false,
+        }
+    }
+
+    pub fn is_not_found(&self) -> bool {
+        matches!(self, CloudError::Api { code: 404, .. })
+    }
+
+    /// The error as a diagnostic that says what happened and what to do.
+    pub fn diagnostic(&self, what: &str) -> Diagnostic {
+        let hint = match self {
+            CloudError::Api {
+                code: 401 | 403, ..
+            } => {
+                " Check the provider's credentials (credentials, access_token or GOOGLE_OAUTH_ACCESS_TOKEN) and their permissions."
+            }
+            CloudError::Api { code: 409, .. } => {
+                " An object with this name already exists: import it (terraform import) or choose another name."
+            }
+            CloudError::Api {
+                code: 429 | 500 | 502 | 503 | 504,
+                ..
+            } => " The service kept failing after retries; run terraform apply again later.",
+            CloudError::Timeout { .. } => {
+                " The operation may still finish: run terraform apply again to pick it up, or raise the timeouts block's value."
+            }
+            CloudError::Transport { .. } => " Check the endpoint settings and the network.",
+            _ => "",
+        };
+        Diagnostic::error(format!("Failed to {what}"), format!("{self}.{hint}"))
+    }
+}

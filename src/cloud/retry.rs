@@ -1,0 +1,134 @@
+//! Retries with capped, jittered exponential backoff for calls that may be
+//! repeated safely, and polling of long-running operations.
+
+use std::future::Future;
+use std::time::{Duration, Instant};
+
+use tokio_util::sync::CancellationToken;
+
+use super::CloudError;
+
+/// How hard to try.
+#[derive(Clone, Copy, Debug)]
+pub struct Backoff {
+    pub initial: Duration,
+    pub max: Duration,
+    pub attempts: u32,
+}
+
+impl Default for Backoff {
+    fn default() -> Self {
+        Backoff {
+            initial: Duration::from_millis(200),
+            max: Duration::from_secs(10),
+            attempts: 8,
+        }
+    }
+}
+
+impl Backoff {
+    /// The delay before attempt `n` (from 1), with up to 20% jitter.
+    pub fn delay(&self, n: u32) -> Duration {
+        let base = self.initial.saturating_mul(1u32 << n.min(16)).min(self.max);
+        let nanos = Instant::now().elapsed().subsec_nanos() ^ std::process::id();
+        base + base.mul_f64(f64::from(nanos % 200) / 1000.0)
+    }
+}
+
+/// Runs `call` until it succeeds, fails for good, or runs out of attempts;
+/// retryable errors (429, 5xx, dropped connections, a busy cluster) wait
+/// and go again.
+pub async fn retry<T, F, Fut>(
+    backoff: Backoff,
+    stop: &CancellationToken,
+    mut call: F,
+) -> Result<T, CloudError>
+where
+    F: FnMut() -> Fut,
+    Fut: Future<Output = Result<T, CloudError>>,
+{
+    let mut attempt = 0;
+    loop {
+        match call().await {
+            Err(e) if e.is_retryable() && attempt + 1 < backoff.attempts => {
+                attempt += 1;
+                let delay = backoff.delay(attempt);
+                tracing::debug!(attempt, ?delay, error = %e, "retrying");
+                tokio::select! {
+                    () = tokio::time::sleep(delay) => {}
+                    () = stop.cancelled() => return Err(e),
+                }
+            }
+            other => return other,
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::sync::atomic::{AtomicU32, Ordering};
+
+    fn busy() -> CloudError {
+        CloudError::Api {
+            call: "get".into(),
+            code: 503,
+            status: "UNAVAILABLE".into(),
+            message: "busy".into(),
+        }
+    }
+
+    #[tokio::test]
+    async fn retryable_errors_are_retried_until_success() {
+        let calls = AtomicU32::new(0);
+        let fast = Backoff {
+            initial: Duration::from_millis(1),
+            max: Duration::from_millis(2),
+            attempts: 5,
+        };
+        let result = retry(fast, &CancellationToken::new(), || async {
+            if calls.fetch_add(1, Ordering::SeqCst) < 2 {
+                Err(busy())
+            } else {
+                Ok(7)
+            }
+        })
+        .await;
+        assert_eq!(result.unwrap(), 7);
+        assert_eq!(calls.load(Ordering::SeqCst), 3);
+    }
+
+    #[tokio::test]
+    async fn other_errors_and_exhaustion_stop() {
+        let calls = AtomicU32::new(0);
+        let fast = Backoff {
+            initial: Duration::from_millis(1),
+            max: Duration::from_millis(2),
+            attempts: 3,
+        };
+        let result: Result<(), _> = retry(fast, &CancellationToken::new(), || async {
+            calls.fetch_add(1, Ordering::SeqCst);
+            Err(busy())
+        })
+        .await;
+        assert!(result.is_err());
+        assert_eq!(calls.load(Ordering::SeqCst), 3);
+        let not_found: Result<(), _> = retry(fast, &CancellationToken::new(), || async {
+            Err(CloudError::Api {
+                call: "get".into(),
+                code: 404,
+                status: "NOT_FOUND".into(),
+                message: "x".into(),
+            })
+        })
+        .await;
+        assert!(not_found.unwrap_err().is_not_found());
+    }
+
+    #[test]
+    fn delays_grow_and_are_capped() {
+        let b = Backoff::default();
+        assert!(b.delay(1) < b.delay(4));
+        assert!(b.delay(30) <= b.max.mul_f64(1.2));
+    }
+}
