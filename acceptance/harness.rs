@@ -279,13 +279,17 @@ pub struct Sim {
 
 impl Sim {
     pub fn start() -> Sim {
+        Sim::start_with(genesis_sim::Config::default())
+    }
+
+    pub fn start_with(config: genesis_sim::Config) -> Sim {
         let runtime = tokio::runtime::Builder::new_multi_thread()
             .worker_threads(2)
             .enable_all()
             .build()
             .unwrap();
         let running = runtime
-            .block_on(genesis_sim::start(genesis_sim::Config::default()))
+            .block_on(genesis_sim::start(config))
             .expect("start genesis-sim");
         Sim {
             running,

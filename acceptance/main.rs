@@ -3,6 +3,7 @@
 
 mod cluster;
 mod harness;
+mod node_pool;
 mod plan;
 mod schema;
 mod validate;

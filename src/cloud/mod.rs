@@ -4,6 +4,7 @@
 
 pub mod cluster;
 pub mod gcp;
+pub mod node_pool;
 pub mod retry;
 
 use std::time::Duration;

@@ -9,7 +9,9 @@ use std::collections::BTreeMap;
 use async_trait::async_trait;
 
 use super::cluster::ClusterName;
-use super::common::{backend_missing, bad_import_id, state_with, timeouts_block};
+use super::common::{bad_import_id, state_with, timeouts_block};
+use crate::cloud::cluster::Wait;
+use crate::cloud::node_pool::{NodePools, ObservedPool, PoolSpec, PoolTaint};
 use crate::framework::diagnostics::{Diagnostic, Diagnostics};
 use crate::framework::path::AttributePath;
 use crate::framework::resource::{Applied, PlanContext, Refreshed, Resource};
@@ -130,7 +132,7 @@ fn schema() -> Schema {
         Attribute::number("node_count")
             .optional_computed()
             .validate(validators::int_between(0, 1000))
-            .describe("Nodes per zone of a pool without autoscaling; changing it resizes the pool in place. With autoscaling on it is the current size, read-only."),
+            .describe("Nodes per zone of a pool without autoscaling (default: `initial_node_count`); changing it resizes the pool in place. With autoscaling on the autoscaler owns the size and this stays null."),
         Attribute::bool("enable_autoscaling")
             .default(true)
             .describe("Let the cluster autoscaler size the pool between `min_nodes` and `max_nodes`."),
@@ -349,8 +351,9 @@ impl Resource for NodePool {
         if config.get("node_count").is_null() {
             if !autoscaling {
                 planned.set_attr("node_count", planned.get("initial_node_count").clone());
-            } else if ctx.is_create() {
-                planned.set_attr("node_count", Value::Unknown);
+            } else {
+                // The autoscaler owns the size; GKE does not report it.
+                planned.set_attr("node_count", Value::Null);
             }
         }
         if let (Some(initial), Some(min), Some(max)) = (
@@ -381,36 +384,113 @@ impl Resource for NodePool {
         }
     }
 
-    async fn create(&self, _provider: &ProviderContext, _planned: &Value) -> Applied {
-        Applied::failed(Value::Null, backend_missing(TYPE_NAME, "gcp", "create"))
+    async fn create(&self, provider: &ProviderContext, planned: &Value) -> Applied {
+        let spec = match spec_of(planned) {
+            Ok(spec) => spec,
+            Err(d) => return Applied::failed(Value::Null, d),
+        };
+        let wait = wait_for(provider, planned, "create", 30);
+        match provider.gcp.create(&spec, &wait).await {
+            Ok(observed) => Applied::ok(state_from(planned, &observed)),
+            Err((e, Some(observed))) => Applied::failed(
+                state_from(planned, &observed),
+                e.diagnostic("create the node pool").into(),
+            ),
+            Err((e, None)) => {
+                Applied::failed(Value::Null, e.diagnostic("create the node pool").into())
+            }
+        }
     }
 
-    async fn read(
-        &self,
-        _provider: &ProviderContext,
-        _state: &Value,
-        _private: &[u8],
-    ) -> Refreshed {
-        Err(backend_missing(TYPE_NAME, "gcp", "read"))
+    async fn read(&self, provider: &ProviderContext, state: &Value, private: &[u8]) -> Refreshed {
+        let spec = spec_of(state)?;
+        let wait = wait_for(provider, state, "read", 5);
+        match provider
+            .gcp
+            .get(
+                &spec.project,
+                &spec.location,
+                &spec.cluster,
+                &spec.name,
+                &wait,
+            )
+            .await
+        {
+            Ok(Some(observed)) => Ok(Some((state_from(state, &observed), private.to_vec()))),
+            Ok(None) => Ok(None),
+            Err(e) => Err(e.diagnostic("read the node pool").into()),
+        }
     }
 
     async fn update(
         &self,
-        _provider: &ProviderContext,
+        provider: &ProviderContext,
         prior: &Value,
-        _planned: &Value,
-        _private: &[u8],
+        planned: &Value,
+        private: &[u8],
     ) -> Applied {
-        Applied::failed(prior.clone(), backend_missing(TYPE_NAME, "gcp", "update"))
+        let (from, to) = match (spec_of(prior), spec_of(planned)) {
+            (Ok(from), Ok(to)) => (from, to),
+            (Err(d), _) | (_, Err(d)) => return Applied::failed(prior.clone(), d),
+        };
+        let wait = wait_for(provider, planned, "update", 30);
+        let result = provider.gcp.update(&from, &to, &wait).await;
+        let mut applied = match provider
+            .gcp
+            .get(&to.project, &to.location, &to.cluster, &to.name, &wait)
+            .await
+        {
+            Ok(Some(observed)) => Applied::ok(state_from(planned, &observed)),
+            Ok(None) => Applied::failed(
+                Value::Null,
+                Diagnostic::error(
+                    "Node pool disappeared",
+                    format!(
+                        "Node pool {} no longer exists; the next plan will create it again.",
+                        to.name
+                    ),
+                )
+                .into(),
+            ),
+            Err(e) => Applied::failed(
+                prior.clone(),
+                e.diagnostic("read the node pool after updating it").into(),
+            ),
+        };
+        applied.private = private.to_vec();
+        if let Err(e) = result {
+            applied
+                .diagnostics
+                .push(e.diagnostic("update the node pool"));
+        }
+        applied
     }
 
     async fn delete(
         &self,
-        _provider: &ProviderContext,
-        _prior: &Value,
+        provider: &ProviderContext,
+        prior: &Value,
         _private: &[u8],
     ) -> Diagnostics {
-        backend_missing(TYPE_NAME, "gcp", "delete")
+        let spec = match spec_of(prior) {
+            Ok(spec) => spec,
+            Err(d) => return d,
+        };
+        let wait = wait_for(provider, prior, "delete", 30);
+        match provider
+            .gcp
+            .delete(
+                &spec.project,
+                &spec.location,
+                &spec.cluster,
+                &spec.name,
+                &wait,
+            )
+            .await
+        {
+            Ok(()) => Diagnostics::new(),
+            Err(e) => e.diagnostic("delete the node pool").into(),
+        }
     }
 
     fn import(&self, _provider: &ProviderContext, id: &str) -> Result<Value, Diagnostics> {
@@ -428,6 +508,248 @@ impl Resource for NodePool {
             ],
         ))
     }
+}
+
+fn wait_for(provider: &ProviderContext, state: &Value, op: &str, default_minutes: u64) -> Wait {
+    Wait {
+        timeout: super::common::timeout(
+            state,
+            op,
+            std::time::Duration::from_secs(default_minutes * 60),
+        ),
+        stop: provider.stop.clone(),
+    }
+}
+
+fn int(state: &Value, name: &str) -> i64 {
+    state.get(name).as_i64().unwrap_or_default()
+}
+
+/// The configuration in the back end's terms.
+fn spec_of(state: &Value) -> Result<PoolSpec, Diagnostics> {
+    let cluster_id = state.get("cluster").as_str().unwrap_or_default();
+    let Some(ClusterName::Gcp {
+        project,
+        location,
+        name: cluster,
+    }) = ClusterName::parse(cluster_id)
+    else {
+        return Err(Diagnostic::error(
+            "Node pools on this cluster are not supported by this build",
+            format!("{cluster_id:?} is not a GKE cluster ID; node pools on EKS come with the AWS back end."),
+        )
+        .at(AttributePath::attr("cluster"))
+        .into());
+    };
+    let autoscaling = state.get("enable_autoscaling").as_bool() != Some(false);
+    let labels = state
+        .get("effective_labels")
+        .entries()
+        .into_iter()
+        .flatten()
+        .filter_map(|(k, v)| Some((k.clone(), v.as_str()?.to_string())))
+        .collect();
+    let taints = state
+        .get("effective_taints")
+        .elements()
+        .iter()
+        .filter_map(|t| {
+            Some(PoolTaint {
+                key: t.get("key").as_str()?.to_string(),
+                value: t.get("value").as_str().unwrap_or_default().to_string(),
+                effect: t.get("effect").as_str()?.to_string(),
+            })
+        })
+        .collect();
+    let text = |name: &str| state.get(name).as_str().unwrap_or_default().to_string();
+    Ok(PoolSpec {
+        project,
+        location,
+        cluster,
+        name: text("name"),
+        machine_type: text("machine_type"),
+        disk_size_gb: int(state, "disk_size_gb"),
+        disk_type: text("disk_type"),
+        image_type: text("image_type"),
+        initial_node_count: int(state, "initial_node_count"),
+        node_count: (!autoscaling).then(|| {
+            state
+                .get("node_count")
+                .as_i64()
+                .unwrap_or_else(|| int(state, "initial_node_count"))
+        }),
+        autoscaling: autoscaling.then(|| (int(state, "min_nodes"), int(state, "max_nodes"))),
+        preemptible: state.get("preemptible").as_bool() == Some(true),
+        spot: state.get("spot").as_bool() == Some(true),
+        labels,
+        taints,
+        node_locations: state
+            .get("node_locations")
+            .string_elements()
+            .into_iter()
+            .map(str::to_string)
+            .collect(),
+        auto_repair: state.get("auto_repair").as_bool() != Some(false),
+        auto_upgrade: state.get("auto_upgrade").as_bool() != Some(false),
+        max_surge: int(state, "max_surge"),
+        max_unavailable: int(state, "max_unavailable"),
+        service_account: state.get("service_account").as_str().map(str::to_string),
+    })
+}
+
+fn taint_value(t: &PoolTaint) -> Value {
+    Value::object([
+        ("key", t.key.clone().into()),
+        ("value", t.value.clone().into()),
+        ("effect", t.effect.clone().into()),
+    ])
+}
+
+/// Taints in a state value, in GKE's spelling, for comparing as sets.
+fn taint_set(v: &Value) -> Vec<PoolTaint> {
+    let mut out: Vec<PoolTaint> = v
+        .elements()
+        .iter()
+        .filter_map(|t| {
+            Some(PoolTaint {
+                key: t.get("key").as_str()?.to_string(),
+                value: t.get("value").as_str().unwrap_or_default().to_string(),
+                effect: normalize_effect(t.get("effect").as_str()?)?.to_string(),
+            })
+        })
+        .collect();
+    out.sort();
+    out
+}
+
+/// The state after reading the pool: what GKE reports, with the
+/// configuration's own spelling and order where they mean the same.
+fn state_from(base: &Value, observed: &ObservedPool) -> Value {
+    let spec = &observed.spec;
+    let mut state = base.clone();
+    let set = |state: &mut Value, name: &str, v: Value| state.set_attr(name, v);
+    let cluster = ClusterName::Gcp {
+        project: spec.project.clone(),
+        location: spec.location.clone(),
+        name: spec.cluster.clone(),
+    }
+    .id();
+    set(
+        &mut state,
+        "id",
+        format!("{cluster}/nodePools/{}", spec.name).into(),
+    );
+    set(&mut state, "cluster", cluster.into());
+    set(&mut state, "name", spec.name.clone().into());
+    set(&mut state, "machine_type", spec.machine_type.clone().into());
+    set(&mut state, "disk_size_gb", spec.disk_size_gb.into());
+    set(&mut state, "disk_type", spec.disk_type.clone().into());
+    set(&mut state, "image_type", spec.image_type.clone().into());
+    if state.get("initial_node_count").is_null() {
+        set(
+            &mut state,
+            "initial_node_count",
+            spec.initial_node_count.into(),
+        );
+    }
+    set(
+        &mut state,
+        "enable_autoscaling",
+        spec.autoscaling.is_some().into(),
+    );
+    if let Some((min, max)) = spec.autoscaling {
+        set(&mut state, "min_nodes", min.into());
+        set(&mut state, "max_nodes", max.into());
+        set(&mut state, "node_count", Value::Null);
+    } else if state.get("node_count").is_null() || state.get("node_count").is_unknown() {
+        set(&mut state, "node_count", spec.initial_node_count.into());
+    }
+    set(&mut state, "preemptible", spec.preemptible.into());
+    set(&mut state, "spot", spec.spot.into());
+    let pool_type = spec.labels.get(LABEL_POOL_TYPE).cloned();
+    set(&mut state, "node_pool_type", pool_type.clone().into());
+    set(
+        &mut state,
+        "workload_type",
+        spec.labels.get(LABEL_WORKLOAD_TYPE).cloned().into(),
+    );
+    set(
+        &mut state,
+        "effective_labels",
+        Value::Map(
+            spec.labels
+                .iter()
+                .map(|(k, v)| (k.clone(), v.clone().into()))
+                .collect(),
+        ),
+    );
+    let user_labels: BTreeMap<String, Value> = spec
+        .labels
+        .iter()
+        .filter(|(k, _)| !k.starts_with("genesis.io/"))
+        .map(|(k, v)| (k.clone(), v.clone().into()))
+        .collect();
+    set(
+        &mut state,
+        "labels",
+        if user_labels.is_empty() && base.get("labels").is_null() {
+            Value::Null
+        } else {
+            Value::Map(user_labels)
+        },
+    );
+    let implied = pool_type.as_deref().and_then(pool_type_taint);
+    let effective = spec.taints.clone();
+    if taint_set(base.get("effective_taints")) != effective {
+        set(
+            &mut state,
+            "effective_taints",
+            Value::List(effective.iter().map(taint_value).collect()),
+        );
+    }
+    let user: Vec<PoolTaint> = effective
+        .into_iter()
+        .filter(|t| {
+            implied
+                .as_ref()
+                .is_none_or(|i| !(i.key == t.key && i.value == t.value && i.effect == t.effect))
+        })
+        .collect();
+    if taint_set(base.get("taints")) != user {
+        set(
+            &mut state,
+            "taints",
+            if user.is_empty() && base.get("taints").is_null() {
+                Value::Null
+            } else {
+                Value::List(user.iter().map(taint_value).collect())
+            },
+        );
+    }
+    if !spec.node_locations.is_empty() {
+        set(
+            &mut state,
+            "node_locations",
+            Value::List(
+                spec.node_locations
+                    .iter()
+                    .map(|l| l.clone().into())
+                    .collect(),
+            ),
+        );
+    }
+    set(&mut state, "auto_repair", spec.auto_repair.into());
+    set(&mut state, "auto_upgrade", spec.auto_upgrade.into());
+    set(&mut state, "max_surge", spec.max_surge.into());
+    set(&mut state, "max_unavailable", spec.max_unavailable.into());
+    set(
+        &mut state,
+        "service_account",
+        spec.service_account.clone().into(),
+    );
+    set(&mut state, "status", observed.status.clone().into());
+    set(&mut state, "version", observed.version.clone().into());
+    state
 }
 
 /// Splits a pool ID (or the short `P/L/C/N` import form) into its cluster

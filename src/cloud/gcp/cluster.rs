@@ -288,7 +288,7 @@ impl Gcp {
 
     /// Sends a cluster-changing call, retrying while the cluster is busy
     /// with another operation or the API is overloaded, then waits for it.
-    async fn change<F, Fut>(
+    pub(super) async fn change<F, Fut>(
         &self,
         call: &str,
         project: &str,

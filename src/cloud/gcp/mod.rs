@@ -4,12 +4,16 @@
 //! endpoints, its endpoint overrides.
 
 pub mod cluster;
+pub mod node_pool;
 
 use google_cloud_auth::credentials::{
     CacheableResource, Credentials, CredentialsProvider, EntityTag,
 };
 use http::{Extensions, HeaderMap, HeaderValue};
-use tokio::sync::OnceCell;
+use std::collections::HashMap;
+use std::sync::Arc;
+
+use tokio::sync::{Mutex, OnceCell};
 
 use super::CloudError;
 use crate::provider::ProviderConfig;
@@ -18,6 +22,8 @@ use crate::provider::ProviderConfig;
 pub struct Gcp {
     config: ProviderConfig,
     gke: OnceCell<google_cloud_container_v1::client::ClusterManager>,
+    /// One lock per cluster: GKE runs one operation per cluster at a time.
+    cluster_locks: Mutex<HashMap<String, Arc<Mutex<()>>>>,
 }
 
 impl Gcp {
@@ -25,7 +31,18 @@ impl Gcp {
         Gcp {
             config,
             gke: OnceCell::new(),
+            cluster_locks: Mutex::new(HashMap::new()),
         }
+    }
+
+    /// The lock that serialises changes to one cluster's node pools.
+    pub async fn cluster_lock(&self, cluster: &str) -> Arc<Mutex<()>> {
+        self.cluster_locks
+            .lock()
+            .await
+            .entry(cluster.to_string())
+            .or_default()
+            .clone()
     }
 
     fn credentials(&self) -> Result<Credentials, CloudError> {

@@ -1,0 +1,158 @@
+//! genesis_node_pool on GKE, applied by the real Terraform against
+//! genesis-sim with operations that take time: several pools in one apply
+//! (GKE runs one operation per cluster at a time), no-op plans, in-place
+//! changes, import, drift and destroy.
+
+use std::time::Duration;
+
+use crate::harness::{Sim, Workspace, each_terraform};
+
+fn config(max_nodes: u32, extra_taint: bool) -> String {
+    let taint = if extra_taint {
+        r#"{ key = "team", value = "ml", effect = "NoSchedule" },"#
+    } else {
+        ""
+    };
+    format!(
+        r#"
+terraform {{
+  required_providers {{
+    genesis = {{ source = "genesis-platform/genesis" }}
+  }}
+}}
+
+resource "genesis_cluster" "dev" {{
+  project_id       = "genesis-project-dev"
+  region           = "us-central1"
+  zone             = "us-central1-a"
+  regional_cluster = false
+  name             = "genesis-dev"
+}}
+
+resource "genesis_node_pool" "agents" {{
+  cluster        = genesis_cluster.dev.id
+  name           = "agent-runtime"
+  machine_type   = "e2-standard-4"
+  min_nodes      = 1
+  max_nodes      = {max_nodes}
+  node_pool_type = "agent-runtime"
+  workload_type  = "compute-intensive"
+  taints = [
+    {taint}
+    {{ key = "agent-runtime", value = "true", effect = "NO_SCHEDULE" }},
+  ]
+}}
+
+resource "genesis_node_pool" "mcp" {{
+  cluster        = genesis_cluster.dev.id
+  name           = "mcp-server"
+  node_pool_type = "mcp-server"
+  labels         = {{ team = "platform" }}
+}}
+
+resource "genesis_node_pool" "spot" {{
+  cluster            = genesis_cluster.dev.id
+  name               = "spot"
+  node_pool_type     = "spot"
+  enable_autoscaling = false
+  node_count         = 2
+}}
+"#
+    )
+}
+
+const CLUSTER: &str = "projects/genesis-project-dev/locations/us-central1-a/clusters/genesis-dev";
+
+#[test]
+fn node_pools_lifecycle_against_the_simulator() {
+    each_terraform(|tf| {
+        let sim = Sim::start_with(genesis_sim::Config {
+            operation_time: Duration::from_millis(300),
+            ..genesis_sim::Config::default()
+        });
+        let ws = Workspace::new(tf, &[("main.tf", &config(5, false))]).against(&sim);
+        ws.run(&["apply", "-input=false", "-auto-approve", "-parallelism=10"])
+            .ok();
+        let pools = |sim: &Sim| {
+            sim.state()["gke"]["clusters"][CLUSTER]["nodePools"]
+                .as_array()
+                .cloned()
+                .unwrap_or_default()
+        };
+        let names: Vec<String> = pools(&sim)
+            .iter()
+            .map(|p| p["name"].as_str().unwrap().to_string())
+            .collect();
+        assert_eq!(names.len(), 3, "{names:?}");
+        let agents = pools(&sim)
+            .into_iter()
+            .find(|p| p["name"] == "agent-runtime")
+            .unwrap();
+        assert_eq!(
+            agents["config"]["labels"]["genesis.io/pool-type"],
+            "agent-runtime"
+        );
+        assert_eq!(agents["config"]["taints"].as_array().unwrap().len(), 2);
+        let spot = pools(&sim)
+            .into_iter()
+            .find(|p| p["name"] == "spot")
+            .unwrap();
+        assert_eq!(spot["config"]["spot"], true);
+        assert!(!ws.plan_has_changes(), "a second plan shows no changes");
+
+        // In place: autoscaling limit and one more taint (Kubernetes spelling).
+        ws.write("main.tf", &config(8, true));
+        let plan = ws.run(&["plan", "-input=false", "-no-color"]).ok();
+        assert!(
+            plan.stdout.contains("1 to change, 0 to destroy"),
+            "{}",
+            plan.stdout
+        );
+        ws.run(&["apply", "-input=false", "-auto-approve"]).ok();
+        let agents = pools(&sim)
+            .into_iter()
+            .find(|p| p["name"] == "agent-runtime")
+            .unwrap();
+        assert_eq!(agents["autoscaling"]["maxNodeCount"], 8);
+        assert_eq!(agents["config"]["taints"].as_array().unwrap().len(), 3);
+        assert!(!ws.plan_has_changes());
+
+        // Import matches.
+        ws.run(&["state", "rm", "genesis_node_pool.mcp"]).ok();
+        ws.run(&[
+            "import",
+            "-input=false",
+            "genesis_node_pool.mcp",
+            "genesis-project-dev/us-central1-a/genesis-dev/mcp-server",
+        ])
+        .ok();
+        assert!(!ws.plan_has_changes(), "an imported pool plans no change");
+
+        // Drift: autoscaling changed, then the pool deleted, behind Terraform's back.
+        let agents_name = format!("{CLUSTER}/nodePools/agent-runtime");
+        sim.control(
+            "PATCH",
+            &format!("/_sim/objects?name={agents_name}"),
+            Some(serde_json::json!({"autoscaling": {"maxNodeCount": 3}})),
+        );
+        assert!(ws.plan_has_changes());
+        sim.control("DELETE", &format!("/_sim/objects?name={agents_name}"), None);
+        let plan = ws.run(&["plan", "-input=false", "-no-color"]).ok();
+        assert!(plan.stdout.contains("1 to add"), "{}", plan.stdout);
+        ws.run(&["apply", "-input=false", "-auto-approve"]).ok();
+        assert!(!ws.plan_has_changes());
+
+        ws.run(&[
+            "destroy",
+            "-input=false",
+            "-auto-approve",
+            "-parallelism=10",
+        ])
+        .ok();
+        assert_eq!(
+            sim.state()["gke"]["clusters"],
+            serde_json::json!({}),
+            "destroy leaves nothing behind"
+        );
+    });
+}

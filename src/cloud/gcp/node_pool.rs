@@ -1,0 +1,336 @@
+//! GKE node pools through `google-cloud-container-v1`. Changes to pools of
+//! one cluster are serialised inside the provider (GKE runs one operation
+//! per cluster at a time), and a busy cluster is retried, so several pools
+//! created or changed in one apply do not fail with "operation in progress".
+
+use async_trait::async_trait;
+use google_cloud_container_v1::model::{
+    self as gke, NodeConfig, NodeLabels, NodeManagement, NodePool, NodePoolAutoscaling, NodeTaint,
+    NodeTaints,
+};
+
+use super::{Gcp, api_error};
+use crate::cloud::CloudError;
+use crate::cloud::cluster::Wait;
+use crate::cloud::node_pool::{NodePools, ObservedPool, PoolSpec, PoolTaint};
+use crate::cloud::retry::{Backoff, retry};
+
+fn cluster_name(project: &str, location: &str, cluster: &str) -> String {
+    format!("projects/{project}/locations/{location}/clusters/{cluster}")
+}
+
+fn pool_name(project: &str, location: &str, cluster: &str, name: &str) -> String {
+    format!(
+        "{}/nodePools/{name}",
+        cluster_name(project, location, cluster)
+    )
+}
+
+fn taints(spec: &PoolSpec) -> Vec<NodeTaint> {
+    spec.taints
+        .iter()
+        .map(|t| {
+            NodeTaint::new()
+                .set_key(&t.key)
+                .set_value(&t.value)
+                .set_effect(gke::node_taint::Effect::from(t.effect.as_str()))
+        })
+        .collect()
+}
+
+fn autoscaling(spec: &PoolSpec) -> NodePoolAutoscaling {
+    match spec.autoscaling {
+        Some((min, max)) => NodePoolAutoscaling::new()
+            .set_enabled(true)
+            .set_min_node_count(min as i32)
+            .set_max_node_count(max as i32),
+        None => NodePoolAutoscaling::new().set_enabled(false),
+    }
+}
+
+fn management(spec: &PoolSpec) -> NodeManagement {
+    NodeManagement::new()
+        .set_auto_repair(spec.auto_repair)
+        .set_auto_upgrade(spec.auto_upgrade)
+}
+
+fn upgrade_settings(spec: &PoolSpec) -> gke::node_pool::UpgradeSettings {
+    gke::node_pool::UpgradeSettings::new()
+        .set_max_surge(spec.max_surge as i32)
+        .set_max_unavailable(spec.max_unavailable as i32)
+}
+
+/// The pool body for a create request.
+pub fn pool_body(spec: &PoolSpec) -> NodePool {
+    let mut config = NodeConfig::new()
+        .set_machine_type(&spec.machine_type)
+        .set_disk_size_gb(spec.disk_size_gb as i32)
+        .set_disk_type(&spec.disk_type)
+        .set_image_type(&spec.image_type)
+        .set_labels(spec.labels.clone())
+        .set_taints(taints(spec))
+        .set_preemptible(spec.preemptible)
+        .set_spot(spec.spot);
+    if let Some(sa) = &spec.service_account {
+        config = config.set_service_account(sa);
+    }
+    let mut pool = NodePool::new()
+        .set_name(&spec.name)
+        .set_initial_node_count(spec.node_count.unwrap_or(spec.initial_node_count) as i32)
+        .set_config(config)
+        .set_autoscaling(autoscaling(spec))
+        .set_management(management(spec))
+        .set_upgrade_settings(upgrade_settings(spec));
+    if !spec.node_locations.is_empty() {
+        pool = pool.set_locations(spec.node_locations.clone());
+    }
+    pool
+}
+
+pub fn observe(project: &str, location: &str, cluster: &str, p: &NodePool) -> ObservedPool {
+    let config = p.config.clone().unwrap_or_default();
+    let autoscaling = p
+        .autoscaling
+        .as_ref()
+        .filter(|a| a.enabled)
+        .map(|a| (i64::from(a.min_node_count), i64::from(a.max_node_count)));
+    let management = p.management.clone().unwrap_or_default();
+    let upgrade = p.upgrade_settings.clone().unwrap_or_default();
+    let mut taints: Vec<PoolTaint> = config
+        .taints
+        .iter()
+        .map(|t| PoolTaint {
+            key: t.key.clone(),
+            value: t.value.clone(),
+            effect: t.effect.name().unwrap_or_default().to_string(),
+        })
+        .collect();
+    taints.sort();
+    ObservedPool {
+        spec: PoolSpec {
+            project: project.to_string(),
+            location: location.to_string(),
+            cluster: cluster.to_string(),
+            name: p.name.clone(),
+            machine_type: config.machine_type.clone(),
+            disk_size_gb: i64::from(config.disk_size_gb),
+            disk_type: config.disk_type.clone(),
+            image_type: config.image_type.clone(),
+            initial_node_count: i64::from(p.initial_node_count),
+            node_count: None,
+            autoscaling,
+            preemptible: config.preemptible,
+            spot: config.spot,
+            labels: config
+                .labels
+                .iter()
+                .map(|(k, v)| (k.clone(), v.clone()))
+                .collect(),
+            taints,
+            node_locations: p.locations.clone(),
+            auto_repair: management.auto_repair,
+            auto_upgrade: management.auto_upgrade,
+            max_surge: i64::from(upgrade.max_surge),
+            max_unavailable: i64::from(upgrade.max_unavailable),
+            service_account: (!config.service_account.is_empty()
+                && config.service_account != "default")
+                .then(|| config.service_account.clone()),
+        },
+        status: p.status.name().unwrap_or_default().to_string(),
+        version: p.version.clone(),
+    }
+}
+
+#[async_trait]
+impl NodePools for Gcp {
+    async fn create(
+        &self,
+        spec: &PoolSpec,
+        wait: &Wait,
+    ) -> Result<ObservedPool, (CloudError, Option<ObservedPool>)> {
+        let client = self.gke().await.map_err(|e| (e, None))?;
+        let cluster = cluster_name(&spec.project, &spec.location, &spec.cluster);
+        let body = pool_body(spec);
+        let lock = self.cluster_lock(&cluster).await;
+        let _serialised = lock.lock().await;
+        let created = self
+            .change(
+                "creating the node pool",
+                &spec.project,
+                &spec.location,
+                wait,
+                || {
+                    client
+                        .create_node_pool()
+                        .set_parent(&cluster)
+                        .set_node_pool(body.clone())
+                        .send()
+                },
+            )
+            .await;
+        let observed = self
+            .get(
+                &spec.project,
+                &spec.location,
+                &spec.cluster,
+                &spec.name,
+                wait,
+            )
+            .await
+            .ok()
+            .flatten();
+        match (created, observed) {
+            (Ok(()), Some(o)) => Ok(o),
+            (Ok(()), None) => Err((
+                CloudError::Invalid(format!(
+                    "GKE reported node pool {} created, but it cannot be read back",
+                    spec.name
+                )),
+                None,
+            )),
+            (Err(e), observed) => Err((e, observed)),
+        }
+    }
+
+    async fn get(
+        &self,
+        project: &str,
+        location: &str,
+        cluster: &str,
+        name: &str,
+        wait: &Wait,
+    ) -> Result<Option<ObservedPool>, CloudError> {
+        let client = self.gke().await?;
+        let full = pool_name(project, location, cluster, name);
+        let result = retry(Backoff::default(), &wait.stop, || async {
+            client
+                .get_node_pool()
+                .set_name(&full)
+                .send()
+                .await
+                .map_err(|e| api_error("reading the node pool", e))
+        })
+        .await;
+        match result {
+            Ok(p) => Ok(Some(observe(project, location, cluster, &p))),
+            Err(e) if e.is_not_found() => Ok(None),
+            Err(e) => Err(e),
+        }
+    }
+
+    async fn update(&self, from: &PoolSpec, to: &PoolSpec, wait: &Wait) -> Result<(), CloudError> {
+        let client = self.gke().await?;
+        let full = pool_name(&to.project, &to.location, &to.cluster, &to.name);
+        let (project, location) = (&to.project, &to.location);
+        let lock = self
+            .cluster_lock(&cluster_name(project, location, &to.cluster))
+            .await;
+        let _serialised = lock.lock().await;
+        if from.autoscaling != to.autoscaling {
+            let a = autoscaling(to);
+            self.change(
+                "changing the pool's autoscaling",
+                project,
+                location,
+                wait,
+                || {
+                    client
+                        .set_node_pool_autoscaling()
+                        .set_name(&full)
+                        .set_autoscaling(a.clone())
+                        .send()
+                },
+            )
+            .await?;
+        }
+        if from.auto_repair != to.auto_repair || from.auto_upgrade != to.auto_upgrade {
+            let m = management(to);
+            self.change(
+                "changing the pool's management",
+                project,
+                location,
+                wait,
+                || {
+                    client
+                        .set_node_pool_management()
+                        .set_name(&full)
+                        .set_management(m.clone())
+                        .send()
+                },
+            )
+            .await?;
+        }
+        if let Some(size) = to.node_count
+            && to.autoscaling.is_none()
+            && from.node_count != to.node_count
+        {
+            self.change("resizing the pool", project, location, wait, || {
+                client
+                    .set_node_pool_size()
+                    .set_name(&full)
+                    .set_node_count(size as i32)
+                    .send()
+            })
+            .await?;
+        }
+        let node_update = from.machine_type != to.machine_type
+            || from.disk_size_gb != to.disk_size_gb
+            || from.disk_type != to.disk_type
+            || from.image_type != to.image_type
+            || from.labels != to.labels
+            || from.taints != to.taints
+            || (from.node_locations != to.node_locations && !to.node_locations.is_empty())
+            || from.max_surge != to.max_surge
+            || from.max_unavailable != to.max_unavailable;
+        if node_update {
+            let labels = NodeLabels::new().set_labels(to.labels.clone());
+            let node_taints = NodeTaints::new().set_taints(taints(to));
+            let upgrade = upgrade_settings(to);
+            self.change("updating the pool's nodes", project, location, wait, || {
+                let mut request = client
+                    .update_node_pool()
+                    .set_name(&full)
+                    // GKE requires the image type on every node pool update.
+                    .set_image_type(&to.image_type)
+                    .set_node_version("-")
+                    .set_machine_type(&to.machine_type)
+                    .set_disk_size_gb(to.disk_size_gb)
+                    .set_disk_type(&to.disk_type)
+                    .set_labels(labels.clone())
+                    .set_taints(node_taints.clone())
+                    .set_upgrade_settings(upgrade.clone());
+                if !to.node_locations.is_empty() {
+                    request = request.set_locations(to.node_locations.clone());
+                }
+                request.send()
+            })
+            .await?;
+        }
+        Ok(())
+    }
+
+    async fn delete(
+        &self,
+        project: &str,
+        location: &str,
+        cluster: &str,
+        name: &str,
+        wait: &Wait,
+    ) -> Result<(), CloudError> {
+        let client = self.gke().await?;
+        let full = pool_name(project, location, cluster, name);
+        let lock = self
+            .cluster_lock(&cluster_name(project, location, cluster))
+            .await;
+        let _serialised = lock.lock().await;
+        match self
+            .change("deleting the node pool", project, location, wait, || {
+                client.delete_node_pool().set_name(&full).send()
+            })
+            .await
+        {
+            Err(e) if e.is_not_found() => Ok(()),
+            other => other,
+        }
+    }
+}
