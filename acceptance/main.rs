@@ -5,5 +5,6 @@ mod cluster;
 mod harness;
 mod node_pool;
 mod plan;
+mod registry;
 mod schema;
 mod validate;

@@ -5,6 +5,7 @@
 pub mod cluster;
 pub mod gcp;
 pub mod node_pool;
+pub mod registry;
 pub mod retry;
 
 use std::time::Duration;

@@ -6,6 +6,8 @@
 use async_trait::async_trait;
 
 use super::common::{self, backend_missing, bad_import_id, only_for_cloud, state_with};
+use crate::cloud::cluster::Wait;
+use crate::cloud::registry::{CleanupPolicy, ObservedRegistry, Registries, RegistrySpec};
 use crate::framework::diagnostics::Diagnostics;
 use crate::framework::path::AttributePath;
 use crate::framework::resource::{Applied, PlanContext, Refreshed, Resource};
@@ -177,37 +179,84 @@ impl Resource for Registry {
         }
     }
 
-    async fn create(&self, _provider: &ProviderContext, planned: &Value) -> Applied {
-        Applied::failed(
-            Value::Null,
-            backend_missing(TYPE_NAME, cloud_of(planned), "create"),
-        )
+    async fn create(&self, provider: &ProviderContext, planned: &Value) -> Applied {
+        if cloud_of(planned) == "aws" {
+            return Applied::failed(Value::Null, backend_missing(TYPE_NAME, "aws", "create"));
+        }
+        let wait = wait_for(provider, planned, "create");
+        match provider.gcp.create(&spec_of(planned), &wait).await {
+            Ok(observed) => Applied::ok(state_from(planned, &observed)),
+            Err((e, Some(observed))) => Applied::failed(
+                state_from(planned, &observed),
+                e.diagnostic("create the repository").into(),
+            ),
+            Err((e, None)) => {
+                Applied::failed(Value::Null, e.diagnostic("create the repository").into())
+            }
+        }
     }
 
-    async fn read(&self, _provider: &ProviderContext, state: &Value, _private: &[u8]) -> Refreshed {
-        Err(backend_missing(TYPE_NAME, cloud_of(state), "read"))
+    async fn read(&self, provider: &ProviderContext, state: &Value, private: &[u8]) -> Refreshed {
+        if cloud_of(state) == "aws" {
+            return Err(backend_missing(TYPE_NAME, "aws", "read"));
+        }
+        let spec = spec_of(state);
+        let wait = wait_for(provider, state, "read");
+        match provider
+            .gcp
+            .get(&spec.project, &spec.location, &spec.name, &wait)
+            .await
+        {
+            Ok(Some(observed)) => Ok(Some((state_from(state, &observed), private.to_vec()))),
+            Ok(None) => Ok(None),
+            Err(e) => Err(e.diagnostic("read the repository").into()),
+        }
     }
 
     async fn update(
         &self,
-        _provider: &ProviderContext,
+        provider: &ProviderContext,
         prior: &Value,
-        _planned: &Value,
-        _private: &[u8],
+        planned: &Value,
+        private: &[u8],
     ) -> Applied {
-        Applied::failed(
-            prior.clone(),
-            backend_missing(TYPE_NAME, cloud_of(prior), "update"),
-        )
+        if cloud_of(planned) == "aws" {
+            return Applied::failed(prior.clone(), backend_missing(TYPE_NAME, "aws", "update"));
+        }
+        let wait = wait_for(provider, planned, "update");
+        match provider
+            .gcp
+            .update(&spec_of(prior), &spec_of(planned), &wait)
+            .await
+        {
+            Ok(observed) => Applied {
+                state: state_from(planned, &observed),
+                private: private.to_vec(),
+                diagnostics: Diagnostics::new(),
+            },
+            Err(e) => Applied::failed(prior.clone(), e.diagnostic("update the repository").into()),
+        }
     }
 
     async fn delete(
         &self,
-        _provider: &ProviderContext,
+        provider: &ProviderContext,
         prior: &Value,
         _private: &[u8],
     ) -> Diagnostics {
-        backend_missing(TYPE_NAME, cloud_of(prior), "delete")
+        if cloud_of(prior) == "aws" {
+            return backend_missing(TYPE_NAME, "aws", "delete");
+        }
+        let spec = spec_of(prior);
+        let wait = wait_for(provider, prior, "delete");
+        match provider
+            .gcp
+            .delete(&spec.project, &spec.location, &spec.name, &wait)
+            .await
+        {
+            Ok(()) => Diagnostics::new(),
+            Err(e) => e.diagnostic("delete the repository").into(),
+        }
     }
 
     fn import(&self, _provider: &ProviderContext, id: &str) -> Result<Value, Diagnostics> {
@@ -241,6 +290,174 @@ impl Resource for Registry {
 
 fn cloud_of(state: &Value) -> &str {
     state.get("cloud").as_str().unwrap_or("gcp")
+}
+
+fn wait_for(provider: &ProviderContext, state: &Value, op: &str) -> Wait {
+    Wait {
+        timeout: common::timeout(state, op, std::time::Duration::from_secs(600)),
+        stop: provider.stop.clone(),
+    }
+}
+
+fn strings(v: &Value) -> Vec<String> {
+    v.string_elements()
+        .into_iter()
+        .map(str::to_string)
+        .collect()
+}
+
+fn seconds(v: &Value) -> Option<i64> {
+    v.as_str()
+        .and_then(validators::parse_duration)
+        .map(|s| s.round() as i64)
+}
+
+/// The configuration in the back end's terms.
+fn spec_of(state: &Value) -> RegistrySpec {
+    let text = |name: &str| state.get(name).as_str().unwrap_or_default().to_string();
+    RegistrySpec {
+        project: text("project_id"),
+        location: text("region"),
+        name: text("name"),
+        description: state.get("description").as_str().map(str::to_string),
+        format: text("format"),
+        immutable_tags: state.get("immutable_tags").as_bool() == Some(true),
+        vulnerability_scanning: state.get("vulnerability_scanning").as_bool() != Some(false),
+        cleanup_policies: state
+            .get("cleanup_policies")
+            .entries()
+            .into_iter()
+            .flatten()
+            .map(|(id, p)| {
+                (
+                    id.clone(),
+                    CleanupPolicy {
+                        action: p.get("action").as_str().unwrap_or_default().to_string(),
+                        tag_state: p.get("tag_state").as_str().unwrap_or("ANY").to_string(),
+                        tag_prefixes: strings(p.get("tag_prefixes")),
+                        version_name_prefixes: strings(p.get("version_name_prefixes")),
+                        package_name_prefixes: strings(p.get("package_name_prefixes")),
+                        older_than_seconds: seconds(p.get("older_than")),
+                        newer_than_seconds: seconds(p.get("newer_than")),
+                        keep_count: p.get("keep_count").as_i64(),
+                    },
+                )
+            })
+            .collect(),
+        cleanup_dry_run: state.get("cleanup_policy_dry_run").as_bool() == Some(true),
+        labels: state
+            .get("labels")
+            .entries()
+            .into_iter()
+            .flatten()
+            .filter_map(|(k, v)| Some((k.clone(), v.as_str()?.to_string())))
+            .collect(),
+    }
+}
+
+/// A list from the API, null where the configuration left it out.
+fn list_or_null(items: &[String], base: &Value) -> Value {
+    if items.is_empty() && base.is_null() {
+        Value::Null
+    } else {
+        Value::List(items.iter().map(|s| s.clone().into()).collect())
+    }
+}
+
+/// The state after reading the repository. Durations come back in the
+/// API's spelling (`7776000s`); the framework keeps the configuration's
+/// (`90d`) when they are the same length.
+fn state_from(base: &Value, observed: &ObservedRegistry) -> Value {
+    let spec = &observed.spec;
+    let mut state = base.clone();
+    let set = |state: &mut Value, name: &str, v: Value| state.set_attr(name, v);
+    set(
+        &mut state,
+        "id",
+        format!(
+            "projects/{}/locations/{}/repositories/{}",
+            spec.project, spec.location, spec.name
+        )
+        .into(),
+    );
+    set(&mut state, "cloud", "gcp".into());
+    set(&mut state, "project_id", spec.project.clone().into());
+    set(&mut state, "region", spec.location.clone().into());
+    set(&mut state, "name", spec.name.clone().into());
+    set(&mut state, "description", spec.description.clone().into());
+    set(&mut state, "format", spec.format.clone().into());
+    set(&mut state, "immutable_tags", spec.immutable_tags.into());
+    set(
+        &mut state,
+        "vulnerability_scanning",
+        spec.vulnerability_scanning.into(),
+    );
+    set(
+        &mut state,
+        "cleanup_policy_dry_run",
+        spec.cleanup_dry_run.into(),
+    );
+    let policies: std::collections::BTreeMap<String, Value> = spec
+        .cleanup_policies
+        .iter()
+        .map(|(id, p)| {
+            let before = base.get("cleanup_policies").get(id);
+            let duration = |s: Option<i64>| s.map_or(Value::Null, |s| format!("{s}s").into());
+            let policy = Value::object([
+                ("action", p.action.clone().into()),
+                ("tag_state", p.tag_state.clone().into()),
+                (
+                    "tag_prefixes",
+                    list_or_null(&p.tag_prefixes, before.get("tag_prefixes")),
+                ),
+                (
+                    "version_name_prefixes",
+                    list_or_null(
+                        &p.version_name_prefixes,
+                        before.get("version_name_prefixes"),
+                    ),
+                ),
+                (
+                    "package_name_prefixes",
+                    list_or_null(
+                        &p.package_name_prefixes,
+                        before.get("package_name_prefixes"),
+                    ),
+                ),
+                ("older_than", duration(p.older_than_seconds)),
+                ("newer_than", duration(p.newer_than_seconds)),
+                ("keep_count", p.keep_count.into()),
+            ]);
+            (id.clone(), policy)
+        })
+        .collect();
+    let no_policies = policies.is_empty() && base.get("cleanup_policies").is_null();
+    set(
+        &mut state,
+        "cleanup_policies",
+        if no_policies {
+            Value::Null
+        } else {
+            Value::Map(policies)
+        },
+    );
+    let labels: std::collections::BTreeMap<String, Value> = spec
+        .labels
+        .iter()
+        .map(|(k, v)| (k.clone(), v.clone().into()))
+        .collect();
+    let no_labels = labels.is_empty() && base.get("labels").is_null();
+    set(
+        &mut state,
+        "labels",
+        if no_labels {
+            Value::Null
+        } else {
+            Value::Map(labels)
+        },
+    );
+    set(&mut state, "repository_url", observed.url.clone().into());
+    state
 }
 
 /// The host Artifact Registry serves a format from: `REGION-docker.pkg.dev`.

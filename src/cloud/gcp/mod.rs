@@ -5,6 +5,7 @@
 
 pub mod cluster;
 pub mod node_pool;
+pub mod registry;
 
 use google_cloud_auth::credentials::{
     CacheableResource, Credentials, CredentialsProvider, EntityTag,
@@ -22,6 +23,7 @@ use crate::provider::ProviderConfig;
 pub struct Gcp {
     config: ProviderConfig,
     gke: OnceCell<google_cloud_container_v1::client::ClusterManager>,
+    artifact_registry: OnceCell<google_cloud_artifactregistry_v1::client::ArtifactRegistry>,
     /// One lock per cluster: GKE runs one operation per cluster at a time.
     cluster_locks: Mutex<HashMap<String, Arc<Mutex<()>>>>,
 }
@@ -31,6 +33,7 @@ impl Gcp {
         Gcp {
             config,
             gke: OnceCell::new(),
+            artifact_registry: OnceCell::new(),
             cluster_locks: Mutex::new(HashMap::new()),
         }
     }
@@ -90,6 +93,25 @@ impl Gcp {
                 }
                 builder.build().await.map_err(|e| CloudError::Transport {
                     call: "connecting to the GKE API".into(),
+                    message: e.to_string(),
+                })
+            })
+            .await
+    }
+
+    pub async fn artifact_registry(
+        &self,
+    ) -> Result<&google_cloud_artifactregistry_v1::client::ArtifactRegistry, CloudError> {
+        self.artifact_registry
+            .get_or_try_init(|| async {
+                let mut builder =
+                    google_cloud_artifactregistry_v1::client::ArtifactRegistry::builder()
+                        .with_credentials(self.credentials()?);
+                if let Some(endpoint) = &self.config.artifact_registry_endpoint {
+                    builder = builder.with_endpoint(endpoint.trim_end_matches('/'));
+                }
+                builder.build().await.map_err(|e| CloudError::Transport {
+                    call: "connecting to the Artifact Registry API".into(),
                     message: e.to_string(),
                 })
             })

@@ -1,0 +1,292 @@
+//! Artifact Registry repositories through
+//! `google-cloud-artifactregistry-v1`: created and deleted through
+//! long-running operations, changed with an update mask.
+
+use std::collections::BTreeMap;
+
+use async_trait::async_trait;
+use google_cloud_artifactregistry_v1::model::{
+    self as ar, CleanupPolicyCondition, CleanupPolicyMostRecentVersions, Repository,
+    cleanup_policy, repository,
+};
+use google_cloud_lro::Poller;
+
+use super::{Gcp, api_error};
+use crate::cloud::CloudError;
+use crate::cloud::cluster::Wait;
+use crate::cloud::registry::{CleanupPolicy, ObservedRegistry, Registries, RegistrySpec};
+use crate::cloud::retry::{Backoff, retry};
+
+fn repo_name(project: &str, location: &str, name: &str) -> String {
+    format!("projects/{project}/locations/{location}/repositories/{name}")
+}
+
+fn duration(seconds: i64) -> google_cloud_wkt::Duration {
+    google_cloud_wkt::Duration::clamp(seconds, 0)
+}
+
+fn policy_body(id: &str, p: &CleanupPolicy) -> ar::CleanupPolicy {
+    let policy = ar::CleanupPolicy::new()
+        .set_id(id)
+        .set_action(cleanup_policy::Action::from(p.action.as_str()));
+    if let Some(keep) = p.keep_count {
+        return policy.set_most_recent_versions(
+            CleanupPolicyMostRecentVersions::new()
+                .set_keep_count(keep as i32)
+                .set_package_name_prefixes(p.package_name_prefixes.clone()),
+        );
+    }
+    let mut condition = CleanupPolicyCondition::new()
+        .set_tag_state(ar::cleanup_policy_condition::TagState::from(
+            p.tag_state.as_str(),
+        ))
+        .set_tag_prefixes(p.tag_prefixes.clone())
+        .set_version_name_prefixes(p.version_name_prefixes.clone())
+        .set_package_name_prefixes(p.package_name_prefixes.clone());
+    if let Some(s) = p.older_than_seconds {
+        condition = condition.set_older_than(duration(s));
+    }
+    if let Some(s) = p.newer_than_seconds {
+        condition = condition.set_newer_than(duration(s));
+    }
+    policy.set_condition(condition)
+}
+
+/// The repository body for create and update requests.
+pub fn repository_body(spec: &RegistrySpec) -> Repository {
+    use repository::vulnerability_scanning_config::EnablementConfig;
+    let mut r = Repository::new()
+        .set_name(repo_name(&spec.project, &spec.location, &spec.name))
+        .set_format(repository::Format::from(spec.format.as_str()))
+        .set_description(spec.description.clone().unwrap_or_default())
+        .set_labels(spec.labels.clone())
+        .set_cleanup_policies(
+            spec.cleanup_policies
+                .iter()
+                .map(|(id, p)| (id.clone(), policy_body(id, p))),
+        )
+        .set_cleanup_policy_dry_run(spec.cleanup_dry_run)
+        .set_vulnerability_scanning_config(
+            repository::VulnerabilityScanningConfig::new().set_enablement_config(
+                if spec.vulnerability_scanning {
+                    EnablementConfig::Inherited
+                } else {
+                    EnablementConfig::Disabled
+                },
+            ),
+        );
+    if spec.format == "DOCKER" {
+        r = r.set_docker_config(
+            repository::DockerRepositoryConfig::new().set_immutable_tags(spec.immutable_tags),
+        );
+    }
+    r
+}
+
+pub fn observe(project: &str, location: &str, r: &Repository) -> ObservedRegistry {
+    let name = r.name.rsplit('/').next().unwrap_or_default().to_string();
+    let policies: BTreeMap<String, CleanupPolicy> = r
+        .cleanup_policies
+        .iter()
+        .map(|(id, p)| {
+            let mut out = CleanupPolicy {
+                action: p.action.name().unwrap_or_default().to_string(),
+                ..CleanupPolicy::default()
+            };
+            if let Some(c) = p.condition() {
+                out.tag_state = c
+                    .tag_state
+                    .as_ref()
+                    .and_then(|t| t.name())
+                    .unwrap_or("ANY")
+                    .to_string();
+                out.tag_prefixes = c.tag_prefixes.clone();
+                out.version_name_prefixes = c.version_name_prefixes.clone();
+                out.package_name_prefixes = c.package_name_prefixes.clone();
+                out.older_than_seconds = c.older_than.as_ref().map(|d| d.seconds());
+                out.newer_than_seconds = c.newer_than.as_ref().map(|d| d.seconds());
+            }
+            if let Some(m) = p.most_recent_versions() {
+                out.keep_count = m.keep_count.map(i64::from);
+                out.package_name_prefixes = m.package_name_prefixes.clone();
+                out.tag_state = "ANY".into();
+            }
+            (id.clone(), out)
+        })
+        .collect();
+    let scanning = r.vulnerability_scanning_config.as_ref().is_none_or(|v| {
+        v.enablement_config != repository::vulnerability_scanning_config::EnablementConfig::Disabled
+    });
+    ObservedRegistry {
+        spec: RegistrySpec {
+            project: project.to_string(),
+            location: location.to_string(),
+            name,
+            description: (!r.description.is_empty()).then(|| r.description.clone()),
+            format: r.format.name().unwrap_or_default().to_string(),
+            immutable_tags: r.docker_config().is_some_and(|d| d.immutable_tags),
+            vulnerability_scanning: scanning,
+            cleanup_policies: policies,
+            cleanup_dry_run: r.cleanup_policy_dry_run,
+            labels: r
+                .labels
+                .iter()
+                .map(|(k, v)| (k.clone(), v.clone()))
+                .collect(),
+        },
+        url: r.registry_uri.clone(),
+    }
+}
+
+#[async_trait]
+impl Registries for Gcp {
+    async fn create(
+        &self,
+        spec: &RegistrySpec,
+        wait: &Wait,
+    ) -> Result<ObservedRegistry, (CloudError, Option<ObservedRegistry>)> {
+        let client = self.artifact_registry().await.map_err(|e| (e, None))?;
+        let body = repository_body(spec);
+        let created = tokio::time::timeout(
+            wait.timeout,
+            client
+                .create_repository()
+                .set_parent(format!(
+                    "projects/{}/locations/{}",
+                    spec.project, spec.location
+                ))
+                .set_repository_id(&spec.name)
+                .set_repository(body)
+                .poller()
+                .until_done(),
+        )
+        .await;
+        match created {
+            Ok(Ok(r)) => Ok(observe(&spec.project, &spec.location, &r)),
+            Ok(Err(e)) => {
+                let error = api_error("creating the Artifact Registry repository", e);
+                let existing = match error {
+                    CloudError::Api { code: 409, .. } => None,
+                    _ => self
+                        .get(&spec.project, &spec.location, &spec.name, wait)
+                        .await
+                        .ok()
+                        .flatten(),
+                };
+                Err((error, existing))
+            }
+            Err(_) => {
+                let existing = self
+                    .get(&spec.project, &spec.location, &spec.name, wait)
+                    .await
+                    .ok()
+                    .flatten();
+                Err((
+                    CloudError::Timeout {
+                        call: "creating the Artifact Registry repository".into(),
+                        operation: String::new(),
+                        after: wait.timeout,
+                    },
+                    existing,
+                ))
+            }
+        }
+    }
+
+    async fn get(
+        &self,
+        project: &str,
+        location: &str,
+        name: &str,
+        wait: &Wait,
+    ) -> Result<Option<ObservedRegistry>, CloudError> {
+        let client = self.artifact_registry().await?;
+        let full = repo_name(project, location, name);
+        let result = retry(Backoff::default(), &wait.stop, || async {
+            client
+                .get_repository()
+                .set_name(&full)
+                .send()
+                .await
+                .map_err(|e| api_error("reading the Artifact Registry repository", e))
+        })
+        .await;
+        match result {
+            Ok(r) => Ok(Some(observe(project, location, &r))),
+            Err(e) if e.is_not_found() => Ok(None),
+            Err(e) => Err(e),
+        }
+    }
+
+    async fn update(
+        &self,
+        from: &RegistrySpec,
+        to: &RegistrySpec,
+        wait: &Wait,
+    ) -> Result<ObservedRegistry, CloudError> {
+        let client = self.artifact_registry().await?;
+        let mut mask = Vec::new();
+        if from.description != to.description {
+            mask.push("description");
+        }
+        if from.labels != to.labels {
+            mask.push("labels");
+        }
+        if from.cleanup_policies != to.cleanup_policies {
+            mask.push("cleanup_policies");
+        }
+        if from.cleanup_dry_run != to.cleanup_dry_run {
+            mask.push("cleanup_policy_dry_run");
+        }
+        if from.immutable_tags != to.immutable_tags {
+            mask.push("docker_config");
+        }
+        if from.vulnerability_scanning != to.vulnerability_scanning {
+            mask.push("vulnerability_scanning_config");
+        }
+        let body = repository_body(to);
+        let updated = retry(Backoff::default(), &wait.stop, || async {
+            client
+                .update_repository()
+                .set_repository(body.clone())
+                .set_update_mask(google_cloud_wkt::FieldMask::default().set_paths(mask.clone()))
+                .send()
+                .await
+                .map_err(|e| api_error("updating the Artifact Registry repository", e))
+        })
+        .await?;
+        Ok(observe(&to.project, &to.location, &updated))
+    }
+
+    async fn delete(
+        &self,
+        project: &str,
+        location: &str,
+        name: &str,
+        wait: &Wait,
+    ) -> Result<(), CloudError> {
+        let client = self.artifact_registry().await?;
+        let full = repo_name(project, location, name);
+        let deleted = tokio::time::timeout(
+            wait.timeout,
+            client
+                .delete_repository()
+                .set_name(&full)
+                .poller()
+                .until_done(),
+        )
+        .await;
+        match deleted {
+            Ok(Ok(())) => Ok(()),
+            Ok(Err(e)) => match api_error("deleting the Artifact Registry repository", e) {
+                e if e.is_not_found() => Ok(()),
+                e => Err(e),
+            },
+            Err(_) => Err(CloudError::Timeout {
+                call: "deleting the Artifact Registry repository".into(),
+                operation: String::new(),
+                after: wait.timeout,
+            }),
+        }
+    }
+}
