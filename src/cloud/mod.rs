@@ -92,6 +92,10 @@ impl CloudError {
             CloudError::Transport { .. } => " Check the endpoint settings and the network.",
             _ => "",
         };
-        Diagnostic::error(format!("Failed to {what}"), format!("{self}.{hint}"))
+        let text = self.to_string();
+        Diagnostic::error(
+            format!("Failed to {what}"),
+            format!("{}.{hint}", text.trim_end_matches('.')),
+        )
     }
 }

@@ -286,6 +286,48 @@ impl Gcp {
         }
     }
 
+    /// Waits for a cluster created by an earlier attempt to run.
+    async fn wait_until_running(
+        &self,
+        call: &str,
+        spec: &ClusterSpec,
+        wait: &Wait,
+    ) -> Result<(), CloudError> {
+        let started = Instant::now();
+        loop {
+            match crate::cloud::cluster::Clusters::get(
+                self,
+                &spec.project,
+                &spec.location,
+                &spec.name,
+                wait,
+            )
+            .await?
+            {
+                Some(c) if c.status == "RUNNING" => return Ok(()),
+                Some(c) if c.status == "ERROR" => {
+                    return Err(CloudError::Operation {
+                        call: call.into(),
+                        operation: String::new(),
+                        message: "the cluster is in ERROR".into(),
+                    });
+                }
+                _ => {}
+            }
+            if started.elapsed() >= wait.timeout {
+                return Err(CloudError::Timeout {
+                    call: call.into(),
+                    operation: String::new(),
+                    after: wait.timeout,
+                });
+            }
+            tokio::select! {
+                () = tokio::time::sleep(Duration::from_secs(2)) => {}
+                () = wait.stop.cancelled() => return Err(CloudError::Cancelled { call: call.into() }),
+            }
+        }
+    }
+
     /// Sends a cluster-changing call, retrying while the cluster is busy
     /// with another operation or the API is overloaded, then waits for it.
     pub(super) async fn change<F, Fut>(
@@ -323,11 +365,13 @@ impl crate::cloud::cluster::Clusters for Gcp {
         let client = self.gke().await.map_err(|e| (e, None))?;
         let body = cluster_body(spec);
         let call = "creating the GKE cluster";
-        // Only a rate-limited create is certain not to have happened, so only
-        // that is retried.
+        // 429s and 5xx are retried. After a 5xx it is unknown whether GKE
+        // took the request, so an ALREADY_EXISTS on the retry means the
+        // first attempt did create it: that cluster is ours.
         let backoff = Backoff::default();
         let mut attempt = 0;
-        let op = loop {
+        let mut uncertain = false;
+        let sent = loop {
             match client
                 .create_cluster()
                 .set_parent(parent(&spec.project, &spec.location))
@@ -335,33 +379,47 @@ impl crate::cloud::cluster::Clusters for Gcp {
                 .send()
                 .await
             {
-                Ok(op) => break op,
-                Err(e) if e.http_status_code() == Some(429) && attempt + 1 < backoff.attempts => {
-                    attempt += 1;
-                    tokio::time::sleep(backoff.delay(attempt)).await;
-                }
+                Ok(op) => break Ok(Some(op)),
                 Err(e) => {
                     let error = api_error(call, e);
-                    // A dropped connection leaves it unknown whether GKE got
-                    // the request: report what exists so it is not forgotten.
-                    let existing = match error {
-                        CloudError::Transport { .. }
-                        | CloudError::Api {
-                            code: 500..=599, ..
-                        } => self
-                            .get(&spec.project, &spec.location, &spec.name, wait)
-                            .await
-                            .ok()
-                            .flatten(),
-                        _ => None,
-                    };
-                    return Err((error, existing));
+                    match &error {
+                        CloudError::Api { code: 409, .. } if uncertain => break Ok(None),
+                        e if e.is_retryable() && attempt + 1 < backoff.attempts => {
+                            uncertain |= !matches!(e, CloudError::Api { code: 429, .. });
+                            attempt += 1;
+                            tokio::select! {
+                                () = tokio::time::sleep(backoff.delay(attempt)) => {}
+                                () = wait.stop.cancelled() => break Err(error),
+                            }
+                        }
+                        _ => break Err(error),
+                    }
                 }
             }
         };
-        let waited = self
-            .wait_for(call, &spec.project, &spec.location, op, wait)
-            .await;
+        let op = match sent {
+            Ok(op) => op,
+            Err(error) => {
+                // A dropped connection leaves it unknown whether GKE got the
+                // request: report what exists so it is not forgotten.
+                let existing = if uncertain || matches!(error, CloudError::Transport { .. }) {
+                    self.get(&spec.project, &spec.location, &spec.name, wait)
+                        .await
+                        .ok()
+                        .flatten()
+                } else {
+                    None
+                };
+                return Err((error, existing));
+            }
+        };
+        let waited = match op {
+            Some(op) => {
+                self.wait_for(call, &spec.project, &spec.location, op, wait)
+                    .await
+            }
+            None => self.wait_until_running(call, spec, wait).await,
+        };
         let observed = self
             .get(&spec.project, &spec.location, &spec.name, wait)
             .await;
