@@ -25,6 +25,15 @@ resource "genesis_cluster" "prod" {{
   monitoring_components  = ["SYSTEM_COMPONENTS", "APISERVER"]
   labels                 = {{ {labels} }}
   deletion_protection    = {protect}
+
+  kubernetes_namespaces = ["genesis-agents"]
+
+  namespace {{
+    name               = "claude-talk"
+    pod_security_level = "restricted"
+    quota              = {{ requests_cpu = "4000m", requests_memory = "16Gi", pods = 50 }}
+    limit_range        = {{ default_request_cpu = "250m", default_limit_memory = "1Gi" }}
+  }}
 }}
 "#
     )

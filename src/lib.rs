@@ -4,6 +4,7 @@
 pub mod cloud;
 pub mod docs;
 pub mod framework;
+pub mod kube;
 pub mod logging;
 pub mod protocol;
 pub mod provider;

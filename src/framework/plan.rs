@@ -252,6 +252,28 @@ fn collect_replacements(
     }
 }
 
+/// `keep_equivalent` for a whole block, nested blocks included.
+pub fn keep_equivalent_block(block: &Block, value: &mut Value, reference: &Value) {
+    keep_equivalent(&block.attributes, value, reference);
+    for nested in &block.blocks {
+        let old = reference.get(&nested.type_name);
+        let Some(new) = value.get_mut(&nested.type_name) else {
+            continue;
+        };
+        match (nested.nesting, &mut *new) {
+            (Nesting::Single, _) => keep_equivalent_block(&nested.block, new, old),
+            (Nesting::List, Value::List(items)) => {
+                for (i, item) in items.iter_mut().enumerate() {
+                    if let Some(r) = old.elements().get(i) {
+                        keep_equivalent_block(&nested.block, item, r);
+                    }
+                }
+            }
+            _ => {}
+        }
+    }
+}
+
 /// Where `value` spells an attribute differently from `reference` but with
 /// the same meaning, takes the reference's spelling. Used on refresh (the
 /// API's `7776000s` against the configuration's `90d`) and after apply.

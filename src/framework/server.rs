@@ -10,7 +10,7 @@ use tokio_util::sync::CancellationToken;
 
 use super::diagnostics::{Diagnostic, Diagnostics};
 use super::path::AttributePath;
-use super::plan::{keep_equivalent, plan_block, requires_replace, validate_block};
+use super::plan::{keep_equivalent_block, plan_block, requires_replace, validate_block};
 use super::resource::{PlanContext, Resource};
 use super::schema::Schema;
 use super::value::Value;
@@ -246,11 +246,7 @@ impl ProviderServer {
             ));
             applied.state = prior.clone();
         }
-        keep_equivalent(
-            &registered.schema.block.attributes,
-            &mut applied.state,
-            planned,
-        );
+        keep_equivalent_block(&registered.schema.block, &mut applied.state, planned);
         if !applied.state.is_wholly_known() {
             applied.diagnostics.push(Diagnostic::error(
                 "Unknown value after apply",
@@ -279,7 +275,7 @@ impl ProviderServer {
         let provider = self.context();
         match registered.resource.read(&provider, state, private).await {
             Ok(Some((mut fresh, private))) => {
-                keep_equivalent(&registered.schema.block.attributes, &mut fresh, state);
+                keep_equivalent_block(&registered.schema.block, &mut fresh, state);
                 NewState {
                     state: fresh,
                     private,

@@ -20,6 +20,7 @@ use crate::framework::schema::{Attribute, Block, NestedBlock, Schema};
 use crate::framework::types::Type;
 use crate::framework::validators;
 use crate::framework::value::Value;
+use crate::kube::namespaces::NamespaceSpec;
 use crate::provider::ProviderContext;
 
 pub const TYPE_NAME: &str = "genesis_cluster";
@@ -527,12 +528,15 @@ impl Resource for Cluster {
         if cloud_of(planned) == "aws" {
             return Applied::failed(Value::Null, backend_missing(TYPE_NAME, "aws", "create"));
         }
-        if let Some(d) = namespaces_unsupported(planned) {
-            return Applied::failed(Value::Null, d);
-        }
         let wait = wait_for(provider, planned, "create", 45);
         match provider.gcp.create(&spec_of(planned), &wait).await {
-            Ok(observed) => Applied::ok(state_from(planned, &observed)),
+            Ok(observed) => {
+                let state = state_from(planned, &observed);
+                match sync_namespaces(provider, &observed, &namespace_specs(planned)).await {
+                    Ok(()) => Applied::ok(state),
+                    Err(d) => Applied::failed(state, d.into()),
+                }
+            }
             // The cluster exists although creating it failed: record it, so
             // Terraform marks it tainted instead of forgetting it.
             Err((e, Some(observed))) => Applied::failed(
@@ -564,7 +568,16 @@ impl Resource for Cluster {
             .get(project, &location_of(state), name, &wait)
             .await
         {
-            Ok(Some(observed)) => Ok(Some((state_from(state, &observed), private.to_vec()))),
+            Ok(Some(observed)) => {
+                let mut fresh = state_from(state, &observed);
+                if observed.status == "RUNNING" || observed.status == "RECONCILING" {
+                    let actual = read_namespaces(provider, &observed)
+                        .await
+                        .map_err(Diagnostics::from)?;
+                    namespaces_into_state(&mut fresh, state, &actual);
+                }
+                Ok(Some((fresh, private.to_vec())))
+            }
             Ok(None) => Ok(None),
             Err(e) => Err(e.diagnostic("read the GKE cluster").into()),
         }
@@ -579,9 +592,6 @@ impl Resource for Cluster {
     ) -> Applied {
         if cloud_of(planned) == "aws" {
             return Applied::failed(prior.clone(), backend_missing(TYPE_NAME, "aws", "update"));
-        }
-        if let Some(d) = namespaces_unsupported(planned) {
-            return Applied::failed(prior.clone(), d);
         }
         let wait = wait_for(provider, planned, "update", 60);
         let result = provider
@@ -676,19 +686,220 @@ fn wait_for(provider: &ProviderContext, state: &Value, op: &str, default_minutes
     }
 }
 
-/// Namespaces are created through the cluster's Kubernetes API, which this
-/// build does not reach yet: refuse rather than pretend.
-fn namespaces_unsupported(planned: &Value) -> Option<Diagnostics> {
-    let wanted = !planned.get("kubernetes_namespaces").elements().is_empty()
-        || !planned.get("namespace").elements().is_empty();
-    wanted.then(|| {
-        Diagnostic::error(
-            "Namespaces cannot be created by this build yet",
-            "kubernetes_namespaces and namespace blocks are created through the cluster's Kubernetes API, which this build of the provider does not reach yet. Remove them to create the cluster, and add them with a release that creates namespaces. Nothing was changed.",
-        )
-        .at(AttributePath::attr("kubernetes_namespaces"))
-        .into()
-    })
+/// Quota attributes and the ResourceQuota `hard` keys they set.
+const QUOTA_KEYS: &[(&str, &str)] = &[
+    ("requests_cpu", "requests.cpu"),
+    ("requests_memory", "requests.memory"),
+    ("limits_cpu", "limits.cpu"),
+    ("limits_memory", "limits.memory"),
+    ("pods", "pods"),
+];
+
+/// LimitRange attributes and the (kind, resource) they set.
+const LIMIT_KEYS: &[(&str, &str, &str)] = &[
+    ("default_request_cpu", "defaultRequest", "cpu"),
+    ("default_request_memory", "defaultRequest", "memory"),
+    ("default_limit_cpu", "default", "cpu"),
+    ("default_limit_memory", "default", "memory"),
+];
+
+/// The namespaces the configuration asks for: the module-style list (with
+/// the baseline Pod Security level) and the `namespace` blocks.
+fn namespace_specs(state: &Value) -> Vec<NamespaceSpec> {
+    let mut out: Vec<NamespaceSpec> = state
+        .get("kubernetes_namespaces")
+        .string_elements()
+        .into_iter()
+        .map(|name| NamespaceSpec {
+            name: name.to_string(),
+            pod_security_level: "baseline".into(),
+            ..NamespaceSpec::default()
+        })
+        .collect();
+    for block in state.get("namespace").elements() {
+        let Some(name) = block.get("name").as_str() else {
+            continue;
+        };
+        let text = |v: &Value| match v {
+            Value::String(s) => Some(s.clone()),
+            Value::Number(_) => v.as_i64().map(|n| n.to_string()),
+            _ => None,
+        };
+        out.push(NamespaceSpec {
+            name: name.to_string(),
+            pod_security_level: block
+                .get("pod_security_level")
+                .as_str()
+                .unwrap_or("baseline")
+                .to_string(),
+            labels: block
+                .get("labels")
+                .entries()
+                .into_iter()
+                .flatten()
+                .filter_map(|(k, v)| Some((k.clone(), v.as_str()?.to_string())))
+                .collect(),
+            quota: QUOTA_KEYS
+                .iter()
+                .filter_map(|(attr, key)| {
+                    Some((key.to_string(), text(block.get("quota").get(attr))?))
+                })
+                .collect(),
+            limits: LIMIT_KEYS
+                .iter()
+                .filter_map(|(attr, kind, resource)| {
+                    Some((
+                        (kind.to_string(), resource.to_string()),
+                        block.get("limit_range").get(attr).as_str()?.to_string(),
+                    ))
+                })
+                .collect(),
+        });
+    }
+    out
+}
+
+async fn cluster_client(
+    provider: &ProviderContext,
+    observed: &ObservedCluster,
+) -> Result<kube::Client, Diagnostic> {
+    let token = provider
+        .gcp
+        .bearer_token()
+        .await
+        .map_err(|e| e.diagnostic("authenticate to the cluster"))?;
+    crate::kube::connect(&observed.endpoint, &observed.ca_certificate, &token)
+        .await
+        .map_err(|e| Diagnostic::error("Failed to reach the cluster", e.to_string()))
+}
+
+/// Makes the cluster's Genesis namespaces match the configuration.
+async fn sync_namespaces(
+    provider: &ProviderContext,
+    observed: &ObservedCluster,
+    wanted: &[NamespaceSpec],
+) -> Result<(), Diagnostic> {
+    if wanted.is_empty() && observed.endpoint.is_empty() {
+        return Ok(());
+    }
+    let client = cluster_client(provider, observed).await?;
+    crate::kube::namespaces::reconcile(&client, wanted)
+        .await
+        .map_err(|e| {
+            Diagnostic::error(
+                "Failed to set up the cluster's namespaces",
+                format!("{e}. The cluster itself is in place; run terraform apply again to retry."),
+            )
+            .at(AttributePath::attr("namespace"))
+        })
+}
+
+async fn read_namespaces(
+    provider: &ProviderContext,
+    observed: &ObservedCluster,
+) -> Result<Vec<NamespaceSpec>, Diagnostic> {
+    let client = cluster_client(provider, observed).await?;
+    crate::kube::namespaces::managed(&client)
+        .await
+        .map_err(|e| Diagnostic::error("Failed to read the cluster's namespaces", e.to_string()))
+}
+
+/// Writes the namespaces found in the cluster into the state, in the
+/// configuration's arrangement: those listed in `kubernetes_namespaces` stay
+/// there, blocks stay blocks, and missing ones drop out (the next plan adds
+/// them back). With no arrangement to follow (after an import), baseline
+/// namespaces without quota or limits go to the list, the rest to blocks.
+fn namespaces_into_state(state: &mut Value, base: &Value, actual: &[NamespaceSpec]) {
+    let find = |name: &str| actual.iter().find(|n| n.name == name);
+    let listed: Vec<&str> = base.get("kubernetes_namespaces").string_elements();
+    let blocks = base.get("namespace").elements().to_vec();
+    let arranged = !listed.is_empty() || !blocks.is_empty();
+    let block_value = |ns: &NamespaceSpec, old: &Value| {
+        let labels = if ns.labels.is_empty() && old.get("labels").is_null() {
+            Value::Null
+        } else {
+            Value::Map(
+                ns.labels
+                    .iter()
+                    .map(|(k, v)| (k.clone(), v.clone().into()))
+                    .collect(),
+            )
+        };
+        let quota = if ns.quota.is_empty() {
+            Value::Null
+        } else {
+            Value::object(QUOTA_KEYS.iter().map(|(attr, key)| {
+                let v = ns.quota.get(*key).map_or(Value::Null, |q| {
+                    if *attr == "pods" {
+                        q.parse::<f64>().map_or(Value::Null, Value::Number)
+                    } else {
+                        q.clone().into()
+                    }
+                });
+                (*attr, v)
+            }))
+        };
+        let limit_range = if ns.limits.is_empty() {
+            Value::Null
+        } else {
+            Value::object(LIMIT_KEYS.iter().map(|(attr, kind, resource)| {
+                (
+                    *attr,
+                    ns.limits
+                        .get(&(kind.to_string(), resource.to_string()))
+                        .map_or(Value::Null, |q| q.clone().into()),
+                )
+            }))
+        };
+        Value::object([
+            ("name", ns.name.clone().into()),
+            ("pod_security_level", ns.pod_security_level.clone().into()),
+            ("labels", labels),
+            ("quota", quota),
+            ("limit_range", limit_range),
+        ])
+    };
+    if arranged {
+        let kept: Vec<Value> = listed
+            .iter()
+            .filter(|n| find(n).is_some())
+            .map(|n| Value::from(*n))
+            .collect();
+        if !listed.is_empty() || !base.get("kubernetes_namespaces").is_null() {
+            state.set_attr("kubernetes_namespaces", Value::List(kept));
+        }
+        let kept_blocks: Vec<Value> = blocks
+            .iter()
+            .filter_map(|old| {
+                let ns = find(old.get("name").as_str()?)?;
+                Some(block_value(ns, old))
+            })
+            .collect();
+        state.set_attr("namespace", Value::List(kept_blocks));
+    } else if !actual.is_empty() {
+        let (simple, rich): (Vec<&NamespaceSpec>, Vec<&NamespaceSpec>) =
+            actual.iter().partition(|n| {
+                n.pod_security_level == "baseline"
+                    && n.quota.is_empty()
+                    && n.limits.is_empty()
+                    && n.labels.is_empty()
+            });
+        if !simple.is_empty() {
+            state.set_attr(
+                "kubernetes_namespaces",
+                Value::List(
+                    simple
+                        .iter()
+                        .map(|n| Value::from(n.name.as_str()))
+                        .collect(),
+                ),
+            );
+        }
+        state.set_attr(
+            "namespace",
+            Value::List(rich.iter().map(|n| block_value(n, &Value::Null)).collect()),
+        );
+    }
 }
 
 /// Where the control plane lives: the zone of a zonal cluster, else the region.

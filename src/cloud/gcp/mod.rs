@@ -99,6 +99,35 @@ impl Gcp {
             .await
     }
 
+    /// A bearer token for the Kubernetes API of GKE clusters, from the same
+    /// credentials as the Google APIs (as gke-gcloud-auth-plugin does).
+    pub async fn bearer_token(&self) -> Result<String, CloudError> {
+        let failed = |message: String| CloudError::Transport {
+            call: "getting a token for the cluster".into(),
+            message,
+        };
+        if let Some(token) = &self.config.access_token {
+            return Ok(token.expose().to_string());
+        }
+        let headers = match self
+            .credentials()?
+            .headers(Extensions::new())
+            .await
+            .map_err(|e| failed(e.to_string()))?
+        {
+            CacheableResource::New { data, .. } => data,
+            CacheableResource::NotModified => {
+                return Err(failed("the credentials returned no headers".into()));
+            }
+        };
+        headers
+            .get(http::header::AUTHORIZATION)
+            .and_then(|v| v.to_str().ok())
+            .and_then(|v| v.strip_prefix("Bearer "))
+            .map(str::to_string)
+            .ok_or_else(|| failed("the credentials give no bearer token".into()))
+    }
+
     pub async fn artifact_registry(
         &self,
     ) -> Result<&google_cloud_artifactregistry_v1::client::ArtifactRegistry, CloudError> {

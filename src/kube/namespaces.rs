@@ -1,0 +1,231 @@
+//! The platform's namespaces inside a cluster: each labelled for Pod
+//! Security admission, with an optional ResourceQuota and LimitRange.
+
+use std::collections::{BTreeMap, BTreeSet};
+
+use k8s_openapi::api::core::v1::{LimitRange, Namespace, ResourceQuota};
+use kube::api::{Api, DeleteParams, ListParams, Patch, PatchParams};
+use serde_json::{Value as Json, json};
+
+use super::{FIELD_MANAGER, KubeError, MANAGED_BY, managed_labels};
+
+/// A namespace as the configuration describes it.
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct NamespaceSpec {
+    pub name: String,
+    /// `privileged`, `baseline` or `restricted`.
+    pub pod_security_level: String,
+    pub labels: BTreeMap<String, String>,
+    /// ResourceQuota `hard` entries (`requests.cpu` = "20").
+    pub quota: BTreeMap<String, String>,
+    /// Container defaults: (`default` | `defaultRequest`, resource) = quantity.
+    pub limits: BTreeMap<(String, String), String>,
+}
+
+pub const QUOTA_NAME: &str = "genesis-quota";
+pub const LIMITS_NAME: &str = "genesis-limits";
+const PSS_KEYS: [&str; 3] = [
+    "pod-security.kubernetes.io/enforce",
+    "pod-security.kubernetes.io/audit",
+    "pod-security.kubernetes.io/warn",
+];
+
+/// The Namespace object.
+pub fn namespace_manifest(ns: &NamespaceSpec) -> Json {
+    let mut labels = managed_labels(&ns.labels);
+    for key in PSS_KEYS {
+        labels[key] = json!(ns.pod_security_level);
+    }
+    json!({"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": ns.name, "labels": labels}})
+}
+
+/// The ResourceQuota, when the namespace has one.
+pub fn quota_manifest(ns: &NamespaceSpec) -> Option<Json> {
+    (!ns.quota.is_empty()).then(|| {
+        json!({"apiVersion": "v1", "kind": "ResourceQuota",
+            "metadata": {"name": QUOTA_NAME, "namespace": ns.name, "labels": managed_labels(&BTreeMap::new())},
+            "spec": {"hard": ns.quota}})
+    })
+}
+
+/// The LimitRange, when the namespace has default limits.
+pub fn limits_manifest(ns: &NamespaceSpec) -> Option<Json> {
+    (!ns.limits.is_empty()).then(|| {
+        let mut limit = json!({"type": "Container"});
+        for ((kind, resource), quantity) in &ns.limits {
+            limit[kind][resource] = json!(quantity);
+        }
+        json!({"apiVersion": "v1", "kind": "LimitRange",
+            "metadata": {"name": LIMITS_NAME, "namespace": ns.name, "labels": managed_labels(&BTreeMap::new())},
+            "spec": {"limits": [limit]}})
+    })
+}
+
+fn apply_params() -> PatchParams {
+    PatchParams::apply(FIELD_MANAGER).force()
+}
+
+/// Makes the cluster's Genesis namespaces exactly `wanted`: applies each
+/// (with its quota and limits) and deletes the ones Genesis made that are
+/// no longer wanted.
+pub async fn reconcile(client: &kube::Client, wanted: &[NamespaceSpec]) -> Result<(), KubeError> {
+    let namespaces: Api<Namespace> = Api::all(client.clone());
+    for ns in wanted {
+        namespaces
+            .patch(
+                &ns.name,
+                &apply_params(),
+                &Patch::Apply(namespace_manifest(ns)),
+            )
+            .await
+            .map_err(|e| KubeError::from_kube(&format!("applying namespace {}", ns.name), e))?;
+        let quotas: Api<ResourceQuota> = Api::namespaced(client.clone(), &ns.name);
+        match quota_manifest(ns) {
+            Some(q) => {
+                quotas
+                    .patch(QUOTA_NAME, &apply_params(), &Patch::Apply(q))
+                    .await
+                    .map_err(|e| {
+                        KubeError::from_kube(&format!("applying the quota of {}", ns.name), e)
+                    })?;
+            }
+            None => delete_if_present(&quotas, QUOTA_NAME).await?,
+        }
+        let limits: Api<LimitRange> = Api::namespaced(client.clone(), &ns.name);
+        match limits_manifest(ns) {
+            Some(l) => {
+                limits
+                    .patch(LIMITS_NAME, &apply_params(), &Patch::Apply(l))
+                    .await
+                    .map_err(|e| {
+                        KubeError::from_kube(&format!("applying the limits of {}", ns.name), e)
+                    })?;
+            }
+            None => delete_if_present(&limits, LIMITS_NAME).await?,
+        }
+    }
+    let keep: BTreeSet<&str> = wanted.iter().map(|n| n.name.as_str()).collect();
+    for existing in managed(client).await? {
+        if !keep.contains(existing.name.as_str()) {
+            namespaces
+                .delete(&existing.name, &DeleteParams::default())
+                .await
+                .map_err(|e| {
+                    KubeError::from_kube(&format!("deleting namespace {}", existing.name), e)
+                })?;
+        }
+    }
+    Ok(())
+}
+
+async fn delete_if_present<K>(api: &Api<K>, name: &str) -> Result<(), KubeError>
+where
+    K: kube::Resource + Clone + serde::de::DeserializeOwned + std::fmt::Debug,
+{
+    match api.delete(name, &DeleteParams::default()).await {
+        Ok(_) => Ok(()),
+        Err(kube::Error::Api(s)) if s.code == 404 => Ok(()),
+        Err(e) => Err(KubeError::from_kube(&format!("deleting {name}"), e)),
+    }
+}
+
+/// The namespaces Genesis manages in the cluster, as they are now.
+pub async fn managed(client: &kube::Client) -> Result<Vec<NamespaceSpec>, KubeError> {
+    let namespaces: Api<Namespace> = Api::all(client.clone());
+    let selector = format!("{}={}", MANAGED_BY.0, MANAGED_BY.1);
+    let list = namespaces
+        .list(&ListParams::default().labels(&selector))
+        .await
+        .map_err(|e| KubeError::from_kube("listing namespaces", e))?;
+    let mut out = Vec::new();
+    for ns in list.items {
+        if ns.metadata.deletion_timestamp.is_some() {
+            continue;
+        }
+        let name = ns.metadata.name.clone().unwrap_or_default();
+        let labels = ns.metadata.labels.clone().unwrap_or_default();
+        let pod_security_level = labels.get(PSS_KEYS[0]).cloned().unwrap_or_default();
+        let user: BTreeMap<String, String> = labels
+            .into_iter()
+            .filter(|(k, _)| {
+                !PSS_KEYS.contains(&k.as_str())
+                    && k != MANAGED_BY.0
+                    && k != "kubernetes.io/metadata.name"
+            })
+            .collect();
+        let quotas: Api<ResourceQuota> = Api::namespaced(client.clone(), &name);
+        let quota = quotas
+            .get_opt(QUOTA_NAME)
+            .await
+            .map_err(|e| KubeError::from_kube("reading a quota", e))?
+            .and_then(|q| q.spec)
+            .and_then(|s| s.hard)
+            .map(|h| h.into_iter().map(|(k, v)| (k, v.0)).collect())
+            .unwrap_or_default();
+        let ranges: Api<LimitRange> = Api::namespaced(client.clone(), &name);
+        let mut limits = BTreeMap::new();
+        if let Some(range) = ranges
+            .get_opt(LIMITS_NAME)
+            .await
+            .map_err(|e| KubeError::from_kube("reading limits", e))?
+        {
+            for item in range.spec.map(|s| s.limits).unwrap_or_default() {
+                for (kind, values) in [
+                    ("default", item.default),
+                    ("defaultRequest", item.default_request),
+                ] {
+                    for (resource, q) in values.unwrap_or_default() {
+                        limits.insert((kind.to_string(), resource), q.0);
+                    }
+                }
+            }
+        }
+        out.push(NamespaceSpec {
+            name,
+            pod_security_level,
+            labels: user,
+            quota,
+            limits,
+        });
+    }
+    out.sort_by(|a, b| a.name.cmp(&b.name));
+    Ok(out)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn manifests_carry_pod_security_labels_and_defaults() {
+        let ns = NamespaceSpec {
+            name: "apps".into(),
+            pod_security_level: "restricted".into(),
+            quota: [("requests.cpu".to_string(), "20".to_string())].into(),
+            limits: [(
+                ("defaultRequest".to_string(), "cpu".to_string()),
+                "100m".to_string(),
+            )]
+            .into(),
+            ..NamespaceSpec::default()
+        };
+        let m = namespace_manifest(&ns);
+        assert_eq!(
+            m["metadata"]["labels"]["pod-security.kubernetes.io/enforce"],
+            "restricted"
+        );
+        assert_eq!(
+            m["metadata"]["labels"]["app.kubernetes.io/managed-by"],
+            "genesis"
+        );
+        assert_eq!(
+            quota_manifest(&ns).unwrap()["spec"]["hard"]["requests.cpu"],
+            "20"
+        );
+        assert_eq!(
+            limits_manifest(&ns).unwrap()["spec"]["limits"][0]["defaultRequest"]["cpu"],
+            "100m"
+        );
+        assert!(quota_manifest(&NamespaceSpec::default()).is_none());
+    }
+}
