@@ -22,6 +22,8 @@ pub enum CloudError {
         code: u16,
         status: String,
         message: String,
+        /// The server's Retry-After, when it gave one.
+        retry_after: Option<Duration>,
     },
     /// a long-running operation ended in an error
     #[error("{call}: operation {operation} failed: {message}")]
@@ -64,6 +66,14 @@ impl CloudError {
             }
             CloudError::Transport { .. } => true,
             _ => false,
+        }
+    }
+
+    /// How long the server asked clients to wait before trying again.
+    pub fn retry_after(&self) -> Option<Duration> {
+        match self {
+            CloudError::Api { retry_after, .. } => *retry_after,
+            _ => None,
         }
     }
 

@@ -52,7 +52,10 @@ where
         match call().await {
             Err(e) if e.is_retryable() && attempt + 1 < backoff.attempts => {
                 attempt += 1;
-                let delay = backoff.delay(attempt);
+                // Never sooner than the server asked.
+                let delay = backoff
+                    .delay(attempt)
+                    .max(e.retry_after().unwrap_or_default());
                 tracing::debug!(attempt, ?delay, error = %e, "retrying");
                 tokio::select! {
                     () = tokio::time::sleep(delay) => {}
@@ -75,6 +78,7 @@ mod tests {
             code: 503,
             status: "UNAVAILABLE".into(),
             message: "busy".into(),
+            retry_after: None,
         }
     }
 
@@ -119,10 +123,41 @@ mod tests {
                 code: 404,
                 status: "NOT_FOUND".into(),
                 message: "x".into(),
+                retry_after: None,
             })
         })
         .await;
         assert!(not_found.unwrap_err().is_not_found());
+    }
+
+    #[tokio::test]
+    async fn retry_after_is_honoured() {
+        let calls = AtomicU32::new(0);
+        let fast = Backoff {
+            initial: Duration::from_millis(1),
+            max: Duration::from_millis(2),
+            attempts: 3,
+        };
+        let started = std::time::Instant::now();
+        let result = retry(fast, &CancellationToken::new(), || async {
+            if calls.fetch_add(1, Ordering::SeqCst) == 0 {
+                Err(CloudError::Api {
+                    call: "get".into(),
+                    code: 429,
+                    status: "RESOURCE_EXHAUSTED".into(),
+                    message: "slow down".into(),
+                    retry_after: Some(Duration::from_millis(300)),
+                })
+            } else {
+                Ok(())
+            }
+        })
+        .await;
+        assert!(result.is_ok());
+        assert!(
+            started.elapsed() >= Duration::from_millis(300),
+            "waited as the server asked"
+        );
     }
 
     #[test]

@@ -388,7 +388,7 @@ impl crate::cloud::cluster::Clusters for Gcp {
                             uncertain |= !matches!(e, CloudError::Api { code: 429, .. });
                             attempt += 1;
                             tokio::select! {
-                                () = tokio::time::sleep(backoff.delay(attempt)) => {}
+                                () = tokio::time::sleep(backoff.delay(attempt).max(e.retry_after().unwrap_or_default())) => {}
                                 () = wait.stop.cancelled() => break Err(error),
                             }
                         }

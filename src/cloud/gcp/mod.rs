@@ -178,18 +178,26 @@ impl CredentialsProvider for AccessToken {
 
 /// A google-cloud-rust error as ours, naming the call.
 pub fn api_error(call: &str, e: google_cloud_gax::error::Error) -> CloudError {
+    let retry_after = e
+        .http_headers()
+        .and_then(|h| h.get(http::header::RETRY_AFTER))
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.trim().parse::<u64>().ok())
+        .map(std::time::Duration::from_secs);
     match (e.http_status_code(), e.status()) {
         (code, Some(status)) => CloudError::Api {
             call: call.to_string(),
             code: code.unwrap_or(500),
             status: status.code.name().to_string(),
             message: status.message.clone(),
+            retry_after,
         },
         (Some(code), None) => CloudError::Api {
             call: call.to_string(),
             code,
             status: String::new(),
             message: e.to_string(),
+            retry_after,
         },
         (None, None) => CloudError::Transport {
             call: call.to_string(),
