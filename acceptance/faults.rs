@@ -117,3 +117,71 @@ fn a_stuck_operation_times_out_without_losing_the_cluster() {
         );
     });
 }
+
+#[test]
+fn an_interrupted_create_is_resumed_not_repeated() {
+    each_terraform(|tf| {
+        let sim = Sim::start_with(genesis_sim::Config {
+            operation_time: std::time::Duration::from_secs(4),
+            ..genesis_sim::Config::default()
+        });
+        let ws = Workspace::new(tf, &[("main.tf", &config("resumed", "10m"))]).against(&sim);
+        let mut apply = ws.spawn(&["apply", "-input=false", "-auto-approve"]);
+        // Wait until GKE has the create, then lose Terraform and the provider.
+        let deadline = std::time::Instant::now() + std::time::Duration::from_secs(30);
+        while sim.state()["gke"]["clusters"][cluster("resumed")].is_null() {
+            assert!(
+                std::time::Instant::now() < deadline,
+                "the create never reached the simulator"
+            );
+            std::thread::sleep(std::time::Duration::from_millis(100));
+        }
+        kill_with_children(apply.id());
+        let _ = apply.kill();
+        let _ = apply.wait();
+        assert!(
+            !state_list(&ws).contains("genesis_cluster.c"),
+            "the killed apply recorded nothing"
+        );
+        // The next apply picks up the running operation instead of failing
+        // with ALREADY_EXISTS or creating a second cluster.
+        ws.run(&["apply", "-input=false", "-auto-approve"]).ok();
+        assert!(state_list(&ws).contains("genesis_cluster.c"));
+        assert_eq!(
+            sim.state()["gke"]["clusters"][cluster("resumed")]["status"],
+            "RUNNING"
+        );
+        assert!(!ws.plan_has_changes());
+    });
+}
+
+/// Kills a process's children (the provider) with SIGKILL, as a lost
+/// machine would, found through /proc.
+fn kill_with_children(pid: u32) {
+    let Ok(entries) = std::fs::read_dir("/proc") else {
+        return;
+    };
+    for entry in entries.flatten() {
+        let Ok(child) = entry.file_name().to_string_lossy().parse::<u32>() else {
+            continue;
+        };
+        let Ok(stat) = std::fs::read_to_string(format!("/proc/{child}/stat")) else {
+            continue;
+        };
+        // The parent pid is the fourth field, after the parenthesised name.
+        let Some(rest) = stat.rsplit_once(')').map(|(_, r)| r) else {
+            continue;
+        };
+        if rest
+            .split_whitespace()
+            .nth(1)
+            .and_then(|p| p.parse::<u32>().ok())
+            == Some(pid)
+            && child != pid
+        {
+            let _ = std::process::Command::new("kill")
+                .args(["-9", &child.to_string()])
+                .status();
+        }
+    }
+}

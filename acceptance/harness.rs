@@ -371,6 +371,24 @@ impl Workspace {
         std::fs::write(self.dir.path().join(name), content).unwrap();
     }
 
+    /// Starts a Terraform command without waiting for it.
+    pub fn spawn(&self, args: &[&str]) -> std::process::Child {
+        let mut cmd = Command::new(&self.terraform.command[0]);
+        cmd.args(&self.terraform.command[1..])
+            .args(args)
+            .current_dir(self.dir.path())
+            .env("TF_CLI_CONFIG_FILE", self.dir.path().join("cli.tfrc"))
+            .env("TF_IN_AUTOMATION", "1")
+            .env("CHECKPOINT_DISABLE", "1")
+            .stdout(std::process::Stdio::null())
+            .stdin(std::process::Stdio::null())
+            .stderr(std::process::Stdio::null());
+        for (k, v) in &self.env {
+            cmd.env(k, v);
+        }
+        cmd.spawn().expect("start terraform")
+    }
+
     /// `terraform plan -detailed-exitcode`: whether changes are planned.
     pub fn plan_has_changes(&self) -> bool {
         let run = self

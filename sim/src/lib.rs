@@ -161,6 +161,11 @@ impl Sim {
         }
     }
 
+    /// Forgets the API call counts (`DELETE /_sim/requests`).
+    pub fn reset_requests(&self) {
+        self.world().requests.clear();
+    }
+
     /// Brings the world up to date: finishes due operations, gives every
     /// cluster its Kubernetes API server (published once the cluster runs),
     /// stops the servers of deleted clusters, and runs the controllers.

@@ -673,7 +673,7 @@ fn cloud_of(state: &Value) -> &str {
 
 /// The resource label that records `environment` on the cluster itself, so
 /// an imported cluster plans no change.
-const ENVIRONMENT_LABEL: &str = "genesis-environment";
+pub const ENVIRONMENT_LABEL: &str = "genesis-environment";
 
 fn wait_for(provider: &ProviderContext, state: &Value, op: &str, default_minutes: u64) -> Wait {
     Wait {

@@ -286,6 +286,40 @@ impl Gcp {
         }
     }
 
+    /// The running create operation of a Genesis-made cluster of this name,
+    /// left by an apply that was interrupted (the provider killed, the
+    /// machine lost) before it could record the cluster.
+    async fn interrupted_create(&self, spec: &ClusterSpec) -> Option<gke::Operation> {
+        let client = self.gke().await.ok()?;
+        let existing = client
+            .get_cluster()
+            .set_name(name_of(&spec.project, &spec.location, &spec.name))
+            .send()
+            .await
+            .ok()?;
+        // Only clusters Genesis labelled, still being created.
+        if !existing
+            .resource_labels
+            .contains_key(crate::resources::cluster::ENVIRONMENT_LABEL)
+            || existing.status != gke::cluster::Status::Provisioning
+        {
+            return None;
+        }
+        let ops = client
+            .list_operations()
+            .set_parent(parent(&spec.project, &spec.location))
+            .send()
+            .await
+            .ok()?;
+        ops.operations.into_iter().find(|op| {
+            op.operation_type == gke::operation::Type::CreateCluster
+                && op.status != gke::operation::Status::Done
+                && op
+                    .target_link
+                    .ends_with(&format!("/clusters/{}", spec.name))
+        })
+    }
+
     /// Waits for a cluster created by an earlier attempt to run.
     async fn wait_until_running(
         &self,
@@ -384,6 +418,14 @@ impl crate::cloud::cluster::Clusters for Gcp {
                     let error = api_error(call, e);
                     match &error {
                         CloudError::Api { code: 409, .. } if uncertain => break Ok(None),
+                        CloudError::Api { code: 409, .. } => {
+                            match self.interrupted_create(spec).await {
+                                // An earlier apply started this create and was
+                                // interrupted: wait on its operation instead.
+                                Some(op) => break Ok(Some(op)),
+                                None => break Err(error),
+                            }
+                        }
                         e if e.is_retryable() && attempt + 1 < backoff.attempts => {
                             uncertain |= !matches!(e, CloudError::Api { code: 429, .. });
                             attempt += 1;
