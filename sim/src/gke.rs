@@ -41,7 +41,7 @@ pub struct Operation {
 }
 
 /// The change an operation makes when it finishes.
-#[derive(Clone, Debug, Serialize, PartialEq, Eq)]
+#[derive(Clone, Debug, Serialize, serde::Deserialize, PartialEq, Eq)]
 pub enum Effect {
     ClusterReady,
     ClusterGone,

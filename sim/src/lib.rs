@@ -13,6 +13,7 @@ pub mod faults;
 pub mod gke;
 pub mod google;
 pub mod kube;
+mod snapshot;
 
 use std::collections::BTreeMap;
 use std::net::SocketAddr;
@@ -57,6 +58,8 @@ pub struct Config {
     pub failing_images: Vec<String>,
     /// Upper bound on deployments' progress deadlines.
     pub progress_deadline_cap: Option<Duration>,
+    /// Where to keep the simulated state across restarts.
+    pub state_file: Option<std::path::PathBuf>,
 }
 
 impl Default for Config {
@@ -69,6 +72,7 @@ impl Default for Config {
             rollout_time: Duration::ZERO,
             failing_images: vec!["does-not-exist".to_string(), ":broken".to_string()],
             progress_deadline_cap: None,
+            state_file: None,
         }
     }
 }
@@ -291,14 +295,34 @@ pub async fn start(config: Config) -> std::io::Result<Running> {
         control::router(sim.clone()),
         stopped.clone(),
     );
+    if let Some(path) = &config.state_file
+        && path.exists()
+    {
+        let text = std::fs::read_to_string(path)?;
+        let snapshot: snapshot::Snapshot = serde_json::from_str(&text).map_err(|e| {
+            std::io::Error::other(format!(
+                "{}: not a genesis-sim state file: {e}",
+                path.display()
+            ))
+        })?;
+        snapshot::restore(&sim, snapshot)?;
+    }
     // The simulated controllers run on a tick, like the real ones.
     let ticking = sim.clone();
     let mut stopped = stopped;
     tokio::spawn(async move {
         let mut tick = tokio::time::interval(Duration::from_millis(50));
+        let mut saved = String::new();
+        let mut ticks = 0u64;
         loop {
             tokio::select! {
-                _ = tick.tick() => ticking.reconcile(),
+                _ = tick.tick() => {
+                    ticking.reconcile();
+                    ticks += 1;
+                    if ticks.is_multiple_of(10) && let Some(path) = &ticking.config.state_file {
+                        snapshot::save(&ticking, path, &mut saved);
+                    }
+                }
                 _ = stopped.wait_for(|s| *s) => {
                     ticking.reset();
                     break;

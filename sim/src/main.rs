@@ -22,6 +22,9 @@ OPTIONS:
                             in ProgressDeadlineExceeded (repeatable; default: does-not-exist
                             and :broken).
     --progress-deadline SECS  Cap on deployments' progressDeadlineSeconds (default: none).
+    --state-file PATH       Keep the simulated state in PATH (saved every half second when it
+                            changed, restored at start with the same cluster endpoints and CAs),
+                            so a demo survives a restart.
     -h, --help              Print this help.
 
 Once every face listens (on 127.0.0.1 only), one line of JSON is printed:
@@ -73,6 +76,7 @@ fn parse(args: &[String]) -> Result<Option<genesis_sim::Config>, String> {
                 config.rollout_time = Duration::from_secs_f64(secs.clamp(0.0, 3600.0));
             }
             "--failing-image" => failing.push(value()?),
+            "--state-file" => config.state_file = Some(value()?.into()),
             "--progress-deadline" => {
                 let secs: f64 = value()?
                     .parse()

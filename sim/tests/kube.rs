@@ -744,3 +744,62 @@ async fn faults_reach_the_kubernetes_face() {
     assert_eq!(body["kind"], "Status");
     assert_eq!(c.get("/api/v1/namespaces").await.0, 200);
 }
+
+/// `--state-file`: a restarted simulator has its clusters, repositories and
+/// Kubernetes objects back, on the same endpoints with the same CAs.
+#[tokio::test]
+async fn the_state_file_survives_a_restart() {
+    let dir = tempfile_dir();
+    let file = dir.join("state.json");
+    let _ = std::fs::remove_file(&file);
+    let config = Config {
+        state_file: Some(file.clone()),
+        ..Config::default()
+    };
+    let c = cluster_with(config.clone()).await;
+    c.send(
+        "POST",
+        "/api/v1/namespaces",
+        Some("application/json"),
+        &json!({"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": "kept"}}),
+        DEV_TOKEN,
+    )
+    .await;
+    let (endpoint, ca) = (c.endpoint.clone(), c.ca_pem.clone());
+    tokio::time::sleep(Duration::from_millis(800)).await;
+    drop(c);
+    tokio::time::sleep(Duration::from_millis(300)).await;
+
+    let running = genesis_sim::start(config).await.unwrap();
+    let http = reqwest::Client::builder()
+        .add_root_certificate(reqwest::Certificate::from_pem(ca.as_bytes()).unwrap())
+        .tls_built_in_root_certs(false)
+        .build()
+        .unwrap();
+    let cluster: Json = http
+        .get(format!(
+            "{}/v1/projects/p/locations/us-central1/clusters/c",
+            running.urls.gke
+        ))
+        .bearer_auth(DEV_TOKEN)
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(cluster["status"], "RUNNING");
+    assert_eq!(cluster["endpoint"], endpoint, "the same endpoint");
+    let ns = http
+        .get(format!("https://{endpoint}/api/v1/namespaces/kept"))
+        .bearer_auth(DEV_TOKEN)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(
+        ns.status(),
+        200,
+        "the namespace is back, served with the same CA"
+    );
+    running.shutdown();
+}

@@ -35,6 +35,9 @@ pub struct KubeCluster {
     /// The cluster CA in PEM, published base64-encoded as
     /// `masterAuth.clusterCaCertificate`.
     pub ca_pem: String,
+    /// The CA's key, kept for restarts from a state file; never dumped.
+    #[serde(skip)]
+    pub ca_key_pem: String,
     pub objects: Objects,
     #[serde(skip)]
     pub memory: controllers::Memory,
@@ -50,25 +53,44 @@ pub struct Started {
 
 /// Binds a port and makes a CA and server certificate for a new cluster.
 pub fn prepare(name: &str) -> std::io::Result<Started> {
+    prepare_with(name, 0, None)
+}
+
+/// Binds `port` (0: any) and serves with the given CA (certificate and key
+/// PEM), or a new one: a restored simulator keeps its clusters' endpoints
+/// and CAs, so kubeconfigs written before a restart still work.
+pub fn prepare_with(name: &str, port: u16, ca: Option<(&str, &str)>) -> std::io::Result<Started> {
     use rcgen::{
         BasicConstraints, CertificateParams, DnType, IsCa, KeyPair, KeyUsagePurpose, SanType,
     };
-    let listener = std::net::TcpListener::bind("127.0.0.1:0")?;
+    let listener = std::net::TcpListener::bind(("127.0.0.1", port))?;
     listener.set_nonblocking(true)?;
     let endpoint = listener.local_addr()?.to_string();
     let err = |e: rcgen::Error| std::io::Error::other(e.to_string());
-    let ca_key = KeyPair::generate().map_err(err)?;
-    let mut ca = CertificateParams::new(Vec::<String>::new()).map_err(err)?;
-    ca.distinguished_name
+    let ca_key = match ca {
+        Some((_, key_pem)) => KeyPair::from_pem(key_pem).map_err(err)?,
+        None => KeyPair::generate().map_err(err)?,
+    };
+    let ca_key_pem = ca_key.serialize_pem();
+    let mut params = CertificateParams::new(Vec::<String>::new()).map_err(err)?;
+    params
+        .distinguished_name
         .push(DnType::CommonName, format!("genesis-sim CA for {name}"));
-    ca.is_ca = IsCa::Ca(BasicConstraints::Unconstrained);
-    ca.key_usages = vec![
+    params.is_ca = IsCa::Ca(BasicConstraints::Unconstrained);
+    params.key_usages = vec![
         KeyUsagePurpose::KeyCertSign,
         KeyUsagePurpose::CrlSign,
         KeyUsagePurpose::DigitalSignature,
     ];
-    let ca_cert = ca.self_signed(&ca_key).map_err(err)?;
-    let issuer = rcgen::Issuer::new(ca, ca_key);
+    let ca_pem = match ca {
+        Some((cert_pem, _)) => cert_pem.to_string(),
+        None => params.self_signed(&ca_key).map_err(err)?.pem(),
+    };
+    let ca_der = rustls::pki_types::pem::PemObject::from_pem_slice(ca_pem.as_bytes())
+        .map(|c: rustls::pki_types::CertificateDer<'static>| c)
+        .map_err(|e| std::io::Error::other(e.to_string()))?;
+    // The same subject and key as the CA certificate, so the chain holds.
+    let issuer = rcgen::Issuer::new(params, ca_key);
     let server_key = KeyPair::generate().map_err(err)?;
     let mut server = CertificateParams::new(vec![
         "localhost".to_string(),
@@ -89,7 +111,7 @@ pub fn prepare(name: &str) -> std::io::Result<Started> {
         .map_err(|e| std::io::Error::other(e.to_string()))?
         .with_no_client_auth()
         .with_single_cert(
-            vec![server_cert.der().clone(), ca_cert.der().clone()],
+            vec![server_cert.der().clone(), ca_der],
             rustls::pki_types::PrivateKeyDer::Pkcs8(server_key.serialize_der().into()),
         )
         .map_err(|e| std::io::Error::other(e.to_string()))?;
@@ -97,7 +119,8 @@ pub fn prepare(name: &str) -> std::io::Result<Started> {
     Ok(Started {
         cluster: KubeCluster {
             endpoint,
-            ca_pem: ca_cert.pem(),
+            ca_pem,
+            ca_key_pem,
             objects: Objects::default(),
             memory: controllers::Memory::default(),
         },

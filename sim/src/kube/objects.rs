@@ -201,6 +201,15 @@ fn ctx_for(rt: &ResourceType) -> String {
 }
 
 impl Objects {
+    /// Objects restored from a state file.
+    pub fn restore(objects: BTreeMap<String, Json>, resource_version: u64) -> Self {
+        Objects {
+            uid_counter: objects.len() as u64 + 1,
+            objects,
+            resource_version,
+        }
+    }
+
     fn next_rv(&mut self) -> String {
         self.resource_version += 1;
         self.resource_version.to_string()
