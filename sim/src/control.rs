@@ -198,12 +198,17 @@ struct KubeObject {
     path: String,
 }
 
-/// Changes a Kubernetes object as someone with kubectl would (a merge patch
-/// under the field manager `behind-your-back`), to test drift detection.
-async fn patch_kube(
-    State(sim): State<Arc<Sim>>,
-    Query(q): Query<KubeObject>,
-    patch: axum::Json<Json>,
+/// Runs `change` on the object a `/_sim/kube` request names.
+fn with_kube_object(
+    sim: &Sim,
+    q: &KubeObject,
+    change: impl FnOnce(
+        &mut crate::kube::objects::Objects,
+        &'static crate::kube::resources::ResourceType,
+        &str,
+        &str,
+        Option<&str>,
+    ) -> Result<Response, crate::kube::objects::KubeError>,
 ) -> Response {
     let Some(target) = crate::kube::parse_target(&q.path) else {
         return (
@@ -223,49 +228,46 @@ async fn patch_kube(
         )
             .into_response();
     };
-    let write = crate::kube::objects::Write {
-        manager: "behind-your-back",
-        force: false,
-        subresource: target.subresource,
-    };
-    match kube
-        .objects
-        .merge_patch(target.rt, target.namespace, name, &patch.0, &write)
-    {
-        Ok(o) => axum::Json(o).into_response(),
-        Err(e) => (
+    change(
+        &mut kube.objects,
+        target.rt,
+        target.namespace,
+        name,
+        target.subresource,
+    )
+    .unwrap_or_else(|e| {
+        (
             StatusCode::from_u16(e.code).unwrap_or(StatusCode::BAD_REQUEST),
             axum::Json(e.status()),
         )
-            .into_response(),
-    }
+            .into_response()
+    })
 }
 
+/// Changes a Kubernetes object as someone with kubectl would (a merge patch
+/// under the field manager `behind-your-back`), to test drift detection.
+async fn patch_kube(
+    State(sim): State<Arc<Sim>>,
+    Query(q): Query<KubeObject>,
+    patch: axum::Json<Json>,
+) -> Response {
+    with_kube_object(&sim, &q, |objects, rt, ns, name, subresource| {
+        let write = crate::kube::objects::Write {
+            manager: "behind-your-back",
+            force: false,
+            subresource,
+        };
+        objects
+            .merge_patch(rt, ns, name, &patch.0, &write)
+            .map(|o| axum::Json(o).into_response())
+    })
+}
+
+/// Deletes a Kubernetes object behind the applier's back.
 async fn delete_kube(State(sim): State<Arc<Sim>>, Query(q): Query<KubeObject>) -> Response {
-    let Some(target) = crate::kube::parse_target(&q.path) else {
-        return (
-            StatusCode::BAD_REQUEST,
-            format!("{} is not an object path", q.path),
-        )
-            .into_response();
-    };
-    let Some(name) = target.name else {
-        return (StatusCode::BAD_REQUEST, "the path must name an object").into_response();
-    };
-    let mut world = sim.world();
-    let Some(kube) = world.kube.get_mut(&q.cluster) else {
-        return (
-            StatusCode::NOT_FOUND,
-            format!("no cluster named {}", q.cluster),
-        )
-            .into_response();
-    };
-    match kube.objects.delete(target.rt, target.namespace, name, None) {
-        Ok(_) => StatusCode::NO_CONTENT.into_response(),
-        Err(e) => (
-            StatusCode::from_u16(e.code).unwrap_or(StatusCode::BAD_REQUEST),
-            axum::Json(e.status()),
-        )
-            .into_response(),
-    }
+    with_kube_object(&sim, &q, |objects, rt, ns, name, _| {
+        objects
+            .delete(rt, ns, name, None)
+            .map(|_| StatusCode::NO_CONTENT.into_response())
+    })
 }

@@ -10,9 +10,9 @@ use std::collections::BTreeMap;
 use async_trait::async_trait;
 
 use super::common::{
-    self, backend_missing, bad_import_id, only_for_cloud, state_with, timeouts_block,
+    self, backend_missing, bad_import_id, only_for_cloud, state_with, timeouts_block, wait_for,
 };
-use crate::cloud::cluster::{ClusterSpec, Clusters, ObservedCluster, Wait};
+use crate::cloud::cluster::{ClusterSpec, Clusters, ObservedCluster};
 use crate::framework::diagnostics::{Diagnostic, Diagnostics};
 use crate::framework::path::AttributePath;
 use crate::framework::resource::{Applied, PlanContext, Refreshed, Resource};
@@ -674,17 +674,6 @@ fn cloud_of(state: &Value) -> &str {
 /// The resource label that records `environment` on the cluster itself, so
 /// an imported cluster plans no change.
 pub const ENVIRONMENT_LABEL: &str = "genesis-environment";
-
-fn wait_for(provider: &ProviderContext, state: &Value, op: &str, default_minutes: u64) -> Wait {
-    Wait {
-        timeout: common::timeout(
-            state,
-            op,
-            std::time::Duration::from_secs(default_minutes * 60),
-        ),
-        stop: provider.stop.clone(),
-    }
-}
 
 /// Quota attributes and the ResourceQuota `hard` keys they set.
 const QUOTA_KEYS: &[(&str, &str)] = &[

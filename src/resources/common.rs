@@ -1,11 +1,15 @@
 //! Pieces the resource files share: the `timeouts` block, cloud and
 //! location attributes, and reading values out of plans.
 
+use std::time::Duration;
+
+use crate::cloud::cluster::Wait;
 use crate::framework::diagnostics::{Diagnostic, Diagnostics};
 use crate::framework::path::AttributePath;
 use crate::framework::schema::{Attribute, Block, NestedBlock};
 use crate::framework::validators;
 use crate::framework::value::Value;
+use crate::provider::ProviderContext;
 
 /// `timeouts { create = "30m" ... }`, as in the google and aws providers.
 pub fn timeouts_block(defaults: &[(&str, &str)]) -> NestedBlock {
@@ -26,14 +30,22 @@ pub fn timeouts_block(defaults: &[(&str, &str)]) -> NestedBlock {
     )
 }
 
-/// The configured timeout for an operation, or its default.
-pub fn timeout(state: &Value, op: &str, default: std::time::Duration) -> std::time::Duration {
-    state
+/// The limits of one operation: the `timeouts` block's value for `op`
+/// (default `default_minutes`), and Terraform's stop signal.
+pub fn wait_for(provider: &ProviderContext, state: &Value, op: &str, default_minutes: u64) -> Wait {
+    let timeout = state
         .get("timeouts")
         .get(op)
         .as_str()
         .and_then(validators::parse_duration)
-        .map_or(default, std::time::Duration::from_secs_f64)
+        .map_or(
+            Duration::from_secs(default_minutes * 60),
+            Duration::from_secs_f64,
+        );
+    Wait {
+        timeout,
+        stop: provider.stop.clone(),
+    }
 }
 
 /// `cloud = "gcp" | "aws"`.

@@ -9,8 +9,7 @@ use std::collections::BTreeMap;
 use async_trait::async_trait;
 
 use super::cluster::ClusterName;
-use super::common::{bad_import_id, state_with, timeouts_block};
-use crate::cloud::cluster::Wait;
+use super::common::{bad_import_id, state_with, timeouts_block, wait_for};
 use crate::cloud::node_pool::{NodePools, ObservedPool, PoolSpec, PoolTaint};
 use crate::framework::diagnostics::{Diagnostic, Diagnostics};
 use crate::framework::path::AttributePath;
@@ -507,17 +506,6 @@ impl Resource for NodePool {
                 ("name", name.into()),
             ],
         ))
-    }
-}
-
-fn wait_for(provider: &ProviderContext, state: &Value, op: &str, default_minutes: u64) -> Wait {
-    Wait {
-        timeout: super::common::timeout(
-            state,
-            op,
-            std::time::Duration::from_secs(default_minutes * 60),
-        ),
-        stop: provider.stop.clone(),
     }
 }
 

@@ -5,8 +5,7 @@
 
 use async_trait::async_trait;
 
-use super::common::{self, backend_missing, bad_import_id, only_for_cloud, state_with};
-use crate::cloud::cluster::Wait;
+use super::common::{self, backend_missing, bad_import_id, only_for_cloud, state_with, wait_for};
 use crate::cloud::registry::{CleanupPolicy, ObservedRegistry, Registries, RegistrySpec};
 use crate::framework::diagnostics::Diagnostics;
 use crate::framework::path::AttributePath;
@@ -183,7 +182,7 @@ impl Resource for Registry {
         if cloud_of(planned) == "aws" {
             return Applied::failed(Value::Null, backend_missing(TYPE_NAME, "aws", "create"));
         }
-        let wait = wait_for(provider, planned, "create");
+        let wait = wait_for(provider, planned, "create", 10);
         match provider.gcp.create(&spec_of(planned), &wait).await {
             Ok(observed) => Applied::ok(state_from(planned, &observed)),
             Err((e, Some(observed))) => Applied::failed(
@@ -201,7 +200,7 @@ impl Resource for Registry {
             return Err(backend_missing(TYPE_NAME, "aws", "read"));
         }
         let spec = spec_of(state);
-        let wait = wait_for(provider, state, "read");
+        let wait = wait_for(provider, state, "read", 10);
         match provider
             .gcp
             .get(&spec.project, &spec.location, &spec.name, &wait)
@@ -223,7 +222,7 @@ impl Resource for Registry {
         if cloud_of(planned) == "aws" {
             return Applied::failed(prior.clone(), backend_missing(TYPE_NAME, "aws", "update"));
         }
-        let wait = wait_for(provider, planned, "update");
+        let wait = wait_for(provider, planned, "update", 10);
         match provider
             .gcp
             .update(&spec_of(prior), &spec_of(planned), &wait)
@@ -248,7 +247,7 @@ impl Resource for Registry {
             return backend_missing(TYPE_NAME, "aws", "delete");
         }
         let spec = spec_of(prior);
-        let wait = wait_for(provider, prior, "delete");
+        let wait = wait_for(provider, prior, "delete", 10);
         match provider
             .gcp
             .delete(&spec.project, &spec.location, &spec.name, &wait)
@@ -290,13 +289,6 @@ impl Resource for Registry {
 
 fn cloud_of(state: &Value) -> &str {
     state.get("cloud").as_str().unwrap_or("gcp")
-}
-
-fn wait_for(provider: &ProviderContext, state: &Value, op: &str) -> Wait {
-    Wait {
-        timeout: common::timeout(state, op, std::time::Duration::from_secs(600)),
-        stop: provider.stop.clone(),
-    }
 }
 
 fn strings(v: &Value) -> Vec<String> {
