@@ -9,3 +9,4 @@ mod plan;
 mod registry;
 mod schema;
 mod validate;
+mod workload;

@@ -3,6 +3,7 @@
 //! (field manager `genesis`) and reads them back.
 
 pub mod namespaces;
+pub mod workload;
 
 use serde_json::Value as Json;
 
