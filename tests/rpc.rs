@@ -442,3 +442,61 @@ async fn stored_json_state_upgrades_to_the_current_schema() {
             .contains("newer provider")
     );
 }
+
+/// StopProvider (Terraform's Ctrl-C) ends a wait on a long operation
+/// promptly, and the apply still returns what exists.
+#[tokio::test]
+async fn stop_provider_cancels_a_wait_promptly() {
+    let sim = genesis_sim::start(genesis_sim::Config {
+        operation_time: std::time::Duration::from_secs(120),
+        ..genesis_sim::Config::default()
+    })
+    .await
+    .unwrap();
+    let cert = client_cert();
+    let plugin = start(&[
+        ("PLUGIN_CLIENT_CERT", &cert.pem),
+        ("GENESIS_GKE_ENDPOINT", &sim.urls.gke),
+        ("GOOGLE_OAUTH_ACCESS_TOKEN", &sim.urls.token),
+    ]);
+    let mut client = provider_client(&plugin, &cert).await;
+    configure(&mut client).await;
+    let ty = cluster::value_type();
+    let config = object(&ty, &[("name", "slow".into())]);
+    let (planned, _) = plan(&mut client, "genesis_cluster", &ty, &Value::Null, &config).await;
+    let mut applying = client.clone();
+    let request = pb::apply_resource_change::Request {
+        type_name: "genesis_cluster".into(),
+        prior_state: dv(&Value::Null, &ty),
+        planned_state: dv(&planned, &ty),
+        config: dv(&config, &ty),
+        ..Default::default()
+    };
+    let apply = tokio::spawn(async move { applying.apply_resource_change(request).await });
+    tokio::time::sleep(std::time::Duration::from_secs(2)).await;
+    let started = std::time::Instant::now();
+    client
+        .stop_provider(pb::stop_provider::Request {})
+        .await
+        .unwrap();
+    let response = tokio::time::timeout(std::time::Duration::from_secs(15), apply)
+        .await
+        .expect("apply returns promptly")
+        .unwrap()
+        .unwrap()
+        .into_inner();
+    assert!(started.elapsed() < std::time::Duration::from_secs(15));
+    let errs = errors(&response.diagnostics);
+    assert!(
+        errs.iter().any(|d| d.detail.contains("cancelled")),
+        "{:?}",
+        response.diagnostics
+    );
+    let state = decode_msgpack(&response.new_state.unwrap().msgpack, &ty).unwrap();
+    assert_eq!(
+        state.get("name"),
+        &Value::from("slow"),
+        "the cluster that exists is returned, so Terraform keeps it"
+    );
+    sim.shutdown();
+}
