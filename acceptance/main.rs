@@ -10,3 +10,4 @@ mod registry;
 mod schema;
 mod validate;
 mod workload;
+mod workload_apply;

@@ -8,15 +8,16 @@
 use async_trait::async_trait;
 
 use super::cluster::ClusterName;
-use super::common::{backend_missing, bad_import_id, state_with, timeouts_block};
+use super::common::{bad_import_id, state_with, timeouts_block, wait_for};
 use super::node_pool::{POOL_TYPES, is_label_key};
-use crate::framework::diagnostics::Diagnostics;
+use crate::framework::diagnostics::{Diagnostic, Diagnostics};
 use crate::framework::path::AttributePath;
 use crate::framework::resource::{Applied, PlanContext, Refreshed, Resource};
 use crate::framework::schema::{Attribute, Block, Schema};
 use crate::framework::types::Type;
 use crate::framework::validators;
 use crate::framework::value::Value;
+use crate::kube::workload;
 use crate::provider::ProviderContext;
 
 pub const TYPE_NAME: &str = "genesis_workload";
@@ -675,45 +676,114 @@ impl Resource for Workload {
         }
         if ctx.is_create() {
             planned.set_attr("id", workload_id(planned));
+        } else {
+            // A change rolls out again: its outcome is known after apply.
+            let mut unchanged = planned.clone();
+            for computed in ["status", "load_balancer_ip"] {
+                unchanged.set_attr(computed, ctx.prior.get(computed).clone());
+            }
+            if unchanged != *ctx.prior {
+                planned.set_attr("status", Value::Unknown);
+                planned.set_attr("load_balancer_ip", Value::Unknown);
+            }
         }
     }
 
-    async fn create(&self, _provider: &ProviderContext, _planned: &Value) -> Applied {
-        Applied::failed(
-            Value::Null,
-            backend_missing(TYPE_NAME, "kubernetes", "create"),
-        )
+    async fn create(&self, provider: &ProviderContext, planned: &Value) -> Applied {
+        let client = match connect(provider, planned).await {
+            Ok(Some(c)) => c,
+            Ok(None) => return Applied::failed(Value::Null, cluster_missing(planned)),
+            Err(d) => return Applied::failed(Value::Null, d.into()),
+        };
+        apply_workload(provider, &client, &Value::Null, planned, "create").await
     }
 
-    async fn read(
-        &self,
-        _provider: &ProviderContext,
-        _state: &Value,
-        _private: &[u8],
-    ) -> Refreshed {
-        Err(backend_missing(TYPE_NAME, "kubernetes", "read"))
+    async fn read(&self, provider: &ProviderContext, state: &Value, private: &[u8]) -> Refreshed {
+        // A workload whose cluster is gone is gone too.
+        let client = match connect(provider, state).await? {
+            Some(c) => c,
+            None => return Ok(None),
+        };
+        let (namespace, name) = names(state);
+        let observed = workload::observe(&client, &namespace, &name, &workload::all_kinds())
+            .await
+            .map_err(|e| {
+                Diagnostics::from(Diagnostic::error(
+                    "Failed to read the workload",
+                    e.to_string(),
+                ))
+            })?;
+        let Some(deployment) = &observed.deployment else {
+            return Ok(None);
+        };
+        let mut fresh = state.clone();
+        // What Genesis applied and someone changed shows in the next plan.
+        if let Some(image) =
+            deployment["spec"]["template"]["spec"]["containers"][0]["image"].as_str()
+        {
+            fresh.set_attr("image", image.into());
+        }
+        if state.get("autoscaling").is_null()
+            && let Some(n) = deployment["spec"]["replicas"].as_i64()
+        {
+            fresh.set_attr("replicas", n.into());
+        }
+        // An object deleted behind Terraform's back nulls the attribute
+        // that makes it, so the next plan creates it again.
+        for kind in workload::render(state)
+            .iter()
+            .filter_map(|o| o["kind"].as_str())
+        {
+            let attribute = workload::attribute_of(kind);
+            if !attribute.is_empty() && !observed.present.contains(&kind) {
+                fresh.set_attr(attribute, Value::Null);
+            }
+        }
+        fresh.set_attr(
+            "status",
+            status_name(&workload::rollout_of(deployment)).into(),
+        );
+        fresh.set_attr("load_balancer_ip", observed.load_balancer_ip.clone().into());
+        Ok(Some((fresh, private.to_vec())))
     }
 
     async fn update(
         &self,
-        _provider: &ProviderContext,
+        provider: &ProviderContext,
         prior: &Value,
-        _planned: &Value,
-        _private: &[u8],
+        planned: &Value,
+        private: &[u8],
     ) -> Applied {
-        Applied::failed(
-            prior.clone(),
-            backend_missing(TYPE_NAME, "kubernetes", "update"),
-        )
+        let client = match connect(provider, planned).await {
+            Ok(Some(c)) => c,
+            Ok(None) => return Applied::failed(prior.clone(), cluster_missing(planned)),
+            Err(d) => return Applied::failed(prior.clone(), d.into()),
+        };
+        let mut applied = apply_workload(provider, &client, prior, planned, "update").await;
+        applied.private = private.to_vec();
+        applied
     }
 
     async fn delete(
         &self,
-        _provider: &ProviderContext,
-        _prior: &Value,
+        provider: &ProviderContext,
+        prior: &Value,
         _private: &[u8],
     ) -> Diagnostics {
-        backend_missing(TYPE_NAME, "kubernetes", "delete")
+        let client = match connect(provider, prior).await {
+            Ok(Some(c)) => c,
+            Ok(None) => return Diagnostics::new(),
+            Err(d) => return d.into(),
+        };
+        let (namespace, _) = names(prior);
+        // Dependents first: the reverse of the order they were applied in.
+        let mut objects = workload::identities(&workload::render(prior));
+        objects.reverse();
+        let wait = wait_for(provider, prior, "delete", 5);
+        match workload::delete(&client, &namespace, &objects, wait.timeout).await {
+            Ok(()) => Diagnostics::new(),
+            Err(e) => Diagnostic::error("Failed to delete the workload", e.to_string()).into(),
+        }
     }
 
     fn import(&self, _provider: &ProviderContext, id: &str) -> Result<Value, Diagnostics> {
@@ -745,6 +815,166 @@ impl Resource for Workload {
             ],
         ))
     }
+}
+
+fn names(state: &Value) -> (String, String) {
+    (
+        state
+            .get("namespace")
+            .as_str()
+            .unwrap_or("default")
+            .to_string(),
+        state.get("name").as_str().unwrap_or_default().to_string(),
+    )
+}
+
+fn status_name(rollout: &workload::Rollout) -> &'static str {
+    match rollout {
+        workload::Rollout::Available => "Available",
+        workload::Rollout::Progressing => "Progressing",
+        workload::Rollout::Failed(_) => "Failed",
+    }
+}
+
+fn cluster_missing(state: &Value) -> Diagnostics {
+    Diagnostic::error(
+        "Cluster not found",
+        format!("The cluster {:?} does not exist (yet). Create it first, or check the `cluster` attribute.", state.get("cluster").as_str().unwrap_or_default()),
+    )
+    .at(AttributePath::attr("cluster"))
+    .into()
+}
+
+/// A client for the workload's cluster: through the genesis_cluster's
+/// endpoint and CA with a token from the Google credentials, or through a
+/// kubeconfig. `Ok(None)` when the cluster does not exist.
+async fn connect(
+    provider: &ProviderContext,
+    state: &Value,
+) -> Result<Option<kube::Client>, Diagnostic> {
+    if let Some(path) = state.get("kubeconfig_path").as_str() {
+        let kubeconfig = kube::config::Kubeconfig::read_from(path).map_err(|e| {
+            Diagnostic::error("Cannot read the kubeconfig", format!("{path}: {e}"))
+                .at(AttributePath::attr("kubeconfig_path"))
+        })?;
+        let options = kube::config::KubeConfigOptions {
+            context: state.get("kubeconfig_context").as_str().map(str::to_string),
+            ..Default::default()
+        };
+        let config = kube::Config::from_custom_kubeconfig(kubeconfig, &options)
+            .await
+            .map_err(|e| {
+                Diagnostic::error("Cannot use the kubeconfig", e.to_string())
+                    .at(AttributePath::attr("kubeconfig_path"))
+            })?;
+        return kube::Client::try_from(config)
+            .map(Some)
+            .map_err(|e| Diagnostic::error("Cannot use the kubeconfig", e.to_string()));
+    }
+    let id = state.get("cluster").as_str().unwrap_or_default();
+    let Some(ClusterName::Gcp {
+        project,
+        location,
+        name,
+    }) = ClusterName::parse(id)
+    else {
+        return Err(Diagnostic::error(
+            "Workloads on this cluster are not supported by this build",
+            format!("{id:?} is not a GKE cluster ID; EKS comes with the AWS back end."),
+        ));
+    };
+    let wait = wait_for(provider, state, "read", 5);
+    let cluster = crate::cloud::cluster::Clusters::get(
+        provider.gcp.as_ref(),
+        &project,
+        &location,
+        &name,
+        &wait,
+    )
+    .await
+    .map_err(|e| e.diagnostic("read the workload's cluster"))?;
+    let Some(cluster) = cluster else {
+        return Ok(None);
+    };
+    let token = provider
+        .gcp
+        .bearer_token()
+        .await
+        .map_err(|e| e.diagnostic("authenticate to the cluster"))?;
+    crate::kube::connect(&cluster.endpoint, &cluster.ca_certificate, &token)
+        .await
+        .map(Some)
+        .map_err(|e| Diagnostic::error("Failed to reach the cluster", e.to_string()))
+}
+
+/// Applies the rendered objects, removes those the new configuration no
+/// longer renders, and waits for the rollout when asked.
+async fn apply_workload(
+    provider: &ProviderContext,
+    client: &kube::Client,
+    prior: &Value,
+    planned: &Value,
+    op: &str,
+) -> Applied {
+    let objects = workload::render(planned);
+    if let Err(e) = workload::apply(client, &objects).await {
+        let state = if prior.is_null() {
+            Value::Null
+        } else {
+            prior.clone()
+        };
+        return Applied::failed(
+            state,
+            Diagnostic::error("Failed to apply the workload", e.to_string()).into(),
+        );
+    }
+    let (namespace, name) = names(planned);
+    let wait = wait_for(provider, planned, op, 10);
+    let kept = workload::identities(&objects);
+    let dropped: Vec<(String, String)> = workload::identities(&workload::render(prior))
+        .into_iter()
+        .filter(|o| !kept.contains(o))
+        .collect();
+    if !dropped.is_empty()
+        && let Err(e) = workload::delete(client, &namespace, &dropped, wait.timeout).await
+    {
+        return Applied::failed(
+            planned_state(planned, "Progressing", None),
+            Diagnostic::error(
+                "Failed to remove objects the workload no longer has",
+                e.to_string(),
+            )
+            .into(),
+        );
+    }
+    let rollout = if planned.get("wait_for_rollout").as_bool() == Some(false) {
+        Ok(workload::Rollout::Progressing)
+    } else {
+        workload::wait_for_rollout(client, &namespace, &name, wait.timeout, &wait.stop).await
+    };
+    let observed = workload::observe(client, &namespace, &name, &["Service"])
+        .await
+        .ok();
+    let lb = observed.and_then(|o| o.load_balancer_ip);
+    match rollout {
+        Ok(workload::Rollout::Failed(reason)) => Applied::failed(
+            planned_state(planned, "Failed", lb),
+            Diagnostic::error("Rollout failed", format!("Deployment {namespace}/{name} did not roll out: {reason}")).into(),
+        ),
+        Ok(workload::Rollout::Progressing) if planned.get("wait_for_rollout").as_bool() != Some(false) => Applied::failed(
+            planned_state(planned, "Progressing", lb),
+            Diagnostic::error("Rollout not finished", format!("Deployment {namespace}/{name} was still rolling out when the timeout ran out; raise timeouts or check its pods.")).into(),
+        ),
+        Ok(rollout) => Applied::ok(planned_state(planned, status_name(&rollout), lb)),
+        Err(e) => Applied::failed(planned_state(planned, "Progressing", lb), Diagnostic::error("Failed to watch the rollout", e.to_string()).into()),
+    }
+}
+
+fn planned_state(planned: &Value, status: &str, load_balancer_ip: Option<String>) -> Value {
+    let mut state = planned.clone();
+    state.set_attr("status", status.into());
+    state.set_attr("load_balancer_ip", load_balancer_ip.into());
+    state
 }
 
 fn workload_id(planned: &Value) -> Value {
