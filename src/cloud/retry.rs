@@ -67,6 +67,23 @@ where
     }
 }
 
+/// A read, retried like any other call, where absence is a value: a 404
+/// is `Ok(None)`, so the resource leaves the state instead of failing.
+pub async fn read_optional<T, F, Fut>(
+    stop: &CancellationToken,
+    call: F,
+) -> Result<Option<T>, CloudError>
+where
+    F: FnMut() -> Fut,
+    Fut: Future<Output = Result<T, CloudError>>,
+{
+    match retry(Backoff::default(), stop, call).await {
+        Ok(v) => Ok(Some(v)),
+        Err(e) if e.is_not_found() => Ok(None),
+        Err(e) => Err(e),
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

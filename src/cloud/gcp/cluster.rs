@@ -20,7 +20,7 @@ use google_cloud_container_v1::model::{
 use super::{Gcp, api_error};
 use crate::cloud::CloudError;
 use crate::cloud::cluster::{ClusterSpec, ObservedCluster, Wait};
-use crate::cloud::retry::{Backoff, retry};
+use crate::cloud::retry::{Backoff, read_optional, retry};
 
 /// A Standard cluster is created with a one-node pool (GKE requires one),
 /// which is removed once the cluster runs: node pools are
@@ -519,7 +519,7 @@ impl crate::cloud::cluster::Clusters for Gcp {
     ) -> Result<Option<ObservedCluster>, CloudError> {
         let client = self.gke().await?;
         let full = name_of(project, location, name);
-        let result = retry(Backoff::default(), &wait.stop, || async {
+        let cluster = read_optional(&wait.stop, || async {
             client
                 .get_cluster()
                 .set_name(&full)
@@ -527,12 +527,8 @@ impl crate::cloud::cluster::Clusters for Gcp {
                 .await
                 .map_err(|e| api_error("reading the GKE cluster", e))
         })
-        .await;
-        match result {
-            Ok(c) => Ok(Some(observe(project, &c))),
-            Err(e) if e.is_not_found() => Ok(None),
-            Err(e) => Err(e),
-        }
+        .await?;
+        Ok(cluster.map(|c| observe(project, &c)))
     }
 
     async fn update(

@@ -13,7 +13,7 @@ use super::{Gcp, api_error};
 use crate::cloud::CloudError;
 use crate::cloud::cluster::Wait;
 use crate::cloud::node_pool::{NodePools, ObservedPool, PoolSpec, PoolTaint};
-use crate::cloud::retry::{Backoff, retry};
+use crate::cloud::retry::read_optional;
 
 fn cluster_name(project: &str, location: &str, cluster: &str) -> String {
     format!("projects/{project}/locations/{location}/clusters/{cluster}")
@@ -202,7 +202,7 @@ impl NodePools for Gcp {
     ) -> Result<Option<ObservedPool>, CloudError> {
         let client = self.gke().await?;
         let full = pool_name(project, location, cluster, name);
-        let result = retry(Backoff::default(), &wait.stop, || async {
+        let pool = read_optional(&wait.stop, || async {
             client
                 .get_node_pool()
                 .set_name(&full)
@@ -210,12 +210,8 @@ impl NodePools for Gcp {
                 .await
                 .map_err(|e| api_error("reading the node pool", e))
         })
-        .await;
-        match result {
-            Ok(p) => Ok(Some(observe(project, location, cluster, &p))),
-            Err(e) if e.is_not_found() => Ok(None),
-            Err(e) => Err(e),
-        }
+        .await?;
+        Ok(pool.map(|p| observe(project, location, cluster, &p)))
     }
 
     async fn update(&self, from: &PoolSpec, to: &PoolSpec, wait: &Wait) -> Result<(), CloudError> {

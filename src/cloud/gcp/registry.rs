@@ -15,7 +15,7 @@ use super::{Gcp, api_error};
 use crate::cloud::CloudError;
 use crate::cloud::cluster::Wait;
 use crate::cloud::registry::{CleanupPolicy, ObservedRegistry, Registries, RegistrySpec};
-use crate::cloud::retry::{Backoff, retry};
+use crate::cloud::retry::{Backoff, read_optional, retry};
 
 fn repo_name(project: &str, location: &str, name: &str) -> String {
     format!("projects/{project}/locations/{location}/repositories/{name}")
@@ -202,7 +202,7 @@ impl Registries for Gcp {
     ) -> Result<Option<ObservedRegistry>, CloudError> {
         let client = self.artifact_registry().await?;
         let full = repo_name(project, location, name);
-        let result = retry(Backoff::default(), &wait.stop, || async {
+        let repository = read_optional(&wait.stop, || async {
             client
                 .get_repository()
                 .set_name(&full)
@@ -210,12 +210,8 @@ impl Registries for Gcp {
                 .await
                 .map_err(|e| api_error("reading the Artifact Registry repository", e))
         })
-        .await;
-        match result {
-            Ok(r) => Ok(Some(observe(project, location, &r))),
-            Err(e) if e.is_not_found() => Ok(None),
-            Err(e) => Err(e),
-        }
+        .await?;
+        Ok(repository.map(|r| observe(project, location, &r)))
     }
 
     async fn update(
