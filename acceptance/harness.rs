@@ -74,7 +74,7 @@ fn provider_dir() -> PathBuf {
 
 /// A working directory with configuration files and a CLI config.
 pub struct Workspace {
-    dir: tempfile::TempDir,
+    pub dir: tempfile::TempDir,
     terraform: Terraform,
     env: Vec<(String, String)>,
 }

@@ -11,3 +11,4 @@ mod schema;
 mod validate;
 mod workload;
 mod workload_apply;
+mod workload_read;

@@ -4,6 +4,7 @@
 use std::collections::BTreeMap;
 
 use super::path::AttributePath;
+use super::types::Type;
 
 /// A Terraform value. Sets keep their elements in a canonical order so that
 /// two sets with the same members compare equal.
@@ -40,6 +41,30 @@ impl Value {
                 .map(|(k, v)| (k.to_string(), v))
                 .collect(),
         )
+    }
+
+    /// This value shaped to `ty`: attributes the object type has and the
+    /// value lacks become null, others are dropped, and objects become maps
+    /// where the type says map.
+    pub fn conform(self, ty: &Type) -> Value {
+        match (self, ty) {
+            (Value::Object(mut m) | Value::Map(mut m), Type::Object(attrs)) => Value::Object(
+                attrs
+                    .iter()
+                    .map(|(k, t)| (k.clone(), m.remove(k).unwrap_or_default().conform(t)))
+                    .collect(),
+            ),
+            (Value::Object(m) | Value::Map(m), Type::Map(t)) => {
+                Value::Map(m.into_iter().map(|(k, v)| (k, v.conform(t))).collect())
+            }
+            (Value::List(v), Type::List(t)) => {
+                Value::List(v.into_iter().map(|x| x.conform(t)).collect())
+            }
+            (Value::List(v) | Value::Set(v), Type::Set(t)) => {
+                Value::set(v.into_iter().map(|x| x.conform(t)).collect())
+            }
+            (v, _) => v,
+        }
     }
 
     pub fn is_null(&self) -> bool {

@@ -163,6 +163,7 @@ fn schema() -> Schema {
             .describe("The `id` of the `genesis_cluster` to run in. The workload can be planned while the cluster does not exist yet."),
         Attribute::string("kubeconfig_path")
             .force_new()
+            .equivalent_when(same_file)
             .describe("A kubeconfig file, for a cluster Genesis does not manage (instead of `cluster`)."),
         Attribute::string("kubeconfig_context")
             .force_new()
@@ -713,37 +714,23 @@ impl Resource for Workload {
                     e.to_string(),
                 ))
             })?;
-        let Some(deployment) = &observed.deployment else {
+        let Some(deployment) = observed.deployment() else {
             return Ok(None);
         };
-        let mut fresh = state.clone();
-        // What Genesis applied and someone changed shows in the next plan.
-        if let Some(image) =
-            deployment["spec"]["template"]["spec"]["containers"][0]["image"].as_str()
-        {
-            fresh.set_attr("image", image.into());
+        let mut fresh = read_back(state, &observed);
+        // After an import, what only the configuration says takes its
+        // default.
+        if fresh.get("wait_for_rollout").is_null() {
+            fresh.set_attr("wait_for_rollout", true.into());
         }
-        if state.get("autoscaling").is_null()
-            && let Some(n) = deployment["spec"]["replicas"].as_i64()
-        {
-            fresh.set_attr("replicas", n.into());
-        }
-        // An object deleted behind Terraform's back nulls the attribute
-        // that makes it, so the next plan creates it again.
-        for kind in workload::render(state)
-            .iter()
-            .filter_map(|o| o["kind"].as_str())
-        {
-            let attribute = workload::attribute_of(kind);
-            if !attribute.is_empty() && !observed.present.contains(&kind) {
-                fresh.set_attr(attribute, Value::Null);
-            }
+        if fresh.get("kubeconfig_path").is_null() && fresh.get("cluster").is_null() {
+            fresh.set_attr("kubeconfig_path", kubeconfig_path(state).into());
         }
         fresh.set_attr(
             "status",
             status_name(&workload::rollout_of(deployment)).into(),
         );
-        fresh.set_attr("load_balancer_ip", observed.load_balancer_ip.clone().into());
+        fresh.set_attr("load_balancer_ip", observed.load_balancer_ip().into());
         Ok(Some((fresh, private.to_vec())))
     }
 
@@ -789,32 +776,74 @@ impl Resource for Workload {
     fn import(&self, _provider: &ProviderContext, id: &str) -> Result<Value, Diagnostics> {
         let forms = [
             "CLUSTER_ID/NAMESPACE/NAME (e.g. projects/P/locations/L/clusters/C/apps/api)",
-            "NAMESPACE/NAME (with kubeconfig_path in the configuration)",
+            "NAMESPACE/NAME or CONTEXT/NAMESPACE/NAME for a kubeconfig cluster (the kubeconfig is KUBECONFIG's, else ~/.kube/config)",
         ];
-        let (cluster, rest) = match id.rsplitn(3, '/').collect::<Vec<_>>().as_slice() {
-            [name, namespace, cluster] => (Some(*cluster), (*namespace, *name)),
-            [name, namespace] => (None, (*namespace, *name)),
+        let parts: Vec<&str> = id.rsplitn(3, '/').collect();
+        let (name, namespace, prefix) = match parts.as_slice() {
+            [name, namespace, prefix] => (*name, *namespace, Some(*prefix)),
+            [name, namespace] => (*name, *namespace, None),
             _ => return Err(bad_import_id(id, &forms)),
         };
-        let (namespace, name) = rest;
         if !validators::is_dns1123_label(namespace) || !validators::is_dns1123_label(name) {
             return Err(bad_import_id(id, &forms));
         }
-        if let Some(c) = cluster
-            && ClusterName::parse(c).is_none()
-        {
-            return Err(bad_import_id(id, &forms));
-        }
+        // A prefix is a cluster ID, or else a kubeconfig context name.
+        let (cluster, context) = match prefix {
+            Some(p) if ClusterName::parse(p).is_some() => (Some(p), None),
+            Some(p) if !p.is_empty() && !p.contains('/') => (None, Some(p)),
+            Some(_) => return Err(bad_import_id(id, &forms)),
+            None => (None, None),
+        };
         Ok(state_with(
             &schema().block,
             &[
-                ("id", id.into()),
+                ("id", workload_id_of(cluster, namespace, name).into()),
                 ("cluster", cluster.map(Value::from).unwrap_or_default()),
+                (
+                    "kubeconfig_context",
+                    context.map(Value::from).unwrap_or_default(),
+                ),
                 ("namespace", namespace.into()),
                 ("name", name.into()),
             ],
         ))
     }
+}
+
+/// The state as the cluster has it: every rendered attribute read back from
+/// Genesis's parts of the live objects. Where a reading renders the same
+/// objects as the prior state (`1` for `1000m`, a node-pool shortcut
+/// spelled out), the prior's spelling stays, so only real changes show.
+fn read_back(prior: &Value, observed: &workload::Observed) -> Value {
+    let applied = workload::render(prior);
+    let live = observed
+        .objects
+        .iter()
+        .map(|(kind, object)| {
+            let last = applied
+                .iter()
+                .find(|o| o["kind"] == *kind)
+                .unwrap_or(&serde_json::Value::Null);
+            (*kind, workload::ours(object, last))
+        })
+        .collect();
+    let (_, name) = names(prior);
+    let read = workload::attributes_of(&live, &name);
+    let Type::Object(types) = value_type() else {
+        return prior.clone();
+    };
+    let mut fresh = prior.clone();
+    for (attribute, value) in read.entries().into_iter().flatten() {
+        let value = value
+            .clone()
+            .conform(types.get(attribute).unwrap_or(&Type::Dynamic));
+        let mut candidate = prior.clone();
+        candidate.set_attr(attribute, value.clone());
+        if !workload::same_objects(&workload::render(&candidate), &applied) {
+            fresh.set_attr(attribute, value);
+        }
+    }
+    fresh
 }
 
 fn names(state: &Value) -> (String, String) {
@@ -845,6 +874,42 @@ fn cluster_missing(state: &Value) -> Diagnostics {
     .into()
 }
 
+/// The kubeconfig a workload uses: its `kubeconfig_path`, or, for a
+/// workload just imported by `NAMESPACE/NAME` (neither `cluster` nor
+/// `kubeconfig_path` known yet), kubectl's: the first file in KUBECONFIG,
+/// else `~/.kube/config`.
+fn kubeconfig_path(state: &Value) -> Option<String> {
+    if let Some(path) = state.get("kubeconfig_path").as_str() {
+        return Some(path.to_string());
+    }
+    if !state.get("cluster").is_null() {
+        return None;
+    }
+    std::env::var("KUBECONFIG")
+        .ok()
+        .and_then(|v| v.split(':').find(|p| !p.is_empty()).map(str::to_string))
+        .or_else(|| {
+            std::env::var("HOME")
+                .ok()
+                .map(|home| format!("{home}/.kube/config"))
+        })
+}
+
+/// Whether two kubeconfig paths name the same file (`./kubeconfig` and
+/// its absolute path).
+fn same_file(a: &Value, b: &Value) -> bool {
+    match (a.as_str(), b.as_str()) {
+        (Some(a), Some(b)) => {
+            a == b
+                || matches!(
+                    (std::fs::canonicalize(a), std::fs::canonicalize(b)),
+                    (Ok(x), Ok(y)) if x == y
+                )
+        }
+        _ => false,
+    }
+}
+
 /// A client for the workload's cluster: through the genesis_cluster's
 /// endpoint and CA with a token from the Google credentials, or through a
 /// kubeconfig. `Ok(None)` when the cluster does not exist.
@@ -852,7 +917,8 @@ async fn connect(
     provider: &ProviderContext,
     state: &Value,
 ) -> Result<Option<kube::Client>, Diagnostic> {
-    if let Some(path) = state.get("kubeconfig_path").as_str() {
+    if let Some(path) = kubeconfig_path(state) {
+        let path = path.as_str();
         let kubeconfig = kube::config::Kubeconfig::read_from(path).map_err(|e| {
             Diagnostic::error("Cannot read the kubeconfig", format!("{path}: {e}"))
                 .at(AttributePath::attr("kubeconfig_path"))
@@ -955,7 +1021,7 @@ async fn apply_workload(
     let observed = workload::observe(client, &namespace, &name, &["Service"])
         .await
         .ok();
-    let lb = observed.and_then(|o| o.load_balancer_ip);
+    let lb = observed.and_then(|o| o.load_balancer_ip());
     match rollout {
         Ok(workload::Rollout::Failed(reason)) => Applied::failed(
             planned_state(planned, "Failed", lb),
@@ -983,9 +1049,16 @@ fn workload_id(planned: &Value) -> Value {
         return Value::Unknown;
     };
     match planned.get("cluster") {
-        Value::String(cluster) => format!("{cluster}/{namespace}/{name}").into(),
-        Value::Null => format!("{namespace}/{name}").into(),
+        Value::String(cluster) => workload_id_of(Some(cluster), namespace, name).into(),
+        Value::Null => workload_id_of(None, namespace, name).into(),
         _ => Value::Unknown,
+    }
+}
+
+fn workload_id_of(cluster: Option<&str>, namespace: &str, name: &str) -> String {
+    match cluster {
+        Some(cluster) => format!("{cluster}/{namespace}/{name}"),
+        None => format!("{namespace}/{name}"),
     }
 }
 
@@ -1020,6 +1093,9 @@ mod tests {
         assert_eq!(v.get("namespace"), &Value::from("apps"));
         let v = Workload.import(&ctx, "apps/api").unwrap();
         assert_eq!(v.get("cluster"), &Value::Null);
+        let v = Workload.import(&ctx, "dev/apps/api").unwrap();
+        assert_eq!(v.get("kubeconfig_context"), &Value::from("dev"));
+        assert_eq!(v.get("id"), &Value::from("apps/api"));
         assert!(Workload.import(&ctx, "api").is_err());
         assert!(Workload.import(&ctx, "bad/cluster/apps/api").is_err());
     }

@@ -6,12 +6,11 @@
 
 use serde_json::{Map, Value as Json, json};
 
-use super::MANAGED_BY;
+use super::NAME_LABEL;
+use crate::framework::validators::parse_quantity;
 use crate::framework::value::Value;
+use crate::kube::MANAGED_BY;
 use crate::resources::node_pool::{LABEL_NODE_POOL, LABEL_POOL_TYPE};
-
-/// The label naming the workload on every object and pod.
-pub const NAME_LABEL: &str = "app.kubernetes.io/name";
 
 fn text(v: &Value) -> Option<String> {
     v.as_str().map(str::to_string)
@@ -611,292 +610,39 @@ fn ingress(w: &Value) -> Option<Json> {
         json!({"apiVersion": "networking.k8s.io/v1", "kind": "Ingress", "metadata": meta, "spec": spec}),
     )
 }
-
-/// The kinds a workload may render, with their API coordinates and the
-/// attribute that produces each (nulled in state when the object is gone,
-/// so the next plan puts it back).
-const KINDS: &[(&str, &str, &str, &str, &str)] = &[
-    (
-        "ServiceAccount",
-        "",
-        "v1",
-        "serviceaccounts",
-        "service_account",
-    ),
-    ("ConfigMap", "", "v1", "configmaps", "config_data"),
-    ("Deployment", "apps", "v1", "deployments", ""),
-    ("Service", "", "v1", "services", "service"),
-    (
-        "HorizontalPodAutoscaler",
-        "autoscaling",
-        "v2",
-        "horizontalpodautoscalers",
-        "autoscaling",
-    ),
-    (
-        "PodDisruptionBudget",
-        "policy",
-        "v1",
-        "poddisruptionbudgets",
-        "disruption_budget",
-    ),
-    (
-        "NetworkPolicy",
-        "networking.k8s.io",
-        "v1",
-        "networkpolicies",
-        "network_policy",
-    ),
-    ("Ingress", "networking.k8s.io", "v1", "ingresses", "ingress"),
-];
-
-fn api(
-    client: &kube::Client,
-    kind: &str,
-    namespace: &str,
-) -> Option<kube::Api<kube::api::DynamicObject>> {
-    let (_, group, version, plural, _) = KINDS.iter().find(|k| k.0 == kind)?;
-    let gvk = kube::api::GroupVersionKind::gvk(group, version, kind);
-    let resource = kube::api::ApiResource::from_gvk_with_plural(&gvk, plural);
-    Some(kube::Api::namespaced_with(
-        client.clone(),
-        namespace,
-        &resource,
-    ))
+/// Whether two renderings are the same objects, as the API server would
+/// store them: quantities compare by amount (`1` is `1000m`).
+pub fn same_objects(a: &[Json], b: &[Json]) -> bool {
+    a.len() == b.len() && a.iter().map(canonical).eq(b.iter().map(canonical))
 }
 
-/// Applies every object with server-side apply (field manager `genesis`).
-pub async fn apply(client: &kube::Client, objects: &[Json]) -> Result<(), super::KubeError> {
-    use kube::api::{Patch, PatchParams};
-    for object in objects {
-        let kind = object["kind"].as_str().unwrap_or_default();
-        let namespace = object["metadata"]["namespace"]
-            .as_str()
-            .unwrap_or("default");
-        let name = object["metadata"]["name"].as_str().unwrap_or_default();
-        let Some(api) = api(client, kind, namespace) else {
-            continue;
-        };
-        api.patch(
-            name,
-            &PatchParams::apply(super::FIELD_MANAGER).force(),
-            &Patch::Apply(object),
-        )
-        .await
-        .map_err(|e| {
-            super::KubeError::from_kube(&format!("applying {kind} {namespace}/{name}"), e)
-        })?;
-    }
-    Ok(())
-}
-
-/// Deletes objects (kind, name) of a workload (foreground, so dependents
-/// go first) and waits until they are gone.
-pub async fn delete(
-    client: &kube::Client,
-    namespace: &str,
-    objects: &[(String, String)],
-    timeout: std::time::Duration,
-) -> Result<(), super::KubeError> {
-    let started = std::time::Instant::now();
-    for (kind, name) in objects {
-        let Some(api) = api(client, kind, namespace) else {
-            continue;
-        };
-        match api
-            .delete(name, &kube::api::DeleteParams::foreground())
-            .await
-        {
-            Ok(_) => {}
-            Err(kube::Error::Api(s)) if s.code == 404 => continue,
-            Err(e) => {
-                return Err(super::KubeError::from_kube(
-                    &format!("deleting {kind} {namespace}/{name}"),
-                    e,
-                ));
+fn canonical(object: &Json) -> Json {
+    let mut object = object.clone();
+    if let Some(containers) = object
+        .pointer_mut("/spec/template/spec/containers")
+        .and_then(Json::as_array_mut)
+    {
+        for c in containers {
+            for kind in ["requests", "limits"] {
+                if let Some(amounts) = c
+                    .pointer_mut(&format!("/resources/{kind}"))
+                    .and_then(Json::as_object_mut)
+                {
+                    for amount in amounts.values_mut() {
+                        if let Some(n) = amount.as_str().and_then(parse_quantity) {
+                            *amount = Json::String(n.to_string());
+                        }
+                    }
+                }
             }
         }
-        while api
-            .get_opt(name)
-            .await
-            .map_err(|e| super::KubeError::from_kube("waiting for a deletion", e))?
-            .is_some()
-        {
-            if started.elapsed() > timeout {
-                return Err(super::KubeError::Transport {
-                    call: format!("deleting {kind} {namespace}/{name}"),
-                    message: format!("still there after {timeout:?}"),
-                });
-            }
-            tokio::time::sleep(std::time::Duration::from_millis(200)).await;
-        }
     }
-    Ok(())
-}
-
-/// (kind, name) of each object, for deleting them.
-pub fn identities(objects: &[Json]) -> Vec<(String, String)> {
-    objects
-        .iter()
-        .filter_map(|o| {
-            Some((
-                o["kind"].as_str()?.to_string(),
-                o["metadata"]["name"].as_str()?.to_string(),
-            ))
-        })
-        .collect()
-}
-
-/// How a rollout ended.
-#[derive(Debug, PartialEq)]
-pub enum Rollout {
-    Available,
-    /// The deployment reported why it cannot finish.
-    Failed(String),
-    /// Still going when the wait ended.
-    Progressing,
-}
-
-/// Waits until the deployment's new pods are updated, ready and available,
-/// it fails (ProgressDeadlineExceeded), or `timeout` passes.
-pub async fn wait_for_rollout(
-    client: &kube::Client,
-    namespace: &str,
-    name: &str,
-    timeout: std::time::Duration,
-    stop: &tokio_util::sync::CancellationToken,
-) -> Result<Rollout, super::KubeError> {
-    let api = api(client, "Deployment", namespace).expect("Deployment is a known kind");
-    let started = std::time::Instant::now();
-    loop {
-        let d = api
-            .get(name)
-            .await
-            .map_err(|e| super::KubeError::from_kube("reading the deployment", e))?;
-        let rollout = rollout_of(&serde_json::to_value(&d).unwrap_or_default());
-        if rollout != Rollout::Progressing || started.elapsed() >= timeout {
-            return Ok(rollout);
-        }
-        tokio::select! {
-            () = tokio::time::sleep(std::time::Duration::from_millis(250)) => {}
-            () = stop.cancelled() => return Ok(Rollout::Progressing),
-        }
-    }
-}
-
-/// The rollout state a deployment's status shows.
-pub fn rollout_of(d: &Json) -> Rollout {
-    let desired = d["spec"]["replicas"].as_i64().unwrap_or(1);
-    let status = &d["status"];
-    let observed = status["observedGeneration"].as_i64().unwrap_or(0)
-        >= d["metadata"]["generation"].as_i64().unwrap_or(1);
-    // Until the controller has seen this generation, its status describes
-    // the previous rollout.
-    if !observed {
-        return Rollout::Progressing;
-    }
-    let conditions = status["conditions"].as_array().cloned().unwrap_or_default();
-    if let Some(c) = conditions
-        .iter()
-        .find(|c| c["type"] == "Progressing" && c["reason"] == "ProgressDeadlineExceeded")
-    {
-        return Rollout::Failed(
-            c["message"]
-                .as_str()
-                .unwrap_or("the rollout exceeded its progress deadline")
-                .to_string(),
-        );
-    }
-    let count = |k: &str| status[k].as_i64().unwrap_or(0);
-    if count("updatedReplicas") >= desired
-        && count("readyReplicas") >= desired
-        && count("availableReplicas") >= desired
-    {
-        Rollout::Available
-    } else {
-        Rollout::Progressing
-    }
-}
-
-/// What exists of a workload in the cluster.
-#[derive(Debug, Default)]
-pub struct Observed {
-    pub deployment: Option<Json>,
-    pub present: Vec<&'static str>,
-    pub load_balancer_ip: Option<String>,
-}
-
-pub async fn observe(
-    client: &kube::Client,
-    namespace: &str,
-    name: &str,
-    kinds: &[&'static str],
-) -> Result<Observed, super::KubeError> {
-    let mut out = Observed::default();
-    for kind in kinds {
-        let Some(api) = api(client, kind, namespace) else {
-            continue;
-        };
-        let Some(object) = api
-            .get_opt(name)
-            .await
-            .map_err(|e| super::KubeError::from_kube(&format!("reading {kind}"), e))?
-        else {
-            continue;
-        };
-        let object = serde_json::to_value(&object).unwrap_or_default();
-        if *kind == "Deployment" {
-            out.deployment = Some(object.clone());
-        }
-        if *kind == "Service" {
-            out.load_balancer_ip = object["status"]["loadBalancer"]["ingress"][0]["ip"]
-                .as_str()
-                .map(str::to_string);
-        }
-        out.present.push(kind);
-    }
-    Ok(out)
-}
-
-/// The attribute that renders `kind` (empty for the Deployment itself).
-pub fn attribute_of(kind: &str) -> &'static str {
-    KINDS.iter().find(|k| k.0 == kind).map_or("", |k| k.4)
-}
-
-/// Every kind a workload may own.
-pub fn all_kinds() -> Vec<&'static str> {
-    KINDS.iter().map(|k| k.0).collect()
+    object
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    fn deployment(generation: i64, observed: i64, ready: i64, condition: Option<&str>) -> Json {
-        let mut d = json!({
-            "metadata": {"generation": generation},
-            "spec": {"replicas": 2},
-            "status": {"observedGeneration": observed, "updatedReplicas": ready, "readyReplicas": ready, "availableReplicas": ready, "conditions": []},
-        });
-        if let Some(reason) = condition {
-            d["status"]["conditions"] = json!([{"type": "Progressing", "status": "False", "reason": reason, "message": "ReplicaSet \"x\" has timed out progressing."}]);
-        }
-        d
-    }
-
-    #[test]
-    fn rollouts_are_read_from_the_status() {
-        assert_eq!(rollout_of(&deployment(2, 2, 2, None)), Rollout::Available);
-        assert_eq!(rollout_of(&deployment(2, 2, 1, None)), Rollout::Progressing);
-        assert!(
-            matches!(rollout_of(&deployment(2, 2, 0, Some("ProgressDeadlineExceeded"))), Rollout::Failed(m) if m.contains("timed out"))
-        );
-        // A status from before the latest change says nothing about it.
-        assert_eq!(
-            rollout_of(&deployment(3, 2, 0, Some("ProgressDeadlineExceeded"))),
-            Rollout::Progressing
-        );
-    }
 
     #[test]
     fn replicas_are_left_to_the_autoscaler() {

@@ -1,0 +1,246 @@
+//! genesis_workload read back from its cluster, by the real Terraform
+//! against genesis-sim: imports (by cluster ID and through a kubeconfig)
+//! plan no change, edits made behind Terraform's back to fields Genesis
+//! applied show in the next plan, and fields others add never do.
+
+use serde_json::{Value as Json, json};
+
+use crate::harness::{Sim, Workspace, each_terraform};
+use crate::workload::EVERYTHING;
+
+const CLUSTER: &str = "projects/p/locations/us-central1/clusters/apps";
+
+fn config() -> String {
+    let everything = &EVERYTHING[EVERYTHING.find("resource ").unwrap()..].replace(
+        "kubeconfig_path    = \"/nonexistent/kubeconfig\"\n  kubeconfig_context = \"dev\"",
+        "cluster = genesis_cluster.main.id",
+    );
+    format!(
+        r#"
+terraform {{
+  required_providers {{
+    genesis = {{ source = "genesis-platform/genesis" }}
+  }}
+}}
+
+resource "genesis_cluster" "main" {{
+  project_id            = "p"
+  region                = "us-central1"
+  name                  = "apps"
+  enable_autopilot      = true
+  kubernetes_namespaces = ["jobs"]
+}}
+
+resource "genesis_workload" "api" {{
+  cluster     = genesis_cluster.main.id
+  namespace   = "jobs"
+  name        = "api"
+  image       = "nginx:1.27"
+  ports       = [{{ name = "http", container_port = 8080 }}]
+  resources   = {{ requests = {{ cpu = "500m", memory = "256Mi" }} }}
+  autoscaling = {{ min_replicas = 2, max_replicas = 6, cpu_target = 70 }}
+  service     = {{}}
+}}
+
+output "endpoint" {{
+  value = genesis_cluster.main.endpoint
+}}
+
+output "ca_certificate" {{
+  value = genesis_cluster.main.ca_certificate
+}}
+
+{everything}
+"#
+    )
+}
+
+const SIDE: &str = r#"
+terraform {
+  required_providers {
+    genesis = { source = "genesis-platform/genesis" }
+  }
+}
+
+resource "genesis_workload" "side" {
+  kubeconfig_path = "./kubeconfig"
+  namespace       = "jobs"
+  name            = "side"
+  image           = "nginx:1.27"
+  replicas        = 1
+  config_data     = { MODE = "side" }
+}
+"#;
+
+/// `terraform plan -detailed-exitcode` must show no change; the plan is
+/// printed when it does.
+fn assert_no_changes(ws: &Workspace, why: &str) {
+    let run = ws
+        .run(&["plan", "-input=false", "-detailed-exitcode", "-no-color"])
+        .assert_no_crash();
+    assert_eq!(
+        run.status.code(),
+        Some(0),
+        "{why}:\n{}\n{}",
+        run.stdout,
+        run.stderr
+    );
+}
+
+/// The planned update of one resource: (before, after).
+fn change(plan: &Json, address: &str) -> (Json, Json) {
+    let c = plan["resource_changes"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|c| c["address"] == address)
+        .unwrap_or_else(|| panic!("{address} is not in the plan"));
+    assert_eq!(c["change"]["actions"], json!(["update"]), "{address}: {c}");
+    (c["change"]["before"].clone(), c["change"]["after"].clone())
+}
+
+/// The top-level attributes whose known planned values differ from the
+/// prior ones (unknown values are left out of `after`).
+fn differing(before: &Json, after: &Json) -> Vec<String> {
+    let mut keys: Vec<String> = after
+        .as_object()
+        .unwrap()
+        .keys()
+        .filter(|k| before[k.as_str()] != after[k.as_str()])
+        .cloned()
+        .collect();
+    keys.sort();
+    keys
+}
+
+#[test]
+fn workloads_are_read_back_from_the_cluster() {
+    each_terraform(|tf| {
+        let sim = Sim::start();
+        let ws = Workspace::new(tf, &[("main.tf", &config())]).against(&sim);
+        ws.run(&["apply", "-input=false", "-auto-approve"]).ok();
+        assert_no_changes(&ws, "a second plan shows no changes");
+
+        // Import by CLUSTER_ID/NAMESPACE/NAME matches the configuration.
+        for (address, name) in [
+            ("genesis_workload.everything", "everything"),
+            ("genesis_workload.api", "api"),
+        ] {
+            ws.run(&["state", "rm", address]).ok();
+            ws.run(&[
+                "import",
+                "-input=false",
+                address,
+                &format!("{CLUSTER}/jobs/{name}"),
+            ])
+            .ok();
+        }
+        assert_no_changes(&ws, "imported workloads plan no change");
+
+        // Edits behind Terraform's back, as kubectl would make them.
+        let patch = |path: &str, body: Json| {
+            let status = sim.control(
+                "PATCH",
+                &format!("/_sim/kube?cluster={CLUSTER}&path={path}"),
+                Some(body),
+            );
+            assert_eq!(status, 200, "patching {path}");
+        };
+        let deployments = "/apis/apps/v1/namespaces/jobs/deployments";
+        patch(
+            &format!("{deployments}/everything"),
+            json!({"spec": {"minReadySeconds": 30}}),
+        );
+        patch(
+            "/api/v1/namespaces/jobs/configmaps/everything",
+            json!({"data": {"app.yaml": "debug: true"}}),
+        );
+        patch(
+            "/api/v1/namespaces/jobs/services/everything",
+            json!({"metadata": {"annotations": {"networking.gke.io/load-balancer-type": "External"}}}),
+        );
+        patch(
+            "/apis/autoscaling/v2/namespaces/jobs/horizontalpodautoscalers/api",
+            json!({"spec": {"maxReplicas": 4}}),
+        );
+        // What others add to the objects is theirs: an admission
+        // controller's annotation, a label from a policy engine.
+        patch(
+            &format!("{deployments}/api"),
+            json!({"metadata": {"labels": {"policy.example/checked": "yes"}}, "spec": {"template": {"metadata": {"annotations": {"sidecar.example/inject": "true"}}}}}),
+        );
+
+        let plan = ws.plan_json();
+        let (before, after) = change(&plan, "genesis_workload.everything");
+        assert_eq!(
+            differing(&before, &after),
+            ["config_data", "min_ready_seconds", "service"],
+            "exactly the edited fields"
+        );
+        assert_eq!(before["min_ready_seconds"], 30);
+        assert_eq!(after["min_ready_seconds"], 5);
+        assert_eq!(before["config_data"]["app.yaml"], "debug: true");
+        assert_eq!(
+            before["service"]["annotations"]["networking.gke.io/load-balancer-type"],
+            "External"
+        );
+        let (before, after) = change(&plan, "genesis_workload.api");
+        assert_eq!(differing(&before, &after), ["autoscaling"]);
+        assert_eq!(before["autoscaling"]["max_replicas"], 4);
+        assert!(before["labels"].is_null() && before["annotations"].is_null());
+
+        ws.run(&["apply", "-input=false", "-auto-approve"]).ok();
+        assert_no_changes(&ws, "the apply put the edited fields back");
+        let api = &sim.state()["kube"][CLUSTER]["objects"]["objects"]["apps/deployments/jobs/api"];
+        assert_eq!(
+            api["spec"]["template"]["metadata"]["annotations"]["sidecar.example/inject"], "true",
+            "what others added stays"
+        );
+
+        // A cluster Genesis does not manage, through a kubeconfig.
+        let outputs = ws.run(&["output", "-json"]).ok().json();
+        let kubeconfig = json!({
+            "apiVersion": "v1",
+            "kind": "Config",
+            "clusters": [{"name": "apps", "cluster": {
+                "server": format!("https://{}", outputs["endpoint"]["value"].as_str().unwrap()),
+                "certificate-authority-data": outputs["ca_certificate"]["value"],
+            }}],
+            "users": [{"name": "dev", "user": {"token": sim.running.urls.token}}],
+            "contexts": [{"name": "apps", "context": {"cluster": "apps", "user": "dev"}}],
+            "current-context": "apps",
+        });
+        let side = Workspace::new(
+            tf,
+            &[("main.tf", SIDE), ("kubeconfig", &kubeconfig.to_string())],
+        );
+        side.run(&["apply", "-input=false", "-auto-approve"]).ok();
+        assert!(
+            sim.state()["kube"][CLUSTER]["objects"]["objects"]["apps/deployments/jobs/side"]
+                .is_object(),
+            "applied through the kubeconfig"
+        );
+        assert_no_changes(
+            &side,
+            "a second plan through the kubeconfig shows no changes",
+        );
+        side.run(&["state", "rm", "genesis_workload.side"]).ok();
+        let absolute = side.dir.path().join("kubeconfig");
+        let side = side.with_env("KUBECONFIG", absolute.to_str().unwrap());
+        side.run(&[
+            "import",
+            "-input=false",
+            "genesis_workload.side",
+            "jobs/side",
+        ])
+        .ok();
+        assert_no_changes(
+            &side,
+            "a workload imported by NAMESPACE/NAME with KUBECONFIG plans no change",
+        );
+        side.run(&["destroy", "-input=false", "-auto-approve"]).ok();
+
+        ws.run(&["destroy", "-input=false", "-auto-approve"]).ok();
+        assert_eq!(sim.state()["gke"]["clusters"], json!({}));
+    });
+}

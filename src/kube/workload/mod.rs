@@ -1,0 +1,322 @@
+//! A `genesis_workload` in its cluster: the objects it renders to
+//! (`render`), read back from what the cluster holds (`read`), applied with
+//! server-side apply, waited on, observed and deleted.
+
+mod read;
+mod render;
+
+pub use read::{attributes_of, ours};
+pub use render::{render, same_objects};
+
+use std::collections::BTreeMap;
+
+use serde_json::Value as Json;
+
+/// The label naming the workload on every object and pod.
+pub const NAME_LABEL: &str = "app.kubernetes.io/name";
+
+/// The kinds a workload may render, with their API coordinates: (kind,
+/// group, version, plural).
+const KINDS: &[(&str, &str, &str, &str)] = &[
+    ("ServiceAccount", "", "v1", "serviceaccounts"),
+    ("ConfigMap", "", "v1", "configmaps"),
+    ("Deployment", "apps", "v1", "deployments"),
+    ("Service", "", "v1", "services"),
+    (
+        "HorizontalPodAutoscaler",
+        "autoscaling",
+        "v2",
+        "horizontalpodautoscalers",
+    ),
+    (
+        "PodDisruptionBudget",
+        "policy",
+        "v1",
+        "poddisruptionbudgets",
+    ),
+    (
+        "NetworkPolicy",
+        "networking.k8s.io",
+        "v1",
+        "networkpolicies",
+    ),
+    ("Ingress", "networking.k8s.io", "v1", "ingresses"),
+];
+
+fn api(
+    client: &kube::Client,
+    kind: &str,
+    namespace: &str,
+) -> Option<kube::Api<kube::api::DynamicObject>> {
+    let (_, group, version, plural) = KINDS.iter().find(|k| k.0 == kind)?;
+    let gvk = kube::api::GroupVersionKind::gvk(group, version, kind);
+    let resource = kube::api::ApiResource::from_gvk_with_plural(&gvk, plural);
+    Some(kube::Api::namespaced_with(
+        client.clone(),
+        namespace,
+        &resource,
+    ))
+}
+
+/// Applies every object with server-side apply (field manager `genesis`).
+pub async fn apply(client: &kube::Client, objects: &[Json]) -> Result<(), crate::kube::KubeError> {
+    use kube::api::{Patch, PatchParams};
+    for object in objects {
+        let kind = object["kind"].as_str().unwrap_or_default();
+        let namespace = object["metadata"]["namespace"]
+            .as_str()
+            .unwrap_or("default");
+        let name = object["metadata"]["name"].as_str().unwrap_or_default();
+        let Some(api) = api(client, kind, namespace) else {
+            continue;
+        };
+        api.patch(
+            name,
+            &PatchParams::apply(crate::kube::FIELD_MANAGER).force(),
+            &Patch::Apply(object),
+        )
+        .await
+        .map_err(|e| {
+            crate::kube::KubeError::from_kube(&format!("applying {kind} {namespace}/{name}"), e)
+        })?;
+    }
+    Ok(())
+}
+
+/// Deletes objects (kind, name) of a workload (foreground, so dependents
+/// go first) and waits until they are gone.
+pub async fn delete(
+    client: &kube::Client,
+    namespace: &str,
+    objects: &[(String, String)],
+    timeout: std::time::Duration,
+) -> Result<(), crate::kube::KubeError> {
+    let started = std::time::Instant::now();
+    for (kind, name) in objects {
+        let Some(api) = api(client, kind, namespace) else {
+            continue;
+        };
+        match api
+            .delete(name, &kube::api::DeleteParams::foreground())
+            .await
+        {
+            Ok(_) => {}
+            Err(kube::Error::Api(s)) if s.code == 404 => continue,
+            Err(e) => {
+                return Err(crate::kube::KubeError::from_kube(
+                    &format!("deleting {kind} {namespace}/{name}"),
+                    e,
+                ));
+            }
+        }
+        while api
+            .get_opt(name)
+            .await
+            .map_err(|e| crate::kube::KubeError::from_kube("waiting for a deletion", e))?
+            .is_some()
+        {
+            if started.elapsed() > timeout {
+                return Err(crate::kube::KubeError::Transport {
+                    call: format!("deleting {kind} {namespace}/{name}"),
+                    message: format!("still there after {timeout:?}"),
+                });
+            }
+            tokio::time::sleep(std::time::Duration::from_millis(200)).await;
+        }
+    }
+    Ok(())
+}
+
+/// (kind, name) of each object, for deleting them.
+pub fn identities(objects: &[Json]) -> Vec<(String, String)> {
+    objects
+        .iter()
+        .filter_map(|o| {
+            Some((
+                o["kind"].as_str()?.to_string(),
+                o["metadata"]["name"].as_str()?.to_string(),
+            ))
+        })
+        .collect()
+}
+
+/// How a rollout ended.
+#[derive(Debug, PartialEq)]
+pub enum Rollout {
+    Available,
+    /// The deployment reported why it cannot finish.
+    Failed(String),
+    /// Still going when the wait ended.
+    Progressing,
+}
+
+/// Waits until the deployment's new pods are updated, ready and available,
+/// it fails (ProgressDeadlineExceeded), or `timeout` passes.
+pub async fn wait_for_rollout(
+    client: &kube::Client,
+    namespace: &str,
+    name: &str,
+    timeout: std::time::Duration,
+    stop: &tokio_util::sync::CancellationToken,
+) -> Result<Rollout, crate::kube::KubeError> {
+    let api = api(client, "Deployment", namespace).expect("Deployment is a known kind");
+    let started = std::time::Instant::now();
+    loop {
+        let d = api
+            .get(name)
+            .await
+            .map_err(|e| crate::kube::KubeError::from_kube("reading the deployment", e))?;
+        let rollout = rollout_of(&serde_json::to_value(&d).unwrap_or_default());
+        if rollout != Rollout::Progressing || started.elapsed() >= timeout {
+            return Ok(rollout);
+        }
+        tokio::select! {
+            () = tokio::time::sleep(std::time::Duration::from_millis(250)) => {}
+            () = stop.cancelled() => return Ok(Rollout::Progressing),
+        }
+    }
+}
+
+/// The rollout state a deployment's status shows.
+pub fn rollout_of(d: &Json) -> Rollout {
+    let desired = d["spec"]["replicas"].as_i64().unwrap_or(1);
+    let status = &d["status"];
+    let observed = status["observedGeneration"].as_i64().unwrap_or(0)
+        >= d["metadata"]["generation"].as_i64().unwrap_or(1);
+    // Until the controller has seen this generation, its status describes
+    // the previous rollout.
+    if !observed {
+        return Rollout::Progressing;
+    }
+    let conditions = status["conditions"].as_array().cloned().unwrap_or_default();
+    if let Some(c) = conditions
+        .iter()
+        .find(|c| c["type"] == "Progressing" && c["reason"] == "ProgressDeadlineExceeded")
+    {
+        return Rollout::Failed(
+            c["message"]
+                .as_str()
+                .unwrap_or("the rollout exceeded its progress deadline")
+                .to_string(),
+        );
+    }
+    let count = |k: &str| status[k].as_i64().unwrap_or(0);
+    if count("updatedReplicas") >= desired
+        && count("readyReplicas") >= desired
+        && count("availableReplicas") >= desired
+    {
+        Rollout::Available
+    } else {
+        Rollout::Progressing
+    }
+}
+
+/// What exists of a workload in the cluster: each object found, by kind,
+/// as the server returned it.
+#[derive(Debug, Default)]
+pub struct Observed {
+    pub objects: BTreeMap<&'static str, Json>,
+}
+
+impl Observed {
+    pub fn deployment(&self) -> Option<&Json> {
+        self.objects.get("Deployment")
+    }
+
+    pub fn load_balancer_ip(&self) -> Option<String> {
+        self.objects.get("Service")?["status"]["loadBalancer"]["ingress"][0]["ip"]
+            .as_str()
+            .map(str::to_string)
+    }
+}
+
+/// Reads the workload's objects of the given kinds, all at once. The
+/// ServiceAccount is the one the pods run as.
+pub async fn observe(
+    client: &kube::Client,
+    namespace: &str,
+    name: &str,
+    kinds: &[&'static str],
+) -> Result<Observed, crate::kube::KubeError> {
+    let get = |kind: &'static str, object: String| {
+        let api = api(client, kind, namespace);
+        async move {
+            let Some(api) = api else {
+                return Ok((kind, None));
+            };
+            let found = api.get_opt(&object).await.map_err(|e| {
+                crate::kube::KubeError::from_kube(&format!("reading {kind} {object}"), e)
+            })?;
+            Ok((
+                kind,
+                found.map(|o| serde_json::to_value(&o).unwrap_or_default()),
+            ))
+        }
+    };
+    let mut out = Observed::default();
+    let mut account = name.to_string();
+    if kinds.contains(&"Deployment")
+        && let (_, Some(d)) = get("Deployment", name.to_string()).await?
+    {
+        if let Some(sa) = d["spec"]["template"]["spec"]["serviceAccountName"].as_str() {
+            account = sa.to_string();
+        }
+        out.objects.insert("Deployment", d);
+    }
+    let mut reads = tokio::task::JoinSet::new();
+    for kind in kinds.iter().filter(|k| **k != "Deployment") {
+        let object = if *kind == "ServiceAccount" {
+            account.clone()
+        } else {
+            name.to_string()
+        };
+        reads.spawn(get(kind, object));
+    }
+    while let Some(read) = reads.join_next().await {
+        let (kind, found) = read.map_err(|e| crate::kube::KubeError::Transport {
+            call: "reading the workload".into(),
+            message: e.to_string(),
+        })??;
+        if let Some(object) = found {
+            out.objects.insert(kind, object);
+        }
+    }
+    Ok(out)
+}
+
+/// Every kind a workload may own.
+pub fn all_kinds() -> Vec<&'static str> {
+    KINDS.iter().map(|k| k.0).collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    fn deployment(generation: i64, observed: i64, ready: i64, condition: Option<&str>) -> Json {
+        let mut d = json!({
+            "metadata": {"generation": generation},
+            "spec": {"replicas": 2},
+            "status": {"observedGeneration": observed, "updatedReplicas": ready, "readyReplicas": ready, "availableReplicas": ready, "conditions": []},
+        });
+        if let Some(reason) = condition {
+            d["status"]["conditions"] = json!([{"type": "Progressing", "status": "False", "reason": reason, "message": "ReplicaSet \"x\" has timed out progressing."}]);
+        }
+        d
+    }
+
+    #[test]
+    fn rollouts_are_read_from_the_status() {
+        assert_eq!(rollout_of(&deployment(2, 2, 2, None)), Rollout::Available);
+        assert_eq!(rollout_of(&deployment(2, 2, 1, None)), Rollout::Progressing);
+        assert!(
+            matches!(rollout_of(&deployment(2, 2, 0, Some("ProgressDeadlineExceeded"))), Rollout::Failed(m) if m.contains("timed out"))
+        );
+        // A status from before the latest change says nothing about it.
+        assert_eq!(
+            rollout_of(&deployment(3, 2, 0, Some("ProgressDeadlineExceeded"))),
+            Rollout::Progressing
+        );
+    }
+}
