@@ -1,7 +1,7 @@
 //! genesis_workload applied by the real Terraform against genesis-sim: the
 //! cluster and its workloads in one apply, no-op plans, a new image rolling
-//! out, a failing image failing the apply with the reason, the autoscaler
-//! causing no diff, drift, destroy.
+//! out, a failing image failing the apply with the reason (the deployment's
+//! and its pods'), the autoscaler causing no diff, drift, destroy.
 
 use crate::harness::{Sim, Workspace, each_terraform};
 
@@ -102,7 +102,9 @@ fn workloads_lifecycle_against_the_simulator() {
         assert!(!run.status.success());
         let text = run.stderr.split_whitespace().collect::<Vec<_>>().join(" ");
         assert!(
-            text.contains("Rollout failed") && text.contains("has timed out progressing"),
+            text.contains("Rollout failed")
+                && text.contains("has timed out progressing")
+                && text.contains("ImagePullBackOff: Back-off pulling image \"registry.example/api:broken\""),
             "{}",
             run.stderr
         );

@@ -445,6 +445,67 @@ async fn deployments_roll_out_or_fail_with_the_reason() {
         .unwrap();
     assert_eq!(progressing["reason"], "ProgressDeadlineExceeded", "{bad:#}");
     assert!(bad["status"]["availableReplicas"].is_null());
+
+    // Their pods say why, as the kubelet would.
+    let (s, pods) = c
+        .get("/api/v1/namespaces/apps/pods?labelSelector=app%3Dbad")
+        .await;
+    assert_eq!(s, 200, "{pods:#}");
+    let items = pods["items"].as_array().unwrap();
+    assert_eq!(items.len(), 2, "{pods:#}");
+    let waiting = &items[0]["status"]["containerStatuses"][0]["state"]["waiting"];
+    assert_eq!(waiting["reason"], "ImagePullBackOff");
+    assert_eq!(
+        waiting["message"],
+        "Back-off pulling image \"registry.example/app:broken\""
+    );
+    assert_eq!(items[0]["status"]["phase"], "Pending");
+    assert_eq!(items[0]["metadata"]["ownerReferences"][0]["name"], "bad");
+    let (_, pods) = c
+        .get("/api/v1/namespaces/apps/pods?labelSelector=app%3Dgood")
+        .await;
+    let items = pods["items"].as_array().unwrap();
+    assert_eq!(items.len(), 2);
+    assert!(items.iter().all(|p| p["status"]["phase"] == "Running"
+        && p["status"]["containerStatuses"][0]["ready"] == true));
+
+    // A new template replaces them; deleting the deployment removes them.
+    let (s, _) = c
+        .apply(
+            "/apis/apps/v1/namespaces/apps/deployments/good",
+            "genesis",
+            deployment("good", "nginx:1.28"),
+        )
+        .await;
+    assert_eq!(s, 200);
+    tokio::time::sleep(Duration::from_millis(100)).await;
+    let (_, pods) = c
+        .get("/api/v1/namespaces/apps/pods?labelSelector=app%3Dgood")
+        .await;
+    let items = pods["items"].as_array().unwrap();
+    assert_eq!(items.len(), 2);
+    assert!(
+        items
+            .iter()
+            .all(|p| p["spec"]["containers"][0]["image"] == "nginx:1.28")
+    );
+    c.send(
+        "DELETE",
+        "/apis/apps/v1/namespaces/apps/deployments/good",
+        Some("application/json"),
+        &json!({"propagationPolicy": "Foreground"}),
+        DEV_TOKEN,
+    )
+    .await;
+    tokio::time::sleep(Duration::from_millis(200)).await;
+    let (_, pods) = c
+        .get("/api/v1/namespaces/apps/pods?labelSelector=app%3Dgood")
+        .await;
+    assert_eq!(pods["items"], json!([]), "{pods:#}");
+    let (s, _) = c
+        .get("/apis/apps/v1/namespaces/apps/deployments/good")
+        .await;
+    assert_eq!(s, 404, "the foreground deletion finished");
 }
 
 #[tokio::test]

@@ -1022,17 +1022,38 @@ async fn apply_workload(
         .await
         .ok();
     let lb = observed.and_then(|o| o.load_balancer_ip());
+    let pods = async {
+        workload::pod_problems(client, &namespace, &name)
+            .await
+            .map(|p| format!(" Pods: {p}."))
+            .unwrap_or_default()
+    };
     match rollout {
         Ok(workload::Rollout::Failed(reason)) => Applied::failed(
             planned_state(planned, "Failed", lb),
-            Diagnostic::error("Rollout failed", format!("Deployment {namespace}/{name} did not roll out: {reason}")).into(),
+            Diagnostic::error(
+                "Rollout failed",
+                format!("Deployment {namespace}/{name} did not roll out: {reason}{}", pods.await),
+            )
+            .into(),
         ),
-        Ok(workload::Rollout::Progressing) if planned.get("wait_for_rollout").as_bool() != Some(false) => Applied::failed(
-            planned_state(planned, "Progressing", lb),
-            Diagnostic::error("Rollout not finished", format!("Deployment {namespace}/{name} was still rolling out when the timeout ran out; raise timeouts or check its pods.")).into(),
-        ),
+        Ok(workload::Rollout::Progressing)
+            if planned.get("wait_for_rollout").as_bool() != Some(false) =>
+        {
+            Applied::failed(
+                planned_state(planned, "Progressing", lb),
+                Diagnostic::error(
+                    "Rollout not finished",
+                    format!("Deployment {namespace}/{name} was still rolling out when the timeout ran out; raise timeouts or check its pods.{}", pods.await),
+                )
+                .into(),
+            )
+        }
         Ok(rollout) => Applied::ok(planned_state(planned, status_name(&rollout), lb)),
-        Err(e) => Applied::failed(planned_state(planned, "Progressing", lb), Diagnostic::error("Failed to watch the rollout", e.to_string()).into()),
+        Err(e) => Applied::failed(
+            planned_state(planned, "Progressing", lb),
+            Diagnostic::error("Failed to watch the rollout", e.to_string()).into(),
+        ),
     }
 }
 

@@ -161,6 +161,14 @@ fn deployments(objects: &mut Objects, memory: &mut Memory, settings: &Settings) 
         } else if desired > 0 {
             status["unavailableReplicas"] = json!(desired);
         }
+        let containers = if failing {
+            Containers::CannotPull
+        } else if ready {
+            Containers::Running
+        } else {
+            Containers::Starting
+        };
+        sync_pods(objects, &obj, &rs, desired, containers, settings);
         let revision = json!(rollout.revision.to_string());
         let unchanged = same_status(&obj["status"], &status)
             && obj["metadata"]["annotations"]["deployment.kubernetes.io/revision"] == revision;
@@ -172,6 +180,159 @@ fn deployments(objects: &mut Objects, memory: &mut Memory, settings: &Settings) 
             o["metadata"]["annotations"]["deployment.kubernetes.io/revision"] = revision;
         });
     }
+}
+
+/// Where a pod's containers are.
+#[derive(Clone, Copy, PartialEq)]
+enum Containers {
+    Starting,
+    Running,
+    /// An image matching `--failing-image` cannot be pulled.
+    CannotPull,
+}
+
+/// Keeps a deployment's pods as its ReplicaSet and the kubelet would:
+/// `desired` pods of the current template (`rs` names it), old ones gone,
+/// each with the container states a client reads to explain a rollout.
+fn sync_pods(
+    objects: &mut Objects,
+    deployment: &Json,
+    rs: &str,
+    desired: i64,
+    containers: Containers,
+    settings: &Settings,
+) {
+    let Some(pods) = super::resources::find("", "v1", "pods") else {
+        return;
+    };
+    let ns = deployment["metadata"]["namespace"]
+        .as_str()
+        .unwrap_or_default();
+    let uid = &deployment["metadata"]["uid"];
+    let prefix = format!("/pods/{ns}/");
+    let owned: Vec<String> = objects
+        .objects
+        .iter()
+        .filter(|(k, o)| {
+            k.starts_with(&prefix) && o["metadata"]["ownerReferences"][0]["uid"] == *uid
+        })
+        .map(|(k, _)| k.clone())
+        .collect();
+    let wanted: Vec<String> = (0..desired.max(0))
+        .map(|i| format!("{rs}-{}", pod_suffix(hash(&json!([rs, i])))))
+        .collect();
+    for key in &owned {
+        if !wanted.iter().any(|name| key.ends_with(&format!("/{name}"))) {
+            objects.objects.remove(key);
+        }
+    }
+    let template = &deployment["spec"]["template"];
+    for name in &wanted {
+        let key = format!("{prefix}{name}");
+        if !objects.objects.contains_key(&key) {
+            let mut labels = template["metadata"]["labels"].clone();
+            labels["pod-template-hash"] = json!(rs.rsplit('-').next().unwrap_or_default());
+            let pod = json!({
+                "apiVersion": "v1",
+                "kind": "Pod",
+                "metadata": {
+                    "name": name,
+                    "labels": labels,
+                    "ownerReferences": [{
+                        "apiVersion": "apps/v1",
+                        "kind": "Deployment",
+                        "name": deployment["metadata"]["name"],
+                        "uid": uid,
+                        "controller": true,
+                        "blockOwnerDeletion": true,
+                    }],
+                },
+                "spec": template["spec"],
+            });
+            objects.controller_create(pods, ns, pod);
+        }
+        let status = pod_status(&template["spec"], containers, settings);
+        if objects
+            .objects
+            .get(&key)
+            .is_some_and(|p| !same_pod_status(&p["status"], &status))
+        {
+            objects.controller_write(&key, |p| p["status"] = status);
+        }
+    }
+}
+
+/// Five characters from the alphabet Kubernetes uses for generated names.
+fn pod_suffix(mut n: u64) -> String {
+    const ALPHABET: &[u8] = b"bcdfghjklmnpqrstvwxz2456789";
+    (0..5)
+        .map(|_| {
+            let c = ALPHABET[(n % ALPHABET.len() as u64) as usize] as char;
+            n /= ALPHABET.len() as u64;
+            c
+        })
+        .collect()
+}
+
+/// A pod's status as the kubelet reports it.
+fn pod_status(spec: &Json, containers: Containers, settings: &Settings) -> Json {
+    let names: Vec<&str> = spec["containers"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .filter_map(|c| c["name"].as_str())
+        .collect();
+    let statuses: Vec<Json> = spec["containers"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .map(|c| {
+            let image = c["image"].as_str().unwrap_or_default();
+            let cannot_pull = settings
+                .failing_images
+                .iter()
+                .any(|p| !p.is_empty() && image.contains(p.as_str()));
+            let state = match containers {
+                Containers::Running => json!({"running": {"startedAt": now()}}),
+                Containers::CannotPull if cannot_pull => json!({"waiting": {
+                    "reason": "ImagePullBackOff",
+                    "message": format!("Back-off pulling image \"{image}\""),
+                }}),
+                _ => json!({"waiting": {"reason": "ContainerCreating"}}),
+            };
+            let running = containers == Containers::Running;
+            json!({"name": c["name"], "image": image, "imageID": "", "ready": running, "started": running, "restartCount": 0, "state": state})
+        })
+        .collect();
+    let ready = containers == Containers::Running;
+    let mut condition = json!({"type": "Ready", "status": if ready { "True" } else { "False" }, "lastProbeTime": null, "lastTransitionTime": now()});
+    if !ready {
+        condition["reason"] = json!("ContainersNotReady");
+        condition["message"] = json!(format!(
+            "containers with unready status: [{}]",
+            names.join(" ")
+        ));
+    }
+    json!({
+        "phase": if ready { "Running" } else { "Pending" },
+        "conditions": [condition],
+        "containerStatuses": statuses,
+        "qosClass": "BestEffort",
+    })
+}
+
+/// Pod statuses carry times; compare what they say.
+fn same_pod_status(a: &Json, b: &Json) -> bool {
+    let say = |s: &Json| {
+        let states: Vec<Json> = s["containerStatuses"]
+            .as_array()
+            .into_iter()
+            .flatten()
+            .map(|c| json!([c["ready"], c["state"]["waiting"]["reason"], c["image"]]))
+            .collect();
+        json!([s["phase"], states])
+    };
+    say(a) == say(b)
 }
 
 /// Conditions carry times; compare without them.

@@ -662,6 +662,17 @@ impl Objects {
         let _ = self.store(rt, &ns, &name, &current, next, &w, "Update", None);
     }
 
+    /// An object created by a controller (a deployment's pods), recorded
+    /// under `kube-controller-manager`.
+    pub fn controller_create(&mut self, rt: &ResourceType, ns: &str, obj: Json) {
+        let w = Write {
+            manager: "kube-controller-manager",
+            force: false,
+            subresource: None,
+        };
+        let _ = self.create(rt, ns, obj, &w);
+    }
+
     /// Sets a deployment's replicas through the scale subresource.
     pub fn scale_as(&mut self, key: &str, replicas: i64, manager: &str) {
         let Some(current) = self.objects.get(key).cloned() else {
@@ -705,6 +716,20 @@ impl Objects {
             .map(|(k, _)| k.clone())
             .collect();
         for k in orphans {
+            self.objects.remove(&k);
+        }
+        // Dependents of foreground deletions go first.
+        let doomed: Vec<String> = self
+            .objects
+            .values()
+            .filter(|o| {
+                o["metadata"]["finalizers"]
+                    .as_array()
+                    .is_some_and(|f| f.iter().any(|x| x == "foregroundDeletion"))
+            })
+            .flat_map(|o| self.dependents(o).cloned().collect::<Vec<_>>())
+            .collect();
+        for k in doomed {
             self.objects.remove(&k);
         }
         // Foreground deletions whose dependents are gone.

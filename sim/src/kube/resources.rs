@@ -75,6 +75,17 @@ pub const RESOURCES: &[ResourceType] = &[
     ResourceType {
         group: "",
         version: "v1",
+        plural: "pods",
+        singular: "pod",
+        kind: "Pod",
+        namespaced: true,
+        short_names: &["po"],
+        subresources: &["status"],
+        generation: false,
+    },
+    ResourceType {
+        group: "",
+        version: "v1",
         plural: "secrets",
         singular: "secret",
         kind: "Secret",

@@ -177,6 +177,63 @@ pub async fn wait_for_rollout(
     }
 }
 
+/// Why the workload's pods are not ready, as their container states say
+/// (`ImagePullBackOff: Back-off pulling image "x"` on 2 pods), for a
+/// rollout error; `None` when no pod says anything useful.
+pub async fn pod_problems(client: &kube::Client, namespace: &str, name: &str) -> Option<String> {
+    let pods: kube::Api<k8s_openapi::api::core::v1::Pod> =
+        kube::Api::namespaced(client.clone(), namespace);
+    let list = pods
+        .list(&kube::api::ListParams::default().labels(&format!("{NAME_LABEL}={name}")))
+        .await
+        .ok()?;
+    let mut problems: BTreeMap<String, usize> = BTreeMap::new();
+    for pod in &list.items {
+        let statuses = pod
+            .status
+            .as_ref()
+            .and_then(|s| s.container_statuses.as_ref());
+        for c in statuses.into_iter().flatten() {
+            let waiting = c.state.as_ref().and_then(|s| s.waiting.as_ref());
+            let terminated = c.last_state.as_ref().and_then(|s| s.terminated.as_ref());
+            let problem = match (waiting, terminated) {
+                (Some(w), _)
+                    if !matches!(
+                        w.reason.as_deref(),
+                        None | Some("ContainerCreating" | "PodInitializing")
+                    ) =>
+                {
+                    let reason = w.reason.as_deref().unwrap_or_default();
+                    match &w.message {
+                        Some(m) => format!("{reason}: {m}"),
+                        None => reason.to_string(),
+                    }
+                }
+                (_, Some(t)) if !c.ready => format!(
+                    "container {} exited with code {} ({})",
+                    c.name,
+                    t.exit_code,
+                    t.reason.as_deref().unwrap_or("no reason given")
+                ),
+                _ => continue,
+            };
+            *problems.entry(problem).or_default() += 1;
+        }
+    }
+    if problems.is_empty() {
+        return None;
+    }
+    Some(
+        problems
+            .into_iter()
+            .map(|(problem, n)| {
+                format!("{problem} ({n} container{})", if n == 1 { "" } else { "s" })
+            })
+            .collect::<Vec<_>>()
+            .join("; "),
+    )
+}
+
 /// The rollout state a deployment's status shows.
 pub fn rollout_of(d: &Json) -> Rollout {
     let desired = d["spec"]["replicas"].as_i64().unwrap_or(1);
