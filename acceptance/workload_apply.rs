@@ -104,7 +104,9 @@ fn workloads_lifecycle_against_the_simulator() {
         assert!(
             text.contains("Rollout failed")
                 && text.contains("has timed out progressing")
-                && text.contains("ImagePullBackOff: Back-off pulling image \"registry.example/api:broken\""),
+                && text.contains(
+                    "ImagePullBackOff: Back-off pulling image \"registry.example/api:broken\""
+                ),
             "{}",
             run.stderr
         );

@@ -238,12 +238,15 @@ pub struct ProviderContext {
     pub config: ProviderConfig,
     pub stop: CancellationToken,
     pub gcp: Arc<Gcp>,
+    /// Kubernetes clients, shared by every workload on the same cluster.
+    pub kube: Arc<crate::kube::Clients>,
 }
 
 impl ProviderContext {
     pub fn new(config: ProviderConfig, stop: CancellationToken) -> Self {
         ProviderContext {
             gcp: Arc::new(Gcp::new(config.clone())),
+            kube: Arc::default(),
             config,
             stop,
         }

@@ -172,7 +172,8 @@ impl Sim {
 
     /// Brings the world up to date: finishes due operations, gives every
     /// cluster its Kubernetes API server (published once the cluster runs),
-    /// stops the servers of deleted clusters, and runs the controllers.
+    /// and stops the servers of deleted clusters. The controllers run on
+    /// the tick.
     pub fn reconcile(self: &Arc<Self>) {
         let mut world = self.world();
         world.advance();
@@ -222,12 +223,17 @@ impl Sim {
                 let _ = stop.send(true);
             }
         }
+    }
+
+    /// One tick of the simulated controllers, in every cluster.
+    fn tick(self: &Arc<Self>) {
+        self.reconcile();
         let settings = kube::controllers::Settings {
             rollout_time: self.config.rollout_time,
             failing_images: self.config.failing_images.clone(),
             progress_deadline_cap: self.config.progress_deadline_cap,
         };
-        for k in world.kube.values_mut() {
+        for k in self.world().kube.values_mut() {
             kube::controllers::run(&mut k.objects, &mut k.memory, &settings);
         }
     }
@@ -317,7 +323,7 @@ pub async fn start(config: Config) -> std::io::Result<Running> {
         loop {
             tokio::select! {
                 _ = tick.tick() => {
-                    ticking.reconcile();
+                    ticking.tick();
                     ticks += 1;
                     if ticks.is_multiple_of(10) && let Some(path) = &ticking.config.state_file {
                         snapshot::save(&ticking, path, &mut saved);
@@ -339,6 +345,11 @@ async fn bind(port: u16) -> std::io::Result<TcpListener> {
 
 fn serve(listener: TcpListener, router: Router, mut stopped: watch::Receiver<bool>) {
     tokio::spawn(async move {
+        use axum::serve::ListenerExt;
+        // Without it, delayed ACKs hold responses back by 40 ms.
+        let listener = listener.tap_io(|tcp| {
+            let _ = tcp.set_nodelay(true);
+        });
         let _ = axum::serve(listener, router)
             .with_graceful_shutdown(async move {
                 let _ = stopped.wait_for(|s| *s).await;

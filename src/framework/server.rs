@@ -273,7 +273,14 @@ impl ProviderServer {
             }
         };
         let provider = self.context();
-        match registered.resource.read(&provider, state, private).await {
+        let started = std::time::Instant::now();
+        let read = registered.resource.read(&provider, state, private).await;
+        tracing::debug!(
+            resource = type_name,
+            elapsed_ms = started.elapsed().as_millis() as u64,
+            "read"
+        );
+        match read {
             Ok(Some((mut fresh, private))) => {
                 keep_equivalent_block(&registered.schema.block, &mut fresh, state);
                 NewState {

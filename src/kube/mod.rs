@@ -78,6 +78,62 @@ pub async fn connect(
     kube::Client::try_from(config).map_err(|e| KubeError::Connect(e.to_string()))
 }
 
+/// A client from a kubeconfig file and context (its current context when
+/// none is given).
+pub async fn connect_kubeconfig(
+    path: &str,
+    context: Option<&str>,
+) -> Result<kube::Client, KubeError> {
+    let kubeconfig = kube::config::Kubeconfig::read_from(path)
+        .map_err(|e| KubeError::Connect(format!("{path}: {e}")))?;
+    let options = kube::config::KubeConfigOptions {
+        context: context.map(str::to_string),
+        ..Default::default()
+    };
+    let config = kube::Config::from_custom_kubeconfig(kubeconfig, &options)
+        .await
+        .map_err(|e| KubeError::Connect(format!("{path}: {e}")))?;
+    kube::Client::try_from(config).map_err(|e| KubeError::Connect(e.to_string()))
+}
+
+/// The Kubernetes clients this provider process has made, one per cluster
+/// endpoint, CA and credential (or kubeconfig and context), so that the
+/// workloads of one cluster share its connections instead of each opening
+/// its own.
+#[derive(Default)]
+pub struct Clients {
+    made: std::sync::Mutex<std::collections::HashMap<u64, kube::Client>>,
+}
+
+impl Clients {
+    /// The client for `key` (hashed; it may hold a credential), made by
+    /// `make` the first time.
+    pub async fn get_or_make<F, Fut>(
+        &self,
+        key: &[&str],
+        make: F,
+    ) -> Result<kube::Client, KubeError>
+    where
+        F: FnOnce() -> Fut,
+        Fut: std::future::Future<Output = Result<kube::Client, KubeError>>,
+    {
+        use std::hash::{Hash, Hasher};
+        let mut hasher = std::collections::hash_map::DefaultHasher::new();
+        key.hash(&mut hasher);
+        let key = hasher.finish();
+        if let Some(client) = self.lock().get(&key) {
+            return Ok(client.clone());
+        }
+        let client = make().await?;
+        self.lock().insert(key, client.clone());
+        Ok(client)
+    }
+
+    fn lock(&self) -> std::sync::MutexGuard<'_, std::collections::HashMap<u64, kube::Client>> {
+        self.made.lock().unwrap_or_else(|e| e.into_inner())
+    }
+}
+
 /// Labels Genesis puts on every object it manages, merged over the user's.
 pub fn managed_labels(user: &std::collections::BTreeMap<String, String>) -> Json {
     let mut labels: serde_json::Map<String, Json> = user

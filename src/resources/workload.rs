@@ -918,24 +918,18 @@ async fn connect(
     state: &Value,
 ) -> Result<Option<kube::Client>, Diagnostic> {
     if let Some(path) = kubeconfig_path(state) {
-        let path = path.as_str();
-        let kubeconfig = kube::config::Kubeconfig::read_from(path).map_err(|e| {
-            Diagnostic::error("Cannot read the kubeconfig", format!("{path}: {e}"))
-                .at(AttributePath::attr("kubeconfig_path"))
-        })?;
-        let options = kube::config::KubeConfigOptions {
-            context: state.get("kubeconfig_context").as_str().map(str::to_string),
-            ..Default::default()
-        };
-        let config = kube::Config::from_custom_kubeconfig(kubeconfig, &options)
+        let context = state.get("kubeconfig_context").as_str();
+        return provider
+            .kube
+            .get_or_make(&[&path, context.unwrap_or_default()], || {
+                crate::kube::connect_kubeconfig(&path, context)
+            })
             .await
+            .map(Some)
             .map_err(|e| {
                 Diagnostic::error("Cannot use the kubeconfig", e.to_string())
                     .at(AttributePath::attr("kubeconfig_path"))
-            })?;
-        return kube::Client::try_from(config)
-            .map(Some)
-            .map_err(|e| Diagnostic::error("Cannot use the kubeconfig", e.to_string()));
+            });
     }
     let id = state.get("cluster").as_str().unwrap_or_default();
     let Some(ClusterName::Gcp {
@@ -967,7 +961,12 @@ async fn connect(
         .bearer_token()
         .await
         .map_err(|e| e.diagnostic("authenticate to the cluster"))?;
-    crate::kube::connect(&cluster.endpoint, &cluster.ca_certificate, &token)
+    let (endpoint, ca) = (&cluster.endpoint, &cluster.ca_certificate);
+    provider
+        .kube
+        .get_or_make(&[endpoint, ca, &token], || {
+            crate::kube::connect(endpoint, ca, &token)
+        })
         .await
         .map(Some)
         .map_err(|e| Diagnostic::error("Failed to reach the cluster", e.to_string()))

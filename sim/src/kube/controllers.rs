@@ -53,24 +53,42 @@ fn deployments(objects: &mut Objects, memory: &mut Memory, settings: &Settings) 
         .collect();
     memory.rollouts.retain(|k, _| keys.contains(k));
     for key in keys {
-        let obj = objects.objects[&key].clone();
-        if !obj["metadata"]["deletionTimestamp"].is_null() {
+        let Some(found) = objects.objects.get(&key) else {
+            continue;
+        };
+        if !found["metadata"]["deletionTimestamp"].is_null() {
             continue;
         }
-        let template = obj["spec"]["template"].clone();
         let rollout = memory
             .rollouts
             .entry(key.clone())
             .or_insert_with(|| Rollout {
-                template: template.clone(),
+                template: found["spec"]["template"].clone(),
                 revision: 1,
                 started: Instant::now(),
             });
-        if rollout.template != template {
-            rollout.template = template.clone();
+        if rollout.template != found["spec"]["template"] {
+            rollout.template = found["spec"]["template"].clone();
             rollout.revision += 1;
             rollout.started = Instant::now();
         }
+        // What the rollout reads, rather than a copy of the whole object
+        // on every tick.
+        let obj = json!({
+            "metadata": {
+                "name": found["metadata"]["name"],
+                "namespace": found["metadata"]["namespace"],
+                "uid": found["metadata"]["uid"],
+                "generation": found["metadata"]["generation"],
+                "annotations": found["metadata"]["annotations"],
+            },
+            "spec": {
+                "replicas": found["spec"]["replicas"],
+                "progressDeadlineSeconds": found["spec"]["progressDeadlineSeconds"],
+            },
+            "status": found["status"],
+        });
+        let template = &rollout.template;
         let desired = obj["spec"]["replicas"].as_i64().unwrap_or(1);
         let generation = obj["metadata"]["generation"].as_i64().unwrap_or(1);
         let failing = template["spec"]["containers"]
@@ -94,7 +112,7 @@ fn deployments(objects: &mut Objects, memory: &mut Memory, settings: &Settings) 
             deadline = deadline.min(cap);
         }
         let name = obj["metadata"]["name"].as_str().unwrap_or_default();
-        let rs = format!("{name}-{:010x}", hash(&template) & 0xff_ffff_ffff);
+        let rs = format!("{name}-{:010x}", hash(template) & 0xff_ffff_ffff);
         let ready = !failing && elapsed >= settings.rollout_time;
         let available = if ready { desired } else { 0 };
         let previous = &obj["status"]["conditions"];
@@ -168,7 +186,7 @@ fn deployments(objects: &mut Objects, memory: &mut Memory, settings: &Settings) 
         } else {
             Containers::Starting
         };
-        sync_pods(objects, &obj, &rs, desired, containers, settings);
+        sync_pods(objects, &obj, template, &rs, desired, containers, settings);
         let revision = json!(rollout.revision.to_string());
         let unchanged = same_status(&obj["status"], &status)
             && obj["metadata"]["annotations"]["deployment.kubernetes.io/revision"] == revision;
@@ -197,6 +215,7 @@ enum Containers {
 fn sync_pods(
     objects: &mut Objects,
     deployment: &Json,
+    template: &Json,
     rs: &str,
     desired: i64,
     containers: Containers,
@@ -210,12 +229,16 @@ fn sync_pods(
         .unwrap_or_default();
     let uid = &deployment["metadata"]["uid"];
     let prefix = format!("/pods/{ns}/");
+    // Pods are named after their deployment: look only there.
+    let named = format!(
+        "{prefix}{}-",
+        deployment["metadata"]["name"].as_str().unwrap_or_default()
+    );
     let owned: Vec<String> = objects
         .objects
-        .iter()
-        .filter(|(k, o)| {
-            k.starts_with(&prefix) && o["metadata"]["ownerReferences"][0]["uid"] == *uid
-        })
+        .range(named.clone()..)
+        .take_while(|(k, _)| k.starts_with(&named))
+        .filter(|(_, o)| o["metadata"]["ownerReferences"][0]["uid"] == *uid)
         .map(|(k, _)| k.clone())
         .collect();
     let wanted: Vec<String> = (0..desired.max(0))
@@ -226,7 +249,6 @@ fn sync_pods(
             objects.objects.remove(key);
         }
     }
-    let template = &deployment["spec"]["template"];
     for name in &wanted {
         let key = format!("{prefix}{name}");
         if !objects.objects.contains_key(&key) {

@@ -156,6 +156,9 @@ pub fn serve(
                 accepted = listener.accept() => match accepted { Ok(c) => c, Err(_) => continue },
                 _ = stop.wait_for(|s| *s) => break,
             };
+            // Responses go out in several writes; without this, delayed
+            // ACKs hold each one back by 40 ms.
+            let _ = tcp.set_nodelay(true);
             let acceptor = acceptor.clone();
             let router = router.clone();
             tokio::spawn(async move {

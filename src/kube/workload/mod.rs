@@ -83,8 +83,9 @@ pub async fn apply(client: &kube::Client, objects: &[Json]) -> Result<(), crate:
     Ok(())
 }
 
-/// Deletes objects (kind, name) of a workload (foreground, so dependents
-/// go first) and waits until they are gone.
+/// Deletes objects (kind, name) of a workload, each with foreground
+/// propagation (its dependents, such as a deployment's pods, go first), and
+/// waits until all of them are gone.
 pub async fn delete(
     client: &kube::Client,
     namespace: &str,
@@ -92,6 +93,7 @@ pub async fn delete(
     timeout: std::time::Duration,
 ) -> Result<(), crate::kube::KubeError> {
     let started = std::time::Instant::now();
+    let mut going = Vec::new();
     for (kind, name) in objects {
         let Some(api) = api(client, kind, namespace) else {
             continue;
@@ -100,8 +102,8 @@ pub async fn delete(
             .delete(name, &kube::api::DeleteParams::foreground())
             .await
         {
-            Ok(_) => {}
-            Err(kube::Error::Api(s)) if s.code == 404 => continue,
+            Ok(_) => going.push((kind, name, api)),
+            Err(kube::Error::Api(s)) if s.code == 404 => {}
             Err(e) => {
                 return Err(crate::kube::KubeError::from_kube(
                     &format!("deleting {kind} {namespace}/{name}"),
@@ -109,22 +111,32 @@ pub async fn delete(
                 ));
             }
         }
-        while api
-            .get_opt(name)
-            .await
-            .map_err(|e| crate::kube::KubeError::from_kube("waiting for a deletion", e))?
-            .is_some()
-        {
-            if started.elapsed() > timeout {
-                return Err(crate::kube::KubeError::Transport {
-                    call: format!("deleting {kind} {namespace}/{name}"),
-                    message: format!("still there after {timeout:?}"),
-                });
-            }
-            tokio::time::sleep(std::time::Duration::from_millis(200)).await;
-        }
     }
-    Ok(())
+    let mut pause = std::time::Duration::from_millis(50);
+    loop {
+        let mut left = Vec::new();
+        for (kind, name, api) in going {
+            let exists = api
+                .get_opt(name)
+                .await
+                .map_err(|e| crate::kube::KubeError::from_kube("waiting for a deletion", e))?;
+            if exists.is_some() {
+                left.push((kind, name, api));
+            }
+        }
+        let Some((kind, name, _)) = left.first() else {
+            return Ok(());
+        };
+        if started.elapsed() > timeout {
+            return Err(crate::kube::KubeError::Transport {
+                call: format!("deleting {kind} {namespace}/{name}"),
+                message: format!("still there after {timeout:?}"),
+            });
+        }
+        going = left;
+        tokio::time::sleep(pause).await;
+        pause = (pause * 2).min(std::time::Duration::from_secs(1));
+    }
 }
 
 /// (kind, name) of each object, for deleting them.
@@ -161,6 +173,8 @@ pub async fn wait_for_rollout(
 ) -> Result<Rollout, crate::kube::KubeError> {
     let api = api(client, "Deployment", namespace).expect("Deployment is a known kind");
     let started = std::time::Instant::now();
+    // Quick rollouts are seen quickly, slow ones are not polled hard.
+    let mut pause = std::time::Duration::from_millis(50);
     loop {
         let d = api
             .get(name)
@@ -171,9 +185,10 @@ pub async fn wait_for_rollout(
             return Ok(rollout);
         }
         tokio::select! {
-            () = tokio::time::sleep(std::time::Duration::from_millis(250)) => {}
+            () = tokio::time::sleep(pause) => {}
             () = stop.cancelled() => return Ok(Rollout::Progressing),
         }
+        pause = (pause * 2).min(std::time::Duration::from_secs(2));
     }
 }
 
