@@ -6,6 +6,7 @@ mod faults;
 mod harness;
 mod node_pool;
 mod plan;
+mod quickstart;
 mod registry;
 mod schema;
 mod validate;

@@ -247,6 +247,13 @@ pub struct Running {
 }
 
 impl Running {
+    /// Writes the state file now, when there is one (before exiting).
+    pub fn save_state(&self) {
+        if let Some(path) = &self.sim.config.state_file {
+            snapshot::save(&self.sim, path, &mut String::new());
+        }
+    }
+
     pub fn shutdown(&self) {
         let _ = self.stop.send(true);
     }

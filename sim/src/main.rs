@@ -143,7 +143,20 @@ fn main() -> ExitCode {
             "{}",
             serde_json::to_string(&running.urls).unwrap_or_default()
         );
-        let _ = tokio::signal::ctrl_c().await;
+        // Stopped with Ctrl-C or a kill: the state file gets the last word.
+        let terminate = async {
+            match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+                Ok(mut s) => {
+                    s.recv().await;
+                }
+                Err(_) => std::future::pending().await,
+            }
+        };
+        tokio::select! {
+            _ = tokio::signal::ctrl_c() => {}
+            () = terminate => {}
+        }
+        running.save_state();
         running.shutdown();
         ExitCode::SUCCESS
     })
