@@ -47,7 +47,10 @@ fn the_quickstart_applies_shows_and_destroys() {
             "horizontalpodautoscaler.autoscaling/api",
             "Destroy complete! Resources: 4 destroyed.",
         ] {
-            assert!(stdout.contains(expected), "{expected:?} missing:\n{stdout}\n{stderr}");
+            assert!(
+                stdout.contains(expected),
+                "{expected:?} missing:\n{stdout}\n{stderr}"
+            );
         }
     });
 }

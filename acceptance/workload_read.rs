@@ -1,7 +1,8 @@
 //! genesis_workload read back from its cluster, by the real Terraform
 //! against genesis-sim: imports (by cluster ID and through a kubeconfig)
-//! plan no change, edits made behind Terraform's back to fields Genesis
-//! applied show in the next plan, and fields others add never do.
+//! plan no change, edits made with kubectl behind Terraform's back to
+//! fields Genesis applied show in the next plan, fields others add never
+//! do, and a workload whose cluster is gone leaves the state quietly.
 
 use serde_json::{Value as Json, json};
 
@@ -137,38 +138,82 @@ fn workloads_are_read_back_from_the_cluster() {
         }
         assert_no_changes(&ws, "imported workloads plan no change");
 
-        // Edits behind Terraform's back, as kubectl would make them.
-        let patch = |path: &str, body: Json| {
-            let status = sim.control(
-                "PATCH",
-                &format!("/_sim/kube?cluster={CLUSTER}&path={path}"),
-                Some(body),
+        // Edits behind Terraform's back, with kubectl through a kubeconfig
+        // made from the cluster's outputs.
+        let outputs = ws.run(&["output", "-json"]).ok().json();
+        let kubeconfig = json!({
+            "apiVersion": "v1",
+            "kind": "Config",
+            "clusters": [{"name": "apps", "cluster": {
+                "server": format!("https://{}", outputs["endpoint"]["value"].as_str().unwrap()),
+                "certificate-authority-data": outputs["ca_certificate"]["value"],
+            }}],
+            "users": [{"name": "dev", "user": {"token": sim.running.urls.token}}],
+            "contexts": [{"name": "apps", "context": {"cluster": "apps", "user": "dev"}}],
+            "current-context": "apps",
+        });
+        let kubeconfig_file = ws.dir.path().join("kubeconfig");
+        std::fs::write(&kubeconfig_file, kubeconfig.to_string()).unwrap();
+        let kubectl = |args: &[&str]| {
+            let out = std::process::Command::new("kubectl")
+                .arg("--kubeconfig")
+                .arg(&kubeconfig_file)
+                .args(["--namespace", "jobs"])
+                .args(args)
+                .output()
+                .expect("kubectl on PATH");
+            assert!(
+                out.status.success(),
+                "kubectl {args:?}: {}",
+                String::from_utf8_lossy(&out.stderr)
             );
-            assert_eq!(status, 200, "patching {path}");
         };
-        let deployments = "/apis/apps/v1/namespaces/jobs/deployments";
-        patch(
-            &format!("{deployments}/everything"),
-            json!({"spec": {"minReadySeconds": 30}}),
-        );
-        patch(
-            "/api/v1/namespaces/jobs/configmaps/everything",
-            json!({"data": {"app.yaml": "debug: true"}}),
-        );
-        patch(
-            "/api/v1/namespaces/jobs/services/everything",
-            json!({"metadata": {"annotations": {"networking.gke.io/load-balancer-type": "External"}}}),
-        );
-        patch(
-            "/apis/autoscaling/v2/namespaces/jobs/horizontalpodautoscalers/api",
-            json!({"spec": {"maxReplicas": 4}}),
-        );
+        kubectl(&[
+            "patch",
+            "deployment",
+            "everything",
+            "--type",
+            "merge",
+            "-p",
+            r#"{"spec":{"minReadySeconds":30}}"#,
+        ]);
+        kubectl(&[
+            "patch",
+            "configmap",
+            "everything",
+            "--type",
+            "merge",
+            "-p",
+            r#"{"data":{"app.yaml":"debug: true"}}"#,
+        ]);
+        kubectl(&[
+            "annotate",
+            "service",
+            "everything",
+            "--overwrite",
+            "networking.gke.io/load-balancer-type=External",
+        ]);
+        kubectl(&[
+            "patch",
+            "hpa",
+            "api",
+            "--type",
+            "merge",
+            "-p",
+            r#"{"spec":{"maxReplicas":4}}"#,
+        ]);
         // What others add to the objects is theirs: an admission
-        // controller's annotation, a label from a policy engine.
-        patch(
-            &format!("{deployments}/api"),
-            json!({"metadata": {"labels": {"policy.example/checked": "yes"}}, "spec": {"template": {"metadata": {"annotations": {"sidecar.example/inject": "true"}}}}}),
-        );
+        // controller's annotation, a policy engine's label.
+        kubectl(&["label", "deployment", "api", "policy.example/checked=yes"]);
+        kubectl(&[
+            "patch",
+            "deployment",
+            "api",
+            "--type",
+            "merge",
+            "-p",
+            r#"{"spec":{"template":{"metadata":{"annotations":{"sidecar.example/inject":"true"}}}}}"#,
+        ]);
 
         let plan = ws.plan_json();
         let (before, after) = change(&plan, "genesis_workload.everything");
@@ -198,18 +243,6 @@ fn workloads_are_read_back_from_the_cluster() {
         );
 
         // A cluster Genesis does not manage, through a kubeconfig.
-        let outputs = ws.run(&["output", "-json"]).ok().json();
-        let kubeconfig = json!({
-            "apiVersion": "v1",
-            "kind": "Config",
-            "clusters": [{"name": "apps", "cluster": {
-                "server": format!("https://{}", outputs["endpoint"]["value"].as_str().unwrap()),
-                "certificate-authority-data": outputs["ca_certificate"]["value"],
-            }}],
-            "users": [{"name": "dev", "user": {"token": sim.running.urls.token}}],
-            "contexts": [{"name": "apps", "context": {"cluster": "apps", "user": "dev"}}],
-            "current-context": "apps",
-        });
         let side = Workspace::new(
             tf,
             &[("main.tf", SIDE), ("kubeconfig", &kubeconfig.to_string())],
@@ -240,6 +273,21 @@ fn workloads_are_read_back_from_the_cluster() {
         );
         side.run(&["destroy", "-input=false", "-auto-approve"]).ok();
 
+        // A cluster deleted behind Terraform's back takes its workloads
+        // with it: the refresh forgets them instead of failing.
+        let status = sim.control("DELETE", &format!("/_sim/objects?name={CLUSTER}"), None);
+        assert_eq!(status, 204);
+        let plan = ws.plan_json();
+        let creates = plan["resource_changes"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .filter(|c| c["change"]["actions"] == json!(["create"]))
+            .count();
+        assert_eq!(
+            creates, 3,
+            "the cluster and both workloads are created again"
+        );
         ws.run(&["destroy", "-input=false", "-auto-approve"]).ok();
         assert_eq!(sim.state()["gke"]["clusters"], json!({}));
     });
