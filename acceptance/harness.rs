@@ -225,6 +225,12 @@ impl Workspace {
             "GOOGLE_OAUTH_ACCESS_TOKEN",
             "AWS_REGION",
             "AWS_DEFAULT_REGION",
+            "AWS_PROFILE",
+            "AWS_ACCESS_KEY_ID",
+            "AWS_SECRET_ACCESS_KEY",
+            "AWS_SESSION_TOKEN",
+            "AWS_ENDPOINT_URL",
+            "GENESIS_AWS_ENDPOINT",
             "TF_LOG",
             "TF_LOG_PROVIDER",
         ] {
@@ -399,5 +405,80 @@ impl Workspace {
             Some(2) => true,
             _ => panic!("terraform plan failed:\n{}\n{}", run.stdout, run.stderr),
         }
+    }
+}
+
+/// moto's server (PyPI `moto[server]`, installed by scripts/test): the AWS
+/// APIs, locally. One per test, on a free port, stopped when dropped.
+pub struct Moto {
+    pub endpoint: String,
+    child: std::process::Child,
+}
+
+impl Moto {
+    pub fn start() -> Moto {
+        let port = std::net::TcpListener::bind("127.0.0.1:0")
+            .and_then(|l| l.local_addr())
+            .expect("a free port")
+            .port();
+        // `python3 -m moto.server` rather than the `moto_server` script,
+        // which may not be on PATH where pip put it.
+        let child = Command::new("python3")
+            .args(["-m", "moto.server", "-H", "127.0.0.1", "-p", &port.to_string()])
+            .stdout(std::process::Stdio::null())
+            .stderr(std::process::Stdio::null())
+            .spawn()
+            .expect("moto_server is installed by scripts/test (pip install -r acceptance/requirements.txt)");
+        let moto = Moto {
+            endpoint: format!("http://127.0.0.1:{port}"),
+            child,
+        };
+        let started = std::time::Instant::now();
+        while std::net::TcpStream::connect(("127.0.0.1", port)).is_err() {
+            assert!(
+                started.elapsed() < std::time::Duration::from_secs(30),
+                "moto_server did not start"
+            );
+            std::thread::sleep(std::time::Duration::from_millis(100));
+        }
+        moto
+    }
+
+    /// Runs Python with boto3 (moto's own dependency) against this moto,
+    /// with `ecr` bound to an ECR client: changes behind Terraform's back,
+    /// and checks. Returns what the script prints.
+    pub fn python(&self, script: &str) -> String {
+        let prelude = format!(
+            "import boto3, json\necr = boto3.client('ecr', endpoint_url='{}', region_name='us-east-1', aws_access_key_id='testing', aws_secret_access_key='testing')\n",
+            self.endpoint
+        );
+        let out = Command::new("python3")
+            .args(["-c", &format!("{prelude}{script}")])
+            .output()
+            .expect("python3");
+        assert!(
+            out.status.success(),
+            "python against moto failed: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        String::from_utf8_lossy(&out.stdout).trim().to_string()
+    }
+}
+
+impl Drop for Moto {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+impl Workspace {
+    /// Points the provider's AWS clients at moto.
+    #[must_use]
+    pub fn against_moto(self, moto: &Moto) -> Self {
+        self.with_env("GENESIS_AWS_ENDPOINT", &moto.endpoint)
+            .with_env("AWS_ACCESS_KEY_ID", "testing")
+            .with_env("AWS_SECRET_ACCESS_KEY", "testing")
+            .with_env("AWS_REGION", "us-east-1")
     }
 }

@@ -8,6 +8,7 @@ mod node_pool;
 mod plan;
 mod quickstart;
 mod registry;
+mod registry_aws;
 mod schema;
 mod validate;
 mod workload;

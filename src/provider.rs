@@ -238,6 +238,7 @@ pub struct ProviderContext {
     pub config: ProviderConfig,
     pub stop: CancellationToken,
     pub gcp: Arc<Gcp>,
+    pub aws: Arc<crate::cloud::aws::Aws>,
     /// Kubernetes clients, shared by every workload on the same cluster.
     pub kube: Arc<crate::kube::Clients>,
 }
@@ -246,6 +247,7 @@ impl ProviderContext {
     pub fn new(config: ProviderConfig, stop: CancellationToken) -> Self {
         ProviderContext {
             gcp: Arc::new(Gcp::new(config.clone())),
+            aws: Arc::new(crate::cloud::aws::Aws::new(config.clone())),
             kube: Arc::default(),
             config,
             stop,

@@ -1,7 +1,8 @@
 //! The clouds behind the resources. Each resource kind has one trait here;
-//! `gcp/` (and, later, `aws/`) implement them, so resource files never
-//! branch on the cloud.
+//! `gcp/` and `aws/` implement them, so resource files never branch on the
+//! cloud's API.
 
+pub mod aws;
 pub mod cluster;
 pub mod gcp;
 pub mod node_pool;

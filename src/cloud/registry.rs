@@ -39,6 +39,8 @@ pub struct RegistrySpec {
 
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct ObservedRegistry {
+    /// `projects/P/locations/L/repositories/N` on GCP, the ARN on AWS.
+    pub id: String,
     pub spec: RegistrySpec,
     pub url: String,
 }

@@ -5,7 +5,7 @@
 
 use async_trait::async_trait;
 
-use super::common::{self, backend_missing, bad_import_id, only_for_cloud, state_with, wait_for};
+use super::common::{self, bad_import_id, only_for_cloud, state_with, wait_for};
 use crate::cloud::registry::{CleanupPolicy, ObservedRegistry, Registries, RegistrySpec};
 use crate::framework::diagnostics::Diagnostics;
 use crate::framework::path::AttributePath;
@@ -70,7 +70,7 @@ fn schema() -> Schema {
             .required()
             .force_new()
             .describe("The repository's name: lowercase letters, digits and hyphens, starting with a letter (ECR also allows `_`, `.` and `/`)."),
-        Attribute::string("description").describe("A description of the repository."),
+        Attribute::string("description").describe("A description of the repository (GCP only: ECR repositories have none)."),
         Attribute::string("format")
             .default("DOCKER")
             .force_new()
@@ -83,7 +83,7 @@ fn schema() -> Schema {
             .default(true)
             .describe("Scan pushed images for vulnerabilities (Artifact Analysis; ECR scan on push)."),
         Attribute::object_map("cleanup_policies", policy)
-            .describe("Cleanup policies by ID, e.g. `{ delete-old = { action = \"DELETE\", older_than = \"90d\" }, keep-recent = { action = \"KEEP\", keep_count = 10 } }`. On AWS they become the ECR lifecycle policy."),
+            .describe("Cleanup policies by ID, e.g. `{ delete-old = { action = \"DELETE\", older_than = \"90d\" }, keep-recent = { action = \"KEEP\", keep_count = 10 } }`. On AWS they become the ECR lifecycle policy, one rule each: `DELETE` with `older_than` (whole days) expires images pushed longer ago, `KEEP` with `keep_count` expires all but that many most recent images; one policy at most may match `ANY` tag state there."),
         Attribute::bool("cleanup_policy_dry_run")
             .default(false)
             .describe("Evaluate cleanup policies without deleting anything (GCP)."),
@@ -118,7 +118,7 @@ impl Resource for Registry {
         only_for_cloud(
             config,
             "gcp",
-            &["project_id", "cleanup_policy_dry_run"],
+            &["project_id", "cleanup_policy_dry_run", "description"],
             diags,
         );
         let aws = config.get("cloud").as_str() == Some("aws");
@@ -151,6 +151,9 @@ impl Resource for Registry {
         {
             validate_policy(id, policy, diags);
         }
+        if aws {
+            validate_ecr_policies(config.get("cleanup_policies"), diags);
+        }
     }
 
     fn modify_plan(&self, ctx: &PlanContext<'_>, planned: &mut Value, diags: &mut Diagnostics) {
@@ -179,11 +182,11 @@ impl Resource for Registry {
     }
 
     async fn create(&self, provider: &ProviderContext, planned: &Value) -> Applied {
-        if cloud_of(planned) == "aws" {
-            return Applied::failed(Value::Null, backend_missing(TYPE_NAME, "aws", "create"));
-        }
         let wait = wait_for(provider, planned, "create", 10);
-        match provider.gcp.create(&spec_of(planned), &wait).await {
+        match registries(provider, planned)
+            .create(&spec_of(planned), &wait)
+            .await
+        {
             Ok(observed) => Applied::ok(state_from(planned, &observed)),
             Err((e, Some(observed))) => Applied::failed(
                 state_from(planned, &observed),
@@ -196,13 +199,9 @@ impl Resource for Registry {
     }
 
     async fn read(&self, provider: &ProviderContext, state: &Value, private: &[u8]) -> Refreshed {
-        if cloud_of(state) == "aws" {
-            return Err(backend_missing(TYPE_NAME, "aws", "read"));
-        }
         let spec = spec_of(state);
         let wait = wait_for(provider, state, "read", 10);
-        match provider
-            .gcp
+        match registries(provider, state)
             .get(&spec.project, &spec.location, &spec.name, &wait)
             .await
         {
@@ -219,12 +218,8 @@ impl Resource for Registry {
         planned: &Value,
         private: &[u8],
     ) -> Applied {
-        if cloud_of(planned) == "aws" {
-            return Applied::failed(prior.clone(), backend_missing(TYPE_NAME, "aws", "update"));
-        }
         let wait = wait_for(provider, planned, "update", 10);
-        match provider
-            .gcp
+        match registries(provider, planned)
             .update(&spec_of(prior), &spec_of(planned), &wait)
             .await
         {
@@ -243,13 +238,9 @@ impl Resource for Registry {
         prior: &Value,
         _private: &[u8],
     ) -> Diagnostics {
-        if cloud_of(prior) == "aws" {
-            return backend_missing(TYPE_NAME, "aws", "delete");
-        }
         let spec = spec_of(prior);
         let wait = wait_for(provider, prior, "delete", 10);
-        match provider
-            .gcp
+        match registries(provider, prior)
             .delete(&spec.project, &spec.location, &spec.name, &wait)
             .await
         {
@@ -262,7 +253,29 @@ impl Resource for Registry {
         let forms = [
             "projects/PROJECT/locations/REGION/repositories/NAME",
             "PROJECT/REGION/NAME",
+            "arn:aws:ecr:REGION:ACCOUNT:repository/NAME (ECR)",
         ];
+        if let Some(rest) = id.strip_prefix("arn:aws:ecr:") {
+            let (region, name) = match rest.splitn(3, ':').collect::<Vec<_>>().as_slice() {
+                [region, _account, resource] => (
+                    *region,
+                    resource.strip_prefix("repository/").unwrap_or_default(),
+                ),
+                _ => return Err(bad_import_id(id, &forms)),
+            };
+            if region.is_empty() || ecr_name(name).is_err() {
+                return Err(bad_import_id(id, &forms));
+            }
+            return Ok(state_with(
+                &schema().block,
+                &[
+                    ("id", id.into()),
+                    ("cloud", "aws".into()),
+                    ("region", region.into()),
+                    ("name", name.into()),
+                ],
+            ));
+        }
         let parts: Vec<&str> = id.split('/').collect();
         let (project, region, name) = match parts.as_slice() {
             ["projects", p, "locations", l, "repositories", n] | [p, l, n] => (*p, *l, *n),
@@ -289,6 +302,14 @@ impl Resource for Registry {
 
 fn cloud_of(state: &Value) -> &str {
     state.get("cloud").as_str().unwrap_or("gcp")
+}
+
+/// The back end for the resource's cloud.
+fn registries<'a>(provider: &'a ProviderContext, state: &Value) -> &'a dyn Registries {
+    match cloud_of(state) {
+        "aws" => provider.aws.as_ref(),
+        _ => provider.gcp.as_ref(),
+    }
 }
 
 fn strings(v: &Value) -> Vec<String> {
@@ -363,17 +384,18 @@ fn state_from(base: &Value, observed: &ObservedRegistry) -> Value {
     let spec = &observed.spec;
     let mut state = base.clone();
     let set = |state: &mut Value, name: &str, v: Value| state.set_attr(name, v);
+    let aws = cloud_of(base) == "aws";
+    set(&mut state, "id", observed.id.clone().into());
+    set(&mut state, "cloud", cloud_of(base).to_string().into());
     set(
         &mut state,
-        "id",
-        format!(
-            "projects/{}/locations/{}/repositories/{}",
-            spec.project, spec.location, spec.name
-        )
-        .into(),
+        "project_id",
+        if aws {
+            Value::Null
+        } else {
+            spec.project.clone().into()
+        },
     );
-    set(&mut state, "cloud", "gcp".into());
-    set(&mut state, "project_id", spec.project.clone().into());
     set(&mut state, "region", spec.location.clone().into());
     set(&mut state, "name", spec.name.clone().into());
     set(&mut state, "description", spec.description.clone().into());
@@ -387,7 +409,11 @@ fn state_from(base: &Value, observed: &ObservedRegistry) -> Value {
     set(
         &mut state,
         "cleanup_policy_dry_run",
-        spec.cleanup_dry_run.into(),
+        if aws {
+            Value::Null
+        } else {
+            spec.cleanup_dry_run.into()
+        },
     );
     let policies: std::collections::BTreeMap<String, Value> = spec
         .cleanup_policies
@@ -482,6 +508,75 @@ fn ecr_name(name: &str) -> Result<(), String> {
         Err(format!(
             "{name:?} is not a valid ECR repository name: use 2 to 256 lowercase letters, digits, '-', '_', '.' and '/', starting with a letter or digit."
         ))
+    }
+}
+
+/// What ECR lifecycle rules can say: expire by age (whole days) or beyond
+/// a count, for tagged images with prefixes, untagged ones, or any (one
+/// such rule at most, evaluated last).
+fn validate_ecr_policies(policies: &Value, diags: &mut Diagnostics) {
+    let mut any = Vec::new();
+    for (id, policy) in policies.entries().into_iter().flatten() {
+        let path = AttributePath::attr("cleanup_policies").key(id);
+        for name in [
+            "newer_than",
+            "version_name_prefixes",
+            "package_name_prefixes",
+        ] {
+            if !policy.get(name).is_null() {
+                diags.attribute_error(
+                    path.join(name),
+                    "Not available on ECR",
+                    format!("ECR lifecycle rules cannot match on `{name}`: remove it."),
+                );
+            }
+        }
+        match policy.get("action").as_str() {
+            Some("KEEP") if policy.get("keep_count").is_null() => diags.attribute_error(
+                path.join("action"),
+                "KEEP needs keep_count on ECR",
+                "ECR keeps images only by count: set keep_count (the rule expires all but that many most recent images).",
+            ),
+            Some("DELETE") => match policy.get("older_than").as_str().and_then(validators::parse_duration) {
+                None if !policy.get("older_than").is_unknown() => diags.attribute_error(
+                    path.join("older_than"),
+                    "DELETE needs older_than on ECR",
+                    "ECR deletes images by age: set older_than, in whole days (e.g. \"30d\").",
+                ),
+                Some(seconds) if seconds % 86_400.0 != 0.0 => diags.attribute_error(
+                    path.join("older_than"),
+                    "Not a whole number of days",
+                    "ECR counts image age in days: write older_than as whole days, e.g. \"30d\".",
+                ),
+                _ => {}
+            },
+            _ => {}
+        }
+        let prefixes = !policy.get("tag_prefixes").is_null();
+        match policy.get("tag_state").as_str().unwrap_or("ANY") {
+            "TAGGED" if !prefixes => diags.attribute_error(
+                path.join("tag_state"),
+                "TAGGED needs tag_prefixes on ECR",
+                "An ECR rule for tagged images needs tag_prefixes.",
+            ),
+            "UNTAGGED" if prefixes => diags.attribute_error(
+                path.join("tag_prefixes"),
+                "Untagged images have no tags",
+                "Remove tag_prefixes from a policy for UNTAGGED images.",
+            ),
+            "ANY" => any.push(id.as_str()),
+            _ => {}
+        }
+    }
+    if any.len() > 1 {
+        diags.attribute_error(
+            AttributePath::attr("cleanup_policies"),
+            "More than one policy for any tag state",
+            format!(
+                "ECR allows one lifecycle rule for images in any tag state, evaluated last; {} all match ANY. Give the others tag_state = \"TAGGED\" (with tag_prefixes) or \"UNTAGGED\".",
+                any.join(", ")
+            ),
+        );
     }
 }
 

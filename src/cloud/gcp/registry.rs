@@ -118,6 +118,7 @@ pub fn observe(project: &str, location: &str, r: &Repository) -> ObservedRegistr
         v.enablement_config != repository::vulnerability_scanning_config::EnablementConfig::Disabled
     });
     ObservedRegistry {
+        id: repo_name(project, location, &name),
         spec: RegistrySpec {
             project: project.to_string(),
             location: location.to_string(),

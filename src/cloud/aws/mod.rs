@@ -1,0 +1,99 @@
+//! AWS through the official aws-sdk-rust clients. The SDK configuration
+//! (credentials from the environment, profile or instance, the provider's
+//! `aws_region`, `aws_profile` and `aws_endpoint`) is loaded on first use,
+//! so configuring the provider makes no network call; clients are made per
+//! region, since each resource may name its own.
+
+pub mod registry;
+
+use std::collections::HashMap;
+
+use aws_config::{BehaviorVersion, Region, SdkConfig};
+use aws_sdk_ecr::error::{ProvideErrorMetadata, SdkError};
+use tokio::sync::{Mutex, OnceCell};
+
+use super::CloudError;
+use crate::provider::ProviderConfig;
+
+/// Clients for one provider configuration.
+pub struct Aws {
+    config: ProviderConfig,
+    sdk: OnceCell<SdkConfig>,
+    ecr: Mutex<HashMap<String, aws_sdk_ecr::Client>>,
+}
+
+impl Aws {
+    pub fn new(config: ProviderConfig) -> Self {
+        Aws {
+            config,
+            sdk: OnceCell::new(),
+            ecr: Mutex::default(),
+        }
+    }
+
+    async fn sdk(&self) -> &SdkConfig {
+        self.sdk
+            .get_or_init(|| async {
+                let mut loader = aws_config::defaults(BehaviorVersion::latest());
+                if let Some(region) = &self.config.aws_region {
+                    loader = loader.region(Region::new(region.clone()));
+                }
+                if let Some(profile) = &self.config.aws_profile {
+                    loader = loader.profile_name(profile);
+                }
+                if let Some(endpoint) = &self.config.aws_endpoint {
+                    loader = loader.endpoint_url(endpoint.trim_end_matches('/'));
+                }
+                loader.load().await
+            })
+            .await
+    }
+
+    /// The ECR client for `region`.
+    pub async fn ecr(&self, region: &str) -> aws_sdk_ecr::Client {
+        let sdk = self.sdk().await;
+        let mut clients = self.ecr.lock().await;
+        clients
+            .entry(region.to_string())
+            .or_insert_with(|| {
+                let config = aws_sdk_ecr::config::Builder::from(sdk)
+                    .region(Region::new(region.to_string()))
+                    .build();
+                aws_sdk_ecr::Client::from_conf(config)
+            })
+            .clone()
+    }
+}
+
+/// An SDK error in the provider's terms: the HTTP status, the service's
+/// error code (`RepositoryNotFoundException`) and its message.
+pub(crate) fn api_error<E, R>(call: &str, e: SdkError<E, R>) -> CloudError
+where
+    E: ProvideErrorMetadata + std::error::Error + 'static,
+    R: std::fmt::Debug + HasStatus,
+{
+    match &e {
+        SdkError::ServiceError(service) => CloudError::Api {
+            call: call.to_string(),
+            code: service.raw().status(),
+            status: service.err().code().unwrap_or("Unknown").to_string(),
+            message: service.err().message().unwrap_or("no message").to_string(),
+            retry_after: None,
+        },
+        _ => CloudError::Transport {
+            call: call.to_string(),
+            message: aws_sdk_ecr::error::DisplayErrorContext(&e).to_string(),
+        },
+    }
+}
+
+/// The HTTP status of a raw SDK response.
+pub(crate) trait HasStatus {
+    fn status(&self) -> u16;
+}
+
+impl HasStatus for aws_sdk_ecr::config::http::HttpResponse {
+    fn status(&self) -> u16 {
+        self.status().as_u16()
+    }
+}
