@@ -10,7 +10,7 @@ mod common;
 
 use std::time::{Duration, Instant};
 
-use common::{calls, terraform, workspace};
+use common::{calls, terraform, terraform_code, workspace};
 
 const WORKLOADS: usize = 100;
 
@@ -86,16 +86,12 @@ fn main() {
 
     std::fs::write(dir.path().join("main.tf"), config("nginx:1.28")).unwrap();
     let plan_change = timed(|| {
-        let out = std::process::Command::new("terraform")
-            .args(["plan", "-input=false", "-detailed-exitcode"])
-            .current_dir(dir.path())
-            .env("TF_CLI_CONFIG_FILE", dir.path().join("cli.tfrc"))
-            .env("CHECKPOINT_DISABLE", "1")
-            .env("GENESIS_GKE_ENDPOINT", &running.urls.gke)
-            .env("GOOGLE_OAUTH_ACCESS_TOKEN", &running.urls.token)
-            .output()
-            .unwrap();
-        assert_eq!(out.status.code(), Some(2), "one workload changes");
+        let code = terraform_code(
+            dir.path(),
+            &["plan", "-input=false", "-detailed-exitcode"],
+            &running.urls,
+        );
+        assert_eq!(code, Some(2), "one workload changes");
     });
     let update = timed(|| tf(&["apply", "-input=false", "-auto-approve"]));
     let destroy = timed(|| tf(&["destroy", "-input=false", "-auto-approve"]));
