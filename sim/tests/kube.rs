@@ -677,6 +677,27 @@ async fn kubectl_works_against_a_simulated_cluster() {
         String::from_utf8_lossy(&out.stderr)
     );
     assert!(String::from_utf8_lossy(&out.stdout).contains("serverside-applied"));
+    // kubectl's tables, with the columns a real server gives.
+    tokio::time::sleep(Duration::from_millis(200)).await;
+    let out = run(&["get", "deployments,pods,namespaces", "-n", "golden"]).await;
+    let table = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    for expected in [
+        "READY",
+        "UP-TO-DATE",
+        "AVAILABLE",
+        "deployment.apps/api",
+        "2/2",
+        "RESTARTS",
+        "Running",
+        "pod/api-",
+    ] {
+        assert!(table.contains(expected), "{expected:?} missing:\n{table}");
+    }
     let out = run(&["get", "deployment", "api", "-n", "golden", "-o", "json"]).await;
     let d: Json = serde_json::from_slice(&out.stdout).unwrap();
     assert_eq!(

@@ -10,6 +10,7 @@ pub mod objects;
 pub mod openapi;
 pub mod quantity;
 pub mod resources;
+pub mod table;
 
 use std::collections::BTreeMap;
 use std::sync::Arc;
@@ -481,6 +482,11 @@ async fn request(
         }
     };
     let response = match result {
+        Ok((code, v))
+            if method == Method::GET && target.subresource.is_none() && table::wanted(accept) =>
+        {
+            (code, axum::Json(table::of(target.rt, &v))).into_response()
+        }
         Ok((code, v)) => (code, axum::Json(v)).into_response(),
         Err(e) => status_response(&e),
     };
