@@ -185,3 +185,60 @@ fn kill_with_children(pid: u32) {
         }
     }
 }
+
+/// A Kubernetes API server that answers 503s, and a 429 with a wait asked
+/// for, while a workload is applied and refreshed: the calls are retried
+/// (they are all safe to repeat) and nothing shows in the next plan.
+#[test]
+fn kubernetes_api_errors_are_retried() {
+    each_terraform(|tf| {
+        let sim = Sim::start();
+        let config = r#"
+terraform {
+  required_providers {
+    genesis = { source = "genesis-platform/genesis" }
+  }
+}
+
+resource "genesis_cluster" "c" {
+  project_id            = "p"
+  region                = "us-central1"
+  name                  = "flaky"
+  enable_autopilot      = true
+  kubernetes_namespaces = ["apps"]
+}
+
+resource "genesis_workload" "api" {
+  cluster   = genesis_cluster.c.id
+  namespace = "apps"
+  name      = "api"
+  image     = "nginx:1.27"
+  service   = { ports = [{ port = 80, target_port = 8080 }] }
+}
+"#;
+        let ws = Workspace::new(tf, &[("main.tf", config)]).against(&sim);
+        for fault in [
+            json!({"api": "kube", "method": "*", "status": 503, "count": 4}),
+            json!({"api": "kube", "method": "patch deployments", "status": 429, "retry_after": 1, "count": 1}),
+        ] {
+            sim.control("POST", "/_sim/faults", Some(fault));
+        }
+        ws.run(&["apply", "-input=false", "-auto-approve"]).ok();
+        let objects = &sim.state()["kube"][cluster("flaky")]["objects"]["objects"];
+        assert!(objects["apps/deployments/apps/api"].is_object());
+        assert!(objects["/services/apps/api"].is_object());
+        let spent = |sim: &Sim| sim.running.sim.fault_rules()["rules"] == json!([]);
+        assert!(spent(&sim), "every fault was met and retried through");
+        sim.control(
+            "POST",
+            "/_sim/faults",
+            Some(json!({"api": "kube", "method": "get *", "status": 500, "count": 3})),
+        );
+        assert!(
+            !ws.plan_has_changes(),
+            "a refresh through 500s changes nothing"
+        );
+        assert!(spent(&sim));
+        ws.run(&["destroy", "-input=false", "-auto-approve"]).ok();
+    });
+}

@@ -45,7 +45,7 @@ async fn reset(State(sim): State<Arc<Sim>>) -> StatusCode {
 }
 
 async fn list_faults(State(sim): State<Arc<Sim>>) -> Response {
-    axum::Json(serde_json::to_value(&*sim.faults()).unwrap_or(Json::Null)).into_response()
+    axum::Json(sim.fault_rules()).into_response()
 }
 
 /// Either a rule, or counters for the next operations.

@@ -152,6 +152,12 @@ impl Sim {
         serde_json::to_value(&*world).unwrap_or(Json::Null)
     }
 
+    /// The fault rules still in force (`GET /_sim/faults`); a rule with a
+    /// count leaves once it has hit that many requests.
+    pub fn fault_rules(&self) -> Json {
+        serde_json::to_value(&*self.faults()).unwrap_or(Json::Null)
+    }
+
     pub fn reset(&self) {
         *self.world() = World::default();
         self.faults().clear();

@@ -1,5 +1,5 @@
 //! Retries with capped, jittered exponential backoff for calls that may be
-//! repeated safely, and polling of long-running operations.
+//! repeated safely: the clouds' APIs and the clusters' Kubernetes APIs.
 
 use std::future::Future;
 use std::time::{Duration, Instant};
@@ -35,17 +35,36 @@ impl Backoff {
     }
 }
 
+/// An error that may pass if the call is made again.
+pub trait Transient: std::fmt::Display {
+    /// 429, 5xx, a dropped connection, a busy cluster.
+    fn is_retryable(&self) -> bool;
+    /// How long the server asked clients to wait.
+    fn retry_after(&self) -> Option<Duration>;
+}
+
+impl Transient for CloudError {
+    fn is_retryable(&self) -> bool {
+        CloudError::is_retryable(self)
+    }
+
+    fn retry_after(&self) -> Option<Duration> {
+        CloudError::retry_after(self)
+    }
+}
+
 /// Runs `call` until it succeeds, fails for good, or runs out of attempts;
 /// retryable errors (429, 5xx, dropped connections, a busy cluster) wait
 /// and go again.
-pub async fn retry<T, F, Fut>(
+pub async fn retry<T, E, F, Fut>(
     backoff: Backoff,
     stop: &CancellationToken,
     mut call: F,
-) -> Result<T, CloudError>
+) -> Result<T, E>
 where
+    E: Transient,
     F: FnMut() -> Fut,
-    Fut: Future<Output = Result<T, CloudError>>,
+    Fut: Future<Output = Result<T, E>>,
 {
     let mut attempt = 0;
     loop {

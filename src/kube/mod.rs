@@ -47,6 +47,42 @@ impl KubeError {
     }
 }
 
+/// Kubernetes calls are retried like cloud calls: every call Genesis makes
+/// (reads, server-side applies, deletes) is safe to repeat.
+impl crate::cloud::retry::Transient for kube::Error {
+    fn is_retryable(&self) -> bool {
+        match self {
+            kube::Error::Api(status) => matches!(status.code, 429 | 500 | 502 | 503 | 504),
+            kube::Error::HyperError(_) | kube::Error::Service(_) => true,
+            _ => false,
+        }
+    }
+
+    /// The `retryAfterSeconds` a 429 or 503 Status carries.
+    fn retry_after(&self) -> Option<std::time::Duration> {
+        match self {
+            kube::Error::Api(status) => status
+                .details
+                .as_ref()
+                .map(|d| std::time::Duration::from_secs(d.retry_after_seconds.into()))
+                .filter(|d| !d.is_zero()),
+            _ => None,
+        }
+    }
+}
+
+/// Runs a Kubernetes call with retries (see `Transient`), until `stop`.
+pub async fn retried<T, F, Fut>(
+    stop: &tokio_util::sync::CancellationToken,
+    call: F,
+) -> Result<T, kube::Error>
+where
+    F: FnMut() -> Fut,
+    Fut: std::future::Future<Output = Result<T, kube::Error>>,
+{
+    crate::cloud::retry::retry(crate::cloud::retry::Backoff::default(), stop, call).await
+}
+
 /// A client for a cluster's API: its endpoint (`host` or `host:port`), its
 /// CA (base64 PEM, as GKE gives it) and a bearer token.
 pub async fn connect(

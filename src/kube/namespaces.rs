@@ -7,7 +7,8 @@ use k8s_openapi::api::core::v1::{LimitRange, Namespace, ResourceQuota};
 use kube::api::{Api, DeleteParams, ListParams, Patch, PatchParams};
 use serde_json::{Value as Json, json};
 
-use super::{FIELD_MANAGER, KubeError, MANAGED_BY, managed_labels};
+use super::{FIELD_MANAGER, KubeError, MANAGED_BY, managed_labels, retried};
+use tokio_util::sync::CancellationToken;
 
 /// A namespace as the configuration describes it.
 #[derive(Clone, Debug, Default, PartialEq)]
@@ -68,47 +69,48 @@ fn apply_params() -> PatchParams {
 /// Makes the cluster's Genesis namespaces exactly `wanted`: applies each
 /// (with its quota and limits) and deletes the ones Genesis made that are
 /// no longer wanted.
-pub async fn reconcile(client: &kube::Client, wanted: &[NamespaceSpec]) -> Result<(), KubeError> {
+pub async fn reconcile(
+    client: &kube::Client,
+    wanted: &[NamespaceSpec],
+    stop: &CancellationToken,
+) -> Result<(), KubeError> {
     let namespaces: Api<Namespace> = Api::all(client.clone());
+    let params = apply_params();
     for ns in wanted {
-        namespaces
-            .patch(
-                &ns.name,
-                &apply_params(),
-                &Patch::Apply(namespace_manifest(ns)),
-            )
+        let manifest = Patch::Apply(namespace_manifest(ns));
+        retried(stop, || namespaces.patch(&ns.name, &params, &manifest))
             .await
             .map_err(|e| KubeError::from_kube(&format!("applying namespace {}", ns.name), e))?;
         let quotas: Api<ResourceQuota> = Api::namespaced(client.clone(), &ns.name);
         match quota_manifest(ns) {
             Some(q) => {
-                quotas
-                    .patch(QUOTA_NAME, &apply_params(), &Patch::Apply(q))
+                let q = Patch::Apply(q);
+                retried(stop, || quotas.patch(QUOTA_NAME, &params, &q))
                     .await
                     .map_err(|e| {
                         KubeError::from_kube(&format!("applying the quota of {}", ns.name), e)
                     })?;
             }
-            None => delete_if_present(&quotas, QUOTA_NAME).await?,
+            None => delete_if_present(&quotas, QUOTA_NAME, stop).await?,
         }
         let limits: Api<LimitRange> = Api::namespaced(client.clone(), &ns.name);
         match limits_manifest(ns) {
             Some(l) => {
-                limits
-                    .patch(LIMITS_NAME, &apply_params(), &Patch::Apply(l))
+                let l = Patch::Apply(l);
+                retried(stop, || limits.patch(LIMITS_NAME, &params, &l))
                     .await
                     .map_err(|e| {
                         KubeError::from_kube(&format!("applying the limits of {}", ns.name), e)
                     })?;
             }
-            None => delete_if_present(&limits, LIMITS_NAME).await?,
+            None => delete_if_present(&limits, LIMITS_NAME, stop).await?,
         }
     }
     let keep: BTreeSet<&str> = wanted.iter().map(|n| n.name.as_str()).collect();
-    for existing in managed(client).await? {
+    let delete = DeleteParams::default();
+    for existing in managed(client, stop).await? {
         if !keep.contains(existing.name.as_str()) {
-            namespaces
-                .delete(&existing.name, &DeleteParams::default())
+            retried(stop, || namespaces.delete(&existing.name, &delete))
                 .await
                 .map_err(|e| {
                     KubeError::from_kube(&format!("deleting namespace {}", existing.name), e)
@@ -118,11 +120,16 @@ pub async fn reconcile(client: &kube::Client, wanted: &[NamespaceSpec]) -> Resul
     Ok(())
 }
 
-async fn delete_if_present<K>(api: &Api<K>, name: &str) -> Result<(), KubeError>
+async fn delete_if_present<K>(
+    api: &Api<K>,
+    name: &str,
+    stop: &CancellationToken,
+) -> Result<(), KubeError>
 where
     K: kube::Resource + Clone + serde::de::DeserializeOwned + std::fmt::Debug,
 {
-    match api.delete(name, &DeleteParams::default()).await {
+    let params = DeleteParams::default();
+    match retried(stop, || api.delete(name, &params)).await {
         Ok(_) => Ok(()),
         Err(kube::Error::Api(s)) if s.code == 404 => Ok(()),
         Err(e) => Err(KubeError::from_kube(&format!("deleting {name}"), e)),
@@ -130,11 +137,14 @@ where
 }
 
 /// The namespaces Genesis manages in the cluster, as they are now.
-pub async fn managed(client: &kube::Client) -> Result<Vec<NamespaceSpec>, KubeError> {
+pub async fn managed(
+    client: &kube::Client,
+    stop: &CancellationToken,
+) -> Result<Vec<NamespaceSpec>, KubeError> {
     let namespaces: Api<Namespace> = Api::all(client.clone());
     let selector = format!("{}={}", MANAGED_BY.0, MANAGED_BY.1);
-    let list = namespaces
-        .list(&ListParams::default().labels(&selector))
+    let listing = ListParams::default().labels(&selector);
+    let list = retried(stop, || namespaces.list(&listing))
         .await
         .map_err(|e| KubeError::from_kube("listing namespaces", e))?;
     let mut out = Vec::new();
@@ -154,8 +164,7 @@ pub async fn managed(client: &kube::Client) -> Result<Vec<NamespaceSpec>, KubeEr
             })
             .collect();
         let quotas: Api<ResourceQuota> = Api::namespaced(client.clone(), &name);
-        let quota = quotas
-            .get_opt(QUOTA_NAME)
+        let quota = retried(stop, || quotas.get_opt(QUOTA_NAME))
             .await
             .map_err(|e| KubeError::from_kube("reading a quota", e))?
             .and_then(|q| q.spec)
@@ -164,8 +173,7 @@ pub async fn managed(client: &kube::Client) -> Result<Vec<NamespaceSpec>, KubeEr
             .unwrap_or_default();
         let ranges: Api<LimitRange> = Api::namespaced(client.clone(), &name);
         let mut limits = BTreeMap::new();
-        if let Some(range) = ranges
-            .get_opt(LIMITS_NAME)
+        if let Some(range) = retried(stop, || ranges.get_opt(LIMITS_NAME))
             .await
             .map_err(|e| KubeError::from_kube("reading limits", e))?
         {

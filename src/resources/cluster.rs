@@ -772,7 +772,7 @@ async fn sync_namespaces(
         return Ok(());
     }
     let client = cluster_client(provider, observed).await?;
-    crate::kube::namespaces::reconcile(&client, wanted)
+    crate::kube::namespaces::reconcile(&client, wanted, &provider.stop)
         .await
         .map_err(|e| {
             Diagnostic::error(
@@ -788,7 +788,7 @@ async fn read_namespaces(
     observed: &ObservedCluster,
 ) -> Result<Vec<NamespaceSpec>, Diagnostic> {
     let client = cluster_client(provider, observed).await?;
-    crate::kube::namespaces::managed(&client)
+    crate::kube::namespaces::managed(&client, &provider.stop)
         .await
         .map_err(|e| Diagnostic::error("Failed to read the cluster's namespaces", e.to_string()))
 }

@@ -706,14 +706,20 @@ impl Resource for Workload {
             None => return Ok(None),
         };
         let (namespace, name) = names(state);
-        let observed = workload::observe(&client, &namespace, &name, &workload::all_kinds())
-            .await
-            .map_err(|e| {
-                Diagnostics::from(Diagnostic::error(
-                    "Failed to read the workload",
-                    e.to_string(),
-                ))
-            })?;
+        let observed = workload::observe(
+            &client,
+            &namespace,
+            &name,
+            &workload::all_kinds(),
+            &provider.stop,
+        )
+        .await
+        .map_err(|e| {
+            Diagnostics::from(Diagnostic::error(
+                "Failed to read the workload",
+                e.to_string(),
+            ))
+        })?;
         let Some(deployment) = observed.deployment() else {
             return Ok(None);
         };
@@ -767,7 +773,7 @@ impl Resource for Workload {
         let mut objects = workload::identities(&workload::render(prior));
         objects.reverse();
         let wait = wait_for(provider, prior, "delete", 5);
-        match workload::delete(&client, &namespace, &objects, wait.timeout).await {
+        match workload::delete(&client, &namespace, &objects, wait.timeout, &wait.stop).await {
             Ok(()) => Diagnostics::new(),
             Err(e) => Diagnostic::error("Failed to delete the workload", e.to_string()).into(),
         }
@@ -982,7 +988,7 @@ async fn apply_workload(
     op: &str,
 ) -> Applied {
     let objects = workload::render(planned);
-    if let Err(e) = workload::apply(client, &objects).await {
+    if let Err(e) = workload::apply(client, &objects, &provider.stop).await {
         let state = if prior.is_null() {
             Value::Null
         } else {
@@ -1001,7 +1007,8 @@ async fn apply_workload(
         .filter(|o| !kept.contains(o))
         .collect();
     if !dropped.is_empty()
-        && let Err(e) = workload::delete(client, &namespace, &dropped, wait.timeout).await
+        && let Err(e) =
+            workload::delete(client, &namespace, &dropped, wait.timeout, &wait.stop).await
     {
         return Applied::failed(
             planned_state(planned, "Progressing", None),
@@ -1017,7 +1024,7 @@ async fn apply_workload(
     } else {
         workload::wait_for_rollout(client, &namespace, &name, wait.timeout, &wait.stop).await
     };
-    let observed = workload::observe(client, &namespace, &name, &["Service"])
+    let observed = workload::observe(client, &namespace, &name, &["Service"], &wait.stop)
         .await
         .ok();
     let lb = observed.and_then(|o| o.load_balancer_ip());

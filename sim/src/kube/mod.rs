@@ -304,11 +304,20 @@ async fn request(
         tokio::time::sleep(std::time::Duration::from_millis(effect.latency_ms)).await;
     }
     if let Some(code) = effect.status {
+        // As the API server words them; a wait asked for is also in the
+        // body, where clients such as kube-rs read it.
         let e = KubeError {
             code,
-            reason: "InternalError",
+            reason: match code {
+                429 => "TooManyRequests",
+                503 => "ServiceUnavailable",
+                504 => "Timeout",
+                _ => "InternalError",
+            },
             message: "fault injected by genesis-sim".into(),
-            details: Json::Null,
+            details: effect
+                .retry_after
+                .map_or(Json::Null, |s| json!({"retryAfterSeconds": s})),
         };
         let mut r = status_response(&e);
         if let Some(s) = effect.retry_after

@@ -11,6 +11,9 @@ pub use render::{render, same_objects};
 use std::collections::BTreeMap;
 
 use serde_json::Value as Json;
+use tokio_util::sync::CancellationToken;
+
+use crate::kube::retried;
 
 /// The label naming the workload on every object and pod.
 pub const NAME_LABEL: &str = "app.kubernetes.io/name";
@@ -59,7 +62,11 @@ fn api(
 }
 
 /// Applies every object with server-side apply (field manager `genesis`).
-pub async fn apply(client: &kube::Client, objects: &[Json]) -> Result<(), crate::kube::KubeError> {
+pub async fn apply(
+    client: &kube::Client,
+    objects: &[Json],
+    stop: &CancellationToken,
+) -> Result<(), crate::kube::KubeError> {
     use kube::api::{Patch, PatchParams};
     for object in objects {
         let kind = object["kind"].as_str().unwrap_or_default();
@@ -70,15 +77,13 @@ pub async fn apply(client: &kube::Client, objects: &[Json]) -> Result<(), crate:
         let Some(api) = api(client, kind, namespace) else {
             continue;
         };
-        api.patch(
-            name,
-            &PatchParams::apply(crate::kube::FIELD_MANAGER).force(),
-            &Patch::Apply(object),
-        )
-        .await
-        .map_err(|e| {
-            crate::kube::KubeError::from_kube(&format!("applying {kind} {namespace}/{name}"), e)
-        })?;
+        let params = PatchParams::apply(crate::kube::FIELD_MANAGER).force();
+        let patch = Patch::Apply(object);
+        retried(stop, || api.patch(name, &params, &patch))
+            .await
+            .map_err(|e| {
+                crate::kube::KubeError::from_kube(&format!("applying {kind} {namespace}/{name}"), e)
+            })?;
     }
     Ok(())
 }
@@ -91,6 +96,7 @@ pub async fn delete(
     namespace: &str,
     objects: &[(String, String)],
     timeout: std::time::Duration,
+    stop: &CancellationToken,
 ) -> Result<(), crate::kube::KubeError> {
     let started = std::time::Instant::now();
     let mut going = Vec::new();
@@ -98,10 +104,8 @@ pub async fn delete(
         let Some(api) = api(client, kind, namespace) else {
             continue;
         };
-        match api
-            .delete(name, &kube::api::DeleteParams::foreground())
-            .await
-        {
+        let params = kube::api::DeleteParams::foreground();
+        match retried(stop, || api.delete(name, &params)).await {
             Ok(_) => going.push((kind, name, api)),
             Err(kube::Error::Api(s)) if s.code == 404 => {}
             Err(e) => {
@@ -116,8 +120,7 @@ pub async fn delete(
     loop {
         let mut left = Vec::new();
         for (kind, name, api) in going {
-            let exists = api
-                .get_opt(name)
+            let exists = retried(stop, || api.get_opt(name))
                 .await
                 .map_err(|e| crate::kube::KubeError::from_kube("waiting for a deletion", e))?;
             if exists.is_some() {
@@ -169,15 +172,14 @@ pub async fn wait_for_rollout(
     namespace: &str,
     name: &str,
     timeout: std::time::Duration,
-    stop: &tokio_util::sync::CancellationToken,
+    stop: &CancellationToken,
 ) -> Result<Rollout, crate::kube::KubeError> {
     let api = api(client, "Deployment", namespace).expect("Deployment is a known kind");
     let started = std::time::Instant::now();
     // Quick rollouts are seen quickly, slow ones are not polled hard.
     let mut pause = std::time::Duration::from_millis(50);
     loop {
-        let d = api
-            .get(name)
+        let d = retried(stop, || api.get(name))
             .await
             .map_err(|e| crate::kube::KubeError::from_kube("reading the deployment", e))?;
         let rollout = rollout_of(&serde_json::to_value(&d).unwrap_or_default());
@@ -309,14 +311,16 @@ pub async fn observe(
     namespace: &str,
     name: &str,
     kinds: &[&'static str],
+    stop: &CancellationToken,
 ) -> Result<Observed, crate::kube::KubeError> {
     let get = |kind: &'static str, object: String| {
         let api = api(client, kind, namespace);
+        let stop = stop.clone();
         async move {
             let Some(api) = api else {
                 return Ok((kind, None));
             };
-            let found = api.get_opt(&object).await.map_err(|e| {
+            let found = retried(&stop, || api.get_opt(&object)).await.map_err(|e| {
                 crate::kube::KubeError::from_kube(&format!("reading {kind} {object}"), e)
             })?;
             Ok((
