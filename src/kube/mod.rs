@@ -165,6 +165,19 @@ impl Clients {
         Ok(client)
     }
 
+    /// The client for a cluster's endpoint, CA and token.
+    pub async fn for_cluster(
+        &self,
+        endpoint: &str,
+        ca_base64: &str,
+        token: &str,
+    ) -> Result<kube::Client, KubeError> {
+        self.get_or_make(&[endpoint, ca_base64, token], || {
+            connect(endpoint, ca_base64, token)
+        })
+        .await
+    }
+
     fn lock(&self) -> std::sync::MutexGuard<'_, std::collections::HashMap<u64, kube::Client>> {
         self.made.lock().unwrap_or_else(|e| e.into_inner())
     }

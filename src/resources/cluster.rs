@@ -757,7 +757,9 @@ async fn cluster_client(
         .bearer_token()
         .await
         .map_err(|e| e.diagnostic("authenticate to the cluster"))?;
-    crate::kube::connect(&observed.endpoint, &observed.ca_certificate, &token)
+    provider
+        .kube
+        .for_cluster(&observed.endpoint, &observed.ca_certificate, &token)
         .await
         .map_err(|e| Diagnostic::error("Failed to reach the cluster", e.to_string()))
 }

@@ -967,12 +967,9 @@ async fn connect(
         .bearer_token()
         .await
         .map_err(|e| e.diagnostic("authenticate to the cluster"))?;
-    let (endpoint, ca) = (&cluster.endpoint, &cluster.ca_certificate);
     provider
         .kube
-        .get_or_make(&[endpoint, ca, &token], || {
-            crate::kube::connect(endpoint, ca, &token)
-        })
+        .for_cluster(&cluster.endpoint, &cluster.ca_certificate, &token)
         .await
         .map(Some)
         .map_err(|e| Diagnostic::error("Failed to reach the cluster", e.to_string()))
