@@ -202,6 +202,15 @@ fn workloads_are_read_back_from_the_cluster() {
             "-p",
             r#"{"spec":{"maxReplicas":4}}"#,
         ]);
+        // The ServiceAccount the `everything` pods run as, made by someone
+        // else: it is not the workload's and never shows as its own.
+        let account = ws.dir.path().join("account.json");
+        std::fs::write(
+            &account,
+            r#"{"apiVersion": "v1", "kind": "ServiceAccount", "metadata": {"name": "shared-runner", "namespace": "jobs", "labels": {"team": "platform"}}}"#,
+        )
+        .unwrap();
+        kubectl(&["create", "-f", account.to_str().unwrap()]);
         // What others add to the objects is theirs: an admission
         // controller's annotation, a policy engine's label.
         kubectl(&["label", "deployment", "api", "policy.example/checked=yes"]);

@@ -822,9 +822,11 @@ impl Resource for Workload {
 /// spelled out), the prior's spelling stays, so only real changes show.
 fn read_back(prior: &Value, observed: &workload::Observed) -> Value {
     let applied = workload::render(prior);
+    let (_, name) = names(prior);
     let live = observed
         .objects
         .iter()
+        .filter(|(_, object)| workload::belongs(object, &name, observed))
         .map(|(kind, object)| {
             let last = applied
                 .iter()
@@ -833,7 +835,6 @@ fn read_back(prior: &Value, observed: &workload::Observed) -> Value {
             (*kind, workload::ours(object, last))
         })
         .collect();
-    let (_, name) = names(prior);
     let read = workload::attributes_of(&live, &name);
     let Type::Object(types) = value_type() else {
         return prior.clone();

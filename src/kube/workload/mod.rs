@@ -304,6 +304,19 @@ impl Observed {
     }
 }
 
+/// Whether a live object is the workload's: one Genesis made for it (its
+/// labels say so), or any object of its name when the workload was not
+/// made by Genesis at all (an import adopting it). So a ServiceAccount
+/// someone else made, that the pods merely run as, is never taken for the
+/// workload's own.
+pub fn belongs(object: &Json, name: &str, observed: &Observed) -> bool {
+    let made_by_genesis = |o: &Json| {
+        let labels = &o["metadata"]["labels"];
+        labels[crate::kube::MANAGED_BY.0] == crate::kube::MANAGED_BY.1 && labels[NAME_LABEL] == name
+    };
+    made_by_genesis(object) || !observed.deployment().is_some_and(made_by_genesis)
+}
+
 /// Reads the workload's objects of the given kinds, all at once. The
 /// ServiceAccount is the one the pods run as.
 pub async fn observe(
