@@ -500,3 +500,91 @@ async fn stop_provider_cancels_a_wait_promptly() {
     );
     sim.shutdown();
 }
+
+/// StopProvider during a workload's rollout: the apply returns at once
+/// with the workload in state (status Progressing) and says why.
+#[tokio::test]
+async fn stop_provider_ends_a_rollout_wait_and_keeps_the_workload() {
+    let sim = genesis_sim::start(genesis_sim::Config {
+        rollout_time: std::time::Duration::from_secs(300),
+        ..genesis_sim::Config::default()
+    })
+    .await
+    .unwrap();
+    let cert = client_cert();
+    let plugin = start(&[
+        ("PLUGIN_CLIENT_CERT", &cert.pem),
+        ("GENESIS_GKE_ENDPOINT", &sim.urls.gke),
+        ("GOOGLE_OAUTH_ACCESS_TOKEN", &sim.urls.token),
+    ]);
+    let mut client = provider_client(&plugin, &cert).await;
+    configure(&mut client).await;
+    let apply = |client: &ProviderClient<Channel>,
+                 name: &str,
+                 ty: &Type,
+                 planned: &Value,
+                 config: &Value| {
+        let mut client = client.clone();
+        let request = pb::apply_resource_change::Request {
+            type_name: name.into(),
+            prior_state: dv(&Value::Null, ty),
+            planned_state: dv(planned, ty),
+            config: dv(config, ty),
+            ..Default::default()
+        };
+        tokio::spawn(async move { client.apply_resource_change(request).await })
+    };
+    let ty = cluster::value_type();
+    let config = object(
+        &ty,
+        &[("name", "apps".into()), ("enable_autopilot", true.into())],
+    );
+    let (planned, _) = plan(&mut client, "genesis_cluster", &ty, &Value::Null, &config).await;
+    let created = apply(&client, "genesis_cluster", &ty, &planned, &config)
+        .await
+        .unwrap()
+        .unwrap()
+        .into_inner();
+    assert!(
+        errors(&created.diagnostics).is_empty(),
+        "{:?}",
+        created.diagnostics
+    );
+
+    let ty = workload::value_type();
+    let config = object(
+        &ty,
+        &[
+            (
+                "cluster",
+                "projects/p/locations/us-central1/clusters/apps".into(),
+            ),
+            ("name", "api".into()),
+            ("image", "nginx:1.27".into()),
+        ],
+    );
+    let (planned, _) = plan(&mut client, "genesis_workload", &ty, &Value::Null, &config).await;
+    let applying = apply(&client, "genesis_workload", &ty, &planned, &config);
+    tokio::time::sleep(std::time::Duration::from_secs(2)).await;
+    client
+        .stop_provider(pb::stop_provider::Request {})
+        .await
+        .unwrap();
+    let response = tokio::time::timeout(std::time::Duration::from_secs(15), applying)
+        .await
+        .expect("apply returns promptly")
+        .unwrap()
+        .unwrap()
+        .into_inner();
+    let errs = errors(&response.diagnostics);
+    assert!(
+        errs.iter()
+            .any(|d| d.summary == "Stopped during the rollout"),
+        "{:?}",
+        response.diagnostics
+    );
+    let state = decode_msgpack(&response.new_state.unwrap().msgpack, &ty).unwrap();
+    assert_eq!(state.get("status"), &Value::from("Progressing"));
+    assert_eq!(state.get("name"), &Value::from("api"));
+    sim.shutdown();
+}

@@ -1041,6 +1041,14 @@ async fn apply_workload(
             )
             .into(),
         ),
+        Ok(workload::Rollout::Progressing) if wait.stop.is_cancelled() => Applied::failed(
+            planned_state(planned, "Progressing", lb),
+            Diagnostic::error(
+                "Stopped during the rollout",
+                format!("Terraform asked the provider to stop while Deployment {namespace}/{name} was rolling out. Its objects are applied and the rollout goes on in the cluster; the next plan shows how it ended (`status`)."),
+            )
+            .into(),
+        ),
         Ok(workload::Rollout::Progressing)
             if planned.get("wait_for_rollout").as_bool() != Some(false) =>
         {
