@@ -82,6 +82,20 @@ fn columns(kind: &str) -> &'static [(&'static str, &'static str)] {
         ],
         "Namespace" => &[("Status", "string")],
         "ConfigMap" => &[("Data", "integer")],
+        "Secret" => &[("Type", "string"), ("Data", "integer")],
+        "ServiceAccount" => &[("Secrets", "integer")],
+        "Ingress" => &[
+            ("Class", "string"),
+            ("Hosts", "string"),
+            ("Address", "string"),
+            ("Ports", "string"),
+        ],
+        "PodDisruptionBudget" => &[
+            ("Min Available", "string"),
+            ("Max Unavailable", "string"),
+            ("Allowed Disruptions", "integer"),
+        ],
+        "NetworkPolicy" => &[("Pod-Selector", "string")],
         _ => &[],
     }
 }
@@ -166,6 +180,60 @@ fn cells_of(kind: &str, o: &Json) -> Vec<Json> {
         }
         "Namespace" => vec![json!(status["phase"].as_str().unwrap_or("Active"))],
         "ConfigMap" => vec![json!(o["data"].as_object().map_or(0, |d| d.len()))],
+        "Secret" => vec![
+            json!(o["type"].as_str().unwrap_or("Opaque")),
+            json!(o["data"].as_object().map_or(0, |d| d.len())),
+        ],
+        "ServiceAccount" => vec![json!(o["secrets"].as_array().map_or(0, Vec::len))],
+        "Ingress" => {
+            let spec = &o["spec"];
+            let hosts: Vec<&str> = spec["rules"]
+                .as_array()
+                .into_iter()
+                .flatten()
+                .filter_map(|r| r["host"].as_str())
+                .collect();
+            let tls = spec["tls"].as_array().is_some_and(|t| !t.is_empty());
+            vec![
+                json!(spec["ingressClassName"].as_str().unwrap_or("<none>")),
+                json!(if hosts.is_empty() {
+                    "*".to_string()
+                } else {
+                    hosts.join(",")
+                }),
+                json!(
+                    status["loadBalancer"]["ingress"][0]["ip"]
+                        .as_str()
+                        .unwrap_or("")
+                ),
+                json!(if tls { "80, 443" } else { "80" }),
+            ]
+        }
+        "PodDisruptionBudget" => {
+            let text = |v: &Json| match v {
+                Json::Null => "N/A".to_string(),
+                Json::String(s) => s.clone(),
+                other => other.to_string(),
+            };
+            vec![
+                json!(text(&o["spec"]["minAvailable"])),
+                json!(text(&o["spec"]["maxUnavailable"])),
+                json!(count(&status["disruptionsAllowed"])),
+            ]
+        }
+        "NetworkPolicy" => {
+            let labels: Vec<String> = o["spec"]["podSelector"]["matchLabels"]
+                .as_object()
+                .into_iter()
+                .flatten()
+                .map(|(k, v)| format!("{k}={}", v.as_str().unwrap_or_default()))
+                .collect();
+            vec![json!(if labels.is_empty() {
+                "<none>".to_string()
+            } else {
+                labels.join(",")
+            })]
+        }
         _ => Vec::new(),
     }
 }
@@ -222,5 +290,38 @@ mod tests {
         assert_eq!(age(&o, t + 5), "5s");
         assert_eq!(age(&o, t + 300), "5m0s");
         assert_eq!(age(&o, t + 3 * 86_400), "3d");
+    }
+
+    #[test]
+    fn tables_have_the_columns_kubectl_prints() {
+        let pdbs = crate::kube::resources::find("policy", "v1", "poddisruptionbudgets").unwrap();
+        let list = json!({"metadata": {"resourceVersion": "7"}, "items": [
+            {"metadata": {"name": "api", "namespace": "apps", "creationTimestamp": "2026-11-22T08:49:34Z"},
+             "spec": {"minAvailable": "50%"}, "status": {"disruptionsAllowed": 1}},
+        ]});
+        let table = of(pdbs, &list);
+        let names: Vec<&str> = table["columnDefinitions"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|c| c["name"].as_str().unwrap())
+            .collect();
+        assert_eq!(
+            names,
+            [
+                "Name",
+                "Min Available",
+                "Max Unavailable",
+                "Allowed Disruptions",
+                "Age"
+            ]
+        );
+        let cells = &table["rows"][0]["cells"];
+        assert_eq!(cells[0], "api");
+        assert_eq!(cells[1], "50%");
+        assert_eq!(cells[2], "N/A");
+        assert_eq!(cells[3], 1);
+        assert_eq!(table["rows"][0]["object"]["metadata"]["namespace"], "apps");
+        assert_eq!(table["metadata"]["resourceVersion"], "7");
     }
 }
