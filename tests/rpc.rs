@@ -443,16 +443,11 @@ async fn stored_json_state_upgrades_to_the_current_schema() {
     );
 }
 
-/// StopProvider (Terraform's Ctrl-C) ends a wait on a long operation
-/// promptly, and the apply still returns what exists.
-#[tokio::test]
-async fn stop_provider_cancels_a_wait_promptly() {
-    let sim = genesis_sim::start(genesis_sim::Config {
-        operation_time: std::time::Duration::from_secs(120),
-        ..genesis_sim::Config::default()
-    })
-    .await
-    .unwrap();
+/// genesis-sim with `config`, and a configured provider pointed at it.
+async fn against_sim(
+    config: genesis_sim::Config,
+) -> (genesis_sim::Running, Plugin, ProviderClient<Channel>) {
+    let sim = genesis_sim::start(config).await.unwrap();
     let cert = client_cert();
     let plugin = start(&[
         ("PLUGIN_CLIENT_CERT", &cert.pem),
@@ -461,6 +456,18 @@ async fn stop_provider_cancels_a_wait_promptly() {
     ]);
     let mut client = provider_client(&plugin, &cert).await;
     configure(&mut client).await;
+    (sim, plugin, client)
+}
+
+/// StopProvider (Terraform's Ctrl-C) ends a wait on a long operation
+/// promptly, and the apply still returns what exists.
+#[tokio::test]
+async fn stop_provider_cancels_a_wait_promptly() {
+    let (sim, _plugin, mut client) = against_sim(genesis_sim::Config {
+        operation_time: std::time::Duration::from_secs(120),
+        ..genesis_sim::Config::default()
+    })
+    .await;
     let ty = cluster::value_type();
     let config = object(&ty, &[("name", "slow".into())]);
     let (planned, _) = plan(&mut client, "genesis_cluster", &ty, &Value::Null, &config).await;
@@ -505,20 +512,11 @@ async fn stop_provider_cancels_a_wait_promptly() {
 /// with the workload in state (status Progressing) and says why.
 #[tokio::test]
 async fn stop_provider_ends_a_rollout_wait_and_keeps_the_workload() {
-    let sim = genesis_sim::start(genesis_sim::Config {
+    let (sim, _plugin, mut client) = against_sim(genesis_sim::Config {
         rollout_time: std::time::Duration::from_secs(300),
         ..genesis_sim::Config::default()
     })
-    .await
-    .unwrap();
-    let cert = client_cert();
-    let plugin = start(&[
-        ("PLUGIN_CLIENT_CERT", &cert.pem),
-        ("GENESIS_GKE_ENDPOINT", &sim.urls.gke),
-        ("GOOGLE_OAUTH_ACCESS_TOKEN", &sim.urls.token),
-    ]);
-    let mut client = provider_client(&plugin, &cert).await;
-    configure(&mut client).await;
+    .await;
     let apply = |client: &ProviderClient<Channel>,
                  name: &str,
                  ty: &Type,
