@@ -82,6 +82,13 @@ impl CloudError {
         matches!(self, CloudError::Api { code: 404, .. })
     }
 
+    /// The create met an object of the same name (GKE's ALREADY_EXISTS,
+    /// AWS's ResourceInUseException / RepositoryAlreadyExistsException).
+    pub fn is_already_exists(&self) -> bool {
+        matches!(self, CloudError::Api { code: 409, .. })
+            || matches!(self, CloudError::Api { status, .. } if status.ends_with("AlreadyExistsException") || status == "ResourceInUseException")
+    }
+
     /// The error as a diagnostic that says what happened and what to do.
     pub fn diagnostic(&self, what: &str) -> Diagnostic {
         let hint = match self {

@@ -5,6 +5,7 @@
 pub mod diagnostics;
 pub mod path;
 pub mod plan;
+pub mod private;
 pub mod resource;
 pub mod schema;
 pub mod server;

@@ -11,6 +11,7 @@ use tokio_util::sync::CancellationToken;
 use super::diagnostics::{Diagnostic, Diagnostics};
 use super::path::AttributePath;
 use super::plan::{keep_equivalent_block, plan_block, requires_replace, validate_block};
+use super::private;
 use super::resource::{PlanContext, Resource};
 use super::schema::Schema;
 use super::value::Value;
@@ -167,13 +168,31 @@ impl ProviderServer {
             return Planned {
                 state: Value::Null,
                 requires_replace: Vec::new(),
-                private: prior_private.to_vec(),
+                private: private::strip(prior_private).to_vec(),
                 diagnostics: diags,
+            };
+        }
+        // A second call for a replacement: the first one found the old object
+        // protected, and a replacement deletes it.
+        if prior.is_null()
+            && let Some(refused) = private::refusals(prior_private)
+            && refused.has_errors()
+        {
+            for d in refused {
+                diags.push(Diagnostic::error(
+                    d.summary,
+                    format!("{} Replacing it (a change that cannot be made in place, -replace, or a tainted object) would delete it first, so the replacement is refused too.", d.detail),
+                ));
+            }
+            return Planned {
+                diagnostics: diags,
+                ..Planned::default()
             };
         }
         let block = &registered.schema.block;
         let mut planned = plan_block(block, proposed, config, prior);
         let provider = self.context();
+        let prior_private = private::strip(prior_private);
         let ctx = PlanContext {
             provider: &provider,
             prior,
@@ -184,10 +203,32 @@ impl ProviderServer {
             .resource
             .modify_plan(&ctx, &mut planned, &mut diags);
         let requires_replace = requires_replace(block, prior, &planned);
+        let mut private = prior_private.to_vec();
+        if !prior.is_null() {
+            let mut refused = Diagnostics::new();
+            registered.resource.plan_destroy(prior, &mut refused);
+            if refused.has_errors() && !requires_replace.is_empty() {
+                let cause = requires_replace
+                    .iter()
+                    .map(|p| format!("`{p}`"))
+                    .collect::<Vec<_>>()
+                    .join(", ");
+                for d in refused {
+                    diags.push(Diagnostic {
+                        detail: format!("{} The planned change replaces it ({cause} cannot change in place), which would delete it first, so it is refused too.", d.detail),
+                        ..d
+                    });
+                }
+            } else if refused.has_errors() {
+                // Terraform may still decide to replace (`-replace`): the
+                // second planning call finds this note and refuses.
+                private = private::with_refusals(&refused);
+            }
+        }
         Planned {
             state: planned,
             requires_replace,
-            private: prior_private.to_vec(),
+            private,
             diagnostics: locatable(&registered.schema, diags),
         }
     }
@@ -211,8 +252,17 @@ impl ProviderServer {
         };
         let provider = self.context();
         let resource = &registered.resource;
+        let planned_private = private::strip(planned_private);
         if planned.is_null() {
-            let diagnostics = resource.delete(&provider, prior, planned_private).await;
+            // The last line of deletion protection, for deletes no plan
+            // refused (a tainted object's replacement).
+            let mut refused = Diagnostics::new();
+            resource.plan_destroy(prior, &mut refused);
+            let diagnostics = if refused.has_errors() {
+                refused
+            } else {
+                resource.delete(&provider, prior, planned_private).await
+            };
             // A failed delete keeps the object in state, so it is not lost.
             let state = if diagnostics.has_errors() {
                 prior.clone()
@@ -274,6 +324,7 @@ impl ProviderServer {
         };
         let provider = self.context();
         let started = std::time::Instant::now();
+        let private = private::strip(private);
         let read = registered.resource.read(&provider, state, private).await;
         tracing::debug!(
             resource = type_name,

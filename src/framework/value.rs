@@ -75,6 +75,33 @@ impl Value {
         matches!(self, Value::Unknown)
     }
 
+    /// Known and not null. Rules across attributes ask this (and
+    /// `is_null`): an unknown value (a variable at `terraform validate`,
+    /// another resource's attribute at plan) is neither set nor null, so a
+    /// rule that involves it waits until Terraform validates again with the
+    /// value known.
+    pub fn is_set(&self) -> bool {
+        !matches!(self, Value::Null | Value::Unknown)
+    }
+
+    /// A bool, `default` when null; `None` while unknown.
+    pub fn bool_or(&self, default: bool) -> Option<bool> {
+        match self {
+            Value::Bool(b) => Some(*b),
+            Value::Unknown => None,
+            _ => Some(default),
+        }
+    }
+
+    /// How many of `values` are set; `None` while any is unknown.
+    pub fn count_set<'a>(values: impl IntoIterator<Item = &'a Value>) -> Option<usize> {
+        values.into_iter().try_fold(0, |n, v| match v {
+            Value::Unknown => None,
+            Value::Null => Some(n),
+            _ => Some(n + 1),
+        })
+    }
+
     /// True when neither this value nor anything inside it is unknown.
     pub fn is_wholly_known(&self) -> bool {
         match self {

@@ -373,7 +373,7 @@ impl Resource for Cluster {
                 );
             }
         }
-        if config.get("regional_cluster").as_bool() != Some(false) && !config.get("zone").is_null()
+        if config.get("regional_cluster").bool_or(true) == Some(true) && config.get("zone").is_set()
         {
             diags.attribute_error(
                 AttributePath::attr("zone"),
@@ -418,9 +418,7 @@ impl Resource for Cluster {
                     "enable_private_endpoint requires enable_private_cluster = true.",
                 );
             }
-            if !config.get("master_ipv4_cidr_block").is_null()
-                && !config.get("master_ipv4_cidr_block").is_unknown()
-            {
+            if config.get("master_ipv4_cidr_block").is_set() {
                 diags.attribute_error(
                     AttributePath::attr("master_ipv4_cidr_block"),
                     "Control-plane range needs a private cluster",
@@ -1071,6 +1069,15 @@ fn state_from(base: &Value, observed: &ObservedCluster) -> Value {
             "enable_shielded_nodes",
             spec.shielded_nodes.into(),
         );
+    } else {
+        // Autopilot always enforces network policy (Dataplane V2) and
+        // shields its nodes, and GKE reports neither as a setting: an
+        // imported Autopilot cluster has both, as a planned one does.
+        for name in ["enable_network_policy", "enable_shielded_nodes"] {
+            if !state.get(name).is_set() {
+                set(&mut state, name, true.into());
+            }
+        }
     }
     set(
         &mut state,
@@ -1129,32 +1136,21 @@ fn state_from(base: &Value, observed: &ObservedCluster) -> Value {
     state
 }
 
-/// Computed attributes that follow from the configuration are planned as
-/// known values instead of "known after apply".
+/// The location of a new cluster. Its `id` stays unknown until the cluster
+/// exists, even though it could be predicted from the name: when a cluster
+/// is replaced under the same name, the unknown id is what tells its node
+/// pools and workloads that they are replaced with it (as with the google
+/// provider). A predicted id would plan them as unchanged, and the new
+/// cluster would come up empty.
 fn plan_computed_location(planned: &mut Value) {
-    let location = if planned.get("regional_cluster").as_bool() == Some(false) {
+    let location = if planned.get("cloud").as_str() == Some("gcp")
+        && planned.get("regional_cluster").as_bool() == Some(false)
+    {
         planned.get("zone").clone()
     } else {
         planned.get("region").clone()
     };
-    if planned.get("cloud").as_str() == Some("gcp") {
-        if let (Some(project), Some(loc), Some(name)) = (
-            planned.get("project_id").as_str(),
-            location.as_str(),
-            planned.get("name").as_str(),
-        ) {
-            let id = ClusterName::Gcp {
-                project: project.to_string(),
-                location: loc.to_string(),
-                name: name.to_string(),
-            }
-            .id();
-            planned.set_attr("id", id.into());
-        }
-        planned.set_attr("location", location);
-    } else {
-        planned.set_attr("location", planned.get("region").clone());
-    }
+    planned.set_attr("location", location);
 }
 
 fn validate_namespaces(config: &Value, diags: &mut Diagnostics) {

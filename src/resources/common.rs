@@ -115,7 +115,7 @@ pub fn only_for_cloud(config: &Value, cloud: &str, attributes: &[&str], diags: &
         return;
     }
     for name in attributes {
-        if !config.get(name).is_null() {
+        if config.get(name).is_set() {
             diags.attribute_error(
                 AttributePath::attr(name),
                 "Setting does not apply to this cloud",

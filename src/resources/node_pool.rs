@@ -252,11 +252,8 @@ impl Resource for NodePool {
                 format!("min_nodes ({min}) must not be greater than max_nodes ({max})."),
             );
         }
-        let autoscaling = config.get("enable_autoscaling").as_bool() != Some(false);
-        if autoscaling
-            && !config.get("node_count").is_null()
-            && !config.get("node_count").is_unknown()
-        {
+        let autoscaling = config.get("enable_autoscaling").bool_or(true);
+        if autoscaling == Some(true) && config.get("node_count").is_set() {
             diags.attribute_error(
                 AttributePath::attr("node_count"),
                 "node_count conflicts with autoscaling",
@@ -346,15 +343,17 @@ impl Resource for NodePool {
             };
             planned.set_attr("spot", spot);
         }
-        let autoscaling = planned.get("enable_autoscaling").as_bool() != Some(false);
+        let autoscaling = planned.get("enable_autoscaling").bool_or(true);
         if config.get("node_count").is_null() {
-            if !autoscaling {
-                planned.set_attr("node_count", planned.get("initial_node_count").clone());
-            } else {
+            let size = match autoscaling {
+                Some(false) => planned.get("initial_node_count").clone(),
                 // The autoscaler owns the size; GKE does not report it.
-                planned.set_attr("node_count", Value::Null);
-            }
+                Some(true) => Value::Null,
+                None => Value::Unknown,
+            };
+            planned.set_attr("node_count", size);
         }
+        let autoscaling = autoscaling == Some(true);
         if let (Some(initial), Some(min), Some(max)) = (
             planned.get("initial_node_count").as_f64(),
             planned.get("min_nodes").as_f64(),
@@ -823,6 +822,8 @@ fn effective_taints(planned: &Value) -> Value {
     {
         out.push(implied);
     }
+    // In the order GKE reports them, so a read (an import) matches a plan.
+    out.sort_by(|a, b| (&a.key, &a.value, a.effect).cmp(&(&b.key, &b.value, b.effect)));
     Value::List(
         out.into_iter()
             .map(|t| {

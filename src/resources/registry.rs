@@ -121,8 +121,12 @@ impl Resource for Registry {
             &["project_id", "cleanup_policy_dry_run", "description"],
             diags,
         );
-        let aws = config.get("cloud").as_str() == Some("aws");
-        if let Some(name) = config.get("name").as_str() {
+        // Which naming rules apply depends on the cloud: wait until it is known.
+        let cloud = config.get("cloud");
+        let aws = cloud.as_str() == Some("aws");
+        if let Some(name) = config.get("name").as_str()
+            && !cloud.is_unknown()
+        {
             let result = if aws {
                 ecr_name(name)
             } else {
@@ -523,7 +527,7 @@ fn validate_ecr_policies(policies: &Value, diags: &mut Diagnostics) {
             "version_name_prefixes",
             "package_name_prefixes",
         ] {
-            if !policy.get(name).is_null() {
+            if policy.get(name).is_set() {
                 diags.attribute_error(
                     path.join(name),
                     "Not available on ECR",
@@ -552,7 +556,11 @@ fn validate_ecr_policies(policies: &Value, diags: &mut Diagnostics) {
             },
             _ => {}
         }
-        let prefixes = !policy.get("tag_prefixes").is_null();
+        let prefixes = policy.get("tag_prefixes");
+        if prefixes.is_unknown() || policy.get("tag_state").is_unknown() {
+            continue;
+        }
+        let prefixes = prefixes.is_set();
         match policy.get("tag_state").as_str().unwrap_or("ANY") {
             "TAGGED" if !prefixes => diags.attribute_error(
                 path.join("tag_state"),
@@ -590,8 +598,7 @@ fn validate_policy(id: &str, policy: &Value, diags: &mut Diagnostics) {
         );
     }
     let action = policy.get("action").as_str();
-    let keep_count = !policy.get("keep_count").is_null();
-    if keep_count {
+    if policy.get("keep_count").is_set() {
         if action == Some("DELETE") {
             diags.attribute_error(
                 path.join("keep_count"),
@@ -605,7 +612,7 @@ fn validate_policy(id: &str, policy: &Value, diags: &mut Diagnostics) {
             "older_than",
             "newer_than",
         ] {
-            if !policy.get(name).is_null() {
+            if policy.get(name).is_set() {
                 diags.attribute_error(
                     path.join(name),
                     "Condition conflicts with keep_count",
@@ -623,7 +630,7 @@ fn validate_policy(id: &str, policy: &Value, diags: &mut Diagnostics) {
         ]
         .iter()
         .all(|n| policy.get(n).is_null())
-        && policy.get("tag_state").as_str().is_none_or(|s| s == "ANY")
+        && (policy.get("tag_state").is_null() || policy.get("tag_state").as_str() == Some("ANY"))
     {
         diags.attribute_error(
             path.clone(),
@@ -631,8 +638,7 @@ fn validate_policy(id: &str, policy: &Value, diags: &mut Diagnostics) {
             "A DELETE policy with no condition matches every version in the repository. Add a condition such as older_than = \"90d\" or tag_state = \"UNTAGGED\".",
         );
     }
-    if policy.get("tag_state").as_str() == Some("UNTAGGED") && !policy.get("tag_prefixes").is_null()
-    {
+    if policy.get("tag_state").as_str() == Some("UNTAGGED") && policy.get("tag_prefixes").is_set() {
         diags.attribute_error(
             path.join("tag_prefixes"),
             "Tag prefixes on untagged versions",

@@ -471,7 +471,7 @@ impl Resource for Workload {
                 "No cluster",
                 "Set `cluster` to a genesis_cluster's id, or `kubeconfig_path` for a cluster Genesis does not manage.",
             );
-        } else if !cluster.is_null() && !kubeconfig.is_null() {
+        } else if cluster.is_set() && kubeconfig.is_set() {
             diags.attribute_error(
                 AttributePath::attr("kubeconfig_path"),
                 "Two clusters",
@@ -487,7 +487,7 @@ impl Resource for Workload {
                 format!("{id:?} is not a cluster ID: use a genesis_cluster's id (`genesis_cluster.NAME.id`)."),
             );
         }
-        if !config.get("kubeconfig_context").is_null() && kubeconfig.is_null() {
+        if config.get("kubeconfig_context").is_set() && kubeconfig.is_null() {
             diags.attribute_error(
                 AttributePath::attr("kubeconfig_context"),
                 "Context without kubeconfig",
@@ -495,8 +495,8 @@ impl Resource for Workload {
             );
         }
         let autoscaling = config.get("autoscaling");
-        if !autoscaling.is_null() {
-            if !config.get("replicas").is_null() && !config.get("replicas").is_unknown() {
+        if autoscaling.is_set() {
+            if config.get("replicas").is_set() {
                 diags.attribute_error(
                     AttributePath::attr("replicas"),
                     "replicas conflicts with autoscaling",
@@ -524,10 +524,7 @@ impl Resource for Workload {
             }
             for (target, resource) in [("cpu_target", "cpu"), ("memory_target", "memory")] {
                 let requests = config.get("resources").get("requests");
-                if !autoscaling.get(target).is_null()
-                    && !requests.is_unknown()
-                    && requests.get(resource).is_null()
-                {
+                if autoscaling.get(target).is_set() && requests.get(resource).is_null() {
                     diags.attribute_error(
                         AttributePath::attr("autoscaling").join(target),
                         "Utilization target without a request",
@@ -541,11 +538,9 @@ impl Resource for Workload {
             if p.is_null() || p.is_unknown() {
                 continue;
             }
-            let handlers = ["http_get", "tcp_socket", "grpc", "exec"]
-                .iter()
-                .filter(|h| !p.get(h).is_null())
-                .count();
-            if handlers != 1 {
+            let handlers =
+                Value::count_set(["http_get", "tcp_socket", "grpc", "exec"].map(|h| p.get(h)));
+            if handlers.is_some_and(|n| n != 1) {
                 diags.attribute_error(
                     AttributePath::attr(probe),
                     "A probe needs exactly one check",
@@ -565,12 +560,9 @@ impl Resource for Workload {
             }
         }
         let budget = config.get("disruption_budget");
-        if !budget.is_null() && !budget.is_unknown() {
-            let set = ["min_available", "max_unavailable"]
-                .iter()
-                .filter(|a| !budget.get(a).is_null())
-                .count();
-            if set != 1 {
+        if budget.is_set() {
+            let set = Value::count_set(["min_available", "max_unavailable"].map(|a| budget.get(a)));
+            if set.is_some_and(|n| n != 1) {
                 diags.attribute_error(
                     AttributePath::attr("disruption_budget"),
                     "Set one disruption limit",
@@ -578,7 +570,7 @@ impl Resource for Workload {
                 );
             }
         }
-        if !config.get("ingress").is_null() && config.get("service").is_null() {
+        if config.get("ingress").is_set() && config.get("service").is_null() {
             diags.attribute_error(
                 AttributePath::attr("ingress"),
                 "Ingress needs a service",
@@ -586,8 +578,8 @@ impl Resource for Workload {
             );
         }
         let service = config.get("service");
-        if service.get("ports").is_null()
-            && !service.is_null()
+        if service.is_set()
+            && service.get("ports").is_null()
             && config.get("ports").elements().is_empty()
             && !config.get("ports").is_unknown()
         {
@@ -599,7 +591,7 @@ impl Resource for Workload {
         }
         if service.get("type").as_str() == Some("ClusterIP") {
             for (i, p) in service.get("ports").elements().iter().enumerate() {
-                if !p.get("node_port").is_null() {
+                if p.get("node_port").is_set() {
                     diags.attribute_error(
                         AttributePath::attr("service")
                             .join("ports")
@@ -611,7 +603,7 @@ impl Resource for Workload {
                 }
             }
         }
-        if !config.get("config_mount_path").is_null() && config.get("config_data").is_null() {
+        if config.get("config_mount_path").is_set() && config.get("config_data").is_null() {
             diags.attribute_error(
                 AttributePath::attr("config_mount_path"),
                 "Nothing to mount",
@@ -677,16 +669,11 @@ impl Resource for Workload {
         }
         if ctx.is_create() {
             planned.set_attr("id", workload_id(planned));
+            if !has_load_balancer(planned).unwrap_or(true) {
+                planned.set_attr("load_balancer_ip", Value::Null);
+            }
         } else {
-            // A change rolls out again: its outcome is known after apply.
-            let mut unchanged = planned.clone();
-            for computed in ["status", "load_balancer_ip"] {
-                unchanged.set_attr(computed, ctx.prior.get(computed).clone());
-            }
-            if unchanged != *ctx.prior {
-                planned.set_attr("status", Value::Unknown);
-                planned.set_attr("load_balancer_ip", Value::Unknown);
-            }
+            plan_observed(ctx.prior, planned);
         }
     }
 
@@ -696,6 +683,16 @@ impl Resource for Workload {
             Ok(None) => return Applied::failed(Value::Null, cluster_missing(planned)),
             Err(d) => return Applied::failed(Value::Null, d.into()),
         };
+        match workload::existing(&client, &workload::render(planned), &provider.stop).await {
+            Ok(found) if found.is_empty() => {}
+            Ok(found) => return Applied::failed(Value::Null, taken(planned, &found)),
+            Err(e) => {
+                return Applied::failed(
+                    Value::Null,
+                    Diagnostic::error("Failed to read the cluster", e.to_string()).into(),
+                );
+            }
+        }
         apply_workload(provider, &client, &Value::Null, planned, "create").await
     }
 
@@ -872,6 +869,26 @@ fn status_name(rollout: &workload::Rollout) -> &'static str {
     }
 }
 
+/// The error for a create whose objects someone else already has.
+fn taken(planned: &Value, found: &[(String, String)]) -> Diagnostics {
+    let (namespace, _) = names(planned);
+    let objects = found
+        .iter()
+        .map(|(kind, name)| format!("{kind} {namespace}/{name}"))
+        .collect::<Vec<_>>()
+        .join(", ");
+    let id = workload_id(planned);
+    Diagnostic::error(
+        "Workload objects already exist",
+        format!(
+            "The cluster already has {objects}, which this resource did not create (another configuration's workload, or objects made with kubectl). Nothing was changed. To manage them with Terraform, import them (an `import` block with id = {:?}, or terraform import); otherwise choose another name or namespace. With create_before_destroy, a replacement under the same name meets its own predecessor: see the README.",
+            id.as_str().unwrap_or_default()
+        ),
+    )
+    .at(AttributePath::attr("name"))
+    .into()
+}
+
 fn cluster_missing(state: &Value) -> Diagnostics {
     Diagnostic::error(
         "Cluster not found",
@@ -987,10 +1004,17 @@ async fn apply_workload(
 ) -> Applied {
     let objects = workload::render(planned);
     if let Err(e) = workload::apply(client, &objects, &provider.stop).await {
-        let state = if prior.is_null() {
+        // A create that applied some objects before failing keeps them in
+        // state (tainted), so the next apply replaces rather than meets them.
+        let state = if !prior.is_null() {
+            prior.clone()
+        } else if workload::existing(client, &objects, &provider.stop)
+            .await
+            .is_ok_and(|found| found.is_empty())
+        {
             Value::Null
         } else {
-            prior.clone()
+            planned_state(planned, "Failed", None)
         };
         return Applied::failed(
             state,
@@ -1067,6 +1091,53 @@ async fn apply_workload(
             Diagnostic::error("Failed to watch the rollout", e.to_string()).into(),
         ),
     }
+}
+
+/// Whether the workload has a LoadBalancer service; `None` while unknown.
+fn has_load_balancer(planned: &Value) -> Option<bool> {
+    match planned.get("service") {
+        Value::Null => Some(false),
+        Value::Unknown => None,
+        service => match service.get("type") {
+            Value::Unknown => None,
+            t => Some(t.as_str() == Some("LoadBalancer")),
+        },
+    }
+}
+
+/// Plans `status` and `load_balancer_ip` of an update: each keeps its prior
+/// value unless the objects it comes from change. A new rollout's outcome,
+/// and a changed load balancer's address, are known only after apply; a
+/// workload without a LoadBalancer service has no address at all.
+fn plan_observed(prior: &Value, planned: &mut Value) {
+    let mut after = planned.clone();
+    for observed in ["status", "load_balancer_ip"] {
+        after.set_attr(observed, prior.get(observed).clone());
+    }
+    let (before, after) = if after.is_wholly_known() {
+        (workload::render(prior), workload::render(&after))
+    } else {
+        (Vec::new(), Vec::new())
+    };
+    let unchanged = |kind: &str| {
+        let find =
+            |objects: &[serde_json::Value]| objects.iter().find(|o| o["kind"] == kind).cloned();
+        !after.is_empty() && find(&before) == find(&after)
+    };
+    // Only a finished rollout stays as it was: one still going (or failed)
+    // is waited on again by the apply, and may end otherwise.
+    let status = if unchanged("Deployment") && prior.get("status").as_str() == Some("Available") {
+        prior.get("status").clone()
+    } else {
+        Value::Unknown
+    };
+    planned.set_attr("status", status);
+    let address = match has_load_balancer(planned) {
+        Some(false) => Value::Null,
+        Some(true) if unchanged("Service") => prior.get("load_balancer_ip").clone(),
+        _ => Value::Unknown,
+    };
+    planned.set_attr("load_balancer_ip", address);
 }
 
 fn planned_state(planned: &Value, status: &str, load_balancer_ip: Option<String>) -> Value {

@@ -168,6 +168,14 @@ impl NodePools for Gcp {
                 },
             )
             .await;
+        // A pool of that name that was there before is someone else's: it
+        // must never be returned as created, or Terraform would own (and
+        // later delete) it.
+        if let Err(e) = created.as_ref()
+            && e.is_already_exists()
+        {
+            return Err((created.unwrap_err(), None));
+        }
         let observed = self
             .get(
                 &spec.project,

@@ -142,6 +142,48 @@ pub async fn delete(
     }
 }
 
+/// Which of `objects` already exist in the cluster, as (kind, name), all
+/// read at once. A create refuses to take these over: server-side apply
+/// with `force` would otherwise silently rewrite another owner's objects.
+pub async fn existing(
+    client: &kube::Client,
+    objects: &[Json],
+    stop: &CancellationToken,
+) -> Result<Vec<(String, String)>, crate::kube::KubeError> {
+    let mut reads = tokio::task::JoinSet::new();
+    for object in objects {
+        let kind = object["kind"].as_str().unwrap_or_default().to_string();
+        let namespace = object["metadata"]["namespace"]
+            .as_str()
+            .unwrap_or("default");
+        let name = object["metadata"]["name"]
+            .as_str()
+            .unwrap_or_default()
+            .to_string();
+        let Some(api) = api(client, &kind, namespace) else {
+            continue;
+        };
+        let stop = stop.clone();
+        reads.spawn(async move {
+            let found = retried(&stop, || api.get_opt(&name)).await.map_err(|e| {
+                crate::kube::KubeError::from_kube(&format!("reading {kind} {name}"), e)
+            })?;
+            Ok::<_, crate::kube::KubeError>(found.map(|_| (kind, name)))
+        });
+    }
+    let mut found = Vec::new();
+    while let Some(read) = reads.join_next().await {
+        let read = read.map_err(|e| crate::kube::KubeError::Transport {
+            call: "reading the workload".into(),
+            message: e.to_string(),
+        })??;
+        found.extend(read);
+    }
+    // In the order they are applied, so the message is stable.
+    found.sort_by_key(|(kind, _)| KINDS.iter().position(|k| k.0 == kind));
+    Ok(found)
+}
+
 /// (kind, name) of each object, for deleting them.
 pub fn identities(objects: &[Json]) -> Vec<(String, String)> {
     objects
