@@ -129,6 +129,19 @@ fn cluster_lifecycle_against_the_simulator() {
         );
         assert_eq!(sim.state()["gke"]["clusters"][ID]["status"], "RUNNING");
 
+        // Protection is lifted by an apply of its own (a replacement in the
+        // same plan would still see the protected cluster and be refused).
+        ws.write(
+            "main.tf",
+            &config(
+                "Production",
+                "REGULAR",
+                "team = \"platform\", tier = \"gold\"",
+                false,
+            ),
+        );
+        ws.run(&["apply", "-input=false", "-auto-approve"]).ok();
+
         // A change that needs a new cluster plans a replacement.
         ws.write(
             "main.tf",

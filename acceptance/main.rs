@@ -10,6 +10,7 @@ mod quickstart;
 mod registry;
 mod registry_aws;
 mod schema;
+mod truth;
 mod validate;
 mod workload;
 mod workload_apply;

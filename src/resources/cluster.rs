@@ -606,12 +606,32 @@ impl Resource for Cluster {
             .gcp
             .get(&project, &location_of(planned), &name, &wait)
             .await;
+        // The namespaces live inside the cluster: the prior state holds
+        // what the cluster has (refreshed), so any difference is applied.
+        let wanted = namespace_specs(planned);
+        let namespaces = match &observed {
+            Ok(Some(o)) if wanted != namespace_specs(prior) => {
+                sync_namespaces(provider, o, &wanted).await
+            }
+            _ => Ok(()),
+        };
         let mut applied = match observed {
+            Ok(Some(o)) if namespaces.is_err() => {
+                // The next plan shows the namespaces still to change.
+                let mut state = state_from(planned, &o);
+                for name in ["kubernetes_namespaces", "namespace"] {
+                    state.set_attr(name, prior.get(name).clone());
+                }
+                Applied::failed(state, Diagnostics::new())
+            }
             Ok(Some(o)) => Applied::ok(state_from(planned, &o)),
             Ok(None) => Applied::failed(Value::Null, Diagnostic::error("Cluster disappeared", format!("The GKE cluster {name} no longer exists; the next plan will create it again.")).into()),
             Err(e) => Applied::failed(prior.clone(), e.diagnostic("read the GKE cluster after updating it").into()),
         };
         applied.private = private.to_vec();
+        if let Err(d) = namespaces {
+            applied.diagnostics.push(d);
+        }
         if let Err(e) = result {
             // Keep what the cloud now reports, so the next plan shows what
             // is left to change.

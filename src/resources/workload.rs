@@ -1003,7 +1003,16 @@ async fn apply_workload(
     op: &str,
 ) -> Applied {
     let objects = workload::render(planned);
-    if let Err(e) = workload::apply(client, &objects, &provider.stop).await {
+    // The prior state is what the cluster holds (refreshed): when the plan
+    // renders the same objects (only `timeouts` or `wait_for_rollout`
+    // changed, say, or an import met its configuration), nothing is written.
+    let unchanged = !prior.is_null() && workload::same_objects(&workload::render(prior), &objects);
+    let applied = if unchanged {
+        Ok(())
+    } else {
+        workload::apply(client, &objects, &provider.stop).await
+    };
+    if let Err(e) = applied {
         // A create that applied some objects before failing keeps them in
         // state (tainted), so the next apply replaces rather than meets them.
         let state = if !prior.is_null() {
