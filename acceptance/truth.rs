@@ -81,6 +81,24 @@ fn action_of(plan: &Json, address: &str) -> Vec<String> {
         .unwrap_or_default()
 }
 
+/// What a plan changes, attribute by attribute, for failure messages.
+fn differences(plan: &Json) -> Vec<String> {
+    let mut out = Vec::new();
+    for change in plan["resource_changes"].as_array().into_iter().flatten() {
+        let (before, after) = (&change["change"]["before"], &change["change"]["after"]);
+        for (key, value) in after.as_object().into_iter().flatten() {
+            if before.get(key) != Some(value) {
+                out.push(format!(
+                    "{}.{key}: {} -> {value}",
+                    change["address"].as_str().unwrap_or_default(),
+                    before.get(key).unwrap_or(&Json::Null)
+                ));
+            }
+        }
+    }
+    out
+}
+
 fn replaced(actions: &[String]) -> bool {
     actions.contains(&"delete".to_string()) && actions.contains(&"create".to_string())
 }
@@ -509,29 +527,15 @@ resource "genesis_workload" "api" {{
             "the call count starts here"
         );
         let plan = ws.plan_json();
-        // The one thing an import cannot know is the configuration's
-        // `timeouts` block: nothing else may change.
-        for change in plan["resource_changes"].as_array().unwrap() {
-            let (mut before, mut after) = (
-                change["change"]["before"].clone(),
-                change["change"]["after"].clone(),
-            );
-            for side in [&mut before, &mut after] {
-                side.as_object_mut().unwrap().remove("timeouts");
-            }
-            assert_eq!(
-                before, after,
-                "{} plans no change after import",
-                change["address"]
-            );
-            assert!(
-                matches!(
-                    change["change"]["actions"][0].as_str(),
-                    Some("no-op" | "update")
-                ),
-                "{change:#}"
-            );
-        }
+        let changed: Vec<_> = actions(&plan)
+            .into_iter()
+            .filter(|(_, a)| a != &["no-op".to_string()])
+            .collect();
+        assert!(
+            changed.is_empty(),
+            "imports plan no change: {changed:?} {:#?}",
+            differences(&plan)
+        );
         ws.run(&["apply", "-input=false", "plan.tfplan"]).ok();
         // Reads only: no import leads to a change in the cloud or cluster.
         let calls = sim.state()["requests"].clone();
@@ -543,6 +547,14 @@ resource "genesis_workload" "api" {{
             .collect();
         assert!(writes.is_empty(), "calls after import: {calls:#}");
         assert!(!ws.plan_has_changes());
+
+        // Timeouts are write-only, as the google provider's behave: changing
+        // them alone is no change.
+        ws.write(
+            "main.tf",
+            &config.replace("create = \"2m\"", "create = \"3m\""),
+        );
+        assert!(!ws.plan_has_changes(), "a timeouts change alone is no diff");
     });
 }
 
@@ -673,5 +685,71 @@ resource "genesis_workload" "worker" {{
         assert_ne!(worker["after_unknown"]["load_balancer_ip"], true);
         ws.run(&["apply", "-input=false", "plan.tfplan"]).ok();
         assert!(!ws.plan_has_changes());
+    });
+}
+
+/// Every resource of every example, applied, forgotten and imported again,
+/// plans no change and the next apply writes nothing.
+#[test]
+fn every_example_imports_with_no_change() {
+    each_terraform(|tf| {
+        for example in [
+            "basic-autopilot",
+            "production-standard",
+            "dev-zonal",
+            "workloads",
+            "quickstart",
+        ] {
+            let sim = Sim::start();
+            let ws = Workspace::example(tf, example)
+                .against(&sim)
+                .with_env("TF_VAR_with_standard_cluster", "true");
+            ws.run(&["apply", "-input=false", "-auto-approve"]).ok();
+            let shown = ws.run(&["show", "-json"]).ok().json();
+            let resources: Vec<(String, String)> = shown["values"]["root_module"]["resources"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .filter(|r| r["mode"] == "managed")
+                .map(|r| {
+                    (
+                        r["address"].as_str().unwrap().to_string(),
+                        r["values"]["id"].as_str().unwrap().to_string(),
+                    )
+                })
+                .collect();
+            assert!(resources.len() >= 2, "{example}: {resources:?}");
+            for (address, _) in &resources {
+                ws.run(&["state", "rm", address]).ok();
+            }
+            for (address, id) in &resources {
+                ws.run(&["import", "-input=false", address, id]).ok();
+            }
+            let plan = ws.plan_json();
+            let changed: Vec<_> = actions(&plan)
+                .into_iter()
+                .filter(|(_, a)| a != &["no-op".to_string()])
+                .collect();
+            assert!(
+                changed.is_empty(),
+                "{example}: imports plan no change: {changed:?} {:#?}",
+                differences(&plan)
+            );
+            assert_eq!(sim.control("DELETE", "/_sim/requests", None), 204);
+            ws.run(&["apply", "-input=false", "plan.tfplan"]).ok();
+            let calls = sim.state()["requests"].clone();
+            let writes: Vec<&String> = calls
+                .as_object()
+                .unwrap()
+                .keys()
+                .filter(|m| {
+                    !(m.ends_with(".get") || m.ends_with(".list") || m.starts_with("kube GET"))
+                })
+                .collect();
+            assert!(
+                writes.is_empty(),
+                "{example}: calls after import: {calls:#}"
+            );
+        }
     });
 }

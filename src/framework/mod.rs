@@ -12,3 +12,4 @@ pub mod server;
 pub mod types;
 pub mod validators;
 pub mod value;
+pub mod write_only;

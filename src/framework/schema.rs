@@ -61,6 +61,9 @@ pub struct Attribute {
     pub description: String,
     pub mode: Mode,
     pub sensitive: bool,
+    /// Sent by Terraform in the configuration but never stored in plan or
+    /// state (Terraform 1.11+): no change to it is ever a diff.
+    pub write_only: bool,
     /// A change to this attribute replaces the resource.
     pub force_new: bool,
     /// The value planned when the configuration leaves the attribute out.
@@ -75,6 +78,10 @@ pub struct NestedBlock {
     pub nesting: Nesting,
     pub block: Block,
     pub max_items: i64,
+    /// A single block whose value is never null: written or not, it is an
+    /// object (Terraform's "group" nesting), so leaving it out and writing
+    /// it empty are the same and never a diff.
+    pub group: bool,
 }
 
 impl Attribute {
@@ -85,6 +92,7 @@ impl Attribute {
             description: String::new(),
             mode: Mode::Optional,
             sensitive: false,
+            write_only: false,
             force_new: false,
             default: None,
             validators: Vec::new(),
@@ -175,6 +183,13 @@ impl Attribute {
         self
     }
 
+    /// See `write_only` above; only for optional, non-computed values.
+    #[must_use]
+    pub fn write_only(mut self) -> Self {
+        self.write_only = true;
+        self
+    }
+
     #[must_use]
     pub fn force_new(mut self) -> Self {
         self.force_new = true;
@@ -217,13 +232,23 @@ impl Attribute {
 }
 
 impl NestedBlock {
-    /// A block written at most once: `timeouts { ... }`.
+    /// A block written at most once.
     pub fn single(type_name: &str, block: Block) -> Self {
         NestedBlock {
             type_name: type_name.to_string(),
             nesting: Nesting::Single,
             block,
             max_items: 0,
+            group: false,
+        }
+    }
+
+    /// A block written at most once whose value is an object even when it
+    /// is left out: `timeouts { ... }`.
+    pub fn group(type_name: &str, block: Block) -> Self {
+        NestedBlock {
+            group: true,
+            ..NestedBlock::single(type_name, block)
         }
     }
 
@@ -234,6 +259,7 @@ impl NestedBlock {
             nesting: Nesting::List,
             block,
             max_items: 0,
+            group: false,
         }
     }
 

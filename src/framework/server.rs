@@ -11,10 +11,11 @@ use tokio_util::sync::CancellationToken;
 use super::diagnostics::{Diagnostic, Diagnostics};
 use super::path::AttributePath;
 use super::plan::{keep_equivalent_block, plan_block, requires_replace, validate_block};
-use super::private;
+use super::private::Private;
 use super::resource::{PlanContext, Resource};
 use super::schema::Schema;
 use super::value::Value;
+use super::write_only;
 use crate::provider::{ProviderConfig, ProviderContext};
 
 struct Registered {
@@ -145,6 +146,9 @@ impl ProviderServer {
         locatable(&registered.schema, diags)
     }
 
+    /// Plans a change. `write_only_allowed` is Terraform's client
+    /// capability: a client that predates write-only attributes treats them
+    /// as ordinary ones, so the plan then keeps their configured values.
     pub fn plan(
         &self,
         type_name: &str,
@@ -152,6 +156,7 @@ impl ProviderServer {
         proposed: &Value,
         config: &Value,
         prior_private: &[u8],
+        write_only_allowed: bool,
     ) -> Planned {
         let registered = match self.registered(type_name) {
             Ok(r) => r,
@@ -163,21 +168,21 @@ impl ProviderServer {
             }
         };
         let mut diags = Diagnostics::new();
+        let mut private = Private::decode(prior_private);
         if proposed.is_null() {
             registered.resource.plan_destroy(prior, &mut diags);
+            private.refusals.clear();
             return Planned {
                 state: Value::Null,
                 requires_replace: Vec::new(),
-                private: private::strip(prior_private).to_vec(),
+                private: private.encode(),
                 diagnostics: diags,
             };
         }
         // A second call for a replacement: the first one found the old object
         // protected, and a replacement deletes it.
-        if prior.is_null()
-            && let Some(refused) = private::refusals(prior_private)
-            && refused.has_errors()
-        {
+        let refused = private.refusals();
+        if prior.is_null() && refused.has_errors() {
             for d in refused {
                 diags.push(Diagnostic::error(
                     d.summary,
@@ -189,21 +194,24 @@ impl ProviderServer {
                 ..Planned::default()
             };
         }
+        private.refusals.clear();
         let block = &registered.schema.block;
         let mut planned = plan_block(block, proposed, config, prior);
         let provider = self.context();
-        let prior_private = private::strip(prior_private);
         let ctx = PlanContext {
             provider: &provider,
             prior,
             config,
-            prior_private,
+            prior_private: &private.resource,
         };
         registered
             .resource
             .modify_plan(&ctx, &mut planned, &mut diags);
+        if write_only_allowed {
+            write_only::copy_write_only(block, &mut planned, None);
+        }
+        write_only::fill_groups(block, &mut planned);
         let requires_replace = requires_replace(block, prior, &planned);
-        let mut private = prior_private.to_vec();
         if !prior.is_null() {
             let mut refused = Diagnostics::new();
             registered.resource.plan_destroy(prior, &mut refused);
@@ -222,22 +230,25 @@ impl ProviderServer {
             } else if refused.has_errors() {
                 // Terraform may still decide to replace (`-replace`): the
                 // second planning call finds this note and refuses.
-                private = private::with_refusals(&refused);
+                private.refuse(&refused);
             }
         }
         Planned {
             state: planned,
             requires_replace,
-            private,
+            private: private.encode(),
             diagnostics: locatable(&registered.schema, diags),
         }
     }
 
+    /// Applies a planned change. `config` carries the write-only values
+    /// (such as `timeouts`) that the plan leaves out.
     pub async fn apply(
         &self,
         type_name: &str,
         prior: &Value,
         planned: &Value,
+        config: &Value,
         planned_private: &[u8],
     ) -> NewState {
         let registered = match self.registered(type_name) {
@@ -252,7 +263,9 @@ impl ProviderServer {
         };
         let provider = self.context();
         let resource = &registered.resource;
-        let planned_private = private::strip(planned_private);
+        let block = &registered.schema.block;
+        let mut private = Private::decode(planned_private);
+        private.refusals.clear();
         if planned.is_null() {
             // The last line of deletion protection, for deletes no plan
             // refused (a tainted object's replacement).
@@ -261,7 +274,9 @@ impl ProviderServer {
             let diagnostics = if refused.has_errors() {
                 refused
             } else {
-                resource.delete(&provider, prior, planned_private).await
+                let mut prior = prior.clone();
+                write_only::restore(block, &mut prior, &private.write_only);
+                resource.delete(&provider, &prior, &private.resource).await
             };
             // A failed delete keeps the object in state, so it is not lost.
             let state = if diagnostics.has_errors() {
@@ -271,16 +286,19 @@ impl ProviderServer {
             };
             return NewState {
                 state,
-                private: planned_private.to_vec(),
+                private: private.encode(),
                 diagnostics,
             };
         }
         let creating = prior.is_null();
+        // The resource works with the configured write-only values.
+        let mut full = planned.clone();
+        write_only::copy_write_only(block, &mut full, Some(config));
         let mut applied = if creating {
-            resource.create(&provider, planned).await
+            resource.create(&provider, &full).await
         } else {
             resource
-                .update(&provider, prior, planned, planned_private)
+                .update(&provider, prior, &full, &private.resource)
                 .await
         };
         if creating && applied.state.is_null() && !applied.diagnostics.has_errors() {
@@ -296,7 +314,11 @@ impl ProviderServer {
             ));
             applied.state = prior.clone();
         }
-        keep_equivalent_block(&registered.schema.block, &mut applied.state, planned);
+        keep_equivalent_block(block, &mut applied.state, planned);
+        // The state holds what the plan held: null for a client that knows
+        // write-only attributes, the configured value for one that does not.
+        write_only::copy_write_only(block, &mut applied.state, Some(planned));
+        write_only::fill_groups(block, &mut applied.state);
         if !applied.state.is_wholly_known() {
             applied.diagnostics.push(Diagnostic::error(
                 "Unknown value after apply",
@@ -304,9 +326,14 @@ impl ProviderServer {
             ));
             applied.state = replace_unknowns(applied.state);
         }
+        let private = Private {
+            write_only: write_only::collect(block, config),
+            resource: applied.private,
+            ..Private::default()
+        };
         NewState {
             state: applied.state,
-            private: applied.private,
+            private: private.encode(),
             diagnostics: applied.diagnostics,
         }
     }
@@ -324,19 +351,27 @@ impl ProviderServer {
         };
         let provider = self.context();
         let started = std::time::Instant::now();
-        let private = private::strip(private);
-        let read = registered.resource.read(&provider, state, private).await;
+        let block = &registered.schema.block;
+        let mut kept = Private::decode(private);
+        kept.refusals.clear();
+        let read = registered
+            .resource
+            .read(&provider, state, &kept.resource)
+            .await;
         tracing::debug!(
             resource = type_name,
             elapsed_ms = started.elapsed().as_millis() as u64,
             "read"
         );
         match read {
-            Ok(Some((mut fresh, private))) => {
-                keep_equivalent_block(&registered.schema.block, &mut fresh, state);
+            Ok(Some((mut fresh, resource))) => {
+                keep_equivalent_block(block, &mut fresh, state);
+                write_only::copy_write_only(block, &mut fresh, Some(state));
+                write_only::fill_groups(block, &mut fresh);
+                kept.resource = resource;
                 NewState {
                     state: fresh,
-                    private,
+                    private: kept.encode(),
                     diagnostics: Diagnostics::new(),
                 }
             }
@@ -352,7 +387,9 @@ impl ProviderServer {
     pub fn import(&self, type_name: &str, id: &str) -> Result<Value, Diagnostics> {
         let registered = self.registered(type_name)?;
         let provider = self.context();
-        registered.resource.import(&provider, id)
+        let mut state = registered.resource.import(&provider, id)?;
+        write_only::fill_groups(&registered.schema.block, &mut state);
+        Ok(state)
     }
 
     /// Upgrades stored state; `state` has been decoded with the current
@@ -374,7 +411,13 @@ impl ProviderServer {
             )
             .into());
         }
-        registered.resource.upgrade_state(version, state)
+        // Write-only values are never state; a state from before they were
+        // write-only loses them (the next apply keeps them privately).
+        let block = &registered.schema.block;
+        let mut state = registered.resource.upgrade_state(version, state)?;
+        write_only::copy_write_only(block, &mut state, None);
+        write_only::fill_groups(block, &mut state);
+        Ok(state)
     }
 }
 

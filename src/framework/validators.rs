@@ -297,6 +297,17 @@ pub fn parse_duration(s: &str) -> Option<f64> {
     total.is_finite().then_some(total)
 }
 
+/// Two lists with the same members in any order: for lists whose order
+/// means nothing (namespaces), so a read in another order is no diff.
+pub fn same_members(a: &Value, b: &Value) -> bool {
+    let sorted = |v: &Value| {
+        let mut items = v.elements().to_vec();
+        items.sort_by(|x, y| format!("{x:?}").cmp(&format!("{y:?}")));
+        items
+    };
+    matches!((a, b), (Value::List(_), Value::List(_))) && sorted(a) == sorted(b)
+}
+
 /// Two durations are the same length of time.
 pub fn same_duration(a: &Value, b: &Value) -> bool {
     match (

@@ -21,7 +21,14 @@ pub struct NamespaceSpec {
     pub quota: BTreeMap<String, String>,
     /// Container defaults: (`default` | `defaultRequest`, resource) = quantity.
     pub limits: BTreeMap<(String, String), String>,
+    /// Where the configuration declares it (`kubernetes_namespaces[0]`,
+    /// `namespace[1]`), recorded on the namespace so an import can put it
+    /// back in the same place and plan no change.
+    pub declared_as: Option<String>,
 }
+
+/// The annotation holding `declared_as`.
+pub const DECLARED_AS: &str = "genesis-platform.dev/declared-as";
 
 pub const QUOTA_NAME: &str = "genesis-quota";
 pub const LIMITS_NAME: &str = "genesis-limits";
@@ -37,7 +44,11 @@ pub fn namespace_manifest(ns: &NamespaceSpec) -> Json {
     for key in PSS_KEYS {
         labels[key] = json!(ns.pod_security_level);
     }
-    json!({"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": ns.name, "labels": labels}})
+    let mut manifest = json!({"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": ns.name, "labels": labels}});
+    if let Some(place) = &ns.declared_as {
+        manifest["metadata"]["annotations"] = json!({ DECLARED_AS: place });
+    }
+    manifest
 }
 
 /// The ResourceQuota, when the namespace has one.
@@ -188,12 +199,19 @@ pub async fn managed(
                 }
             }
         }
+        let declared_as = ns
+            .metadata
+            .annotations
+            .as_ref()
+            .and_then(|a| a.get(DECLARED_AS))
+            .cloned();
         out.push(NamespaceSpec {
             name,
             pod_security_level,
             labels: user,
             quota,
             limits,
+            declared_as,
         });
     }
     out.sort_by(|a, b| a.name.cmp(&b.name));

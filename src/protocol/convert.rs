@@ -120,7 +120,7 @@ fn attribute(a: &Attribute) -> pb::schema::Attribute {
         sensitive: a.sensitive,
         description_kind: pb::StringKind::Markdown as i32,
         deprecated: false,
-        write_only: false,
+        write_only: a.write_only,
     }
 }
 
@@ -129,6 +129,7 @@ fn nested_block(b: &NestedBlock) -> pb::schema::NestedBlock {
         type_name: b.type_name.clone(),
         block: Some(block(&b.block, 0)),
         nesting: match b.nesting {
+            Nesting::Single if b.group => pb::schema::nested_block::NestingMode::Group,
             Nesting::Single => pb::schema::nested_block::NestingMode::Single,
             Nesting::List => pb::schema::nested_block::NestingMode::List,
             Nesting::Set => pb::schema::nested_block::NestingMode::Set,

@@ -260,6 +260,9 @@ impl Provider for ProviderService {
             &proposed,
             &config,
             &req.prior_private,
+            req.client_capabilities
+                .as_ref()
+                .is_some_and(|c| c.write_only_attributes_allowed),
         );
         Ok(Response::new(pb::plan_resource_change::Response {
             planned_state: Some(encode(&planned.state, &ty)),
@@ -282,9 +285,10 @@ impl Provider for ProviderService {
         let decoded = self.resource_type(&req.type_name).and_then(|ty| {
             let prior = decode(req.prior_state.as_ref(), &ty)?;
             let planned = decode(req.planned_state.as_ref(), &ty)?;
-            Ok((ty, prior, planned))
+            let config = decode(req.config.as_ref(), &ty)?;
+            Ok((ty, prior, planned, config))
         });
-        let (ty, prior, planned) = match decoded {
+        let (ty, prior, planned, config) = match decoded {
             Ok(v) => v,
             Err(d) => {
                 // Echo the prior state so Terraform forgets nothing.
@@ -298,7 +302,13 @@ impl Provider for ProviderService {
         tracing::info!(resource = %req.type_name, "applying change");
         let applied = self
             .server
-            .apply(&req.type_name, &prior, &planned, &req.planned_private)
+            .apply(
+                &req.type_name,
+                &prior,
+                &planned,
+                &config,
+                &req.planned_private,
+            )
             .await;
         Ok(Response::new(pb::apply_resource_change::Response {
             new_state: Some(encode(&applied.state, &ty)),

@@ -202,6 +202,7 @@ fn schema() -> Schema {
             .describe("Refuse to destroy the cluster. Default `true` for `environment = \"prod\"`, else `false`. The check runs at plan time, before any API call, so `terraform destroy` stops with a message instead of failing half-way."),
         Attribute::string_list("kubernetes_namespaces")
             .validate(namespace_names)
+            .equivalent_when(validators::same_members)
             .describe("Namespaces to create in the cluster once it runs, as in the module (`[\"genesis-agents\", \"monitoring\"]`). Use `namespace` blocks for Pod Security levels, quotas and limits."),
         Attribute::object(
             "eks",
@@ -717,13 +718,15 @@ fn namespace_specs(state: &Value) -> Vec<NamespaceSpec> {
         .get("kubernetes_namespaces")
         .string_elements()
         .into_iter()
-        .map(|name| NamespaceSpec {
+        .enumerate()
+        .map(|(i, name)| NamespaceSpec {
             name: name.to_string(),
             pod_security_level: "baseline".into(),
+            declared_as: Some(format!("kubernetes_namespaces[{i}]")),
             ..NamespaceSpec::default()
         })
         .collect();
-    for block in state.get("namespace").elements() {
+    for (i, block) in state.get("namespace").elements().iter().enumerate() {
         let Some(name) = block.get("name").as_str() else {
             continue;
         };
@@ -761,6 +764,7 @@ fn namespace_specs(state: &Value) -> Vec<NamespaceSpec> {
                     ))
                 })
                 .collect(),
+            declared_as: Some(format!("namespace[{i}]")),
         });
     }
     out
@@ -886,12 +890,25 @@ fn namespaces_into_state(state: &mut Value, base: &Value, actual: &[NamespaceSpe
             .collect();
         state.set_attr("namespace", Value::List(kept_blocks));
     } else if !actual.is_empty() {
+        // Each namespace goes back where the configuration declared it
+        // (recorded on the namespace); one made before that was recorded
+        // goes to the list when it is plain, to a block otherwise.
+        let place = |n: &NamespaceSpec| -> Option<(bool, usize)> {
+            let declared = n.declared_as.as_deref()?;
+            let (list, index) = declared.strip_suffix(']')?.split_once('[')?;
+            Some((list == "kubernetes_namespaces", index.parse().ok()?))
+        };
+        let mut ordered: Vec<&NamespaceSpec> = actual.iter().collect();
+        ordered.sort_by_key(|n| place(n).map(|(_, i)| i));
         let (simple, rich): (Vec<&NamespaceSpec>, Vec<&NamespaceSpec>) =
-            actual.iter().partition(|n| {
-                n.pod_security_level == "baseline"
-                    && n.quota.is_empty()
-                    && n.limits.is_empty()
-                    && n.labels.is_empty()
+            ordered.into_iter().partition(|n| match place(n) {
+                Some((listed, _)) => listed,
+                None => {
+                    n.pod_security_level == "baseline"
+                        && n.quota.is_empty()
+                        && n.limits.is_empty()
+                        && n.labels.is_empty()
+                }
             });
         if !simple.is_empty() {
             state.set_attr(

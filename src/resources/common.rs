@@ -19,9 +19,14 @@ pub fn timeouts_block(defaults: &[(&str, &str)]) -> NestedBlock {
             Attribute::string(op)
                 .describe(&format!("How long to wait for {op} to finish (default `{default}`), e.g. `45m` or `1h30m`."))
                 .validate(validators::duration)
+                .write_only()
         })
         .collect();
-    NestedBlock::single(
+    // Write-only in a block that is never null, as the google provider's
+    // timeouts behave: never in plan or state, so adding, changing or
+    // importing them is never a diff. Genesis keeps the last applied values
+    // in the resource's private data for the delete.
+    NestedBlock::group(
         "timeouts",
         Block::new(
             "Time limits for the operations on this resource.",

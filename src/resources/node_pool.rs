@@ -687,7 +687,9 @@ fn state_from(base: &Value, observed: &ObservedPool) -> Value {
     );
     let implied = pool_type.as_deref().and_then(pool_type_taint);
     let effective = spec.taints.clone();
-    if taint_set(base.get("effective_taints")) != effective {
+    if base.get("effective_taints").is_null()
+        || taint_set(base.get("effective_taints")) != effective
+    {
         set(
             &mut state,
             "effective_taints",
