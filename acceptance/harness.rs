@@ -19,6 +19,21 @@ pub struct Terraform {
     pub command: Vec<String>,
 }
 
+impl Terraform {
+    pub fn is_opentofu(&self) -> bool {
+        self.label.starts_with("OpenTofu")
+    }
+
+    /// The registry host unqualified provider sources resolve to.
+    pub fn registry_host(&self) -> &'static str {
+        if self.is_opentofu() {
+            "registry.opentofu.org"
+        } else {
+            "registry.terraform.io"
+        }
+    }
+}
+
 /// Every Terraform the suite runs against.
 pub fn terraforms() -> Vec<Terraform> {
     let mut all = Vec::new();
@@ -56,10 +71,13 @@ pub fn terraforms() -> Vec<Terraform> {
     all
 }
 
+/// The version line of `version`'s output (`Terraform v1.11.4`, `OpenTofu
+/// v1.12.6`), past any warning printed before it.
 fn first_line(bytes: &[u8]) -> String {
-    String::from_utf8_lossy(bytes)
-        .lines()
-        .next()
+    let text = String::from_utf8_lossy(bytes);
+    text.lines()
+        .find(|l| l.starts_with("Terraform v") || l.starts_with("OpenTofu v"))
+        .or_else(|| text.lines().next())
         .unwrap_or_default()
         .to_string()
 }
@@ -179,15 +197,19 @@ impl Workspace {
             }
         );
         let mirror = self.dir.path().join("mirror");
-        let dir = mirror.join(format!(
-            "registry.terraform.io/genesis-platform/genesis/{version}/{platform}"
-        ));
-        std::fs::create_dir_all(&dir).unwrap();
-        std::fs::copy(
-            env!("CARGO_BIN_EXE_terraform-provider-genesis"),
-            dir.join(format!("terraform-provider-genesis_v{version}")),
-        )
-        .unwrap();
+        // Unqualified sources mean Terraform's registry to Terraform and
+        // OpenTofu's to OpenTofu: the mirror serves both hosts.
+        for host in ["registry.terraform.io", "registry.opentofu.org"] {
+            let dir = mirror.join(format!(
+                "{host}/genesis-platform/genesis/{version}/{platform}"
+            ));
+            std::fs::create_dir_all(&dir).unwrap();
+            std::fs::copy(
+                env!("CARGO_BIN_EXE_terraform-provider-genesis"),
+                dir.join(format!("terraform-provider-genesis_v{version}")),
+            )
+            .unwrap();
+        }
         let cli_config = format!(
             "provider_installation {{\n  filesystem_mirror {{\n    path    = \"{}\"\n    include = [\"genesis-platform/genesis\"]\n  }}\n  direct {{\n    exclude = [\"genesis-platform/genesis\"]\n  }}\n}}\n",
             mirror.display()

@@ -3,8 +3,6 @@
 
 use crate::harness::{Workspace, each_terraform};
 
-const PROVIDER: &str = "registry.terraform.io/genesis-platform/genesis";
-
 const MAIN_TF: &str = r#"
 terraform {
   required_providers {
@@ -18,7 +16,8 @@ fn every_resource_and_key_attribute_is_in_the_schema() {
     each_terraform(|tf| {
         let ws = Workspace::new(tf, &[("main.tf", MAIN_TF)]);
         let schema = ws.run(&["providers", "schema", "-json"]).ok().json();
-        let provider = &schema["provider_schemas"][PROVIDER];
+        let provider =
+            &schema["provider_schemas"][format!("{}/genesis-platform/genesis", tf.registry_host())];
         let expected: &[(&str, &[&str])] = &[
             (
                 "genesis_cluster",
