@@ -157,7 +157,7 @@ fn an_interrupted_create_is_resumed_not_repeated() {
 
 /// Kills a process's children (the provider) with SIGKILL, as a lost
 /// machine would, found through /proc.
-fn kill_with_children(pid: u32) {
+pub fn kill_with_children(pid: u32) {
     let Ok(entries) = std::fs::read_dir("/proc") else {
         return;
     };

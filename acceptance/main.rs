@@ -2,6 +2,7 @@
 //! See `harness.rs` for how Terraform is found and configured.
 
 mod cluster;
+mod crash;
 mod faults;
 mod harness;
 mod node_pool;

@@ -52,6 +52,23 @@ pub struct ObservedCluster {
 pub struct Wait {
     pub timeout: Duration,
     pub stop: CancellationToken,
+    /// When the operation started: transient errors are retried until
+    /// `started + timeout`, as the google provider's retry transport does.
+    pub started: std::time::Instant,
+}
+
+impl Wait {
+    pub fn new(timeout: Duration, stop: CancellationToken) -> Self {
+        Wait {
+            timeout,
+            stop,
+            started: std::time::Instant::now(),
+        }
+    }
+
+    pub fn deadline(&self) -> std::time::Instant {
+        self.started + self.timeout
+    }
 }
 
 /// A cluster back end (GKE, EKS).

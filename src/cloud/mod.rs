@@ -6,6 +6,7 @@ pub mod aws;
 pub mod cluster;
 pub mod gcp;
 pub mod node_pool;
+pub mod origin;
 pub mod registry;
 pub mod retry;
 
@@ -61,7 +62,19 @@ impl CloudError {
                 message,
                 ..
             } => {
-                matches!(code, 429 | 500 | 502 | 503 | 504)
+                matches!(code, 408 | 429 | 500 | 502 | 503 | 504)
+                    // Google's and AWS's names for "slow down" and "not now",
+                    // whatever HTTP status carries them.
+                    || matches!(
+                        status.as_str(),
+                        "UNAVAILABLE"
+                            | "ThrottlingException"
+                            | "Throttling"
+                            | "RequestLimitExceeded"
+                            | "TooManyRequestsException"
+                            | "ServiceUnavailable"
+                            | "ServiceUnavailableException"
+                    )
                     || (status == "FAILED_PRECONDITION"
                         && message.contains("incompatible operation"))
             }

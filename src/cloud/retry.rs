@@ -8,12 +8,14 @@ use tokio_util::sync::CancellationToken;
 
 use super::CloudError;
 
-/// How hard to try.
+/// How hard to try: a number of attempts, or until a deadline.
 #[derive(Clone, Copy, Debug)]
 pub struct Backoff {
     pub initial: Duration,
     pub max: Duration,
     pub attempts: u32,
+    /// No retry starts after this.
+    pub until: Option<Instant>,
 }
 
 impl Default for Backoff {
@@ -22,11 +24,27 @@ impl Default for Backoff {
             initial: Duration::from_millis(200),
             max: Duration::from_secs(10),
             attempts: 8,
+            until: None,
         }
     }
 }
 
 impl Backoff {
+    /// Retries for as long as an operation may take: until its deadline
+    /// (the resource's timeout), however many attempts that is.
+    pub fn until(deadline: Instant) -> Self {
+        Backoff {
+            attempts: u32::MAX,
+            until: Some(deadline),
+            ..Backoff::default()
+        }
+    }
+
+    /// Whether a retry after `delay` starts in time.
+    fn allows(&self, attempt: u32, delay: Duration) -> bool {
+        attempt < self.attempts && self.until.is_none_or(|u| Instant::now() + delay < u)
+    }
+
     /// The delay before attempt `n` (from 1), with up to 20% jitter.
     pub fn delay(&self, n: u32) -> Duration {
         let base = self.initial.saturating_mul(1u32 << n.min(16)).min(self.max);
@@ -69,9 +87,16 @@ where
     let mut attempt = 0;
     loop {
         match call().await {
-            Err(e) if e.is_retryable() && attempt + 1 < backoff.attempts => {
+            Err(e)
+                if e.is_retryable() && {
+                    // Never sooner than the server asked.
+                    let delay = backoff
+                        .delay(attempt + 1)
+                        .max(e.retry_after().unwrap_or_default());
+                    backoff.allows(attempt + 1, delay)
+                } =>
+            {
                 attempt += 1;
-                // Never sooner than the server asked.
                 let delay = backoff
                     .delay(attempt)
                     .max(e.retry_after().unwrap_or_default());
@@ -89,14 +114,14 @@ where
 /// A read, retried like any other call, where absence is a value: a 404
 /// is `Ok(None)`, so the resource leaves the state instead of failing.
 pub async fn read_optional<T, F, Fut>(
-    stop: &CancellationToken,
+    wait: &super::cluster::Wait,
     call: F,
 ) -> Result<Option<T>, CloudError>
 where
     F: FnMut() -> Fut,
     Fut: Future<Output = Result<T, CloudError>>,
 {
-    match retry(Backoff::default(), stop, call).await {
+    match retry(Backoff::until(wait.deadline()), &wait.stop, call).await {
         Ok(v) => Ok(Some(v)),
         Err(e) if e.is_not_found() => Ok(None),
         Err(e) => Err(e),
@@ -119,12 +144,35 @@ mod tests {
     }
 
     #[tokio::test]
+    async fn a_deadline_bounds_the_retries_not_a_count() {
+        let calls = AtomicU32::new(0);
+        let backoff = Backoff {
+            initial: Duration::from_millis(1),
+            max: Duration::from_millis(5),
+            ..Backoff::until(Instant::now() + Duration::from_millis(300))
+        };
+        let started = Instant::now();
+        let result: Result<(), _> = retry(backoff, &CancellationToken::new(), || async {
+            calls.fetch_add(1, Ordering::SeqCst);
+            Err(busy())
+        })
+        .await;
+        assert!(result.is_err());
+        assert!(
+            calls.load(Ordering::SeqCst) > 8,
+            "more than a count's worth"
+        );
+        assert!(started.elapsed() < Duration::from_millis(400));
+    }
+
+    #[tokio::test]
     async fn retryable_errors_are_retried_until_success() {
         let calls = AtomicU32::new(0);
         let fast = Backoff {
             initial: Duration::from_millis(1),
             max: Duration::from_millis(2),
             attempts: 5,
+            until: None,
         };
         let result = retry(fast, &CancellationToken::new(), || async {
             if calls.fetch_add(1, Ordering::SeqCst) < 2 {
@@ -145,6 +193,7 @@ mod tests {
             initial: Duration::from_millis(1),
             max: Duration::from_millis(2),
             attempts: 3,
+            until: None,
         };
         let result: Result<(), _> = retry(fast, &CancellationToken::new(), || async {
             calls.fetch_add(1, Ordering::SeqCst);
@@ -173,6 +222,7 @@ mod tests {
             initial: Duration::from_millis(1),
             max: Duration::from_millis(2),
             attempts: 3,
+            until: None,
         };
         let started = std::time::Instant::now();
         let result = retry(fast, &CancellationToken::new(), || async {

@@ -47,10 +47,7 @@ pub fn wait_for(provider: &ProviderContext, state: &Value, op: &str, default_min
             Duration::from_secs(default_minutes * 60),
             Duration::from_secs_f64,
         );
-    Wait {
-        timeout,
-        stop: provider.stop.clone(),
-    }
+    Wait::new(timeout, provider.stop.clone())
 }
 
 /// `cloud = "gcp" | "aws"`.

@@ -683,7 +683,7 @@ impl Resource for Workload {
             Ok(None) => return Applied::failed(Value::Null, cluster_missing(planned)),
             Err(d) => return Applied::failed(Value::Null, d.into()),
         };
-        match workload::existing(&client, &workload::render(planned), &provider.stop).await {
+        match workload::foreign(&client, &workload::render(planned), &provider.stop).await {
             Ok(found) if found.is_empty() => {}
             Ok(found) => return Applied::failed(Value::Null, taken(planned, &found)),
             Err(e) => {

@@ -11,6 +11,7 @@ use serde_json::{Value as Json, json};
 use super::{Aws, api_error};
 use crate::cloud::CloudError;
 use crate::cloud::cluster::Wait;
+use crate::cloud::origin;
 use crate::cloud::registry::{CleanupPolicy, ObservedRegistry, Registries, RegistrySpec};
 
 const DAY: i64 = 86_400;
@@ -189,6 +190,7 @@ impl Aws {
                 labels: tags
                     .tags()
                     .iter()
+                    .filter(|t| t.key() != origin::LABEL)
                     .map(|t| (t.key().to_string(), t.value().to_string()))
                     .collect(),
             },
@@ -243,6 +245,26 @@ impl Aws {
         Ok(())
     }
 
+    /// Whether the repository a create met is this create's own (see
+    /// `origin`).
+    async fn own_repository(&self, client: &aws_sdk_ecr::Client, spec: &RegistrySpec) -> bool {
+        let Ok(Some(repository)) = self.describe(client, &spec.name).await else {
+            return false;
+        };
+        let Ok(tags) = client
+            .list_tags_for_resource()
+            .resource_arn(repository.repository_arn().unwrap_or_default())
+            .send()
+            .await
+        else {
+            return false;
+        };
+        let fingerprint = origin::fingerprint(spec);
+        tags.tags()
+            .iter()
+            .any(|t| t.key() == origin::LABEL && t.value() == fingerprint)
+    }
+
     async fn get_or_gone(
         &self,
         client: &aws_sdk_ecr::Client,
@@ -270,15 +292,25 @@ impl Registries for Aws {
         // Refused before anything exists.
         lifecycle_policy(&spec.cleanup_policies).map_err(|e| (e, None))?;
         let client = self.ecr(&spec.location).await;
-        client
+        let mut labels = spec.labels.clone();
+        labels.insert(origin::LABEL.into(), origin::fingerprint(spec));
+        let created = client
             .create_repository()
             .repository_name(&spec.name)
             .image_tag_mutability(mutability(spec.immutable_tags))
             .image_scanning_configuration(scanning(spec.vulnerability_scanning))
-            .set_tags(Some(tags(&spec.labels).map_err(|e| (e, None))?).filter(|t| !t.is_empty()))
+            .set_tags(Some(tags(&labels).map_err(|e| (e, None))?))
             .send()
             .await
-            .map_err(|e| (api_error("creating the ECR repository", e), None))?;
+            .map_err(|e| api_error("creating the ECR repository", e));
+        match created {
+            Ok(_) => {}
+            // An earlier attempt of this create made it: carry on with it.
+            Err(e) if e.is_already_exists() && self.own_repository(&client, spec).await => {
+                tracing::info!(repository = %spec.name, "adopting the repository an earlier attempt of this create made");
+            }
+            Err(e) => return Err((e, None)),
+        }
         // From here on the repository exists: a failure returns it, so
         // Terraform keeps it (tainted) rather than forgetting it.
         let created = self

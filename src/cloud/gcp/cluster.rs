@@ -20,6 +20,7 @@ use google_cloud_container_v1::model::{
 use super::{Gcp, api_error};
 use crate::cloud::CloudError;
 use crate::cloud::cluster::{ClusterSpec, ObservedCluster, Wait};
+use crate::cloud::origin;
 use crate::cloud::retry::{Backoff, read_optional, retry};
 
 /// A Standard cluster is created with a one-node pool (GKE requires one),
@@ -37,12 +38,14 @@ fn name_of(project: &str, location: &str, name: &str) -> String {
 
 /// The cluster body for a create request.
 pub fn cluster_body(spec: &ClusterSpec) -> Cluster {
+    let mut labels = spec.labels.clone();
+    labels.insert(origin::LABEL.into(), origin::fingerprint(spec));
     let mut c = Cluster::new()
         .set_name(&spec.name)
         .set_description(spec.description.clone().unwrap_or_default())
         .set_network(&spec.network)
         .set_subnetwork(&spec.subnetwork)
-        .set_resource_labels(spec.labels.clone())
+        .set_resource_labels(labels)
         .set_shielded_nodes(ShieldedNodes::new().set_enabled(spec.shielded_nodes || spec.autopilot))
         .set_binary_authorization(binary_authorization(spec.binary_authorization))
         .set_monitoring_config(monitoring(spec))
@@ -216,6 +219,7 @@ pub fn observe(project: &str, c: &Cluster) -> ObservedCluster {
         labels: c
             .resource_labels
             .iter()
+            .filter(|(k, _)| k.as_str() != origin::LABEL)
             .map(|(k, v)| (k.clone(), v.clone()))
             .collect(),
     };
@@ -274,7 +278,7 @@ impl Gcp {
                 () = tokio::time::sleep(delay) => {}
                 () = wait.stop.cancelled() => return Err(CloudError::Cancelled { call: call.to_string() }),
             }
-            current = retry(Backoff::default(), &wait.stop, || async {
+            current = retry(Backoff::until(wait.deadline()), &wait.stop, || async {
                 client
                     .get_operation()
                     .set_name(&name)
@@ -289,7 +293,9 @@ impl Gcp {
     /// The running create operation of a Genesis-made cluster of this name,
     /// left by an apply that was interrupted (the provider killed, the
     /// machine lost) before it could record the cluster.
-    async fn interrupted_create(&self, spec: &ClusterSpec) -> Option<gke::Operation> {
+    /// Whether the cluster a create met is this create's own (see
+    /// `origin`): `Some` with the operation still creating it, if any.
+    async fn own_cluster(&self, spec: &ClusterSpec) -> Option<Option<gke::Operation>> {
         let client = self.gke().await.ok()?;
         let existing = client
             .get_cluster()
@@ -297,13 +303,16 @@ impl Gcp {
             .send()
             .await
             .ok()?;
-        // Only clusters Genesis labelled, still being created.
-        if !existing
-            .resource_labels
-            .contains_key(crate::resources::cluster::ENVIRONMENT_LABEL)
-            || existing.status != gke::cluster::Status::Provisioning
-        {
+        if !origin::made_by(
+            existing.resource_labels.iter(),
+            origin::LABEL,
+            &origin::fingerprint(spec),
+        ) {
             return None;
+        }
+        tracing::info!(cluster = %spec.name, status = ?existing.status, "adopting the cluster an earlier attempt of this create made");
+        if existing.status != gke::cluster::Status::Provisioning {
+            return Some(None);
         }
         let ops = client
             .list_operations()
@@ -311,13 +320,13 @@ impl Gcp {
             .send()
             .await
             .ok()?;
-        ops.operations.into_iter().find(|op| {
+        Some(ops.operations.into_iter().find(|op| {
             op.operation_type == gke::operation::Type::CreateCluster
                 && op.status != gke::operation::Status::Done
                 && op
                     .target_link
                     .ends_with(&format!("/clusters/{}", spec.name))
-        })
+        }))
     }
 
     /// Waits for a cluster created by an earlier attempt to run.
@@ -376,14 +385,9 @@ impl Gcp {
         F: Fn() -> Fut,
         Fut: std::future::Future<Output = Result<gke::Operation, google_cloud_gax::error::Error>>,
     {
-        let op = retry(
-            Backoff {
-                attempts: 30,
-                ..Backoff::default()
-            },
-            &wait.stop,
-            || async { send().await.map_err(|e| api_error(call, e)) },
-        )
+        let op = retry(Backoff::until(wait.deadline()), &wait.stop, || async {
+            send().await.map_err(|e| api_error(call, e))
+        })
         .await?;
         self.wait_for(call, project, location, op, wait).await
     }
@@ -399,10 +403,11 @@ impl crate::cloud::cluster::Clusters for Gcp {
         let client = self.gke().await.map_err(|e| (e, None))?;
         let body = cluster_body(spec);
         let call = "creating the GKE cluster";
-        // 429s and 5xx are retried. After a 5xx it is unknown whether GKE
-        // took the request, so an ALREADY_EXISTS on the retry means the
-        // first attempt did create it: that cluster is ours.
-        let backoff = Backoff::default();
+        // 429s, 5xx and dropped connections are retried until the timeout.
+        // After a 5xx or a dropped connection it is unknown whether GKE took
+        // the request; an ALREADY_EXISTS on the retry is adopted when the
+        // cluster carries this create's origin fingerprint.
+        let backoff = Backoff::until(wait.deadline());
         let mut attempt = 0;
         let mut uncertain = false;
         let sent = loop {
@@ -417,20 +422,24 @@ impl crate::cloud::cluster::Clusters for Gcp {
                 Err(e) => {
                     let error = api_error(call, e);
                     match &error {
-                        CloudError::Api { code: 409, .. } if uncertain => break Ok(None),
-                        CloudError::Api { code: 409, .. } => {
-                            match self.interrupted_create(spec).await {
-                                // An earlier apply started this create and was
-                                // interrupted: wait on its operation instead.
-                                Some(op) => break Ok(Some(op)),
-                                None => break Err(error),
-                            }
-                        }
-                        e if e.is_retryable() && attempt + 1 < backoff.attempts => {
+                        // An earlier attempt of this create (this apply's,
+                        // or one interrupted) made it: wait on it instead.
+                        CloudError::Api { code: 409, .. } => match self.own_cluster(spec).await {
+                            Some(op) => break Ok(op),
+                            None => break Err(error),
+                        },
+                        e if e.is_retryable()
+                            && std::time::Instant::now()
+                                < backoff.until.unwrap_or_else(std::time::Instant::now) =>
+                        {
                             uncertain |= !matches!(e, CloudError::Api { code: 429, .. });
                             attempt += 1;
+                            let delay = backoff
+                                .delay(attempt)
+                                .max(e.retry_after().unwrap_or_default());
+                            tracing::debug!(attempt, ?delay, error = %e, "retrying the cluster create");
                             tokio::select! {
-                                () = tokio::time::sleep(backoff.delay(attempt).max(e.retry_after().unwrap_or_default())) => {}
+                                () = tokio::time::sleep(delay) => {}
                                 () = wait.stop.cancelled() => break Err(error),
                             }
                         }
@@ -519,7 +528,7 @@ impl crate::cloud::cluster::Clusters for Gcp {
     ) -> Result<Option<ObservedCluster>, CloudError> {
         let client = self.gke().await?;
         let full = name_of(project, location, name);
-        let cluster = read_optional(&wait.stop, || async {
+        let cluster = read_optional(wait, || async {
             client
                 .get_cluster()
                 .set_name(&full)

@@ -13,6 +13,7 @@ use super::{Gcp, api_error};
 use crate::cloud::CloudError;
 use crate::cloud::cluster::Wait;
 use crate::cloud::node_pool::{NodePools, ObservedPool, PoolSpec, PoolTaint};
+use crate::cloud::origin;
 use crate::cloud::retry::read_optional;
 
 fn cluster_name(project: &str, location: &str, cluster: &str) -> String {
@@ -70,7 +71,8 @@ pub fn pool_body(spec: &PoolSpec) -> NodePool {
         .set_labels(spec.labels.clone())
         .set_taints(taints(spec))
         .set_preemptible(spec.preemptible)
-        .set_spot(spec.spot);
+        .set_spot(spec.spot)
+        .set_resource_labels([(origin::LABEL, origin::fingerprint(spec))]);
     if let Some(sa) = &spec.service_account {
         config = config.set_service_account(sa);
     }
@@ -141,6 +143,86 @@ pub fn observe(project: &str, location: &str, cluster: &str, p: &NodePool) -> Ob
     }
 }
 
+impl Gcp {
+    async fn get_pool(
+        &self,
+        project: &str,
+        location: &str,
+        cluster: &str,
+        name: &str,
+        wait: &Wait,
+    ) -> Result<Option<NodePool>, CloudError> {
+        let client = self.gke().await?;
+        let full = pool_name(project, location, cluster, name);
+        read_optional(wait, || async {
+            client
+                .get_node_pool()
+                .set_name(&full)
+                .send()
+                .await
+                .map_err(|e| api_error("reading the node pool", e))
+        })
+        .await
+    }
+
+    /// Whether the pool a create met is this create's own (see `origin`).
+    async fn own_pool(&self, spec: &PoolSpec, wait: &Wait) -> bool {
+        let found = self
+            .get_pool(
+                &spec.project,
+                &spec.location,
+                &spec.cluster,
+                &spec.name,
+                wait,
+            )
+            .await;
+        let own = matches!(&found, Ok(Some(p)) if p.config.as_ref().is_some_and(|c| origin::made_by(c.resource_labels.iter(), origin::LABEL, &origin::fingerprint(spec))));
+        if own {
+            tracing::info!(pool = %spec.name, "adopting the node pool an earlier attempt of this create made");
+        }
+        own
+    }
+
+    /// Waits until a pool an earlier attempt created is running.
+    async fn wait_until_pool_runs(&self, spec: &PoolSpec, wait: &Wait) -> Result<(), CloudError> {
+        let call = "creating the node pool";
+        let started = std::time::Instant::now();
+        loop {
+            let pool = self
+                .get_pool(
+                    &spec.project,
+                    &spec.location,
+                    &spec.cluster,
+                    &spec.name,
+                    wait,
+                )
+                .await?;
+            match pool.map(|p| p.status) {
+                Some(gke::node_pool::Status::Running) => return Ok(()),
+                Some(gke::node_pool::Status::Error) => {
+                    return Err(CloudError::Operation {
+                        call: call.into(),
+                        operation: String::new(),
+                        message: "the node pool is in ERROR".into(),
+                    });
+                }
+                _ => {}
+            }
+            if started.elapsed() >= wait.timeout {
+                return Err(CloudError::Timeout {
+                    call: call.into(),
+                    operation: String::new(),
+                    after: wait.timeout,
+                });
+            }
+            tokio::select! {
+                () = tokio::time::sleep(std::time::Duration::from_millis(500)) => {}
+                () = wait.stop.cancelled() => return Err(CloudError::Cancelled { call: call.into() }),
+            }
+        }
+    }
+}
+
 #[async_trait]
 impl NodePools for Gcp {
     async fn create(
@@ -168,14 +250,16 @@ impl NodePools for Gcp {
                 },
             )
             .await;
-        // A pool of that name that was there before is someone else's: it
-        // must never be returned as created, or Terraform would own (and
-        // later delete) it.
-        if let Err(e) = created.as_ref()
-            && e.is_already_exists()
-        {
-            return Err((created.unwrap_err(), None));
-        }
+        // A pool of that name is this create's own only if an earlier
+        // attempt made it (see `origin`); anything else must never be
+        // returned as created, or Terraform would own (and later delete) it.
+        let created = match created {
+            Err(e) if e.is_already_exists() => match self.own_pool(spec, wait).await {
+                true => self.wait_until_pool_runs(spec, wait).await,
+                false => return Err((e, None)),
+            },
+            other => other,
+        };
         let observed = self
             .get(
                 &spec.project,
@@ -208,18 +292,10 @@ impl NodePools for Gcp {
         name: &str,
         wait: &Wait,
     ) -> Result<Option<ObservedPool>, CloudError> {
-        let client = self.gke().await?;
-        let full = pool_name(project, location, cluster, name);
-        let pool = read_optional(&wait.stop, || async {
-            client
-                .get_node_pool()
-                .set_name(&full)
-                .send()
-                .await
-                .map_err(|e| api_error("reading the node pool", e))
-        })
-        .await?;
-        Ok(pool.map(|p| observe(project, location, cluster, &p)))
+        Ok(self
+            .get_pool(project, location, cluster, name, wait)
+            .await?
+            .map(|p| observe(project, location, cluster, &p)))
     }
 
     async fn update(&self, from: &PoolSpec, to: &PoolSpec, wait: &Wait) -> Result<(), CloudError> {

@@ -14,6 +14,7 @@ use google_cloud_lro::Poller;
 use super::{Gcp, api_error};
 use crate::cloud::CloudError;
 use crate::cloud::cluster::Wait;
+use crate::cloud::origin;
 use crate::cloud::registry::{CleanupPolicy, ObservedRegistry, Registries, RegistrySpec};
 use crate::cloud::retry::{Backoff, read_optional, retry};
 
@@ -132,6 +133,7 @@ pub fn observe(project: &str, location: &str, r: &Repository) -> ObservedRegistr
             labels: r
                 .labels
                 .iter()
+                .filter(|(k, _)| k.as_str() != origin::LABEL)
                 .map(|(k, v)| (k.clone(), v.clone()))
                 .collect(),
         },
@@ -147,25 +149,58 @@ impl Registries for Gcp {
         wait: &Wait,
     ) -> Result<ObservedRegistry, (CloudError, Option<ObservedRegistry>)> {
         let client = self.artifact_registry().await.map_err(|e| (e, None))?;
-        let body = repository_body(spec);
+        let mut body = repository_body(spec);
+        body.labels
+            .insert(origin::LABEL.into(), origin::fingerprint(spec));
+        let call = "creating the Artifact Registry repository";
+        // Retried until the timeout like any call: a repeat that meets the
+        // first attempt's repository adopts it below.
         let created = tokio::time::timeout(
             wait.timeout,
-            client
-                .create_repository()
-                .set_parent(format!(
-                    "projects/{}/locations/{}",
-                    spec.project, spec.location
-                ))
-                .set_repository_id(&spec.name)
-                .set_repository(body)
-                .poller()
-                .until_done(),
+            retry(Backoff::until(wait.deadline()), &wait.stop, || async {
+                client
+                    .create_repository()
+                    .set_parent(format!(
+                        "projects/{}/locations/{}",
+                        spec.project, spec.location
+                    ))
+                    .set_repository_id(&spec.name)
+                    .set_repository(body.clone())
+                    .poller()
+                    .until_done()
+                    .await
+                    .map_err(|e| api_error(call, e))
+            }),
         )
         .await;
         match created {
             Ok(Ok(r)) => Ok(observe(&spec.project, &spec.location, &r)),
-            Ok(Err(e)) => {
-                let error = api_error("creating the Artifact Registry repository", e);
+            Ok(Err(error)) => {
+                if error.is_already_exists() {
+                    // An earlier attempt of this create made it (see
+                    // `origin`): it is ours. Anything else is not.
+                    let full = repo_name(&spec.project, &spec.location, &spec.name);
+                    let own = client
+                        .get_repository()
+                        .set_name(&full)
+                        .send()
+                        .await
+                        .ok()
+                        .filter(|r| {
+                            origin::made_by(
+                                r.labels.iter(),
+                                origin::LABEL,
+                                &origin::fingerprint(spec),
+                            )
+                        });
+                    return match own {
+                        Some(r) => {
+                            tracing::info!(repository = %spec.name, "adopting the repository an earlier attempt of this create made");
+                            Ok(observe(&spec.project, &spec.location, &r))
+                        }
+                        None => Err((error, None)),
+                    };
+                }
                 let existing = match error {
                     CloudError::Api { code: 409, .. } => None,
                     _ => self
@@ -203,7 +238,7 @@ impl Registries for Gcp {
     ) -> Result<Option<ObservedRegistry>, CloudError> {
         let client = self.artifact_registry().await?;
         let full = repo_name(project, location, name);
-        let repository = read_optional(&wait.stop, || async {
+        let repository = read_optional(wait, || async {
             client
                 .get_repository()
                 .set_name(&full)
@@ -242,7 +277,7 @@ impl Registries for Gcp {
             mask.push("vulnerability_scanning_config");
         }
         let body = repository_body(to);
-        let updated = retry(Backoff::default(), &wait.stop, || async {
+        let updated = retry(Backoff::until(wait.deadline()), &wait.stop, || async {
             client
                 .update_repository()
                 .set_repository(body.clone())

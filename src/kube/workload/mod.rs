@@ -6,7 +6,7 @@ mod read;
 mod render;
 
 pub use read::{attributes_of, ours};
-pub use render::{render, same_objects};
+pub use render::{origin_of, render, same_objects};
 
 use std::collections::BTreeMap;
 
@@ -142,14 +142,31 @@ pub async fn delete(
     }
 }
 
-/// Which of `objects` already exist in the cluster, as (kind, name), all
-/// read at once. A create refuses to take these over: server-side apply
-/// with `force` would otherwise silently rewrite another owner's objects.
-pub async fn existing(
+/// Which of `objects` already exist in the cluster and are not this
+/// rendering's own (by their origin fingerprint: an earlier attempt of the
+/// same create made those), as (kind, name), all read at once. A create
+/// refuses to take these over: server-side apply with `force` would
+/// otherwise silently rewrite another owner's objects.
+pub async fn foreign(
     client: &kube::Client,
     objects: &[Json],
     stop: &CancellationToken,
 ) -> Result<Vec<(String, String)>, crate::kube::KubeError> {
+    let own = objects.first().and_then(origin_of).map(str::to_string);
+    let found = existing(client, objects, stop).await?;
+    Ok(found
+        .into_iter()
+        .filter(|(_, _, origin)| own.is_none() || *origin != own)
+        .map(|(kind, name, _)| (kind, name))
+        .collect())
+}
+
+/// Which of `objects` exist in the cluster: (kind, name, origin marker).
+pub async fn existing(
+    client: &kube::Client,
+    objects: &[Json],
+    stop: &CancellationToken,
+) -> Result<Vec<(String, String, Option<String>)>, crate::kube::KubeError> {
     let mut reads = tokio::task::JoinSet::new();
     for object in objects {
         let kind = object["kind"].as_str().unwrap_or_default().to_string();
@@ -168,7 +185,12 @@ pub async fn existing(
             let found = retried(&stop, || api.get_opt(&name)).await.map_err(|e| {
                 crate::kube::KubeError::from_kube(&format!("reading {kind} {name}"), e)
             })?;
-            Ok::<_, crate::kube::KubeError>(found.map(|_| (kind, name)))
+            Ok::<_, crate::kube::KubeError>(found.map(|o| {
+                let marker = serde_json::to_value(&o)
+                    .ok()
+                    .and_then(|j| origin_of(&j).map(str::to_string));
+                (kind, name, marker)
+            }))
         });
     }
     let mut found = Vec::new();
@@ -180,7 +202,7 @@ pub async fn existing(
         found.extend(read);
     }
     // In the order they are applied, so the message is stable.
-    found.sort_by_key(|(kind, _)| KINDS.iter().position(|k| k.0 == kind));
+    found.sort_by_key(|(kind, _, _)| KINDS.iter().position(|k| k.0 == kind));
     Ok(found)
 }
 

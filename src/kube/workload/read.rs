@@ -13,6 +13,7 @@ use std::collections::BTreeMap;
 use serde_json::{Map, Value as Json};
 
 use super::NAME_LABEL;
+use crate::cloud::origin;
 use crate::framework::value::Value;
 use crate::kube::{FIELD_MANAGER, MANAGED_BY};
 use crate::resources::node_pool::{LABEL_NODE_POOL, LABEL_POOL_TYPE};
@@ -156,7 +157,8 @@ fn string_map(j: &Json, without: &[&str]) -> Value {
         .as_object()
         .into_iter()
         .flatten()
-        .filter(|(k, _)| !without.contains(&k.as_str()))
+        // The origin marker is Genesis's own, never an attribute's.
+        .filter(|(k, _)| !without.contains(&k.as_str()) && k.as_str() != origin::ANNOTATION)
         .filter_map(|(k, v)| Some((k.clone(), Value::from(v.as_str()?))))
         .collect();
     if entries.is_empty() {

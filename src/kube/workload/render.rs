@@ -7,6 +7,7 @@
 use serde_json::{Map, Value as Json, json};
 
 use super::NAME_LABEL;
+use crate::cloud::origin;
 use crate::framework::validators::parse_quantity;
 use crate::framework::value::Value;
 use crate::kube::MANAGED_BY;
@@ -96,7 +97,23 @@ pub fn render(w: &Value) -> Vec<Json> {
     if let Some(i) = ingress(w) {
         out.push(i);
     }
+    stamp_origin(&mut out);
     out
+}
+
+/// Marks every object with the fingerprint of the whole rendering (see
+/// `cloud::origin`), so a create that meets them can tell its own earlier
+/// attempt from someone else's objects.
+fn stamp_origin(objects: &mut [Json]) {
+    let fingerprint = origin::fingerprint(&Json::Array(objects.to_vec()).to_string());
+    for object in objects {
+        object["metadata"]["annotations"][origin::ANNOTATION] = json!(fingerprint);
+    }
+}
+
+/// The origin fingerprint an object carries, if any.
+pub fn origin_of(object: &Json) -> Option<&str> {
+    object["metadata"]["annotations"][origin::ANNOTATION].as_str()
 }
 
 fn service_account(w: &Value) -> Option<Json> {

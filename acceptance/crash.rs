@@ -1,0 +1,194 @@
+//! Crash- and storm-safe applies (issue 14): a create whose response is
+//! lost, or whose provider is killed, never orphans what it made. The next
+//! attempt adopts its own object by its origin fingerprint, and nothing is
+//! created twice.
+
+use serde_json::json;
+
+use crate::harness::{Sim, Workspace, each_terraform};
+
+const CLUSTER: &str = "projects/p1/locations/us-central1-a/clusters/c";
+
+fn config() -> String {
+    r#"
+terraform {
+  required_providers {
+    genesis = { source = "genesis-platform/genesis" }
+  }
+}
+
+provider "genesis" {
+  project = "p1"
+  region  = "us-central1"
+}
+
+resource "genesis_cluster" "c" {
+  name                  = "c"
+  regional_cluster      = false
+  zone                  = "us-central1-a"
+  kubernetes_namespaces = ["apps"]
+}
+
+resource "genesis_node_pool" "pool" {
+  cluster = genesis_cluster.c.id
+  name    = "general"
+}
+
+resource "genesis_registry" "images" {
+  name = "images"
+}
+
+resource "genesis_workload" "api" {
+  cluster   = genesis_cluster.c.id
+  namespace = "apps"
+  name      = "api"
+  image     = "nginx:1.27"
+  service   = { ports = [{ port = 80 }] }
+}
+"#
+    .to_string()
+}
+
+/// A moment of the apply at which the provider is killed, told by what the
+/// simulator already holds.
+type KillPoint = (&'static str, Box<dyn Fn(&Sim) -> bool>);
+
+fn state_list(ws: &Workspace) -> String {
+    ws.run(&["state", "list"]).assert_no_crash().stdout
+}
+
+/// Every create's response is cut after the create took effect: each is
+/// retried, meets its own object, and adopts it.
+#[test]
+fn creates_whose_response_is_lost_adopt_their_own_object() {
+    each_terraform(|tf| {
+        let sim = Sim::start();
+        for (api, method) in [
+            ("gke", "container.projects.locations.clusters.create"),
+            (
+                "gke",
+                "container.projects.locations.clusters.nodePools.create",
+            ),
+            (
+                "artifactregistry",
+                "artifactregistry.projects.locations.repositories.create",
+            ),
+        ] {
+            assert_eq!(
+                sim.control(
+                    "POST",
+                    "/_sim/faults",
+                    Some(
+                        json!({"api": api, "method": method, "drop_connection": true, "count": 1})
+                    )
+                ),
+                204
+            );
+        }
+        let ws = Workspace::new(tf, &[("main.tf", &config())]).against(&sim);
+        ws.run(&["apply", "-input=false", "-auto-approve"]).ok();
+        let listed = state_list(&ws);
+        for address in [
+            "genesis_cluster.c",
+            "genesis_node_pool.pool",
+            "genesis_registry.images",
+            "genesis_workload.api",
+        ] {
+            assert!(listed.contains(address), "{address} in state: {listed}");
+        }
+        assert_eq!(
+            sim.running.sim.fault_rules()["rules"],
+            json!([]),
+            "every dropped response was met"
+        );
+        let state = sim.state();
+        assert_eq!(
+            state["gke"]["clusters"][CLUSTER]["nodePools"]
+                .as_array()
+                .map(Vec::len),
+            Some(1),
+            "one pool, not two"
+        );
+        assert!(!ws.plan_has_changes());
+        ws.run(&["destroy", "-input=false", "-auto-approve"]).ok();
+        assert!(state_list(&ws).trim().is_empty());
+    });
+}
+
+/// The provider is killed while it waits on each create in turn; the next
+/// plain apply adopts what the killed one made and converges, and destroy
+/// leaves nothing behind.
+#[test]
+fn an_apply_killed_mid_create_converges_on_the_next() {
+    each_terraform(|tf| {
+        let sim = Sim::start_with(genesis_sim::Config {
+            operation_time: std::time::Duration::from_secs(2),
+            rollout_time: std::time::Duration::from_secs(2),
+            ..genesis_sim::Config::default()
+        });
+        let ws = Workspace::new(tf, &[("main.tf", &config())]).against(&sim);
+        let objects = |sim: &Sim| sim.state()["kube"][CLUSTER]["objects"]["objects"].clone();
+        // Kill points: the cluster being created, the pool being created,
+        // the workload rolling out.
+        let kill_points: [KillPoint; 3] = [
+            (
+                "cluster create",
+                Box::new(|s: &Sim| s.state()["gke"]["clusters"][CLUSTER].is_object()),
+            ),
+            (
+                "pool create",
+                Box::new(|s: &Sim| {
+                    s.state()["gke"]["clusters"][CLUSTER]["nodePools"]
+                        .as_array()
+                        .is_some_and(|p| p.iter().any(|p| p["name"] == "general"))
+                }),
+            ),
+            (
+                "workload rollout",
+                Box::new(move |s: &Sim| objects(s)["apps/deployments/apps/api"].is_object()),
+            ),
+        ];
+        for (point, reached) in &kill_points {
+            let mut apply = ws.spawn(&["apply", "-input=false", "-auto-approve"]);
+            let deadline = std::time::Instant::now() + std::time::Duration::from_secs(60);
+            while !reached(&sim) {
+                if apply.try_wait().ok().flatten().is_some() {
+                    break; // already past this point: nothing to kill
+                }
+                assert!(
+                    std::time::Instant::now() < deadline,
+                    "{point}: never reached"
+                );
+                std::thread::sleep(std::time::Duration::from_millis(50));
+            }
+            crate::faults::kill_with_children(apply.id());
+            let _ = apply.kill();
+            let _ = apply.wait();
+        }
+        ws.run(&["apply", "-input=false", "-auto-approve"]).ok();
+        assert!(!ws.plan_has_changes(), "the platform converged");
+        let state = sim.state();
+        assert_eq!(
+            state["gke"]["clusters"][CLUSTER]["nodePools"]
+                .as_array()
+                .map(Vec::len),
+            Some(1)
+        );
+        ws.run(&["destroy", "-input=false", "-auto-approve"]).ok();
+        let state = sim.state();
+        assert!(
+            state["gke"]["clusters"]
+                .as_object()
+                .is_none_or(|c| c.is_empty()),
+            "no cluster is left: {:#}",
+            state["gke"]["clusters"]
+        );
+        assert!(
+            state["artifact_registry"]["repositories"]
+                .as_object()
+                .is_none_or(|r| r.is_empty()),
+            "no repository is left: {:#}",
+            state["artifact_registry"]
+        );
+    });
+}
