@@ -192,3 +192,49 @@ fn an_apply_killed_mid_create_converges_on_the_next() {
         );
     });
 }
+
+/// With no credentials anywhere (no settings, no key file, no gcloud
+/// login, a metadata server that does not answer), an apply fails at once
+/// and says what to set, instead of retrying until the timeout.
+#[test]
+fn missing_credentials_fail_fast_and_say_what_to_set() {
+    each_terraform(|tf| {
+        let closed = || {
+            std::net::TcpListener::bind("127.0.0.1:0")
+                .and_then(|l| l.local_addr())
+                .unwrap()
+                .port()
+        };
+        let ws = Workspace::new(tf, &[("main.tf", &config())]);
+        let home = ws.dir.path().join("home");
+        std::fs::create_dir_all(&home).unwrap();
+        let ws = ws
+            .with_env("HOME", home.to_str().unwrap())
+            .with_env("GCE_METADATA_HOST", &format!("127.0.0.1:{}", closed()))
+            .with_env(
+                "GENESIS_GKE_ENDPOINT",
+                &format!("http://127.0.0.1:{}", closed()),
+            )
+            .with_env(
+                "GENESIS_ARTIFACT_REGISTRY_ENDPOINT",
+                &format!("http://127.0.0.1:{}", closed()),
+            );
+        let started = std::time::Instant::now();
+        let run = ws
+            .run(&["apply", "-input=false", "-auto-approve", "-no-color"])
+            .assert_no_crash();
+        let took = started.elapsed();
+        assert!(!run.status.success());
+        assert!(
+            run.stderr.contains("no usable Google credentials")
+                && run.stderr.contains("GOOGLE_APPLICATION_CREDENTIALS")
+                && run.stderr.contains("gcloud auth application-default login"),
+            "{}",
+            run.stderr
+        );
+        assert!(
+            took < std::time::Duration::from_secs(30),
+            "failed after {took:?}"
+        );
+    });
+}

@@ -244,6 +244,8 @@ impl Workspace {
             "CLOUDSDK_COMPUTE_REGION",
             "GOOGLE_ZONE",
             "GOOGLE_CREDENTIALS",
+            "GOOGLE_APPLICATION_CREDENTIALS",
+            "GCE_METADATA_HOST",
             "GOOGLE_OAUTH_ACCESS_TOKEN",
             "AWS_REGION",
             "AWS_DEFAULT_REGION",

@@ -47,6 +47,9 @@ pub enum CloudError {
     /// credentials could not be loaded or the connection failed
     #[error("{call}: {message}")]
     Transport { call: String, message: String },
+    /// no usable credentials: retrying cannot help
+    #[error("{call}: no usable Google credentials ({message})")]
+    Credentials { call: String, message: String },
     /// the configuration cannot be sent to this cloud
     #[error("{0}")]
     Invalid(String),
@@ -121,6 +124,9 @@ impl CloudError {
                 " The operation may still finish: run terraform apply again to pick it up, or raise the timeouts block's value."
             }
             CloudError::Transport { .. } => " Check the endpoint settings and the network.",
+            CloudError::Credentials { .. } => {
+                " Looked at, in order: the provider's `access_token` (GOOGLE_OAUTH_ACCESS_TOKEN) and `credentials` (GOOGLE_CREDENTIALS), GOOGLE_APPLICATION_CREDENTIALS, gcloud's application default credentials (~/.config/gcloud/application_default_credentials.json) and the metadata server (GCE_METADATA_HOST, default metadata.google.internal). Set one of the first two, or run `gcloud auth application-default login`."
+            }
             _ => "",
         };
         let text = self.to_string();

@@ -48,7 +48,7 @@ impl Gcp {
             .clone()
     }
 
-    fn credentials(&self) -> Result<Credentials, CloudError> {
+    async fn credentials(&self) -> Result<Credentials, CloudError> {
         let failed = |e: &dyn std::fmt::Display| CloudError::Transport {
             call: "loading Google credentials".into(),
             message: e.to_string(),
@@ -76,6 +76,23 @@ impl Gcp {
                 .build()
                 .map_err(|e| failed(&e));
         }
+        // Application default credentials: a key file, gcloud's login, or
+        // else the metadata server of a Google Cloud machine. Off Google
+        // Cloud there is none, and token requests would be retried until
+        // the timeout: find that out now, in two seconds at most.
+        if adc_file().is_none() && !metadata_server_answers().await {
+            return Err(CloudError::Credentials {
+                call: "loading Google credentials".into(),
+                message: format!(
+                    "GOOGLE_APPLICATION_CREDENTIALS is not set, {} does not exist, and the metadata server at {} does not answer",
+                    well_known_file().map_or_else(
+                        || "gcloud's credentials file".into(),
+                        |p| p.display().to_string()
+                    ),
+                    metadata_host()
+                ),
+            });
+        }
         google_cloud_auth::credentials::Builder::default()
             .build()
             .map_err(|e| failed(&e))
@@ -87,7 +104,7 @@ impl Gcp {
         self.gke
             .get_or_try_init(|| async {
                 let mut builder = google_cloud_container_v1::client::ClusterManager::builder()
-                    .with_credentials(self.credentials()?);
+                    .with_credentials(self.credentials().await?);
                 if let Some(endpoint) = &self.config.gke_endpoint {
                     builder = builder.with_endpoint(endpoint.trim_end_matches('/'));
                 }
@@ -110,11 +127,14 @@ impl Gcp {
             return Ok(token.expose().to_string());
         }
         let headers = match self
-            .credentials()?
+            .credentials()
+            .await?
             .headers(Extensions::new())
             .await
-            .map_err(|e| failed(e.to_string()))?
-        {
+            .map_err(|e| CloudError::Credentials {
+                call: "getting a token for the cluster".into(),
+                message: e.to_string(),
+            })? {
             CacheableResource::New { data, .. } => data,
             CacheableResource::NotModified => {
                 return Err(failed("the credentials returned no headers".into()));
@@ -135,7 +155,7 @@ impl Gcp {
             .get_or_try_init(|| async {
                 let mut builder =
                     google_cloud_artifactregistry_v1::client::ArtifactRegistry::builder()
-                        .with_credentials(self.credentials()?);
+                        .with_credentials(self.credentials().await?);
                 if let Some(endpoint) = &self.config.artifact_registry_endpoint {
                     builder = builder.with_endpoint(endpoint.trim_end_matches('/'));
                 }
@@ -146,6 +166,45 @@ impl Gcp {
             })
             .await
     }
+}
+
+/// gcloud's application default credentials file.
+fn well_known_file() -> Option<std::path::PathBuf> {
+    let config = match std::env::var_os("CLOUDSDK_CONFIG") {
+        Some(dir) => std::path::PathBuf::from(dir),
+        None => std::path::PathBuf::from(std::env::var_os("HOME")?).join(".config/gcloud"),
+    };
+    Some(config.join("application_default_credentials.json"))
+}
+
+/// The key file application default credentials would use, if any.
+fn adc_file() -> Option<std::path::PathBuf> {
+    if let Some(path) = std::env::var_os("GOOGLE_APPLICATION_CREDENTIALS") {
+        return Some(path.into());
+    }
+    well_known_file().filter(|p| p.exists())
+}
+
+fn metadata_host() -> String {
+    std::env::var("GCE_METADATA_HOST").unwrap_or_else(|_| "metadata.google.internal".into())
+}
+
+/// Whether a metadata server accepts connections (a Google Cloud machine).
+async fn metadata_server_answers() -> bool {
+    let host = metadata_host();
+    let address = if host.contains(':') {
+        host
+    } else {
+        format!("{host}:80")
+    };
+    matches!(
+        tokio::time::timeout(
+            std::time::Duration::from_secs(2),
+            tokio::net::TcpStream::connect(address)
+        )
+        .await,
+        Ok(Ok(_))
+    )
 }
 
 /// A fixed OAuth access token (`access_token`, GOOGLE_OAUTH_ACCESS_TOKEN),
@@ -184,6 +243,13 @@ pub fn api_error(call: &str, e: google_cloud_gax::error::Error) -> CloudError {
         .and_then(|v| v.to_str().ok())
         .and_then(|v| v.trim().parse::<u64>().ok())
         .map(std::time::Duration::from_secs);
+    // No token could be had: retrying will not produce one.
+    if e.is_authentication() {
+        return CloudError::Credentials {
+            call: call.to_string(),
+            message: e.to_string(),
+        };
+    }
     match (e.http_status_code(), e.status()) {
         (code, Some(status)) => CloudError::Api {
             call: call.to_string(),
