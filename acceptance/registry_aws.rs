@@ -46,10 +46,15 @@ fn ecr_repository_lifecycle_against_moto() {
         ws.run(&["apply", "-input=false", "-auto-approve"]).ok();
         let seen = moto.python(&format!(
             "{DESCRIBE}p = json.loads(ecr.get_lifecycle_policy(repositoryName='genesis/agents')['lifecyclePolicyText'])\n\
-             t = ecr.list_tags_for_resource(resourceArn=r['repositoryArn'])['tags']\n\
+             t = [x for x in ecr.list_tags_for_resource(resourceArn=r['repositoryArn'])['tags'] if x['Key'] != 'genesis-origin']\n\
              print(json.dumps([r['imageTagMutability'], r['imageScanningConfiguration']['scanOnPush'], p['rules'], t]))"
         ));
         let seen: serde_json::Value = serde_json::from_str(&seen).unwrap();
+        // The origin marker (see README) is there, apart from the labels.
+        let marked = moto.python(&format!(
+            "{DESCRIBE}print(any(x['Key'] == 'genesis-origin' for x in ecr.list_tags_for_resource(resourceArn=r['repositoryArn'])['tags']))"
+        ));
+        assert_eq!(marked, "True");
         assert_eq!(seen[0], "IMMUTABLE");
         assert_eq!(seen[1], true, "scan on push by default");
         assert_eq!(seen[2][0]["description"], "delete-untagged");
@@ -78,7 +83,7 @@ fn ecr_repository_lifecycle_against_moto() {
         ws.run(&["apply", "-input=false", "-auto-approve"]).ok();
         let seen = moto.python(&format!(
             "{DESCRIBE}p = json.loads(ecr.get_lifecycle_policy(repositoryName='genesis/agents')['lifecyclePolicyText'])\n\
-             t = ecr.list_tags_for_resource(resourceArn=r['repositoryArn'])['tags']\n\
+             t = [x for x in ecr.list_tags_for_resource(resourceArn=r['repositoryArn'])['tags'] if x['Key'] != 'genesis-origin']\n\
              print(json.dumps([r['imageTagMutability'], p['rules'][0]['selection']['countNumber'], t]))"
         ));
         assert_eq!(

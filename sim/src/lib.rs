@@ -154,6 +154,16 @@ impl Sim {
 
     /// The fault rules still in force (`GET /_sim/faults`); a rule with a
     /// count leaves once it has hit that many requests.
+    /// Adds a fault rule, as `POST /_sim/faults` does.
+    pub fn add_fault(&self, rule: faults::FaultRule) {
+        self.faults().rules.push(rule);
+    }
+
+    /// Removes every fault, as `DELETE /_sim/faults` does.
+    pub fn clear_faults(&self) {
+        self.faults().clear();
+    }
+
     pub fn fault_rules(&self) -> Json {
         serde_json::to_value(&*self.faults()).unwrap_or(Json::Null)
     }

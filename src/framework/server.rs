@@ -46,6 +46,13 @@ pub struct ProviderServer {
     context: RwLock<ProviderContext>,
     stop: CancellationToken,
     env: fn(&str) -> Option<String>,
+    /// (type, id) of every object created in this run (one provider
+    /// process serves one apply). A create may adopt an object of the same
+    /// name carrying its own origin (see `cloud::origin`); under
+    /// `create_before_destroy` with a fixed name and an unchanged
+    /// configuration, that object is also the one Terraform then destroys
+    /// as "deposed", and the delete must not take the new object with it.
+    created: std::sync::Mutex<std::collections::HashSet<(String, String)>>,
 }
 
 fn process_env(name: &str) -> Option<String> {
@@ -71,6 +78,7 @@ impl ProviderServer {
             context: RwLock::new(ProviderContext::new(config, stop.clone())),
             stop,
             env: process_env,
+            created: std::sync::Mutex::default(),
         }
     }
 
@@ -271,8 +279,20 @@ impl ProviderServer {
             // refused (a tainted object's replacement).
             let mut refused = Diagnostics::new();
             resource.plan_destroy(prior, &mut refused);
+            let id = prior.get("id").as_str().unwrap_or_default().to_string();
+            let created_now = self
+                .created
+                .lock()
+                .unwrap_or_else(|e| e.into_inner())
+                .contains(&(type_name.to_string(), id.clone()));
             let diagnostics = if refused.has_errors() {
                 refused
+            } else if created_now {
+                Diagnostic::warning(
+                    "Kept: the replacement is the same object",
+                    format!("{type_name} {id} was created again in this apply under the same name (create_before_destroy with a fixed name), so the object Terraform destroys as the old one is the new one. It was not deleted and stays in state once. Give the replacement another name to get a new object."),
+                )
+                .into()
             } else {
                 let mut prior = prior.clone();
                 write_only::restore(block, &mut prior, &private.write_only);
@@ -325,6 +345,12 @@ impl ProviderServer {
                 format!("The provider returned a state for {type_name} with values still unknown. This is a bug in the provider; please report it."),
             ));
             applied.state = replace_unknowns(applied.state);
+        }
+        if creating && let Some(id) = applied.state.get("id").as_str() {
+            self.created
+                .lock()
+                .unwrap_or_else(|e| e.into_inner())
+                .insert((type_name.to_string(), id.to_string()));
         }
         let private = Private {
             write_only: write_only::collect(block, config),

@@ -71,7 +71,14 @@ impl crate::cloud::retry::Transient for kube::Error {
     }
 }
 
-/// Runs a Kubernetes call with retries (see `Transient`), until `stop`.
+/// How long one Kubernetes call is retried through transient errors. Every
+/// call Genesis makes to a cluster is safe to repeat (reads, server-side
+/// applies, deletes), so a storm of 503s and dropped connections is ridden
+/// out rather than failed after a handful of attempts.
+const CALL_BUDGET: std::time::Duration = std::time::Duration::from_secs(120);
+
+/// Runs a Kubernetes call with retries (see `Transient`), for up to
+/// `CALL_BUDGET` or until `stop`.
 pub async fn retried<T, F, Fut>(
     stop: &tokio_util::sync::CancellationToken,
     call: F,
@@ -80,7 +87,11 @@ where
     F: FnMut() -> Fut,
     Fut: std::future::Future<Output = Result<T, kube::Error>>,
 {
-    crate::cloud::retry::retry(crate::cloud::retry::Backoff::default(), stop, call).await
+    let backoff = crate::cloud::retry::Backoff {
+        max: std::time::Duration::from_secs(5),
+        ..crate::cloud::retry::Backoff::until(std::time::Instant::now() + CALL_BUDGET)
+    };
+    crate::cloud::retry::retry(backoff, stop, call).await
 }
 
 /// A client for a cluster's API: its endpoint (`host` or `host:port`), its

@@ -683,7 +683,8 @@ impl Resource for Workload {
             Ok(None) => return Applied::failed(Value::Null, cluster_missing(planned)),
             Err(d) => return Applied::failed(Value::Null, d.into()),
         };
-        match workload::foreign(&client, &workload::render(planned), &provider.stop).await {
+        let objects = workload::render(planned);
+        match workload::foreign(&client, &objects, &provider.stop).await {
             Ok(found) if found.is_empty() => {}
             Ok(found) => return Applied::failed(Value::Null, taken(planned, &found)),
             Err(e) => {

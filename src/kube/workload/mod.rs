@@ -152,11 +152,17 @@ pub async fn foreign(
     objects: &[Json],
     stop: &CancellationToken,
 ) -> Result<Vec<(String, String)>, crate::kube::KubeError> {
-    let own = objects.first().and_then(origin_of).map(str::to_string);
+    let own = |kind: &str| {
+        objects
+            .iter()
+            .find(|o| o["kind"] == kind)
+            .and_then(origin_of)
+            .map(str::to_string)
+    };
     let found = existing(client, objects, stop).await?;
     Ok(found
         .into_iter()
-        .filter(|(_, _, origin)| own.is_none() || *origin != own)
+        .filter(|(kind, _, origin)| origin.is_none() || *origin != own(kind))
         .map(|(kind, name, _)| (kind, name))
         .collect())
 }

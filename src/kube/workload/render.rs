@@ -101,12 +101,12 @@ pub fn render(w: &Value) -> Vec<Json> {
     out
 }
 
-/// Marks every object with the fingerprint of the whole rendering (see
-/// `cloud::origin`), so a create that meets them can tell its own earlier
-/// attempt from someone else's objects.
+/// Marks every object with its own fingerprint (see `cloud::origin`), so a
+/// create that meets it can tell its own earlier attempt from someone
+/// else's object, and a change to one object changes no other.
 fn stamp_origin(objects: &mut [Json]) {
-    let fingerprint = origin::fingerprint(&Json::Array(objects.to_vec()).to_string());
     for object in objects {
+        let fingerprint = origin::fingerprint(&object.to_string());
         object["metadata"]["annotations"][origin::ANNOTATION] = json!(fingerprint);
     }
 }
