@@ -287,6 +287,18 @@ impl Block {
         object_type(&self.attributes, &self.blocks)
     }
 
+    /// An object with every attribute and nested block of this block null.
+    pub fn null_object(&self) -> Value {
+        Value::Object(
+            self.attributes
+                .iter()
+                .map(|a| a.name.clone())
+                .chain(self.blocks.iter().map(|b| b.type_name.clone()))
+                .map(|name| (name, Value::Null))
+                .collect(),
+        )
+    }
+
     pub fn attribute(&self, name: &str) -> Option<&Attribute> {
         self.attributes.iter().find(|a| a.name == name)
     }

@@ -53,19 +53,7 @@ pub fn fill_groups(block: &Block, value: &mut Value) {
 }
 
 fn empty(block: &Block) -> Value {
-    let mut value = Value::Object(
-        block
-            .attributes
-            .iter()
-            .map(|a| (a.name.clone(), Value::Null))
-            .chain(
-                block
-                    .blocks
-                    .iter()
-                    .map(|b| (b.type_name.clone(), Value::Null)),
-            )
-            .collect(),
-    );
+    let mut value = block.null_object();
     fill_groups(block, &mut value);
     value
 }

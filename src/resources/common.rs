@@ -145,19 +145,7 @@ pub fn bad_import_id(id: &str, forms: &[&str]) -> Diagnostics {
 
 /// An object value with every attribute of `block` null except those given.
 pub fn state_with(block: &Block, set: &[(&str, Value)]) -> Value {
-    let mut state = Value::Object(
-        block
-            .attributes
-            .iter()
-            .map(|a| (a.name.clone(), Value::Null))
-            .chain(
-                block
-                    .blocks
-                    .iter()
-                    .map(|b| (b.type_name.clone(), Value::Null)),
-            )
-            .collect(),
-    );
+    let mut state = block.null_object();
     for (name, value) in set {
         state.set_attr(name, value.clone());
     }

@@ -17,7 +17,7 @@ use google_cloud_container_v1::model::{
     ReleaseChannel, ShieldedNodes, WorkloadIdentityConfig,
 };
 
-use super::{Gcp, api_error};
+use super::{Gcp, Poll, api_error, poll_until_ready};
 use crate::cloud::CloudError;
 use crate::cloud::cluster::{ClusterSpec, ObservedCluster, Wait};
 use crate::cloud::origin;
@@ -336,39 +336,22 @@ impl Gcp {
         spec: &ClusterSpec,
         wait: &Wait,
     ) -> Result<(), CloudError> {
-        let started = Instant::now();
-        loop {
-            match crate::cloud::cluster::Clusters::get(
+        poll_until_ready(call, wait, Duration::from_secs(2), || async {
+            let found = crate::cloud::cluster::Clusters::get(
                 self,
                 &spec.project,
                 &spec.location,
                 &spec.name,
                 wait,
             )
-            .await?
-            {
-                Some(c) if c.status == "RUNNING" => return Ok(()),
-                Some(c) if c.status == "ERROR" => {
-                    return Err(CloudError::Operation {
-                        call: call.into(),
-                        operation: String::new(),
-                        message: "the cluster is in ERROR".into(),
-                    });
-                }
-                _ => {}
-            }
-            if started.elapsed() >= wait.timeout {
-                return Err(CloudError::Timeout {
-                    call: call.into(),
-                    operation: String::new(),
-                    after: wait.timeout,
-                });
-            }
-            tokio::select! {
-                () = tokio::time::sleep(Duration::from_secs(2)) => {}
-                () = wait.stop.cancelled() => return Err(CloudError::Cancelled { call: call.into() }),
-            }
-        }
+            .await?;
+            Ok(match found.map(|c| c.status) {
+                Some(s) if s == "RUNNING" => Poll::Ready,
+                Some(s) if s == "ERROR" => Poll::Failed("the cluster is in ERROR".into()),
+                _ => Poll::Pending,
+            })
+        })
+        .await
     }
 
     /// Sends a cluster-changing call, retrying while the cluster is busy

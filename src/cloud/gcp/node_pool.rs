@@ -9,7 +9,7 @@ use google_cloud_container_v1::model::{
     NodeTaints,
 };
 
-use super::{Gcp, api_error};
+use super::{Gcp, Poll, api_error, poll_until_ready};
 use crate::cloud::CloudError;
 use crate::cloud::cluster::Wait;
 use crate::cloud::node_pool::{NodePools, ObservedPool, PoolSpec, PoolTaint};
@@ -186,40 +186,30 @@ impl Gcp {
     /// Waits until a pool an earlier attempt created is running.
     async fn wait_until_pool_runs(&self, spec: &PoolSpec, wait: &Wait) -> Result<(), CloudError> {
         let call = "creating the node pool";
-        let started = std::time::Instant::now();
-        loop {
-            let pool = self
-                .get_pool(
-                    &spec.project,
-                    &spec.location,
-                    &spec.cluster,
-                    &spec.name,
-                    wait,
-                )
-                .await?;
-            match pool.map(|p| p.status) {
-                Some(gke::node_pool::Status::Running) => return Ok(()),
-                Some(gke::node_pool::Status::Error) => {
-                    return Err(CloudError::Operation {
-                        call: call.into(),
-                        operation: String::new(),
-                        message: "the node pool is in ERROR".into(),
-                    });
-                }
-                _ => {}
-            }
-            if started.elapsed() >= wait.timeout {
-                return Err(CloudError::Timeout {
-                    call: call.into(),
-                    operation: String::new(),
-                    after: wait.timeout,
-                });
-            }
-            tokio::select! {
-                () = tokio::time::sleep(std::time::Duration::from_millis(500)) => {}
-                () = wait.stop.cancelled() => return Err(CloudError::Cancelled { call: call.into() }),
-            }
-        }
+        poll_until_ready(
+            call,
+            wait,
+            std::time::Duration::from_millis(500),
+            || async {
+                let pool = self
+                    .get_pool(
+                        &spec.project,
+                        &spec.location,
+                        &spec.cluster,
+                        &spec.name,
+                        wait,
+                    )
+                    .await?;
+                Ok(match pool.map(|p| p.status) {
+                    Some(gke::node_pool::Status::Running) => Poll::Ready,
+                    Some(gke::node_pool::Status::Error) => {
+                        Poll::Failed("the node pool is in ERROR".into())
+                    }
+                    _ => Poll::Pending,
+                })
+            },
+        )
+        .await
     }
 }
 
