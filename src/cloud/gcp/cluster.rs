@@ -271,6 +271,7 @@ impl Gcp {
                 });
             }
             attempt += 1;
+            tracing::debug!(call, operation = %current.name, elapsed_ms = started.elapsed().as_millis() as u64, "waiting on the operation");
             let delay = Duration::from_millis(250)
                 .saturating_mul(1 << attempt.min(5))
                 .min(Duration::from_secs(10));

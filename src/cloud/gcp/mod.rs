@@ -236,7 +236,13 @@ where
                     message,
                 });
             }
-            Poll::Pending => {}
+            Poll::Pending => {
+                tracing::debug!(
+                    call,
+                    elapsed_ms = wait.started.elapsed().as_millis() as u64,
+                    "waiting until it is ready"
+                );
+            }
         }
         if wait.started.elapsed() >= wait.timeout {
             return Err(CloudError::Timeout {

@@ -256,6 +256,7 @@ pub async fn wait_for_rollout(
         if rollout != Rollout::Progressing || started.elapsed() >= timeout {
             return Ok(rollout);
         }
+        tracing::debug!(deployment = %name, elapsed_ms = started.elapsed().as_millis() as u64, "waiting for the rollout");
         tokio::select! {
             () = tokio::time::sleep(pause) => {}
             () = stop.cancelled() => return Ok(Rollout::Progressing),
