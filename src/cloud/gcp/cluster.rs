@@ -412,10 +412,7 @@ impl crate::cloud::cluster::Clusters for Gcp {
                             Some(op) => break Ok(op),
                             None => break Err(error),
                         },
-                        e if e.is_retryable()
-                            && std::time::Instant::now()
-                                < backoff.until.unwrap_or_else(std::time::Instant::now) =>
-                        {
+                        e if e.is_retryable() && std::time::Instant::now() < wait.deadline() => {
                             uncertain |= !matches!(e, CloudError::Api { code: 429, .. });
                             attempt += 1;
                             let delay = backoff

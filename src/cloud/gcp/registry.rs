@@ -201,14 +201,13 @@ impl Registries for Gcp {
                         None => Err((error, None)),
                     };
                 }
-                let existing = match error {
-                    CloudError::Api { code: 409, .. } => None,
-                    _ => self
-                        .get(&spec.project, &spec.location, &spec.name, wait)
-                        .await
-                        .ok()
-                        .flatten(),
-                };
+                // Any other failure may have left the repository behind:
+                // report what exists, so Terraform keeps it.
+                let existing = self
+                    .get(&spec.project, &spec.location, &spec.name, wait)
+                    .await
+                    .ok()
+                    .flatten();
                 Err((error, existing))
             }
             Err(_) => {
