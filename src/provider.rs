@@ -8,6 +8,7 @@ use std::sync::Arc;
 
 use tokio_util::sync::CancellationToken;
 
+use crate::cloud::cluster::{ClusterAddress, Clusters};
 use crate::cloud::gcp::Gcp;
 use crate::framework::diagnostics::Diagnostics;
 use crate::framework::path::AttributePath;
@@ -110,8 +111,14 @@ const SETTINGS: &[Setting] = &[
     },
     Setting {
         name: "aws_endpoint",
-        description: "Base URL for the EKS, EC2 and ECR APIs, for moto or another local endpoint.",
+        description: "Base URL for every AWS API Genesis calls (EKS, IAM, KMS, STS, ECR), for moto or another local endpoint.",
         env: &["GENESIS_AWS_ENDPOINT", "AWS_ENDPOINT_URL"],
+        sensitive: false,
+    },
+    Setting {
+        name: "eks_endpoint",
+        description: "Base URL of the EKS API alone, overriding `aws_endpoint` for it (genesis-sim's EKS face, a VPC endpoint).",
+        env: &["GENESIS_EKS_ENDPOINT", "AWS_ENDPOINT_URL_EKS"],
         sensitive: false,
     },
 ];
@@ -131,7 +138,7 @@ pub fn schema() -> Schema {
             let attr = Attribute::string(s.name).describe(&description);
             let attr = if s.sensitive { attr.sensitive() } else { attr };
             match s.name {
-                "gke_endpoint" | "artifact_registry_endpoint" | "aws_endpoint" => {
+                "gke_endpoint" | "artifact_registry_endpoint" | "aws_endpoint" | "eks_endpoint" => {
                     attr.validate(url)
                 }
                 _ => attr,
@@ -170,6 +177,7 @@ pub struct ProviderConfig {
     pub aws_region: Option<String>,
     pub aws_profile: Option<String>,
     pub aws_endpoint: Option<String>,
+    pub eks_endpoint: Option<String>,
 }
 
 impl ProviderConfig {
@@ -210,6 +218,7 @@ impl ProviderConfig {
             aws_region: get("aws_region"),
             aws_profile: get("aws_profile"),
             aws_endpoint: get("aws_endpoint"),
+            eks_endpoint: get("eks_endpoint"),
         };
         if out.credentials.is_some()
             && out.access_token.is_some()
@@ -251,6 +260,16 @@ impl ProviderContext {
             kube: Arc::default(),
             config,
             stop,
+        }
+    }
+}
+
+impl ProviderContext {
+    /// The back end of the cloud a cluster is on.
+    pub fn clusters(&self, at: &ClusterAddress) -> &dyn Clusters {
+        match at {
+            ClusterAddress::Gke { .. } => self.gcp.as_ref(),
+            ClusterAddress::Eks { .. } => self.aws.as_ref(),
         }
     }
 }

@@ -50,6 +50,9 @@ pub enum CloudError {
     /// no usable credentials: retrying cannot help
     #[error("{call}: no usable Google credentials ({message})")]
     Credentials { call: String, message: String },
+    /// no usable AWS credentials: retrying cannot help
+    #[error("{call}: no usable AWS credentials ({message})")]
+    AwsCredentials { call: String, message: String },
     /// the configuration cannot be sent to this cloud
     #[error("{0}")]
     Invalid(String),
@@ -126,6 +129,9 @@ impl CloudError {
             CloudError::Transport { .. } => " Check the endpoint settings and the network.",
             CloudError::Credentials { .. } => {
                 " Looked at, in order: the provider's `access_token` (GOOGLE_OAUTH_ACCESS_TOKEN) and `credentials` (GOOGLE_CREDENTIALS), GOOGLE_APPLICATION_CREDENTIALS, gcloud's application default credentials (~/.config/gcloud/application_default_credentials.json) and the metadata server (GCE_METADATA_HOST, default metadata.google.internal). Set one of the first two, or run `gcloud auth application-default login`."
+            }
+            CloudError::AwsCredentials { .. } => {
+                " The AWS SDK looks, in order, at AWS_ACCESS_KEY_ID/AWS_SECRET_ACCESS_KEY, the shared configuration's profile (aws_profile, AWS_PROFILE), web identity and the instance or container role. Set one of them, or run `aws sso login`."
             }
             _ => "",
         };

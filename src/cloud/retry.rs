@@ -128,6 +128,61 @@ where
     }
 }
 
+/// What one look at an object being created found.
+pub enum Poll {
+    Ready,
+    Failed(String),
+    Pending,
+}
+
+/// Looks at an object until it is ready or failed, the operation's timeout
+/// runs out, or Terraform stops: first after `every`, then at growing
+/// intervals up to `cap` (equal to `every` for a steady pace).
+pub async fn poll_until_ready<F, Fut>(
+    call: &str,
+    wait: &super::cluster::Wait,
+    every: Duration,
+    cap: Duration,
+    mut look: F,
+) -> Result<(), CloudError>
+where
+    F: FnMut() -> Fut,
+    Fut: std::future::Future<Output = Result<Poll, CloudError>>,
+{
+    let mut pause = every;
+    loop {
+        match look().await? {
+            Poll::Ready => return Ok(()),
+            Poll::Failed(message) => {
+                return Err(CloudError::Operation {
+                    call: call.into(),
+                    operation: String::new(),
+                    message,
+                });
+            }
+            Poll::Pending => {
+                tracing::debug!(
+                    call,
+                    elapsed_ms = wait.started.elapsed().as_millis() as u64,
+                    "waiting until it is ready"
+                );
+            }
+        }
+        if wait.started.elapsed() >= wait.timeout {
+            return Err(CloudError::Timeout {
+                call: call.into(),
+                operation: String::new(),
+                after: wait.timeout,
+            });
+        }
+        tokio::select! {
+            () = tokio::time::sleep(pause) => {}
+            () = wait.stop.cancelled() => return Err(CloudError::Cancelled { call: call.into() }),
+        }
+        pause = (pause * 2).min(cap.max(every));
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -71,6 +71,12 @@ pub trait Resource: Send + Sync {
     /// attributes or from the provider, computed values that will change.
     fn modify_plan(&self, _ctx: &PlanContext<'_>, _planned: &mut Value, _diags: &mut Diagnostics) {}
 
+    /// Changes that replace the resource although the schema does not say
+    /// so: one-way changes a cloud can make in one direction only.
+    fn replaced_by(&self, _prior: &Value, _planned: &Value) -> Vec<super::path::AttributePath> {
+        Vec::new()
+    }
+
     /// Runs when Terraform plans to destroy the resource, before any API
     /// call; deletion protection refuses here.
     fn plan_destroy(&self, _prior: &Value, _diags: &mut Diagnostics) {}

@@ -219,7 +219,14 @@ impl ProviderServer {
             write_only::copy_write_only(block, &mut planned, None);
         }
         write_only::fill_groups(block, &mut planned);
-        let requires_replace = requires_replace(block, prior, &planned);
+        let mut requires_replace = requires_replace(block, prior, &planned);
+        if !prior.is_null() && !planned.is_null() {
+            for path in registered.resource.replaced_by(prior, &planned) {
+                if !requires_replace.contains(&path) {
+                    requires_replace.push(path);
+                }
+            }
+        }
         if !prior.is_null() {
             let mut refused = Diagnostics::new();
             registered.resource.plan_destroy(prior, &mut refused);

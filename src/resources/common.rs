@@ -152,13 +152,21 @@ pub fn state_with(block: &Block, set: &[(&str, Value)]) -> Value {
     state
 }
 
-/// The diagnostic for operations whose cloud back end is not in this build.
-pub fn backend_missing(resource: &str, cloud: &str, operation: &str) -> Diagnostics {
-    Diagnostic::error(
-        format!("{resource} cannot {operation} on {cloud} with this build"),
-        format!(
-            "This build of terraform-provider-genesis validates and plans {resource}, but its {cloud} back end is not part of it yet, so nothing was changed. Use `terraform plan` to review configurations, and a release with the {cloud} back end to apply them."
-        ),
-    )
-    .into()
+/// A Kubernetes client for a cluster, authenticated the way its cloud
+/// wants (a Google token on GKE, a presigned STS token on EKS).
+pub async fn cluster_client(
+    provider: &ProviderContext,
+    observed: &crate::cloud::cluster::ObservedCluster,
+) -> Result<kube::Client, Diagnostic> {
+    let at = observed.spec.address();
+    let token = provider
+        .clusters(&at)
+        .kube_token(&at)
+        .await
+        .map_err(|e| e.diagnostic("authenticate to the cluster"))?;
+    provider
+        .kube
+        .for_cluster(&observed.endpoint, &observed.ca_certificate, token.expose())
+        .await
+        .map_err(|e| Diagnostic::error("Failed to reach the cluster", e.to_string()))
 }

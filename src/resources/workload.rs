@@ -957,41 +957,26 @@ async fn connect(
             });
     }
     let id = state.get("cluster").as_str().unwrap_or_default();
-    let Some(ClusterName::Gcp {
-        project,
-        location,
-        name,
-    }) = ClusterName::parse(id)
-    else {
+    let Some(name) = ClusterName::parse(id) else {
         return Err(Diagnostic::error(
-            "Workloads on this cluster are not supported by this build",
-            format!("{id:?} is not a GKE cluster ID; EKS comes with the AWS back end."),
-        ));
+            "Not a cluster ID",
+            format!("{id:?} is not the id of a genesis_cluster."),
+        )
+        .at(AttributePath::attr("cluster")));
     };
+    let at = name.address();
     let wait = wait_for(provider, state, "read", 5);
-    let cluster = crate::cloud::cluster::Clusters::get(
-        provider.gcp.as_ref(),
-        &project,
-        &location,
-        &name,
-        &wait,
-    )
-    .await
-    .map_err(|e| e.diagnostic("read the workload's cluster"))?;
+    let cluster = provider
+        .clusters(&at)
+        .get(&at, &wait)
+        .await
+        .map_err(|e| e.diagnostic("read the workload's cluster"))?;
     let Some(cluster) = cluster else {
         return Ok(None);
     };
-    let token = provider
-        .gcp
-        .bearer_token()
-        .await
-        .map_err(|e| e.diagnostic("authenticate to the cluster"))?;
-    provider
-        .kube
-        .for_cluster(&cluster.endpoint, &cluster.ca_certificate, &token)
+    super::common::cluster_client(provider, &cluster)
         .await
         .map(Some)
-        .map_err(|e| Diagnostic::error("Failed to reach the cluster", e.to_string()))
 }
 
 /// Applies the rendered objects, removes those the new configuration no

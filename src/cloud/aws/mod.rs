@@ -4,9 +4,14 @@
 //! so configuring the provider makes no network call; clients are made per
 //! region, since each resource may name its own.
 
+pub mod cluster;
+pub mod iam;
 pub mod registry;
+pub mod token;
+pub mod updates;
 
 use std::collections::HashMap;
+use std::sync::Arc;
 
 use aws_config::{BehaviorVersion, Region, SdkConfig};
 use aws_sdk_ecr::error::{ProvideErrorMetadata, SdkError};
@@ -20,6 +25,12 @@ pub struct Aws {
     config: ProviderConfig,
     sdk: OnceCell<SdkConfig>,
     ecr: Mutex<HashMap<String, aws_sdk_ecr::Client>>,
+    eks: Mutex<HashMap<String, aws_sdk_eks::Client>>,
+    kms: Mutex<HashMap<String, aws_sdk_kms::Client>>,
+    /// One lock per EKS cluster: EKS runs one update per cluster at a time.
+    cluster_locks: Mutex<HashMap<String, Arc<Mutex<()>>>>,
+    /// Kubernetes tokens by cluster, reused until shortly before they expire.
+    tokens: token::Tokens,
 }
 
 impl Aws {
@@ -28,7 +39,87 @@ impl Aws {
             config,
             sdk: OnceCell::new(),
             ecr: Mutex::default(),
+            eks: Mutex::default(),
+            kms: Mutex::default(),
+            cluster_locks: Mutex::default(),
+            tokens: token::Tokens::default(),
         }
+    }
+
+    /// The lock that serialises changes to one EKS cluster.
+    pub async fn cluster_lock(&self, region: &str, cluster: &str) -> Arc<Mutex<()>> {
+        self.cluster_locks
+            .lock()
+            .await
+            .entry(format!("{region}/{cluster}"))
+            .or_default()
+            .clone()
+    }
+
+    /// The EKS client for `region` (`eks_endpoint` wins over `aws_endpoint`).
+    pub async fn eks(&self, region: &str) -> aws_sdk_eks::Client {
+        let sdk = self.sdk().await;
+        let mut clients = self.eks.lock().await;
+        clients
+            .entry(region.to_string())
+            .or_insert_with(|| {
+                let mut config =
+                    aws_sdk_eks::config::Builder::from(sdk).region(Region::new(region.to_string()));
+                if let Some(endpoint) = &self.config.eks_endpoint {
+                    config = config.endpoint_url(endpoint.trim_end_matches('/'));
+                }
+                aws_sdk_eks::Client::from_conf(config.build())
+            })
+            .clone()
+    }
+
+    pub async fn kms(&self, region: &str) -> aws_sdk_kms::Client {
+        let sdk = self.sdk().await;
+        let mut clients = self.kms.lock().await;
+        clients
+            .entry(region.to_string())
+            .or_insert_with(|| {
+                let config = aws_sdk_kms::config::Builder::from(sdk)
+                    .region(Region::new(region.to_string()))
+                    .build();
+                aws_sdk_kms::Client::from_conf(config)
+            })
+            .clone()
+    }
+
+    /// IAM is global.
+    pub async fn iam(&self) -> aws_sdk_iam::Client {
+        aws_sdk_iam::Client::new(self.sdk().await)
+    }
+
+    pub async fn sts(&self, region: &str) -> aws_sdk_sts::Client {
+        let config = aws_sdk_sts::config::Builder::from(self.sdk().await)
+            .region(Region::new(region.to_string()))
+            .build();
+        aws_sdk_sts::Client::from_conf(config)
+    }
+
+    /// The credentials the SDK resolved (environment, profile, instance).
+    pub async fn credentials(
+        &self,
+        call: &str,
+    ) -> Result<aws_credential_types::Credentials, CloudError> {
+        use aws_credential_types::provider::ProvideCredentials;
+        let provider =
+            self.sdk()
+                .await
+                .credentials_provider()
+                .ok_or_else(|| CloudError::AwsCredentials {
+                    call: call.to_string(),
+                    message: "no AWS credentials provider is configured".into(),
+                })?;
+        provider
+            .provide_credentials()
+            .await
+            .map_err(|e| CloudError::AwsCredentials {
+                call: call.to_string(),
+                message: aws_sdk_ecr::error::DisplayErrorContext(&e).to_string(),
+            })
     }
 
     async fn sdk(&self) -> &SdkConfig {

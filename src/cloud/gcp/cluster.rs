@@ -17,11 +17,15 @@ use google_cloud_container_v1::model::{
     ReleaseChannel, ShieldedNodes, WorkloadIdentityConfig,
 };
 
-use super::{Gcp, Poll, api_error, poll_until_ready};
+use super::{Gcp, api_error};
 use crate::cloud::CloudError;
-use crate::cloud::cluster::{ClusterSpec, ObservedCluster, Wait};
+use crate::cloud::cluster::{
+    AuthorizedNetwork, ClusterAddress, ClusterCloud, ClusterSpec, GkeCluster, ObservedCluster, Wait,
+};
 use crate::cloud::origin;
 use crate::cloud::retry::{Backoff, read_optional, retry};
+use crate::cloud::retry::{Poll, poll_until_ready};
+use crate::provider::Secret;
 
 /// A Standard cluster is created with a one-node pool (GKE requires one),
 /// which is removed once the cluster runs: node pools are
@@ -36,27 +40,50 @@ fn name_of(project: &str, location: &str, name: &str) -> String {
     format!("{}/clusters/{name}", parent(project, location))
 }
 
+/// The GKE settings of a spec, or why it cannot go to GKE.
+fn settings(spec: &ClusterSpec) -> Result<&GkeCluster, CloudError> {
+    spec.gke().ok_or_else(|| {
+        CloudError::Invalid(format!(
+            "cluster {} is not a GKE cluster (cloud = \"aws\")",
+            spec.name
+        ))
+    })
+}
+
+fn address_of(at: &ClusterAddress) -> Result<(&str, &str, &str), CloudError> {
+    match at {
+        ClusterAddress::Gke {
+            project,
+            location,
+            name,
+        } => Ok((project, location, name)),
+        ClusterAddress::Eks { name, .. } => Err(CloudError::Invalid(format!(
+            "cluster {name} is an EKS cluster, not a GKE one"
+        ))),
+    }
+}
+
 /// The cluster body for a create request.
-pub fn cluster_body(spec: &ClusterSpec) -> Cluster {
+pub fn cluster_body(spec: &ClusterSpec, g: &GkeCluster) -> Cluster {
     let mut labels = spec.labels.clone();
     labels.insert(origin::LABEL.into(), origin::fingerprint(spec));
     let mut c = Cluster::new()
         .set_name(&spec.name)
-        .set_description(spec.description.clone().unwrap_or_default())
-        .set_network(&spec.network)
-        .set_subnetwork(&spec.subnetwork)
+        .set_description(g.description.clone().unwrap_or_default())
+        .set_network(&g.network)
+        .set_subnetwork(&g.subnetwork)
         .set_resource_labels(labels)
-        .set_shielded_nodes(ShieldedNodes::new().set_enabled(spec.shielded_nodes || spec.autopilot))
-        .set_binary_authorization(binary_authorization(spec.binary_authorization))
-        .set_monitoring_config(monitoring(spec))
+        .set_shielded_nodes(ShieldedNodes::new().set_enabled(g.shielded_nodes || g.autopilot))
+        .set_binary_authorization(binary_authorization(g.binary_authorization))
+        .set_monitoring_config(monitoring(g))
         .set_logging_config(logging(spec));
-    if spec.autopilot {
+    if g.autopilot {
         c = c.set_autopilot(Autopilot::new().set_enabled(true));
     } else {
         c = c.set_node_pools([NodePool::new()
             .set_name(BOOTSTRAP_POOL)
             .set_initial_node_count(1)]);
-        if spec.network_policy {
+        if g.network_policy {
             c = c.set_network_policy(
                 NetworkPolicy::new()
                     .set_enabled(true)
@@ -64,7 +91,7 @@ pub fn cluster_body(spec: &ClusterSpec) -> Cluster {
             );
         }
     }
-    if let Some(channel) = &spec.release_channel {
+    if let Some(channel) = &g.release_channel {
         c = c.set_release_channel(
             ReleaseChannel::new()
                 .set_channel(gke::release_channel::Channel::from(channel.as_str())),
@@ -73,16 +100,15 @@ pub fn cluster_body(spec: &ClusterSpec) -> Cluster {
     if let Some(version) = &spec.kubernetes_version {
         c = c.set_initial_cluster_version(version);
     }
-    if spec.private_nodes {
-        c = c.set_private_cluster_config(private_config(spec));
+    if g.private_nodes {
+        c = c.set_private_cluster_config(private_config(spec, g));
     }
     if !spec.authorized_networks.is_empty() {
         c = c.set_master_authorized_networks_config(authorized_networks(spec));
     }
-    if spec.workload_identity || spec.autopilot {
+    if g.workload_identity || g.autopilot {
         c = c.set_workload_identity_config(
-            WorkloadIdentityConfig::new()
-                .set_workload_pool(format!("{}.svc.id.goog", spec.project)),
+            WorkloadIdentityConfig::new().set_workload_pool(format!("{}.svc.id.goog", g.project)),
         );
     }
     c
@@ -97,11 +123,11 @@ fn binary_authorization(on: bool) -> BinaryAuthorization {
     })
 }
 
-fn private_config(spec: &ClusterSpec) -> PrivateClusterConfig {
+fn private_config(spec: &ClusterSpec, g: &GkeCluster) -> PrivateClusterConfig {
     let mut p = PrivateClusterConfig::new()
-        .set_enable_private_nodes(spec.private_nodes)
+        .set_enable_private_nodes(g.private_nodes)
         .set_enable_private_endpoint(spec.private_endpoint);
-    if let Some(cidr) = &spec.master_cidr {
+    if let Some(cidr) = &g.master_cidr {
         p = p.set_master_ipv4_cidr_block(cidr);
     }
     p
@@ -111,24 +137,24 @@ fn authorized_networks(spec: &ClusterSpec) -> MasterAuthorizedNetworksConfig {
     use gke::master_authorized_networks_config::CidrBlock;
     MasterAuthorizedNetworksConfig::new()
         .set_enabled(!spec.authorized_networks.is_empty())
-        .set_cidr_blocks(
-            spec.authorized_networks
-                .iter()
-                .map(|(cidr, name)| CidrBlock::new().set_cidr_block(cidr).set_display_name(name)),
-        )
+        .set_cidr_blocks(spec.authorized_networks.iter().map(|n| {
+            CidrBlock::new()
+                .set_cidr_block(&n.cidr_block)
+                .set_display_name(&n.display_name)
+        }))
 }
 
-fn monitoring(spec: &ClusterSpec) -> MonitoringConfig {
+fn monitoring(g: &GkeCluster) -> MonitoringConfig {
     MonitoringConfig::new()
         .set_component_config(
             MonitoringComponentConfig::new().set_enable_components(
-                spec.monitoring_components
+                g.monitoring_components
                     .iter()
                     .map(|c| gke::monitoring_component_config::Component::from(c.as_str())),
             ),
         )
         .set_managed_prometheus_config(
-            ManagedPrometheusConfig::new().set_enabled(spec.managed_prometheus),
+            ManagedPrometheusConfig::new().set_enabled(g.managed_prometheus),
         )
 }
 
@@ -169,10 +195,9 @@ pub fn observe(project: &str, c: &Cluster) -> ObservedCluster {
         })
         .unwrap_or_default();
     logging_components.sort();
-    let spec = ClusterSpec {
+    let gke = GkeCluster {
         project: project.to_string(),
         location: c.location.clone(),
-        name: c.name.clone(),
         description: (!c.description.is_empty()).then(|| c.description.clone()),
         autopilot: c.autopilot.as_ref().is_some_and(|a| a.enabled),
         release_channel: c
@@ -180,26 +205,12 @@ pub fn observe(project: &str, c: &Cluster) -> ObservedCluster {
             .as_ref()
             .and_then(|r| r.channel.name())
             .map(str::to_string),
-        kubernetes_version: (!c.initial_cluster_version.is_empty())
-            .then(|| c.initial_cluster_version.clone()),
         network: c.network.clone(),
         subnetwork: c.subnetwork.clone(),
         private_nodes: private.is_some_and(|p| p.enable_private_nodes),
-        private_endpoint: private.is_some_and(|p| p.enable_private_endpoint),
         master_cidr: private
             .map(|p| p.master_ipv4_cidr_block.clone())
             .filter(|s| !s.is_empty()),
-        authorized_networks: c
-            .master_authorized_networks_config
-            .as_ref()
-            .filter(|m| m.enabled)
-            .map(|m| {
-                m.cidr_blocks
-                    .iter()
-                    .map(|b| (b.cidr_block.clone(), b.display_name.clone()))
-                    .collect()
-            })
-            .unwrap_or_default(),
         workload_identity: c
             .workload_identity_config
             .as_ref()
@@ -215,6 +226,26 @@ pub fn observe(project: &str, c: &Cluster) -> ObservedCluster {
             .and_then(|m| m.managed_prometheus_config.as_ref())
             .is_some_and(|p| p.enabled),
         monitoring_components,
+    };
+    let spec = ClusterSpec {
+        name: c.name.clone(),
+        kubernetes_version: (!c.initial_cluster_version.is_empty())
+            .then(|| c.initial_cluster_version.clone()),
+        private_endpoint: private.is_some_and(|p| p.enable_private_endpoint),
+        authorized_networks: c
+            .master_authorized_networks_config
+            .as_ref()
+            .filter(|m| m.enabled)
+            .map(|m| {
+                m.cidr_blocks
+                    .iter()
+                    .map(|b| AuthorizedNetwork {
+                        cidr_block: b.cidr_block.clone(),
+                        display_name: b.display_name.clone(),
+                    })
+                    .collect()
+            })
+            .unwrap_or_default(),
         logging_components,
         labels: c
             .resource_labels
@@ -222,8 +253,10 @@ pub fn observe(project: &str, c: &Cluster) -> ObservedCluster {
             .filter(|(k, _)| k.as_str() != origin::LABEL)
             .map(|(k, v)| (k.clone(), v.clone()))
             .collect(),
+        cloud: ClusterCloud::Gke(gke),
     };
     ObservedCluster {
+        id: name_of(project, &c.location, &c.name),
         spec,
         endpoint: c.endpoint.clone(),
         ca_certificate: c
@@ -233,7 +266,7 @@ pub fn observe(project: &str, c: &Cluster) -> ObservedCluster {
             .unwrap_or_default(),
         status: enum_name(c.status.name()),
         master_version: c.current_master_version.clone(),
-        self_link: c.self_link.clone(),
+        self_link: Some(c.self_link.clone()),
     }
 }
 
@@ -298,9 +331,10 @@ impl Gcp {
     /// `origin`): `Some` with the operation still creating it, if any.
     async fn own_cluster(&self, spec: &ClusterSpec) -> Option<Option<gke::Operation>> {
         let client = self.gke().await.ok()?;
+        let g = spec.gke()?;
         let existing = client
             .get_cluster()
-            .set_name(name_of(&spec.project, &spec.location, &spec.name))
+            .set_name(name_of(&g.project, &g.location, &spec.name))
             .send()
             .await
             .ok()?;
@@ -317,7 +351,7 @@ impl Gcp {
         }
         let ops = client
             .list_operations()
-            .set_parent(parent(&spec.project, &spec.location))
+            .set_parent(parent(&g.project, &g.location))
             .send()
             .await
             .ok()?;
@@ -330,6 +364,28 @@ impl Gcp {
         }))
     }
 
+    /// The cluster, or `None` when it does not exist.
+    async fn read(
+        &self,
+        project: &str,
+        location: &str,
+        name: &str,
+        wait: &Wait,
+    ) -> Result<Option<ObservedCluster>, CloudError> {
+        let client = self.gke().await?;
+        let full = name_of(project, location, name);
+        let cluster = read_optional(wait, || async {
+            client
+                .get_cluster()
+                .set_name(&full)
+                .send()
+                .await
+                .map_err(|e| api_error("reading the GKE cluster", e))
+        })
+        .await?;
+        Ok(cluster.map(|c| observe(project, &c)))
+    }
+
     /// Waits for a cluster created by an earlier attempt to run.
     async fn wait_until_running(
         &self,
@@ -337,21 +393,21 @@ impl Gcp {
         spec: &ClusterSpec,
         wait: &Wait,
     ) -> Result<(), CloudError> {
-        poll_until_ready(call, wait, Duration::from_secs(2), || async {
-            let found = crate::cloud::cluster::Clusters::get(
-                self,
-                &spec.project,
-                &spec.location,
-                &spec.name,
-                wait,
-            )
-            .await?;
-            Ok(match found.map(|c| c.status) {
-                Some(s) if s == "RUNNING" => Poll::Ready,
-                Some(s) if s == "ERROR" => Poll::Failed("the cluster is in ERROR".into()),
-                _ => Poll::Pending,
-            })
-        })
+        let g = settings(spec)?;
+        poll_until_ready(
+            call,
+            wait,
+            Duration::from_secs(2),
+            Duration::from_secs(2),
+            || async {
+                let found = self.read(&g.project, &g.location, &spec.name, wait).await?;
+                Ok(match found.map(|c| c.status) {
+                    Some(s) if s == "RUNNING" => Poll::Ready,
+                    Some(s) if s == "ERROR" => Poll::Failed("the cluster is in ERROR".into()),
+                    _ => Poll::Pending,
+                })
+            },
+        )
         .await
     }
 
@@ -385,7 +441,9 @@ impl crate::cloud::cluster::Clusters for Gcp {
         wait: &Wait,
     ) -> Result<ObservedCluster, (CloudError, Option<ObservedCluster>)> {
         let client = self.gke().await.map_err(|e| (e, None))?;
-        let body = cluster_body(spec);
+        let g = settings(spec).map_err(|e| (e, None))?;
+        let (project, location) = (g.project.as_str(), g.location.as_str());
+        let body = cluster_body(spec, g);
         let call = "creating the GKE cluster";
         // 429s, 5xx and dropped connections are retried until the timeout.
         // After a 5xx or a dropped connection it is unknown whether GKE took
@@ -397,7 +455,7 @@ impl crate::cloud::cluster::Clusters for Gcp {
         let sent = loop {
             match client
                 .create_cluster()
-                .set_parent(parent(&spec.project, &spec.location))
+                .set_parent(parent(project, location))
                 .set_cluster(body.clone())
                 .send()
                 .await
@@ -435,7 +493,7 @@ impl crate::cloud::cluster::Clusters for Gcp {
                 // A dropped connection leaves it unknown whether GKE got the
                 // request: report what exists so it is not forgotten.
                 let existing = if uncertain || matches!(error, CloudError::Transport { .. }) {
-                    self.get(&spec.project, &spec.location, &spec.name, wait)
+                    self.read(project, location, &spec.name, wait)
                         .await
                         .ok()
                         .flatten()
@@ -446,28 +504,23 @@ impl crate::cloud::cluster::Clusters for Gcp {
             }
         };
         let waited = match op {
-            Some(op) => {
-                self.wait_for(call, &spec.project, &spec.location, op, wait)
-                    .await
-            }
+            Some(op) => self.wait_for(call, project, location, op, wait).await,
             None => self.wait_until_running(call, spec, wait).await,
         };
-        let observed = self
-            .get(&spec.project, &spec.location, &spec.name, wait)
-            .await;
+        let observed = self.read(project, location, &spec.name, wait).await;
         if let Err(e) = waited {
             return Err((e, observed.ok().flatten()));
         }
-        if !spec.autopilot {
+        if !g.autopilot {
             let pool = format!(
                 "{}/nodePools/{BOOTSTRAP_POOL}",
-                name_of(&spec.project, &spec.location, &spec.name)
+                name_of(project, location, &spec.name)
             );
             let removed = self
                 .change(
                     "removing the bootstrap node pool",
-                    &spec.project,
-                    &spec.location,
+                    project,
+                    location,
                     wait,
                     || client.delete_node_pool().set_name(&pool).send(),
                 )
@@ -477,17 +530,14 @@ impl crate::cloud::cluster::Clusters for Gcp {
             {
                 return Err((
                     e,
-                    self.get(&spec.project, &spec.location, &spec.name, wait)
+                    self.read(project, location, &spec.name, wait)
                         .await
                         .ok()
                         .flatten(),
                 ));
             }
         }
-        match self
-            .get(&spec.project, &spec.location, &spec.name, wait)
-            .await
-        {
+        match self.read(project, location, &spec.name, wait).await {
             Ok(Some(observed)) => Ok(observed),
             Ok(None) => Err((
                 CloudError::Invalid(format!(
@@ -502,23 +552,11 @@ impl crate::cloud::cluster::Clusters for Gcp {
 
     async fn get(
         &self,
-        project: &str,
-        location: &str,
-        name: &str,
+        at: &ClusterAddress,
         wait: &Wait,
     ) -> Result<Option<ObservedCluster>, CloudError> {
-        let client = self.gke().await?;
-        let full = name_of(project, location, name);
-        let cluster = read_optional(wait, || async {
-            client
-                .get_cluster()
-                .set_name(&full)
-                .send()
-                .await
-                .map_err(|e| api_error("reading the GKE cluster", e))
-        })
-        .await?;
-        Ok(cluster.map(|c| observe(project, &c)))
+        let (project, location, name) = address_of(at)?;
+        self.read(project, location, name, wait).await
     }
 
     async fn update(
@@ -528,12 +566,13 @@ impl crate::cloud::cluster::Clusters for Gcp {
         wait: &Wait,
     ) -> Result<(), CloudError> {
         let client = self.gke().await?;
-        let full = name_of(&to.project, &to.location, &to.name);
-        let (project, location) = (&to.project, &to.location);
+        let (was, g) = (settings(from)?, settings(to)?);
+        let (project, location) = (g.project.as_str(), g.location.as_str());
+        let full = name_of(project, location, &to.name);
         // GKE takes one kind of change per call.
         let mut updates: Vec<(&str, ClusterUpdate)> = Vec::new();
-        if from.release_channel != to.release_channel
-            && let Some(channel) = &to.release_channel
+        if was.release_channel != g.release_channel
+            && let Some(channel) = &g.release_channel
         {
             updates.push((
                 "changing the release channel",
@@ -551,9 +590,9 @@ impl crate::cloud::cluster::Clusters for Gcp {
                 ClusterUpdate::new().set_desired_master_version(version),
             ));
         }
-        if from.workload_identity != to.workload_identity {
-            let pool = if to.workload_identity {
-                format!("{}.svc.id.goog", to.project)
+        if was.workload_identity != g.workload_identity {
+            let pool = if g.workload_identity {
+                format!("{}.svc.id.goog", g.project)
             } else {
                 String::new()
             };
@@ -564,28 +603,26 @@ impl crate::cloud::cluster::Clusters for Gcp {
                 ),
             ));
         }
-        if from.binary_authorization != to.binary_authorization {
+        if was.binary_authorization != g.binary_authorization {
             updates.push((
                 "changing binary authorization",
-                ClusterUpdate::new().set_desired_binary_authorization(binary_authorization(
-                    to.binary_authorization,
-                )),
+                ClusterUpdate::new()
+                    .set_desired_binary_authorization(binary_authorization(g.binary_authorization)),
             ));
         }
-        if from.shielded_nodes != to.shielded_nodes {
+        if was.shielded_nodes != g.shielded_nodes {
             updates.push((
                 "changing shielded nodes",
-                ClusterUpdate::new().set_desired_shielded_nodes(
-                    ShieldedNodes::new().set_enabled(to.shielded_nodes),
-                ),
+                ClusterUpdate::new()
+                    .set_desired_shielded_nodes(ShieldedNodes::new().set_enabled(g.shielded_nodes)),
             ));
         }
-        if from.monitoring_components != to.monitoring_components
-            || from.managed_prometheus != to.managed_prometheus
+        if was.monitoring_components != g.monitoring_components
+            || was.managed_prometheus != g.managed_prometheus
         {
             updates.push((
                 "changing monitoring",
-                ClusterUpdate::new().set_desired_monitoring_config(monitoring(to)),
+                ClusterUpdate::new().set_desired_monitoring_config(monitoring(g)),
             ));
         }
         if from.logging_components != to.logging_components {
@@ -617,9 +654,9 @@ impl crate::cloud::cluster::Clusters for Gcp {
             })
             .await?;
         }
-        if from.network_policy != to.network_policy && !to.autopilot {
+        if was.network_policy != g.network_policy && !g.autopilot {
             let policy = NetworkPolicy::new()
-                .set_enabled(to.network_policy)
+                .set_enabled(g.network_policy)
                 .set_provider(gke::network_policy::Provider::Calico);
             self.change("changing network policy", project, location, wait, || {
                 client
@@ -646,14 +683,9 @@ impl crate::cloud::cluster::Clusters for Gcp {
         Ok(())
     }
 
-    async fn delete(
-        &self,
-        project: &str,
-        location: &str,
-        name: &str,
-        wait: &Wait,
-    ) -> Result<(), CloudError> {
+    async fn delete(&self, at: &ClusterAddress, wait: &Wait) -> Result<(), CloudError> {
         let client = self.gke().await?;
+        let (project, location, name) = address_of(at)?;
         let full = name_of(project, location, name);
         match self
             .change("deleting the GKE cluster", project, location, wait, || {
@@ -664,5 +696,9 @@ impl crate::cloud::cluster::Clusters for Gcp {
             Err(e) if e.is_not_found() => Ok(()),
             other => other,
         }
+    }
+
+    async fn kube_token(&self, _at: &ClusterAddress) -> Result<Secret, CloudError> {
+        self.bearer_token().await.map(Secret::new)
     }
 }

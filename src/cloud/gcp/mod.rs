@@ -207,57 +207,6 @@ async fn metadata_server_answers() -> bool {
     )
 }
 
-/// What one look at an object being created found.
-pub(super) enum Poll {
-    Ready,
-    Failed(String),
-    Pending,
-}
-
-/// Looks at an object every `every` until it is ready or failed, the
-/// operation's timeout runs out, or Terraform stops.
-pub(super) async fn poll_until_ready<F, Fut>(
-    call: &str,
-    wait: &crate::cloud::cluster::Wait,
-    every: std::time::Duration,
-    mut look: F,
-) -> Result<(), CloudError>
-where
-    F: FnMut() -> Fut,
-    Fut: std::future::Future<Output = Result<Poll, CloudError>>,
-{
-    loop {
-        match look().await? {
-            Poll::Ready => return Ok(()),
-            Poll::Failed(message) => {
-                return Err(CloudError::Operation {
-                    call: call.into(),
-                    operation: String::new(),
-                    message,
-                });
-            }
-            Poll::Pending => {
-                tracing::debug!(
-                    call,
-                    elapsed_ms = wait.started.elapsed().as_millis() as u64,
-                    "waiting until it is ready"
-                );
-            }
-        }
-        if wait.started.elapsed() >= wait.timeout {
-            return Err(CloudError::Timeout {
-                call: call.into(),
-                operation: String::new(),
-                after: wait.timeout,
-            });
-        }
-        tokio::select! {
-            () = tokio::time::sleep(every) => {}
-            () = wait.stop.cancelled() => return Err(CloudError::Cancelled { call: call.into() }),
-        }
-    }
-}
-
 /// A fixed OAuth access token (`access_token`, GOOGLE_OAUTH_ACCESS_TOKEN),
 /// as a header value marked sensitive (never printed).
 struct AccessToken(HeaderValue);

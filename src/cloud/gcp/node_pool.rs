@@ -9,12 +9,13 @@ use google_cloud_container_v1::model::{
     NodeTaints,
 };
 
-use super::{Gcp, Poll, api_error, poll_until_ready};
+use super::{Gcp, api_error};
 use crate::cloud::CloudError;
 use crate::cloud::cluster::Wait;
 use crate::cloud::node_pool::{NodePools, ObservedPool, PoolSpec, PoolTaint};
 use crate::cloud::origin;
 use crate::cloud::retry::read_optional;
+use crate::cloud::retry::{Poll, poll_until_ready};
 
 fn cluster_name(project: &str, location: &str, cluster: &str) -> String {
     format!("projects/{project}/locations/{location}/clusters/{cluster}")
@@ -189,6 +190,7 @@ impl Gcp {
         poll_until_ready(
             call,
             wait,
+            std::time::Duration::from_millis(500),
             std::time::Duration::from_millis(500),
             || async {
                 let pool = self

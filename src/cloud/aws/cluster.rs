@@ -1,0 +1,1121 @@
+//! EKS clusters through aws-sdk-eks: the create request built from a
+//! `ClusterSpec`, the statuses waited on (polls back off to one
+//! DescribeCluster per 10 s, since creates take about ten minutes), the
+//! in-place changes as EKS updates, one kind of change per call, and the
+//! cluster read back into an `ObservedCluster`.
+
+use std::collections::{BTreeMap, HashMap};
+use std::time::Duration;
+
+use async_trait::async_trait;
+use aws_sdk_eks::types::{
+    AccessScope, AccessScopeType, AuthenticationMode, ClusterStatus, CreateAccessConfigRequest,
+    EncryptionConfig, IpFamily, KubernetesNetworkConfigRequest, LogSetup, LogType, Logging,
+    Provider, UpdateAccessConfigRequest, VpcConfigRequest,
+};
+
+use super::iam::Role;
+use super::updates::{Retry, send};
+use super::{Aws, api_error};
+use crate::cloud::CloudError;
+use crate::cloud::cluster::{
+    AuthorizedNetwork, ClusterAddress, ClusterCloud, ClusterSpec, Clusters, EksCluster,
+    ObservedCluster, Wait,
+};
+use crate::cloud::origin;
+use crate::cloud::retry::{Backoff, Poll, poll_until_ready, read_optional, retry};
+use crate::provider::Secret;
+
+/// The tag holding the node role node groups use unless they name one.
+pub const NODE_ROLE_TAG: &str = "genesis-node-role";
+/// The tag listing add-ons still to install once a node group is ACTIVE.
+pub const AFTER_NODES_TAG: &str = "genesis-after-nodes";
+/// Add-ons whose pods need nodes: installed once a node group is ACTIVE.
+pub const AFTER_NODES: &[&str] = &["coredns", "aws-ebs-csi-driver"];
+/// What EKS grants the cluster's creator through its access entry.
+const ADMIN_POLICY: &str = "arn:aws:eks::aws:cluster-access-policy/AmazonEKSClusterAdminPolicy";
+/// "Open to the world", which EKS reports when no CIDR was given.
+const ANYWHERE: &str = "0.0.0.0/0";
+
+fn settings(spec: &ClusterSpec) -> Result<&EksCluster, CloudError> {
+    spec.eks().ok_or_else(|| {
+        CloudError::Invalid(format!(
+            "cluster {} is not an EKS cluster (cloud = \"gcp\")",
+            spec.name
+        ))
+    })
+}
+
+fn address_of(at: &ClusterAddress) -> Result<(&str, &str), CloudError> {
+    match at {
+        ClusterAddress::Eks { region, name } => Ok((region, name)),
+        ClusterAddress::Gke { name, .. } => Err(CloudError::Invalid(format!(
+            "cluster {name} is a GKE cluster, not an EKS one"
+        ))),
+    }
+}
+
+/// Tags Genesis keeps for itself, never shown as labels.
+fn is_internal_tag(key: &str) -> bool {
+    [origin::LABEL, NODE_ROLE_TAG, AFTER_NODES_TAG].contains(&key)
+}
+
+fn vpc_config(spec: &ClusterSpec, e: &EksCluster) -> VpcConfigRequest {
+    VpcConfigRequest::builder()
+        .set_subnet_ids(Some(e.subnet_ids.clone()))
+        .set_security_group_ids(Some(e.security_group_ids.clone()))
+        .endpoint_public_access(!spec.private_endpoint)
+        .endpoint_private_access(e.endpoint_private_access || spec.private_endpoint)
+        .set_public_access_cidrs(public_cidrs(spec))
+        .build()
+}
+
+fn endpoint_access(spec: &ClusterSpec, e: &EksCluster) -> VpcConfigRequest {
+    VpcConfigRequest::builder()
+        .endpoint_public_access(!spec.private_endpoint)
+        .endpoint_private_access(e.endpoint_private_access || spec.private_endpoint)
+        .set_public_access_cidrs(if spec.private_endpoint {
+            None
+        } else {
+            Some(public_cidrs(spec).unwrap_or_else(|| vec![ANYWHERE.to_string()]))
+        })
+        .build()
+}
+
+fn public_cidrs(spec: &ClusterSpec) -> Option<Vec<String>> {
+    (!spec.authorized_networks.is_empty()).then(|| {
+        spec.authorized_networks
+            .iter()
+            .map(|n| n.cidr_block.clone())
+            .collect()
+    })
+}
+
+/// The log types on, and (for updates) the rest off.
+fn logging(types: &[String]) -> Logging {
+    let on: Vec<LogType> = types.iter().map(|t| LogType::from(t.as_str())).collect();
+    let off: Vec<LogType> = LogType::values()
+        .iter()
+        .filter(|t| !types.iter().any(|x| x == *t))
+        .map(|t| LogType::from(*t))
+        .collect();
+    let mut setups = Vec::new();
+    if !on.is_empty() {
+        setups.push(
+            LogSetup::builder()
+                .set_types(Some(on))
+                .enabled(true)
+                .build(),
+        );
+    }
+    if !off.is_empty() {
+        setups.push(
+            LogSetup::builder()
+                .set_types(Some(off))
+                .enabled(false)
+                .build(),
+        );
+    }
+    Logging::builder().set_cluster_logging(Some(setups)).build()
+}
+
+fn encryption(key: &str) -> EncryptionConfig {
+    EncryptionConfig::builder()
+        .resources("secrets")
+        .provider(Provider::builder().key_arn(key).build())
+        .build()
+}
+
+/// The tags of a create: the labels, the origin fingerprint, and what
+/// node groups and later applies need to know.
+fn tags(spec: &ClusterSpec, node_role: &str, after_nodes: &[&str]) -> HashMap<String, String> {
+    let mut tags: HashMap<String, String> = spec.labels.clone().into_iter().collect();
+    tags.insert(origin::LABEL.into(), origin::fingerprint(spec));
+    tags.insert(NODE_ROLE_TAG.into(), node_role.to_string());
+    if !after_nodes.is_empty() {
+        tags.insert(AFTER_NODES_TAG.into(), after_nodes.join(" "));
+    }
+    tags
+}
+
+/// What the API reports, in the provider's terms. `addons` are those
+/// installed plus those waiting for nodes.
+pub fn observe(
+    region: &str,
+    c: &aws_sdk_eks::types::Cluster,
+    installed: &[String],
+) -> ObservedCluster {
+    let vpc = c.resources_vpc_config();
+    let tags: BTreeMap<String, String> = c
+        .tags()
+        .map(|t| t.iter().map(|(k, v)| (k.clone(), v.clone())).collect())
+        .unwrap_or_default();
+    let public = vpc.is_some_and(|v| v.endpoint_public_access());
+    let cidrs: Vec<String> = vpc
+        .map(|v| v.public_access_cidrs().to_vec())
+        .unwrap_or_default()
+        .into_iter()
+        .filter(|c| c != ANYWHERE)
+        .collect();
+    let mut log_types: Vec<String> = c
+        .logging()
+        .map(|l| {
+            l.cluster_logging()
+                .iter()
+                .filter(|s| s.enabled() == Some(true))
+                .flat_map(|s| s.types().iter().map(|t| t.as_str().to_string()))
+                .collect()
+        })
+        .unwrap_or_default();
+    log_types.sort();
+    let mut addons: Vec<String> = installed.to_vec();
+    for pending in tags
+        .get(AFTER_NODES_TAG)
+        .into_iter()
+        .flat_map(|v| v.split(' '))
+    {
+        if !pending.is_empty() && !addons.iter().any(|a| a == pending) {
+            addons.push(pending.to_string());
+        }
+    }
+    addons.sort();
+    let sorted = |v: &[String]| {
+        let mut v = v.to_vec();
+        v.sort();
+        v
+    };
+    let key = c
+        .encryption_config()
+        .iter()
+        .find_map(|e| e.provider().and_then(|p| p.key_arn()))
+        .map(str::to_string);
+    let network = c.kubernetes_network_config();
+    let eks = EksCluster {
+        region: region.to_string(),
+        role_arn: c.role_arn().map(str::to_string),
+        node_role_arn: tags.get(NODE_ROLE_TAG).cloned(),
+        subnet_ids: sorted(vpc.map(|v| v.subnet_ids()).unwrap_or_default()),
+        security_group_ids: sorted(vpc.map(|v| v.security_group_ids()).unwrap_or_default()),
+        endpoint_private_access: vpc.is_some_and(|v| v.endpoint_private_access()),
+        authentication_mode: c
+            .access_config()
+            .and_then(|a| a.authentication_mode())
+            .map_or("CONFIG_MAP", |m| m.as_str())
+            .to_string(),
+        secrets_encryption: key.is_some(),
+        kms_key_arn: key,
+        ip_family: network
+            .and_then(|n| n.ip_family())
+            .map_or("ipv4", |f| f.as_str())
+            .to_string(),
+        service_ipv4_cidr: network
+            .and_then(|n| n.service_ipv4_cidr())
+            .map(str::to_string),
+        addons,
+    };
+    let spec = ClusterSpec {
+        name: c.name().unwrap_or_default().to_string(),
+        kubernetes_version: c.version().map(str::to_string),
+        private_endpoint: !public,
+        authorized_networks: cidrs
+            .into_iter()
+            .map(|cidr_block| AuthorizedNetwork {
+                cidr_block,
+                display_name: String::new(),
+            })
+            .collect(),
+        logging_components: log_types,
+        labels: tags
+            .into_iter()
+            .filter(|(k, _)| !is_internal_tag(k))
+            .collect(),
+        cloud: ClusterCloud::Eks(eks),
+    };
+    ObservedCluster {
+        id: c.arn().unwrap_or_default().to_string(),
+        spec,
+        endpoint: c.endpoint().unwrap_or_default().to_string(),
+        ca_certificate: c
+            .certificate_authority()
+            .and_then(|a| a.data())
+            .unwrap_or_default()
+            .to_string(),
+        status: c.status().map_or("", |s| s.as_str()).to_string(),
+        master_version: c.version().unwrap_or_default().to_string(),
+        self_link: None,
+    }
+}
+
+/// The cluster's health issues, for a failed create.
+fn health(c: &aws_sdk_eks::types::Cluster) -> String {
+    let issues: Vec<String> = c
+        .health()
+        .map(|h| {
+            h.issues()
+                .iter()
+                .map(|i| {
+                    format!(
+                        "{}: {}",
+                        i.code().map_or("Unknown", |c| c.as_str()),
+                        i.message().unwrap_or_default()
+                    )
+                })
+                .collect()
+        })
+        .unwrap_or_default();
+    if issues.is_empty() {
+        "the cluster is FAILED".into()
+    } else {
+        format!("the cluster is FAILED: {}", issues.join("; "))
+    }
+}
+
+/// IAM is eventually consistent: a role made a moment ago may not be
+/// assumable by EKS yet.
+fn role_not_ready(e: &CloudError) -> bool {
+    matches!(e, CloudError::Api { status, message, .. }
+        if status == "InvalidParameterException" && message.contains("could not be assumed"))
+}
+
+impl Aws {
+    async fn describe_cluster(
+        &self,
+        region: &str,
+        name: &str,
+        wait: &Wait,
+    ) -> Result<Option<aws_sdk_eks::types::Cluster>, CloudError> {
+        let eks = self.eks(region).await;
+        let out = read_optional(wait, || async {
+            eks.describe_cluster()
+                .name(name)
+                .send()
+                .await
+                .map_err(|e| api_error("reading the EKS cluster", e))
+        })
+        .await?;
+        Ok(out.and_then(|o| o.cluster))
+    }
+
+    /// The add-ons installed on a cluster.
+    pub(super) async fn addons(
+        &self,
+        region: &str,
+        name: &str,
+        wait: &Wait,
+    ) -> Result<Vec<String>, CloudError> {
+        let eks = self.eks(region).await;
+        let out = read_optional(wait, || async {
+            eks.list_addons()
+                .cluster_name(name)
+                .send()
+                .await
+                .map_err(|e| api_error("listing the EKS add-ons", e))
+        })
+        .await?;
+        Ok(out.map(|o| o.addons().to_vec()).unwrap_or_default())
+    }
+
+    async fn observe_cluster(
+        &self,
+        region: &str,
+        name: &str,
+        wait: &Wait,
+    ) -> Result<Option<ObservedCluster>, CloudError> {
+        let Some(cluster) = self.describe_cluster(region, name, wait).await? else {
+            return Ok(None);
+        };
+        let addons = match cluster.status() {
+            Some(ClusterStatus::Active | ClusterStatus::Updating) => {
+                self.addons(region, name, wait).await?
+            }
+            _ => Vec::new(),
+        };
+        Ok(Some(observe(region, &cluster, &addons)))
+    }
+
+    /// Waits until the cluster is ACTIVE. Polls back off from 1 s to one
+    /// per 10 s.
+    async fn wait_until_active(
+        &self,
+        call: &str,
+        region: &str,
+        name: &str,
+        wait: &Wait,
+    ) -> Result<(), CloudError> {
+        poll_until_ready(
+            call,
+            wait,
+            Duration::from_secs(1),
+            Duration::from_secs(10),
+            || async {
+                Ok(match self.describe_cluster(region, name, wait).await? {
+                    Some(c) => match c.status() {
+                        Some(ClusterStatus::Active) => Poll::Ready,
+                        Some(ClusterStatus::Failed) => Poll::Failed(health(&c)),
+                        Some(ClusterStatus::Deleting) => {
+                            Poll::Failed("the cluster is being deleted".into())
+                        }
+                        _ => Poll::Pending,
+                    },
+                    None => Poll::Failed("the cluster disappeared while being created".into()),
+                })
+            },
+        )
+        .await
+    }
+
+    /// Whether the cluster a create met is this create's own.
+    async fn own_cluster(&self, region: &str, spec: &ClusterSpec, wait: &Wait) -> bool {
+        let Ok(Some(c)) = self.describe_cluster(region, &spec.name, wait).await else {
+            return false;
+        };
+        let ours = c
+            .tags()
+            .is_some_and(|t| origin::made_by(t.iter(), origin::LABEL, &origin::fingerprint(spec)));
+        if ours {
+            tracing::info!(cluster = %spec.name, status = ?c.status(), "adopting the EKS cluster an earlier attempt of this create made");
+        }
+        ours
+    }
+
+    /// Installs add-ons, each waited on until ACTIVE (or, for those whose
+    /// pods need nodes, DEGRADED while the cluster has none).
+    pub(super) async fn install_addons(
+        &self,
+        region: &str,
+        cluster: &str,
+        names: &[String],
+        wait: &Wait,
+    ) -> Result<(), CloudError> {
+        let eks = self.eks(region).await;
+        for name in names {
+            let created = send(wait, || async {
+                eks.create_addon()
+                    .cluster_name(cluster)
+                    .addon_name(name)
+                    .resolve_conflicts(aws_sdk_eks::types::ResolveConflicts::Overwrite)
+                    .tags(origin::LABEL, origin::fingerprint(&(cluster, name)))
+                    .send()
+                    .await
+                    .map_err(|e| api_error("creating the EKS add-on", e))
+            })
+            .await;
+            match created {
+                Ok(_) => {}
+                // Already there (an earlier attempt, or EKS's default):
+                // wait on it as if created now.
+                Err(e) if e.is_already_exists() => {}
+                Err(e) => return Err(e),
+            }
+            self.wait_for_addon(region, cluster, name, wait).await?;
+        }
+        Ok(())
+    }
+
+    async fn wait_for_addon(
+        &self,
+        region: &str,
+        cluster: &str,
+        name: &str,
+        wait: &Wait,
+    ) -> Result<(), CloudError> {
+        use aws_sdk_eks::types::AddonStatus;
+        let eks = self.eks(region).await;
+        let call = format!("installing the EKS add-on {name}");
+        poll_until_ready(
+            &call,
+            wait,
+            Duration::from_secs(1),
+            Duration::from_secs(10),
+            || async {
+                let out = read_optional(wait, || async {
+                    eks.describe_addon()
+                        .cluster_name(cluster)
+                        .addon_name(name)
+                        .send()
+                        .await
+                        .map_err(|e| api_error("reading the EKS add-on", e))
+                })
+                .await?;
+                let Some(addon) = out.and_then(|o| o.addon) else {
+                    return Ok(Poll::Failed(format!("the add-on {name} disappeared")));
+                };
+                let issues = || {
+                    addon
+                        .health()
+                        .map(|h| {
+                            h.issues()
+                                .iter()
+                                .map(|i| {
+                                    format!(
+                                        "{}: {}",
+                                        i.code().map_or("Unknown", |c| c.as_str()),
+                                        i.message().unwrap_or_default()
+                                    )
+                                })
+                                .collect::<Vec<_>>()
+                                .join("; ")
+                        })
+                        .unwrap_or_default()
+                };
+                Ok(match addon.status() {
+                    Some(AddonStatus::Active) => Poll::Ready,
+                    Some(AddonStatus::CreateFailed | AddonStatus::UpdateFailed) => {
+                        Poll::Failed(format!("the add-on {name} failed: {}", issues()))
+                    }
+                    _ => Poll::Pending,
+                })
+            },
+        )
+        .await
+    }
+
+    /// Gives the cluster's creator cluster admin through an access entry.
+    async fn grant_creator(
+        &self,
+        region: &str,
+        cluster: &str,
+        wait: &Wait,
+    ) -> Result<(), CloudError> {
+        let principal = self.caller(region, wait).await?;
+        let eks = self.eks(region).await;
+        let created = send(wait, || async {
+            eks.create_access_entry()
+                .cluster_name(cluster)
+                .principal_arn(&principal)
+                .send()
+                .await
+                .map_err(|e| api_error("creating the creator's EKS access entry", e))
+        })
+        .await;
+        match created {
+            Ok(_) => {}
+            Err(e) if e.is_already_exists() => {}
+            Err(e) => return Err(e),
+        }
+        send(wait, || async {
+            eks.associate_access_policy()
+                .cluster_name(cluster)
+                .principal_arn(&principal)
+                .policy_arn(ADMIN_POLICY)
+                .access_scope(
+                    AccessScope::builder()
+                        .r#type(AccessScopeType::Cluster)
+                        .build(),
+                )
+                .send()
+                .await
+                .map_err(|e| api_error("granting the creator cluster admin", e))
+        })
+        .await?;
+        Ok(())
+    }
+
+    /// The node groups of a cluster.
+    pub(super) async fn nodegroups(
+        &self,
+        region: &str,
+        cluster: &str,
+        wait: &Wait,
+    ) -> Result<Vec<String>, CloudError> {
+        let eks = self.eks(region).await;
+        let out = read_optional(wait, || async {
+            eks.list_nodegroups()
+                .cluster_name(cluster)
+                .send()
+                .await
+                .map_err(|e| api_error("listing the EKS node groups", e))
+        })
+        .await?;
+        Ok(out.map(|o| o.nodegroups().to_vec()).unwrap_or_default())
+    }
+
+    /// Sends one UpdateClusterConfig (one kind of change) and follows it.
+    async fn update_config<F>(
+        &self,
+        call: &str,
+        region: &str,
+        name: &str,
+        wait: &Wait,
+        build: F,
+    ) -> Result<(), CloudError>
+    where
+        F: Fn(
+            aws_sdk_eks::operation::update_cluster_config::builders::UpdateClusterConfigFluentBuilder,
+        ) -> aws_sdk_eks::operation::update_cluster_config::builders::UpdateClusterConfigFluentBuilder,
+    {
+        let eks = self.eks(region).await;
+        let out = send(wait, || async {
+            build(eks.update_cluster_config().name(name))
+                .send()
+                .await
+                .map_err(|e| api_error(call, e))
+        })
+        .await?;
+        self.follow_update(call, region, name, None, out.update(), wait)
+            .await
+    }
+
+    async fn set_tags(
+        &self,
+        arn: &str,
+        region: &str,
+        from: &BTreeMap<String, String>,
+        to: &BTreeMap<String, String>,
+        wait: &Wait,
+    ) -> Result<(), CloudError> {
+        let eks = self.eks(region).await;
+        let gone: Vec<String> = from
+            .keys()
+            .filter(|k| !to.contains_key(*k))
+            .cloned()
+            .collect();
+        if !gone.is_empty() {
+            send(wait, || async {
+                eks.untag_resource()
+                    .resource_arn(arn)
+                    .set_tag_keys(Some(gone.clone()))
+                    .send()
+                    .await
+                    .map_err(|e| api_error("removing the cluster's tags", e))
+            })
+            .await?;
+        }
+        let changed: HashMap<String, String> = to
+            .iter()
+            .filter(|(k, v)| from.get(*k) != Some(*v))
+            .map(|(k, v)| (k.clone(), v.clone()))
+            .collect();
+        if !changed.is_empty() {
+            send(wait, || async {
+                eks.tag_resource()
+                    .resource_arn(arn)
+                    .set_tags(Some(changed.clone()))
+                    .send()
+                    .await
+                    .map_err(|e| api_error("tagging the cluster", e))
+            })
+            .await?;
+        }
+        Ok(())
+    }
+
+    /// Whether a node group of the cluster is ACTIVE, so add-ons whose
+    /// pods need nodes can be installed.
+    async fn has_active_nodes(
+        &self,
+        region: &str,
+        cluster: &str,
+        wait: &Wait,
+    ) -> Result<bool, CloudError> {
+        let eks = self.eks(region).await;
+        for group in self.nodegroups(region, cluster, wait).await? {
+            let out = read_optional(wait, || async {
+                eks.describe_nodegroup()
+                    .cluster_name(cluster)
+                    .nodegroup_name(&group)
+                    .send()
+                    .await
+                    .map_err(|e| api_error("reading the EKS node group", e))
+            })
+            .await?;
+            if out
+                .and_then(|o| o.nodegroup)
+                .and_then(|g| g.status().cloned())
+                == Some(aws_sdk_eks::types::NodegroupStatus::Active)
+            {
+                return Ok(true);
+            }
+        }
+        Ok(false)
+    }
+
+    /// Installs the add-ons that waited for nodes, once a node group of
+    /// the cluster is ACTIVE (called by node group creates).
+    pub async fn install_after_nodes(
+        &self,
+        region: &str,
+        cluster: &str,
+        wait: &Wait,
+    ) -> Result<(), CloudError> {
+        let Some(c) = self.describe_cluster(region, cluster, wait).await? else {
+            return Ok(());
+        };
+        let Some(pending) = c.tags().and_then(|t| t.get(AFTER_NODES_TAG)).cloned() else {
+            return Ok(());
+        };
+        let names: Vec<String> = pending
+            .split(' ')
+            .filter(|s| !s.is_empty())
+            .map(str::to_string)
+            .collect();
+        self.install_addons(region, cluster, &names, wait).await?;
+        let eks = self.eks(region).await;
+        let arn = c.arn().unwrap_or_default().to_string();
+        send(wait, || async {
+            eks.untag_resource()
+                .resource_arn(&arn)
+                .tag_keys(AFTER_NODES_TAG)
+                .send()
+                .await
+                .map_err(|e| api_error("marking the add-ons installed", e))
+        })
+        .await?;
+        Ok(())
+    }
+}
+
+#[async_trait]
+impl Clusters for Aws {
+    async fn create(
+        &self,
+        spec: &ClusterSpec,
+        wait: &Wait,
+    ) -> Result<ObservedCluster, (CloudError, Option<ObservedCluster>)> {
+        let e = settings(spec).map_err(|e| (e, None))?;
+        let (region, name) = (e.region.as_str(), spec.name.as_str());
+        let call = "creating the EKS cluster";
+        let role = match &e.role_arn {
+            Some(arn) => arn.clone(),
+            None => self
+                .ensure_role(name, Role::Cluster, wait)
+                .await
+                .map_err(|e| (e, None))?,
+        };
+        let node_role = match &e.node_role_arn {
+            Some(arn) => arn.clone(),
+            None => self
+                .ensure_role(name, Role::Node, wait)
+                .await
+                .map_err(|e| (e, None))?,
+        };
+        let key = match (&e.kms_key_arn, e.secrets_encryption) {
+            (Some(arn), _) => Some(arn.clone()),
+            (None, true) => Some(
+                self.ensure_key(region, name, wait)
+                    .await
+                    .map_err(|e| (e, None))?,
+            ),
+            (None, false) => None,
+        };
+        let (before, after): (Vec<String>, Vec<String>) = e
+            .addons
+            .iter()
+            .cloned()
+            .partition(|a| !AFTER_NODES.contains(&a.as_str()));
+        let after_refs: Vec<&str> = after.iter().map(String::as_str).collect();
+        let eks = self.eks(region).await;
+        let config_map = e.authentication_mode == "CONFIG_MAP";
+        let mut request = eks
+            .create_cluster()
+            .name(name)
+            .role_arn(&role)
+            .resources_vpc_config(vpc_config(spec, e))
+            .kubernetes_network_config(
+                KubernetesNetworkConfigRequest::builder()
+                    .ip_family(IpFamily::from(e.ip_family.as_str()))
+                    .set_service_ipv4_cidr(e.service_ipv4_cidr.clone())
+                    .build(),
+            )
+            .logging(logging(&spec.logging_components))
+            .access_config(
+                CreateAccessConfigRequest::builder()
+                    .authentication_mode(AuthenticationMode::from(e.authentication_mode.as_str()))
+                    // The aws-auth ConfigMap has no entry for the creator
+                    // otherwise; with access entries Genesis adds one.
+                    .bootstrap_cluster_creator_admin_permissions(config_map)
+                    .build(),
+            )
+            .set_tags(Some(tags(spec, &node_role, &after_refs)))
+            .set_version(spec.kubernetes_version.clone());
+        if let Some(key) = &key {
+            request = request.encryption_config(encryption(key));
+        }
+        // Throttling, 5xx, a busy account and a role IAM has not spread yet
+        // are retried until the timeout; "already exists" is adopted when
+        // the cluster carries this create's fingerprint.
+        let backoff = Backoff::until(wait.deadline());
+        let sent = retry(backoff, &wait.stop, || async {
+            match request.clone().send().await.map_err(|e| api_error(call, e)) {
+                Err(e) if role_not_ready(&e) => Err(Retry::again(e)),
+                other => other.map_err(Retry::settled),
+            }
+        })
+        .await
+        .map_err(Retry::into_inner);
+        match sent {
+            Ok(_) => {}
+            Err(err) if err.is_already_exists() => {
+                if !self.own_cluster(region, spec, wait).await {
+                    return Err((err, None));
+                }
+            }
+            Err(err) => {
+                // A dropped connection leaves it unknown whether EKS got
+                // the request: report what exists so it is not forgotten.
+                let existing = self
+                    .observe_cluster(region, name, wait)
+                    .await
+                    .ok()
+                    .flatten();
+                return Err((err, existing));
+            }
+        }
+        if let Err(err) = self.wait_until_active(call, region, name, wait).await {
+            return Err((
+                err,
+                self.observe_cluster(region, name, wait)
+                    .await
+                    .ok()
+                    .flatten(),
+            ));
+        }
+        let setup = async {
+            if !config_map {
+                self.grant_creator(region, name, wait).await?;
+            }
+            self.install_addons(region, name, &before, wait).await?;
+            // A cluster created beside existing nodes (an adopted create)
+            // can take the rest now.
+            if !after.is_empty() && self.has_active_nodes(region, name, wait).await? {
+                self.install_after_nodes(region, name, wait).await?;
+            }
+            Ok::<(), CloudError>(())
+        };
+        if let Err(err) = setup.await {
+            return Err((
+                err,
+                self.observe_cluster(region, name, wait)
+                    .await
+                    .ok()
+                    .flatten(),
+            ));
+        }
+        match self.observe_cluster(region, name, wait).await {
+            Ok(Some(o)) => Ok(o),
+            Ok(None) => Err((
+                CloudError::Invalid(format!(
+                    "EKS reported {name} created, but it cannot be read back"
+                )),
+                None,
+            )),
+            Err(err) => Err((err, None)),
+        }
+    }
+
+    async fn get(
+        &self,
+        at: &ClusterAddress,
+        wait: &Wait,
+    ) -> Result<Option<ObservedCluster>, CloudError> {
+        let (region, name) = address_of(at)?;
+        self.observe_cluster(region, name, wait).await
+    }
+
+    async fn update(
+        &self,
+        from: &ClusterSpec,
+        to: &ClusterSpec,
+        wait: &Wait,
+    ) -> Result<(), CloudError> {
+        let (was, e) = (settings(from)?, settings(to)?);
+        let (region, name) = (e.region.as_str(), to.name.as_str());
+        let lock = self.cluster_lock(region, name).await;
+        let _one_at_a_time = lock.lock().await;
+        // Each call carries one kind of change: EKS refuses more.
+        if from.private_endpoint != to.private_endpoint
+            || from.authorized_networks != to.authorized_networks
+            || was.endpoint_private_access != e.endpoint_private_access
+        {
+            self.update_config("changing the endpoint access", region, name, wait, |r| {
+                r.resources_vpc_config(endpoint_access(to, e))
+            })
+            .await?;
+        }
+        if was.subnet_ids != e.subnet_ids || was.security_group_ids != e.security_group_ids {
+            let vpc = VpcConfigRequest::builder()
+                .set_subnet_ids(Some(e.subnet_ids.clone()))
+                .set_security_group_ids(Some(e.security_group_ids.clone()))
+                .build();
+            self.update_config(
+                "changing the subnets and security groups",
+                region,
+                name,
+                wait,
+                |r| r.resources_vpc_config(vpc.clone()),
+            )
+            .await?;
+        }
+        if from.logging_components != to.logging_components {
+            self.update_config("changing the control-plane logs", region, name, wait, |r| {
+                r.logging(logging(&to.logging_components))
+            })
+            .await?;
+        }
+        // One step at a time towards API.
+        let modes = ["CONFIG_MAP", "API_AND_CONFIG_MAP", "API"];
+        let rank = |m: &str| modes.iter().position(|x| *x == m).unwrap_or(0);
+        for step in modes
+            .iter()
+            .take(rank(&e.authentication_mode) + 1)
+            .skip(rank(&was.authentication_mode) + 1)
+        {
+            self.update_config(
+                "changing the authentication mode",
+                region,
+                name,
+                wait,
+                |r| {
+                    r.access_config(
+                        UpdateAccessConfigRequest::builder()
+                            .authentication_mode(AuthenticationMode::from(*step))
+                            .build(),
+                    )
+                },
+            )
+            .await?;
+        }
+        if e.secrets_encryption && !was.secrets_encryption {
+            let key = match &e.kms_key_arn {
+                Some(k) => k.clone(),
+                None => self.ensure_key(region, name, wait).await?,
+            };
+            let eks = self.eks(region).await;
+            let call = "turning on secrets encryption";
+            let out = send(wait, || async {
+                eks.associate_encryption_config()
+                    .cluster_name(name)
+                    .encryption_config(encryption(&key))
+                    .send()
+                    .await
+                    .map_err(|e| api_error(call, e))
+            })
+            .await?;
+            self.follow_update(call, region, name, None, out.update(), wait)
+                .await?;
+        }
+        if from.kubernetes_version != to.kubernetes_version
+            && let Some(version) = &to.kubernetes_version
+        {
+            let eks = self.eks(region).await;
+            let call = "upgrading the control plane";
+            let out = send(wait, || async {
+                eks.update_cluster_version()
+                    .name(name)
+                    .version(version)
+                    .send()
+                    .await
+                    .map_err(|e| api_error(call, e))
+            })
+            .await?;
+            self.follow_update(call, region, name, None, out.update(), wait)
+                .await?;
+        }
+        let Some(current) = self.describe_cluster(region, name, wait).await? else {
+            return Err(CloudError::Invalid(format!(
+                "the EKS cluster {name} disappeared"
+            )));
+        };
+        let arn = current.arn().unwrap_or_default().to_string();
+        let current_tags: BTreeMap<String, String> = current
+            .tags()
+            .map(|t| t.iter().map(|(k, v)| (k.clone(), v.clone())).collect())
+            .unwrap_or_default();
+        let user_tags = |t: &BTreeMap<String, String>| -> BTreeMap<String, String> {
+            t.iter()
+                .filter(|(k, _)| !is_internal_tag(k))
+                .map(|(k, v)| (k.clone(), v.clone()))
+                .collect()
+        };
+        self.set_tags(&arn, region, &user_tags(&current_tags), &to.labels, wait)
+            .await?;
+        if was.addons != e.addons {
+            let installed = self.addons(region, name, wait).await?;
+            let nodes = self.has_active_nodes(region, name, wait).await?;
+            let mut install = Vec::new();
+            let mut later: Vec<String> = current_tags
+                .get(AFTER_NODES_TAG)
+                .map(|v| {
+                    v.split(' ')
+                        .filter(|s| !s.is_empty() && e.addons.iter().any(|a| a == s))
+                        .map(str::to_string)
+                        .collect()
+                })
+                .unwrap_or_default();
+            for addon in &e.addons {
+                if installed.contains(addon) || later.contains(addon) {
+                    continue;
+                }
+                if AFTER_NODES.contains(&addon.as_str()) && !nodes {
+                    later.push(addon.clone());
+                } else {
+                    install.push(addon.clone());
+                }
+            }
+            self.install_addons(region, name, &install, wait).await?;
+            for addon in installed.iter().filter(|a| !e.addons.contains(a)) {
+                self.remove_addon(region, name, addon, wait).await?;
+            }
+            let eks = self.eks(region).await;
+            send(wait, || async {
+                if later.is_empty() {
+                    eks.untag_resource()
+                        .resource_arn(&arn)
+                        .tag_keys(AFTER_NODES_TAG)
+                        .send()
+                        .await
+                        .map(|_| ())
+                        .map_err(|e| api_error("recording the add-ons waiting for nodes", e))
+                } else {
+                    eks.tag_resource()
+                        .resource_arn(&arn)
+                        .tags(AFTER_NODES_TAG, later.join(" "))
+                        .send()
+                        .await
+                        .map(|_| ())
+                        .map_err(|e| api_error("recording the add-ons waiting for nodes", e))
+                }
+            })
+            .await?;
+        }
+        Ok(())
+    }
+
+    async fn delete(&self, at: &ClusterAddress, wait: &Wait) -> Result<(), CloudError> {
+        let (region, name) = address_of(at)?;
+        if self.describe_cluster(region, name, wait).await?.is_some() {
+            // EKS refuses to delete a cluster with node groups; say which
+            // instead of sending a delete that cannot work.
+            let groups = self.nodegroups(region, name, wait).await?;
+            if !groups.is_empty() {
+                return Err(CloudError::Invalid(format!(
+                    "the EKS cluster {name} still has node groups attached ({}): destroy their genesis_node_pool resources first, or delete node groups made outside Terraform",
+                    groups.join(", ")
+                )));
+            }
+            for addon in self.addons(region, name, wait).await? {
+                self.remove_addon(region, name, &addon, wait).await?;
+            }
+            let eks = self.eks(region).await;
+            let deleted = send(wait, || async {
+                eks.delete_cluster()
+                    .name(name)
+                    .send()
+                    .await
+                    .map_err(|e| api_error("deleting the EKS cluster", e))
+            })
+            .await;
+            match deleted {
+                Err(e) if !e.is_not_found() => return Err(e),
+                _ => {}
+            }
+            poll_until_ready(
+                "deleting the EKS cluster",
+                wait,
+                Duration::from_secs(1),
+                Duration::from_secs(10),
+                || async {
+                    Ok(match self.describe_cluster(region, name, wait).await? {
+                        None => Poll::Ready,
+                        Some(c) if c.status() == Some(&ClusterStatus::Failed) => {
+                            Poll::Failed(health(&c))
+                        }
+                        Some(_) => Poll::Pending,
+                    })
+                },
+            )
+            .await?;
+        }
+        // What Genesis made for the cluster goes with it.
+        self.delete_roles(name, wait).await?;
+        self.retire_key(region, name, wait).await
+    }
+
+    async fn kube_token(&self, at: &ClusterAddress) -> Result<Secret, CloudError> {
+        let (region, name) = address_of(at)?;
+        self.tokens
+            .get(region, name, self.credentials("signing the EKS token"))
+            .await
+    }
+}
+
+impl Aws {
+    /// Deletes an add-on and waits until it is gone.
+    async fn remove_addon(
+        &self,
+        region: &str,
+        cluster: &str,
+        addon: &str,
+        wait: &Wait,
+    ) -> Result<(), CloudError> {
+        let eks = self.eks(region).await;
+        let removed = send(wait, || async {
+            eks.delete_addon()
+                .cluster_name(cluster)
+                .addon_name(addon)
+                .send()
+                .await
+                .map_err(|e| api_error("deleting the EKS add-on", e))
+        })
+        .await;
+        match removed {
+            Err(e) if !e.is_not_found() => return Err(e),
+            _ => {}
+        }
+        let call = format!("deleting the EKS add-on {addon}");
+        poll_until_ready(
+            &call,
+            wait,
+            Duration::from_millis(500),
+            Duration::from_secs(10),
+            || async {
+                let out = read_optional(wait, || async {
+                    eks.describe_addon()
+                        .cluster_name(cluster)
+                        .addon_name(addon)
+                        .send()
+                        .await
+                        .map_err(|e| api_error("reading the EKS add-on", e))
+                })
+                .await?;
+                Ok(if out.and_then(|o| o.addon).is_none() {
+                    Poll::Ready
+                } else {
+                    Poll::Pending
+                })
+            },
+        )
+        .await
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::cloud::aws::updates::is_busy;
+
+    #[test]
+    fn logging_turns_on_the_chosen_types_and_off_the_rest() {
+        let l = logging(&["api".into(), "audit".into()]);
+        let setups = l.cluster_logging();
+        assert_eq!(setups.len(), 2);
+        assert_eq!(setups[0].enabled(), Some(true));
+        assert_eq!(setups[0].types().len(), 2);
+        assert_eq!(setups[1].enabled(), Some(false));
+        assert_eq!(setups[1].types().len(), 3);
+        let none = logging(&[]);
+        assert_eq!(none.cluster_logging().len(), 1);
+    }
+
+    #[test]
+    fn busy_is_recognised() {
+        let e = CloudError::Api {
+            call: "x".into(),
+            code: 409,
+            status: "ResourceInUseException".into(),
+            message: "update in progress".into(),
+            retry_after: None,
+        };
+        assert!(is_busy(&e));
+    }
+}

@@ -1,0 +1,612 @@
+//! `genesis_cluster`: a GKE cluster (Autopilot or Standard, regional or
+//! zonal) or an EKS cluster, with secure defaults that follow from its
+//! `environment`, and the namespaces the platform needs inside it.
+//!
+//! Attribute names follow the Genesis container-orchestration module, so a
+//! team moving from the module copies its values over unchanged. One HCL
+//! shape serves both clouds: the shared settings at the top level, GKE's
+//! own beside them (null on EKS), EKS's in the `eks` object.
+
+mod model;
+mod namespaces;
+mod schema;
+
+use async_trait::async_trait;
+
+use self::model::{GKE_ONLY, address_of, is_eks, plan_computed_location, spec_of, state_from};
+use self::namespaces::{
+    namespace_specs, namespaces_into_state, read_namespaces, sync_namespaces, validate_namespaces,
+};
+use self::schema::*;
+use super::common::{bad_import_id, only_for_cloud, wait_for};
+use crate::framework::diagnostics::{Diagnostic, Diagnostics};
+use crate::framework::path::AttributePath;
+use crate::framework::resource::{Applied, PlanContext, Refreshed, Resource};
+use crate::framework::schema::Schema;
+use crate::framework::types::Type;
+use crate::framework::validators;
+use crate::framework::value::Value;
+use crate::provider::ProviderContext;
+
+pub use self::model::{ClusterName, ENVIRONMENT_LABEL};
+pub use self::schema::TYPE_NAME;
+
+pub struct Cluster;
+
+#[async_trait]
+impl Resource for Cluster {
+    fn type_name(&self) -> &'static str {
+        TYPE_NAME
+    }
+
+    fn schema(&self) -> Schema {
+        schema()
+    }
+
+    fn validate(&self, config: &Value, diags: &mut Diagnostics) {
+        only_for_cloud(config, "gcp", GKE_ONLY, diags);
+        only_for_cloud(config, "aws", &["eks"], diags);
+        if is_eks(config) {
+            validate_eks(config, diags);
+        } else if !config.get("cloud").is_unknown() {
+            check_logging(config, LOGGING_COMPONENTS, "GKE component", diags);
+        }
+        if config.get("regional_cluster").bool_or(true) == Some(true) && config.get("zone").is_set()
+        {
+            diags.attribute_error(
+                AttributePath::attr("zone"),
+                "Zone set on a regional cluster",
+                "`zone` makes a zonal cluster, but regional_cluster is true (the default). Set regional_cluster = false for a zonal cluster, or remove zone.",
+            );
+        }
+        let autopilot = config.get("enable_autopilot").as_bool() == Some(true);
+        if autopilot {
+            for (name, why) in [
+                (
+                    "enable_workload_identity",
+                    "Autopilot clusters always use Workload Identity",
+                ),
+                (
+                    "enable_shielded_nodes",
+                    "Autopilot nodes are always shielded",
+                ),
+            ] {
+                if config.get(name).as_bool() == Some(false) {
+                    diags.attribute_error(
+                        AttributePath::attr(name),
+                        "Setting conflicts with Autopilot",
+                        format!("{why}: remove `{name} = false` or set enable_autopilot = false."),
+                    );
+                }
+            }
+            if config.get("regional_cluster").as_bool() == Some(false) {
+                diags.attribute_error(
+                    AttributePath::attr("regional_cluster"),
+                    "Autopilot clusters are regional",
+                    "GKE Autopilot clusters are always regional: remove regional_cluster = false or set enable_autopilot = false.",
+                );
+            }
+        }
+        let private = config.get("enable_private_cluster");
+        if private.as_bool() == Some(false) {
+            if config.get("enable_private_endpoint").as_bool() == Some(true) {
+                diags.attribute_error(
+                    AttributePath::attr("enable_private_endpoint"),
+                    "Private endpoint needs a private cluster",
+                    "enable_private_endpoint requires enable_private_cluster = true.",
+                );
+            }
+            if config.get("master_ipv4_cidr_block").is_set() {
+                diags.attribute_error(
+                    AttributePath::attr("master_ipv4_cidr_block"),
+                    "Control-plane range needs a private cluster",
+                    "master_ipv4_cidr_block applies only to private clusters: set enable_private_cluster = true or remove it.",
+                );
+            }
+        }
+        if let Some(cidr) = config.get("master_ipv4_cidr_block").as_str()
+            && validators::parse_cidr(cidr).is_ok()
+            && !is_private_range(cidr)
+        {
+            diags.attribute_error(
+                AttributePath::attr("master_ipv4_cidr_block"),
+                "Control-plane range must be private",
+                format!("{cidr:?} is not in a private range (10.0.0.0/8, 172.16.0.0/12 or 192.168.0.0/16)."),
+            );
+        }
+        validate_namespaces(config, diags);
+    }
+
+    fn modify_plan(&self, ctx: &PlanContext<'_>, planned: &mut Value, diags: &mut Diagnostics) {
+        let config = ctx.config;
+        super::common::plan_location(planned, config, &ctx.provider.config, diags);
+        let environment = planned
+            .get("environment")
+            .as_str()
+            .unwrap_or("dev")
+            .to_string();
+        let defaults = environment_defaults(&environment);
+        if config.get("deletion_protection").is_null() {
+            planned.set_attr("deletion_protection", defaults.deletion_protection.into());
+        }
+        if is_eks(planned) {
+            plan_eks(ctx, planned, &defaults, diags);
+        } else {
+            plan_gke(ctx, planned, &defaults, diags);
+        }
+        plan_version(ctx.prior, planned, diags);
+        if ctx.is_create() {
+            plan_computed_location(planned);
+        }
+    }
+
+    fn replaced_by(&self, prior: &Value, planned: &Value) -> Vec<AttributePath> {
+        let (old, new) = (prior.get("eks"), planned.get("eks"));
+        let mut paths = Vec::new();
+        // EKS can start encrypting secrets, never stop or change the key.
+        if old.get("secrets_encryption").as_bool() == Some(true)
+            && new.get("secrets_encryption").as_bool() == Some(false)
+        {
+            paths.push(AttributePath::attr("eks").join("secrets_encryption"));
+        }
+        if let (Some(was), Some(now)) = (
+            old.get("kms_key_arn").as_str(),
+            new.get("kms_key_arn").as_str(),
+        ) && was != now
+        {
+            paths.push(AttributePath::attr("eks").join("kms_key_arn"));
+        }
+        paths
+    }
+
+    fn plan_destroy(&self, prior: &Value, diags: &mut Diagnostics) {
+        if prior.get("deletion_protection").as_bool() == Some(true) {
+            diags.push(
+                Diagnostic::error(
+                    "Cluster is protected from deletion",
+                    format!(
+                        "genesis_cluster {:?} has deletion_protection = true (the default for environment = \"prod\"), so Terraform will not destroy it. To destroy it, set deletion_protection = false, run terraform apply, then destroy. Nothing was changed.",
+                        prior.get("name").as_str().unwrap_or_default()
+                    ),
+                )
+                .at(AttributePath::attr("deletion_protection")),
+            );
+        }
+    }
+
+    async fn create(&self, provider: &ProviderContext, planned: &Value) -> Applied {
+        let spec = spec_of(planned);
+        let at = spec.address();
+        let what = format!("create the {}", at.kind());
+        let wait = wait_for(provider, planned, "create", 45);
+        match provider.clusters(&at).create(&spec, &wait).await {
+            Ok(observed) => {
+                let state = state_from(planned, &observed);
+                match sync_namespaces(provider, &observed, &namespace_specs(planned)).await {
+                    Ok(()) => Applied::ok(state),
+                    Err(d) => Applied::failed(state, d.into()),
+                }
+            }
+            // The cluster exists although creating it failed: record it, so
+            // Terraform marks it tainted instead of forgetting it.
+            Err((e, Some(observed))) => {
+                Applied::failed(state_from(planned, &observed), e.diagnostic(&what).into())
+            }
+            Err((e, None)) => Applied::failed(Value::Null, e.diagnostic(&what).into()),
+        }
+    }
+
+    async fn read(&self, provider: &ProviderContext, state: &Value, private: &[u8]) -> Refreshed {
+        let at = address_of(state);
+        if at.name().is_empty() {
+            return Err(Diagnostic::error(
+                "Incomplete state",
+                "The cluster's state has no name or location: import it again.",
+            )
+            .into());
+        }
+        let wait = wait_for(provider, state, "read", 5);
+        match provider.clusters(&at).get(&at, &wait).await {
+            Ok(Some(observed)) => {
+                let mut fresh = state_from(state, &observed);
+                if observed.serving() {
+                    let actual = read_namespaces(provider, &observed)
+                        .await
+                        .map_err(Diagnostics::from)?;
+                    namespaces_into_state(&mut fresh, state, &actual);
+                }
+                Ok(Some((fresh, private.to_vec())))
+            }
+            Ok(None) => Ok(None),
+            Err(e) => Err(e.diagnostic(&format!("read the {}", at.kind())).into()),
+        }
+    }
+
+    async fn update(
+        &self,
+        provider: &ProviderContext,
+        prior: &Value,
+        planned: &Value,
+        private: &[u8],
+    ) -> Applied {
+        let at = address_of(planned);
+        let clusters = provider.clusters(&at);
+        let wait = wait_for(provider, planned, "update", 60);
+        let result = clusters
+            .update(&spec_of(prior), &spec_of(planned), &wait)
+            .await;
+        let observed = clusters.get(&at, &wait).await;
+        // The namespaces live inside the cluster: the prior state holds
+        // what the cluster has (refreshed), so any difference is applied.
+        let wanted = namespace_specs(planned);
+        let namespaces = match &observed {
+            Ok(Some(o)) if wanted != namespace_specs(prior) => {
+                sync_namespaces(provider, o, &wanted).await
+            }
+            _ => Ok(()),
+        };
+        let mut applied = match observed {
+            Ok(Some(o)) if namespaces.is_err() => {
+                // The next plan shows the namespaces still to change.
+                let mut state = state_from(planned, &o);
+                for name in ["kubernetes_namespaces", "namespace"] {
+                    state.set_attr(name, prior.get(name).clone());
+                }
+                Applied::failed(state, Diagnostics::new())
+            }
+            Ok(Some(o)) => Applied::ok(state_from(planned, &o)),
+            Ok(None) => Applied::failed(
+                Value::Null,
+                Diagnostic::error(
+                    "Cluster disappeared",
+                    format!(
+                        "The {} {} no longer exists; the next plan will create it again.",
+                        at.kind(),
+                        at.name()
+                    ),
+                )
+                .into(),
+            ),
+            Err(e) => Applied::failed(
+                prior.clone(),
+                e.diagnostic(&format!("read the {} after updating it", at.kind()))
+                    .into(),
+            ),
+        };
+        applied.private = private.to_vec();
+        if let Err(d) = namespaces {
+            applied.diagnostics.push(d);
+        }
+        if let Err(e) = result {
+            // Keep what the cloud now reports, so the next plan shows what
+            // is left to change.
+            applied
+                .diagnostics
+                .push(e.diagnostic(&format!("update the {}", at.kind())));
+            if applied.state.is_null() {
+                applied.state = prior.clone();
+            }
+        }
+        applied
+    }
+
+    async fn delete(
+        &self,
+        provider: &ProviderContext,
+        prior: &Value,
+        _private: &[u8],
+    ) -> Diagnostics {
+        let at = address_of(prior);
+        if at.name().is_empty() {
+            return Diagnostics::new();
+        }
+        let wait = wait_for(provider, prior, "delete", 45);
+        match provider.clusters(&at).delete(&at, &wait).await {
+            Ok(()) => Diagnostics::new(),
+            Err(e) => e.diagnostic(&format!("delete the {}", at.kind())).into(),
+        }
+    }
+
+    fn import(&self, _provider: &ProviderContext, id: &str) -> Result<Value, Diagnostics> {
+        let name = ClusterName::parse(id).ok_or_else(|| {
+            bad_import_id(
+                id,
+                &[
+                    "projects/PROJECT/locations/LOCATION/clusters/NAME",
+                    "PROJECT/LOCATION/NAME",
+                    "arn:aws:eks:REGION:ACCOUNT:cluster/NAME",
+                ],
+            )
+        })?;
+        Ok(name.import_state(&schema().block))
+    }
+}
+
+/// Refuses logging components the cluster's cloud does not have.
+fn check_logging(config: &Value, allowed: &[&str], what: &str, diags: &mut Diagnostics) {
+    for item in config.get("logging_components").elements() {
+        if let Some(s) = item.as_str()
+            && !allowed.contains(&s)
+        {
+            diags.attribute_error(
+                AttributePath::attr("logging_components"),
+                format!("Not a {what}"),
+                format!(
+                    "{s:?} is not a {what}: use any of {}.",
+                    allowed
+                        .iter()
+                        .map(|a| format!("{a:?}"))
+                        .collect::<Vec<_>>()
+                        .join(", ")
+                ),
+            );
+        }
+    }
+}
+
+fn validate_eks(config: &Value, diags: &mut Diagnostics) {
+    check_logging(config, EKS_LOG_TYPES, "EKS control-plane log type", diags);
+    if config.get("enable_autopilot").as_bool() == Some(true) {
+        diags.attribute_error(
+            AttributePath::attr("enable_autopilot"),
+            "Autopilot is a GKE mode",
+            "EKS has no Autopilot mode: remove enable_autopilot or set cloud = \"gcp\".",
+        );
+    }
+    if config.get("regional_cluster").as_bool() == Some(false) {
+        diags.attribute_error(
+            AttributePath::attr("regional_cluster"),
+            "EKS clusters are regional",
+            "An EKS control plane always spans the region's zones: remove regional_cluster = false.",
+        );
+    }
+    let eks = config.get("eks");
+    if eks.is_null() {
+        diags.attribute_error(
+            AttributePath::attr("eks"),
+            "Missing EKS settings",
+            "An EKS cluster needs at least its subnets: `eks = { subnet_ids = [\"subnet-...\", \"subnet-...\"] }` (two or more, in different availability zones).",
+        );
+        return;
+    }
+    let subnets = eks.get("subnet_ids");
+    if matches!(subnets, Value::List(items) if items.len() < 2) {
+        diags.attribute_error(
+            AttributePath::attr("eks").join("subnet_ids"),
+            "Too few subnets",
+            "EKS needs subnets in at least two availability zones for the control plane's network interfaces.",
+        );
+    }
+    if eks.get("secrets_encryption").as_bool() == Some(false) && eks.get("kms_key_arn").is_set() {
+        diags.attribute_error(
+            AttributePath::attr("eks").join("kms_key_arn"),
+            "Key without encryption",
+            "kms_key_arn is the key for secrets_encryption, which is false here: remove one of them.",
+        );
+    }
+    if config.get("enable_private_endpoint").as_bool() == Some(true)
+        && eks.get("endpoint_private_access").as_bool() == Some(false)
+    {
+        diags.attribute_error(
+            AttributePath::attr("eks").join("endpoint_private_access"),
+            "No endpoint left",
+            "enable_private_endpoint turns the public endpoint off, so the private one must stay on: remove endpoint_private_access = false.",
+        );
+    }
+}
+
+fn set_of(items: &[&str]) -> Value {
+    Value::set(items.iter().map(|s| Value::from(*s)).collect())
+}
+
+fn plan_gke(
+    ctx: &PlanContext<'_>,
+    planned: &mut Value,
+    defaults: &EnvironmentDefaults,
+    diags: &mut Diagnostics,
+) {
+    let config = ctx.config;
+    if planned.get("regional_cluster").as_bool() == Some(false) && config.get("zone").is_null() {
+        match &ctx.provider.config.zone {
+            Some(zone) => planned.set_attr("zone", zone.clone().into()),
+            None => diags.attribute_error(
+                AttributePath::attr("zone"),
+                "No zone for a zonal cluster",
+                "regional_cluster = false needs a zone: set `zone` here or `zone` in the provider block (or GOOGLE_ZONE).",
+            ),
+        }
+    }
+    let g = &defaults.gke;
+    let mut default = |name: &str, value: Value| {
+        if config.get(name).is_null() {
+            planned.set_attr(name, value);
+        }
+    };
+    default("release_channel", g.release_channel.into());
+    default("enable_private_cluster", g.enable_private_cluster.into());
+    default(
+        "enable_binary_authorization",
+        g.enable_binary_authorization.into(),
+    );
+    default(
+        "enable_managed_prometheus",
+        g.enable_managed_prometheus.into(),
+    );
+    for (name, value) in GKE_FIXED_DEFAULTS {
+        default(name, (*value).into());
+    }
+    default("network", "default".into());
+    default("subnetwork", "default".into());
+    default("logging_components", set_of(GKE_DEFAULT_LOGGING));
+    default("monitoring_components", set_of(GKE_DEFAULT_MONITORING));
+    if config.get("master_ipv4_cidr_block").is_null() {
+        let private = planned.get("enable_private_cluster").as_bool() == Some(true);
+        planned.set_attr(
+            "master_ipv4_cidr_block",
+            if private {
+                DEFAULT_MASTER_CIDR.into()
+            } else {
+                Value::Null
+            },
+        );
+    }
+    if planned.get("enable_private_endpoint").as_bool() == Some(true)
+        && planned.get("enable_private_cluster").as_bool() == Some(false)
+    {
+        diags.attribute_error(
+            AttributePath::attr("enable_private_endpoint"),
+            "Private endpoint needs a private cluster",
+            "enable_private_endpoint requires enable_private_cluster = true, which this environment does not default to: set it explicitly.",
+        );
+    }
+}
+
+fn plan_eks(
+    ctx: &PlanContext<'_>,
+    planned: &mut Value,
+    defaults: &EnvironmentDefaults,
+    diags: &mut Diagnostics,
+) {
+    let config = ctx.config;
+    for name in GKE_ONLY {
+        planned.set_attr(name, Value::Null);
+    }
+    let e = &defaults.eks;
+    if config.get("logging_components").is_null() {
+        planned.set_attr("logging_components", set_of(e.log_types));
+    }
+    let Some(eks) = planned.get_mut("eks") else {
+        return;
+    };
+    if !matches!(eks, Value::Object(_)) {
+        return;
+    }
+    let wanted = config.get("eks");
+    let private_endpoint = config.get("enable_private_endpoint").as_bool() == Some(true);
+    if wanted.get("endpoint_private_access").is_null() {
+        eks.set_attr(
+            "endpoint_private_access",
+            (e.endpoint_private_access || private_endpoint).into(),
+        );
+    }
+    if wanted.get("secrets_encryption").is_null() {
+        let on = e.secrets_encryption || wanted.get("kms_key_arn").is_set();
+        eks.set_attr("secrets_encryption", on.into());
+    }
+    if eks.get("secrets_encryption").as_bool() == Some(false) && wanted.get("kms_key_arn").is_null()
+    {
+        eks.set_attr("kms_key_arn", Value::Null);
+    } else if wanted.get("kms_key_arn").is_null() && eks.get("kms_key_arn").is_null() {
+        // Turning encryption on: the key Genesis creates is known after apply.
+        eks.set_attr("kms_key_arn", Value::Unknown);
+    }
+    if wanted.get("addons").is_null() {
+        eks.set_attr("addons", set_of(EKS_DEFAULT_ADDONS));
+    }
+    // EKS moves the authentication mode one way only.
+    let rank = |m: Option<&str>| EKS_AUTHENTICATION_MODES.iter().position(|x| Some(*x) == m);
+    let was = ctx.prior.get("eks").get("authentication_mode").as_str();
+    let now = eks.get("authentication_mode").as_str();
+    if let (Some(a), Some(b)) = (rank(was), rank(now))
+        && b < a
+    {
+        diags.attribute_error(
+            AttributePath::attr("eks").join("authentication_mode"),
+            "Authentication mode cannot go back",
+            format!(
+                "EKS changes the authentication mode only towards API (CONFIG_MAP -> API_AND_CONFIG_MAP -> API); this cluster is at {}, so {} is refused. Nothing was changed.",
+                was.unwrap_or_default(),
+                now.unwrap_or_default()
+            ),
+        );
+    }
+}
+
+/// `major.minor` of a Kubernetes version (`1.33`, `v1.33.2-gke.100`).
+fn minor_version(v: &str) -> Option<(u32, u32)> {
+    let mut parts = v.trim_start_matches('v').split('.');
+    let major = parts.next()?.parse().ok()?;
+    let minor = parts
+        .next()?
+        .split(|c: char| !c.is_ascii_digit())
+        .next()?
+        .parse()
+        .ok()?;
+    Some((major, minor))
+}
+
+/// Control planes upgrade one minor version at a time and never go back,
+/// on both clouds: a plan that asks for more is refused before any call.
+fn plan_version(prior: &Value, planned: &Value, diags: &mut Diagnostics) {
+    let (Some(current), Some(wanted)) = (
+        prior.get("master_version").as_str().and_then(minor_version),
+        planned
+            .get("kubernetes_version")
+            .as_str()
+            .and_then(minor_version),
+    ) else {
+        return;
+    };
+    if prior.get("kubernetes_version") == planned.get("kubernetes_version") {
+        return;
+    }
+    let path = AttributePath::attr("kubernetes_version");
+    if wanted.0 != current.0 || wanted.1 > current.1 + 1 {
+        diags.attribute_error(
+            path,
+            "Upgrade too large",
+            format!(
+                "The control plane runs {}.{}; Kubernetes upgrades one minor version at a time, so the next step is {}.{}. Apply that first, then the next.",
+                current.0,
+                current.1,
+                current.0,
+                current.1 + 1
+            ),
+        );
+    } else if wanted.1 < current.1 {
+        diags.attribute_error(
+            path,
+            "Downgrade refused",
+            format!(
+                "The control plane runs {}.{}; Kubernetes control planes cannot be downgraded to {}.{}.",
+                current.0, current.1, wanted.0, wanted.1
+            ),
+        );
+    }
+}
+
+/// The schema's value type, for tests that build configurations.
+pub fn value_type() -> Type {
+    schema().value_type()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn ids_parse_in_every_accepted_form() {
+        let long = ClusterName::parse("projects/p/locations/us-central1/clusters/c").unwrap();
+        let short = ClusterName::parse("p/us-central1/c").unwrap();
+        assert_eq!(long, short);
+        assert_eq!(long.id(), "projects/p/locations/us-central1/clusters/c");
+        let arn = ClusterName::parse("arn:aws:eks:eu-west-1:123456789012:cluster/prod").unwrap();
+        assert_eq!(arn.id(), "arn:aws:eks:eu-west-1:123456789012:cluster/prod");
+        for bad in [
+            "",
+            "a/b",
+            "projects/p/locations//clusters/c",
+            "arn:aws:eks:x",
+        ] {
+            assert_eq!(ClusterName::parse(bad), None, "{bad}");
+        }
+    }
+
+    #[test]
+    fn versions_are_read_to_the_minor() {
+        assert_eq!(minor_version("1.33"), Some((1, 33)));
+        assert_eq!(minor_version("1.31.2-gke.1200"), Some((1, 31)));
+        assert_eq!(minor_version("v1.30.4-eks-a737599"), Some((1, 30)));
+        assert_eq!(minor_version("latest"), None);
+    }
+}

@@ -1,0 +1,267 @@
+//! The namespaces a `genesis_cluster` creates inside itself: from the
+//! configuration's list and blocks to `NamespaceSpec`s, and back into the
+//! state in the configuration's arrangement.
+
+use super::super::common;
+use super::schema::SYSTEM_NAMESPACES;
+use crate::cloud::cluster::ObservedCluster;
+use crate::framework::diagnostics::{Diagnostic, Diagnostics};
+use crate::framework::path::AttributePath;
+use crate::framework::value::Value;
+use crate::kube::namespaces::NamespaceSpec;
+use crate::provider::ProviderContext;
+
+/// Quota attributes and the ResourceQuota `hard` keys they set.
+const QUOTA_KEYS: &[(&str, &str)] = &[
+    ("requests_cpu", "requests.cpu"),
+    ("requests_memory", "requests.memory"),
+    ("limits_cpu", "limits.cpu"),
+    ("limits_memory", "limits.memory"),
+    ("pods", "pods"),
+];
+
+/// LimitRange attributes and the (kind, resource) they set.
+const LIMIT_KEYS: &[(&str, &str, &str)] = &[
+    ("default_request_cpu", "defaultRequest", "cpu"),
+    ("default_request_memory", "defaultRequest", "memory"),
+    ("default_limit_cpu", "default", "cpu"),
+    ("default_limit_memory", "default", "memory"),
+];
+
+/// The namespaces the configuration asks for: the module-style list (with
+/// the baseline Pod Security level) and the `namespace` blocks.
+pub fn namespace_specs(state: &Value) -> Vec<NamespaceSpec> {
+    let mut out: Vec<NamespaceSpec> = state
+        .get("kubernetes_namespaces")
+        .string_elements()
+        .into_iter()
+        .enumerate()
+        .map(|(i, name)| NamespaceSpec {
+            name: name.to_string(),
+            pod_security_level: "baseline".into(),
+            declared_as: Some(format!("kubernetes_namespaces[{i}]")),
+            ..NamespaceSpec::default()
+        })
+        .collect();
+    for (i, block) in state.get("namespace").elements().iter().enumerate() {
+        let Some(name) = block.get("name").as_str() else {
+            continue;
+        };
+        let text = |v: &Value| match v {
+            Value::String(s) => Some(s.clone()),
+            Value::Number(_) => v.as_i64().map(|n| n.to_string()),
+            _ => None,
+        };
+        out.push(NamespaceSpec {
+            name: name.to_string(),
+            pod_security_level: block
+                .get("pod_security_level")
+                .as_str()
+                .unwrap_or("baseline")
+                .to_string(),
+            labels: block
+                .get("labels")
+                .entries()
+                .into_iter()
+                .flatten()
+                .filter_map(|(k, v)| Some((k.clone(), v.as_str()?.to_string())))
+                .collect(),
+            quota: QUOTA_KEYS
+                .iter()
+                .filter_map(|(attr, key)| {
+                    Some((key.to_string(), text(block.get("quota").get(attr))?))
+                })
+                .collect(),
+            limits: LIMIT_KEYS
+                .iter()
+                .filter_map(|(attr, kind, resource)| {
+                    Some((
+                        (kind.to_string(), resource.to_string()),
+                        block.get("limit_range").get(attr).as_str()?.to_string(),
+                    ))
+                })
+                .collect(),
+            declared_as: Some(format!("namespace[{i}]")),
+        });
+    }
+    out
+}
+
+/// Makes the cluster's Genesis namespaces match the configuration.
+pub async fn sync_namespaces(
+    provider: &ProviderContext,
+    observed: &ObservedCluster,
+    wanted: &[NamespaceSpec],
+) -> Result<(), Diagnostic> {
+    if wanted.is_empty() && observed.endpoint.is_empty() {
+        return Ok(());
+    }
+    let client = common::cluster_client(provider, observed).await?;
+    crate::kube::namespaces::reconcile(&client, wanted, &provider.stop)
+        .await
+        .map_err(|e| {
+            Diagnostic::error(
+                "Failed to set up the cluster's namespaces",
+                format!("{e}. The cluster itself is in place; run terraform apply again to retry."),
+            )
+            .at(AttributePath::attr("namespace"))
+        })
+}
+
+pub async fn read_namespaces(
+    provider: &ProviderContext,
+    observed: &ObservedCluster,
+) -> Result<Vec<NamespaceSpec>, Diagnostic> {
+    let client = common::cluster_client(provider, observed).await?;
+    crate::kube::namespaces::managed(&client, &provider.stop)
+        .await
+        .map_err(|e| Diagnostic::error("Failed to read the cluster's namespaces", e.to_string()))
+}
+
+/// Writes the namespaces found in the cluster into the state, in the
+/// configuration's arrangement: those listed in `kubernetes_namespaces` stay
+/// there, blocks stay blocks, and missing ones drop out (the next plan adds
+/// them back). With no arrangement to follow (after an import), baseline
+/// namespaces without quota or limits go to the list, the rest to blocks.
+pub fn namespaces_into_state(state: &mut Value, base: &Value, actual: &[NamespaceSpec]) {
+    let find = |name: &str| actual.iter().find(|n| n.name == name);
+    let listed: Vec<&str> = base.get("kubernetes_namespaces").string_elements();
+    let blocks = base.get("namespace").elements().to_vec();
+    let arranged = !listed.is_empty() || !blocks.is_empty();
+    let block_value = |ns: &NamespaceSpec, old: &Value| {
+        let labels = if ns.labels.is_empty() && old.get("labels").is_null() {
+            Value::Null
+        } else {
+            Value::Map(
+                ns.labels
+                    .iter()
+                    .map(|(k, v)| (k.clone(), v.clone().into()))
+                    .collect(),
+            )
+        };
+        let quota = if ns.quota.is_empty() {
+            Value::Null
+        } else {
+            Value::object(QUOTA_KEYS.iter().map(|(attr, key)| {
+                let v = ns.quota.get(*key).map_or(Value::Null, |q| {
+                    if *attr == "pods" {
+                        q.parse::<f64>().map_or(Value::Null, Value::Number)
+                    } else {
+                        q.clone().into()
+                    }
+                });
+                (*attr, v)
+            }))
+        };
+        let limit_range = if ns.limits.is_empty() {
+            Value::Null
+        } else {
+            Value::object(LIMIT_KEYS.iter().map(|(attr, kind, resource)| {
+                (
+                    *attr,
+                    ns.limits
+                        .get(&(kind.to_string(), resource.to_string()))
+                        .map_or(Value::Null, |q| q.clone().into()),
+                )
+            }))
+        };
+        Value::object([
+            ("name", ns.name.clone().into()),
+            ("pod_security_level", ns.pod_security_level.clone().into()),
+            ("labels", labels),
+            ("quota", quota),
+            ("limit_range", limit_range),
+        ])
+    };
+    if arranged {
+        let kept: Vec<Value> = listed
+            .iter()
+            .filter(|n| find(n).is_some())
+            .map(|n| Value::from(*n))
+            .collect();
+        if !listed.is_empty() || !base.get("kubernetes_namespaces").is_null() {
+            state.set_attr("kubernetes_namespaces", Value::List(kept));
+        }
+        let kept_blocks: Vec<Value> = blocks
+            .iter()
+            .filter_map(|old| {
+                let ns = find(old.get("name").as_str()?)?;
+                Some(block_value(ns, old))
+            })
+            .collect();
+        state.set_attr("namespace", Value::List(kept_blocks));
+    } else if !actual.is_empty() {
+        // Each namespace goes back where the configuration declared it
+        // (recorded on the namespace); one made before that was recorded
+        // goes to the list when it is plain, to a block otherwise.
+        let place = |n: &NamespaceSpec| -> Option<(bool, usize)> {
+            let declared = n.declared_as.as_deref()?;
+            let (list, index) = declared.strip_suffix(']')?.split_once('[')?;
+            Some((list == "kubernetes_namespaces", index.parse().ok()?))
+        };
+        let mut ordered: Vec<&NamespaceSpec> = actual.iter().collect();
+        ordered.sort_by_key(|n| place(n).map(|(_, i)| i));
+        let (simple, rich): (Vec<&NamespaceSpec>, Vec<&NamespaceSpec>) =
+            ordered.into_iter().partition(|n| match place(n) {
+                Some((listed, _)) => listed,
+                None => {
+                    n.pod_security_level == "baseline"
+                        && n.quota.is_empty()
+                        && n.limits.is_empty()
+                        && n.labels.is_empty()
+                }
+            });
+        if !simple.is_empty() {
+            state.set_attr(
+                "kubernetes_namespaces",
+                Value::List(
+                    simple
+                        .iter()
+                        .map(|n| Value::from(n.name.as_str()))
+                        .collect(),
+                ),
+            );
+        }
+        state.set_attr(
+            "namespace",
+            Value::List(rich.iter().map(|n| block_value(n, &Value::Null)).collect()),
+        );
+    }
+}
+
+pub fn validate_namespaces(config: &Value, diags: &mut Diagnostics) {
+    let mut seen: Vec<&str> = config.get("kubernetes_namespaces").string_elements();
+    for (i, block) in config.get("namespace").elements().iter().enumerate() {
+        let Some(name) = block.get("name").as_str() else {
+            continue;
+        };
+        let path = AttributePath::attr("namespace").index(i).join("name");
+        if SYSTEM_NAMESPACES.contains(&name) {
+            diags.attribute_error(
+                path,
+                "System namespace",
+                format!(
+                    "{name:?} exists in every cluster and is managed by Kubernetes: leave it out."
+                ),
+            );
+        } else if seen.contains(&name) {
+            diags.attribute_error(
+                path,
+                "Duplicate namespace",
+                format!("Namespace {name:?} is listed more than once (in kubernetes_namespaces or namespace blocks): list it once."),
+            );
+        } else {
+            seen.push(name);
+        }
+    }
+    let listed = config.get("kubernetes_namespaces").string_elements();
+    for (i, name) in listed.iter().enumerate() {
+        if listed[..i].contains(name) {
+            diags.attribute_error(
+                AttributePath::attr("kubernetes_namespaces").index(i),
+                "Duplicate namespace",
+                format!("Namespace {name:?} is listed more than once: list it once."),
+            );
+        }
+    }
+}
