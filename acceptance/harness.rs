@@ -255,6 +255,8 @@ impl Workspace {
             "AWS_SESSION_TOKEN",
             "AWS_ENDPOINT_URL",
             "GENESIS_AWS_ENDPOINT",
+            "GENESIS_EKS_ENDPOINT",
+            "AWS_ENDPOINT_URL_EKS",
             "TF_LOG",
             "TF_LOG_PROVIDER",
         ] {
@@ -449,6 +451,9 @@ impl Moto {
         // which may not be on PATH where pip put it.
         let child = Command::new("python3")
             .args(["-m", "moto.server", "-H", "127.0.0.1", "-p", &port.to_string()])
+            // AWS's managed policies (AmazonEKSClusterPolicy, ...), as in
+            // a real account.
+            .env("MOTO_IAM_LOAD_MANAGED_POLICIES", "true")
             .stdout(std::process::Stdio::null())
             .stderr(std::process::Stdio::null())
             .spawn()
@@ -473,7 +478,7 @@ impl Moto {
     /// and checks. Returns what the script prints.
     pub fn python(&self, script: &str) -> String {
         let prelude = format!(
-            "import boto3, json\necr = boto3.client('ecr', endpoint_url='{}', region_name='us-east-1', aws_access_key_id='testing', aws_secret_access_key='testing')\n",
+            "import boto3, json\nclient = lambda name: boto3.client(name, endpoint_url='{}', region_name='us-east-1', aws_access_key_id='testing', aws_secret_access_key='testing')\necr, iam, kms = client('ecr'), client('iam'), client('kms')\n",
             self.endpoint
         );
         let out = Command::new("python3")
@@ -504,5 +509,12 @@ impl Workspace {
             .with_env("AWS_ACCESS_KEY_ID", "testing")
             .with_env("AWS_SECRET_ACCESS_KEY", "testing")
             .with_env("AWS_REGION", "us-east-1")
+    }
+
+    /// Points EKS at the simulator's EKS face and IAM, STS and KMS at moto.
+    #[must_use]
+    pub fn against_eks(self, sim: &Sim, moto: &Moto) -> Self {
+        self.against_moto(moto)
+            .with_env("GENESIS_EKS_ENDPOINT", &sim.running.urls.eks)
     }
 }

@@ -3,6 +3,7 @@
 
 mod cluster;
 mod crash;
+mod eks;
 mod faults;
 mod harness;
 mod node_pool;

@@ -125,6 +125,9 @@ fn with_object<T>(sim: &Sim, name: &str, f: impl FnOnce(Option<&mut Json>) -> T)
     if name.contains("/clusters/") {
         return f(world.gke.clusters.get_mut(name));
     }
+    if name.starts_with("arn:aws:eks:") {
+        return f(world.eks.object(name));
+    }
     f(world.artifact_registry.repositories.get_mut(name))
 }
 
@@ -161,6 +164,8 @@ async fn delete_object(State(sim): State<Arc<Sim>>, Query(q): Query<ObjectName>)
             .unwrap_or(false)
     } else if q.name.contains("/clusters/") {
         world.gke.clusters.remove(&q.name).is_some()
+    } else if q.name.starts_with("arn:aws:eks:") {
+        world.eks.remove(&q.name)
     } else {
         world
             .artifact_registry

@@ -9,6 +9,7 @@
 pub mod artifact_registry;
 mod control;
 pub mod discovery;
+pub mod eks;
 pub mod faults;
 pub mod gke;
 pub mod google;
@@ -38,6 +39,9 @@ use crate::google::{ApiError, bearer};
 pub const GKE_DISCOVERY: &str = include_str!("../api/container.v1.json");
 pub const ARTIFACT_REGISTRY_DISCOVERY: &str = include_str!("../api/artifactregistry.v1.json");
 
+/// The EKS service model, the contract of the EKS face.
+pub const EKS_MODEL: &str = include_str!("../api/eks-2017-11-01.service-2.json");
+
 /// The token accepted when no `--token` is given. Development only.
 pub const DEV_TOKEN: &str = "genesis-sim-dev-token";
 
@@ -60,6 +64,9 @@ pub struct Config {
     pub progress_deadline_cap: Option<Duration>,
     /// Where to keep the simulated state across restarts.
     pub state_file: Option<std::path::PathBuf>,
+    /// AWS access keys and their secrets: EKS tokens signed with them are
+    /// accepted by the EKS clusters' API servers.
+    pub aws_credentials: Vec<(String, String)>,
 }
 
 impl Default for Config {
@@ -73,6 +80,7 @@ impl Default for Config {
             failing_images: vec!["does-not-exist".to_string(), ":broken".to_string()],
             progress_deadline_cap: None,
             state_file: None,
+            aws_credentials: vec![("testing".to_string(), "testing".to_string())],
         }
     }
 }
@@ -82,7 +90,9 @@ impl Default for Config {
 pub struct World {
     pub gke: gke::Gke,
     pub artifact_registry: artifact_registry::ArtifactRegistry,
-    /// Each cluster's Kubernetes API objects, by cluster name.
+    pub eks: eks::Eks,
+    /// Each cluster's Kubernetes API objects, by cluster name (the ARN of
+    /// an EKS cluster).
     pub kube: BTreeMap<String, kube::KubeCluster>,
     /// API calls served, by method id.
     pub requests: BTreeMap<String, u64>,
@@ -95,6 +105,7 @@ impl World {
         let now = Instant::now();
         self.gke.advance(now);
         self.artifact_registry.advance(now);
+        self.eks.advance(now);
     }
 
     fn next_id(&mut self) -> u64 {
@@ -108,6 +119,7 @@ pub struct Sim {
     config: Config,
     gke_api: Api,
     artifact_registry_api: Api,
+    eks_model: eks::model::Model,
     world: Mutex<World>,
     faults: Mutex<Faults>,
     urls: Mutex<Urls>,
@@ -120,6 +132,7 @@ pub struct Sim {
 pub struct Urls {
     pub gke: String,
     pub artifact_registry: String,
+    pub eks: String,
     pub control: String,
     pub token: String,
 }
@@ -129,6 +142,7 @@ impl Sim {
         Arc::new(Sim {
             gke_api: Api::parse(GKE_DISCOVERY),
             artifact_registry_api: Api::parse(ARTIFACT_REGISTRY_DISCOVERY),
+            eks_model: eks::model::Model::parse(EKS_MODEL),
             faults: Mutex::new(Faults::with_seed(config.seed)),
             world: Mutex::new(World::default()),
             urls: Mutex::new(Urls::default()),
@@ -194,7 +208,13 @@ impl Sim {
         let mut world = self.world();
         world.advance();
         let mut servers = self.kube_servers.lock().unwrap_or_else(|e| e.into_inner());
-        let names: Vec<String> = world.gke.clusters.keys().cloned().collect();
+        let names: Vec<String> = world
+            .gke
+            .clusters
+            .keys()
+            .chain(world.eks.clusters.keys())
+            .cloned()
+            .collect();
         for name in &names {
             if !world.kube.contains_key(name) {
                 match kube::prepare(name) {
@@ -215,7 +235,14 @@ impl Sim {
                     }
                 }
             }
-            let World { gke, kube, .. } = &mut *world;
+            let World { gke, eks, kube, .. } = &mut *world;
+            if let (Some(cluster), Some(k)) = (eks.clusters.get_mut(name), kube.get(name)) {
+                let serving = matches!(cluster["status"].as_str(), Some("ACTIVE" | "UPDATING"));
+                if serving && cluster["endpoint"].is_null() {
+                    cluster["endpoint"] = json!(format!("https://{}", k.endpoint));
+                    cluster["certificateAuthority"]["data"] = json!(k.ca_base64());
+                }
+            }
             if let (Some(cluster), Some(k)) = (gke.clusters.get_mut(name), kube.get(name)) {
                 let serving = matches!(
                     cluster["status"].as_str(),
@@ -230,7 +257,9 @@ impl Sim {
         let gone: Vec<String> = world
             .kube
             .keys()
-            .filter(|k| !world.gke.clusters.contains_key(*k))
+            .filter(|k| {
+                !world.gke.clusters.contains_key(*k) && !world.eks.clusters.contains_key(*k)
+            })
             .cloned()
             .collect();
         for name in gone {
@@ -305,10 +334,12 @@ pub async fn start(config: Config) -> std::io::Result<Running> {
     let gke = bind(port(0)).await?;
     let registry = bind(port(1)).await?;
     let control_listener = bind(port(2)).await?;
+    let eks_listener = bind(port(3)).await?;
     let url = |l: &TcpListener| l.local_addr().map(|a: SocketAddr| format!("http://{a}"));
     let urls = Urls {
         gke: url(&gke)?,
         artifact_registry: url(&registry)?,
+        eks: url(&eks_listener)?,
         control: url(&control_listener)?,
         token: config.tokens.first().cloned().unwrap_or_default(),
     };
@@ -317,6 +348,11 @@ pub async fn start(config: Config) -> std::io::Result<Running> {
     serve(
         registry,
         google_router(sim.clone(), Face::ArtifactRegistry),
+        stopped.clone(),
+    );
+    serve(
+        eks_listener,
+        Router::new().fallback(eks_request).with_state(sim.clone()),
         stopped.clone(),
     );
     serve(
@@ -534,6 +570,157 @@ pub(crate) async fn cut_short(response: Response) -> Response {
         Response::from_parts(parts, Body::from_stream(futures_util::stream::iter(chunks)));
     if let Ok(len) = bytes.len().to_string().parse() {
         response.headers_mut().insert("content-length", len);
+    }
+    response
+}
+
+/// The AWS region a SigV4 request was signed for (its credential scope).
+fn signed_region(headers: &HeaderMap) -> Option<String> {
+    let auth = headers.get("authorization")?.to_str().ok()?;
+    let credential = auth
+        .strip_prefix("AWS4-HMAC-SHA256 ")?
+        .split(", ")
+        .find_map(|p| p.strip_prefix("Credential="))?;
+    let mut scope = credential.split('/');
+    let (_key, _day, region) = (scope.next()?, scope.next()?, scope.next()?);
+    Some(region.to_string())
+}
+
+/// An error in AWS's JSON shape: the status from the service model, the
+/// type in `x-amzn-ErrorType` and the message in the body.
+fn aws_error(sim: &Sim, kind: &str, message: &str) -> Response {
+    let status = if sim.eks_model.is_error(kind) {
+        sim.eks_model.error_status(kind)
+    } else {
+        match kind {
+            "ThrottlingException" => 429,
+            "NotImplementedException" => 501,
+            "MissingAuthenticationTokenException" => 403,
+            _ => 400,
+        }
+    };
+    let mut response = (
+        StatusCode::from_u16(status).unwrap_or(StatusCode::BAD_REQUEST),
+        axum::Json(json!({"message": message})),
+    )
+        .into_response();
+    if let Ok(v) = kind.parse() {
+        response.headers_mut().insert("x-amzn-errortype", v);
+    }
+    response
+}
+
+/// Serves one request on the EKS face: route by the service model, check
+/// the signature's presence and region, apply faults, check the body, then
+/// run the operation.
+async fn eks_request(
+    AxumState(sim): AxumState<Arc<Sim>>,
+    method: Method,
+    uri: Uri,
+    headers: HeaderMap,
+    body: Bytes,
+) -> Response {
+    let Some(route) = sim.eks_model.route(method.as_str(), uri.path()) else {
+        return aws_error(
+            &sim,
+            "NotImplementedException",
+            &format!("No operation for {method} {}", uri.path()),
+        );
+    };
+    let operation = route.operation.name.clone();
+    *sim.world()
+        .requests
+        .entry(format!("eks.{operation}"))
+        .or_default() += 1;
+    let Some(region) = signed_region(&headers) else {
+        return aws_error(
+            &sim,
+            "MissingAuthenticationTokenException",
+            "Missing Authentication Token",
+        );
+    };
+    let effect = sim.faults().on_request("eks", &operation);
+    if effect.latency_ms > 0 {
+        tokio::time::sleep(Duration::from_millis(effect.latency_ms)).await;
+    }
+    if let Some(status) = effect.status {
+        let (kind, message) = match status {
+            429 => (
+                "ThrottlingException",
+                "Rate exceeded (injected by genesis-sim)",
+            ),
+            409 => (
+                "ResourceInUseException",
+                "An update is in progress (injected by genesis-sim)",
+            ),
+            503 => (
+                "ServiceUnavailableException",
+                "Service unavailable (injected by genesis-sim)",
+            ),
+            _ => (
+                "ServerException",
+                "Internal error (injected by genesis-sim)",
+            ),
+        };
+        return aws_error(&sim, kind, message);
+    }
+    let json_body: Json = if body.is_empty() {
+        json!({})
+    } else {
+        match serde_json::from_slice(&body) {
+            Ok(v) => v,
+            Err(e) => {
+                return aws_error(
+                    &sim,
+                    "InvalidParameterException",
+                    &format!("The request body is not JSON: {e}"),
+                );
+            }
+        }
+    };
+    if let Some(shape) = &route.operation.input {
+        let problems = sim.eks_model.check(shape, &json_body);
+        if !problems.is_empty() {
+            return aws_error(&sim, "InvalidParameterException", &problems.join("; "));
+        }
+    }
+    let query = eks::model::query(uri.query());
+    let result = {
+        let mut world = sim.world();
+        world.advance();
+        let next_id = world.next_id();
+        let mut outcome = || sim.faults().next_outcome();
+        let mut ctx = eks::Context {
+            operation: &operation,
+            params: &route.params,
+            query: &query,
+            body: json_body,
+            region,
+            operation_time: sim.config.operation_time,
+            outcome: &mut outcome,
+            next_id,
+        };
+        world.eks.handle(&mut ctx)
+    };
+    sim.reconcile();
+    // A read of a cluster that has just become ACTIVE shows its endpoint.
+    let result = match result {
+        Ok(mut v) if v["cluster"]["arn"].is_string() => {
+            let arn = v["cluster"]["arn"].as_str().unwrap_or_default().to_string();
+            if let Some(c) = sim.world().eks.clusters.get(&arn) {
+                v["cluster"] = c.clone();
+            }
+            Ok(v)
+        }
+        other => other,
+    };
+    tracing::debug!(face = "eks", %operation, ok = result.is_ok(), "served");
+    let response = match result {
+        Ok(v) => (StatusCode::OK, axum::Json(v)).into_response(),
+        Err(e) => aws_error(&sim, e.kind, &e.message),
+    };
+    if effect.drop_connection {
+        return cut_short(response).await;
     }
     response
 }

@@ -4,16 +4,18 @@
 use std::process::ExitCode;
 use std::time::Duration;
 
-const HELP: &str = "genesis-sim: a local GKE, Artifact Registry and Kubernetes API simulator
+const HELP: &str = "genesis-sim: a local GKE, Artifact Registry, EKS and Kubernetes API simulator
 
 USAGE:
     genesis-sim [OPTIONS]
 
 OPTIONS:
-    --port PORT             First port; the GKE, Artifact Registry and control faces take
-                            PORT, PORT+1 and PORT+2. 0 (the default) picks free ports.
+    --port PORT             First port; the GKE, Artifact Registry, control and EKS faces take
+                            PORT, PORT+1, PORT+2 and PORT+3. 0 (the default) picks free ports.
     --token TOKEN           A bearer token to accept (repeatable). Default: the development
                             token genesis-sim-dev-token, printed in the ready line.
+    --aws-credentials KEY:SECRET  An AWS access key whose EKS tokens the EKS clusters' API
+                            servers accept (repeatable). Default: testing:testing, moto's.
     --operation-time SECS   How long long-running operations take (default 0: they finish
                             at once; a few seconds makes a realistic demo).
     --seed N                Seed for fault rates, so runs are reproducible (default 1).
@@ -29,15 +31,17 @@ OPTIONS:
 
 Once every face listens (on 127.0.0.1 only), one line of JSON is printed:
     {\"gke\":\"http://127.0.0.1:...\",\"artifact_registry\":\"http://127.0.0.1:...\",
-     \"control\":\"http://127.0.0.1:...\",\"token\":\"...\"}
+     \"eks\":\"http://127.0.0.1:...\",\"control\":\"http://127.0.0.1:...\",\"token\":\"...\"}
 
 Point the provider at it with GENESIS_GKE_ENDPOINT, GENESIS_ARTIFACT_REGISTRY_ENDPOINT and
-GOOGLE_OAUTH_ACCESS_TOKEN. The control API (/_sim/state, /_sim/reset, /_sim/faults,
+GOOGLE_OAUTH_ACCESS_TOKEN for GCP; AWS_ENDPOINT_URL_EKS (with IAM, STS and KMS on moto through
+AWS_ENDPOINT_URL) for EKS. The control API (/_sim/state, /_sim/reset, /_sim/faults,
 /_sim/requests, /_sim/objects) is described in the README.";
 
 fn parse(args: &[String]) -> Result<Option<genesis_sim::Config>, String> {
     let mut config = genesis_sim::Config::default();
     let mut tokens = Vec::new();
+    let mut aws_credentials = Vec::new();
     let mut failing = Vec::new();
     let mut i = 0;
     while i < args.len() {
@@ -55,6 +59,13 @@ fn parse(args: &[String]) -> Result<Option<genesis_sim::Config>, String> {
                     .map_err(|_| "--port takes a port number".to_string())?
             }
             "--token" => tokens.push(value()?),
+            "--aws-credentials" => {
+                let pair = value()?;
+                let (key, secret) = pair
+                    .split_once(':')
+                    .ok_or("--aws-credentials takes KEY:SECRET".to_string())?;
+                aws_credentials.push((key.to_string(), secret.to_string()));
+            }
             "--operation-time" => {
                 let secs: f64 = value()?
                     .parse()
@@ -94,6 +105,9 @@ fn parse(args: &[String]) -> Result<Option<genesis_sim::Config>, String> {
     }
     if !tokens.is_empty() {
         config.tokens = tokens;
+    }
+    if !aws_credentials.is_empty() {
+        config.aws_credentials = aws_credentials;
     }
     if !failing.is_empty() {
         config.failing_images = failing;

@@ -22,6 +22,8 @@ pub struct Snapshot {
     repositories: BTreeMap<String, Json>,
     registry_operations: BTreeMap<String, SavedRegistryOperation>,
     kube: BTreeMap<String, SavedCluster>,
+    #[serde(default)]
+    eks: Option<crate::eks::Eks>,
 }
 
 #[derive(Serialize, Deserialize)]
@@ -86,6 +88,9 @@ fn take(sim: &Sim) -> Snapshot {
                 )
             })
             .collect(),
+        eks: serde_json::to_value(&world.eks)
+            .ok()
+            .and_then(|v| serde_json::from_value(v).ok()),
         kube: world
             .kube
             .iter()
@@ -162,6 +167,7 @@ pub fn restore(sim: &Arc<Sim>, snapshot: Snapshot) -> std::io::Result<()> {
             )
         })
         .collect();
+    world.eks = snapshot.eks.unwrap_or_default();
     let mut servers = sim.kube_servers.lock().unwrap_or_else(|e| e.into_inner());
     for (name, saved) in snapshot.kube {
         let port = saved
@@ -191,6 +197,9 @@ pub fn restore(sim: &Arc<Sim>, snapshot: Snapshot) -> std::io::Result<()> {
                 .is_some_and(|e| e != cluster.endpoint)
         {
             c["endpoint"] = Json::String(cluster.endpoint.clone());
+        }
+        if let Some(c) = world.eks.clusters.get_mut(&name) {
+            c["endpoint"] = Json::String(format!("https://{}", cluster.endpoint));
         }
         world.kube.insert(name, cluster);
     }

@@ -281,6 +281,32 @@ fn manager<'a>(query: &'a BTreeMap<String, String>, headers: &'a HeaderMap) -> &
         .unwrap_or("unknown")
 }
 
+/// GKE clusters take the simulator's tokens; an EKS cluster takes only an
+/// EKS token signed for it, as its authenticator does.
+fn authenticated(sim: &Sim, cluster: &str, headers: &HeaderMap) -> bool {
+    let Some(token) = bearer(headers) else {
+        return false;
+    };
+    match cluster.strip_prefix("arn:aws:eks:") {
+        Some(rest) => {
+            let name = rest.rsplit('/').next().unwrap_or_default();
+            match crate::eks::token::verify(
+                token,
+                name,
+                &sim.config.aws_credentials,
+                std::time::SystemTime::now(),
+            ) {
+                Ok(()) => true,
+                Err(why) => {
+                    tracing::info!(cluster = %name, %why, "refused an EKS token");
+                    false
+                }
+            }
+        }
+        None => sim.config.tokens.iter().any(|ok| ok == token),
+    }
+}
+
 async fn request(
     AxumState((sim, cluster)): AxumState<(Arc<Sim>, String)>,
     method: Method,
@@ -288,7 +314,7 @@ async fn request(
     headers: HeaderMap,
     body: Bytes,
 ) -> Response {
-    if !bearer(&headers).is_some_and(|t| sim.config.tokens.iter().any(|ok| ok == t)) {
+    if !authenticated(&sim, &cluster, &headers) {
         return status_response(&KubeError::unauthorized());
     }
     let path = uri.path();

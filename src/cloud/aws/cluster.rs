@@ -32,6 +32,27 @@ pub const NODE_ROLE_TAG: &str = "genesis-node-role";
 pub const AFTER_NODES_TAG: &str = "genesis-after-nodes";
 /// Add-ons whose pods need nodes: installed once a node group is ACTIVE.
 pub const AFTER_NODES: &[&str] = &["coredns", "aws-ebs-csi-driver"];
+/// The order EKS needs add-ons in: networking and pod identity before
+/// anything else, the add-ons whose pods need nodes last.
+const ADDON_ORDER: &[&str] = &[
+    "vpc-cni",
+    "eks-pod-identity-agent",
+    "kube-proxy",
+    "coredns",
+    "aws-ebs-csi-driver",
+];
+
+fn in_eks_order(addons: &[String]) -> Vec<String> {
+    let mut out = addons.to_vec();
+    out.sort_by_key(|a| {
+        ADDON_ORDER
+            .iter()
+            .position(|x| x == a)
+            .unwrap_or(usize::MAX)
+    });
+    out
+}
+
 /// What EKS grants the cluster's creator through its access entry.
 const ADMIN_POLICY: &str = "arn:aws:eks::aws:cluster-access-policy/AmazonEKSClusterAdminPolicy";
 /// "Open to the world", which EKS reports when no CIDR was given.
@@ -698,10 +719,8 @@ impl Clusters for Aws {
             ),
             (None, false) => None,
         };
-        let (before, after): (Vec<String>, Vec<String>) = e
-            .addons
-            .iter()
-            .cloned()
+        let (before, after): (Vec<String>, Vec<String>) = in_eks_order(&e.addons)
+            .into_iter()
             .partition(|a| !AFTER_NODES.contains(&a.as_str()));
         let after_refs: Vec<&str> = after.iter().map(String::as_str).collect();
         let eks = self.eks(region).await;
@@ -942,7 +961,7 @@ impl Clusters for Aws {
                         .collect()
                 })
                 .unwrap_or_default();
-            for addon in &e.addons {
+            for addon in &in_eks_order(&e.addons) {
                 if installed.contains(addon) || later.contains(addon) {
                     continue;
                 }

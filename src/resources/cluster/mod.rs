@@ -135,6 +135,12 @@ impl Resource for Cluster {
             plan_gke(ctx, planned, &defaults, diags);
         }
         plan_version(ctx.prior, planned, diags);
+        if !ctx.is_create()
+            && ctx.prior.get("kubernetes_version") != planned.get("kubernetes_version")
+        {
+            // The upgrade changes the version the control plane reports.
+            planned.set_attr("master_version", Value::Unknown);
+        }
         if ctx.is_create() {
             plan_computed_location(planned);
         }
@@ -415,6 +421,13 @@ fn plan_gke(
                 "regional_cluster = false needs a zone: set `zone` here or `zone` in the provider block (or GOOGLE_ZONE).",
             ),
         }
+    }
+    if config.get("kubernetes_version").is_null() {
+        // GKE reports no requested version: left out, it stays null.
+        planned.set_attr(
+            "kubernetes_version",
+            ctx.prior.get("kubernetes_version").clone(),
+        );
     }
     let g = &defaults.gke;
     let mut default = |name: &str, value: Value| {

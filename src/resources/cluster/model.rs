@@ -263,7 +263,7 @@ pub fn state_from(base: &Value, observed: &ObservedCluster) -> Value {
     set(&mut state, "self_link", observed.self_link.clone().into());
     match &spec.cloud {
         ClusterCloud::Gke(g) => gke_into_state(&mut state, g),
-        ClusterCloud::Eks(e) => eks_into_state(&mut state, base, e),
+        ClusterCloud::Eks(e) => eks_into_state(&mut state, base, e, &spec.kubernetes_version),
     }
     // After an import the configuration-only settings follow the
     // environment, as a plan would set them, so the import plans no change.
@@ -281,6 +281,9 @@ pub fn state_from(base: &Value, observed: &ObservedCluster) -> Value {
 }
 
 fn gke_into_state(state: &mut Value, g: &GkeCluster) {
+    if state.get("kubernetes_version").is_unknown() {
+        state.set_attr("kubernetes_version", Value::Null);
+    }
     let zonal = ClusterName::zone_of(&g.location).is_some();
     let mut set = |name: &str, v: Value| state.set_attr(name, v);
     set("cloud", "gcp".into());
@@ -327,10 +330,11 @@ fn gke_into_state(state: &mut Value, g: &GkeCluster) {
     }
 }
 
-fn eks_into_state(state: &mut Value, base: &Value, e: &EksCluster) {
+fn eks_into_state(state: &mut Value, base: &Value, e: &EksCluster, version: &Option<String>) {
     for name in GKE_ONLY {
         state.set_attr(name, Value::Null);
     }
+    state.set_attr("kubernetes_version", version.clone().into());
     state.set_attr("cloud", "aws".into());
     state.set_attr("region", e.region.clone().into());
     state.set_attr("location", e.region.clone().into());

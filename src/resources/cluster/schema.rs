@@ -181,7 +181,8 @@ pub fn schema() -> Schema {
             .validate(validators::one_of(RELEASE_CHANNELS))
             .describe("The GKE release channel: `RAPID`, `REGULAR`, `STABLE`, `EXTENDED`, or `UNSPECIFIED` to pin `kubernetes_version`. Default from `environment`."),
         Attribute::string("kubernetes_version")
-            .describe("The Kubernetes version of the control plane, e.g. `1.33` (on GKE the minimum version; left out, the release channel's or EKS's default is used). Upgrades happen in place, one minor version at a time; a bigger step or a downgrade is refused at plan time."),
+            .optional_computed()
+            .describe("The Kubernetes version of the control plane, e.g. `1.33` (on GKE the minimum version, left out the release channel's default; on EKS the version itself, left out EKS's default, which the state then shows). Upgrades happen in place, one minor version at a time; a bigger step or a downgrade is refused at plan time."),
         Attribute::string("master_version")
             .computed()
             .describe("The Kubernetes version the control plane runs."),

@@ -1,0 +1,282 @@
+//! genesis_cluster on EKS, applied by the real Terraform against
+//! genesis-sim's EKS face (EKS) and moto (IAM, STS, KMS): create with the
+//! roles and key Genesis makes, namespaces and a workload through the
+//! minted EKS token in the same apply, a clean re-plan, in-place changes
+//! (public access CIDRs, logs, one-minor upgrade), refused plans (two
+//! minors, authentication mode backwards), import, drift and destroy that
+//! leaves nothing Genesis made.
+
+use serde_json::Value as Json;
+
+use crate::harness::{Moto, Sim, Workspace, each_terraform};
+
+struct Settings<'a> {
+    version: &'a str,
+    cidrs: &'a str,
+    logs: &'a str,
+    mode: &'a str,
+}
+
+const BASE: Settings = Settings {
+    version: "1.32",
+    cidrs: r#"{ cidr_block = "203.0.113.0/24", display_name = "office" }"#,
+    logs: "",
+    mode: "API",
+};
+
+fn config(s: &Settings) -> String {
+    let logs = if s.logs.is_empty() {
+        String::new()
+    } else {
+        format!("logging_components = [{}]", s.logs)
+    };
+    format!(
+        r#"
+terraform {{
+  required_providers {{
+    genesis = {{ source = "genesis-platform/genesis" }}
+  }}
+}}
+
+resource "genesis_cluster" "main" {{
+  cloud              = "aws"
+  name               = "genesis-eks"
+  environment        = "staging"
+  kubernetes_version = "{version}"
+  labels             = {{ team = "platform" }}
+  {logs}
+
+  master_authorized_networks = [{cidrs}]
+
+  eks = {{
+    subnet_ids          = ["subnet-0a", "subnet-0b", "subnet-0c"]
+    authentication_mode = "{mode}"
+  }}
+
+  kubernetes_namespaces = ["genesis-agents"]
+}}
+
+resource "genesis_workload" "api" {{
+  cluster   = genesis_cluster.main.id
+  namespace = "genesis-agents"
+  name      = "api"
+  image     = "nginx:1.27"
+  ports     = [{{ name = "http", container_port = 8080 }}]
+}}
+"#,
+        version = s.version,
+        cidrs = s.cidrs,
+        mode = s.mode,
+    )
+}
+
+const ARN: &str = "arn:aws:eks:us-east-1:123456789012:cluster/genesis-eks";
+
+fn cluster(sim: &Sim) -> Json {
+    sim.state()["eks"]["clusters"][ARN].clone()
+}
+
+/// The actions Terraform plans for one resource.
+fn actions(plan: &Json, address: &str) -> Json {
+    plan["resource_changes"]
+        .as_array()
+        .and_then(|changes| changes.iter().find(|c| c["address"] == address))
+        .map(|c| c["change"]["actions"].clone())
+        .unwrap_or_else(|| panic!("{address} is not in the plan"))
+}
+
+#[test]
+fn eks_cluster_lifecycle_against_the_simulator_and_moto() {
+    each_terraform(|tf| {
+        let sim = Sim::start();
+        let moto = Moto::start();
+        let ws = Workspace::new(tf, &[("main.tf", &config(&BASE))]).against_eks(&sim, &moto);
+
+        ws.run(&["apply", "-input=false", "-auto-approve"]).ok();
+        let c = cluster(&sim);
+        assert_eq!(c["status"], "ACTIVE", "{c:#}");
+        assert_eq!(c["version"], "1.32");
+        assert_eq!(c["accessConfig"]["authenticationMode"], "API");
+        assert_eq!(
+            c["accessConfig"]["bootstrapClusterCreatorAdminPermissions"],
+            false
+        );
+        assert_eq!(
+            c["resourcesVpcConfig"]["publicAccessCidrs"],
+            serde_json::json!(["203.0.113.0/24"])
+        );
+        assert_eq!(
+            c["resourcesVpcConfig"]["endpointPrivateAccess"], true,
+            "staging: private endpoint on"
+        );
+        assert_eq!(c["tags"]["team"], "platform");
+        assert_eq!(c["tags"]["genesis-environment"], "staging");
+        assert!(
+            c["roleArn"]
+                .as_str()
+                .unwrap()
+                .ends_with(":role/genesis-eks-cluster"),
+            "Genesis made the cluster role: {}",
+            c["roleArn"]
+        );
+        // The creator is cluster admin through an access entry.
+        let entries = &sim.state()["eks"]["access_entries"][ARN];
+        let creator = entries
+            .as_object()
+            .and_then(|e| e.values().next())
+            .expect("an access entry");
+        assert!(
+            creator["policies"][0]["policyArn"]
+                .as_str()
+                .unwrap()
+                .ends_with("AmazonEKSClusterAdminPolicy")
+        );
+        // Add-ons: those needing nodes wait for a node group.
+        let addons = &sim.state()["eks"]["addons"][ARN];
+        for name in ["vpc-cni", "kube-proxy", "eks-pod-identity-agent"] {
+            assert_eq!(addons[name]["status"], "ACTIVE", "{name}: {addons:#}");
+        }
+        assert!(addons["coredns"].is_null(), "coredns waits for nodes");
+        assert_eq!(
+            c["tags"]["genesis-after-nodes"],
+            "coredns aws-ebs-csi-driver"
+        );
+        // Genesis made both roles in moto, tagged for the cluster.
+        let roles = moto.python("print(sorted(r['RoleName'] for r in iam.list_roles()['Roles']))");
+        assert_eq!(roles, "['genesis-eks-cluster', 'genesis-eks-node']");
+        // The namespace and the workload went in through the EKS token.
+        let kube = &sim.state()["kube"][ARN]["objects"];
+        let text = kube.to_string();
+        assert!(text.contains("genesis-agents"), "namespace in the cluster");
+        assert!(text.contains("\"api\""), "deployment in the cluster");
+        assert!(!ws.plan_has_changes(), "a second plan shows no changes");
+
+        // In place: the public access CIDRs, the logs and one minor version,
+        // each planned as an update, never a replacement.
+        for next in [
+            Settings {
+                cidrs: r#"{ cidr_block = "198.51.100.0/24" }"#,
+                ..BASE
+            },
+            Settings {
+                cidrs: r#"{ cidr_block = "198.51.100.0/24" }"#,
+                logs: r#""api", "audit", "authenticator""#,
+                ..BASE
+            },
+            Settings {
+                cidrs: r#"{ cidr_block = "198.51.100.0/24" }"#,
+                logs: r#""api", "audit", "authenticator""#,
+                version: "1.33",
+                ..BASE
+            },
+        ] {
+            ws.write("main.tf", &config(&next));
+            let plan = ws.plan_json();
+            assert_eq!(
+                actions(&plan, "genesis_cluster.main"),
+                serde_json::json!(["update"])
+            );
+            assert_eq!(
+                actions(&plan, "genesis_workload.api"),
+                serde_json::json!(["no-op"])
+            );
+            ws.run(&["apply", "-input=false", "-auto-approve"]).ok();
+            assert!(!ws.plan_has_changes(), "settled after the change");
+        }
+        let c = cluster(&sim);
+        assert_eq!(c["version"], "1.33");
+        assert_eq!(
+            c["resourcesVpcConfig"]["publicAccessCidrs"],
+            serde_json::json!(["198.51.100.0/24"])
+        );
+        assert_eq!(
+            c["logging"]["clusterLogging"][0]["types"],
+            serde_json::json!(["api", "audit", "authenticator"])
+        );
+        let kinds: Vec<String> = sim.state()["eks"]["updates"][ARN]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|u| u["body"]["type"].as_str().unwrap().to_string())
+            .collect();
+        assert_eq!(
+            kinds,
+            ["EndpointAccessUpdate", "LoggingUpdate", "VersionUpdate"]
+        );
+
+        // Refused at plan time, before any call.
+        ws.write(
+            "main.tf",
+            &config(&Settings {
+                cidrs: r#"{ cidr_block = "198.51.100.0/24" }"#,
+                logs: r#""api", "audit", "authenticator""#,
+                version: "1.35",
+                ..BASE
+            }),
+        );
+        let refused = ws.run(&["plan", "-input=false", "-no-color"]);
+        assert!(!refused.status.success(), "a two-minor upgrade is refused");
+        assert!(
+            refused.stderr.contains("one minor version at a time"),
+            "{}",
+            refused.stderr
+        );
+        ws.write(
+            "main.tf",
+            &config(&Settings {
+                cidrs: r#"{ cidr_block = "198.51.100.0/24" }"#,
+                logs: r#""api", "audit", "authenticator""#,
+                version: "1.33",
+                mode: "CONFIG_MAP",
+            }),
+        );
+        let refused = ws.run(&["plan", "-input=false", "-no-color"]);
+        assert!(
+            !refused.status.success(),
+            "going back to CONFIG_MAP is refused"
+        );
+        assert!(
+            refused.stderr.contains("only towards API"),
+            "{}",
+            refused.stderr
+        );
+        let settled = Settings {
+            cidrs: r#"{ cidr_block = "198.51.100.0/24" }"#,
+            logs: r#""api", "audit", "authenticator""#,
+            version: "1.33",
+            ..BASE
+        };
+        ws.write("main.tf", &config(&settled));
+
+        // Drift: a CIDR added outside Terraform shows, and is put back.
+        let status = sim.control(
+            "PATCH",
+            &format!("/_sim/objects?name={ARN}"),
+            Some(serde_json::json!({"resourcesVpcConfig": {"publicAccessCidrs": ["198.51.100.0/24", "192.0.2.0/24"]}})),
+        );
+        assert_eq!(status, 200);
+        let plan = ws.plan_json();
+        assert_eq!(
+            actions(&plan, "genesis_cluster.main"),
+            serde_json::json!(["update"])
+        );
+        ws.run(&["apply", "-input=false", "-auto-approve"]).ok();
+        assert!(!ws.plan_has_changes());
+
+        // Import: forgotten, imported by ARN, nothing to change.
+        ws.run(&["state", "rm", "genesis_cluster.main"]).ok();
+        ws.run(&["import", "-input=false", "genesis_cluster.main", ARN])
+            .ok();
+        assert!(
+            !ws.plan_has_changes(),
+            "the imported cluster plans no change:\n{}",
+            ws.run(&["plan", "-input=false", "-no-color"]).stdout
+        );
+
+        ws.run(&["destroy", "-input=false", "-auto-approve"]).ok();
+        let eks = &sim.state()["eks"];
+        assert!(eks["clusters"].as_object().unwrap().is_empty(), "{eks:#}");
+        let roles = moto.python("print(len(iam.list_roles()['Roles']))");
+        assert_eq!(roles, "0", "the roles Genesis made are gone");
+    });
+}
