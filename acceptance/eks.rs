@@ -15,6 +15,8 @@ struct Settings<'a> {
     cidrs: &'a str,
     logs: &'a str,
     mode: &'a str,
+    /// The system pool's (min, max).
+    pool: (u32, u32),
 }
 
 const BASE: Settings = Settings {
@@ -22,6 +24,7 @@ const BASE: Settings = Settings {
     cidrs: r#"{ cidr_block = "203.0.113.0/24", display_name = "office" }"#,
     logs: "",
     mode: "API",
+    pool: (1, 3),
 };
 
 fn config(s: &Settings) -> String {
@@ -56,6 +59,17 @@ resource "genesis_cluster" "main" {{
   kubernetes_namespaces = ["genesis-agents"]
 }}
 
+resource "genesis_node_pool" "system" {{
+  cluster            = genesis_cluster.main.id
+  name               = "system"
+  machine_type       = "t3.large"
+  initial_node_count = 2
+  min_nodes          = {min}
+  max_nodes          = {max}
+  node_pool_type     = "general-purpose"
+  labels             = {{ role = "system" }}
+}}
+
 resource "genesis_workload" "api" {{
   cluster   = genesis_cluster.main.id
   namespace = "genesis-agents"
@@ -67,6 +81,8 @@ resource "genesis_workload" "api" {{
         version = s.version,
         cidrs = s.cidrs,
         mode = s.mode,
+        min = s.pool.0,
+        max = s.pool.1,
     )
 }
 
@@ -131,15 +147,42 @@ fn eks_cluster_lifecycle_against_the_simulator_and_moto() {
                 .unwrap()
                 .ends_with("AmazonEKSClusterAdminPolicy")
         );
-        // Add-ons: those needing nodes wait for a node group.
+        // Every add-on runs: those needing nodes were installed once the
+        // node group was ACTIVE, and nothing waits any more.
         let addons = &sim.state()["eks"]["addons"][ARN];
-        for name in ["vpc-cni", "kube-proxy", "eks-pod-identity-agent"] {
+        for name in [
+            "vpc-cni",
+            "kube-proxy",
+            "eks-pod-identity-agent",
+            "coredns",
+            "aws-ebs-csi-driver",
+        ] {
             assert_eq!(addons[name]["status"], "ACTIVE", "{name}: {addons:#}");
         }
-        assert!(addons["coredns"].is_null(), "coredns waits for nodes");
+        assert!(
+            c["tags"]["genesis-after-nodes"].is_null(),
+            "{:#}",
+            c["tags"]
+        );
+        let group = &sim.state()["eks"]["nodegroups"][ARN]["system"];
+        assert_eq!(group["status"], "ACTIVE");
+        assert_eq!(group["instanceTypes"], serde_json::json!(["t3.large"]));
+        assert_eq!(group["amiType"], "AL2023_x86_64_STANDARD");
         assert_eq!(
-            c["tags"]["genesis-after-nodes"],
-            "coredns aws-ebs-csi-driver"
+            group["scalingConfig"],
+            serde_json::json!({"minSize": 1, "maxSize": 3, "desiredSize": 2})
+        );
+        assert_eq!(group["labels"]["genesis.io/pool-type"], "general-purpose");
+        assert_eq!(group["updateConfig"]["maxUnavailable"], 1);
+        assert!(
+            group["nodeRole"]
+                .as_str()
+                .unwrap()
+                .ends_with(":role/genesis-eks-node")
+        );
+        assert_eq!(
+            group["subnets"],
+            serde_json::json!(["subnet-0a", "subnet-0b", "subnet-0c"])
         );
         // Genesis made both roles in moto, tagged for the cluster.
         let roles = moto.python("print(sorted(r['RoleName'] for r in iam.list_roles()['Roles']))");
@@ -204,6 +247,40 @@ fn eks_cluster_lifecycle_against_the_simulator_and_moto() {
             ["EndpointAccessUpdate", "LoggingUpdate", "VersionUpdate"]
         );
 
+        // The cluster autoscaler grows the group behind Terraform's back:
+        // no diff. Raising min_nodes above the size it chose applies in
+        // place, the size raised with it in the same call.
+        let group_arn = sim.state()["eks"]["nodegroups"][ARN]["system"]["nodegroupArn"]
+            .as_str()
+            .unwrap()
+            .to_string();
+        let status = sim.control(
+            "PATCH",
+            &format!("/_sim/objects?name={group_arn}"),
+            Some(serde_json::json!({"scalingConfig": {"desiredSize": 3}})),
+        );
+        assert_eq!(status, 200);
+        assert!(!ws.plan_has_changes(), "the autoscaler's size is no diff");
+        let raised = Settings {
+            cidrs: r#"{ cidr_block = "198.51.100.0/24" }"#,
+            logs: r#""api", "audit", "authenticator""#,
+            version: "1.33",
+            pool: (4, 6),
+            ..BASE
+        };
+        ws.write("main.tf", &config(&raised));
+        let plan = ws.plan_json();
+        assert_eq!(
+            actions(&plan, "genesis_node_pool.system"),
+            serde_json::json!(["update"])
+        );
+        ws.run(&["apply", "-input=false", "-auto-approve"]).ok();
+        assert_eq!(
+            sim.state()["eks"]["nodegroups"][ARN]["system"]["scalingConfig"],
+            serde_json::json!({"minSize": 4, "maxSize": 6, "desiredSize": 4})
+        );
+        assert!(!ws.plan_has_changes());
+
         // Refused at plan time, before any call.
         ws.write(
             "main.tf",
@@ -211,6 +288,7 @@ fn eks_cluster_lifecycle_against_the_simulator_and_moto() {
                 cidrs: r#"{ cidr_block = "198.51.100.0/24" }"#,
                 logs: r#""api", "audit", "authenticator""#,
                 version: "1.35",
+                pool: (4, 6),
                 ..BASE
             }),
         );
@@ -228,6 +306,7 @@ fn eks_cluster_lifecycle_against_the_simulator_and_moto() {
                 logs: r#""api", "audit", "authenticator""#,
                 version: "1.33",
                 mode: "CONFIG_MAP",
+                pool: (4, 6),
             }),
         );
         let refused = ws.run(&["plan", "-input=false", "-no-color"]);
@@ -240,12 +319,7 @@ fn eks_cluster_lifecycle_against_the_simulator_and_moto() {
             "{}",
             refused.stderr
         );
-        let settled = Settings {
-            cidrs: r#"{ cidr_block = "198.51.100.0/24" }"#,
-            logs: r#""api", "audit", "authenticator""#,
-            version: "1.33",
-            ..BASE
-        };
+        let settled = raised;
         ws.write("main.tf", &config(&settled));
 
         // Drift: a CIDR added outside Terraform shows, and is put back.
@@ -276,7 +350,60 @@ fn eks_cluster_lifecycle_against_the_simulator_and_moto() {
         ws.run(&["destroy", "-input=false", "-auto-approve"]).ok();
         let eks = &sim.state()["eks"];
         assert!(eks["clusters"].as_object().unwrap().is_empty(), "{eks:#}");
+        assert!(eks["nodegroups"].as_object().unwrap().is_empty(), "{eks:#}");
         let roles = moto.python("print(len(iam.list_roles()['Roles']))");
         assert_eq!(roles, "0", "the roles Genesis made are gone");
+    });
+}
+
+/// A node group that ends CREATE_FAILED fails the apply with EKS's health
+/// issues and stays in the state, tainted; the next apply replaces it.
+#[test]
+fn a_failed_node_group_is_kept_tainted_with_its_health_issues() {
+    each_terraform(|tf| {
+        let sim = Sim::start();
+        let moto = Moto::start();
+        let ws = Workspace::new(tf, &[("main.tf", &config(&BASE))]).against_eks(&sim, &moto);
+        ws.run(&[
+            "apply",
+            "-input=false",
+            "-auto-approve",
+            "-target=genesis_cluster.main",
+        ])
+        .ok();
+        // The next long-running change (the node group's create) fails.
+        assert_eq!(
+            sim.control(
+                "POST",
+                "/_sim/faults",
+                Some(serde_json::json!({"fail_operations": 1}))
+            ),
+            204
+        );
+        let failed = ws.run(&["apply", "-input=false", "-auto-approve", "-no-color"]);
+        assert!(!failed.status.success());
+        assert!(failed.stderr.contains("CREATE_FAILED"), "{}", failed.stderr);
+        assert!(
+            failed.stderr.contains("AsgInstanceLaunchFailures"),
+            "{}",
+            failed.stderr
+        );
+        let shown = ws
+            .run(&["state", "show", "-no-color", "genesis_node_pool.system"])
+            .ok();
+        assert!(shown.stdout.contains("tainted"), "{}", shown.stdout);
+        ws.run(&["apply", "-input=false", "-auto-approve"]).ok();
+        assert_eq!(
+            sim.state()["eks"]["nodegroups"][ARN]["system"]["status"],
+            "ACTIVE"
+        );
+        assert!(!ws.plan_has_changes());
+        ws.run(&["destroy", "-input=false", "-auto-approve"]).ok();
+        assert!(
+            sim.state()["eks"]["clusters"]
+                .as_object()
+                .unwrap()
+                .is_empty()
+        );
     });
 }

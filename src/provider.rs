@@ -10,6 +10,7 @@ use tokio_util::sync::CancellationToken;
 
 use crate::cloud::cluster::{ClusterAddress, Clusters};
 use crate::cloud::gcp::Gcp;
+use crate::cloud::node_pool::NodePools;
 use crate::framework::diagnostics::Diagnostics;
 use crate::framework::path::AttributePath;
 use crate::framework::schema::{Attribute, Block, Schema};
@@ -265,6 +266,14 @@ impl ProviderContext {
 }
 
 impl ProviderContext {
+    /// The node pool back end of the cloud a cluster is on.
+    pub fn node_pools(&self, at: &ClusterAddress) -> &dyn NodePools {
+        match at {
+            ClusterAddress::Gke { .. } => self.gcp.as_ref(),
+            ClusterAddress::Eks { .. } => self.aws.as_ref(),
+        }
+    }
+
     /// The back end of the cloud a cluster is on.
     pub fn clusters(&self, at: &ClusterAddress) -> &dyn Clusters {
         match at {

@@ -139,6 +139,16 @@ pub enum ClusterAddress {
     },
 }
 
+impl Default for ClusterAddress {
+    fn default() -> Self {
+        ClusterAddress::Gke {
+            project: String::new(),
+            location: String::new(),
+            name: String::new(),
+        }
+    }
+}
+
 impl ClusterAddress {
     /// What the cluster is, for messages: "GKE cluster", "EKS cluster".
     pub fn kind(&self) -> &'static str {

@@ -5,7 +5,7 @@ use std::collections::BTreeMap;
 use async_trait::async_trait;
 
 use super::CloudError;
-use super::cluster::Wait;
+use super::cluster::{ClusterAddress, Wait};
 
 /// A taint in GKE's spelling (`NO_SCHEDULE`).
 #[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord)]
@@ -16,32 +16,76 @@ pub struct PoolTaint {
 }
 
 /// The pool as the configuration describes it (labels and taints are the
-/// effective ones, pool-type additions included).
+/// effective ones, pool-type additions included): what both clouds share,
+/// and the settings of the one it runs on.
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct PoolSpec {
-    pub project: String,
-    pub location: String,
-    pub cluster: String,
+    pub cluster: ClusterAddress,
     pub name: String,
+    /// A GCE machine type or an EC2 instance type.
     pub machine_type: String,
     pub disk_size_gb: i64,
-    pub disk_type: String,
-    pub image_type: String,
     pub initial_node_count: i64,
     /// The size of a fixed-size pool.
     pub node_count: Option<i64>,
-    /// (min, max) nodes per zone when autoscaling.
+    /// (min, max) nodes when autoscaling: per zone on GKE, in all on EKS.
     pub autoscaling: Option<(i64, i64)>,
     pub preemptible: bool,
     pub spot: bool,
     pub labels: BTreeMap<String, String>,
     pub taints: Vec<PoolTaint>,
-    pub node_locations: Vec<String>,
     pub auto_repair: bool,
+    pub max_unavailable: i64,
+    pub cloud: PoolCloud,
+}
+
+/// The settings only one cloud has.
+#[derive(Clone, Debug, PartialEq)]
+pub enum PoolCloud {
+    Gke(GkePool),
+    Eks(EksPool),
+}
+
+impl Default for PoolCloud {
+    fn default() -> Self {
+        PoolCloud::Gke(GkePool::default())
+    }
+}
+
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct GkePool {
+    pub disk_type: String,
+    pub image_type: String,
+    pub node_locations: Vec<String>,
     pub auto_upgrade: bool,
     pub max_surge: i64,
-    pub max_unavailable: i64,
     pub service_account: Option<String>,
+}
+
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct EksPool {
+    /// `AL2023_x86_64_STANDARD`, `BOTTLEROCKET_x86_64`, ...
+    pub ami_type: String,
+    /// The nodes' IAM role; the cluster's node role when `None`.
+    pub node_role_arn: Option<String>,
+    /// The nodes' subnets; the cluster's when empty.
+    pub subnet_ids: Vec<String>,
+}
+
+impl PoolSpec {
+    pub fn gke(&self) -> Option<&GkePool> {
+        match &self.cloud {
+            PoolCloud::Gke(g) => Some(g),
+            PoolCloud::Eks(_) => None,
+        }
+    }
+
+    pub fn eks(&self) -> Option<&EksPool> {
+        match &self.cloud {
+            PoolCloud::Eks(e) => Some(e),
+            PoolCloud::Gke(_) => None,
+        }
+    }
 }
 
 #[derive(Clone, Debug, Default, PartialEq)]
@@ -54,6 +98,8 @@ pub struct ObservedPool {
 /// A node pool back end (GKE node pools, EKS managed node groups).
 #[async_trait]
 pub trait NodePools: Send + Sync {
+    /// Creates the pool and waits until its nodes run. When the creation
+    /// fails after the pool came to exist, the error comes with what exists.
     async fn create(
         &self,
         spec: &PoolSpec,
@@ -63,9 +109,7 @@ pub trait NodePools: Send + Sync {
     /// `Ok(None)` when the pool (or its cluster) does not exist.
     async fn get(
         &self,
-        project: &str,
-        location: &str,
-        cluster: &str,
+        cluster: &ClusterAddress,
         name: &str,
         wait: &Wait,
     ) -> Result<Option<ObservedPool>, CloudError>;
@@ -74,9 +118,7 @@ pub trait NodePools: Send + Sync {
 
     async fn delete(
         &self,
-        project: &str,
-        location: &str,
-        cluster: &str,
+        cluster: &ClusterAddress,
         name: &str,
         wait: &Wait,
     ) -> Result<(), CloudError>;

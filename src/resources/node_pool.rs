@@ -10,7 +10,7 @@ use async_trait::async_trait;
 
 use super::cluster::ClusterName;
 use super::common::{bad_import_id, state_with, timeouts_block, wait_for};
-use crate::cloud::node_pool::{NodePools, ObservedPool, PoolSpec, PoolTaint};
+use crate::cloud::node_pool::{EksPool, GkePool, ObservedPool, PoolCloud, PoolSpec, PoolTaint};
 use crate::framework::diagnostics::{Diagnostic, Diagnostics};
 use crate::framework::path::AttributePath;
 use crate::framework::resource::{Applied, PlanContext, Refreshed, Resource};
@@ -38,6 +38,60 @@ const TAINT_EFFECTS: &[&str] = &[
     "NoExecute",
 ];
 const DISK_TYPES: &[&str] = &["pd-standard", "pd-balanced", "pd-ssd", "hyperdisk-balanced"];
+/// Settings of a GKE node pool: null on an EKS node group.
+const GKE_ONLY: &[&str] = &[
+    "disk_type",
+    "node_locations",
+    "auto_upgrade",
+    "max_surge",
+    "service_account",
+];
+/// The AMI types of EKS managed node groups (EKS's AMITypes, without CUSTOM).
+const EKS_AMI_TYPES: &[&str] = &[
+    "AL2023_x86_64_STANDARD",
+    "AL2023_ARM_64_STANDARD",
+    "AL2023_x86_64_NVIDIA",
+    "AL2023_ARM_64_NVIDIA",
+    "AL2023_x86_64_NEURON",
+    "AL2_x86_64",
+    "AL2_x86_64_GPU",
+    "AL2_ARM_64",
+    "BOTTLEROCKET_x86_64",
+    "BOTTLEROCKET_ARM_64",
+    "BOTTLEROCKET_x86_64_NVIDIA",
+    "BOTTLEROCKET_ARM_64_NVIDIA",
+    "BOTTLEROCKET_x86_64_FIPS",
+    "BOTTLEROCKET_ARM_64_FIPS",
+    "WINDOWS_CORE_2022_x86_64",
+    "WINDOWS_FULL_2022_x86_64",
+];
+
+/// Whether the pool is an EKS node group: from its cluster's ID, else from
+/// an `eks` block; `None` while neither says.
+fn on_eks(v: &Value) -> Option<bool> {
+    match v.get("cluster").as_str().and_then(ClusterName::parse) {
+        Some(ClusterName::Aws { .. }) => Some(true),
+        Some(ClusterName::Gcp { .. }) => Some(false),
+        None if v.get("eks").is_set() => Some(true),
+        None => None,
+    }
+}
+
+/// Defaults that depend on the cloud: (attribute, GKE, EKS).
+fn cloud_defaults() -> [(&'static str, Value, Value); 6] {
+    [
+        ("machine_type", "e2-medium".into(), "t3.medium".into()),
+        (
+            "image_type",
+            "COS_CONTAINERD".into(),
+            "AL2023_x86_64_STANDARD".into(),
+        ),
+        ("disk_type", "pd-balanced".into(), Value::Null),
+        ("auto_upgrade", true.into(), Value::Null),
+        ("max_surge", 1.into(), Value::Null),
+        ("max_unavailable", 0.into(), 1.into()),
+    ]
+}
 
 /// Node label keys Genesis sets on every pool; workloads select on them.
 pub const LABEL_NODE_POOL: &str = "genesis.io/node-pool";
@@ -111,23 +165,23 @@ fn schema() -> Schema {
             .validate(validators::gke_name)
             .describe("The pool's name: lowercase letters, digits and hyphens, starting with a letter, at most 40 characters."),
         Attribute::string("machine_type")
-            .default("e2-medium")
-            .describe("The machine type of the nodes (GCE machine type, or EC2 instance type on AWS). Changed in place by a rolling node upgrade."),
+            .optional_computed()
+            .describe("The machine type of the nodes: a GCE machine type (default `e2-medium`; changed in place by a rolling node upgrade) or an EC2 instance type (default `t3.medium`; changing it replaces the node group, as EKS requires)."),
         Attribute::number("disk_size_gb")
             .default(100)
             .validate(validators::int_between(10, 65_536))
-            .describe("Boot disk size of each node in GB."),
+            .describe("Boot disk size of each node in GB. Changed in place on GKE; replaces the node group on EKS."),
         Attribute::string("disk_type")
-            .default("pd-balanced")
+            .optional_computed()
             .validate(validators::one_of(DISK_TYPES))
-            .describe("Boot disk type: `pd-standard`, `pd-balanced`, `pd-ssd` or `hyperdisk-balanced`."),
+            .describe("Boot disk type (GKE only, default `pd-balanced`): `pd-standard`, `pd-balanced`, `pd-ssd` or `hyperdisk-balanced`."),
         Attribute::string("image_type")
-            .default("COS_CONTAINERD")
-            .describe("The node image, e.g. `COS_CONTAINERD` or `UBUNTU_CONTAINERD`."),
+            .optional_computed()
+            .describe("The node image: on GKE e.g. `COS_CONTAINERD` (default) or `UBUNTU_CONTAINERD`, changed in place; on EKS the AMI type, e.g. `AL2023_x86_64_STANDARD` (default), `AL2023_ARM_64_STANDARD`, `AL2023_x86_64_NVIDIA` or `BOTTLEROCKET_x86_64`, which replaces the node group when changed."),
         Attribute::number("initial_node_count")
             .default(1)
             .validate(validators::int_between(0, 1000))
-            .describe("Nodes per zone when the pool is created. Later changes are recorded but do not resize the pool: autoscaling or `node_count` does."),
+            .describe("Nodes (per zone on GKE) when the pool is created; on EKS the node group's desired size, clamped into `min_nodes`..`max_nodes`. Later changes are recorded but do not resize the pool: autoscaling or `node_count` does. Genesis never sets the desired size of an autoscaled pool after its creation, so it never fights the cluster autoscaler."),
         Attribute::number("node_count")
             .optional_computed()
             .validate(validators::int_between(0, 1000))
@@ -138,11 +192,11 @@ fn schema() -> Schema {
         Attribute::number("min_nodes")
             .default(0)
             .validate(validators::int_between(0, 1000))
-            .describe("Minimum nodes per zone when autoscaling."),
+            .describe("Minimum nodes when autoscaling (per zone on GKE, in all on EKS). Changed in place; on EKS a desired size below it is raised to it in the same call."),
         Attribute::number("max_nodes")
             .default(3)
             .validate(validators::int_between(1, 1000))
-            .describe("Maximum nodes per zone when autoscaling."),
+            .describe("Maximum nodes when autoscaling (per zone on GKE, in all on EKS). Changed in place."),
         Attribute::string("node_pool_type")
             .validate(validators::one_of(POOL_TYPES))
             .describe("The pool's role: `agent-runtime` and `mcp-server` pools are dedicated (tainted `genesis.io/pool-type=TYPE:NO_SCHEDULE`), `general-purpose` takes anything, `spot` uses Spot VMs and is tainted too. Every typed pool is labelled `genesis.io/pool-type=TYPE`."),
@@ -152,11 +206,11 @@ fn schema() -> Schema {
         Attribute::bool("preemptible")
             .default(false)
             .force_new()
-            .describe("Use preemptible VMs (24-hour maximum life). Changing it replaces the pool."),
+            .describe("Use preemptible VMs (24-hour maximum life; on EKS the SPOT capacity type). Changing it replaces the pool."),
         Attribute::bool("spot")
             .optional_computed()
             .force_new()
-            .describe("Use Spot VMs. Default `true` for `node_pool_type = \"spot\"`. Changing it replaces the pool."),
+            .describe("Use Spot VMs (on EKS the SPOT capacity type). Default `true` for `node_pool_type = \"spot\"`. Changing it replaces the pool."),
         Attribute::object_list("taints", taint_attributes())
             .describe("Node taints, as in the module: `[{ key = \"agent-runtime\", value = \"true\", effect = \"NO_SCHEDULE\" }]`."),
         Attribute::string_map("labels").describe("Kubernetes labels on the nodes."),
@@ -171,40 +225,40 @@ fn schema() -> Schema {
             .describe("All taints sent: `taints` plus the one the pool type implies, in GKE's spelling."),
         Attribute::string_list("node_locations")
             .optional_computed()
-            .describe("Zones for the pool's nodes. Default: the cluster's zones."),
+            .describe("Zones for the pool's nodes (GKE only). Default: the cluster's zones. On EKS the subnets say it: `eks.subnet_ids`."),
         Attribute::bool("auto_repair")
             .default(true)
-            .describe("Recreate nodes that fail health checks."),
+            .describe("Recreate nodes that fail health checks (EKS node repair on AWS). Changed in place."),
         Attribute::bool("auto_upgrade")
-            .default(true)
-            .describe("Upgrade nodes with the cluster's release channel."),
+            .optional_computed()
+            .describe("Upgrade nodes with the cluster's release channel (GKE only, default `true`)."),
         Attribute::number("max_surge")
-            .default(1)
+            .optional_computed()
             .validate(validators::int_between(0, 100))
-            .describe("Extra nodes that may be created during an upgrade."),
+            .describe("Extra nodes that may be created during an upgrade (GKE only, default 1)."),
         Attribute::number("max_unavailable")
-            .default(0)
+            .optional_computed()
             .validate(validators::int_between(0, 100))
-            .describe("Nodes that may be unavailable at once during an upgrade."),
+            .describe("Nodes that may be unavailable at once during an upgrade: GKE default 0; EKS default 1, from 1 to 100 (EKS refuses 0). Changed in place."),
         Attribute::string("service_account")
             .force_new()
-            .describe("The Google service account (email) the nodes run as. Default: the Compute Engine default account."),
+            .describe("The Google service account (email) the nodes run as (GKE only). Default: the Compute Engine default account."),
         Attribute::object(
             "eks",
             vec![
                 Attribute::string("node_role_arn")
-                    .required()
-                    .describe("The IAM role of the nodes."),
+                    .force_new()
+                    .describe("The IAM role of the nodes. Default: the cluster's node role (`genesis_cluster`'s `eks.node_role_arn`). Changing it replaces the node group."),
                 Attribute::string_list("subnet_ids")
-                    .required()
-                    .describe("Subnets for the nodes."),
+                    .force_new()
+                    .equivalent_when(validators::same_members)
+                    .describe("Subnets for the nodes. Default: the cluster's subnets. Changing them replaces the node group."),
             ],
         )
-        .force_new()
-        .describe("EKS managed node group settings (clusters with cloud = \"aws\")."),
+        .describe("EKS managed node group settings (pools of clusters with cloud = \"aws\"); left out, the cluster's role and subnets are used."),
         Attribute::string("status")
             .computed()
-            .describe("The pool's status as the cloud reports it, e.g. `RUNNING`."),
+            .describe("The pool's status as the cloud reports it, e.g. `RUNNING` (GKE) or `ACTIVE` (EKS)."),
         Attribute::string("version")
             .computed()
             .describe("The Kubernetes version of the nodes."),
@@ -222,7 +276,7 @@ fn schema() -> Schema {
 fn cluster_id(v: &Value) -> Result<(), String> {
     match v.as_str() {
         Some(s) if ClusterName::parse(s).is_none() => Err(format!(
-            "{s:?} is not a cluster ID: use a genesis_cluster's id (`genesis_cluster.NAME.id`), i.e. projects/PROJECT/locations/LOCATION/clusters/NAME."
+            "{s:?} is not a cluster ID: use a genesis_cluster's id (`genesis_cluster.NAME.id`), i.e. projects/PROJECT/locations/LOCATION/clusters/NAME or an EKS cluster ARN."
         )),
         _ => Ok(()),
     }
@@ -239,6 +293,15 @@ impl Resource for NodePool {
     }
 
     fn validate(&self, config: &Value, diags: &mut Diagnostics) {
+        match on_eks(config) {
+            Some(true) => validate_eks(config, diags),
+            Some(false) if config.get("eks").is_set() => diags.attribute_error(
+                AttributePath::attr("eks"),
+                "Setting does not apply to this cloud",
+                "`eks` applies to node groups of EKS clusters; this pool's cluster is a GKE cluster. Remove it.",
+            ),
+            _ => {}
+        }
         let (min, max) = (
             config.get("min_nodes").as_f64(),
             config.get("max_nodes").as_f64(),
@@ -336,6 +399,25 @@ impl Resource for NodePool {
 
     fn modify_plan(&self, ctx: &PlanContext<'_>, planned: &mut Value, diags: &mut Diagnostics) {
         let config = ctx.config;
+        let eks = on_eks(planned);
+        for (name, gke, eks_default) in cloud_defaults() {
+            if config.get(name).is_null() {
+                planned.set_attr(
+                    name,
+                    match eks {
+                        Some(false) => gke,
+                        Some(true) => eks_default,
+                        // Known once the cluster's ID is.
+                        None => Value::Unknown,
+                    },
+                );
+            }
+        }
+        if eks == Some(true) {
+            for name in GKE_ONLY {
+                planned.set_attr(name, Value::Null);
+            }
+        }
         if config.get("spot").is_null() {
             let spot = match planned.get("node_pool_type") {
                 Value::Unknown => Value::Unknown,
@@ -382,13 +464,32 @@ impl Resource for NodePool {
         }
     }
 
+    fn replaced_by(&self, prior: &Value, planned: &Value) -> Vec<AttributePath> {
+        // EKS makes a new node group for these; GKE rolls the nodes.
+        if on_eks(planned) != Some(true) {
+            return Vec::new();
+        }
+        ["machine_type", "image_type", "disk_size_gb"]
+            .into_iter()
+            .filter(|name| {
+                let new = planned.get(name);
+                !new.is_unknown() && prior.get(name) != new
+            })
+            .map(AttributePath::attr)
+            .collect()
+    }
+
     async fn create(&self, provider: &ProviderContext, planned: &Value) -> Applied {
         let spec = match spec_of(planned) {
             Ok(spec) => spec,
             Err(d) => return Applied::failed(Value::Null, d),
         };
         let wait = wait_for(provider, planned, "create", 30);
-        match provider.gcp.create(&spec, &wait).await {
+        match provider
+            .node_pools(&spec.cluster)
+            .create(&spec, &wait)
+            .await
+        {
             Ok(observed) => Applied::ok(state_from(planned, &observed)),
             Err((e, Some(observed))) => Applied::failed(
                 state_from(planned, &observed),
@@ -404,14 +505,8 @@ impl Resource for NodePool {
         let spec = spec_of(state)?;
         let wait = wait_for(provider, state, "read", 5);
         match provider
-            .gcp
-            .get(
-                &spec.project,
-                &spec.location,
-                &spec.cluster,
-                &spec.name,
-                &wait,
-            )
+            .node_pools(&spec.cluster)
+            .get(&spec.cluster, &spec.name, &wait)
             .await
         {
             Ok(Some(observed)) => Ok(Some((state_from(state, &observed), private.to_vec()))),
@@ -432,12 +527,9 @@ impl Resource for NodePool {
             (Err(d), _) | (_, Err(d)) => return Applied::failed(prior.clone(), d),
         };
         let wait = wait_for(provider, planned, "update", 30);
-        let result = provider.gcp.update(&from, &to, &wait).await;
-        let mut applied = match provider
-            .gcp
-            .get(&to.project, &to.location, &to.cluster, &to.name, &wait)
-            .await
-        {
+        let pools = provider.node_pools(&to.cluster);
+        let result = pools.update(&from, &to, &wait).await;
+        let mut applied = match pools.get(&to.cluster, &to.name, &wait).await {
             Ok(Some(observed)) => Applied::ok(state_from(planned, &observed)),
             Ok(None) => Applied::failed(
                 Value::Null,
@@ -476,14 +568,8 @@ impl Resource for NodePool {
         };
         let wait = wait_for(provider, prior, "delete", 30);
         match provider
-            .gcp
-            .delete(
-                &spec.project,
-                &spec.location,
-                &spec.cluster,
-                &spec.name,
-                &wait,
-            )
+            .node_pools(&spec.cluster)
+            .delete(&spec.cluster, &spec.name, &wait)
             .await
         {
             Ok(()) => Diagnostics::new(),
@@ -495,6 +581,7 @@ impl Resource for NodePool {
         let forms = [
             "projects/PROJECT/locations/LOCATION/clusters/CLUSTER/nodePools/NAME",
             "PROJECT/LOCATION/CLUSTER/NAME",
+            "arn:aws:eks:REGION:ACCOUNT:cluster/CLUSTER/nodePools/NAME",
         ];
         let (cluster, name) = parse_id(id).ok_or_else(|| bad_import_id(id, &forms))?;
         Ok(state_with(
@@ -515,15 +602,10 @@ fn int(state: &Value, name: &str) -> i64 {
 /// The configuration in the back end's terms.
 fn spec_of(state: &Value) -> Result<PoolSpec, Diagnostics> {
     let cluster_id = state.get("cluster").as_str().unwrap_or_default();
-    let Some(ClusterName::Gcp {
-        project,
-        location,
-        name: cluster,
-    }) = ClusterName::parse(cluster_id)
-    else {
+    let Some(cluster) = ClusterName::parse(cluster_id) else {
         return Err(Diagnostic::error(
-            "Node pools on this cluster are not supported by this build",
-            format!("{cluster_id:?} is not a GKE cluster ID; node pools on EKS come with the AWS back end."),
+            "Not a cluster ID",
+            format!("{cluster_id:?} is not the id of a genesis_cluster."),
         )
         .at(AttributePath::attr("cluster"))
         .into());
@@ -549,15 +631,37 @@ fn spec_of(state: &Value) -> Result<PoolSpec, Diagnostics> {
         })
         .collect();
     let text = |name: &str| state.get(name).as_str().unwrap_or_default().to_string();
+    let strings = |v: &Value| -> Vec<String> {
+        v.string_elements()
+            .into_iter()
+            .map(str::to_string)
+            .collect()
+    };
+    let cloud = match cluster {
+        ClusterName::Aws { .. } => {
+            let eks = state.get("eks");
+            let mut subnets = strings(eks.get("subnet_ids"));
+            subnets.sort();
+            PoolCloud::Eks(EksPool {
+                ami_type: text("image_type"),
+                node_role_arn: eks.get("node_role_arn").as_str().map(str::to_string),
+                subnet_ids: subnets,
+            })
+        }
+        ClusterName::Gcp { .. } => PoolCloud::Gke(GkePool {
+            disk_type: text("disk_type"),
+            image_type: text("image_type"),
+            node_locations: strings(state.get("node_locations")),
+            auto_upgrade: state.get("auto_upgrade").as_bool() != Some(false),
+            max_surge: int(state, "max_surge"),
+            service_account: state.get("service_account").as_str().map(str::to_string),
+        }),
+    };
     Ok(PoolSpec {
-        project,
-        location,
-        cluster,
+        cluster: cluster.address(),
         name: text("name"),
         machine_type: text("machine_type"),
         disk_size_gb: int(state, "disk_size_gb"),
-        disk_type: text("disk_type"),
-        image_type: text("image_type"),
         initial_node_count: int(state, "initial_node_count"),
         node_count: (!autoscaling).then(|| {
             state
@@ -570,18 +674,41 @@ fn spec_of(state: &Value) -> Result<PoolSpec, Diagnostics> {
         spot: state.get("spot").as_bool() == Some(true),
         labels,
         taints,
-        node_locations: state
-            .get("node_locations")
-            .string_elements()
-            .into_iter()
-            .map(str::to_string)
-            .collect(),
         auto_repair: state.get("auto_repair").as_bool() != Some(false),
-        auto_upgrade: state.get("auto_upgrade").as_bool() != Some(false),
-        max_surge: int(state, "max_surge"),
         max_unavailable: int(state, "max_unavailable"),
-        service_account: state.get("service_account").as_str().map(str::to_string),
+        cloud,
     })
+}
+
+fn validate_eks(config: &Value, diags: &mut Diagnostics) {
+    for name in GKE_ONLY {
+        if config.get(name).is_set() {
+            diags.attribute_error(
+                AttributePath::attr(name),
+                "Setting does not apply to this cloud",
+                format!("`{name}` applies to GKE node pools; this pool's cluster is an EKS cluster. Remove it."),
+            );
+        }
+    }
+    if let Some(image) = config.get("image_type").as_str()
+        && !EKS_AMI_TYPES.contains(&image)
+    {
+        diags.attribute_error(
+            AttributePath::attr("image_type"),
+            "Not an EKS AMI type",
+            format!(
+                "{image:?} is not an AMI type of EKS managed node groups: use one of {}.",
+                EKS_AMI_TYPES.join(", ")
+            ),
+        );
+    }
+    if config.get("max_unavailable").as_i64() == Some(0) {
+        diags.attribute_error(
+            AttributePath::attr("max_unavailable"),
+            "EKS needs at least one",
+            "EKS node groups update at least one node at a time: set max_unavailable between 1 and 100.",
+        );
+    }
 }
 
 fn taint_value(t: &PoolTaint) -> Value {
@@ -615,12 +742,24 @@ fn state_from(base: &Value, observed: &ObservedPool) -> Value {
     let spec = &observed.spec;
     let mut state = base.clone();
     let set = |state: &mut Value, name: &str, v: Value| state.set_attr(name, v);
-    let cluster = ClusterName::Gcp {
-        project: spec.project.clone(),
-        location: spec.location.clone(),
-        name: spec.cluster.clone(),
-    }
-    .id();
+    // An EKS cluster's ARN holds the account, which the address does not.
+    let cluster = match (&spec.cluster, base.get("cluster").as_str()) {
+        (_, Some(id)) => id.to_string(),
+        (
+            crate::cloud::cluster::ClusterAddress::Gke {
+                project,
+                location,
+                name,
+            },
+            None,
+        ) => ClusterName::Gcp {
+            project: project.clone(),
+            location: location.clone(),
+            name: name.clone(),
+        }
+        .id(),
+        (crate::cloud::cluster::ClusterAddress::Eks { .. }, None) => String::new(),
+    };
     set(
         &mut state,
         "id",
@@ -630,8 +769,6 @@ fn state_from(base: &Value, observed: &ObservedPool) -> Value {
     set(&mut state, "name", spec.name.clone().into());
     set(&mut state, "machine_type", spec.machine_type.clone().into());
     set(&mut state, "disk_size_gb", spec.disk_size_gb.into());
-    set(&mut state, "disk_type", spec.disk_type.clone().into());
-    set(&mut state, "image_type", spec.image_type.clone().into());
     if state.get("initial_node_count").is_null() {
         set(
             &mut state,
@@ -715,27 +852,64 @@ fn state_from(base: &Value, observed: &ObservedPool) -> Value {
             },
         );
     }
-    if !spec.node_locations.is_empty() {
-        set(
-            &mut state,
-            "node_locations",
-            Value::List(
-                spec.node_locations
-                    .iter()
-                    .map(|l| l.clone().into())
-                    .collect(),
-            ),
-        );
-    }
     set(&mut state, "auto_repair", spec.auto_repair.into());
-    set(&mut state, "auto_upgrade", spec.auto_upgrade.into());
-    set(&mut state, "max_surge", spec.max_surge.into());
     set(&mut state, "max_unavailable", spec.max_unavailable.into());
-    set(
-        &mut state,
-        "service_account",
-        spec.service_account.clone().into(),
-    );
+    match &spec.cloud {
+        PoolCloud::Gke(g) => {
+            set(&mut state, "disk_type", g.disk_type.clone().into());
+            set(&mut state, "image_type", g.image_type.clone().into());
+            if !g.node_locations.is_empty() {
+                set(
+                    &mut state,
+                    "node_locations",
+                    Value::List(g.node_locations.iter().map(|l| l.clone().into()).collect()),
+                );
+            }
+            set(&mut state, "auto_upgrade", g.auto_upgrade.into());
+            set(&mut state, "max_surge", g.max_surge.into());
+            set(
+                &mut state,
+                "service_account",
+                g.service_account.clone().into(),
+            );
+            set(&mut state, "eks", Value::Null);
+        }
+        PoolCloud::Eks(e) => {
+            for name in GKE_ONLY {
+                set(&mut state, name, Value::Null);
+            }
+            set(&mut state, "image_type", e.ami_type.clone().into());
+            // EKS has one SPOT capacity type for both.
+            if spec.spot && base.get("preemptible").as_bool() == Some(true) {
+                set(&mut state, "preemptible", true.into());
+                set(&mut state, "spot", false.into());
+            }
+            // The node group's own role and subnets stay as configured:
+            // left out, they are the cluster's, and the state says so (null).
+            let old = base.get("eks");
+            if old.is_set() {
+                let subnets = if validators::same_members(
+                    old.get("subnet_ids"),
+                    &Value::List(e.subnet_ids.iter().map(|s| s.clone().into()).collect()),
+                ) || old.get("subnet_ids").is_null()
+                {
+                    old.get("subnet_ids").clone()
+                } else {
+                    Value::List(e.subnet_ids.iter().map(|s| s.clone().into()).collect())
+                };
+                let role = if old.get("node_role_arn").is_null() {
+                    Value::Null
+                } else {
+                    e.node_role_arn.clone().into()
+                };
+                set(
+                    &mut state,
+                    "eks",
+                    Value::object([("node_role_arn", role), ("subnet_ids", subnets)]),
+                );
+            }
+        }
+    }
     set(&mut state, "status", observed.status.clone().into());
     set(&mut state, "version", observed.version.clone().into());
     state

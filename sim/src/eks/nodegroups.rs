@@ -173,6 +173,7 @@ impl Eks {
             "diskSize": body["diskSize"].as_i64().unwrap_or(20),
             "health": {"issues": []},
             "updateConfig": update_config,
+            "nodeRepairConfig": if body["nodeRepairConfig"].is_object() { body["nodeRepairConfig"].clone() } else { json!({"enabled": false}) },
             "tags": body["tags"].as_object().cloned().unwrap_or_default(),
         });
         self.nodegroups
@@ -268,6 +269,13 @@ impl Eks {
                 body["labels"]["addOrUpdateLabels"].to_string(),
             ));
             patch["labels"] = body["labels"].clone();
+        }
+        if body["nodeRepairConfig"].is_object() {
+            params.push((
+                "NodeRepairEnabled",
+                body["nodeRepairConfig"]["enabled"].to_string(),
+            ));
+            patch["nodeRepairConfig"] = body["nodeRepairConfig"].clone();
         }
         if body["taints"].is_object() {
             params.push((

@@ -299,7 +299,7 @@ fn role_not_ready(e: &CloudError) -> bool {
 }
 
 impl Aws {
-    async fn describe_cluster(
+    pub(super) async fn describe_cluster(
         &self,
         region: &str,
         name: &str,

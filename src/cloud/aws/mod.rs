@@ -6,6 +6,7 @@
 
 pub mod cluster;
 pub mod iam;
+pub mod node_group;
 pub mod registry;
 pub mod token;
 pub mod updates;

@@ -11,8 +11,8 @@ use google_cloud_container_v1::model::{
 
 use super::{Gcp, api_error};
 use crate::cloud::CloudError;
-use crate::cloud::cluster::Wait;
-use crate::cloud::node_pool::{NodePools, ObservedPool, PoolSpec, PoolTaint};
+use crate::cloud::cluster::{ClusterAddress, Wait};
+use crate::cloud::node_pool::{GkePool, NodePools, ObservedPool, PoolCloud, PoolSpec, PoolTaint};
 use crate::cloud::origin;
 use crate::cloud::retry::read_optional;
 use crate::cloud::retry::{Poll, poll_until_ready};
@@ -26,6 +26,26 @@ fn pool_name(project: &str, location: &str, cluster: &str, name: &str) -> String
         "{}/nodePools/{name}",
         cluster_name(project, location, cluster)
     )
+}
+
+/// Project, location and cluster name of a GKE cluster.
+fn gke_cluster(at: &ClusterAddress) -> Result<(&str, &str, &str), CloudError> {
+    match at {
+        ClusterAddress::Gke {
+            project,
+            location,
+            name,
+        } => Ok((project, location, name)),
+        ClusterAddress::Eks { name, .. } => Err(CloudError::Invalid(format!(
+            "cluster {name} is an EKS cluster, not a GKE one"
+        ))),
+    }
+}
+
+fn settings(spec: &PoolSpec) -> Result<&GkePool, CloudError> {
+    spec.gke().ok_or_else(|| {
+        CloudError::Invalid(format!("node pool {} is not on a GKE cluster", spec.name))
+    })
 }
 
 fn taints(spec: &PoolSpec) -> Vec<NodeTaint> {
@@ -50,31 +70,31 @@ fn autoscaling(spec: &PoolSpec) -> NodePoolAutoscaling {
     }
 }
 
-fn management(spec: &PoolSpec) -> NodeManagement {
+fn management(spec: &PoolSpec, g: &GkePool) -> NodeManagement {
     NodeManagement::new()
         .set_auto_repair(spec.auto_repair)
-        .set_auto_upgrade(spec.auto_upgrade)
+        .set_auto_upgrade(g.auto_upgrade)
 }
 
-fn upgrade_settings(spec: &PoolSpec) -> gke::node_pool::UpgradeSettings {
+fn upgrade_settings(spec: &PoolSpec, g: &GkePool) -> gke::node_pool::UpgradeSettings {
     gke::node_pool::UpgradeSettings::new()
-        .set_max_surge(spec.max_surge as i32)
+        .set_max_surge(g.max_surge as i32)
         .set_max_unavailable(spec.max_unavailable as i32)
 }
 
 /// The pool body for a create request.
-pub fn pool_body(spec: &PoolSpec) -> NodePool {
+pub fn pool_body(spec: &PoolSpec, g: &GkePool) -> NodePool {
     let mut config = NodeConfig::new()
         .set_machine_type(&spec.machine_type)
         .set_disk_size_gb(spec.disk_size_gb as i32)
-        .set_disk_type(&spec.disk_type)
-        .set_image_type(&spec.image_type)
+        .set_disk_type(&g.disk_type)
+        .set_image_type(&g.image_type)
         .set_labels(spec.labels.clone())
         .set_taints(taints(spec))
         .set_preemptible(spec.preemptible)
         .set_spot(spec.spot)
         .set_resource_labels([(origin::LABEL, origin::fingerprint(spec))]);
-    if let Some(sa) = &spec.service_account {
+    if let Some(sa) = &g.service_account {
         config = config.set_service_account(sa);
     }
     let mut pool = NodePool::new()
@@ -82,10 +102,10 @@ pub fn pool_body(spec: &PoolSpec) -> NodePool {
         .set_initial_node_count(spec.node_count.unwrap_or(spec.initial_node_count) as i32)
         .set_config(config)
         .set_autoscaling(autoscaling(spec))
-        .set_management(management(spec))
-        .set_upgrade_settings(upgrade_settings(spec));
-    if !spec.node_locations.is_empty() {
-        pool = pool.set_locations(spec.node_locations.clone());
+        .set_management(management(spec, g))
+        .set_upgrade_settings(upgrade_settings(spec, g));
+    if !g.node_locations.is_empty() {
+        pool = pool.set_locations(g.node_locations.clone());
     }
     pool
 }
@@ -111,14 +131,14 @@ pub fn observe(project: &str, location: &str, cluster: &str, p: &NodePool) -> Ob
     taints.sort();
     ObservedPool {
         spec: PoolSpec {
-            project: project.to_string(),
-            location: location.to_string(),
-            cluster: cluster.to_string(),
+            cluster: ClusterAddress::Gke {
+                project: project.to_string(),
+                location: location.to_string(),
+                name: cluster.to_string(),
+            },
             name: p.name.clone(),
             machine_type: config.machine_type.clone(),
             disk_size_gb: i64::from(config.disk_size_gb),
-            disk_type: config.disk_type.clone(),
-            image_type: config.image_type.clone(),
             initial_node_count: i64::from(p.initial_node_count),
             node_count: None,
             autoscaling,
@@ -130,14 +150,18 @@ pub fn observe(project: &str, location: &str, cluster: &str, p: &NodePool) -> Ob
                 .map(|(k, v)| (k.clone(), v.clone()))
                 .collect(),
             taints,
-            node_locations: p.locations.clone(),
             auto_repair: management.auto_repair,
-            auto_upgrade: management.auto_upgrade,
-            max_surge: i64::from(upgrade.max_surge),
             max_unavailable: i64::from(upgrade.max_unavailable),
-            service_account: (!config.service_account.is_empty()
-                && config.service_account != "default")
-                .then(|| config.service_account.clone()),
+            cloud: PoolCloud::Gke(GkePool {
+                disk_type: config.disk_type.clone(),
+                image_type: config.image_type.clone(),
+                node_locations: p.locations.clone(),
+                auto_upgrade: management.auto_upgrade,
+                max_surge: i64::from(upgrade.max_surge),
+                service_account: (!config.service_account.is_empty()
+                    && config.service_account != "default")
+                    .then(|| config.service_account.clone()),
+            }),
         },
         status: p.status.name().unwrap_or_default().to_string(),
         version: p.version.clone(),
@@ -168,14 +192,11 @@ impl Gcp {
 
     /// Whether the pool a create met is this create's own (see `origin`).
     async fn own_pool(&self, spec: &PoolSpec, wait: &Wait) -> bool {
+        let Ok((project, location, cluster)) = gke_cluster(&spec.cluster) else {
+            return false;
+        };
         let found = self
-            .get_pool(
-                &spec.project,
-                &spec.location,
-                &spec.cluster,
-                &spec.name,
-                wait,
-            )
+            .get_pool(project, location, cluster, &spec.name, wait)
             .await;
         let own = matches!(&found, Ok(Some(p)) if p.config.as_ref().is_some_and(|c| origin::made_by(c.resource_labels.iter(), origin::LABEL, &origin::fingerprint(spec))));
         if own {
@@ -187,6 +208,7 @@ impl Gcp {
     /// Waits until a pool an earlier attempt created is running.
     async fn wait_until_pool_runs(&self, spec: &PoolSpec, wait: &Wait) -> Result<(), CloudError> {
         let call = "creating the node pool";
+        let (project, location, cluster) = gke_cluster(&spec.cluster)?;
         poll_until_ready(
             call,
             wait,
@@ -194,13 +216,7 @@ impl Gcp {
             std::time::Duration::from_millis(500),
             || async {
                 let pool = self
-                    .get_pool(
-                        &spec.project,
-                        &spec.location,
-                        &spec.cluster,
-                        &spec.name,
-                        wait,
-                    )
+                    .get_pool(project, location, cluster, &spec.name, wait)
                     .await?;
                 Ok(match pool.map(|p| p.status) {
                     Some(gke::node_pool::Status::Running) => Poll::Ready,
@@ -223,24 +239,20 @@ impl NodePools for Gcp {
         wait: &Wait,
     ) -> Result<ObservedPool, (CloudError, Option<ObservedPool>)> {
         let client = self.gke().await.map_err(|e| (e, None))?;
-        let cluster = cluster_name(&spec.project, &spec.location, &spec.cluster);
-        let body = pool_body(spec);
+        let g = settings(spec).map_err(|e| (e, None))?;
+        let (project, location, cluster_id) = gke_cluster(&spec.cluster).map_err(|e| (e, None))?;
+        let cluster = cluster_name(project, location, cluster_id);
+        let body = pool_body(spec, g);
         let lock = self.cluster_lock(&cluster).await;
         let _serialised = lock.lock().await;
         let created = self
-            .change(
-                "creating the node pool",
-                &spec.project,
-                &spec.location,
-                wait,
-                || {
-                    client
-                        .create_node_pool()
-                        .set_parent(&cluster)
-                        .set_node_pool(body.clone())
-                        .send()
-                },
-            )
+            .change("creating the node pool", project, location, wait, || {
+                client
+                    .create_node_pool()
+                    .set_parent(&cluster)
+                    .set_node_pool(body.clone())
+                    .send()
+            })
             .await;
         // A pool of that name is this create's own only if an earlier
         // attempt made it (see `origin`); anything else must never be
@@ -253,13 +265,7 @@ impl NodePools for Gcp {
             other => other,
         };
         let observed = self
-            .get(
-                &spec.project,
-                &spec.location,
-                &spec.cluster,
-                &spec.name,
-                wait,
-            )
+            .get(&spec.cluster, &spec.name, wait)
             .await
             .ok()
             .flatten();
@@ -278,12 +284,11 @@ impl NodePools for Gcp {
 
     async fn get(
         &self,
-        project: &str,
-        location: &str,
-        cluster: &str,
+        at: &ClusterAddress,
         name: &str,
         wait: &Wait,
     ) -> Result<Option<ObservedPool>, CloudError> {
+        let (project, location, cluster) = gke_cluster(at)?;
         Ok(self
             .get_pool(project, location, cluster, name, wait)
             .await?
@@ -292,10 +297,11 @@ impl NodePools for Gcp {
 
     async fn update(&self, from: &PoolSpec, to: &PoolSpec, wait: &Wait) -> Result<(), CloudError> {
         let client = self.gke().await?;
-        let full = pool_name(&to.project, &to.location, &to.cluster, &to.name);
-        let (project, location) = (&to.project, &to.location);
+        let (was, g) = (settings(from)?, settings(to)?);
+        let (project, location, cluster) = gke_cluster(&to.cluster)?;
+        let full = pool_name(project, location, cluster, &to.name);
         let lock = self
-            .cluster_lock(&cluster_name(project, location, &to.cluster))
+            .cluster_lock(&cluster_name(project, location, cluster))
             .await;
         let _serialised = lock.lock().await;
         if from.autoscaling != to.autoscaling {
@@ -315,8 +321,8 @@ impl NodePools for Gcp {
             )
             .await?;
         }
-        if from.auto_repair != to.auto_repair || from.auto_upgrade != to.auto_upgrade {
-            let m = management(to);
+        if from.auto_repair != to.auto_repair || was.auto_upgrade != g.auto_upgrade {
+            let m = management(to, g);
             self.change(
                 "changing the pool's management",
                 project,
@@ -347,32 +353,32 @@ impl NodePools for Gcp {
         }
         let node_update = from.machine_type != to.machine_type
             || from.disk_size_gb != to.disk_size_gb
-            || from.disk_type != to.disk_type
-            || from.image_type != to.image_type
+            || was.disk_type != g.disk_type
+            || was.image_type != g.image_type
             || from.labels != to.labels
             || from.taints != to.taints
-            || (from.node_locations != to.node_locations && !to.node_locations.is_empty())
-            || from.max_surge != to.max_surge
+            || (was.node_locations != g.node_locations && !g.node_locations.is_empty())
+            || was.max_surge != g.max_surge
             || from.max_unavailable != to.max_unavailable;
         if node_update {
             let labels = NodeLabels::new().set_labels(to.labels.clone());
             let node_taints = NodeTaints::new().set_taints(taints(to));
-            let upgrade = upgrade_settings(to);
+            let upgrade = upgrade_settings(to, g);
             self.change("updating the pool's nodes", project, location, wait, || {
                 let mut request = client
                     .update_node_pool()
                     .set_name(&full)
                     // GKE requires the image type on every node pool update.
-                    .set_image_type(&to.image_type)
+                    .set_image_type(&g.image_type)
                     .set_node_version("-")
                     .set_machine_type(&to.machine_type)
                     .set_disk_size_gb(to.disk_size_gb)
-                    .set_disk_type(&to.disk_type)
+                    .set_disk_type(&g.disk_type)
                     .set_labels(labels.clone())
                     .set_taints(node_taints.clone())
                     .set_upgrade_settings(upgrade.clone());
-                if !to.node_locations.is_empty() {
-                    request = request.set_locations(to.node_locations.clone());
+                if !g.node_locations.is_empty() {
+                    request = request.set_locations(g.node_locations.clone());
                 }
                 request.send()
             })
@@ -381,15 +387,9 @@ impl NodePools for Gcp {
         Ok(())
     }
 
-    async fn delete(
-        &self,
-        project: &str,
-        location: &str,
-        cluster: &str,
-        name: &str,
-        wait: &Wait,
-    ) -> Result<(), CloudError> {
+    async fn delete(&self, at: &ClusterAddress, name: &str, wait: &Wait) -> Result<(), CloudError> {
         let client = self.gke().await?;
+        let (project, location, cluster) = gke_cluster(at)?;
         let full = pool_name(project, location, cluster, name);
         let lock = self
             .cluster_lock(&cluster_name(project, location, cluster))
