@@ -69,7 +69,7 @@ resource "genesis_workload" "api" {
 
 /// A moment of the apply at which the provider is killed, told by what the
 /// simulator already holds.
-type KillPoint = (&'static str, Box<dyn Fn(&Sim) -> bool>);
+pub type KillPoint = (&'static str, Box<dyn Fn(&Sim) -> bool>);
 
 fn state_list(ws: &Workspace) -> String {
     ws.run(&["state", "list"]).assert_no_crash().stdout
@@ -139,7 +139,7 @@ fn creates_whose_response_is_lost_adopt_their_own_object() {
 /// too could cut its local state file mid-write, a loss no provider can
 /// make up for.) A run that gets past a point before it is seen is left to
 /// finish.
-fn kill_at(ws: &Workspace, sim: &Sim, args: &[&str], points: &[KillPoint]) -> usize {
+pub fn kill_at(ws: &Workspace, sim: &Sim, args: &[&str], points: &[KillPoint]) -> usize {
     let mut killed = 0;
     for (point, reached) in points {
         let mut run = ws.spawn(args);
@@ -328,7 +328,7 @@ fn missing_credentials_fail_fast_and_say_what_to_set() {
 
 /// The seed of the storm, printed with every failure: rerun with
 /// `GENESIS_CHAOS_SEED=N` to replay it.
-fn chaos_seed() -> u64 {
+pub fn chaos_seed() -> u64 {
     std::env::var("GENESIS_CHAOS_SEED")
         .ok()
         .and_then(|s| s.parse().ok())

@@ -407,3 +407,92 @@ fn a_failed_node_group_is_kept_tainted_with_its_health_issues() {
         );
     });
 }
+
+/// A storm on the EKS face and the cluster's API server (30% 503, 10%
+/// throttling, half the updates answered "update in progress", 10%
+/// responses lost after the request took effect): the platform is applied
+/// and destroyed all the same, nothing made twice, nothing left behind.
+#[test]
+fn eks_applies_and_destroys_through_a_storm() {
+    each_terraform(|tf| {
+        let sim = Sim::start_with(genesis_sim::Config {
+            seed: crate::crash::chaos_seed(),
+            ..genesis_sim::Config::default()
+        });
+        let moto = Moto::start();
+        let storm = || {
+            for fault in [
+                serde_json::json!({"api": "eks", "method": "*", "status": 503, "rate": 0.3}),
+                serde_json::json!({"api": "eks", "method": "*", "status": 429, "rate": 0.1}),
+                serde_json::json!({"api": "eks", "method": "Update*", "status": 409, "rate": 0.5}),
+                serde_json::json!({"api": "*", "method": "*", "drop_connection": true, "rate": 0.1}),
+                serde_json::json!({"api": "kube", "method": "*", "status": 503, "rate": 0.2}),
+            ] {
+                assert_eq!(sim.control("POST", "/_sim/faults", Some(fault)), 204);
+            }
+        };
+        let ws = Workspace::new(tf, &[("main.tf", &config(&BASE))]).against_eks(&sim, &moto);
+        storm();
+        ws.run(&["apply", "-input=false", "-auto-approve"]).ok();
+        // An update through the storm: CIDRs and pool bounds.
+        ws.write(
+            "main.tf",
+            &config(&Settings {
+                cidrs: r#"{ cidr_block = "198.51.100.0/24" }"#,
+                pool: (2, 5),
+                ..BASE
+            }),
+        );
+        ws.run(&["apply", "-input=false", "-auto-approve"]).ok();
+        assert_eq!(sim.control("DELETE", "/_sim/faults", None), 204);
+        assert!(!ws.plan_has_changes(), "converged");
+        let served = &sim.state()["requests"];
+        assert!(served["eks.CreateCluster"].as_u64() >= Some(1));
+        storm();
+        ws.run(&["destroy", "-input=false", "-auto-approve"]).ok();
+        assert_eq!(sim.control("DELETE", "/_sim/faults", None), 204);
+        let eks = &sim.state()["eks"];
+        assert!(eks["clusters"].as_object().unwrap().is_empty(), "{eks:#}");
+        assert_eq!(moto.python("print(len(iam.list_roles()['Roles']))"), "0");
+    });
+}
+
+/// The provider killed while the cluster is being created, then while its
+/// node group is: each next apply adopts what the killed one made.
+#[test]
+fn eks_creates_killed_midway_are_resumed() {
+    each_terraform(|tf| {
+        let sim = Sim::start_with(genesis_sim::Config {
+            operation_time: std::time::Duration::from_secs(2),
+            ..genesis_sim::Config::default()
+        });
+        let moto = Moto::start();
+        let ws = Workspace::new(tf, &[("main.tf", &config(&BASE))]).against_eks(&sim, &moto);
+        let apply = ["apply", "-input=false", "-auto-approve"];
+        let points: [crate::crash::KillPoint; 2] = [
+            (
+                "cluster create",
+                Box::new(|s: &Sim| s.state()["eks"]["clusters"][ARN].is_object()),
+            ),
+            (
+                "node group create",
+                Box::new(|s: &Sim| s.state()["eks"]["nodegroups"][ARN]["system"].is_object()),
+            ),
+        ];
+        let killed = crate::crash::kill_at(&ws, &sim, &apply, &points);
+        assert_eq!(killed, 2, "both points were reached");
+        ws.run(&apply).ok();
+        assert!(!ws.plan_has_changes(), "converged");
+        assert_eq!(
+            sim.state()["eks"]["nodegroups"][ARN]["system"]["status"],
+            "ACTIVE"
+        );
+        ws.run(&["destroy", "-input=false", "-auto-approve"]).ok();
+        assert!(
+            sim.state()["eks"]["clusters"]
+                .as_object()
+                .unwrap()
+                .is_empty()
+        );
+    });
+}

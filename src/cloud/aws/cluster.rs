@@ -410,7 +410,8 @@ impl Aws {
     ) -> Result<(), CloudError> {
         let eks = self.eks(region).await;
         for name in names {
-            let created = send(wait, || async {
+            // A create's ResourceInUseException means "exists", not "busy".
+            let created = retry(Backoff::until(wait.deadline()), &wait.stop, || async {
                 eks.create_addon()
                     .cluster_name(cluster)
                     .addon_name(name)
@@ -500,7 +501,7 @@ impl Aws {
     ) -> Result<(), CloudError> {
         let principal = self.caller(region, wait).await?;
         let eks = self.eks(region).await;
-        let created = send(wait, || async {
+        let created = retry(Backoff::until(wait.deadline()), &wait.stop, || async {
             eks.create_access_entry()
                 .cluster_name(cluster)
                 .principal_arn(&principal)

@@ -20,6 +20,7 @@ pub fn is_busy(e: &CloudError) -> bool {
 }
 
 /// Sends a change, retrying while the cluster is busy or the API slow.
+/// Not for creates: there ResourceInUseException means "already exists".
 pub async fn send<T, F, Fut>(wait: &Wait, send: F) -> Result<T, CloudError>
 where
     F: Fn() -> Fut,
