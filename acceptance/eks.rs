@@ -496,3 +496,91 @@ fn eks_creates_killed_midway_are_resumed() {
         );
     });
 }
+
+/// `examples/eks-production`, the seed's EKS platform, applied from empty
+/// state in one run: cluster, add-ons, four node groups, ECR and the
+/// workloads. The next plan is empty; every resource imports with no
+/// change; destroy waits for deletion protection to be lifted, then leaves
+/// nothing Genesis made (roles deleted, its KMS key scheduled for deletion).
+#[test]
+fn the_eks_production_example_applies_imports_and_destroys() {
+    each_terraform(|tf| {
+        let sim = Sim::start();
+        let moto = Moto::start();
+        let ws = Workspace::example(tf, "eks-production").against_eks(&sim, &moto);
+        ws.run(&["apply", "-input=false", "-auto-approve"]).ok();
+        let arn = "arn:aws:eks:us-east-1:123456789012:cluster/lead-gen-prod";
+        let eks = sim.state()["eks"].clone();
+        let c = &eks["clusters"][arn];
+        assert_eq!(c["status"], "ACTIVE");
+        assert_eq!(c["resourcesVpcConfig"]["endpointPrivateAccess"], true);
+        assert!(
+            c["encryptionConfig"][0]["provider"]["keyArn"]
+                .as_str()
+                .is_some_and(|k| k.starts_with("arn:aws:kms:us-east-1:")),
+            "prod encrypts secrets with a key Genesis made: {c:#}"
+        );
+        assert_eq!(
+            c["logging"]["clusterLogging"][0]["types"],
+            serde_json::json!(["api", "audit", "authenticator"])
+        );
+        let groups = eks["nodegroups"][arn].as_object().unwrap();
+        assert_eq!(groups.len(), 4);
+        assert_eq!(groups["ai-gpu"]["amiType"], "AL2023_x86_64_NVIDIA");
+        assert!(
+            groups["database"]["taints"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .any(|t| t["key"] == "dedicated" && t["effect"] == "NO_SCHEDULE")
+        );
+        for addon in eks["addons"][arn].as_object().unwrap().values() {
+            assert_eq!(addon["status"], "ACTIVE", "{addon:#}");
+        }
+        assert!(!ws.plan_has_changes(), "the next plan is empty");
+
+        // Every resource, forgotten and imported, plans no change.
+        let shown = ws.run(&["show", "-json"]).ok().json();
+        let resources: Vec<(String, String)> = shown["values"]["root_module"]["resources"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .filter(|r| r["mode"] == "managed")
+            .map(|r| {
+                (
+                    r["address"].as_str().unwrap().to_string(),
+                    r["values"]["id"].as_str().unwrap().to_string(),
+                )
+            })
+            .collect();
+        assert_eq!(resources.len(), 8, "{resources:?}");
+        for (address, _) in &resources {
+            ws.run(&["state", "rm", address]).ok();
+        }
+        for (address, id) in &resources {
+            ws.run(&["import", "-input=false", address, id]).ok();
+        }
+        assert!(
+            !ws.plan_has_changes(),
+            "imports plan no change:\n{}",
+            ws.run(&["plan", "-input=false", "-no-color"]).stdout
+        );
+
+        let refused = ws.run(&["destroy", "-input=false", "-auto-approve", "-no-color"]);
+        assert!(!refused.status.success(), "prod is protected");
+        let ws = ws.with_env("TF_VAR_deletion_protection", "false");
+        ws.run(&["apply", "-input=false", "-auto-approve"]).ok();
+        ws.run(&["destroy", "-input=false", "-auto-approve"]).ok();
+        let eks = &sim.state()["eks"];
+        assert!(eks["clusters"].as_object().unwrap().is_empty(), "{eks:#}");
+        assert_eq!(moto.python("print(len(iam.list_roles()['Roles']))"), "0");
+        assert_eq!(
+            moto.python("print([kms.describe_key(KeyId=k['KeyId'])['KeyMetadata']['KeyState'] for k in kms.list_keys()['Keys']])"),
+            "['PendingDeletion']"
+        );
+        assert_eq!(
+            moto.python("print(len(ecr.describe_repositories()['repositories']))"),
+            "0"
+        );
+    });
+}

@@ -30,6 +30,9 @@ use crate::provider::Secret;
 pub const NODE_ROLE_TAG: &str = "genesis-node-role";
 /// The tag listing add-ons still to install once a node group is ACTIVE.
 pub const AFTER_NODES_TAG: &str = "genesis-after-nodes";
+/// The tag keeping the display names of the public access CIDRs, which
+/// EKS itself does not hold: `CIDR=NAME` pairs, spaces in names as `+`.
+pub const NETWORK_NAMES_TAG: &str = "genesis-network-names";
 /// Add-ons whose pods need nodes: installed once a node group is ACTIVE.
 pub const AFTER_NODES: &[&str] = &["coredns", "aws-ebs-csi-driver"];
 /// The order EKS needs add-ons in: networking and pod identity before
@@ -78,7 +81,33 @@ fn address_of(at: &ClusterAddress) -> Result<(&str, &str), CloudError> {
 
 /// Tags Genesis keeps for itself, never shown as labels.
 fn is_internal_tag(key: &str) -> bool {
-    [origin::LABEL, NODE_ROLE_TAG, AFTER_NODES_TAG].contains(&key)
+    [
+        origin::LABEL,
+        NODE_ROLE_TAG,
+        AFTER_NODES_TAG,
+        NETWORK_NAMES_TAG,
+    ]
+    .contains(&key)
+}
+
+/// The display names of the authorized networks as a tag value, if any.
+pub fn network_names(networks: &[AuthorizedNetwork]) -> Option<String> {
+    let pairs: Vec<String> = networks
+        .iter()
+        .filter(|n| !n.display_name.is_empty())
+        .map(|n| format!("{}={}", n.cidr_block, n.display_name.replace(' ', "+")))
+        .collect();
+    (!pairs.is_empty()).then(|| pairs.join(" "))
+}
+
+/// The display name a tag value gives a CIDR.
+fn network_name(tag: Option<&String>, cidr: &str) -> String {
+    tag.into_iter()
+        .flat_map(|v| v.split(' '))
+        .filter_map(|pair| pair.split_once('='))
+        .find(|(c, _)| *c == cidr)
+        .map(|(_, name)| name.replace('+', " "))
+        .unwrap_or_default()
 }
 
 fn vpc_config(spec: &ClusterSpec, e: &EksCluster) -> VpcConfigRequest {
@@ -153,6 +182,9 @@ fn tags(spec: &ClusterSpec, node_role: &str, after_nodes: &[&str]) -> HashMap<St
     let mut tags: HashMap<String, String> = spec.labels.clone().into_iter().collect();
     tags.insert(origin::LABEL.into(), origin::fingerprint(spec));
     tags.insert(NODE_ROLE_TAG.into(), node_role.to_string());
+    if let Some(names) = network_names(&spec.authorized_networks) {
+        tags.insert(NETWORK_NAMES_TAG.into(), names);
+    }
     if !after_nodes.is_empty() {
         tags.insert(AFTER_NODES_TAG.into(), after_nodes.join(" "));
     }
@@ -241,8 +273,8 @@ pub fn observe(
         authorized_networks: cidrs
             .into_iter()
             .map(|cidr_block| AuthorizedNetwork {
+                display_name: network_name(tags.get(NETWORK_NAMES_TAG), &cidr_block),
                 cidr_block,
-                display_name: String::new(),
             })
             .collect(),
         logging_components: log_types,
@@ -947,8 +979,15 @@ impl Clusters for Aws {
                 .map(|(k, v)| (k.clone(), v.clone()))
                 .collect()
         };
-        self.set_tags(&arn, region, &user_tags(&current_tags), &to.labels, wait)
-            .await?;
+        let mut wanted = to.labels.clone();
+        let mut have = user_tags(&current_tags);
+        if let Some(names) = current_tags.get(NETWORK_NAMES_TAG) {
+            have.insert(NETWORK_NAMES_TAG.into(), names.clone());
+        }
+        if let Some(names) = network_names(&to.authorized_networks) {
+            wanted.insert(NETWORK_NAMES_TAG.into(), names);
+        }
+        self.set_tags(&arn, region, &have, &wanted, wait).await?;
         if was.addons != e.addons {
             let installed = self.addons(region, name, wait).await?;
             let nodes = self.has_active_nodes(region, name, wait).await?;
@@ -1125,6 +1164,25 @@ mod tests {
         assert_eq!(setups[1].types().len(), 3);
         let none = logging(&[]);
         assert_eq!(none.cluster_logging().len(), 1);
+    }
+
+    #[test]
+    fn network_names_survive_a_tag() {
+        let networks = vec![
+            AuthorizedNetwork {
+                cidr_block: "203.0.113.0/24".into(),
+                display_name: "head office".into(),
+            },
+            AuthorizedNetwork {
+                cidr_block: "198.51.100.0/24".into(),
+                display_name: String::new(),
+            },
+        ];
+        let tag = network_names(&networks);
+        assert_eq!(tag.as_deref(), Some("203.0.113.0/24=head+office"));
+        assert_eq!(network_name(tag.as_ref(), "203.0.113.0/24"), "head office");
+        assert_eq!(network_name(tag.as_ref(), "198.51.100.0/24"), "");
+        assert_eq!(network_names(&networks[1..]), None);
     }
 
     #[test]

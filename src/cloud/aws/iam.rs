@@ -225,7 +225,7 @@ impl Aws {
         cluster: &str,
         wait: &Wait,
     ) -> Result<String, CloudError> {
-        if let Some(arn) = self.own_key(region, cluster, wait).await? {
+        if let Some((_, arn)) = self.own_key(region, cluster, wait).await? {
             return Ok(arn);
         }
         let kms = self.kms(region).await;
@@ -266,14 +266,14 @@ impl Aws {
         Ok(arn)
     }
 
-    /// The key behind the cluster's Genesis alias, when it carries this
-    /// cluster's tag and is not scheduled for deletion.
+    /// The key (ID, ARN) behind the cluster's Genesis alias, when it
+    /// carries this cluster's tag and is not scheduled for deletion.
     async fn own_key(
         &self,
         region: &str,
         cluster: &str,
         wait: &Wait,
-    ) -> Result<Option<String>, CloudError> {
+    ) -> Result<Option<(String, String)>, CloudError> {
         let kms = self.kms(region).await;
         let backoff = Backoff::until(wait.deadline());
         let found = retry(backoff, &wait.stop, || async {
@@ -305,7 +305,12 @@ impl Aws {
             .tags()
             .iter()
             .any(|t| t.tag_key() == CLUSTER_TAG && t.tag_value() == cluster);
-        Ok(ours.then(|| meta.arn().unwrap_or_default().to_string()))
+        Ok(ours.then(|| {
+            (
+                meta.key_id().to_string(),
+                meta.arn().unwrap_or_default().to_string(),
+            )
+        }))
     }
 
     /// Schedules the key Genesis made for the cluster for deletion, after
@@ -316,7 +321,7 @@ impl Aws {
         cluster: &str,
         wait: &Wait,
     ) -> Result<(), CloudError> {
-        let Some(arn) = self.own_key(region, cluster, wait).await? else {
+        let Some((id, arn)) = self.own_key(region, cluster, wait).await? else {
             return Ok(());
         };
         let kms = self.kms(region).await;
@@ -331,7 +336,7 @@ impl Aws {
         .await?;
         retry(backoff, &wait.stop, || async {
             kms.schedule_key_deletion()
-                .key_id(&arn)
+                .key_id(&id)
                 .pending_window_in_days(7)
                 .send()
                 .await

@@ -352,6 +352,25 @@ fn check_logging(config: &Value, allowed: &[&str], what: &str, diags: &mut Diagn
 
 fn validate_eks(config: &Value, diags: &mut Diagnostics) {
     check_logging(config, EKS_LOG_TYPES, "EKS control-plane log type", diags);
+    // EKS keeps the names in a tag, whose values allow only these.
+    for (i, network) in config
+        .get("master_authorized_networks")
+        .elements()
+        .iter()
+        .enumerate()
+    {
+        if let Some(name) = network.get("display_name").as_str()
+            && !name
+                .chars()
+                .all(|c| c.is_alphanumeric() || " _.:/-@".contains(c))
+        {
+            diags.attribute_error(
+                AttributePath::attr("master_authorized_networks").index(i).join("display_name"),
+                "Name not allowed on EKS",
+                format!("{name:?}: on EKS, display names may hold letters, digits, spaces and _ . : / - @ (Genesis keeps them in a tag)."),
+            );
+        }
+    }
     if config.get("enable_autopilot").as_bool() == Some(true) {
         diags.attribute_error(
             AttributePath::attr("enable_autopilot"),

@@ -204,7 +204,7 @@ pub fn state_from(base: &Value, observed: &ObservedCluster) -> Value {
         .authorized_networks
         .iter()
         .map(|n| {
-            // EKS keeps no names: the configuration's stays.
+            // A name EKS lost (a tag removed) keeps the configuration's.
             let known = base
                 .get("master_authorized_networks")
                 .elements()
