@@ -29,6 +29,16 @@ pub fn terraform(dir: &Path, args: &[&str], sim: &genesis_sim::Urls) {
 /// Runs terraform against the simulator and returns its exit code (2 is
 /// `plan -detailed-exitcode`'s "changes"); its output is shown on failure.
 pub fn terraform_code(dir: &Path, args: &[&str], sim: &genesis_sim::Urls) -> Option<i32> {
+    terraform_with(dir, args, sim, &[])
+}
+
+/// Runs terraform with extra environment (moto's endpoint and keys).
+pub fn terraform_with(
+    dir: &Path,
+    args: &[&str],
+    sim: &genesis_sim::Urls,
+    env: &[(&str, &str)],
+) -> Option<i32> {
     let out = Command::new("terraform")
         .args(args)
         .current_dir(dir)
@@ -36,7 +46,9 @@ pub fn terraform_code(dir: &Path, args: &[&str], sim: &genesis_sim::Urls) -> Opt
         .env("CHECKPOINT_DISABLE", "1")
         .env("GENESIS_GKE_ENDPOINT", &sim.gke)
         .env("GENESIS_ARTIFACT_REGISTRY_ENDPOINT", &sim.artifact_registry)
+        .env("GENESIS_EKS_ENDPOINT", &sim.eks)
         .env("GOOGLE_OAUTH_ACCESS_TOKEN", &sim.token)
+        .envs(env.iter().copied())
         .output()
         .expect("terraform on PATH");
     if !matches!(out.status.code(), Some(0 | 2)) {
@@ -49,6 +61,133 @@ pub fn terraform_code(dir: &Path, args: &[&str], sim: &genesis_sim::Urls) -> Opt
     out.status.code()
 }
 
+/// moto's server for IAM, STS, KMS and ECR, with its request recorder on,
+/// so the calls Genesis makes can be counted by service.
+pub struct Moto {
+    pub endpoint: String,
+    child: std::process::Child,
+}
+
+impl Moto {
+    /// `None` when moto is not installed (`pip install -r acceptance/requirements.txt`).
+    pub fn start() -> Option<Moto> {
+        let port = std::net::TcpListener::bind("127.0.0.1:0")
+            .and_then(|l| l.local_addr())
+            .ok()?
+            .port();
+        let child = Command::new("python3")
+            .args(["-m", "moto.server", "-H", "127.0.0.1", "-p", &port.to_string()])
+            .env("MOTO_IAM_LOAD_MANAGED_POLICIES", "true")
+            .stdout(std::process::Stdio::null())
+            .stderr(std::process::Stdio::null())
+            .spawn()
+            .ok()?;
+        let moto = Moto {
+            endpoint: format!("http://127.0.0.1:{port}"),
+            child,
+        };
+        for _ in 0..300 {
+            if std::net::TcpStream::connect(("127.0.0.1", port)).is_ok() {
+                return Some(moto);
+            }
+            std::thread::sleep(std::time::Duration::from_millis(100));
+        }
+        None
+    }
+
+    /// The environment that points the provider's AWS clients here.
+    pub fn env(&self) -> Vec<(&str, &str)> {
+        vec![
+            ("GENESIS_AWS_ENDPOINT", self.endpoint.as_str()),
+            ("AWS_ACCESS_KEY_ID", "testing"),
+            ("AWS_SECRET_ACCESS_KEY", "testing"),
+            ("AWS_REGION", "us-east-1"),
+        ]
+    }
+
+    fn request(&self, method: &str, path: &str) -> String {
+        use std::io::{Read, Write};
+        let host = self.endpoint.trim_start_matches("http://");
+        let mut stream = std::net::TcpStream::connect(host).unwrap();
+        write!(
+            stream,
+            "{method} {path} HTTP/1.1\r\nHost: {host}\r\nContent-Length: 0\r\nConnection: close\r\n\r\n"
+        )
+        .unwrap();
+        let mut response = String::new();
+        stream.read_to_string(&mut response).unwrap();
+        response
+            .split_once("\r\n\r\n")
+            .map(|(_, body)| body.to_string())
+            .unwrap_or_default()
+    }
+
+    /// Forgets the calls recorded so far and records the next ones.
+    pub fn record(&self) {
+        self.request("POST", "/moto-api/recorder/reset-recording");
+        self.request("POST", "/moto-api/recorder/start-recording");
+    }
+
+    /// The calls recorded, by service (`iam`, `sts`, `kms`, `ecr`), from
+    /// each request's SigV4 credential scope.
+    pub fn calls(&self) -> std::collections::BTreeMap<String, u64> {
+        let mut out = std::collections::BTreeMap::new();
+        let recording = self.request("GET", "/moto-api/recorder/download-recording");
+        for line in recording.lines() {
+            let Ok(entry) = serde_json::from_str::<serde_json::Value>(line) else {
+                continue;
+            };
+            let service = entry["headers"]["Authorization"]
+                .as_str()
+                .and_then(|a| a.split("Credential=").nth(1))
+                .and_then(|c| c.split('/').nth(3))
+                .unwrap_or("other")
+                .to_string();
+            *out.entry(service).or_default() += 1;
+        }
+        out
+    }
+}
+
+impl Drop for Moto {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+/// API calls served by genesis-sim since the last reset, by face.
+#[derive(Clone, Copy, Debug, Default)]
+pub struct SimCalls {
+    pub gke: u64,
+    pub artifact_registry: u64,
+    pub eks: u64,
+    pub kube: u64,
+}
+
+pub fn sim_calls(running: &genesis_sim::Running) -> SimCalls {
+    let state = running.sim.dump();
+    let mut out = SimCalls::default();
+    for (method, n) in state["requests"].as_object().into_iter().flatten() {
+        let n = n.as_u64().unwrap_or(0);
+        if method.starts_with("container.") {
+            out.gke += n;
+        } else if method.starts_with("artifactregistry.") {
+            out.artifact_registry += n;
+        } else if method.starts_with("eks.") {
+            out.eks += n;
+        } else {
+            out.kube += n;
+        }
+    }
+    out
+}
+
+/// Calls of one operation (`eks.DescribeCluster`) since the last reset.
+pub fn calls_of(running: &genesis_sim::Running, method: &str) -> u64 {
+    running.sim.dump()["requests"][method].as_u64().unwrap_or(0)
+}
+
 /// API calls served since the last reset, by API.
 pub fn calls(running: &genesis_sim::Running) -> (u64, u64, u64) {
     let state = running.sim.dump();
@@ -59,7 +198,7 @@ pub fn calls(running: &genesis_sim::Running) -> (u64, u64, u64) {
             out.0 += n;
         } else if method.starts_with("artifactregistry.") {
             out.1 += n;
-        } else {
+        } else if method.starts_with("kube ") {
             out.2 += n;
         }
     }
