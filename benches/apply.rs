@@ -139,7 +139,9 @@ fn main() {
 /// The EKS production example: wall time and calls per resource, by API.
 fn eks() {
     let Some(moto) = common::Moto::start() else {
-        println!("\nEKS: skipped (moto is not installed: pip install -r acceptance/requirements.txt)");
+        println!(
+            "\nEKS: skipped (moto is not installed: pip install -r acceptance/requirements.txt)"
+        );
         return;
     };
     let runtime = tokio::runtime::Runtime::new().unwrap();

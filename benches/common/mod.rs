@@ -1,5 +1,7 @@
 //! What the benchmarks share: running the real terraform in a workspace
 //! pointed at genesis-sim and the built provider, and counting API calls.
+//! Each bench compiles this module on its own and uses part of it.
+#![allow(dead_code)]
 
 use std::path::Path;
 use std::process::Command;
@@ -76,7 +78,14 @@ impl Moto {
             .ok()?
             .port();
         let child = Command::new("python3")
-            .args(["-m", "moto.server", "-H", "127.0.0.1", "-p", &port.to_string()])
+            .args([
+                "-m",
+                "moto.server",
+                "-H",
+                "127.0.0.1",
+                "-p",
+                &port.to_string(),
+            ])
             .env("MOTO_IAM_LOAD_MANAGED_POLICIES", "true")
             .stdout(std::process::Stdio::null())
             .stderr(std::process::Stdio::null())

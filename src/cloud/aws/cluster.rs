@@ -14,9 +14,10 @@ use aws_sdk_eks::types::{
     Provider, UpdateAccessConfigRequest, VpcConfigRequest,
 };
 
+use super::addons::{AFTER_NODES, in_eks_order};
 use super::iam::Role;
 use super::updates::{Retry, send};
-use super::{Aws, api_error};
+use super::{Aws, api_error, issues};
 use crate::cloud::CloudError;
 use crate::cloud::cluster::{
     AuthorizedNetwork, ClusterAddress, ClusterCloud, ClusterSpec, Clusters, EksCluster,
@@ -33,29 +34,6 @@ pub const AFTER_NODES_TAG: &str = "genesis-after-nodes";
 /// The tag keeping the display names of the public access CIDRs, which
 /// EKS itself does not hold: `CIDR=NAME` pairs, spaces in names as `+`.
 pub const NETWORK_NAMES_TAG: &str = "genesis-network-names";
-/// Add-ons whose pods need nodes: installed once a node group is ACTIVE.
-pub const AFTER_NODES: &[&str] = &["coredns", "aws-ebs-csi-driver"];
-/// The order EKS needs add-ons in: networking and pod identity before
-/// anything else, the add-ons whose pods need nodes last.
-const ADDON_ORDER: &[&str] = &[
-    "vpc-cni",
-    "eks-pod-identity-agent",
-    "kube-proxy",
-    "coredns",
-    "aws-ebs-csi-driver",
-];
-
-fn in_eks_order(addons: &[String]) -> Vec<String> {
-    let mut out = addons.to_vec();
-    out.sort_by_key(|a| {
-        ADDON_ORDER
-            .iter()
-            .position(|x| x == a)
-            .unwrap_or(usize::MAX)
-    });
-    out
-}
-
 /// What EKS grants the cluster's creator through its access entry.
 const ADMIN_POLICY: &str = "arn:aws:eks::aws:cluster-access-policy/AmazonEKSClusterAdminPolicy";
 /// "Open to the world", which EKS reports when no CIDR was given.
@@ -301,25 +279,17 @@ pub fn observe(
 
 /// The cluster's health issues, for a failed create.
 fn health(c: &aws_sdk_eks::types::Cluster) -> String {
-    let issues: Vec<String> = c
-        .health()
-        .map(|h| {
+    let found = c.health().map_or_else(String::new, |h| {
+        issues(
             h.issues()
                 .iter()
-                .map(|i| {
-                    format!(
-                        "{}: {}",
-                        i.code().map_or("Unknown", |c| c.as_str()),
-                        i.message().unwrap_or_default()
-                    )
-                })
-                .collect()
-        })
-        .unwrap_or_default();
-    if issues.is_empty() {
+                .map(|i| (i.code().map(|c| c.as_str()), i.message())),
+        )
+    });
+    if found.is_empty() {
         "the cluster is FAILED".into()
     } else {
-        format!("the cluster is FAILED: {}", issues.join("; "))
+        format!("the cluster is FAILED: {found}")
     }
 }
 
@@ -347,25 +317,6 @@ impl Aws {
         })
         .await?;
         Ok(out.and_then(|o| o.cluster))
-    }
-
-    /// The add-ons installed on a cluster.
-    pub(super) async fn addons(
-        &self,
-        region: &str,
-        name: &str,
-        wait: &Wait,
-    ) -> Result<Vec<String>, CloudError> {
-        let eks = self.eks(region).await;
-        let out = read_optional(wait, || async {
-            eks.list_addons()
-                .cluster_name(name)
-                .send()
-                .await
-                .map_err(|e| api_error("listing the EKS add-ons", e))
-        })
-        .await?;
-        Ok(out.map(|o| o.addons().to_vec()).unwrap_or_default())
     }
 
     async fn observe_cluster(
@@ -429,99 +380,6 @@ impl Aws {
             tracing::info!(cluster = %spec.name, status = ?c.status(), "adopting the EKS cluster an earlier attempt of this create made");
         }
         ours
-    }
-
-    /// Installs add-ons, each waited on until ACTIVE (or, for those whose
-    /// pods need nodes, DEGRADED while the cluster has none).
-    pub(super) async fn install_addons(
-        &self,
-        region: &str,
-        cluster: &str,
-        names: &[String],
-        wait: &Wait,
-    ) -> Result<(), CloudError> {
-        let eks = self.eks(region).await;
-        for name in names {
-            // A create's ResourceInUseException means "exists", not "busy".
-            let created = retry(Backoff::until(wait.deadline()), &wait.stop, || async {
-                eks.create_addon()
-                    .cluster_name(cluster)
-                    .addon_name(name)
-                    .resolve_conflicts(aws_sdk_eks::types::ResolveConflicts::Overwrite)
-                    .tags(origin::LABEL, origin::fingerprint(&(cluster, name)))
-                    .send()
-                    .await
-                    .map_err(|e| api_error("creating the EKS add-on", e))
-            })
-            .await;
-            match created {
-                Ok(_) => {}
-                // Already there (an earlier attempt, or EKS's default):
-                // wait on it as if created now.
-                Err(e) if e.is_already_exists() => {}
-                Err(e) => return Err(e),
-            }
-            self.wait_for_addon(region, cluster, name, wait).await?;
-        }
-        Ok(())
-    }
-
-    async fn wait_for_addon(
-        &self,
-        region: &str,
-        cluster: &str,
-        name: &str,
-        wait: &Wait,
-    ) -> Result<(), CloudError> {
-        use aws_sdk_eks::types::AddonStatus;
-        let eks = self.eks(region).await;
-        let call = format!("installing the EKS add-on {name}");
-        poll_until_ready(
-            &call,
-            wait,
-            Duration::from_secs(1),
-            Duration::from_secs(10),
-            || async {
-                let out = read_optional(wait, || async {
-                    eks.describe_addon()
-                        .cluster_name(cluster)
-                        .addon_name(name)
-                        .send()
-                        .await
-                        .map_err(|e| api_error("reading the EKS add-on", e))
-                })
-                .await?;
-                let Some(addon) = out.and_then(|o| o.addon) else {
-                    return Ok(Poll::Failed(format!("the add-on {name} disappeared")));
-                };
-                let issues = || {
-                    addon
-                        .health()
-                        .map(|h| {
-                            h.issues()
-                                .iter()
-                                .map(|i| {
-                                    format!(
-                                        "{}: {}",
-                                        i.code().map_or("Unknown", |c| c.as_str()),
-                                        i.message().unwrap_or_default()
-                                    )
-                                })
-                                .collect::<Vec<_>>()
-                                .join("; ")
-                        })
-                        .unwrap_or_default()
-                };
-                Ok(match addon.status() {
-                    Some(AddonStatus::Active) => Poll::Ready,
-                    Some(AddonStatus::CreateFailed | AddonStatus::UpdateFailed) => {
-                        Poll::Failed(format!("the add-on {name} failed: {}", issues()))
-                    }
-                    _ => Poll::Pending,
-                })
-            },
-        )
-        .await
     }
 
     /// Gives the cluster's creator cluster admin through an access entry.
@@ -651,70 +509,6 @@ impl Aws {
             })
             .await?;
         }
-        Ok(())
-    }
-
-    /// Whether a node group of the cluster is ACTIVE, so add-ons whose
-    /// pods need nodes can be installed.
-    async fn has_active_nodes(
-        &self,
-        region: &str,
-        cluster: &str,
-        wait: &Wait,
-    ) -> Result<bool, CloudError> {
-        let eks = self.eks(region).await;
-        for group in self.nodegroups(region, cluster, wait).await? {
-            let out = read_optional(wait, || async {
-                eks.describe_nodegroup()
-                    .cluster_name(cluster)
-                    .nodegroup_name(&group)
-                    .send()
-                    .await
-                    .map_err(|e| api_error("reading the EKS node group", e))
-            })
-            .await?;
-            if out
-                .and_then(|o| o.nodegroup)
-                .and_then(|g| g.status().cloned())
-                == Some(aws_sdk_eks::types::NodegroupStatus::Active)
-            {
-                return Ok(true);
-            }
-        }
-        Ok(false)
-    }
-
-    /// Installs the add-ons that waited for nodes, once a node group of
-    /// the cluster is ACTIVE (called by node group creates).
-    pub async fn install_after_nodes(
-        &self,
-        region: &str,
-        cluster: &str,
-        wait: &Wait,
-    ) -> Result<(), CloudError> {
-        let Some(c) = self.describe_cluster(region, cluster, wait).await? else {
-            return Ok(());
-        };
-        let Some(pending) = c.tags().and_then(|t| t.get(AFTER_NODES_TAG)).cloned() else {
-            return Ok(());
-        };
-        let names: Vec<String> = pending
-            .split(' ')
-            .filter(|s| !s.is_empty())
-            .map(str::to_string)
-            .collect();
-        self.install_addons(region, cluster, &names, wait).await?;
-        let eks = self.eks(region).await;
-        let arn = c.arn().unwrap_or_default().to_string();
-        send(wait, || async {
-            eks.untag_resource()
-                .resource_arn(&arn)
-                .tag_keys(AFTER_NODES_TAG)
-                .send()
-                .await
-                .map_err(|e| api_error("marking the add-ons installed", e))
-        })
-        .await?;
         Ok(())
     }
 }
@@ -989,53 +783,8 @@ impl Clusters for Aws {
         }
         self.set_tags(&arn, region, &have, &wanted, wait).await?;
         if was.addons != e.addons {
-            let installed = self.addons(region, name, wait).await?;
-            let nodes = self.has_active_nodes(region, name, wait).await?;
-            let mut install = Vec::new();
-            let mut later: Vec<String> = current_tags
-                .get(AFTER_NODES_TAG)
-                .map(|v| {
-                    v.split(' ')
-                        .filter(|s| !s.is_empty() && e.addons.iter().any(|a| a == s))
-                        .map(str::to_string)
-                        .collect()
-                })
-                .unwrap_or_default();
-            for addon in &in_eks_order(&e.addons) {
-                if installed.contains(addon) || later.contains(addon) {
-                    continue;
-                }
-                if AFTER_NODES.contains(&addon.as_str()) && !nodes {
-                    later.push(addon.clone());
-                } else {
-                    install.push(addon.clone());
-                }
-            }
-            self.install_addons(region, name, &install, wait).await?;
-            for addon in installed.iter().filter(|a| !e.addons.contains(a)) {
-                self.remove_addon(region, name, addon, wait).await?;
-            }
-            let eks = self.eks(region).await;
-            send(wait, || async {
-                if later.is_empty() {
-                    eks.untag_resource()
-                        .resource_arn(&arn)
-                        .tag_keys(AFTER_NODES_TAG)
-                        .send()
-                        .await
-                        .map(|_| ())
-                        .map_err(|e| api_error("recording the add-ons waiting for nodes", e))
-                } else {
-                    eks.tag_resource()
-                        .resource_arn(&arn)
-                        .tags(AFTER_NODES_TAG, later.join(" "))
-                        .send()
-                        .await
-                        .map(|_| ())
-                        .map_err(|e| api_error("recording the add-ons waiting for nodes", e))
-                }
-            })
-            .await?;
+            self.sync_addons(region, name, &arn, &current_tags, &e.addons, wait)
+                .await?;
         }
         Ok(())
     }
@@ -1095,56 +844,6 @@ impl Clusters for Aws {
         self.tokens
             .get(region, name, self.credentials("signing the EKS token"))
             .await
-    }
-}
-
-impl Aws {
-    /// Deletes an add-on and waits until it is gone.
-    async fn remove_addon(
-        &self,
-        region: &str,
-        cluster: &str,
-        addon: &str,
-        wait: &Wait,
-    ) -> Result<(), CloudError> {
-        let eks = self.eks(region).await;
-        let removed = send(wait, || async {
-            eks.delete_addon()
-                .cluster_name(cluster)
-                .addon_name(addon)
-                .send()
-                .await
-                .map_err(|e| api_error("deleting the EKS add-on", e))
-        })
-        .await;
-        match removed {
-            Err(e) if !e.is_not_found() => return Err(e),
-            _ => {}
-        }
-        let call = format!("deleting the EKS add-on {addon}");
-        poll_until_ready(
-            &call,
-            wait,
-            Duration::from_millis(500),
-            Duration::from_secs(10),
-            || async {
-                let out = read_optional(wait, || async {
-                    eks.describe_addon()
-                        .cluster_name(cluster)
-                        .addon_name(addon)
-                        .send()
-                        .await
-                        .map_err(|e| api_error("reading the EKS add-on", e))
-                })
-                .await?;
-                Ok(if out.and_then(|o| o.addon).is_none() {
-                    Poll::Ready
-                } else {
-                    Poll::Pending
-                })
-            },
-        )
-        .await
     }
 }
 

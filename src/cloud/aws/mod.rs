@@ -4,6 +4,7 @@
 //! so configuring the provider makes no network call; clients are made per
 //! region, since each resource may name its own.
 
+pub mod addons;
 pub mod cluster;
 pub mod iam;
 pub mod node_group;
@@ -155,6 +156,22 @@ impl Aws {
             })
             .clone()
     }
+}
+
+/// Health issues as AWS words them: `CODE: message; ...`.
+pub(crate) fn issues<'a>(
+    items: impl Iterator<Item = (Option<&'a str>, Option<&'a str>)>,
+) -> String {
+    items
+        .map(|(code, message)| {
+            format!(
+                "{}: {}",
+                code.unwrap_or("Unknown"),
+                message.unwrap_or_default()
+            )
+        })
+        .collect::<Vec<_>>()
+        .join("; ")
 }
 
 /// An SDK error in the provider's terms: the HTTP status, the service's

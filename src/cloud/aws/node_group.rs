@@ -15,7 +15,7 @@ use aws_sdk_eks::types::{
 
 use super::cluster::NODE_ROLE_TAG;
 use super::updates::{Retry, send};
-use super::{Aws, api_error};
+use super::{Aws, api_error, issues};
 use crate::cloud::CloudError;
 use crate::cloud::cluster::{ClusterAddress, Wait};
 use crate::cloud::node_pool::{EksPool, NodePools, ObservedPool, PoolCloud, PoolSpec, PoolTaint};
@@ -155,26 +155,18 @@ pub fn observe(region: &str, cluster: &str, g: &Nodegroup) -> ObservedPool {
 
 /// The group's health issues, as EKS words them.
 fn health(g: &Nodegroup) -> String {
-    let issues: Vec<String> = g
-        .health()
-        .map(|h| {
+    let found = g.health().map_or_else(String::new, |h| {
+        issues(
             h.issues()
                 .iter()
-                .map(|i| {
-                    format!(
-                        "{}: {}",
-                        i.code().map_or("Unknown", |c| c.as_str()),
-                        i.message().unwrap_or_default()
-                    )
-                })
-                .collect()
-        })
-        .unwrap_or_default();
+                .map(|i| (i.code().map(|c| c.as_str()), i.message())),
+        )
+    });
     let status = g.status().map_or("", |s| s.as_str());
-    if issues.is_empty() {
+    if found.is_empty() {
         format!("the node group is {status}")
     } else {
-        format!("the node group is {status}: {}", issues.join("; "))
+        format!("the node group is {status}: {found}")
     }
 }
 
