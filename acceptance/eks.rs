@@ -540,26 +540,8 @@ fn the_eks_production_example_applies_imports_and_destroys() {
         assert!(!ws.plan_has_changes(), "the next plan is empty");
 
         // Every resource, forgotten and imported, plans no change.
-        let shown = ws.run(&["show", "-json"]).ok().json();
-        let resources: Vec<(String, String)> = shown["values"]["root_module"]["resources"]
-            .as_array()
-            .unwrap()
-            .iter()
-            .filter(|r| r["mode"] == "managed")
-            .map(|r| {
-                (
-                    r["address"].as_str().unwrap().to_string(),
-                    r["values"]["id"].as_str().unwrap().to_string(),
-                )
-            })
-            .collect();
+        let resources = ws.reimport_all();
         assert_eq!(resources.len(), 8, "{resources:?}");
-        for (address, _) in &resources {
-            ws.run(&["state", "rm", address]).ok();
-        }
-        for (address, id) in &resources {
-            ws.run(&["import", "-input=false", address, id]).ok();
-        }
         assert!(
             !ws.plan_has_changes(),
             "imports plan no change:\n{}",

@@ -279,6 +279,32 @@ impl Workspace {
         }
     }
 
+    /// Forgets every managed resource and imports it again by its `id`, as
+    /// a user adopting existing objects would; returns (address, id) pairs.
+    pub fn reimport_all(&self) -> Vec<(String, String)> {
+        let shown = self.run(&["show", "-json"]).ok().json();
+        let resources: Vec<(String, String)> = shown["values"]["root_module"]["resources"]
+            .as_array()
+            .map(Vec::as_slice)
+            .unwrap_or_default()
+            .iter()
+            .filter(|r| r["mode"] == "managed")
+            .map(|r| {
+                (
+                    r["address"].as_str().unwrap_or_default().to_string(),
+                    r["values"]["id"].as_str().unwrap_or_default().to_string(),
+                )
+            })
+            .collect();
+        for (address, _) in &resources {
+            self.run(&["state", "rm", address]).ok();
+        }
+        for (address, id) in &resources {
+            self.run(&["import", "-input=false", address, id]).ok();
+        }
+        resources
+    }
+
     /// `terraform plan -out` then `show -json`: the planned values.
     pub fn plan_json(&self) -> Json {
         self.run(&["plan", "-input=false", "-out=plan.tfplan"]).ok();

@@ -717,26 +717,8 @@ fn every_example_imports_with_no_change() {
                 .against(&sim)
                 .with_env("TF_VAR_with_standard_cluster", "true");
             ws.run(&["apply", "-input=false", "-auto-approve"]).ok();
-            let shown = ws.run(&["show", "-json"]).ok().json();
-            let resources: Vec<(String, String)> = shown["values"]["root_module"]["resources"]
-                .as_array()
-                .unwrap()
-                .iter()
-                .filter(|r| r["mode"] == "managed")
-                .map(|r| {
-                    (
-                        r["address"].as_str().unwrap().to_string(),
-                        r["values"]["id"].as_str().unwrap().to_string(),
-                    )
-                })
-                .collect();
+            let resources = ws.reimport_all();
             assert!(resources.len() >= 2, "{example}: {resources:?}");
-            for (address, _) in &resources {
-                ws.run(&["state", "rm", address]).ok();
-            }
-            for (address, id) in &resources {
-                ws.run(&["import", "-input=false", address, id]).ok();
-            }
             let plan = ws.plan_json();
             let changed: Vec<_> = actions(&plan)
                 .into_iter()

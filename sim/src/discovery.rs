@@ -416,7 +416,8 @@ pub fn is_duration(s: &str) -> bool {
         && fraction.chars().all(|c| c.is_ascii_digit())
 }
 
-fn percent_decode(s: &str) -> String {
+/// Percent-decoding of a URL path segment or query value.
+pub fn percent_decode(s: &str) -> String {
     let bytes = s.as_bytes();
     let mut out = Vec::with_capacity(bytes.len());
     let mut i = 0;

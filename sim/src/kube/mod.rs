@@ -247,24 +247,9 @@ fn query_map(uri: &Uri) -> BTreeMap<String, String> {
         .unwrap_or_default()
 }
 
+/// A query value: `+` is a space, then percent-decoding.
 fn decode(s: &str) -> String {
-    let s = s.replace('+', " ");
-    let bytes = s.as_bytes();
-    let mut out = Vec::new();
-    let mut i = 0;
-    while i < bytes.len() {
-        if bytes[i] == b'%'
-            && i + 2 < bytes.len()
-            && let Ok(b) = u8::from_str_radix(&s[i + 1..i + 3], 16)
-        {
-            out.push(b);
-            i += 3;
-            continue;
-        }
-        out.push(bytes[i]);
-        i += 1;
-    }
-    String::from_utf8_lossy(&out).into_owned()
+    crate::discovery::percent_decode(&s.replace('+', " "))
 }
 
 /// The field manager of a write: `fieldManager`, else the client's
