@@ -1,0 +1,428 @@
+//! `genesis_node_pool`: a GKE node pool or an EKS managed node group on a
+//! `genesis_cluster`. Pool types (agent-runtime, mcp-server,
+//! general-purpose, spot) bring the labels and taints that let workloads
+//! find their nodes; `effective_labels` and `effective_taints` show exactly
+//! what is sent.
+
+mod model;
+mod schema;
+
+use async_trait::async_trait;
+
+use self::model::*;
+use self::schema::*;
+use super::common::{bad_import_id, state_with, wait_for};
+use crate::framework::diagnostics::{Diagnostic, Diagnostics};
+use crate::framework::path::AttributePath;
+use crate::framework::resource::{Applied, PlanContext, Refreshed, Resource};
+use crate::framework::schema::Schema;
+use crate::framework::types::Type;
+use crate::framework::value::Value;
+use crate::provider::ProviderContext;
+
+pub use self::model::{is_label_key, parse_id};
+pub use self::schema::{
+    LABEL_NODE_POOL, LABEL_POOL_TYPE, LABEL_WORKLOAD_TYPE, POOL_TYPES, TYPE_NAME, Taint,
+    normalize_effect, pool_type_taint,
+};
+
+pub struct NodePool;
+
+#[async_trait]
+impl Resource for NodePool {
+    fn type_name(&self) -> &'static str {
+        TYPE_NAME
+    }
+
+    fn schema(&self) -> Schema {
+        schema()
+    }
+
+    fn validate(&self, config: &Value, diags: &mut Diagnostics) {
+        match on_eks(config) {
+            Some(true) => validate_eks(config, diags),
+            Some(false) if config.get("eks").is_set() => diags.attribute_error(
+                AttributePath::attr("eks"),
+                "Setting does not apply to this cloud",
+                "`eks` applies to node groups of EKS clusters; this pool's cluster is a GKE cluster. Remove it.",
+            ),
+            _ => {}
+        }
+        let (min, max) = (
+            config.get("min_nodes").as_f64(),
+            config.get("max_nodes").as_f64(),
+        );
+        if let (Some(min), Some(max)) = (min, max)
+            && min > max
+        {
+            diags.attribute_error(
+                AttributePath::attr("min_nodes"),
+                "min_nodes is greater than max_nodes",
+                format!("min_nodes ({min}) must not be greater than max_nodes ({max})."),
+            );
+        }
+        let autoscaling = config.get("enable_autoscaling").bool_or(true);
+        if autoscaling == Some(true) && config.get("node_count").is_set() {
+            diags.attribute_error(
+                AttributePath::attr("node_count"),
+                "node_count conflicts with autoscaling",
+                "With enable_autoscaling on, the autoscaler sizes the pool: remove node_count, or set enable_autoscaling = false for a fixed size.",
+            );
+        }
+        if config.get("preemptible").as_bool() == Some(true)
+            && config.get("spot").as_bool() == Some(true)
+        {
+            diags.attribute_error(
+                AttributePath::attr("spot"),
+                "preemptible and spot are exclusive",
+                "A pool uses either preemptible VMs or Spot VMs: set only one of them.",
+            );
+        }
+        if config.get("node_pool_type").as_str() == Some("spot") {
+            if config.get("preemptible").as_bool() == Some(true) {
+                diags.attribute_error(
+                    AttributePath::attr("preemptible"),
+                    "Spot pools do not use preemptible VMs",
+                    "node_pool_type = \"spot\" uses Spot VMs: remove preemptible = true.",
+                );
+            }
+            if config.get("spot").as_bool() == Some(false) {
+                diags.attribute_error(
+                    AttributePath::attr("spot"),
+                    "Spot pool without Spot VMs",
+                    "node_pool_type = \"spot\" needs spot = true: remove spot = false or change node_pool_type.",
+                );
+            }
+        }
+        let mut seen = Vec::new();
+        for (i, taint) in config.get("taints").elements().iter().enumerate() {
+            let (Some(key), Some(effect)) =
+                (taint.get("key").as_str(), taint.get("effect").as_str())
+            else {
+                continue;
+            };
+            if !is_label_key(key) {
+                diags.attribute_error(
+                    AttributePath::attr("taints").index(i).join("key"),
+                    "Invalid taint key",
+                    format!("{key:?} is not a valid Kubernetes key: use an optional DNS prefix and a name of letters, digits, '-', '_' and '.', e.g. \"example.com/dedicated\"."),
+                );
+            }
+            let effect = normalize_effect(effect);
+            if seen.contains(&(key, effect)) {
+                diags.attribute_error(
+                    AttributePath::attr("taints").index(i),
+                    "Duplicate taint",
+                    format!(
+                        "A taint with key {key:?} and this effect is listed twice: list it once."
+                    ),
+                );
+            }
+            seen.push((key, effect));
+        }
+        for key in config
+            .get("labels")
+            .entries()
+            .into_iter()
+            .flatten()
+            .map(|(k, _)| k)
+        {
+            if !is_label_key(key) {
+                diags.attribute_error(
+                    AttributePath::attr("labels").key(key),
+                    "Invalid label key",
+                    format!("{key:?} is not a valid Kubernetes label key."),
+                );
+            } else if key.starts_with("genesis.io/") {
+                diags.attribute_error(
+                    AttributePath::attr("labels").key(key),
+                    "Reserved label key",
+                    format!("{key:?} is set by Genesis from the pool's name and types: remove it."),
+                );
+            }
+        }
+    }
+
+    fn modify_plan(&self, ctx: &PlanContext<'_>, planned: &mut Value, diags: &mut Diagnostics) {
+        let config = ctx.config;
+        let eks = on_eks(planned);
+        for (name, gke, eks_default) in cloud_defaults() {
+            if config.get(name).is_null() {
+                planned.set_attr(
+                    name,
+                    match eks {
+                        Some(false) => gke,
+                        Some(true) => eks_default,
+                        // Known once the cluster's ID is.
+                        None => Value::Unknown,
+                    },
+                );
+            }
+        }
+        if eks == Some(true) {
+            for name in GKE_ONLY {
+                planned.set_attr(name, Value::Null);
+            }
+        }
+        if config.get("spot").is_null() {
+            let spot = match planned.get("node_pool_type") {
+                Value::Unknown => Value::Unknown,
+                v => Value::Bool(v.as_str() == Some("spot")),
+            };
+            planned.set_attr("spot", spot);
+        }
+        let autoscaling = planned.get("enable_autoscaling").bool_or(true);
+        if config.get("node_count").is_null() {
+            let size = match autoscaling {
+                Some(false) => planned.get("initial_node_count").clone(),
+                // The autoscaler owns the size; GKE does not report it.
+                Some(true) => Value::Null,
+                None => Value::Unknown,
+            };
+            planned.set_attr("node_count", size);
+        }
+        let autoscaling = autoscaling == Some(true);
+        if let (Some(initial), Some(min), Some(max)) = (
+            planned.get("initial_node_count").as_f64(),
+            planned.get("min_nodes").as_f64(),
+            planned.get("max_nodes").as_f64(),
+        ) && autoscaling
+            && ctx.is_create()
+            && (initial < min || initial > max)
+        {
+            diags.push(
+                Diagnostic::warning(
+                    "Initial size outside the autoscaling range",
+                    format!("initial_node_count ({initial}) is outside min_nodes..max_nodes ({min}..{max}); the autoscaler will resize the pool soon after it is created."),
+                )
+                .at(AttributePath::attr("initial_node_count")),
+            );
+        }
+        planned.set_attr("effective_labels", effective_labels(planned));
+        planned.set_attr("effective_taints", effective_taints(planned));
+        if ctx.is_create()
+            && let (Some(cluster), Some(name)) = (
+                planned.get("cluster").as_str(),
+                planned.get("name").as_str(),
+            )
+        {
+            planned.set_attr("id", format!("{cluster}/nodePools/{name}").into());
+        }
+    }
+
+    fn replaced_by(&self, prior: &Value, planned: &Value) -> Vec<AttributePath> {
+        // EKS makes a new node group for these; GKE rolls the nodes.
+        if on_eks(planned) != Some(true) {
+            return Vec::new();
+        }
+        ["machine_type", "image_type", "disk_size_gb"]
+            .into_iter()
+            .filter(|name| {
+                let new = planned.get(name);
+                !new.is_unknown() && prior.get(name) != new
+            })
+            .map(AttributePath::attr)
+            .collect()
+    }
+
+    async fn create(&self, provider: &ProviderContext, planned: &Value) -> Applied {
+        let spec = match spec_of(planned) {
+            Ok(spec) => spec,
+            Err(d) => return Applied::failed(Value::Null, d),
+        };
+        let wait = wait_for(provider, planned, "create", 30);
+        match provider
+            .node_pools(&spec.cluster)
+            .create(&spec, &wait)
+            .await
+        {
+            Ok(observed) => Applied::ok(state_from(planned, &observed)),
+            Err((e, Some(observed))) => Applied::failed(
+                state_from(planned, &observed),
+                e.diagnostic("create the node pool").into(),
+            ),
+            Err((e, None)) => {
+                Applied::failed(Value::Null, e.diagnostic("create the node pool").into())
+            }
+        }
+    }
+
+    async fn read(&self, provider: &ProviderContext, state: &Value, private: &[u8]) -> Refreshed {
+        let spec = spec_of(state)?;
+        let wait = wait_for(provider, state, "read", 5);
+        match provider
+            .node_pools(&spec.cluster)
+            .get(&spec.cluster, &spec.name, &wait)
+            .await
+        {
+            Ok(Some(observed)) => Ok(Some((state_from(state, &observed), private.to_vec()))),
+            Ok(None) => Ok(None),
+            Err(e) => Err(e.diagnostic("read the node pool").into()),
+        }
+    }
+
+    async fn update(
+        &self,
+        provider: &ProviderContext,
+        prior: &Value,
+        planned: &Value,
+        private: &[u8],
+    ) -> Applied {
+        let (from, to) = match (spec_of(prior), spec_of(planned)) {
+            (Ok(from), Ok(to)) => (from, to),
+            (Err(d), _) | (_, Err(d)) => return Applied::failed(prior.clone(), d),
+        };
+        let wait = wait_for(provider, planned, "update", 30);
+        let pools = provider.node_pools(&to.cluster);
+        let result = pools.update(&from, &to, &wait).await;
+        let mut applied = match pools.get(&to.cluster, &to.name, &wait).await {
+            Ok(Some(observed)) => Applied::ok(state_from(planned, &observed)),
+            Ok(None) => Applied::failed(
+                Value::Null,
+                Diagnostic::error(
+                    "Node pool disappeared",
+                    format!(
+                        "Node pool {} no longer exists; the next plan will create it again.",
+                        to.name
+                    ),
+                )
+                .into(),
+            ),
+            Err(e) => Applied::failed(
+                prior.clone(),
+                e.diagnostic("read the node pool after updating it").into(),
+            ),
+        };
+        applied.private = private.to_vec();
+        if let Err(e) = result {
+            applied
+                .diagnostics
+                .push(e.diagnostic("update the node pool"));
+        }
+        applied
+    }
+
+    async fn delete(
+        &self,
+        provider: &ProviderContext,
+        prior: &Value,
+        _private: &[u8],
+    ) -> Diagnostics {
+        let spec = match spec_of(prior) {
+            Ok(spec) => spec,
+            Err(d) => return d,
+        };
+        let wait = wait_for(provider, prior, "delete", 30);
+        match provider
+            .node_pools(&spec.cluster)
+            .delete(&spec.cluster, &spec.name, &wait)
+            .await
+        {
+            Ok(()) => Diagnostics::new(),
+            Err(e) => e.diagnostic("delete the node pool").into(),
+        }
+    }
+
+    fn import(&self, _provider: &ProviderContext, id: &str) -> Result<Value, Diagnostics> {
+        let forms = [
+            "projects/PROJECT/locations/LOCATION/clusters/CLUSTER/nodePools/NAME",
+            "PROJECT/LOCATION/CLUSTER/NAME",
+            "arn:aws:eks:REGION:ACCOUNT:cluster/CLUSTER/nodePools/NAME",
+        ];
+        let (cluster, name) = parse_id(id).ok_or_else(|| bad_import_id(id, &forms))?;
+        Ok(state_with(
+            &schema().block,
+            &[
+                ("id", format!("{}/nodePools/{name}", cluster.id()).into()),
+                ("cluster", cluster.id().into()),
+                ("name", name.into()),
+            ],
+        ))
+    }
+}
+
+fn validate_eks(config: &Value, diags: &mut Diagnostics) {
+    for name in GKE_ONLY {
+        if config.get(name).is_set() {
+            diags.attribute_error(
+                AttributePath::attr(name),
+                "Setting does not apply to this cloud",
+                format!("`{name}` applies to GKE node pools; this pool's cluster is an EKS cluster. Remove it."),
+            );
+        }
+    }
+    if let Some(image) = config.get("image_type").as_str()
+        && !EKS_AMI_TYPES.contains(&image)
+    {
+        diags.attribute_error(
+            AttributePath::attr("image_type"),
+            "Not an EKS AMI type",
+            format!(
+                "{image:?} is not an AMI type of EKS managed node groups: use one of {}.",
+                EKS_AMI_TYPES.join(", ")
+            ),
+        );
+    }
+    if config.get("max_unavailable").as_i64() == Some(0) {
+        diags.attribute_error(
+            AttributePath::attr("max_unavailable"),
+            "EKS needs at least one",
+            "EKS node groups update at least one node at a time: set max_unavailable between 1 and 100.",
+        );
+    }
+}
+
+pub fn value_type() -> Type {
+    schema().value_type()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn pool_ids_parse() {
+        let (cluster, name) =
+            parse_id("projects/p/locations/us-central1/clusters/c/nodePools/agents").unwrap();
+        assert_eq!(cluster.id(), "projects/p/locations/us-central1/clusters/c");
+        assert_eq!(name, "agents");
+        assert_eq!(parse_id("p/us-central1/c/agents").unwrap().1, "agents");
+        assert!(parse_id("p/c/agents").is_none());
+    }
+
+    #[test]
+    fn label_keys_follow_kubernetes_rules() {
+        assert!(is_label_key("agent-runtime"));
+        assert!(is_label_key("example.com/dedicated"));
+        assert!(!is_label_key("-bad"));
+        assert!(!is_label_key("Example.com/x"));
+        assert!(!is_label_key(""));
+    }
+
+    #[test]
+    fn pool_types_imply_labels_and_taints() {
+        let planned = Value::object([
+            ("name", "agents".into()),
+            ("labels", Value::Null),
+            ("node_pool_type", "agent-runtime".into()),
+            ("workload_type", "compute-intensive".into()),
+            (
+                "taints",
+                Value::List(vec![Value::object([
+                    ("key", "agent-runtime".into()),
+                    ("value", "true".into()),
+                    ("effect", "NoSchedule".into()),
+                ])]),
+            ),
+        ]);
+        let labels = effective_labels(&planned);
+        assert_eq!(labels.get(LABEL_POOL_TYPE), &Value::from("agent-runtime"));
+        assert_eq!(labels.get(LABEL_NODE_POOL), &Value::from("agents"));
+        let taints = effective_taints(&planned);
+        assert_eq!(taints.elements().len(), 2);
+        assert_eq!(
+            taints.elements()[0].get("effect"),
+            &Value::from("NO_SCHEDULE")
+        );
+    }
+}

@@ -1,0 +1,399 @@
+//! `genesis_node_pool`'s state and the back ends' `PoolSpec`: decoded once
+//! at the resource's edge, written back once from what the cloud reports.
+
+use std::collections::BTreeMap;
+
+use super::super::cluster::ClusterName;
+use super::schema::*;
+use crate::cloud::node_pool::{EksPool, GkePool, ObservedPool, PoolCloud, PoolSpec, PoolTaint};
+use crate::framework::diagnostics::{Diagnostic, Diagnostics};
+use crate::framework::path::AttributePath;
+use crate::framework::validators;
+use crate::framework::value::Value;
+
+pub(super) fn int(state: &Value, name: &str) -> i64 {
+    state.get(name).as_i64().unwrap_or_default()
+}
+
+/// The configuration in the back end's terms.
+pub(super) fn spec_of(state: &Value) -> Result<PoolSpec, Diagnostics> {
+    let cluster_id = state.get("cluster").as_str().unwrap_or_default();
+    let Some(cluster) = ClusterName::parse(cluster_id) else {
+        return Err(Diagnostic::error(
+            "Not a cluster ID",
+            format!("{cluster_id:?} is not the id of a genesis_cluster."),
+        )
+        .at(AttributePath::attr("cluster"))
+        .into());
+    };
+    let autoscaling = state.get("enable_autoscaling").as_bool() != Some(false);
+    let labels = state
+        .get("effective_labels")
+        .entries()
+        .into_iter()
+        .flatten()
+        .filter_map(|(k, v)| Some((k.clone(), v.as_str()?.to_string())))
+        .collect();
+    let taints = state
+        .get("effective_taints")
+        .elements()
+        .iter()
+        .filter_map(|t| {
+            Some(PoolTaint {
+                key: t.get("key").as_str()?.to_string(),
+                value: t.get("value").as_str().unwrap_or_default().to_string(),
+                effect: t.get("effect").as_str()?.to_string(),
+            })
+        })
+        .collect();
+    let text = |name: &str| state.get(name).as_str().unwrap_or_default().to_string();
+    let strings = |v: &Value| -> Vec<String> {
+        v.string_elements()
+            .into_iter()
+            .map(str::to_string)
+            .collect()
+    };
+    let cloud = match cluster {
+        ClusterName::Aws { .. } => {
+            let eks = state.get("eks");
+            let mut subnets = strings(eks.get("subnet_ids"));
+            subnets.sort();
+            PoolCloud::Eks(EksPool {
+                ami_type: text("image_type"),
+                node_role_arn: eks.get("node_role_arn").as_str().map(str::to_string),
+                subnet_ids: subnets,
+            })
+        }
+        ClusterName::Gcp { .. } => PoolCloud::Gke(GkePool {
+            disk_type: text("disk_type"),
+            image_type: text("image_type"),
+            node_locations: strings(state.get("node_locations")),
+            auto_upgrade: state.get("auto_upgrade").as_bool() != Some(false),
+            max_surge: int(state, "max_surge"),
+            service_account: state.get("service_account").as_str().map(str::to_string),
+        }),
+    };
+    Ok(PoolSpec {
+        cluster: cluster.address(),
+        name: text("name"),
+        machine_type: text("machine_type"),
+        disk_size_gb: int(state, "disk_size_gb"),
+        initial_node_count: int(state, "initial_node_count"),
+        node_count: (!autoscaling).then(|| {
+            state
+                .get("node_count")
+                .as_i64()
+                .unwrap_or_else(|| int(state, "initial_node_count"))
+        }),
+        autoscaling: autoscaling.then(|| (int(state, "min_nodes"), int(state, "max_nodes"))),
+        preemptible: state.get("preemptible").as_bool() == Some(true),
+        spot: state.get("spot").as_bool() == Some(true),
+        labels,
+        taints,
+        auto_repair: state.get("auto_repair").as_bool() != Some(false),
+        max_unavailable: int(state, "max_unavailable"),
+        cloud,
+    })
+}
+
+pub(super) fn taint_value(t: &PoolTaint) -> Value {
+    Value::object([
+        ("key", t.key.clone().into()),
+        ("value", t.value.clone().into()),
+        ("effect", t.effect.clone().into()),
+    ])
+}
+
+/// Taints in a state value, in GKE's spelling, for comparing as sets.
+pub(super) fn taint_set(v: &Value) -> Vec<PoolTaint> {
+    let mut out: Vec<PoolTaint> = v
+        .elements()
+        .iter()
+        .filter_map(|t| {
+            Some(PoolTaint {
+                key: t.get("key").as_str()?.to_string(),
+                value: t.get("value").as_str().unwrap_or_default().to_string(),
+                effect: normalize_effect(t.get("effect").as_str()?)?.to_string(),
+            })
+        })
+        .collect();
+    out.sort();
+    out
+}
+
+/// The state after reading the pool: what GKE reports, with the
+/// configuration's own spelling and order where they mean the same.
+pub(super) fn state_from(base: &Value, observed: &ObservedPool) -> Value {
+    let spec = &observed.spec;
+    let mut state = base.clone();
+    let set = |state: &mut Value, name: &str, v: Value| state.set_attr(name, v);
+    // An EKS cluster's ARN holds the account, which the address does not.
+    let cluster = match (&spec.cluster, base.get("cluster").as_str()) {
+        (_, Some(id)) => id.to_string(),
+        (
+            crate::cloud::cluster::ClusterAddress::Gke {
+                project,
+                location,
+                name,
+            },
+            None,
+        ) => ClusterName::Gcp {
+            project: project.clone(),
+            location: location.clone(),
+            name: name.clone(),
+        }
+        .id(),
+        (crate::cloud::cluster::ClusterAddress::Eks { .. }, None) => String::new(),
+    };
+    set(
+        &mut state,
+        "id",
+        format!("{cluster}/nodePools/{}", spec.name).into(),
+    );
+    set(&mut state, "cluster", cluster.into());
+    set(&mut state, "name", spec.name.clone().into());
+    set(&mut state, "machine_type", spec.machine_type.clone().into());
+    set(&mut state, "disk_size_gb", spec.disk_size_gb.into());
+    if state.get("initial_node_count").is_null() {
+        set(
+            &mut state,
+            "initial_node_count",
+            spec.initial_node_count.into(),
+        );
+    }
+    set(
+        &mut state,
+        "enable_autoscaling",
+        spec.autoscaling.is_some().into(),
+    );
+    if let Some((min, max)) = spec.autoscaling {
+        set(&mut state, "min_nodes", min.into());
+        set(&mut state, "max_nodes", max.into());
+        set(&mut state, "node_count", Value::Null);
+    } else if state.get("node_count").is_null() || state.get("node_count").is_unknown() {
+        set(&mut state, "node_count", spec.initial_node_count.into());
+    }
+    set(&mut state, "preemptible", spec.preemptible.into());
+    set(&mut state, "spot", spec.spot.into());
+    let pool_type = spec.labels.get(LABEL_POOL_TYPE).cloned();
+    set(&mut state, "node_pool_type", pool_type.clone().into());
+    set(
+        &mut state,
+        "workload_type",
+        spec.labels.get(LABEL_WORKLOAD_TYPE).cloned().into(),
+    );
+    set(
+        &mut state,
+        "effective_labels",
+        Value::Map(
+            spec.labels
+                .iter()
+                .map(|(k, v)| (k.clone(), v.clone().into()))
+                .collect(),
+        ),
+    );
+    let user_labels: BTreeMap<String, Value> = spec
+        .labels
+        .iter()
+        .filter(|(k, _)| !k.starts_with("genesis.io/"))
+        .map(|(k, v)| (k.clone(), v.clone().into()))
+        .collect();
+    set(
+        &mut state,
+        "labels",
+        if user_labels.is_empty() && base.get("labels").is_null() {
+            Value::Null
+        } else {
+            Value::Map(user_labels)
+        },
+    );
+    let implied = pool_type.as_deref().and_then(pool_type_taint);
+    let effective = spec.taints.clone();
+    if base.get("effective_taints").is_null()
+        || taint_set(base.get("effective_taints")) != effective
+    {
+        set(
+            &mut state,
+            "effective_taints",
+            Value::List(effective.iter().map(taint_value).collect()),
+        );
+    }
+    let user: Vec<PoolTaint> = effective
+        .into_iter()
+        .filter(|t| {
+            implied
+                .as_ref()
+                .is_none_or(|i| !(i.key == t.key && i.value == t.value && i.effect == t.effect))
+        })
+        .collect();
+    if taint_set(base.get("taints")) != user {
+        set(
+            &mut state,
+            "taints",
+            if user.is_empty() && base.get("taints").is_null() {
+                Value::Null
+            } else {
+                Value::List(user.iter().map(taint_value).collect())
+            },
+        );
+    }
+    set(&mut state, "auto_repair", spec.auto_repair.into());
+    set(&mut state, "max_unavailable", spec.max_unavailable.into());
+    match &spec.cloud {
+        PoolCloud::Gke(g) => {
+            set(&mut state, "disk_type", g.disk_type.clone().into());
+            set(&mut state, "image_type", g.image_type.clone().into());
+            if !g.node_locations.is_empty() {
+                set(
+                    &mut state,
+                    "node_locations",
+                    Value::List(g.node_locations.iter().map(|l| l.clone().into()).collect()),
+                );
+            }
+            set(&mut state, "auto_upgrade", g.auto_upgrade.into());
+            set(&mut state, "max_surge", g.max_surge.into());
+            set(
+                &mut state,
+                "service_account",
+                g.service_account.clone().into(),
+            );
+            set(&mut state, "eks", Value::Null);
+        }
+        PoolCloud::Eks(e) => {
+            for name in GKE_ONLY {
+                set(&mut state, name, Value::Null);
+            }
+            set(&mut state, "image_type", e.ami_type.clone().into());
+            // EKS has one SPOT capacity type for both.
+            if spec.spot && base.get("preemptible").as_bool() == Some(true) {
+                set(&mut state, "preemptible", true.into());
+                set(&mut state, "spot", false.into());
+            }
+            // The node group's own role and subnets stay as configured:
+            // left out, they are the cluster's, and the state says so (null).
+            let old = base.get("eks");
+            if old.is_set() {
+                let subnets = if validators::same_members(
+                    old.get("subnet_ids"),
+                    &Value::List(e.subnet_ids.iter().map(|s| s.clone().into()).collect()),
+                ) || old.get("subnet_ids").is_null()
+                {
+                    old.get("subnet_ids").clone()
+                } else {
+                    Value::List(e.subnet_ids.iter().map(|s| s.clone().into()).collect())
+                };
+                let role = if old.get("node_role_arn").is_null() {
+                    Value::Null
+                } else {
+                    e.node_role_arn.clone().into()
+                };
+                set(
+                    &mut state,
+                    "eks",
+                    Value::object([("node_role_arn", role), ("subnet_ids", subnets)]),
+                );
+            }
+        }
+    }
+    set(&mut state, "status", observed.status.clone().into());
+    set(&mut state, "version", observed.version.clone().into());
+    state
+}
+
+/// Splits a pool ID (or the short `P/L/C/N` import form) into its cluster
+/// and name.
+pub fn parse_id(id: &str) -> Option<(ClusterName, String)> {
+    if let Some((cluster, name)) = id.rsplit_once("/nodePools/") {
+        let cluster = ClusterName::parse(cluster)?;
+        return (!name.is_empty() && !name.contains('/')).then(|| (cluster, name.to_string()));
+    }
+    let parts: Vec<&str> = id.split('/').collect();
+    if let [project, location, cluster, name] = parts.as_slice() {
+        let cluster = ClusterName::parse(&format!("{project}/{location}/{cluster}"))?;
+        return (!name.is_empty()).then(|| (cluster, name.to_string()));
+    }
+    None
+}
+
+/// A Kubernetes label or taint key: an optional DNS prefix and a name.
+pub fn is_label_key(key: &str) -> bool {
+    let (prefix, name) = match key.rsplit_once('/') {
+        Some((p, n)) => (Some(p), n),
+        None => (None, key),
+    };
+    let name_ok = !name.is_empty()
+        && name.len() <= 63
+        && name.starts_with(|c: char| c.is_ascii_alphanumeric())
+        && name.ends_with(|c: char| c.is_ascii_alphanumeric())
+        && name
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || matches!(c, '-' | '_' | '.'));
+    let prefix_ok =
+        prefix.is_none_or(|p| p.len() <= 253 && p.split('.').all(validators::is_dns1123_label));
+    name_ok && prefix_ok
+}
+
+pub(super) fn effective_labels(planned: &Value) -> Value {
+    let labels = planned.get("labels");
+    if labels.is_unknown() || planned.get("name").is_unknown() {
+        return Value::Unknown;
+    }
+    let mut out: BTreeMap<String, Value> = labels.entries().cloned().unwrap_or_default();
+    if let Some(name) = planned.get("name").as_str() {
+        out.insert(LABEL_NODE_POOL.into(), name.into());
+    }
+    for (attr, key) in [
+        ("node_pool_type", LABEL_POOL_TYPE),
+        ("workload_type", LABEL_WORKLOAD_TYPE),
+    ] {
+        match planned.get(attr) {
+            Value::String(s) => {
+                out.insert(key.into(), s.as_str().into());
+            }
+            Value::Unknown => return Value::Unknown,
+            _ => {}
+        }
+    }
+    Value::Map(out)
+}
+
+pub(super) fn effective_taints(planned: &Value) -> Value {
+    let taints = planned.get("taints");
+    if !taints.is_wholly_known() || planned.get("node_pool_type").is_unknown() {
+        return Value::Unknown;
+    }
+    let mut out: Vec<Taint> = taints
+        .elements()
+        .iter()
+        .filter_map(|t| {
+            Some(Taint {
+                key: t.get("key").as_str()?.to_string(),
+                value: t.get("value").as_str().unwrap_or_default().to_string(),
+                effect: normalize_effect(t.get("effect").as_str()?)?,
+            })
+        })
+        .collect();
+    if let Some(implied) = planned
+        .get("node_pool_type")
+        .as_str()
+        .and_then(pool_type_taint)
+        && !out
+            .iter()
+            .any(|t| t.key == implied.key && t.effect == implied.effect)
+    {
+        out.push(implied);
+    }
+    // In the order GKE reports them, so a read (an import) matches a plan.
+    out.sort_by(|a, b| (&a.key, &a.value, a.effect).cmp(&(&b.key, &b.value, b.effect)));
+    Value::List(
+        out.into_iter()
+            .map(|t| {
+                Value::object([
+                    ("key", t.key.into()),
+                    ("value", t.value.into()),
+                    ("effect", t.effect.into()),
+                ])
+            })
+            .collect(),
+    )
+}

@@ -1,0 +1,270 @@
+//! The schema of `genesis_node_pool`, the pool types with the labels and
+//! taints they imply, and which settings belong to which cloud.
+
+use crate::framework::schema::{Attribute, Block, Schema};
+use crate::framework::validators;
+use crate::framework::value::Value;
+
+use super::super::cluster::ClusterName;
+use super::super::common::timeouts_block;
+
+pub const TYPE_NAME: &str = "genesis_node_pool";
+
+pub const POOL_TYPES: &[&str] = &["agent-runtime", "mcp-server", "general-purpose", "spot"];
+pub(super) const WORKLOAD_TYPES: &[&str] = &[
+    "compute-intensive",
+    "memory-intensive",
+    "io-intensive",
+    "general",
+];
+pub(super) const TAINT_EFFECTS: &[&str] = &[
+    "NO_SCHEDULE",
+    "PREFER_NO_SCHEDULE",
+    "NO_EXECUTE",
+    "NoSchedule",
+    "PreferNoSchedule",
+    "NoExecute",
+];
+pub(super) const DISK_TYPES: &[&str] =
+    &["pd-standard", "pd-balanced", "pd-ssd", "hyperdisk-balanced"];
+/// Settings of a GKE node pool: null on an EKS node group.
+pub(super) const GKE_ONLY: &[&str] = &[
+    "disk_type",
+    "node_locations",
+    "auto_upgrade",
+    "max_surge",
+    "service_account",
+];
+/// The AMI types of EKS managed node groups (EKS's AMITypes, without CUSTOM).
+pub(super) const EKS_AMI_TYPES: &[&str] = &[
+    "AL2023_x86_64_STANDARD",
+    "AL2023_ARM_64_STANDARD",
+    "AL2023_x86_64_NVIDIA",
+    "AL2023_ARM_64_NVIDIA",
+    "AL2023_x86_64_NEURON",
+    "AL2_x86_64",
+    "AL2_x86_64_GPU",
+    "AL2_ARM_64",
+    "BOTTLEROCKET_x86_64",
+    "BOTTLEROCKET_ARM_64",
+    "BOTTLEROCKET_x86_64_NVIDIA",
+    "BOTTLEROCKET_ARM_64_NVIDIA",
+    "BOTTLEROCKET_x86_64_FIPS",
+    "BOTTLEROCKET_ARM_64_FIPS",
+    "WINDOWS_CORE_2022_x86_64",
+    "WINDOWS_FULL_2022_x86_64",
+];
+
+/// Whether the pool is an EKS node group: from its cluster's ID, else from
+/// an `eks` block; `None` while neither says.
+pub(super) fn on_eks(v: &Value) -> Option<bool> {
+    match v.get("cluster").as_str().and_then(ClusterName::parse) {
+        Some(ClusterName::Aws { .. }) => Some(true),
+        Some(ClusterName::Gcp { .. }) => Some(false),
+        None if v.get("eks").is_set() => Some(true),
+        None => None,
+    }
+}
+
+/// Defaults that depend on the cloud: (attribute, GKE, EKS).
+pub(super) fn cloud_defaults() -> [(&'static str, Value, Value); 6] {
+    [
+        ("machine_type", "e2-medium".into(), "t3.medium".into()),
+        (
+            "image_type",
+            "COS_CONTAINERD".into(),
+            "AL2023_x86_64_STANDARD".into(),
+        ),
+        ("disk_type", "pd-balanced".into(), Value::Null),
+        ("auto_upgrade", true.into(), Value::Null),
+        ("max_surge", 1.into(), Value::Null),
+        ("max_unavailable", 0.into(), 1.into()),
+    ]
+}
+
+/// Node label keys Genesis sets on every pool; workloads select on them.
+pub const LABEL_NODE_POOL: &str = "genesis.io/node-pool";
+pub const LABEL_POOL_TYPE: &str = "genesis.io/pool-type";
+pub const LABEL_WORKLOAD_TYPE: &str = "genesis.io/workload-type";
+
+/// A taint in GKE's spelling.
+#[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord)]
+pub struct Taint {
+    pub key: String,
+    pub value: String,
+    pub effect: &'static str,
+}
+
+/// The taint a pool type implies: dedicated pools keep other pods away.
+pub fn pool_type_taint(pool_type: &str) -> Option<Taint> {
+    matches!(pool_type, "agent-runtime" | "mcp-server" | "spot").then(|| Taint {
+        key: LABEL_POOL_TYPE.to_string(),
+        value: pool_type.to_string(),
+        effect: "NO_SCHEDULE",
+    })
+}
+
+/// GKE's spelling of a taint effect, from either GKE's or Kubernetes'.
+pub fn normalize_effect(effect: &str) -> Option<&'static str> {
+    match effect {
+        "NO_SCHEDULE" | "NoSchedule" => Some("NO_SCHEDULE"),
+        "PREFER_NO_SCHEDULE" | "PreferNoSchedule" => Some("PREFER_NO_SCHEDULE"),
+        "NO_EXECUTE" | "NoExecute" => Some("NO_EXECUTE"),
+        _ => None,
+    }
+}
+
+pub(super) fn same_effect(a: &Value, b: &Value) -> bool {
+    match (
+        a.as_str().and_then(normalize_effect),
+        b.as_str().and_then(normalize_effect),
+    ) {
+        (Some(x), Some(y)) => x == y,
+        _ => false,
+    }
+}
+
+pub(super) fn taint_attributes() -> Vec<Attribute> {
+    vec![
+        Attribute::string("key").required().describe("The taint's key."),
+        Attribute::string("value").default("").describe("The taint's value."),
+        Attribute::string("effect")
+            .required()
+            .validate(validators::one_of(TAINT_EFFECTS))
+            .equivalent_when(same_effect)
+            .describe("`NO_SCHEDULE`, `PREFER_NO_SCHEDULE` or `NO_EXECUTE` (Kubernetes' `NoSchedule` spellings are accepted too)."),
+    ]
+}
+
+pub(super) fn schema() -> Schema {
+    let attributes = vec![
+        Attribute::string("id")
+            .computed()
+            .describe("The pool's ID: `CLUSTER_ID/nodePools/NAME`."),
+        Attribute::string("cluster")
+            .required()
+            .force_new()
+            .validate(cluster_id)
+            .describe("The `id` of the `genesis_cluster` the pool belongs to."),
+        Attribute::string("name")
+            .required()
+            .force_new()
+            .validate(validators::gke_name)
+            .describe("The pool's name: lowercase letters, digits and hyphens, starting with a letter, at most 40 characters."),
+        Attribute::string("machine_type")
+            .optional_computed()
+            .describe("The machine type of the nodes: a GCE machine type (default `e2-medium`; changed in place by a rolling node upgrade) or an EC2 instance type (default `t3.medium`; changing it replaces the node group, as EKS requires)."),
+        Attribute::number("disk_size_gb")
+            .default(100)
+            .validate(validators::int_between(10, 65_536))
+            .describe("Boot disk size of each node in GB. Changed in place on GKE; replaces the node group on EKS."),
+        Attribute::string("disk_type")
+            .optional_computed()
+            .validate(validators::one_of(DISK_TYPES))
+            .describe("Boot disk type (GKE only, default `pd-balanced`): `pd-standard`, `pd-balanced`, `pd-ssd` or `hyperdisk-balanced`."),
+        Attribute::string("image_type")
+            .optional_computed()
+            .describe("The node image: on GKE e.g. `COS_CONTAINERD` (default) or `UBUNTU_CONTAINERD`, changed in place; on EKS the AMI type, e.g. `AL2023_x86_64_STANDARD` (default), `AL2023_ARM_64_STANDARD`, `AL2023_x86_64_NVIDIA` or `BOTTLEROCKET_x86_64`, which replaces the node group when changed."),
+        Attribute::number("initial_node_count")
+            .default(1)
+            .validate(validators::int_between(0, 1000))
+            .describe("Nodes (per zone on GKE) when the pool is created; on EKS the node group's desired size, clamped into `min_nodes`..`max_nodes`. Later changes are recorded but do not resize the pool: autoscaling or `node_count` does. Genesis never sets the desired size of an autoscaled pool after its creation, so it never fights the cluster autoscaler."),
+        Attribute::number("node_count")
+            .optional_computed()
+            .validate(validators::int_between(0, 1000))
+            .describe("Nodes per zone of a pool without autoscaling (default: `initial_node_count`); changing it resizes the pool in place. With autoscaling on the autoscaler owns the size and this stays null."),
+        Attribute::bool("enable_autoscaling")
+            .default(true)
+            .describe("Let the cluster autoscaler size the pool between `min_nodes` and `max_nodes`."),
+        Attribute::number("min_nodes")
+            .default(0)
+            .validate(validators::int_between(0, 1000))
+            .describe("Minimum nodes when autoscaling (per zone on GKE, in all on EKS). Changed in place; on EKS a desired size below it is raised to it in the same call."),
+        Attribute::number("max_nodes")
+            .default(3)
+            .validate(validators::int_between(1, 1000))
+            .describe("Maximum nodes when autoscaling (per zone on GKE, in all on EKS). Changed in place."),
+        Attribute::string("node_pool_type")
+            .validate(validators::one_of(POOL_TYPES))
+            .describe("The pool's role: `agent-runtime` and `mcp-server` pools are dedicated (tainted `genesis.io/pool-type=TYPE:NO_SCHEDULE`), `general-purpose` takes anything, `spot` uses Spot VMs and is tainted too. Every typed pool is labelled `genesis.io/pool-type=TYPE`."),
+        Attribute::string("workload_type")
+            .validate(validators::one_of(WORKLOAD_TYPES))
+            .describe("What runs on the pool: `compute-intensive`, `memory-intensive`, `io-intensive` or `general`; labels nodes `genesis.io/workload-type`."),
+        Attribute::bool("preemptible")
+            .default(false)
+            .force_new()
+            .describe("Use preemptible VMs (24-hour maximum life; on EKS the SPOT capacity type). Changing it replaces the pool."),
+        Attribute::bool("spot")
+            .optional_computed()
+            .force_new()
+            .describe("Use Spot VMs (on EKS the SPOT capacity type). Default `true` for `node_pool_type = \"spot\"`. Changing it replaces the pool."),
+        Attribute::object_list("taints", taint_attributes())
+            .describe("Node taints, as in the module: `[{ key = \"agent-runtime\", value = \"true\", effect = \"NO_SCHEDULE\" }]`."),
+        Attribute::string_map("labels").describe("Kubernetes labels on the nodes."),
+        Attribute::string_map("effective_labels")
+            .computed()
+            .describe("All node labels sent: `labels` plus those Genesis adds for the pool's name, type and workload type."),
+        Attribute::object_list(
+            "effective_taints",
+            ["key", "value", "effect"].map(|name| Attribute::string(name).computed()).to_vec(),
+        )
+        .computed()
+            .describe("All taints sent: `taints` plus the one the pool type implies, in GKE's spelling."),
+        Attribute::string_list("node_locations")
+            .optional_computed()
+            .describe("Zones for the pool's nodes (GKE only). Default: the cluster's zones. On EKS the subnets say it: `eks.subnet_ids`."),
+        Attribute::bool("auto_repair")
+            .default(true)
+            .describe("Recreate nodes that fail health checks (EKS node repair on AWS). Changed in place."),
+        Attribute::bool("auto_upgrade")
+            .optional_computed()
+            .describe("Upgrade nodes with the cluster's release channel (GKE only, default `true`)."),
+        Attribute::number("max_surge")
+            .optional_computed()
+            .validate(validators::int_between(0, 100))
+            .describe("Extra nodes that may be created during an upgrade (GKE only, default 1)."),
+        Attribute::number("max_unavailable")
+            .optional_computed()
+            .validate(validators::int_between(0, 100))
+            .describe("Nodes that may be unavailable at once during an upgrade: GKE default 0; EKS default 1, from 1 to 100 (EKS refuses 0). Changed in place."),
+        Attribute::string("service_account")
+            .force_new()
+            .describe("The Google service account (email) the nodes run as (GKE only). Default: the Compute Engine default account."),
+        Attribute::object(
+            "eks",
+            vec![
+                Attribute::string("node_role_arn")
+                    .force_new()
+                    .describe("The IAM role of the nodes. Default: the cluster's node role (`genesis_cluster`'s `eks.node_role_arn`). Changing it replaces the node group."),
+                Attribute::string_list("subnet_ids")
+                    .force_new()
+                    .equivalent_when(validators::same_members)
+                    .describe("Subnets for the nodes. Default: the cluster's subnets. Changing them replaces the node group."),
+            ],
+        )
+        .describe("EKS managed node group settings (pools of clusters with cloud = \"aws\"); left out, the cluster's role and subnets are used."),
+        Attribute::string("status")
+            .computed()
+            .describe("The pool's status as the cloud reports it, e.g. `RUNNING` (GKE) or `ACTIVE` (EKS)."),
+        Attribute::string("version")
+            .computed()
+            .describe("The Kubernetes version of the nodes."),
+    ];
+    Schema::new(
+        0,
+        Block::new(
+            "A GKE node pool or EKS managed node group: machine type, autoscaling, spot/preemptible VMs, taints, labels, auto-repair and auto-upgrade, with pool types that bring their own labels and taints.",
+            attributes,
+        )
+        .with_block(timeouts_block(&[("create", "30m"), ("update", "30m"), ("delete", "30m")])),
+    )
+}
+
+pub(super) fn cluster_id(v: &Value) -> Result<(), String> {
+    match v.as_str() {
+        Some(s) if ClusterName::parse(s).is_none() => Err(format!(
+            "{s:?} is not a cluster ID: use a genesis_cluster's id (`genesis_cluster.NAME.id`), i.e. projects/PROJECT/locations/LOCATION/clusters/NAME or an EKS cluster ARN."
+        )),
+        _ => Ok(()),
+    }
+}
