@@ -88,6 +88,16 @@ resource "genesis_workload" "api" {{
 
 const ARN: &str = "arn:aws:eks:us-east-1:123456789012:cluster/genesis-eks";
 
+/// After a destroy: no cluster or node group in the simulator, and no
+/// role Genesis made left in moto.
+fn assert_nothing_left(sim: &Sim, moto: &Moto) {
+    let eks = &sim.state()["eks"];
+    assert!(eks["clusters"].as_object().unwrap().is_empty(), "{eks:#}");
+    assert!(eks["nodegroups"].as_object().unwrap().is_empty(), "{eks:#}");
+    let roles = moto.python("print(len(iam.list_roles()['Roles']))");
+    assert_eq!(roles, "0", "the roles Genesis made are gone");
+}
+
 fn cluster(sim: &Sim) -> Json {
     sim.state()["eks"]["clusters"][ARN].clone()
 }
@@ -348,11 +358,7 @@ fn eks_cluster_lifecycle_against_the_simulator_and_moto() {
         );
 
         ws.run(&["destroy", "-input=false", "-auto-approve"]).ok();
-        let eks = &sim.state()["eks"];
-        assert!(eks["clusters"].as_object().unwrap().is_empty(), "{eks:#}");
-        assert!(eks["nodegroups"].as_object().unwrap().is_empty(), "{eks:#}");
-        let roles = moto.python("print(len(iam.list_roles()['Roles']))");
-        assert_eq!(roles, "0", "the roles Genesis made are gone");
+        assert_nothing_left(&sim, &moto);
     });
 }
 
@@ -399,12 +405,7 @@ fn a_failed_node_group_is_kept_tainted_with_its_health_issues() {
         );
         assert!(!ws.plan_has_changes());
         ws.run(&["destroy", "-input=false", "-auto-approve"]).ok();
-        assert!(
-            sim.state()["eks"]["clusters"]
-                .as_object()
-                .unwrap()
-                .is_empty()
-        );
+        assert_nothing_left(&sim, &moto);
     });
 }
 
@@ -451,9 +452,7 @@ fn eks_applies_and_destroys_through_a_storm() {
         storm();
         ws.run(&["destroy", "-input=false", "-auto-approve"]).ok();
         assert_eq!(sim.control("DELETE", "/_sim/faults", None), 204);
-        let eks = &sim.state()["eks"];
-        assert!(eks["clusters"].as_object().unwrap().is_empty(), "{eks:#}");
-        assert_eq!(moto.python("print(len(iam.list_roles()['Roles']))"), "0");
+        assert_nothing_left(&sim, &moto);
     });
 }
 
@@ -488,12 +487,7 @@ fn eks_creates_killed_midway_are_resumed() {
             "ACTIVE"
         );
         ws.run(&["destroy", "-input=false", "-auto-approve"]).ok();
-        assert!(
-            sim.state()["eks"]["clusters"]
-                .as_object()
-                .unwrap()
-                .is_empty()
-        );
+        assert_nothing_left(&sim, &moto);
     });
 }
 
@@ -553,9 +547,7 @@ fn the_eks_production_example_applies_imports_and_destroys() {
         let ws = ws.with_env("TF_VAR_deletion_protection", "false");
         ws.run(&["apply", "-input=false", "-auto-approve"]).ok();
         ws.run(&["destroy", "-input=false", "-auto-approve"]).ok();
-        let eks = &sim.state()["eks"];
-        assert!(eks["clusters"].as_object().unwrap().is_empty(), "{eks:#}");
-        assert_eq!(moto.python("print(len(iam.list_roles()['Roles']))"), "0");
+        assert_nothing_left(&sim, &moto);
         assert_eq!(
             moto.python("print([kms.describe_key(KeyId=k['KeyId'])['KeyMetadata']['KeyState'] for k in kms.list_keys()['Keys']])"),
             "['PendingDeletion']"

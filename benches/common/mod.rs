@@ -197,19 +197,9 @@ pub fn calls_of(running: &genesis_sim::Running, method: &str) -> u64 {
     running.sim.dump()["requests"][method].as_u64().unwrap_or(0)
 }
 
-/// API calls served since the last reset, by API.
+/// API calls served since the last reset: GKE, Artifact Registry,
+/// Kubernetes.
 pub fn calls(running: &genesis_sim::Running) -> (u64, u64, u64) {
-    let state = running.sim.dump();
-    let mut out = (0, 0, 0);
-    for (method, n) in state["requests"].as_object().into_iter().flatten() {
-        let n = n.as_u64().unwrap_or(0);
-        if method.starts_with("container.") {
-            out.0 += n;
-        } else if method.starts_with("artifactregistry.") {
-            out.1 += n;
-        } else if method.starts_with("kube ") {
-            out.2 += n;
-        }
-    }
-    out
+    let c = sim_calls(running);
+    (c.gke, c.artifact_registry, c.kube)
 }

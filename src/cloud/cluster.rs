@@ -79,7 +79,7 @@ pub struct EksCluster {
     pub subnet_ids: Vec<String>,
     pub security_group_ids: Vec<String>,
     /// The private endpoint inside the VPC (besides the public one unless
-    /// `private_endpoint`).
+    /// `private_endpoint`, which implies it: the decoded spec says so).
     pub endpoint_private_access: bool,
     /// `API`, `API_AND_CONFIG_MAP` or `CONFIG_MAP`.
     pub authentication_mode: String,

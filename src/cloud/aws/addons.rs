@@ -8,7 +8,7 @@ use std::time::Duration;
 
 use super::cluster::AFTER_NODES_TAG;
 use super::updates::send;
-use super::{Aws, api_error, issues};
+use super::{Aws, api_error, with_issues};
 use crate::cloud::CloudError;
 use crate::cloud::cluster::Wait;
 use crate::cloud::origin;
@@ -120,19 +120,16 @@ impl Aws {
                 let Some(addon) = out.and_then(|o| o.addon) else {
                     return Ok(Poll::Failed(format!("the add-on {name} disappeared")));
                 };
-                let health = || {
-                    addon.health().map_or_else(String::new, |h| {
-                        issues(
-                            h.issues()
-                                .iter()
-                                .map(|i| (i.code().map(|c| c.as_str()), i.message())),
-                        )
-                    })
-                };
+                let issues = addon.health().map(|h| h.issues()).unwrap_or_default();
                 Ok(match addon.status() {
                     Some(AddonStatus::Active) => Poll::Ready,
                     Some(AddonStatus::CreateFailed | AddonStatus::UpdateFailed) => {
-                        Poll::Failed(format!("the add-on {name} failed: {}", health()))
+                        Poll::Failed(with_issues(
+                            format!("the add-on {name} failed"),
+                            issues
+                                .iter()
+                                .map(|i| (i.code().map(|c| c.as_str()), i.message())),
+                        ))
                     }
                     _ => Poll::Pending,
                 })
@@ -191,17 +188,9 @@ impl Aws {
             .map(str::to_string)
             .collect();
         self.install_addons(region, cluster, &names, wait).await?;
-        let eks = self.eks(region).await;
-        let arn = c.arn().unwrap_or_default().to_string();
-        send(wait, || async {
-            eks.untag_resource()
-                .resource_arn(&arn)
-                .tag_keys(AFTER_NODES_TAG)
-                .send()
-                .await
-                .map_err(|e| api_error("marking the add-ons installed", e))
-        })
-        .await?;
+        let arn = c.arn().unwrap_or_default();
+        self.set_tag(arn, region, AFTER_NODES_TAG, None, wait)
+            .await?;
         Ok(())
     }
 
@@ -290,27 +279,9 @@ impl Aws {
         for addon in installed.iter().filter(|a| !wanted.contains(a)) {
             self.remove_addon(region, name, addon, wait).await?;
         }
-        let eks = self.eks(region).await;
-        send(wait, || async {
-            if later.is_empty() {
-                eks.untag_resource()
-                    .resource_arn(arn)
-                    .tag_keys(AFTER_NODES_TAG)
-                    .send()
-                    .await
-                    .map(|_| ())
-                    .map_err(|e| api_error("recording the add-ons waiting for nodes", e))
-            } else {
-                eks.tag_resource()
-                    .resource_arn(arn)
-                    .tags(AFTER_NODES_TAG, later.join(" "))
-                    .send()
-                    .await
-                    .map(|_| ())
-                    .map_err(|e| api_error("recording the add-ons waiting for nodes", e))
-            }
-        })
-        .await?;
+        let pending = (!later.is_empty()).then(|| later.join(" "));
+        self.set_tag(arn, region, AFTER_NODES_TAG, pending, wait)
+            .await?;
         Ok(())
     }
 }

@@ -16,8 +16,8 @@ use aws_sdk_eks::types::{
 
 use super::addons::{AFTER_NODES, in_eks_order};
 use super::iam::Role;
-use super::updates::{Retry, send};
-use super::{Aws, api_error, issues};
+use super::updates::{retry_also, send};
+use super::{Aws, api_error, with_issues};
 use crate::cloud::CloudError;
 use crate::cloud::cluster::{
     AuthorizedNetwork, ClusterAddress, ClusterCloud, ClusterSpec, Clusters, EksCluster,
@@ -93,7 +93,7 @@ fn vpc_config(spec: &ClusterSpec, e: &EksCluster) -> VpcConfigRequest {
         .set_subnet_ids(Some(e.subnet_ids.clone()))
         .set_security_group_ids(Some(e.security_group_ids.clone()))
         .endpoint_public_access(!spec.private_endpoint)
-        .endpoint_private_access(e.endpoint_private_access || spec.private_endpoint)
+        .endpoint_private_access(e.endpoint_private_access)
         .set_public_access_cidrs(public_cidrs(spec))
         .build()
 }
@@ -101,7 +101,7 @@ fn vpc_config(spec: &ClusterSpec, e: &EksCluster) -> VpcConfigRequest {
 fn endpoint_access(spec: &ClusterSpec, e: &EksCluster) -> VpcConfigRequest {
     VpcConfigRequest::builder()
         .endpoint_public_access(!spec.private_endpoint)
-        .endpoint_private_access(e.endpoint_private_access || spec.private_endpoint)
+        .endpoint_private_access(e.endpoint_private_access)
         .set_public_access_cidrs(if spec.private_endpoint {
             None
         } else {
@@ -279,18 +279,13 @@ pub fn observe(
 
 /// The cluster's health issues, for a failed create.
 fn health(c: &aws_sdk_eks::types::Cluster) -> String {
-    let found = c.health().map_or_else(String::new, |h| {
-        issues(
-            h.issues()
-                .iter()
-                .map(|i| (i.code().map(|c| c.as_str()), i.message())),
-        )
-    });
-    if found.is_empty() {
-        "the cluster is FAILED".into()
-    } else {
-        format!("the cluster is FAILED: {found}")
-    }
+    let issues = c.health().map(|h| h.issues()).unwrap_or_default();
+    with_issues(
+        "the cluster is FAILED".into(),
+        issues
+            .iter()
+            .map(|i| (i.code().map(|c| c.as_str()), i.message())),
+    )
 }
 
 /// IAM is eventually consistent: a role made a moment ago may not be
@@ -468,6 +463,27 @@ impl Aws {
             .await
     }
 
+    /// Sets (`Some`) or removes (`None`) one tag Genesis keeps for itself.
+    pub(super) async fn set_tag(
+        &self,
+        arn: &str,
+        region: &str,
+        key: &str,
+        value: Option<String>,
+        wait: &Wait,
+    ) -> Result<(), CloudError> {
+        let (from, to) = match value {
+            Some(v) => (BTreeMap::new(), BTreeMap::from([(key.to_string(), v)])),
+            None => (
+                BTreeMap::from([(key.to_string(), String::new())]),
+                BTreeMap::new(),
+            ),
+        };
+        self.set_tags(arn, region, &from, &to, wait).await
+    }
+
+    /// Makes an EKS resource's tags go from `from` to `to`: one call for
+    /// those removed, one for those added or changed.
     async fn set_tags(
         &self,
         arn: &str,
@@ -489,7 +505,7 @@ impl Aws {
                     .set_tag_keys(Some(gone.clone()))
                     .send()
                     .await
-                    .map_err(|e| api_error("removing the cluster's tags", e))
+                    .map_err(|e| api_error("removing tags from the EKS resource", e))
             })
             .await?;
         }
@@ -505,7 +521,7 @@ impl Aws {
                     .set_tags(Some(changed.clone()))
                     .send()
                     .await
-                    .map_err(|e| api_error("tagging the cluster", e))
+                    .map_err(|e| api_error("tagging the EKS resource", e))
             })
             .await?;
         }
@@ -580,15 +596,13 @@ impl Clusters for Aws {
         // Throttling, 5xx, a busy account and a role IAM has not spread yet
         // are retried until the timeout; "already exists" is adopted when
         // the cluster carries this create's fingerprint.
-        let backoff = Backoff::until(wait.deadline());
-        let sent = retry(backoff, &wait.stop, || async {
-            match request.clone().send().await.map_err(|e| api_error(call, e)) {
-                Err(e) if role_not_ready(&e) => Err(Retry::again(e)),
-                other => other.map_err(Retry::settled),
-            }
-        })
-        .await
-        .map_err(Retry::into_inner);
+        let sent = retry_also(
+            Backoff::until(wait.deadline()),
+            wait,
+            role_not_ready,
+            || async { request.clone().send().await.map_err(|e| api_error(call, e)) },
+        )
+        .await;
         match sent {
             Ok(_) => {}
             Err(err) if err.is_already_exists() => {

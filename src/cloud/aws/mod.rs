@@ -158,11 +158,13 @@ impl Aws {
     }
 }
 
-/// Health issues as AWS words them: `CODE: message; ...`.
-pub(crate) fn issues<'a>(
+/// What is wrong, followed by the health issues as AWS words them:
+/// `SUMMARY: CODE: message; ...`, or the summary alone when there are none.
+pub(crate) fn with_issues<'a>(
+    summary: String,
     items: impl Iterator<Item = (Option<&'a str>, Option<&'a str>)>,
 ) -> String {
-    items
+    let found: Vec<String> = items
         .map(|(code, message)| {
             format!(
                 "{}: {}",
@@ -170,8 +172,12 @@ pub(crate) fn issues<'a>(
                 message.unwrap_or_default()
             )
         })
-        .collect::<Vec<_>>()
-        .join("; ")
+        .collect();
+    if found.is_empty() {
+        summary
+    } else {
+        format!("{summary}: {}", found.join("; "))
+    }
 }
 
 /// An SDK error in the provider's terms: the HTTP status, the service's

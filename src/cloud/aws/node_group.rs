@@ -14,13 +14,13 @@ use aws_sdk_eks::types::{
 };
 
 use super::cluster::NODE_ROLE_TAG;
-use super::updates::{Retry, send};
-use super::{Aws, api_error, issues};
+use super::updates::{retry_also, send};
+use super::{Aws, api_error, with_issues};
 use crate::cloud::CloudError;
 use crate::cloud::cluster::{ClusterAddress, Wait};
 use crate::cloud::node_pool::{EksPool, NodePools, ObservedPool, PoolCloud, PoolSpec, PoolTaint};
 use crate::cloud::origin;
-use crate::cloud::retry::{Backoff, Poll, poll_until_ready, read_optional, retry};
+use crate::cloud::retry::{Backoff, Poll, poll_until_ready, read_optional};
 
 /// The tag marking a node group of fixed size (`enable_autoscaling =
 /// false`): EKS itself only knows bounds and a desired size.
@@ -155,19 +155,14 @@ pub fn observe(region: &str, cluster: &str, g: &Nodegroup) -> ObservedPool {
 
 /// The group's health issues, as EKS words them.
 fn health(g: &Nodegroup) -> String {
-    let found = g.health().map_or_else(String::new, |h| {
-        issues(
-            h.issues()
-                .iter()
-                .map(|i| (i.code().map(|c| c.as_str()), i.message())),
-        )
-    });
     let status = g.status().map_or("", |s| s.as_str());
-    if found.is_empty() {
-        format!("the node group is {status}")
-    } else {
-        format!("the node group is {status}: {found}")
-    }
+    let issues = g.health().map(|h| h.issues()).unwrap_or_default();
+    with_issues(
+        format!("the node group is {status}"),
+        issues
+            .iter()
+            .map(|i| (i.code().map(|c| c.as_str()), i.message())),
+    )
 }
 
 /// The cluster is busy (CREATING, UPDATING): try again shortly.
@@ -327,14 +322,13 @@ impl NodePools for Aws {
                     .build(),
             )
             .capacity_type(capacity);
-        let sent = retry(Backoff::until(wait.deadline()), &wait.stop, || async {
-            match request.clone().send().await.map_err(|e| api_error(call, e)) {
-                Err(e) if cluster_not_ready(&e) => Err(Retry::again(e)),
-                other => other.map_err(Retry::settled),
-            }
-        })
-        .await
-        .map_err(Retry::into_inner);
+        let sent = retry_also(
+            Backoff::until(wait.deadline()),
+            wait,
+            cluster_not_ready,
+            || async { request.clone().send().await.map_err(|e| api_error(call, e)) },
+        )
+        .await;
         match sent {
             Ok(_) => {}
             Err(err) if err.is_already_exists() => {
@@ -470,27 +464,10 @@ impl NodePools for Aws {
         if (from.autoscaling.is_none()) != (to.autoscaling.is_none())
             && let Some(g) = self.describe_group(region, cluster, name, wait).await?
         {
+            let fixed = to.autoscaling.is_none().then(|| "true".to_string());
             let arn = g.nodegroup_arn().unwrap_or_default();
-            send(wait, || async {
-                if to.autoscaling.is_none() {
-                    eks.tag_resource()
-                        .resource_arn(arn)
-                        .tags(FIXED_SIZE_TAG, "true")
-                        .send()
-                        .await
-                        .map(|_| ())
-                        .map_err(|e| api_error("marking the node group fixed-size", e))
-                } else {
-                    eks.untag_resource()
-                        .resource_arn(arn)
-                        .tag_keys(FIXED_SIZE_TAG)
-                        .send()
-                        .await
-                        .map(|_| ())
-                        .map_err(|e| api_error("marking the node group autoscaled", e))
-                }
-            })
-            .await?;
+            self.set_tag(arn, region, FIXED_SIZE_TAG, fixed, wait)
+                .await?;
         }
         Ok(())
     }

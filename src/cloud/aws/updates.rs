@@ -31,9 +31,25 @@ where
         max: Duration::from_secs(15),
         ..Backoff::until(wait.deadline())
     };
+    retry_also(backoff, wait, is_busy, send).await
+}
+
+/// Makes a call until it succeeds, fails for good or the deadline passes:
+/// what is retryable everywhere (throttling, 5xx, dropped connections) is
+/// retried, and so are the errors `also` recognises as EKS's "not now".
+pub async fn retry_also<T, F, Fut>(
+    backoff: Backoff,
+    wait: &Wait,
+    also: fn(&CloudError) -> bool,
+    call: F,
+) -> Result<T, CloudError>
+where
+    F: Fn() -> Fut,
+    Fut: Future<Output = Result<T, CloudError>>,
+{
     retry(backoff, &wait.stop, || async {
-        send().await.map_err(|e| {
-            if is_busy(&e) {
+        call().await.map_err(|e| {
+            if also(&e) {
                 Retry::again(e)
             } else {
                 Retry::settled(e)
@@ -46,7 +62,7 @@ where
 
 /// An error with the caller's say on whether to try again, beyond what
 /// is retryable everywhere (throttling, 5xx, dropped connections).
-pub struct Retry {
+struct Retry {
     error: CloudError,
     again: bool,
 }
