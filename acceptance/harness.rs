@@ -544,3 +544,22 @@ impl Workspace {
             .with_env("GENESIS_EKS_ENDPOINT", &sim.running.urls.eks)
     }
 }
+
+/// A real peer that exists only as a Go module (OpenTofu, the Kubernetes
+/// API server, tfplugindocs), built by `scripts/peers NAME` at its pinned
+/// version: cached per machine, so only the first call builds.
+pub fn peer(name: &str) -> PathBuf {
+    let script = Path::new(env!("CARGO_MANIFEST_DIR")).join("scripts/peers");
+    let out = Command::new(&script)
+        .arg(name)
+        .stderr(std::process::Stdio::inherit())
+        .output()
+        .expect("scripts/peers runs");
+    assert!(out.status.success(), "scripts/peers {name} failed");
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    let path = stdout
+        .lines()
+        .find_map(|l| l.strip_prefix(&format!("{name}=")))
+        .unwrap_or_else(|| panic!("scripts/peers {name} prints {name}=PATH"));
+    PathBuf::from(path)
+}

@@ -1,6 +1,7 @@
 //! Acceptance tests: the real Terraform CLI driving this provider.
 //! See `harness.rs` for how Terraform is found and configured.
 
+mod apiserver;
 mod cluster;
 mod crash;
 mod eks;
@@ -17,3 +18,4 @@ mod validate;
 mod workload;
 mod workload_apply;
 mod workload_read;
+mod workload_real;

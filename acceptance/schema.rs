@@ -182,3 +182,60 @@ fn every_resource_and_key_attribute_is_in_the_schema() {
         assert_eq!(settings["credentials"]["sensitive"], true);
     });
 }
+
+/// Runs HashiCorp's tfplugindocs (`scripts/peers tfplugindocs`) `validate`
+/// on a copy of `docs/` against the schema Terraform reports; returns its
+/// success and its output.
+fn tfplugindocs_validate(schema: &serde_json::Value, extra_doc: Option<&str>) -> (bool, String) {
+    let dir = tempfile::tempdir().unwrap();
+    let repo = std::path::Path::new(env!("CARGO_MANIFEST_DIR"));
+    let copy = std::process::Command::new("cp")
+        .args(["-r", repo.join("docs").to_str().unwrap()])
+        .arg(dir.path())
+        .status()
+        .unwrap();
+    assert!(copy.success());
+    if let Some(name) = extra_doc {
+        std::fs::write(dir.path().join("docs/resources").join(name), "# stray\n").unwrap();
+    }
+    // tfplugindocs finds a provider by its short name (or under
+    // registry.terraform.io/hashicorp/), not under another namespace.
+    let mut schema = schema.clone();
+    let ours = schema["provider_schemas"]["registry.terraform.io/genesis-platform/genesis"].take();
+    assert!(ours.is_object(), "the schema has the provider");
+    schema["provider_schemas"] = serde_json::json!({ "genesis": ours });
+    let schema_file = dir.path().join("schema.json");
+    std::fs::write(&schema_file, schema.to_string()).unwrap();
+    let out = std::process::Command::new(crate::harness::peer("tfplugindocs"))
+        .args([
+            "validate",
+            "--provider-name",
+            "genesis",
+            "--providers-schema",
+        ])
+        .arg(&schema_file)
+        .current_dir(dir.path())
+        .output()
+        .expect("tfplugindocs runs");
+    let report = format!(
+        "{}{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+    (out.status.success(), report)
+}
+
+/// The registry's documentation checks, by HashiCorp's own tool: every
+/// resource has a page, every page a resource, frontmatter and layout as
+/// the registry expects.
+#[test]
+fn documentation_passes_tfplugindocs_validate() {
+    let tf = &crate::harness::terraforms()[0];
+    let ws = Workspace::new(tf, &[("main.tf", MAIN_TF)]);
+    let schema = ws.run(&["providers", "schema", "-json"]).ok().json();
+    let (ok, report) = tfplugindocs_validate(&schema, None);
+    assert!(ok, "tfplugindocs validate fails on docs/:\n{report}");
+    // And it does check: a page for no resource fails it.
+    let (ok, report) = tfplugindocs_validate(&schema, Some("stray.md"));
+    assert!(!ok && report.contains("stray.md"), "{report}");
+}

@@ -277,6 +277,7 @@ fn schema() -> Schema {
         )
         .describe("How a new version rolls out."),
         Attribute::number("min_ready_seconds")
+            .default(0)
             .validate(validators::int_between(0, 3600))
             .describe("Seconds a new pod must be ready before it counts as available."),
         Attribute::number("progress_deadline_seconds")
@@ -1120,8 +1121,11 @@ fn plan_observed(prior: &Value, planned: &mut Value) {
         !after.is_empty() && find(&before) == find(&after)
     };
     // Only a finished rollout stays as it was: one still going (or failed)
-    // is waited on again by the apply, and may end otherwise.
-    let status = if unchanged("Deployment") && prior.get("status").as_str() == Some("Available") {
+    // is waited on again by the apply, and may end otherwise. An apply
+    // that does not wait has nothing to wait on again: no perpetual diff.
+    let settled = prior.get("status").as_str() == Some("Available")
+        || planned.get("wait_for_rollout").as_bool() == Some(false);
+    let status = if unchanged("Deployment") && settled {
         prior.get("status").clone()
     } else {
         Value::Unknown

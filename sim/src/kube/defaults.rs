@@ -34,6 +34,8 @@ pub fn apply(rt: &ResourceType, obj: &mut Json) -> Result<(), KubeError> {
                     json!("25%"),
                 );
             }
+            // An int32 with `omitempty` in the Go types: zero is not stored.
+            drop_zero(&mut obj["spec"], "minReadySeconds");
             pod_spec(&mut obj["spec"]["template"]["spec"]);
             set_default(obj, &["status"], json!({}));
         }
@@ -118,6 +120,16 @@ fn set_default(obj: &mut Json, path: &[&str], value: Json) {
     }
 }
 
+/// Removes a field whose Go type is a plain number with `omitempty` when it
+/// is zero: the API server's JSON encoding never writes it.
+fn drop_zero(obj: &mut Json, key: &str) {
+    if let Some(o) = obj.as_object_mut()
+        && o.get(key).and_then(Json::as_f64) == Some(0.0)
+    {
+        o.remove(key);
+    }
+}
+
 fn pod_spec(spec: &mut Json) {
     if !spec.is_object() {
         return;
@@ -165,6 +177,9 @@ fn pod_spec(spec: &mut Json) {
                 set_default(p, &["periodSeconds"], json!(10));
                 set_default(p, &["successThreshold"], json!(1));
                 set_default(p, &["failureThreshold"], json!(3));
+                // Go's `omitempty` on a plain int32: the real server drops
+                // `initialDelaySeconds: 0` and never returns it.
+                drop_zero(p, "initialDelaySeconds");
                 if p["httpGet"].is_object() {
                     set_default(&mut p["httpGet"], &["scheme"], json!("HTTP"));
                 }

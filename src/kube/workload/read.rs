@@ -137,6 +137,12 @@ fn number(j: &Json) -> Value {
     j.as_i64().map_or(Value::Null, Value::from)
 }
 
+/// A number the API server never writes when it is zero (a plain int32
+/// with `omitempty` in the Kubernetes Go types).
+fn zero_omitted(j: &Json) -> Value {
+    Value::from(j.as_i64().unwrap_or(0))
+}
+
 fn boolean(j: &Json) -> Value {
     j.as_bool().map_or(Value::Null, Value::from)
 }
@@ -227,7 +233,7 @@ pub fn attributes_of(live: &BTreeMap<&str, Json>, name: &str) -> Value {
         ("replicas", replicas),
         ("autoscaling", autoscaling),
         ("strategy", strategy(&spec["strategy"])),
-        ("min_ready_seconds", number(&spec["minReadySeconds"])),
+        ("min_ready_seconds", zero_omitted(&spec["minReadySeconds"])),
         (
             "progress_deadline_seconds",
             number(&spec["progressDeadlineSeconds"]),
@@ -407,7 +413,10 @@ fn probe(p: &Json) -> Value {
                 Value::Null
             },
         ),
-        ("initial_delay_seconds", number(&p["initialDelaySeconds"])),
+        (
+            "initial_delay_seconds",
+            zero_omitted(&p["initialDelaySeconds"]),
+        ),
         ("period_seconds", number(&p["periodSeconds"])),
         ("timeout_seconds", number(&p["timeoutSeconds"])),
         ("failure_threshold", number(&p["failureThreshold"])),

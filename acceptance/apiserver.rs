@@ -1,0 +1,275 @@
+//! A real Kubernetes API server for the acceptance tests: etcd,
+//! kube-apiserver and kube-controller-manager (so Deployments get their
+//! ReplicaSets and Pods, namespaces are finalized and the garbage collector
+//! runs), built from the Go module proxy by `scripts/peers kube` at a pinned
+//! release, started on loopback with a throwaway CA and a static token, and
+//! stopped when dropped. No kubelet or scheduler runs: pods stay Pending, so
+//! rollout waits are tested on genesis-sim only.
+
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+use base64::Engine as _;
+use serde_json::json;
+
+use crate::harness::peer;
+
+/// The token the tests and the provider present; in group system:masters.
+const TOKEN: &str = "genesis-acceptance-admin";
+
+pub struct ApiServer {
+    pub dir: tempfile::TempDir,
+    /// The kubeconfig (JSON) that reaches the server as an administrator.
+    pub kubeconfig: String,
+    children: Vec<(&'static str, Child)>,
+}
+
+fn free_port() -> u16 {
+    std::net::TcpListener::bind("127.0.0.1:0")
+        .and_then(|l| l.local_addr())
+        .expect("a free port")
+        .port()
+}
+
+/// A CA and a serving certificate for 127.0.0.1 signed by it (PEM): the
+/// CA goes into the kubeconfig, as a cluster's CA does.
+fn certificates() -> (String, String, String) {
+    use rcgen::{BasicConstraints, CertificateParams, DnType, IsCa, KeyPair, SanType};
+    let ca_key = KeyPair::generate().unwrap();
+    let mut ca = CertificateParams::new(Vec::<String>::new()).unwrap();
+    ca.distinguished_name
+        .push(DnType::CommonName, "genesis acceptance CA");
+    ca.is_ca = IsCa::Ca(BasicConstraints::Unconstrained);
+    let ca_pem = ca.self_signed(&ca_key).unwrap().pem();
+    let issuer = rcgen::Issuer::new(ca, ca_key);
+    let key = KeyPair::generate().unwrap();
+    let mut serving = CertificateParams::new(vec!["localhost".to_string()]).unwrap();
+    serving
+        .subject_alt_names
+        .push(SanType::IpAddress(std::net::IpAddr::from([127, 0, 0, 1])));
+    serving
+        .distinguished_name
+        .push(DnType::CommonName, "kube-apiserver");
+    let cert = serving.signed_by(&key, &issuer).unwrap();
+    (ca_pem, cert.pem(), key.serialize_pem())
+}
+
+impl ApiServer {
+    pub fn start() -> ApiServer {
+        let bin = peer("kube");
+        let dir = tempfile::tempdir().unwrap();
+        let root = dir.path().to_path_buf();
+        let path = |name: &str| root.join(name).to_str().unwrap().to_string();
+        let (ca, cert, key) = certificates();
+        std::fs::write(path("ca.crt"), &ca).unwrap();
+        std::fs::write(path("apiserver.crt"), &cert).unwrap();
+        std::fs::write(path("apiserver.key"), &key).unwrap();
+        // Service account tokens are signed with this key (ECDSA P-256).
+        let accounts = rcgen::KeyPair::generate().unwrap();
+        std::fs::write(path("service-accounts.key"), accounts.serialize_pem()).unwrap();
+        std::fs::write(path("service-accounts.pub"), accounts.public_key_pem()).unwrap();
+        std::fs::write(
+            path("tokens.csv"),
+            format!("{TOKEN},genesis-admin,genesis-admin,\"system:masters\"\n"),
+        )
+        .unwrap();
+
+        let (etcd_port, peer_port, secure_port) = (free_port(), free_port(), free_port());
+        let url = format!("https://127.0.0.1:{secure_port}");
+        let kubeconfig = json!({
+            "apiVersion": "v1",
+            "kind": "Config",
+            "clusters": [{"name": "real", "cluster": {
+                "server": url,
+                "certificate-authority-data":
+                    base64::engine::general_purpose::STANDARD.encode(&ca),
+            }}],
+            "users": [{"name": "admin", "user": {"token": TOKEN}}],
+            "contexts": [{"name": "real", "context": {"cluster": "real", "user": "admin"}}],
+            "current-context": "real",
+        })
+        .to_string();
+        std::fs::write(path("kubeconfig"), &kubeconfig).unwrap();
+
+        let mut server = ApiServer {
+            dir,
+            kubeconfig,
+            children: Vec::new(),
+        };
+        let etcd = format!("http://127.0.0.1:{etcd_port}");
+        let peer = format!("http://127.0.0.1:{peer_port}");
+        server.spawn(
+            &bin,
+            "etcd",
+            &[
+                &format!("--data-dir={}", path("etcd")),
+                &format!("--listen-client-urls={etcd}"),
+                &format!("--advertise-client-urls={etcd}"),
+                &format!("--listen-peer-urls={peer}"),
+                &format!("--initial-advertise-peer-urls={peer}"),
+                &format!("--initial-cluster=default={peer}"),
+                // A test's data is thrown away: no fsync per write.
+                "--unsafe-no-fsync",
+            ],
+        );
+        server.spawn(
+            &bin,
+            "kube-apiserver",
+            &[
+                &format!("--etcd-servers={etcd}"),
+                "--bind-address=127.0.0.1",
+                "--advertise-address=127.0.0.1",
+                &format!("--secure-port={secure_port}"),
+                &format!("--cert-dir={}", path("certs")),
+                &format!("--tls-cert-file={}", path("apiserver.crt")),
+                &format!("--tls-private-key-file={}", path("apiserver.key")),
+                &format!("--token-auth-file={}", path("tokens.csv")),
+                "--authorization-mode=Node,RBAC",
+                "--service-account-issuer=https://kubernetes.default.svc",
+                &format!(
+                    "--service-account-key-file={}",
+                    path("service-accounts.pub")
+                ),
+                &format!(
+                    "--service-account-signing-key-file={}",
+                    path("service-accounts.key")
+                ),
+                "--service-cluster-ip-range=10.96.0.0/16",
+                "--allow-privileged=true",
+            ],
+        );
+        server.wait_ready();
+        server.spawn(
+            &bin,
+            "kube-controller-manager",
+            &[
+                &format!("--kubeconfig={}", path("kubeconfig")),
+                "--leader-elect=false",
+                "--secure-port=0",
+                "--use-service-account-credentials=false",
+                &format!(
+                    "--service-account-private-key-file={}",
+                    path("service-accounts.key")
+                ),
+                &format!("--root-ca-file={}", path("ca.crt")),
+                "--controllers=*",
+                // Fast enough for tests: the HPA controller's resync and the
+                // namespace controller's.
+                "--horizontal-pod-autoscaler-sync-period=1s",
+                "--concurrent-namespace-syncs=5",
+            ],
+        );
+        server
+    }
+
+    fn spawn(&mut self, bin: &Path, name: &'static str, args: &[&str]) {
+        let log = std::fs::File::create(self.dir.path().join(format!("{name}.log"))).unwrap();
+        let child = Command::new(bin.join(name))
+            .args(args)
+            .stdin(Stdio::null())
+            .stdout(log.try_clone().unwrap())
+            .stderr(log)
+            .spawn()
+            .unwrap_or_else(|e| panic!("{name} from scripts/peers kube cannot start: {e}"));
+        self.children.push((name, child));
+    }
+
+    /// The last lines of a component's log, for failure messages.
+    pub fn log_tail(&self, name: &str) -> String {
+        let log = std::fs::read_to_string(self.dir.path().join(format!("{name}.log")))
+            .unwrap_or_default();
+        let lines: Vec<&str> = log.lines().collect();
+        lines[lines.len().saturating_sub(30)..].join("\n")
+    }
+
+    fn wait_ready(&mut self) {
+        let started = Instant::now();
+        loop {
+            let out = self.kubectl_output(&["get", "--raw", "/readyz"]);
+            if out.status.success() {
+                return;
+            }
+            let exited = self
+                .children
+                .iter_mut()
+                .find_map(|(name, child)| Some((*name, child.try_wait().ok()??)));
+            if let Some((name, status)) = exited {
+                panic!("{name} exited ({status}):\n{}", self.log_tail(name));
+            }
+            assert!(
+                started.elapsed() < Duration::from_secs(90),
+                "kube-apiserver not ready after 90 s:\n{}\n{}",
+                self.log_tail("kube-apiserver"),
+                self.log_tail("etcd")
+            );
+            std::thread::sleep(Duration::from_millis(250));
+        }
+    }
+
+    pub fn kubeconfig_path(&self) -> PathBuf {
+        self.dir.path().join("kubeconfig")
+    }
+
+    fn kubectl_output(&self, args: &[&str]) -> std::process::Output {
+        Command::new("kubectl")
+            .arg("--kubeconfig")
+            .arg(self.kubeconfig_path())
+            .args(args)
+            .output()
+            .expect("kubectl on PATH")
+    }
+
+    /// kubectl against the server; panics with its error when it fails.
+    /// Returns what it printed.
+    pub fn kubectl(&self, args: &[&str]) -> String {
+        let out = self.kubectl_output(args);
+        assert!(
+            out.status.success(),
+            "kubectl {args:?}: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        String::from_utf8_lossy(&out.stdout).into_owned()
+    }
+
+    /// One object as JSON, or None when it does not exist.
+    pub fn get(&self, namespace: &str, kind: &str, name: &str) -> Option<serde_json::Value> {
+        let out = self.kubectl_output(&["-n", namespace, "get", kind, name, "-o", "json"]);
+        if out.status.success() {
+            return Some(serde_json::from_slice(&out.stdout).unwrap());
+        }
+        let err = String::from_utf8_lossy(&out.stderr);
+        assert!(err.contains("NotFound"), "kubectl get {kind} {name}: {err}");
+        None
+    }
+
+    /// Waits until `check` holds (the controller manager acts on its own
+    /// time), with what was last seen in the panic.
+    pub fn eventually<T: std::fmt::Debug>(
+        &self,
+        what: &str,
+        mut check: impl FnMut() -> Result<T, String>,
+    ) -> T {
+        let started = Instant::now();
+        loop {
+            match check() {
+                Ok(v) => return v,
+                Err(seen) if started.elapsed() > Duration::from_secs(60) => panic!(
+                    "{what}: not after 60 s; last seen: {seen}\n{}",
+                    self.log_tail("kube-controller-manager")
+                ),
+                Err(_) => std::thread::sleep(Duration::from_millis(250)),
+            }
+        }
+    }
+}
+
+impl Drop for ApiServer {
+    fn drop(&mut self) {
+        // The controller manager and the API server first, etcd last.
+        for (_, child) in self.children.iter_mut().rev() {
+            let _ = child.kill();
+            let _ = child.wait();
+        }
+    }
+}

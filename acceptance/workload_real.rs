@@ -1,0 +1,276 @@
+//! genesis_workload against a real Kubernetes API server (etcd,
+//! kube-apiserver and kube-controller-manager from `scripts/peers kube`),
+//! through a kubeconfig, by each Terraform: apply, an empty re-plan (the
+//! server's defaults and omissions never show as a diff), drift made with
+//! kubectl, what others add left alone, replicas owned by the autoscaler,
+//! an object someone else made never taken over, import, destroy. The same
+//! steps run against genesis-sim in workload_read.rs and workload_apply.rs;
+//! here the real server is the judge. No kubelet runs, so the workloads do
+//! not wait for their rollouts (`wait_for_rollout = false`).
+
+use serde_json::json;
+
+use crate::apiserver::ApiServer;
+use crate::harness::{Workspace, each_terraform};
+use crate::workload::EVERYTHING;
+
+fn config(namespace: &str, image: &str) -> String {
+    let everything = &EVERYTHING[EVERYTHING.find("resource ").unwrap()..]
+        .replace(
+            "kubeconfig_path    = \"/nonexistent/kubeconfig\"\n  kubeconfig_context = \"dev\"",
+            "kubeconfig_path  = \"./kubeconfig\"\n  wait_for_rollout = false",
+        )
+        .replace("\"jobs\"", &format!("\"{namespace}\""));
+    format!(
+        r#"
+terraform {{
+  required_providers {{
+    genesis = {{ source = "genesis-platform/genesis" }}
+  }}
+}}
+
+resource "genesis_workload" "api" {{
+  kubeconfig_path  = "./kubeconfig"
+  namespace        = "{namespace}"
+  name             = "api"
+  image            = "{image}"
+  ports            = [{{ name = "http", container_port = 8080 }}]
+  resources        = {{ requests = {{ cpu = "500m", memory = "256Mi" }} }}
+  liveness_probe   = {{ http_get = {{ path = "/healthz", port = 8080 }} }}
+  readiness_probe  = {{ http_get = {{ path = "/ready", port = 8080 }}, period_seconds = 5 }}
+  autoscaling      = {{ min_replicas = 2, max_replicas = 6, cpu_target = 70 }}
+  disruption_budget = {{ min_available = "50%" }}
+  service          = {{ type = "LoadBalancer", ports = [{{ port = 80, target_port = 8080 }}] }}
+  ingress          = {{ host = "api.example.com" }}
+  network_policy   = {{ allow_from = [{{ cidr = "0.0.0.0/0", ports = [8080] }}] }}
+  wait_for_rollout = false
+}}
+
+{everything}
+"#
+    )
+}
+
+/// `terraform plan -detailed-exitcode` must show no change; the plan is
+/// printed when it does.
+fn assert_no_changes(ws: &Workspace, why: &str) {
+    let run = ws
+        .run(&["plan", "-input=false", "-detailed-exitcode", "-no-color"])
+        .assert_no_crash();
+    assert_eq!(
+        run.status.code(),
+        Some(0),
+        "{why}:\n{}\n{}",
+        run.stdout,
+        run.stderr
+    );
+}
+
+#[test]
+fn workloads_on_a_real_api_server() {
+    let server = ApiServer::start();
+    let round = std::cell::Cell::new(0);
+    each_terraform(|tf| {
+        round.set(round.get() + 1);
+        let ns = format!("apps-{}", round.get());
+        server.kubectl(&["create", "namespace", &ns]);
+        // The account the `everything` pods run as, made by someone else.
+        server.kubectl(&["-n", &ns, "create", "serviceaccount", "shared-runner"]);
+        let ws = Workspace::new(
+            tf,
+            &[
+                ("main.tf", &config(&ns, "nginx:1.27")),
+                ("kubeconfig", &server.kubeconfig),
+            ],
+        );
+        // Imports by NAMESPACE/NAME find the cluster through KUBECONFIG.
+        let kubeconfig = ws.dir.path().join("kubeconfig");
+        let ws = ws.with_env("KUBECONFIG", kubeconfig.to_str().unwrap());
+        ws.run(&["apply", "-input=false", "-auto-approve"]).ok();
+        for (kind, name) in [
+            ("deployment", "api"),
+            ("service", "api"),
+            ("hpa", "api"),
+            ("pdb", "api"),
+            ("ingress", "api"),
+            ("networkpolicy", "api"),
+            ("serviceaccount", "api"),
+            ("deployment", "everything"),
+            ("configmap", "everything"),
+        ] {
+            assert!(
+                server.get(&ns, kind, name).is_some(),
+                "{kind}/{name} applied"
+            );
+        }
+        assert_no_changes(
+            &ws,
+            "a second plan against the real server shows no changes",
+        );
+
+        // The controller manager made the ReplicaSet and its Pods (Pending:
+        // no kubelet); the HPA scales within its bounds.
+        server.eventually("the api ReplicaSet", || {
+            let out = server.kubectl(&["-n", &ns, "get", "replicasets", "-o", "name"]);
+            out.contains("replicaset.apps/api-")
+                .then_some(())
+                .ok_or(out)
+        });
+
+        // Replicas are the autoscaler's: a scale by anyone else is no diff.
+        server.kubectl(&["-n", &ns, "scale", "deployment", "api", "--replicas=5"]);
+        assert_no_changes(
+            &ws,
+            "replicas scaled outside Terraform are the autoscaler's",
+        );
+
+        // What others add is theirs.
+        server.kubectl(&[
+            "-n",
+            &ns,
+            "label",
+            "deployment",
+            "api",
+            "policy.example/checked=yes",
+        ]);
+        server.kubectl(&[
+            "-n",
+            &ns,
+            "annotate",
+            "service",
+            "api",
+            "cloud.example/lb-id=abc",
+        ]);
+        assert_no_changes(&ws, "labels and annotations added by others are no diff");
+
+        // Drift: an image changed with kubectl shows, and apply puts it back.
+        server.kubectl(&[
+            "-n",
+            &ns,
+            "set",
+            "image",
+            "deployment/api",
+            "api=nginx:1.26",
+        ]);
+        assert!(ws.plan_has_changes(), "an image set with kubectl is drift");
+        let plan = ws.plan_json();
+        let api = plan["resource_changes"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|c| c["address"] == "genesis_workload.api")
+            .unwrap();
+        assert_eq!(api["change"]["actions"], json!(["update"]));
+        assert_eq!(api["change"]["before"]["image"], "nginx:1.26");
+        assert_eq!(api["change"]["after"]["image"], "nginx:1.27");
+        ws.run(&["apply", "-input=false", "-auto-approve"]).ok();
+        let deployment = server.get(&ns, "deployment", "api").unwrap();
+        assert_eq!(
+            deployment["spec"]["template"]["spec"]["containers"][0]["image"],
+            "nginx:1.27"
+        );
+        assert_eq!(
+            deployment["metadata"]["labels"]["policy.example/checked"], "yes",
+            "what others added stays"
+        );
+        assert_no_changes(&ws, "the apply put the image back");
+
+        // A new image through Terraform, then import by NAMESPACE/NAME.
+        ws.write("main.tf", &config(&ns, "nginx:1.28"));
+        ws.run(&["apply", "-input=false", "-auto-approve"]).ok();
+        assert_no_changes(&ws, "after an update");
+        for name in ["api", "everything"] {
+            let address = format!("genesis_workload.{name}");
+            ws.run(&["state", "rm", &address]).ok();
+            ws.run(&["import", "-input=false", &address, &format!("{ns}/{name}")])
+                .ok();
+        }
+        // An import cannot know how the last apply waited: it records the
+        // default (wait), so a configuration that does not wait shows that
+        // one setting, and nothing in the cluster, as the only change.
+        let plan = ws.plan_json();
+        for change in plan["resource_changes"].as_array().unwrap() {
+            let (before, after) = (&change["change"]["before"], &change["change"]["after"]);
+            let differing: Vec<&String> = after
+                .as_object()
+                .unwrap()
+                .keys()
+                .filter(|k| before[k.as_str()] != after[k.as_str()])
+                .collect();
+            assert_eq!(differing, ["wait_for_rollout"], "{}", change["address"]);
+        }
+        ws.run(&["apply", "-input=false", "-auto-approve"]).ok();
+        assert_no_changes(&ws, "imported workloads plan no change once applied");
+
+        // A Deployment someone else made is never taken over.
+        server.kubectl(&[
+            "-n",
+            &ns,
+            "create",
+            "deployment",
+            "taken",
+            "--image=nginx:1.25",
+        ]);
+        let taken = Workspace::new(
+            tf,
+            &[
+                (
+                    "main.tf",
+                    &format!(
+                        r#"
+terraform {{
+  required_providers {{
+    genesis = {{ source = "genesis-platform/genesis" }}
+  }}
+}}
+
+resource "genesis_workload" "taken" {{
+  kubeconfig_path  = "./kubeconfig"
+  namespace        = "{ns}"
+  name             = "taken"
+  image            = "nginx:1.27"
+  replicas         = 1
+  wait_for_rollout = false
+}}
+"#
+                    ),
+                ),
+                ("kubeconfig", &server.kubeconfig),
+            ],
+        );
+        let run = taken.run(&["apply", "-input=false", "-auto-approve", "-no-color"]);
+        assert!(!run.status.success(), "a foreign Deployment was taken over");
+        assert!(
+            run.stderr.contains("already has Deployment") && run.stderr.contains("/taken"),
+            "the error names the object: {}",
+            run.stderr
+        );
+        let foreign = server.get(&ns, "deployment", "taken").unwrap();
+        assert_eq!(
+            foreign["spec"]["template"]["spec"]["containers"][0]["image"], "nginx:1.25",
+            "the foreign Deployment is untouched"
+        );
+
+        ws.run(&["destroy", "-input=false", "-auto-approve"]).ok();
+        for (kind, name) in [
+            ("deployment", "api"),
+            ("service", "api"),
+            ("hpa", "api"),
+            ("configmap", "everything"),
+            ("serviceaccount", "api"),
+        ] {
+            assert!(
+                server.get(&ns, kind, name).is_none(),
+                "{kind}/{name} destroyed"
+            );
+        }
+        // The garbage collector removes what the Deployment owned.
+        server.eventually("the api ReplicaSets collected", || {
+            let out = server.kubectl(&["-n", &ns, "get", "replicasets", "-o", "name"]);
+            (!out.contains("replicaset.apps/api-"))
+                .then_some(())
+                .ok_or(out)
+        });
+        assert!(server.get(&ns, "serviceaccount", "shared-runner").is_some());
+    });
+}
