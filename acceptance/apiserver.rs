@@ -13,13 +13,18 @@ use std::time::{Duration, Instant};
 use base64::Engine as _;
 use serde_json::json;
 
-use crate::harness::peer;
+use crate::harness::{Sim, peer};
 
 /// The token the tests and the provider present; in group system:masters.
+/// genesis-sim's own token is accepted too, as another administrator, for
+/// GKE clusters whose API server is this one (`Sim::with_real_api_server`).
 const TOKEN: &str = "genesis-acceptance-admin";
 
 pub struct ApiServer {
     pub dir: tempfile::TempDir,
+    /// `127.0.0.1:PORT`, as a GKE cluster's `endpoint`.
+    pub endpoint: String,
+    pub ca_pem: String,
     /// The kubeconfig (JSON) that reaches the server as an administrator.
     pub kubeconfig: String,
     children: Vec<(&'static str, Child)>,
@@ -71,12 +76,16 @@ impl ApiServer {
         std::fs::write(path("service-accounts.pub"), accounts.public_key_pem()).unwrap();
         std::fs::write(
             path("tokens.csv"),
-            format!("{TOKEN},genesis-admin,genesis-admin,\"system:masters\"\n"),
+            format!(
+                "{TOKEN},genesis-admin,genesis-admin,\"system:masters\"\n{},genesis-sim,genesis-sim,\"system:masters\"\n",
+                genesis_sim::DEV_TOKEN
+            ),
         )
         .unwrap();
 
         let (etcd_port, peer_port, secure_port) = (free_port(), free_port(), free_port());
-        let url = format!("https://127.0.0.1:{secure_port}");
+        let endpoint = format!("127.0.0.1:{secure_port}");
+        let url = format!("https://{endpoint}");
         let kubeconfig = json!({
             "apiVersion": "v1",
             "kind": "Config",
@@ -94,6 +103,8 @@ impl ApiServer {
 
         let mut server = ApiServer {
             dir,
+            endpoint,
+            ca_pem: ca,
             kubeconfig,
             children: Vec::new(),
         };
@@ -161,6 +172,18 @@ impl ApiServer {
             ],
         );
         server
+    }
+
+    /// genesis-sim whose GKE clusters all publish this server as their
+    /// Kubernetes API: the control plane simulated, the API server real.
+    pub fn behind_simulated_gke(&self) -> Sim {
+        Sim::start_with(genesis_sim::Config {
+            kube_upstream: Some(genesis_sim::KubeUpstream {
+                endpoint: self.endpoint.clone(),
+                ca_pem: self.ca_pem.clone(),
+            }),
+            ..genesis_sim::Config::default()
+        })
     }
 
     fn spawn(&mut self, bin: &Path, name: &'static str, args: &[&str]) {

@@ -26,6 +26,7 @@ use axum::body::{Body, Bytes};
 use axum::extract::State as AxumState;
 use axum::http::{HeaderMap, Method, StatusCode, Uri};
 use axum::response::{IntoResponse, Response};
+use base64::Engine as _;
 use serde::Serialize;
 use serde_json::{Value as Json, json};
 use tokio::net::TcpListener;
@@ -67,6 +68,18 @@ pub struct Config {
     /// AWS access keys and their secrets: EKS tokens signed with them are
     /// accepted by the EKS clusters' API servers.
     pub aws_credentials: Vec<(String, String)>,
+    /// A real Kubernetes API server that every GKE cluster publishes as its
+    /// own (endpoint `HOST:PORT` and CA PEM) instead of a simulated one:
+    /// the control plane simulated, the API server real. It must accept
+    /// the simulator's token.
+    pub kube_upstream: Option<KubeUpstream>,
+}
+
+/// See [`Config::kube_upstream`].
+#[derive(Clone, Debug)]
+pub struct KubeUpstream {
+    pub endpoint: String,
+    pub ca_pem: String,
 }
 
 impl Default for Config {
@@ -81,6 +94,7 @@ impl Default for Config {
             progress_deadline_cap: None,
             state_file: None,
             aws_credentials: vec![("testing".to_string(), "testing".to_string())],
+            kube_upstream: None,
         }
     }
 }
@@ -216,6 +230,20 @@ impl Sim {
             .cloned()
             .collect();
         for name in &names {
+            if let (Some(upstream), Some(cluster)) =
+                (&self.config.kube_upstream, world.gke.clusters.get_mut(name))
+            {
+                let serving = matches!(
+                    cluster["status"].as_str(),
+                    Some("RUNNING" | "RECONCILING" | "DEGRADED")
+                );
+                if serving && cluster["endpoint"].is_null() {
+                    cluster["endpoint"] = json!(upstream.endpoint);
+                    cluster["masterAuth"]["clusterCaCertificate"] =
+                        json!(base64::engine::general_purpose::STANDARD.encode(&upstream.ca_pem));
+                }
+                continue;
+            }
             if !world.kube.contains_key(name) {
                 match kube::prepare(name) {
                     Ok(started) => {

@@ -40,6 +40,7 @@ pub fn apply(rt: &ResourceType, obj: &mut Json) -> Result<(), KubeError> {
             set_default(obj, &["status"], json!({}));
         }
         "Service" => service(obj),
+        "LimitRange" => limit_range(obj),
         "Secret" if obj["type"].is_null() => obj["type"] = json!("Opaque"),
         "HorizontalPodAutoscaler" => {
             set_default(obj, &["spec", "minReplicas"], json!(1));
@@ -117,6 +118,31 @@ fn set_default(obj: &mut Json, path: &[&str], value: Json) {
             return;
         }
         node = &mut node[*key];
+    }
+}
+
+/// A container limit's missing defaults, as the API server fills them: the
+/// default limit from the max, the default request from the default limit,
+/// then from the min.
+fn limit_range(obj: &mut Json) {
+    for item in obj["spec"]["limits"]
+        .as_array_mut()
+        .into_iter()
+        .flatten()
+        .filter(|i| i["type"] == "Container")
+    {
+        for (from, to) in [
+            ("max", "default"),
+            ("default", "defaultRequest"),
+            ("min", "defaultRequest"),
+        ] {
+            let Some(source) = item[from].as_object().cloned() else {
+                continue;
+            };
+            for (resource, quantity) in source {
+                set_default(item, &[to, resource.as_str()], quantity);
+            }
+        }
     }
 }
 

@@ -156,13 +156,20 @@ pub fn namespaces_into_state(state: &mut Value, base: &Value, actual: &[Namespac
         let limit_range = if ns.limits.is_empty() {
             Value::Null
         } else {
+            let limit = |kind: &str, resource: &str| {
+                ns.limits.get(&(kind.to_string(), resource.to_string()))
+            };
             Value::object(LIMIT_KEYS.iter().map(|(attr, kind, resource)| {
-                (
-                    *attr,
-                    ns.limits
-                        .get(&(kind.to_string(), resource.to_string()))
-                        .map_or(Value::Null, |q| q.clone().into()),
-                )
+                let value = limit(kind, resource);
+                // The API server defaults a missing default request to the
+                // default limit: that copy is the configuration's only
+                // when the configuration said it.
+                let defaulted = *kind == "defaultRequest"
+                    && value.is_some()
+                    && value == limit("default", resource)
+                    && old.get("limit_range").get(attr).is_null();
+                let value = value.filter(|_| !defaulted);
+                (*attr, value.map_or(Value::Null, |q| q.clone().into()))
             }))
         };
         Value::object([

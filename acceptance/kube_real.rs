@@ -274,3 +274,135 @@ resource "genesis_workload" "taken" {{
         assert!(server.get(&ns, "serviceaccount", "shared-runner").is_some());
     });
 }
+
+fn cluster_config(quota_pods: u32) -> String {
+    format!(
+        r#"
+terraform {{
+  required_providers {{
+    genesis = {{ source = "genesis-platform/genesis" }}
+  }}
+}}
+
+resource "genesis_cluster" "main" {{
+  project_id            = "p"
+  region                = "us-central1"
+  name                  = "apps"
+  enable_autopilot      = true
+  kubernetes_namespaces = ["apps"]
+
+  namespace {{
+    name               = "talk"
+    pod_security_level = "restricted"
+    labels             = {{ team = "agents" }}
+    quota              = {{ requests_cpu = "4000m", requests_memory = "16Gi", pods = {quota_pods} }}
+    limit_range        = {{ default_request_cpu = "250m", default_limit_memory = "1Gi" }}
+  }}
+}}
+
+resource "genesis_workload" "api" {{
+  cluster          = genesis_cluster.main.id
+  namespace        = "talk"
+  name             = "api"
+  image            = "nginx:1.27"
+  ports            = [{{ name = "http", container_port = 8080 }}]
+  resources        = {{ requests = {{ cpu = "500m", memory = "256Mi" }} }}
+  replicas         = 2
+  wait_for_rollout = false
+}}
+"#
+    )
+}
+
+const CLUSTER: &str = "projects/p/locations/us-central1/clusters/apps";
+
+/// genesis_cluster's namespaces (Pod Security labels, ResourceQuota,
+/// LimitRange) and a workload reached by cluster ID, on a GKE cluster whose
+/// control plane is genesis-sim and whose API server is the real one:
+/// apply, empty re-plan (the server's canonical quantities are no diff),
+/// drift made with kubectl put back, import, destroy.
+#[test]
+fn cluster_namespaces_on_a_real_api_server() {
+    each_terraform(|tf| {
+        let server = ApiServer::start();
+        let sim = server.behind_simulated_gke();
+        let ws = Workspace::new(tf, &[("main.tf", &cluster_config(50))]).against(&sim);
+        ws.run(&["apply", "-input=false", "-auto-approve"]).ok();
+        assert_no_changes(
+            &ws,
+            "a second plan against the real server shows no changes",
+        );
+
+        let namespace = server.get("", "namespace", "talk").expect("namespace talk");
+        let labels = &namespace["metadata"]["labels"];
+        assert_eq!(labels["pod-security.kubernetes.io/enforce"], "restricted");
+        assert_eq!(labels["team"], "agents");
+        assert!(server.get("", "namespace", "apps").is_some());
+        let quota = server
+            .get("talk", "resourcequota", "genesis-quota")
+            .unwrap();
+        assert_eq!(quota["spec"]["hard"]["pods"], "50");
+        assert_eq!(
+            quota["spec"]["hard"]["requests.cpu"], "4",
+            "the server's canonical form"
+        );
+        let limits = server.get("talk", "limitrange", "genesis-limits").unwrap();
+        assert_eq!(limits["spec"]["limits"][0]["defaultRequest"]["cpu"], "250m");
+        // The workload passed the namespace's restricted Pod Security level:
+        // its pods are made (Pending: no kubelet), not refused.
+        server.eventually("api pods admitted under the restricted level", || {
+            let out = server.kubectl(&["-n", "talk", "get", "pods", "-o", "name"]);
+            (out.lines().count() == 2).then_some(()).ok_or(out)
+        });
+
+        // Drift made with kubectl shows, and apply puts it back.
+        server.kubectl(&[
+            "-n",
+            "talk",
+            "patch",
+            "resourcequota",
+            "genesis-quota",
+            "--type",
+            "merge",
+            "-p",
+            r#"{"spec":{"hard":{"pods":"100"}}}"#,
+        ]);
+        server.kubectl(&[
+            "label",
+            "namespace",
+            "talk",
+            "--overwrite",
+            "pod-security.kubernetes.io/enforce=privileged",
+        ]);
+        assert!(ws.plan_has_changes(), "quota and Pod Security drift shows");
+        ws.run(&["apply", "-input=false", "-auto-approve"]).ok();
+        assert_no_changes(&ws, "the apply put the namespace back");
+        let quota = server
+            .get("talk", "resourcequota", "genesis-quota")
+            .unwrap();
+        assert_eq!(quota["spec"]["hard"]["pods"], "50");
+        let namespace = server.get("", "namespace", "talk").unwrap();
+        assert_eq!(
+            namespace["metadata"]["labels"]["pod-security.kubernetes.io/enforce"],
+            "restricted"
+        );
+
+        // A change through Terraform is made in place.
+        ws.write("main.tf", &cluster_config(60));
+        ws.run(&["apply", "-input=false", "-auto-approve"]).ok();
+        let quota = server
+            .get("talk", "resourcequota", "genesis-quota")
+            .unwrap();
+        assert_eq!(quota["spec"]["hard"]["pods"], "60");
+
+        // Imported, the cluster reads its namespaces back from the server.
+        ws.run(&["state", "rm", "genesis_cluster.main"]).ok();
+        ws.run(&["import", "-input=false", "genesis_cluster.main", CLUSTER])
+            .ok();
+        assert_no_changes(&ws, "an imported cluster plans no change");
+
+        ws.run(&["destroy", "-input=false", "-auto-approve"]).ok();
+        assert!(server.get("talk", "deployment", "api").is_none());
+        assert_eq!(sim.state()["gke"]["clusters"], json!({}));
+    });
+}
