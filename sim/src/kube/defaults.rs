@@ -165,6 +165,22 @@ fn pod_spec(spec: &mut Json) {
     set_default(spec, &["dnsPolicy"], json!("ClusterFirst"));
     set_default(spec, &["securityContext"], json!({}));
     set_default(spec, &["schedulerName"], json!("default-scheduler"));
+    // The deprecated alias the server still fills in.
+    if let Some(account) = spec["serviceAccountName"].as_str().map(str::to_string) {
+        set_default(spec, &["serviceAccount"], json!(account));
+    }
+    for volume in spec
+        .get_mut("volumes")
+        .and_then(Json::as_array_mut)
+        .into_iter()
+        .flatten()
+    {
+        for source in ["configMap", "secret", "downwardAPI", "projected"] {
+            if volume[source].is_object() {
+                set_default(&mut volume[source], &["defaultMode"], json!(420));
+            }
+        }
+    }
     for list in ["containers", "initContainers"] {
         for c in spec
             .get_mut(list)
@@ -206,6 +222,9 @@ fn pod_spec(spec: &mut Json) {
                 // Go's `omitempty` on a plain int32: the real server drops
                 // `initialDelaySeconds: 0` and never returns it.
                 drop_zero(p, "initialDelaySeconds");
+                if p["grpc"].is_object() {
+                    set_default(&mut p["grpc"], &["service"], json!(""));
+                }
                 if p["httpGet"].is_object() {
                     set_default(&mut p["httpGet"], &["scheme"], json!("HTTP"));
                 }
