@@ -22,7 +22,8 @@ pub struct ClientCert {
 }
 
 pub fn client_cert() -> ClientCert {
-    let key = rcgen::KeyPair::generate().unwrap();
+    // go-plugin's client key is ECDSA P-521.
+    let key = rcgen::KeyPair::generate_for(&rcgen::PKCS_ECDSA_P521_SHA512).unwrap();
     let mut params = rcgen::CertificateParams::new(vec!["localhost".to_string()]).unwrap();
     params.is_ca = rcgen::IsCa::Ca(rcgen::BasicConstraints::Unconstrained);
     let cert = params.self_signed(&key).unwrap();
@@ -50,7 +51,12 @@ impl Drop for Plugin {
 
 /// Starts the provider the way Terraform does.
 pub fn start(extra_env: &[(&str, &str)]) -> Plugin {
-    let mut cmd = Command::new(BINARY);
+    start_binary(std::path::Path::new(BINARY), extra_env)
+}
+
+/// Starts a plugin binary (this provider or a peer) the way Terraform does.
+pub fn start_binary(binary: &std::path::Path, extra_env: &[(&str, &str)]) -> Plugin {
+    let mut cmd = Command::new(binary);
     cmd.env(MAGIC_COOKIE_KEY, MAGIC_COOKIE_VALUE)
         .env("PLUGIN_PROTOCOL_VERSIONS", "5,6")
         .env_remove("PLUGIN_CLIENT_CERT")

@@ -39,14 +39,20 @@ pub struct AutoMtls {
     pub acceptor: TlsAcceptor,
 }
 
+/// The handshake runs on ring, not aws-lc (the provider's other TLS):
+/// aws-lc seeds its random number generator from CPU jitter on first use,
+/// which cost most of the plugin's start (`cargo bench --bench provider`);
+/// ring reads the kernel's getrandom.
 pub fn auto_mtls(client_cert_pem: &str) -> Result<AutoMtls, TlsError> {
     let client_cert = CertificateDer::from_pem_slice(client_cert_pem.as_bytes())
         .map_err(|_| TlsError::ClientCertificate)?;
     let (cert, key) = server_certificate()?;
-    let provider = Arc::new(rustls::crypto::aws_lc_rs::default_provider());
+    let provider = Arc::new(rustls::crypto::ring::default_provider());
     let verifier = PinnedClientCertificate {
         expected: client_cert.into_owned(),
-        algorithms: provider.signature_verification_algorithms,
+        // Terraform's certificate is ECDSA P-521 (go-plugin's choice),
+        // which ring cannot verify; verifying needs no random numbers.
+        algorithms: rustls::crypto::aws_lc_rs::default_provider().signature_verification_algorithms,
     };
     let mut config = rustls::ServerConfig::builder_with_provider(provider.clone())
         .with_safe_default_protocol_versions()
@@ -66,10 +72,9 @@ pub fn auto_mtls(client_cert_pem: &str) -> Result<AutoMtls, TlsError> {
 /// verifies, valid from a little before now.
 fn server_certificate() -> Result<(CertificateDer<'static>, PrivateKeyDer<'static>), TlsError> {
     use rcgen::{
-        BasicConstraints, CertificateParams, DnType, ExtendedKeyUsagePurpose, IsCa, KeyPair,
-        KeyUsagePurpose,
+        BasicConstraints, CertificateParams, DnType, ExtendedKeyUsagePurpose, IsCa, KeyUsagePurpose,
     };
-    let key = KeyPair::generate().map_err(TlsError::Generate)?;
+    let key = RingKey::generate().map_err(TlsError::Generate)?;
     let mut params =
         CertificateParams::new(vec!["localhost".to_string()]).map_err(TlsError::Generate)?;
     params
@@ -93,8 +98,52 @@ fn server_certificate() -> Result<(CertificateDer<'static>, PrivateKeyDer<'stati
     params.not_before = (now - std::time::Duration::from_secs(30)).into();
     params.not_after = (now + std::time::Duration::from_secs(30 * 24 * 3600)).into();
     let cert = params.self_signed(&key).map_err(TlsError::Generate)?;
-    let key = PrivateKeyDer::Pkcs8(PrivatePkcs8KeyDer::from(key.serialize_der()));
+    let key = PrivateKeyDer::Pkcs8(PrivatePkcs8KeyDer::from(key.pkcs8));
     Ok((cert.der().clone(), key))
+}
+
+/// An ECDSA P-256 key made and used with ring, for rcgen to sign the
+/// handshake's certificate with.
+struct RingKey {
+    pair: ring::signature::EcdsaKeyPair,
+    pkcs8: Vec<u8>,
+    rng: ring::rand::SystemRandom,
+}
+
+impl RingKey {
+    fn generate() -> Result<RingKey, rcgen::Error> {
+        use ring::signature::{ECDSA_P256_SHA256_ASN1_SIGNING, EcdsaKeyPair};
+        let rng = ring::rand::SystemRandom::new();
+        let pkcs8 = EcdsaKeyPair::generate_pkcs8(&ECDSA_P256_SHA256_ASN1_SIGNING, &rng)
+            .map_err(|_| rcgen::Error::RingUnspecified)?;
+        let pair = EcdsaKeyPair::from_pkcs8(&ECDSA_P256_SHA256_ASN1_SIGNING, pkcs8.as_ref(), &rng)
+            .map_err(|e| rcgen::Error::RingKeyRejected(e.to_string()))?;
+        Ok(RingKey {
+            pair,
+            pkcs8: pkcs8.as_ref().to_vec(),
+            rng,
+        })
+    }
+}
+
+impl rcgen::PublicKeyData for RingKey {
+    fn der_bytes(&self) -> &[u8] {
+        use ring::signature::KeyPair as _;
+        self.pair.public_key().as_ref()
+    }
+
+    fn algorithm(&self) -> &'static rcgen::SignatureAlgorithm {
+        &rcgen::PKCS_ECDSA_P256_SHA256
+    }
+}
+
+impl rcgen::SigningKey for RingKey {
+    fn sign(&self, msg: &[u8]) -> Result<Vec<u8>, rcgen::Error> {
+        self.pair
+            .sign(&self.rng, msg)
+            .map(|s| s.as_ref().to_vec())
+            .map_err(|_| rcgen::Error::RingUnspecified)
+    }
 }
 
 /// Accepts exactly one client certificate: the one Terraform handed us.
