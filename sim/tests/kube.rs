@@ -621,23 +621,9 @@ async fn deleting_a_namespace_removes_what_is_inside() {
 /// scale, a conflict, delete.
 #[tokio::test]
 async fn kubectl_works_against_a_simulated_cluster() {
-    let kubectl = std::process::Command::new("kubectl")
-        .arg("version")
-        .arg("--client")
-        .output();
-    assert!(
-        kubectl.is_ok_and(|o| o.status.success()),
-        "kubectl must be installed for this test (see the README's setup)"
-    );
     let c = cluster_with(Config::default()).await;
-    let dir = tempfile_dir();
-    std::fs::write(dir.join("ca.pem"), &c.ca_pem).unwrap();
-    let kubeconfig = format!(
-        "apiVersion: v1\nkind: Config\nclusters:\n- name: sim\n  cluster:\n    server: https://{}\n    certificate-authority: {}\nusers:\n- name: sim\n  user:\n    token: {DEV_TOKEN}\ncontexts:\n- name: sim\n  context: {{cluster: sim, user: sim}}\ncurrent-context: sim\n",
-        c.endpoint,
-        dir.join("ca.pem").display()
-    );
-    std::fs::write(dir.join("kubeconfig"), kubeconfig).unwrap();
+    let kubectl = Kubectl::new(&c);
+    let dir = kubectl.dir.clone();
     std::fs::write(
         dir.join("ns.yaml"),
         "apiVersion: v1\nkind: Namespace\nmetadata:\n  name: golden\n",
@@ -648,29 +634,15 @@ async fn kubectl_works_against_a_simulated_cluster() {
         "apiVersion: apps/v1\nkind: Deployment\nmetadata:\n  name: api\n  namespace: golden\nspec:\n  replicas: 2\n  selector: {matchLabels: {app: api}}\n  template:\n    metadata: {labels: {app: api}}\n    spec:\n      containers:\n      - name: api\n        image: nginx:1.27\n        resources: {requests: {cpu: 1000m}}\n",
     )
     .unwrap();
-    let run = |args: &[&str]| {
-        let dir = dir.clone();
-        let args: Vec<String> = args.iter().map(|s| s.to_string()).collect();
-        async move {
-            tokio::task::spawn_blocking(move || {
-                std::process::Command::new("kubectl")
-                    .args(&args)
-                    .env("KUBECONFIG", dir.join("kubeconfig"))
-                    .current_dir(&dir)
-                    .output()
-                    .unwrap()
-            })
-            .await
-            .unwrap()
-        }
-    };
-    let out = run(&["create", "-f", "ns.yaml"]).await;
+    let out = kubectl.run(&["create", "-f", "ns.yaml"]).await;
     assert!(
         out.status.success(),
         "{}",
         String::from_utf8_lossy(&out.stderr)
     );
-    let out = run(&["apply", "--server-side", "-f", "deploy.yaml"]).await;
+    let out = kubectl
+        .run(&["apply", "--server-side", "-f", "deploy.yaml"])
+        .await;
     assert!(
         out.status.success(),
         "{}",
@@ -679,7 +651,9 @@ async fn kubectl_works_against_a_simulated_cluster() {
     assert!(String::from_utf8_lossy(&out.stdout).contains("serverside-applied"));
     // kubectl's tables, with the columns a real server gives.
     tokio::time::sleep(Duration::from_millis(200)).await;
-    let out = run(&["get", "deployments,pods,namespaces", "-n", "golden"]).await;
+    let out = kubectl
+        .run(&["get", "deployments,pods,namespaces", "-n", "golden"])
+        .await;
     let table = String::from_utf8_lossy(&out.stdout);
     assert!(
         out.status.success(),
@@ -698,51 +672,254 @@ async fn kubectl_works_against_a_simulated_cluster() {
     ] {
         assert!(table.contains(expected), "{expected:?} missing:\n{table}");
     }
-    let out = run(&["get", "deployment", "api", "-n", "golden", "-o", "json"]).await;
+    let out = kubectl
+        .run(&["get", "deployment", "api", "-n", "golden", "-o", "json"])
+        .await;
     let d: Json = serde_json::from_slice(&out.stdout).unwrap();
     assert_eq!(
         d["spec"]["template"]["spec"]["containers"][0]["resources"]["requests"]["cpu"],
         "1"
     );
-    let out = run(&["scale", "deployment/api", "-n", "golden", "--replicas=4"]).await;
+    let out = kubectl
+        .run(&["scale", "deployment/api", "-n", "golden", "--replicas=4"])
+        .await;
     assert!(
         out.status.success(),
         "{}",
         String::from_utf8_lossy(&out.stderr)
     );
-    let out = run(&["apply", "--server-side", "-f", "deploy.yaml"]).await;
+    let out = kubectl
+        .run(&["apply", "--server-side", "-f", "deploy.yaml"])
+        .await;
     assert!(!out.status.success());
     assert!(
         String::from_utf8_lossy(&out.stderr).contains("conflict"),
         "{}",
         String::from_utf8_lossy(&out.stderr)
     );
-    let out = run(&[
-        "apply",
-        "--server-side",
-        "--force-conflicts",
-        "-f",
-        "deploy.yaml",
-    ])
-    .await;
+    let out = kubectl
+        .run(&[
+            "apply",
+            "--server-side",
+            "--force-conflicts",
+            "-f",
+            "deploy.yaml",
+        ])
+        .await;
     assert!(
         out.status.success(),
         "{}",
         String::from_utf8_lossy(&out.stderr)
     );
-    let out = run(&["get", "deployments", "-n", "golden", "-o", "name"]).await;
+    let out = kubectl
+        .run(&["get", "deployments", "-n", "golden", "-o", "name"])
+        .await;
     assert_eq!(
         String::from_utf8_lossy(&out.stdout).trim(),
         "deployment.apps/api"
     );
-    let out = run(&["delete", "-f", "deploy.yaml"]).await;
+    let out = kubectl.run(&["delete", "-f", "deploy.yaml"]).await;
     assert!(
         out.status.success(),
         "{}",
         String::from_utf8_lossy(&out.stderr)
     );
-    let out = run(&["get", "deployments", "-n", "golden", "-o", "name"]).await;
+    let out = kubectl
+        .run(&["get", "deployments", "-n", "golden", "-o", "name"])
+        .await;
     assert_eq!(String::from_utf8_lossy(&out.stdout).trim(), "");
+}
+
+/// kubectl with a kubeconfig for one simulated cluster, in a directory of
+/// its own.
+struct Kubectl {
+    dir: PathBuf,
+}
+
+impl Kubectl {
+    fn new(c: &Cluster) -> Kubectl {
+        let kubectl = std::process::Command::new("kubectl")
+            .arg("version")
+            .arg("--client")
+            .output();
+        assert!(
+            kubectl.is_ok_and(|o| o.status.success()),
+            "kubectl must be installed for this test (see the README's setup)"
+        );
+        let dir = tempfile_dir();
+        std::fs::write(dir.join("ca.pem"), &c.ca_pem).unwrap();
+        let kubeconfig = format!(
+            "apiVersion: v1\nkind: Config\nclusters:\n- name: sim\n  cluster:\n    server: https://{}\n    certificate-authority: {}\nusers:\n- name: sim\n  user:\n    token: {DEV_TOKEN}\ncontexts:\n- name: sim\n  context: {{cluster: sim, user: sim}}\ncurrent-context: sim\n",
+            c.endpoint,
+            dir.join("ca.pem").display()
+        );
+        std::fs::write(dir.join("kubeconfig"), kubeconfig).unwrap();
+        Kubectl { dir }
+    }
+
+    async fn run(&self, args: &[&str]) -> std::process::Output {
+        let dir = self.dir.clone();
+        let args: Vec<String> = args.iter().map(|s| s.to_string()).collect();
+        tokio::task::spawn_blocking(move || {
+            std::process::Command::new("kubectl")
+                .args(&args)
+                .env("KUBECONFIG", dir.join("kubeconfig"))
+                .current_dir(&dir)
+                .output()
+                .unwrap()
+        })
+        .await
+        .unwrap()
+    }
+
+    /// Runs kubectl and fails the test with its error when it fails;
+    /// returns what it printed.
+    async fn ok(&self, args: &[&str]) -> String {
+        let out = self.run(args).await;
+        assert!(
+            out.status.success(),
+            "kubectl {args:?}: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        String::from_utf8_lossy(&out.stdout).into_owned()
+    }
+}
+
+/// A user's first kubectl commands: the typed generators (sent as
+/// protobuf), `kubectl rollout status` and `kubectl wait` (list, then
+/// watch until the deployment is available), and a rollout that fails.
+#[tokio::test]
+async fn kubectl_generators_rollout_status_and_wait_work() {
+    let c = cluster_with(Config {
+        rollout_time: Duration::from_secs(2),
+        progress_deadline_cap: Some(Duration::from_secs(3)),
+        ..Config::default()
+    })
+    .await;
+    let kubectl = Kubectl::new(&c);
+    kubectl.ok(&["create", "namespace", "golden"]).await;
+    kubectl
+        .ok(&["-n", "golden", "create", "serviceaccount", "runner"])
+        .await;
+    kubectl
+        .ok(&[
+            "-n",
+            "golden",
+            "create",
+            "configmap",
+            "settings",
+            "--from-literal=MODE=fast",
+        ])
+        .await;
+    kubectl
+        .ok(&[
+            "-n",
+            "golden",
+            "create",
+            "secret",
+            "generic",
+            "db",
+            "--from-literal=password=s3cret",
+        ])
+        .await;
+    let data = kubectl
+        .ok(&[
+            "-n",
+            "golden",
+            "get",
+            "configmap",
+            "settings",
+            "-o",
+            "jsonpath={.data.MODE}",
+        ])
+        .await;
+    assert_eq!(data, "fast");
+    let secret = kubectl
+        .ok(&[
+            "-n",
+            "golden",
+            "get",
+            "secret",
+            "db",
+            "-o",
+            "jsonpath={.data.password}",
+        ])
+        .await;
+    assert_eq!(secret, "czNjcmV0");
+
+    for (name, image) in [
+        ("api", "nginx:1.27"),
+        ("broken", "registry.example/api:broken"),
+    ] {
+        std::fs::write(
+            kubectl.dir.join(format!("{name}.yaml")),
+            format!("apiVersion: apps/v1\nkind: Deployment\nmetadata:\n  name: {name}\n  namespace: golden\nspec:\n  replicas: 2\n  selector: {{matchLabels: {{app: {name}}}}}\n  template:\n    metadata: {{labels: {{app: {name}}}}}\n    spec:\n      containers:\n      - name: app\n        image: {image}\n"),
+        )
+        .unwrap();
+        kubectl
+            .ok(&["apply", "--server-side", "-f", &format!("{name}.yaml")])
+            .await;
+    }
+    let started = std::time::Instant::now();
+    let status = kubectl
+        .ok(&[
+            "-n",
+            "golden",
+            "rollout",
+            "status",
+            "deployment/api",
+            "--timeout=30s",
+        ])
+        .await;
+    assert!(status.contains("successfully rolled out"), "{status}");
+    assert!(
+        started.elapsed() >= Duration::from_millis(1500),
+        "rollout status waited for the rollout (watching), not {:?}",
+        started.elapsed()
+    );
+    let waited = kubectl
+        .ok(&[
+            "-n",
+            "golden",
+            "wait",
+            "--for=condition=Available",
+            "deployment/api",
+            "--timeout=30s",
+        ])
+        .await;
+    assert!(waited.contains("condition met"), "{waited}");
+    let failed = kubectl
+        .run(&[
+            "-n",
+            "golden",
+            "rollout",
+            "status",
+            "deployment/broken",
+            "--timeout=30s",
+        ])
+        .await;
+    assert!(!failed.status.success());
+    assert!(
+        String::from_utf8_lossy(&failed.stderr).contains("exceeded its progress deadline"),
+        "{}",
+        String::from_utf8_lossy(&failed.stderr)
+    );
+    // What genesis-sim cannot decode is refused as the encoding, by name.
+    let refused = kubectl
+        .run(&[
+            "-n",
+            "golden",
+            "create",
+            "deployment",
+            "web",
+            "--image=nginx:1.27",
+        ])
+        .await;
+    assert!(
+        String::from_utf8_lossy(&refused.stderr).contains("apps/v1 Deployment"),
+        "{}",
+        String::from_utf8_lossy(&refused.stderr)
+    );
 }
 
 fn tempfile_dir() -> PathBuf {

@@ -8,9 +8,11 @@ pub mod defaults;
 pub mod fields;
 pub mod objects;
 pub mod openapi;
+pub mod protobuf;
 pub mod quantity;
 pub mod resources;
 pub mod table;
+pub mod watches;
 
 use std::collections::BTreeMap;
 use std::sync::Arc;
@@ -396,11 +398,11 @@ async fn request(
         .get("content-type")
         .and_then(|v| v.to_str().ok())
         .unwrap_or("application/json");
-    let parsed: Result<Json, KubeError> = if content_type.contains("protobuf")
-        || content_type.contains("cbor")
-    {
-        // The simulator speaks JSON (and YAML for apply); clients fall back
-        // to JSON when a server refuses other encodings with 415.
+    let parsed: Result<Json, KubeError> = if content_type.contains("protobuf") {
+        protobuf::decode(&body, content_type)
+    } else if content_type.contains("cbor") {
+        // JSON (and YAML for apply) otherwise; clients fall back to JSON
+        // when a server refuses other encodings with 415.
         Err(KubeError {
             code: 415,
             reason: "UnsupportedMediaType",
@@ -424,6 +426,35 @@ async fn request(
         Ok(b) => b,
         Err(e) => return status_response(&e),
     };
+    let fields = match watches::FieldSelector::parse(query.get("fieldSelector").map(String::as_str))
+    {
+        Ok(f) => f,
+        Err(e) => return status_response(&e),
+    };
+    let watching = query
+        .get("watch")
+        .is_some_and(|w| matches!(w.as_str(), "true" | "1"));
+    if method == Method::GET && target.name.is_none() && watching {
+        return watches::respond(
+            sim.clone(),
+            watches::Request {
+                cluster: cluster.clone(),
+                rt: target.rt,
+                namespace: target.namespace.to_string(),
+                labels: query.get("labelSelector").cloned(),
+                fields,
+                since: query
+                    .get("resourceVersion")
+                    .and_then(|v| v.parse().ok())
+                    .filter(|v| *v > 0),
+                send_initial_events: query.get("sendInitialEvents").is_some_and(|v| v == "true"),
+                timeout: query
+                    .get("timeoutSeconds")
+                    .and_then(|v| v.parse().ok())
+                    .map(std::time::Duration::from_secs),
+            },
+        );
+    }
     let write = Write {
         manager: manager(&query, &headers),
         force: query.get("force").is_some_and(|f| f == "true"),
@@ -440,7 +471,12 @@ async fn request(
         match (method.as_str(), target.name, target.subresource) {
             ("GET", None, _) => objects
                 .list(rt, ns, query.get("labelSelector").map(String::as_str))
-                .map(|l| (StatusCode::OK, l)),
+                .map(|mut l| {
+                    if let Some(items) = l["items"].as_array_mut() {
+                        items.retain(|o| fields.matches(o));
+                    }
+                    (StatusCode::OK, l)
+                }),
             ("GET", Some(name), Some("scale")) => objects
                 .get(rt, ns, name)
                 .map(|o| (StatusCode::OK, scale_of(&o))),
