@@ -563,3 +563,21 @@ pub fn peer(name: &str) -> PathBuf {
         .unwrap_or_else(|| panic!("scripts/peers {name} prints {name}=PATH"));
     PathBuf::from(path)
 }
+
+/// A kubeconfig (JSON) for a simulated cluster, from a configuration's
+/// `endpoint` and `ca_certificate` outputs (`terraform output -json`) and
+/// the simulator's token.
+pub fn kubeconfig(outputs: &Json, token: &str) -> String {
+    serde_json::json!({
+        "apiVersion": "v1",
+        "kind": "Config",
+        "clusters": [{"name": "sim", "cluster": {
+            "server": format!("https://{}", outputs["endpoint"]["value"].as_str().unwrap()),
+            "certificate-authority-data": outputs["ca_certificate"]["value"],
+        }}],
+        "users": [{"name": "dev", "user": {"token": token}}],
+        "contexts": [{"name": "sim", "context": {"cluster": "sim", "user": "dev"}}],
+        "current-context": "sim",
+    })
+    .to_string()
+}

@@ -51,6 +51,24 @@ resource "genesis_workload" "api" {{
     )
 }
 
+/// The objects `config` renders (the `everything` pods run as an account
+/// made by someone else).
+const OBJECTS: [(&str, &str); 13] = [
+    ("deployment", "api"),
+    ("service", "api"),
+    ("hpa", "api"),
+    ("pdb", "api"),
+    ("ingress", "api"),
+    ("networkpolicy", "api"),
+    ("serviceaccount", "api"),
+    ("deployment", "everything"),
+    ("configmap", "everything"),
+    ("service", "everything"),
+    ("ingress", "everything"),
+    ("pdb", "everything"),
+    ("networkpolicy", "everything"),
+];
+
 /// `terraform plan -detailed-exitcode` must show no change; the plan is
 /// printed when it does.
 fn assert_no_changes(ws: &Workspace, why: &str) {
@@ -87,17 +105,7 @@ fn workloads_on_a_real_api_server() {
         let kubeconfig = ws.dir.path().join("kubeconfig");
         let ws = ws.with_env("KUBECONFIG", kubeconfig.to_str().unwrap());
         ws.run(&["apply", "-input=false", "-auto-approve"]).ok();
-        for (kind, name) in [
-            ("deployment", "api"),
-            ("service", "api"),
-            ("hpa", "api"),
-            ("pdb", "api"),
-            ("ingress", "api"),
-            ("networkpolicy", "api"),
-            ("serviceaccount", "api"),
-            ("deployment", "everything"),
-            ("configmap", "everything"),
-        ] {
+        for (kind, name) in OBJECTS {
             assert!(
                 server.get(&ns, kind, name).is_some(),
                 "{kind}/{name} applied"
@@ -252,13 +260,7 @@ resource "genesis_workload" "taken" {{
         );
 
         ws.run(&["destroy", "-input=false", "-auto-approve"]).ok();
-        for (kind, name) in [
-            ("deployment", "api"),
-            ("service", "api"),
-            ("hpa", "api"),
-            ("configmap", "everything"),
-            ("serviceaccount", "api"),
-        ] {
+        for (kind, name) in OBJECTS {
             assert!(
                 server.get(&ns, kind, name).is_none(),
                 "{kind}/{name} destroyed"
@@ -494,18 +496,7 @@ output "ca_certificate" {
         .run(&["apply", "-input=false", "-auto-approve"])
         .ok();
     let outputs = cluster.run(&["output", "-json"]).ok().json();
-    let sim_kubeconfig = json!({
-        "apiVersion": "v1",
-        "kind": "Config",
-        "clusters": [{"name": "sim", "cluster": {
-            "server": format!("https://{}", outputs["endpoint"]["value"].as_str().unwrap()),
-            "certificate-authority-data": outputs["ca_certificate"]["value"],
-        }}],
-        "users": [{"name": "dev", "user": {"token": sim.running.urls.token}}],
-        "contexts": [{"name": "sim", "context": {"cluster": "sim", "user": "dev"}}],
-        "current-context": "sim",
-    })
-    .to_string();
+    let sim_kubeconfig = crate::harness::kubeconfig(&outputs, &sim.running.urls.token);
     server.kubectl(&["create", "namespace", "same"]);
     server.kubectl(&["-n", "same", "create", "serviceaccount", "shared-runner"]);
 
@@ -521,21 +512,7 @@ output "ca_certificate" {
         ws.run(&["apply", "-input=false", "-auto-approve"]).ok();
         let kubeconfig_file = ws.dir.path().join("kubeconfig");
         let mut objects = std::collections::BTreeMap::new();
-        for (kind, name) in [
-            ("deployment", "api"),
-            ("service", "api"),
-            ("hpa", "api"),
-            ("pdb", "api"),
-            ("ingress", "api"),
-            ("networkpolicy", "api"),
-            ("serviceaccount", "api"),
-            ("deployment", "everything"),
-            ("configmap", "everything"),
-            ("service", "everything"),
-            ("ingress", "everything"),
-            ("pdb", "everything"),
-            ("networkpolicy", "everything"),
-        ] {
+        for (kind, name) in OBJECTS {
             let out = std::process::Command::new("kubectl")
                 .arg("--kubeconfig")
                 .arg(&kubeconfig_file)

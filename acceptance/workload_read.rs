@@ -6,7 +6,7 @@
 
 use serde_json::{Value as Json, json};
 
-use crate::harness::{Sim, Workspace, each_terraform};
+use crate::harness::{Sim, Workspace, each_terraform, kubeconfig};
 use crate::workload::EVERYTHING;
 
 const CLUSTER: &str = "projects/p/locations/us-central1/clusters/apps";
@@ -141,19 +141,9 @@ fn workloads_are_read_back_from_the_cluster() {
         // Edits behind Terraform's back, with kubectl through a kubeconfig
         // made from the cluster's outputs.
         let outputs = ws.run(&["output", "-json"]).ok().json();
-        let kubeconfig = json!({
-            "apiVersion": "v1",
-            "kind": "Config",
-            "clusters": [{"name": "apps", "cluster": {
-                "server": format!("https://{}", outputs["endpoint"]["value"].as_str().unwrap()),
-                "certificate-authority-data": outputs["ca_certificate"]["value"],
-            }}],
-            "users": [{"name": "dev", "user": {"token": sim.running.urls.token}}],
-            "contexts": [{"name": "apps", "context": {"cluster": "apps", "user": "dev"}}],
-            "current-context": "apps",
-        });
+        let kubeconfig = kubeconfig(&outputs, &sim.running.urls.token);
         let kubeconfig_file = ws.dir.path().join("kubeconfig");
-        std::fs::write(&kubeconfig_file, kubeconfig.to_string()).unwrap();
+        std::fs::write(&kubeconfig_file, &kubeconfig).unwrap();
         let kubectl = |args: &[&str]| {
             let out = std::process::Command::new("kubectl")
                 .arg("--kubeconfig")
@@ -252,10 +242,7 @@ fn workloads_are_read_back_from_the_cluster() {
         );
 
         // A cluster Genesis does not manage, through a kubeconfig.
-        let side = Workspace::new(
-            tf,
-            &[("main.tf", SIDE), ("kubeconfig", &kubeconfig.to_string())],
-        );
+        let side = Workspace::new(tf, &[("main.tf", SIDE), ("kubeconfig", &kubeconfig)]);
         side.run(&["apply", "-input=false", "-auto-approve"]).ok();
         assert!(
             sim.state()["kube"][CLUSTER]["objects"]["objects"]["apps/deployments/jobs/side"]
