@@ -7,6 +7,7 @@ mod crash;
 mod eks;
 mod faults;
 mod harness;
+mod import_config;
 mod kube_real;
 mod node_pool;
 mod plan;

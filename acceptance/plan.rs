@@ -67,15 +67,16 @@ fn workloads_plan_before_their_cluster_exists() {
     each_terraform(|tf| {
         let plan = Workspace::example(tf, "workloads").plan_json();
         let api = planned(&plan, "genesis_workload.api");
-        assert_eq!(
-            api["replicas"], 3,
-            "replicas follow autoscaling.min_replicas"
+        assert!(
+            api["replicas"].is_null(),
+            "with autoscaling, replicas are the autoscaler's"
         );
         assert_eq!(api["security_context"], serde_json::Value::Null);
         assert_eq!(api["service"]["type"], "LoadBalancer");
         assert_eq!(api["wait_for_rollout"], true);
         let worker = planned(&plan, "genesis_workload.worker");
-        assert_eq!(worker["replicas"], 2);
+        assert!(worker["replicas"].is_null());
+        assert_eq!(worker["autoscaling"]["min_replicas"], 2);
         assert_eq!(worker["namespace"], "genesis-agents");
     });
 }

@@ -443,6 +443,42 @@ async fn stored_json_state_upgrades_to_the_current_schema() {
     );
 }
 
+/// A workload stored by schema version 0 held the autoscaler's minimum in
+/// `replicas`; from version 1 the count is the autoscaler's alone (null),
+/// so an upgraded state plans no change and generated configuration does
+/// not conflict. Without autoscaling, replicas stay.
+#[tokio::test]
+async fn upgraded_workload_state_leaves_replicas_to_the_autoscaler() {
+    let (_plugin, mut client) = client().await;
+    let ty = genesis::resources::workload::value_type();
+    for (json, expected) in [
+        (
+            &br#"{"name":"api","namespace":"apps","image":"nginx:1.27","replicas":2,"autoscaling":{"min_replicas":2,"max_replicas":6,"cpu_target":70}}"#[..],
+            Value::Null,
+        ),
+        (
+            &br#"{"name":"worker","namespace":"jobs","image":"nginx:1.27","replicas":3}"#[..],
+            Value::Number(3.0),
+        ),
+    ] {
+        let resp = client
+            .upgrade_resource_state(pb::upgrade_resource_state::Request {
+                type_name: "genesis_workload".into(),
+                version: 0,
+                raw_state: Some(pb::RawState {
+                    json: json.to_vec(),
+                    flatmap: Default::default(),
+                }),
+            })
+            .await
+            .unwrap()
+            .into_inner();
+        assert!(resp.diagnostics.is_empty(), "{:?}", resp.diagnostics);
+        let state = decode_msgpack(&resp.upgraded_state.unwrap().msgpack, &ty).unwrap();
+        assert_eq!(state.get("replicas"), &expected);
+    }
+}
+
 /// genesis-sim with `config`, and a configured provider pointed at it.
 async fn against_sim(
     config: genesis_sim::Config,

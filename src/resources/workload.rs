@@ -214,7 +214,7 @@ fn schema() -> Schema {
         Attribute::number("replicas")
             .optional_computed()
             .validate(validators::int_between(0, 10_000))
-            .describe("How many pods to run. With `autoscaling`, the HorizontalPodAutoscaler owns the count and this must be left out."),
+            .describe("How many pods to run (default 1). With `autoscaling`, the HorizontalPodAutoscaler owns the count: this must be left out, and stays null in the state."),
         Attribute::object(
             "autoscaling",
             vec![
@@ -409,7 +409,8 @@ fn schema() -> Schema {
             .describe("The external address of a LoadBalancer service, once assigned."),
     ];
     Schema::new(
-        0,
+        // 1: `replicas` is null with autoscaling (it held the minimum).
+        1,
         Block::new(
             "An application in a cluster: Deployment, Service, HorizontalPodAutoscaler, PodDisruptionBudget, NetworkPolicy, ServiceAccount, ConfigMap and Ingress, restricted by default and applied with server-side apply.",
             attributes,
@@ -656,15 +657,13 @@ impl Resource for Workload {
     fn modify_plan(&self, ctx: &PlanContext<'_>, planned: &mut Value, _diags: &mut Diagnostics) {
         let config = ctx.config;
         if config.get("replicas").is_null() {
-            // With autoscaling the HPA owns the count: the state records the
-            // minimum and never follows the live value, so scaling is no diff.
+            // With autoscaling the HPA owns the count: the state has none,
+            // so scaling is no diff and a configuration generated from an
+            // import does not set replicas beside autoscaling.
             let replicas = match config.get("autoscaling") {
                 Value::Null => Value::Number(1.0),
                 Value::Unknown => Value::Unknown,
-                autoscaling => match autoscaling.get("min_replicas") {
-                    Value::Null => Value::Number(1.0),
-                    v => v.clone(),
-                },
+                _ => Value::Null,
             };
             planned.set_attr("replicas", replicas);
         }
@@ -776,6 +775,13 @@ impl Resource for Workload {
             Ok(()) => Diagnostics::new(),
             Err(e) => Diagnostic::error("Failed to delete the workload", e.to_string()).into(),
         }
+    }
+
+    fn upgrade_state(&self, version: i64, mut state: Value) -> Result<Value, Diagnostics> {
+        if version < 1 && state.get("autoscaling").is_set() {
+            state.set_attr("replicas", Value::Null);
+        }
+        Ok(state)
     }
 
     fn import(&self, _provider: &ProviderContext, id: &str) -> Result<Value, Diagnostics> {

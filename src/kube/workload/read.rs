@@ -218,9 +218,10 @@ pub fn attributes_of(live: &BTreeMap<&str, Json>, name: &str) -> Value {
     let autoscaling = live
         .get("HorizontalPodAutoscaler")
         .map_or(Value::Null, autoscaler);
+    // The autoscaler's count is not the configuration's.
     let replicas = match &autoscaling {
         Value::Null => number(&d["spec"]["replicas"]),
-        a => a.get("min_replicas").clone(),
+        _ => Value::Null,
     };
     let config_mount_path = c["volumeMounts"]
         .as_array()

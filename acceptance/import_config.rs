@@ -1,0 +1,151 @@
+//! Adopting what exists the modern way: `import` blocks and `terraform plan
+//! -generate-config-out`, for every resource, by each Terraform against
+//! genesis-sim. The generated configuration must validate and plan nothing
+//! but the imports; once imported, the next plan is empty.
+
+use crate::harness::{Sim, Workspace, each_terraform};
+
+const PROVIDER: &str = r#"
+terraform {
+  required_providers {
+    genesis = { source = "genesis-platform/genesis" }
+  }
+}
+
+provider "genesis" {
+  project = "p"
+  region  = "us-central1"
+}
+"#;
+
+/// What exists before the import: made by another configuration.
+const EXISTING: &str = r#"
+resource "genesis_cluster" "apps" {
+  name                  = "apps"
+  enable_autopilot      = true
+  kubernetes_namespaces = ["apps"]
+  namespace {
+    name  = "jobs"
+    quota = { pods = 20 }
+  }
+}
+
+resource "genesis_cluster" "standard" {
+  name             = "standard"
+  environment      = "staging"
+  enable_autopilot = false
+}
+
+resource "genesis_node_pool" "agents" {
+  cluster        = genesis_cluster.standard.id
+  name           = "agents"
+  machine_type   = "e2-standard-4"
+  min_nodes      = 1
+  max_nodes      = 5
+  node_pool_type = "agent-runtime"
+}
+
+resource "genesis_registry" "images" {
+  name = "images"
+  cleanup_policies = {
+    keep-recent = { action = "KEEP", keep_count = 10 }
+    delete-old  = { action = "DELETE", older_than = "30d" }
+  }
+}
+
+resource "genesis_workload" "api" {
+  cluster     = genesis_cluster.apps.id
+  namespace   = "apps"
+  name        = "api"
+  image       = "nginx:1.27"
+  ports       = [{ name = "http", container_port = 8080 }]
+  resources   = { requests = { cpu = "250m", memory = "256Mi" } }
+  autoscaling = { min_replicas = 2, max_replicas = 6, cpu_target = 70 }
+  service     = { type = "LoadBalancer", ports = [{ port = 80, target_port = 8080 }] }
+}
+
+resource "genesis_workload" "worker" {
+  cluster   = genesis_cluster.apps.id
+  namespace = "jobs"
+  name      = "worker"
+  image     = "nginx:1.27"
+  replicas  = 2
+}
+"#;
+
+const IMPORTS: &str = r#"
+import {
+  to = genesis_cluster.apps
+  id = "projects/p/locations/us-central1/clusters/apps"
+}
+
+import {
+  to = genesis_cluster.standard
+  id = "projects/p/locations/us-central1/clusters/standard"
+}
+
+import {
+  to = genesis_node_pool.agents
+  id = "p/us-central1/standard/agents"
+}
+
+import {
+  to = genesis_registry.images
+  id = "p/us-central1/images"
+}
+
+import {
+  to = genesis_workload.api
+  id = "projects/p/locations/us-central1/clusters/apps/apps/api"
+}
+
+import {
+  to = genesis_workload.worker
+  id = "projects/p/locations/us-central1/clusters/apps/jobs/worker"
+}
+"#;
+
+#[test]
+fn import_blocks_generate_configuration_that_plans_clean() {
+    each_terraform(|tf| {
+        let sim = Sim::start();
+        let existing =
+            Workspace::new(tf, &[("main.tf", &format!("{PROVIDER}{EXISTING}"))]).against(&sim);
+        existing
+            .run(&["apply", "-input=false", "-auto-approve"])
+            .ok();
+
+        let adopting =
+            Workspace::new(tf, &[("main.tf", &format!("{PROVIDER}{IMPORTS}"))]).against(&sim);
+        let generated = adopting
+            .run(&[
+                "plan",
+                "-input=false",
+                "-no-color",
+                "-generate-config-out=generated.tf",
+            ])
+            .assert_no_crash();
+        let config =
+            std::fs::read_to_string(adopting.dir.path().join("generated.tf")).unwrap_or_default();
+        assert!(
+            generated.status.success(),
+            "the generated configuration plans:\n{}\n{}\n{config}",
+            generated.stdout,
+            generated.stderr
+        );
+        assert!(
+            generated
+                .stdout
+                .contains("Plan: 6 to import, 0 to add, 0 to change, 0 to destroy."),
+            "only imports:\n{}\n{config}",
+            generated.stdout
+        );
+        adopting
+            .run(&["apply", "-input=false", "-auto-approve"])
+            .ok();
+        assert!(
+            !adopting.plan_has_changes(),
+            "the imported resources plan no change with the generated configuration:\n{config}"
+        );
+    });
+}
