@@ -542,6 +542,12 @@ fn the_eks_production_example_applies_imports_and_destroys() {
             ws.run(&["plan", "-input=false", "-no-color"]).stdout
         );
 
+        // Adopted the modern way, with import blocks and generated
+        // configuration, it plans the imports alone, then nothing.
+        ws.adopt_with_generated_config(
+            "terraform {\n  required_providers {\n    genesis = { source = \"genesis-platform/genesis\" }\n  }\n}\nprovider \"genesis\" {\n  aws_region = \"us-east-1\"\n}\n",
+        );
+
         let refused = ws.run(&["destroy", "-input=false", "-auto-approve", "-no-color"]);
         assert!(!refused.status.success(), "prod is protected");
         let ws = ws.with_env("TF_VAR_deletion_protection", "false");

@@ -282,8 +282,20 @@ impl Workspace {
     /// Forgets every managed resource and imports it again by its `id`, as
     /// a user adopting existing objects would; returns (address, id) pairs.
     pub fn reimport_all(&self) -> Vec<(String, String)> {
+        let resources = self.managed_resources();
+        for (address, _) in &resources {
+            self.run(&["state", "rm", address]).ok();
+        }
+        for (address, id) in &resources {
+            self.run(&["import", "-input=false", address, id]).ok();
+        }
+        resources
+    }
+
+    /// The managed resources in the state: (address, ID).
+    pub fn managed_resources(&self) -> Vec<(String, String)> {
         let shown = self.run(&["show", "-json"]).ok().json();
-        let resources: Vec<(String, String)> = shown["values"]["root_module"]["resources"]
+        shown["values"]["root_module"]["resources"]
             .as_array()
             .map(Vec::as_slice)
             .unwrap_or_default()
@@ -295,14 +307,60 @@ impl Workspace {
                     r["values"]["id"].as_str().unwrap_or_default().to_string(),
                 )
             })
+            .collect()
+    }
+
+    /// Adopts everything this workspace manages from a second workspace
+    /// (same Terraform, same environment) that has only `preamble` (the
+    /// terraform and provider blocks) and an `import` block per resource:
+    /// `plan -generate-config-out` must plan the imports and nothing else,
+    /// and once they are applied the next plan must be empty. Returns the
+    /// generated configuration.
+    pub fn adopt_with_generated_config(&self, preamble: &str) -> String {
+        let resources = self.managed_resources();
+        let imports: String = resources
+            .iter()
+            .map(|(address, id)| format!("import {{\n  to = {address}\n  id = {id:?}\n}}\n"))
             .collect();
-        for (address, _) in &resources {
-            self.run(&["state", "rm", address]).ok();
-        }
-        for (address, id) in &resources {
-            self.run(&["import", "-input=false", address, id]).ok();
-        }
-        resources
+        let mut adopting = Workspace::new(
+            &self.terraform,
+            &[("main.tf", &format!("{preamble}\n{imports}"))],
+        );
+        adopting.env = self.env.clone();
+        let planned = adopting
+            .run(&[
+                "plan",
+                "-input=false",
+                "-no-color",
+                "-generate-config-out=generated.tf",
+            ])
+            .assert_no_crash();
+        let generated =
+            std::fs::read_to_string(adopting.dir.path().join("generated.tf")).unwrap_or_default();
+        let only_imports = format!(
+            "Plan: {} to import, 0 to add, 0 to change, 0 to destroy.",
+            resources.len()
+        );
+        assert!(
+            planned.status.success() && planned.stdout.contains(&only_imports),
+            "the generated configuration plans the imports alone:\n{}\n{}\n{generated}",
+            planned.stdout,
+            planned.stderr
+        );
+        adopting
+            .run(&["apply", "-input=false", "-auto-approve"])
+            .ok();
+        let next = adopting
+            .run(&["plan", "-input=false", "-detailed-exitcode", "-no-color"])
+            .assert_no_crash();
+        assert_eq!(
+            next.status.code(),
+            Some(0),
+            "once imported, the generated configuration plans no change:\n{}\n{}\n{generated}",
+            next.stdout,
+            next.stderr
+        );
+        generated
     }
 
     /// `terraform plan -out` then `show -json`: the planned values.
