@@ -37,6 +37,8 @@ pub fn client_cert() -> ClientCert {
 /// A running plugin process and what its handshake line said.
 pub struct Plugin {
     pub child: Child,
+    /// `tcp` (this provider) or `unix` (go-plugin on Unix).
+    pub network: String,
     pub address: String,
     pub server_cert: Option<Vec<u8>>,
     pub handshake: String,
@@ -79,6 +81,7 @@ pub fn start_binary(binary: &std::path::Path, extra_env: &[(&str, &str)]) -> Plu
             .expect("certificate in raw standard base64")
     });
     Plugin {
+        network: parts[2].to_string(),
         address: parts[3].to_string(),
         server_cert,
         child,
@@ -86,40 +89,51 @@ pub fn start_binary(binary: &std::path::Path, extra_env: &[(&str, &str)]) -> Plu
     }
 }
 
-/// A client that trusts exactly the plugin's certificate, as go-plugin does.
+/// A byte stream to a plugin: TCP or a Unix socket, with or without TLS.
+trait Io: tokio::io::AsyncRead + tokio::io::AsyncWrite + Unpin + Send {}
+impl<T: tokio::io::AsyncRead + tokio::io::AsyncWrite + Unpin + Send> Io for T {}
+
+/// A client that trusts exactly the plugin's certificate, as go-plugin does,
+/// over the plugin's network (TCP, or a Unix socket as go-plugin uses).
 pub async fn connect(
     plugin: &Plugin,
     client: Option<&ClientCert>,
 ) -> Result<Channel, tonic::transport::Error> {
     genesis::protocol::tls::install_crypto_provider();
-    let endpoint = Endpoint::from_shared(format!("http://{}", plugin.address)).unwrap();
-    let Some(server_cert) = plugin.server_cert.clone() else {
-        return endpoint.connect().await;
-    };
-    let builder = rustls::ClientConfig::builder()
-        .dangerous()
-        .with_custom_certificate_verifier(Arc::new(PinnedServer(CertificateDer::from(
-            server_cert,
-        ))));
-    let mut config = match client {
-        Some(c) => builder
-            .with_client_auth_cert(vec![c.der.clone()], PrivateKeyDer::Pkcs8(c.key.clone_key()))
-            .unwrap(),
-        None => builder.with_no_client_auth(),
-    };
-    config.alpn_protocols = vec![b"h2".to_vec()];
-    let connector = tokio_rustls::TlsConnector::from(Arc::new(config));
-    let address = plugin.address.clone();
-    endpoint
+    let tls = plugin.server_cert.clone().map(|server_cert| {
+        let builder = rustls::ClientConfig::builder()
+            .dangerous()
+            .with_custom_certificate_verifier(Arc::new(PinnedServer(CertificateDer::from(
+                server_cert,
+            ))));
+        let mut config = match client {
+            Some(c) => builder
+                .with_client_auth_cert(vec![c.der.clone()], PrivateKeyDer::Pkcs8(c.key.clone_key()))
+                .unwrap(),
+            None => builder.with_no_client_auth(),
+        };
+        config.alpn_protocols = vec![b"h2".to_vec()];
+        tokio_rustls::TlsConnector::from(Arc::new(config))
+    });
+    let (network, address) = (plugin.network.clone(), plugin.address.clone());
+    // The URI is not used to connect: the connector below is.
+    Endpoint::from_static("http://localhost")
         .connect_with_connector(tower::service_fn(move |_| {
-            let connector = connector.clone();
-            let address = address.clone();
+            let (tls, network, address) = (tls.clone(), network.clone(), address.clone());
             async move {
-                let tcp = tokio::net::TcpStream::connect(&address).await?;
-                let tls = connector
-                    .connect(ServerName::try_from("localhost").unwrap(), tcp)
-                    .await?;
-                Ok::<_, std::io::Error>(TokioIo::new(tls))
+                let stream: Box<dyn Io> = if network == "unix" {
+                    Box::new(tokio::net::UnixStream::connect(&address).await?)
+                } else {
+                    Box::new(tokio::net::TcpStream::connect(&address).await?)
+                };
+                let stream: Box<dyn Io> = match tls {
+                    Some(tls) => Box::new(
+                        tls.connect(ServerName::try_from("localhost").unwrap(), stream)
+                            .await?,
+                    ),
+                    None => stream,
+                };
+                Ok::<_, std::io::Error>(TokioIo::new(stream))
             }
         }))
         .await
