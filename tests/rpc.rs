@@ -403,7 +403,7 @@ async fn import_accepts_short_and_long_ids() {
 async fn stored_json_state_upgrades_to_the_current_schema() {
     let (_plugin, mut client) = client().await;
     let ty = cluster::value_type();
-    let json = br#"{"id":"projects/p/locations/us-central1/clusters/c","name":"c","cloud":"gcp","regional_cluster":true,"removed_attribute":"x","monitoring_components":["SYSTEM_COMPONENTS"]}"#;
+    let json = br#"{"id":"projects/p/locations/us-central1/clusters/c","name":"c","cloud":"gcp","regional_cluster":true,"removed_attribute":"x","monitoring_components":["SYSTEM_COMPONENTS"],"timeouts":{"create":"45m","update":null,"delete":null}}"#;
     let resp = client
         .upgrade_resource_state(pb::upgrade_resource_state::Request {
             type_name: "genesis_cluster".into(),
@@ -419,6 +419,10 @@ async fn stored_json_state_upgrades_to_the_current_schema() {
     assert!(resp.diagnostics.is_empty(), "{:?}", resp.diagnostics);
     let state = decode_msgpack(&resp.upgraded_state.unwrap().msgpack, &ty).unwrap();
     assert_eq!(state.get("name"), &Value::from("c"));
+    // A client that predates write-only attributes (OpenTofu 1.9,
+    // Terraform 1.10) stores timeouts as ordinary values: they stay, or its
+    // every plan would put them back.
+    assert_eq!(state.get("timeouts").get("create"), &Value::from("45m"));
     assert_eq!(
         state.get("monitoring_components"),
         &Value::set(vec!["SYSTEM_COMPONENTS".into()])

@@ -444,11 +444,13 @@ impl ProviderServer {
             )
             .into());
         }
-        // Write-only values are never state; a state from before they were
-        // write-only loses them (the next apply keeps them privately).
+        // Write-only values stay as stored: a client that knows write-only
+        // attributes never stores one (the provider hands it nulls), and
+        // one that predates them (OpenTofu 1.9, Terraform 1.10) keeps the
+        // configured values as ordinary attributes; nulling them here made
+        // its every plan put them back.
         let block = &registered.schema.block;
         let mut state = registered.resource.upgrade_state(version, state)?;
-        write_only::copy_write_only(block, &mut state, None);
         write_only::fill_groups(block, &mut state);
         Ok(state)
     }
