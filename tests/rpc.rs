@@ -399,15 +399,17 @@ async fn import_accepts_short_and_long_ids() {
     );
 }
 
-#[tokio::test]
-async fn stored_json_state_upgrades_to_the_current_schema() {
-    let (_plugin, mut client) = client().await;
-    let ty = cluster::value_type();
-    let json = br#"{"id":"projects/p/locations/us-central1/clusters/c","name":"c","cloud":"gcp","regional_cluster":true,"removed_attribute":"x","monitoring_components":["SYSTEM_COMPONENTS"],"timeouts":{"create":"45m","update":null,"delete":null}}"#;
-    let resp = client
+/// UpgradeResourceState of a stored JSON state written by schema `version`.
+async fn upgrade(
+    client: &mut ProviderClient<Channel>,
+    type_name: &str,
+    version: i64,
+    json: &[u8],
+) -> pb::upgrade_resource_state::Response {
+    client
         .upgrade_resource_state(pb::upgrade_resource_state::Request {
-            type_name: "genesis_cluster".into(),
-            version: 0,
+            type_name: type_name.into(),
+            version,
             raw_state: Some(pb::RawState {
                 json: json.to_vec(),
                 flatmap: Default::default(),
@@ -415,7 +417,15 @@ async fn stored_json_state_upgrades_to_the_current_schema() {
         })
         .await
         .unwrap()
-        .into_inner();
+        .into_inner()
+}
+
+#[tokio::test]
+async fn stored_json_state_upgrades_to_the_current_schema() {
+    let (_plugin, mut client) = client().await;
+    let ty = cluster::value_type();
+    let json = br#"{"id":"projects/p/locations/us-central1/clusters/c","name":"c","cloud":"gcp","regional_cluster":true,"removed_attribute":"x","monitoring_components":["SYSTEM_COMPONENTS"],"timeouts":{"create":"45m","update":null,"delete":null}}"#;
+    let resp = upgrade(&mut client, "genesis_cluster", 0, json).await;
     assert!(resp.diagnostics.is_empty(), "{:?}", resp.diagnostics);
     let state = decode_msgpack(&resp.upgraded_state.unwrap().msgpack, &ty).unwrap();
     assert_eq!(state.get("name"), &Value::from("c"));
@@ -428,18 +438,7 @@ async fn stored_json_state_upgrades_to_the_current_schema() {
         &Value::set(vec!["SYSTEM_COMPONENTS".into()])
     );
 
-    let resp = client
-        .upgrade_resource_state(pb::upgrade_resource_state::Request {
-            type_name: "genesis_cluster".into(),
-            version: 99,
-            raw_state: Some(pb::RawState {
-                json: json.to_vec(),
-                flatmap: Default::default(),
-            }),
-        })
-        .await
-        .unwrap()
-        .into_inner();
+    let resp = upgrade(&mut client, "genesis_cluster", 99, json).await;
     assert!(
         errors(&resp.diagnostics)[0]
             .summary
@@ -465,18 +464,7 @@ async fn upgraded_workload_state_leaves_replicas_to_the_autoscaler() {
             Value::Number(3.0),
         ),
     ] {
-        let resp = client
-            .upgrade_resource_state(pb::upgrade_resource_state::Request {
-                type_name: "genesis_workload".into(),
-                version: 0,
-                raw_state: Some(pb::RawState {
-                    json: json.to_vec(),
-                    flatmap: Default::default(),
-                }),
-            })
-            .await
-            .unwrap()
-            .into_inner();
+        let resp = upgrade(&mut client, "genesis_workload", 0, json).await;
         assert!(resp.diagnostics.is_empty(), "{:?}", resp.diagnostics);
         let state = decode_msgpack(&resp.upgraded_state.unwrap().msgpack, &ty).unwrap();
         assert_eq!(state.get("replicas"), &expected);
