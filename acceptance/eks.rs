@@ -532,6 +532,7 @@ fn the_eks_production_example_applies_imports_and_destroys() {
             assert_eq!(addon["status"], "ACTIVE", "{addon:#}");
         }
         assert!(!ws.plan_has_changes(), "the next plan is empty");
+        sim.assert_calls_name_the_provider();
 
         // Every resource, forgotten and imported, plans no change.
         let resources = ws.reimport_all();

@@ -418,6 +418,22 @@ impl Sim {
         self._runtime.block_on(async { self.running.sim.dump() })
     }
 
+    /// Asserts that every call the simulator served named this provider
+    /// and its version in its User-Agent (the AWS SDK as `app/NAME-VERSION`).
+    pub fn assert_calls_name_the_provider(&self) {
+        let version = env!("CARGO_PKG_VERSION");
+        let agents = self.state()["user_agents"].clone();
+        let agents = agents.as_object().expect("user agents");
+        assert!(!agents.is_empty());
+        for agent in agents.keys() {
+            assert!(
+                agent.contains(&format!("terraform-provider-genesis/{version}"))
+                    || agent.contains(&format!("app/terraform-provider-genesis-{version}")),
+                "a call without the provider's User-Agent: {agent:?} (all: {agents:#?})"
+            );
+        }
+    }
+
     pub fn control(&self, method: &str, path_and_query: &str, body: Option<Json>) -> u16 {
         let url = format!("{}{path_and_query}", self.running.urls.control);
         let method = method.to_string();

@@ -717,6 +717,7 @@ fn every_example_imports_with_no_change() {
                 .against(&sim)
                 .with_env("TF_VAR_with_standard_cluster", "true");
             ws.run(&["apply", "-input=false", "-auto-approve"]).ok();
+            sim.assert_calls_name_the_provider();
             let resources = ws.reimport_all();
             assert!(resources.len() >= 2, "{example}: {resources:?}");
             let plan = ws.plan_json();

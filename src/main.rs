@@ -13,7 +13,7 @@ fn main() -> ExitCode {
         None => Mode::Plugin,
         Some("--debug" | "-debug") => Mode::Debug,
         Some("--version" | "-version") => {
-            println!("terraform-provider-genesis {}", env!("CARGO_PKG_VERSION"));
+            println!("terraform-provider-genesis {}", genesis::provider::VERSION);
             return ExitCode::SUCCESS;
         }
         Some(other) => {

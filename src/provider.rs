@@ -179,9 +179,28 @@ pub struct ProviderConfig {
     pub aws_profile: Option<String>,
     pub aws_endpoint: Option<String>,
     pub eks_endpoint: Option<String>,
+    /// The version of the Terraform (or OpenTofu) CLI that configured us.
+    pub terraform_version: Option<String>,
 }
 
+/// This build's release, as `--version` prints it.
+pub const VERSION: &str = env!("CARGO_PKG_VERSION");
+
 impl ProviderConfig {
+    /// The User-Agent of every cloud and Kubernetes call, so that audit logs
+    /// name the tool and its version (as the google and aws providers do):
+    /// `Terraform/1.11.4 (+https://www.terraform.io) terraform-provider-genesis/0.1.0`.
+    pub fn user_agent(&self) -> String {
+        match &self.terraform_version {
+            Some(v) if !v.is_empty() => {
+                format!(
+                    "Terraform/{v} (+https://www.terraform.io) terraform-provider-genesis/{VERSION}"
+                )
+            }
+            _ => format!("terraform-provider-genesis/{VERSION}"),
+        }
+    }
+
     /// Reads the provider block, falling back to the environment through
     /// `env` (a parameter so tests need not touch the process environment).
     pub fn from_config(
@@ -220,6 +239,7 @@ impl ProviderConfig {
             aws_profile: get("aws_profile"),
             aws_endpoint: get("aws_endpoint"),
             eks_endpoint: get("eks_endpoint"),
+            terraform_version: None,
         };
         if out.credentials.is_some()
             && out.access_token.is_some()
@@ -329,6 +349,22 @@ mod tests {
         config.set_attr("project", "from-hcl".into());
         let cfg = ProviderConfig::from_config(&config, |_| Some("env".into())).unwrap();
         assert_eq!(cfg.project.as_deref(), Some("from-hcl"));
+    }
+
+    #[test]
+    fn the_user_agent_names_the_cli_and_this_release() {
+        let mut cfg = ProviderConfig::default();
+        assert_eq!(
+            cfg.user_agent(),
+            format!("terraform-provider-genesis/{VERSION}")
+        );
+        cfg.terraform_version = Some("1.11.4".into());
+        assert_eq!(
+            cfg.user_agent(),
+            format!(
+                "Terraform/1.11.4 (+https://www.terraform.io) terraform-provider-genesis/{VERSION}"
+            )
+        );
     }
 
     #[test]

@@ -1,6 +1,7 @@
 //! The control API, `/_sim/...` on its own port: reset, a dump of the whole
-//! simulated state, fault injection, request counts, and changes made
-//! "behind Terraform's back" to test drift detection.
+//! simulated state, fault injection, request counts and the clients'
+//! User-Agents, and changes made "behind Terraform's back" to test drift
+//! detection.
 
 use std::sync::Arc;
 
@@ -24,6 +25,7 @@ pub fn router(sim: Arc<Sim>) -> Router {
             get(list_faults).post(add_fault).delete(clear_faults),
         )
         .route("/_sim/requests", get(requests).delete(clear_requests))
+        .route("/_sim/user-agents", get(user_agents))
         .route(
             "/_sim/objects",
             axum::routing::patch(patch_object).delete(delete_object),
@@ -99,8 +101,14 @@ async fn requests(State(sim): State<Arc<Sim>>) -> Response {
     axum::Json(json!(sim.world().requests)).into_response()
 }
 
+async fn user_agents(State(sim): State<Arc<Sim>>) -> Response {
+    axum::Json(json!(sim.world().user_agents)).into_response()
+}
+
 async fn clear_requests(State(sim): State<Arc<Sim>>) -> StatusCode {
-    sim.world().requests.clear();
+    let mut world = sim.world();
+    world.requests.clear();
+    world.user_agents.clear();
     StatusCode::NO_CONTENT
 }
 

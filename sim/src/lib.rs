@@ -110,6 +110,9 @@ pub struct World {
     pub kube: BTreeMap<String, kube::KubeCluster>,
     /// API calls served, by method id.
     pub requests: BTreeMap<String, u64>,
+    /// The User-Agent headers of those calls, with how many sent each
+    /// (`x-amz-user-agent` on the EKS face, where the AWS SDKs put theirs).
+    pub user_agents: BTreeMap<String, u64>,
     #[serde(skip)]
     next_id: u64,
 }
@@ -125,6 +128,16 @@ impl World {
     fn next_id(&mut self) -> u64 {
         self.next_id += 1;
         self.next_id
+    }
+
+    /// Counts one API call, and the client that made it.
+    pub(crate) fn served(&mut self, method_id: String, headers: &HeaderMap, agent_header: &str) {
+        *self.requests.entry(method_id).or_default() += 1;
+        let agent = headers
+            .get(agent_header)
+            .and_then(|v| v.to_str().ok())
+            .unwrap_or("(none)");
+        *self.user_agents.entry(agent.to_string()).or_default() += 1;
     }
 }
 
@@ -211,7 +224,9 @@ impl Sim {
 
     /// Forgets the API call counts (`DELETE /_sim/requests`).
     pub fn reset_requests(&self) {
-        self.world().requests.clear();
+        let mut world = self.world();
+        world.requests.clear();
+        world.user_agents.clear();
     }
 
     /// Brings the world up to date: finishes due operations, gives every
@@ -472,7 +487,8 @@ async fn google_request(
             .into_response();
     };
     let method_id = route.method.id.clone();
-    *sim.world().requests.entry(method_id.clone()).or_default() += 1;
+    sim.world()
+        .served(method_id.clone(), &headers, "user-agent");
     if !bearer(&headers).is_some_and(|t| sim.config.tokens.iter().any(|ok| ok == t)) {
         return ApiError::unauthenticated().into_response();
     }
@@ -656,10 +672,8 @@ async fn eks_request(
         );
     };
     let operation = route.operation.name.clone();
-    *sim.world()
-        .requests
-        .entry(format!("eks.{operation}"))
-        .or_default() += 1;
+    sim.world()
+        .served(format!("eks.{operation}"), &headers, "x-amz-user-agent");
     let Some(region) = signed_region(&headers) else {
         return aws_error(
             &sim,

@@ -127,9 +127,10 @@ impl ProviderServer {
         locatable(&self.provider_schema, diags)
     }
 
-    pub fn configure(&self, config: &Value) -> Diagnostics {
+    pub fn configure(&self, config: &Value, terraform_version: &str) -> Diagnostics {
         match ProviderConfig::from_config(config, self.env) {
-            Ok(config) => {
+            Ok(mut config) => {
+                config.terraform_version = Some(terraform_version.to_string());
                 let mut ctx = self.context.write().unwrap_or_else(|e| e.into_inner());
                 *ctx = ProviderContext::new(config, self.stop.clone());
                 Diagnostics::new()

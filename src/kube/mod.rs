@@ -122,7 +122,7 @@ pub async fn connect(
     )
     .await
     .map_err(|e| KubeError::Connect(e.to_string()))?;
-    kube::Client::try_from(config).map_err(|e| KubeError::Connect(e.to_string()))
+    client(config)
 }
 
 /// A client from a kubeconfig file and context (its current context when
@@ -140,6 +140,19 @@ pub async fn connect_kubeconfig(
     let config = kube::Config::from_custom_kubeconfig(kubeconfig, &options)
         .await
         .map_err(|e| KubeError::Connect(format!("{path}: {e}")))?;
+    client(config)
+}
+
+/// The client for `config`, naming itself in the User-Agent (the API
+/// server's audit log records it) as kubectl does.
+fn client(mut config: kube::Config) -> Result<kube::Client, KubeError> {
+    config.headers.push((
+        http::header::USER_AGENT,
+        http::HeaderValue::from_static(concat!(
+            "terraform-provider-genesis/",
+            env!("CARGO_PKG_VERSION")
+        )),
+    ));
     kube::Client::try_from(config).map_err(|e| KubeError::Connect(e.to_string()))
 }
 

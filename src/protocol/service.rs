@@ -191,7 +191,7 @@ impl Provider for ProviderService {
         tracing::info!(terraform_version = %req.terraform_version, "configuring provider");
         let ty = self.server.provider_schema().value_type();
         let diags = match decode(req.config.as_ref(), &ty) {
-            Ok(config) => self.server.configure(&config),
+            Ok(config) => self.server.configure(&config, &req.terraform_version),
             Err(d) => d,
         };
         Ok(Response::new(pb::configure_provider::Response {

@@ -305,10 +305,11 @@ async fn request(
         return status_response(&KubeError::unauthorized());
     }
     let path = uri.path();
-    *sim.world()
-        .requests
-        .entry(format!("kube {} {}", method, path_kind(path)))
-        .or_default() += 1;
+    sim.world().served(
+        format!("kube {} {}", method, path_kind(path)),
+        &headers,
+        "user-agent",
+    );
     let effect = sim.faults().on_request(
         "kube",
         &format!("{} {}", method.as_str().to_lowercase(), path_kind(path)),

@@ -128,6 +128,14 @@ impl Aws {
         self.sdk
             .get_or_init(|| async {
                 let mut loader = aws_config::defaults(BehaviorVersion::latest());
+                // AWS's User-Agent then ends in `app/terraform-provider-genesis-0.1.0`
+                // (an app name cannot hold the `/` of a product token).
+                if let Ok(app) = aws_config::AppName::new(format!(
+                    "terraform-provider-genesis-{}",
+                    crate::provider::VERSION
+                )) {
+                    loader = loader.app_name(app);
+                }
                 if let Some(region) = &self.config.aws_region {
                     loader = loader.region(Region::new(region.clone()));
                 }

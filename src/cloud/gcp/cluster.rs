@@ -16,6 +16,7 @@ use google_cloud_container_v1::model::{
     MonitoringComponentConfig, MonitoringConfig, NetworkPolicy, NodePool, PrivateClusterConfig,
     ReleaseChannel, ShieldedNodes, WorkloadIdentityConfig,
 };
+use google_cloud_gax::options::RequestOptionsBuilder;
 
 use super::{Gcp, api_error};
 use crate::cloud::CloudError;
@@ -316,6 +317,7 @@ impl Gcp {
                 client
                     .get_operation()
                     .set_name(&name)
+                    .with_user_agent(&self.user_agent)
                     .send()
                     .await
                     .map_err(|e| api_error("getting operation", e))
@@ -335,6 +337,7 @@ impl Gcp {
         let existing = client
             .get_cluster()
             .set_name(name_of(&g.project, &g.location, &spec.name))
+            .with_user_agent(&self.user_agent)
             .send()
             .await
             .ok()?;
@@ -352,6 +355,7 @@ impl Gcp {
         let ops = client
             .list_operations()
             .set_parent(parent(&g.project, &g.location))
+            .with_user_agent(&self.user_agent)
             .send()
             .await
             .ok()?;
@@ -378,6 +382,7 @@ impl Gcp {
             client
                 .get_cluster()
                 .set_name(&full)
+                .with_user_agent(&self.user_agent)
                 .send()
                 .await
                 .map_err(|e| api_error("reading the GKE cluster", e))
@@ -457,6 +462,7 @@ impl crate::cloud::cluster::Clusters for Gcp {
                 .create_cluster()
                 .set_parent(parent(project, location))
                 .set_cluster(body.clone())
+                .with_user_agent(&self.user_agent)
                 .send()
                 .await
             {
@@ -522,7 +528,13 @@ impl crate::cloud::cluster::Clusters for Gcp {
                     project,
                     location,
                     wait,
-                    || client.delete_node_pool().set_name(&pool).send(),
+                    || {
+                        client
+                            .delete_node_pool()
+                            .set_name(&pool)
+                            .with_user_agent(&self.user_agent)
+                            .send()
+                    },
                 )
                 .await;
             if let Err(e) = removed
@@ -650,6 +662,7 @@ impl crate::cloud::cluster::Clusters for Gcp {
                     .update_cluster()
                     .set_name(&full)
                     .set_update(update.clone())
+                    .with_user_agent(&self.user_agent)
                     .send()
             })
             .await?;
@@ -663,18 +676,25 @@ impl crate::cloud::cluster::Clusters for Gcp {
                     .set_network_policy()
                     .set_name(&full)
                     .set_network_policy(policy.clone())
+                    .with_user_agent(&self.user_agent)
                     .send()
             })
             .await?;
         }
         if from.labels != to.labels {
             self.change("changing labels", project, location, wait, || async {
-                let current = client.get_cluster().set_name(&full).send().await?;
+                let current = client
+                    .get_cluster()
+                    .set_name(&full)
+                    .with_user_agent(&self.user_agent)
+                    .send()
+                    .await?;
                 client
                     .set_labels()
                     .set_name(&full)
                     .set_resource_labels(to.labels.clone())
                     .set_label_fingerprint(current.label_fingerprint)
+                    .with_user_agent(&self.user_agent)
                     .send()
                     .await
             })
@@ -689,7 +709,11 @@ impl crate::cloud::cluster::Clusters for Gcp {
         let full = name_of(project, location, name);
         match self
             .change("deleting the GKE cluster", project, location, wait, || {
-                client.delete_cluster().set_name(&full).send()
+                client
+                    .delete_cluster()
+                    .set_name(&full)
+                    .with_user_agent(&self.user_agent)
+                    .send()
             })
             .await
         {

@@ -22,6 +22,8 @@ use crate::provider::ProviderConfig;
 /// Clients for one provider configuration.
 pub struct Gcp {
     config: ProviderConfig,
+    /// Sent with every request (the client libraries set it per request).
+    pub(super) user_agent: String,
     gke: OnceCell<google_cloud_container_v1::client::ClusterManager>,
     artifact_registry: OnceCell<google_cloud_artifactregistry_v1::client::ArtifactRegistry>,
     /// One lock per cluster: GKE runs one operation per cluster at a time.
@@ -31,6 +33,7 @@ pub struct Gcp {
 impl Gcp {
     pub fn new(config: ProviderConfig) -> Self {
         Gcp {
+            user_agent: config.user_agent(),
             config,
             gke: OnceCell::new(),
             artifact_registry: OnceCell::new(),

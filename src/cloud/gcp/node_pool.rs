@@ -8,6 +8,7 @@ use google_cloud_container_v1::model::{
     self as gke, NodeConfig, NodeLabels, NodeManagement, NodePool, NodePoolAutoscaling, NodeTaint,
     NodeTaints,
 };
+use google_cloud_gax::options::RequestOptionsBuilder;
 
 use super::{Gcp, api_error};
 use crate::cloud::CloudError;
@@ -183,6 +184,7 @@ impl Gcp {
             client
                 .get_node_pool()
                 .set_name(&full)
+                .with_user_agent(&self.user_agent)
                 .send()
                 .await
                 .map_err(|e| api_error("reading the node pool", e))
@@ -251,6 +253,7 @@ impl NodePools for Gcp {
                     .create_node_pool()
                     .set_parent(&cluster)
                     .set_node_pool(body.clone())
+                    .with_user_agent(&self.user_agent)
                     .send()
             })
             .await;
@@ -316,6 +319,7 @@ impl NodePools for Gcp {
                         .set_node_pool_autoscaling()
                         .set_name(&full)
                         .set_autoscaling(a.clone())
+                        .with_user_agent(&self.user_agent)
                         .send()
                 },
             )
@@ -333,6 +337,7 @@ impl NodePools for Gcp {
                         .set_node_pool_management()
                         .set_name(&full)
                         .set_management(m.clone())
+                        .with_user_agent(&self.user_agent)
                         .send()
                 },
             )
@@ -347,6 +352,7 @@ impl NodePools for Gcp {
                     .set_node_pool_size()
                     .set_name(&full)
                     .set_node_count(size as i32)
+                    .with_user_agent(&self.user_agent)
                     .send()
             })
             .await?;
@@ -380,7 +386,7 @@ impl NodePools for Gcp {
                 if !g.node_locations.is_empty() {
                     request = request.set_locations(g.node_locations.clone());
                 }
-                request.send()
+                request.with_user_agent(&self.user_agent).send()
             })
             .await?;
         }
@@ -397,7 +403,11 @@ impl NodePools for Gcp {
         let _serialised = lock.lock().await;
         match self
             .change("deleting the node pool", project, location, wait, || {
-                client.delete_node_pool().set_name(&full).send()
+                client
+                    .delete_node_pool()
+                    .set_name(&full)
+                    .with_user_agent(&self.user_agent)
+                    .send()
             })
             .await
         {

@@ -9,6 +9,7 @@ use google_cloud_artifactregistry_v1::model::{
     self as ar, CleanupPolicyCondition, CleanupPolicyMostRecentVersions, Repository,
     cleanup_policy, repository,
 };
+use google_cloud_gax::options::RequestOptionsBuilder;
 use google_cloud_lro::Poller;
 
 use super::{Gcp, api_error};
@@ -166,6 +167,7 @@ impl Registries for Gcp {
                     ))
                     .set_repository_id(&spec.name)
                     .set_repository(body.clone())
+                    .with_user_agent(&self.user_agent)
                     .poller()
                     .until_done()
                     .await
@@ -183,6 +185,7 @@ impl Registries for Gcp {
                     let own = client
                         .get_repository()
                         .set_name(&full)
+                        .with_user_agent(&self.user_agent)
                         .send()
                         .await
                         .ok()
@@ -241,6 +244,7 @@ impl Registries for Gcp {
             client
                 .get_repository()
                 .set_name(&full)
+                .with_user_agent(&self.user_agent)
                 .send()
                 .await
                 .map_err(|e| api_error("reading the Artifact Registry repository", e))
@@ -281,6 +285,7 @@ impl Registries for Gcp {
                 .update_repository()
                 .set_repository(body.clone())
                 .set_update_mask(google_cloud_wkt::FieldMask::default().set_paths(mask.clone()))
+                .with_user_agent(&self.user_agent)
                 .send()
                 .await
                 .map_err(|e| api_error("updating the Artifact Registry repository", e))
@@ -303,6 +308,7 @@ impl Registries for Gcp {
             client
                 .delete_repository()
                 .set_name(&full)
+                .with_user_agent(&self.user_agent)
                 .poller()
                 .until_done(),
         )
