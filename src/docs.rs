@@ -9,7 +9,15 @@ use crate::framework::types::Type;
 
 /// `docs/resources/<name>.md` for one resource (the name without the
 /// provider prefix, as the registry expects).
-pub fn resource_page(type_name: &str, schema: &Schema, example: &str, import: &str) -> String {
+/// `import_block` is the `import` block form (`import-by-string-id.tf`),
+/// `import` the CLI form (`import.sh`), as tfplugindocs names them.
+pub fn resource_page(
+    type_name: &str,
+    schema: &Schema,
+    example: &str,
+    import_block: &str,
+    import: &str,
+) -> String {
     let mut out = String::new();
     let _ = writeln!(
         out,
@@ -28,10 +36,20 @@ pub fn resource_page(type_name: &str, schema: &Schema, example: &str, import: &s
     );
     out.push_str("## Schema\n\n");
     block_sections(&mut out, &schema.block, "");
+    if !import.is_empty() || !import_block.is_empty() {
+        out.push_str("## Import\n\n");
+    }
+    if !import_block.is_empty() {
+        let _ = writeln!(
+            out,
+            "In Terraform 1.5 and later, and OpenTofu, an `import` block takes the resource's ID:\n\n```terraform\n{}\n```\n",
+            import_block.trim_end()
+        );
+    }
     if !import.is_empty() {
         let _ = writeln!(
             out,
-            "## Import\n\nImport is supported using the following syntax:\n\n```shell\n{}\n```",
+            "The `terraform import` command takes the same IDs:\n\n```shell\n{}\n```",
             import.trim_end()
         );
     }

@@ -27,6 +27,7 @@ fn docs_match_the_schemas() {
             name,
             &resource.schema(),
             &read(&format!("examples/resources/{name}/resource.tf")),
+            &read(&format!("examples/resources/{name}/import-by-string-id.tf")),
             &read(&format!("examples/resources/{name}/import.sh")),
         );
         let short = name.strip_prefix("genesis_").unwrap();
@@ -37,4 +38,33 @@ fn docs_match_the_schemas() {
         &read("examples/provider/provider.tf"),
     );
     check(&root.join("docs/index.md"), &index);
+}
+
+/// Every ID the Import sections show is one the resource's import accepts.
+#[test]
+fn the_documented_import_ids_are_accepted() {
+    let root = Path::new(env!("CARGO_MANIFEST_DIR"));
+    let provider = genesis::provider::ProviderContext::default();
+    for resource in genesis::resources::all() {
+        let name = resource.type_name();
+        let dir = root.join(format!("examples/resources/{name}"));
+        let block = std::fs::read_to_string(dir.join("import-by-string-id.tf")).unwrap();
+        let cli = std::fs::read_to_string(dir.join("import.sh")).unwrap();
+        let mut ids: Vec<&str> = block
+            .lines()
+            .filter_map(|l| l.trim().strip_prefix("id = \""))
+            .map(|l| l.trim_end_matches('"'))
+            .collect();
+        ids.extend(
+            cli.lines()
+                .filter_map(|l| l.strip_prefix("terraform import "))
+                .filter_map(|l| l.split_whitespace().nth(1)),
+        );
+        assert!(ids.len() >= 3, "{name}: {ids:?}");
+        for id in ids {
+            if let Err(diags) = resource.import(&provider, id) {
+                panic!("{name}: the documented ID {id:?} is refused: {diags:?}");
+            }
+        }
+    }
 }
