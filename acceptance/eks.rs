@@ -10,6 +10,7 @@ use serde_json::Value as Json;
 
 use crate::harness::{Moto, Sim, Workspace, each_terraform};
 
+#[derive(Clone, Copy)]
 struct Settings<'a> {
     version: &'a str,
     cidrs: &'a str,
@@ -17,6 +18,8 @@ struct Settings<'a> {
     mode: &'a str,
     /// The system pool's (min, max).
     pool: (u32, u32),
+    /// The system pool's `kubernetes_version` (an expression).
+    pool_version: &'a str,
 }
 
 const BASE: Settings = Settings {
@@ -25,6 +28,7 @@ const BASE: Settings = Settings {
     logs: "",
     mode: "API",
     pool: (1, 3),
+    pool_version: "genesis_cluster.main.kubernetes_version",
 };
 
 fn config(s: &Settings) -> String {
@@ -68,6 +72,7 @@ resource "genesis_node_pool" "system" {{
   max_nodes          = {max}
   node_pool_type     = "general-purpose"
   labels             = {{ role = "system" }}
+  kubernetes_version = {pool_version}
 }}
 
 resource "genesis_workload" "api" {{
@@ -83,6 +88,7 @@ resource "genesis_workload" "api" {{
         mode = s.mode,
         min = s.pool.0,
         max = s.pool.1,
+        pool_version = s.pool_version,
     )
 }
 
@@ -246,15 +252,26 @@ fn eks_cluster_lifecycle_against_the_simulator_and_moto() {
             c["logging"]["clusterLogging"][0]["types"],
             serde_json::json!(["api", "audit", "authenticator"])
         );
-        let kinds: Vec<String> = sim.state()["eks"]["updates"][ARN]
-            .as_array()
-            .unwrap()
-            .iter()
-            .map(|u| u["body"]["type"].as_str().unwrap().to_string())
-            .collect();
+        let updates = sim.state()["eks"]["updates"][ARN].clone();
+        let kinds = |group: Option<&str>| -> Vec<String> {
+            updates
+                .as_array()
+                .unwrap()
+                .iter()
+                .filter(|u| u["nodegroup"].as_str() == group)
+                .map(|u| u["body"]["type"].as_str().unwrap().to_string())
+                .collect()
+        };
         assert_eq!(
-            kinds,
+            kinds(None),
             ["EndpointAccessUpdate", "LoggingUpdate", "VersionUpdate"]
+        );
+        // The node group followed the control plane in the same apply, in
+        // place, once the control plane ran 1.33.
+        assert_eq!(kinds(Some("system")), ["VersionUpdate"]);
+        assert_eq!(
+            sim.state()["eks"]["nodegroups"][ARN]["system"]["version"],
+            "1.33"
         );
 
         // The cluster autoscaler grows the group behind Terraform's back:
@@ -317,6 +334,7 @@ fn eks_cluster_lifecycle_against_the_simulator_and_moto() {
                 version: "1.33",
                 mode: "CONFIG_MAP",
                 pool: (4, 6),
+                ..BASE
             }),
         );
         let refused = ws.run(&["plan", "-input=false", "-no-color"]);
@@ -329,8 +347,39 @@ fn eks_cluster_lifecycle_against_the_simulator_and_moto() {
             "{}",
             refused.stderr
         );
+        // Nodes never go back (refused at plan time) and never run ahead
+        // of the control plane (refused by EKS, its words in the error).
+        ws.write(
+            "main.tf",
+            &config(&Settings {
+                pool_version: r#""1.32""#,
+                ..raised
+            }),
+        );
+        let refused = ws.run(&["plan", "-input=false", "-no-color"]);
+        assert!(!refused.status.success(), "a node downgrade is refused");
+        assert!(
+            refused.stderr.contains("cannot be downgraded"),
+            "{}",
+            refused.stderr
+        );
+        ws.write(
+            "main.tf",
+            &config(&Settings {
+                pool_version: r#""1.34""#,
+                ..raised
+            }),
+        );
+        let refused = ws.run(&["apply", "-input=false", "-auto-approve", "-no-color"]);
+        assert!(!refused.status.success(), "nodes newer than the cluster");
+        assert!(
+            refused.stderr.contains("newer than the cluster version"),
+            "{}",
+            refused.stderr
+        );
         let settled = raised;
         ws.write("main.tf", &config(&settled));
+        assert!(!ws.plan_has_changes(), "nothing changed by the refusal");
 
         // Drift: a CIDR added outside Terraform shows, and is put back.
         let status = sim.control(

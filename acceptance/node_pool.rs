@@ -156,3 +156,93 @@ fn node_pools_lifecycle_against_the_simulator() {
         );
     });
 }
+
+fn versioned(version: &str, team: &str) -> String {
+    format!(
+        r#"
+terraform {{
+  required_providers {{
+    genesis = {{ source = "genesis-platform/genesis" }}
+  }}
+}}
+
+resource "genesis_cluster" "dev" {{
+  project_id       = "genesis-project-dev"
+  region           = "us-central1"
+  zone             = "us-central1-a"
+  regional_cluster = false
+  name             = "genesis-dev"
+}}
+
+resource "genesis_node_pool" "batch" {{
+  cluster            = genesis_cluster.dev.id
+  name               = "batch"
+  auto_upgrade       = false
+  kubernetes_version = "{version}"
+  labels             = {{ team = "{team}" }}
+}}
+"#
+    )
+}
+
+/// Node versions move in place and forwards only; other changes leave the
+/// nodes on their version (GKE's `-` would have moved them to the control
+/// plane's); nodes moved behind Terraform's back show as drift.
+#[test]
+fn gke_node_versions_move_in_place_and_forwards_only() {
+    each_terraform(|tf| {
+        let sim = Sim::start();
+        let ws = Workspace::new(tf, &[("main.tf", &versioned("1.32", "a"))]).against(&sim);
+        ws.run(&["apply", "-input=false", "-auto-approve"]).ok();
+        let version = |sim: &Sim| {
+            sim.state()["gke"]["clusters"][CLUSTER]["nodePools"]
+                .as_array()
+                .and_then(|p| p.iter().find(|p| p["name"] == "batch").cloned())
+                .map(|p| p["version"].as_str().unwrap_or_default().to_string())
+                .unwrap_or_default()
+        };
+        assert!(version(&sim).starts_with("1.32."), "{}", version(&sim));
+        assert!(!ws.plan_has_changes(), "1.32 covers {}", version(&sim));
+
+        ws.write("main.tf", &versioned("1.32", "b"));
+        ws.run(&["apply", "-input=false", "-auto-approve"]).ok();
+        assert!(
+            version(&sim).starts_with("1.32."),
+            "a label change keeps the nodes' version: {}",
+            version(&sim)
+        );
+
+        ws.write("main.tf", &versioned("1.33", "b"));
+        let plan = ws.run(&["plan", "-input=false", "-no-color"]).ok();
+        assert!(
+            plan.stdout.contains("0 to add, 1 to change, 0 to destroy"),
+            "{}",
+            plan.stdout
+        );
+        ws.run(&["apply", "-input=false", "-auto-approve"]).ok();
+        assert!(version(&sim).starts_with("1.33."), "{}", version(&sim));
+        assert!(!ws.plan_has_changes());
+
+        ws.write("main.tf", &versioned("1.32", "b"));
+        let refused = ws.run(&["plan", "-input=false", "-no-color"]);
+        assert!(!refused.status.success());
+        assert!(
+            refused.stderr.contains("cannot be downgraded"),
+            "{}",
+            refused.stderr
+        );
+
+        // Rolled back behind Terraform's back: drift, upgraded again.
+        ws.write("main.tf", &versioned("1.33", "b"));
+        let pool = format!("{CLUSTER}/nodePools/batch");
+        sim.control(
+            "PATCH",
+            &format!("/_sim/objects?name={pool}"),
+            Some(serde_json::json!({"version": "1.32.9-gke.1108000"})),
+        );
+        assert!(ws.plan_has_changes(), "drift shows");
+        ws.run(&["apply", "-input=false", "-auto-approve"]).ok();
+        assert!(version(&sim).starts_with("1.33."), "{}", version(&sim));
+        assert!(!ws.plan_has_changes());
+    });
+}

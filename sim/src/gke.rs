@@ -569,7 +569,7 @@ impl Gke {
     fn create_pool(&mut self, ctx: &mut Context<'_>) -> Result<Json, ApiError> {
         let name = ctx.cluster_name();
         let cluster = self.cluster(&name)?;
-        let p = ctx.body["nodePool"].clone();
+        let mut p = ctx.body["nodePool"].clone();
         check_pool(&p)?;
         if cluster["autopilot"]["enabled"] == true {
             return Err(ApiError::failed_precondition(
@@ -590,10 +590,17 @@ impl Gke {
         }
         self.check_idle(&name)?;
         let location = ctx.param("locationsId").to_string();
-        let version = cluster["currentMasterVersion"]
+        let master = cluster["currentMasterVersion"]
             .as_str()
             .unwrap_or(DEFAULT_VERSION)
             .to_string();
+        // The nodes run the version asked for, never newer than the
+        // control plane, else the control plane's.
+        let version = match p["version"].as_str() {
+            Some(asked) => node_version(asked, &master)?,
+            None => master,
+        };
+        p["version"] = json!(version);
         let node_pool = pool_defaults(p, &name, &location, &version, ctx.base_url);
         let cluster = self.clusters.get_mut(&name).unwrap();
         match cluster["nodePools"].as_array_mut() {
@@ -628,9 +635,13 @@ impl Gke {
             .unwrap_or_default()
             .to_string();
         let cluster = self.clusters.get_mut(&name).unwrap();
+        let master = cluster["currentMasterVersion"]
+            .as_str()
+            .unwrap_or(DEFAULT_VERSION)
+            .to_string();
         let mut result = Ok(());
         set_pool(cluster, &short, |p| {
-            result = apply_pool_change(p, &method, &body);
+            result = apply_pool_change(p, &method, &body, &master);
             if result.is_ok() {
                 p["status"] = json!(if method == "delete" {
                     "STOPPING"
@@ -650,7 +661,12 @@ impl Gke {
     }
 }
 
-fn apply_pool_change(p: &mut Json, method: &str, body: &Json) -> Result<(), ApiError> {
+fn apply_pool_change(
+    p: &mut Json,
+    method: &str,
+    body: &Json,
+    master: &str,
+) -> Result<(), ApiError> {
     match method {
         "setSize" => {
             let n = body["nodeCount"].as_i64().unwrap_or(-1);
@@ -699,8 +715,7 @@ fn apply_pool_change(p: &mut Json, method: &str, body: &Json) -> Result<(), ApiE
                 };
             }
             if let Some(version) = body["nodeVersion"].as_str() {
-                check_version(version)?;
-                p["version"] = json!(resolve_version(version));
+                p["version"] = json!(node_version(version, master)?);
             }
             if !body["locations"].is_null() {
                 p["locations"] = body["locations"].clone();
@@ -986,6 +1001,28 @@ fn check_version(version: &str) -> Result<(), ApiError> {
             VALID_VERSIONS.join(", ")
         )))
     }
+}
+
+/// The node version an alias resolves to on a cluster whose control plane
+/// runs `master`: `-` is the control plane's, and nodes are never newer.
+fn node_version(asked: &str, master: &str) -> Result<String, ApiError> {
+    if asked == "-" {
+        return Ok(master.to_string());
+    }
+    check_version(asked)?;
+    let version = resolve_version(asked);
+    let minor = |v: &str| -> u32 {
+        v.split('.')
+            .nth(1)
+            .and_then(|m| m.parse().ok())
+            .unwrap_or_default()
+    };
+    if minor(&version) > minor(master) {
+        return Err(ApiError::invalid_argument(format!(
+            "Node version \"{version}\" must not be newer than the master version \"{master}\"."
+        )));
+    }
+    Ok(version)
 }
 
 fn resolve_version(version: &str) -> String {

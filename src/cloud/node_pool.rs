@@ -36,6 +36,10 @@ pub struct PoolSpec {
     pub taints: Vec<PoolTaint>,
     pub auto_repair: bool,
     pub max_unavailable: i64,
+    /// The Kubernetes version the nodes should run (`1.33`, or a full
+    /// version); `None` leaves them on theirs. Never read back: what the
+    /// nodes run is `ObservedPool::version`.
+    pub version: Option<String>,
     pub cloud: PoolCloud,
 }
 
@@ -92,6 +96,8 @@ impl PoolSpec {
 pub struct ObservedPool {
     pub spec: PoolSpec,
     pub status: String,
+    /// The Kubernetes version the nodes run, as the cloud reports it
+    /// (`1.33.5-gke.1080000`, `1.33`).
     pub version: String,
 }
 

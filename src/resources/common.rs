@@ -170,3 +170,16 @@ pub async fn cluster_client(
         .await
         .map_err(|e| Diagnostic::error("Failed to reach the cluster", e.to_string()))
 }
+
+/// `major.minor` of a Kubernetes version (`1.33`, `v1.33.2-gke.100`).
+pub fn minor_version(v: &str) -> Option<(u32, u32)> {
+    let mut parts = v.trim_start_matches('v').split('.');
+    let major = parts.next()?.parse().ok()?;
+    let minor = parts
+        .next()?
+        .split(|c: char| !c.is_ascii_digit())
+        .next()?
+        .parse()
+        .ok()?;
+    Some((major, minor))
+}

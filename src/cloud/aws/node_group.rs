@@ -142,6 +142,7 @@ pub fn observe(region: &str, cluster: &str, g: &Nodegroup) -> ObservedPool {
                     .and_then(|u| u.max_unavailable())
                     .unwrap_or(1),
             ),
+            version: None,
             cloud: PoolCloud::Eks(EksPool {
                 ami_type: g.ami_type().map_or("", |a| a.as_str()).to_string(),
                 node_role_arn: g.node_role().map(str::to_string),
@@ -321,7 +322,9 @@ impl NodePools for Aws {
                     .enabled(spec.auto_repair)
                     .build(),
             )
-            .capacity_type(capacity);
+            .capacity_type(capacity)
+            // Left out, EKS starts the nodes on the cluster's version.
+            .set_version(spec.version.clone());
         let sent = retry_also(
             Backoff::until(wait.deadline()),
             wait,
@@ -456,6 +459,23 @@ impl NodePools for Aws {
             let call = "updating the EKS node group";
             let out = send(wait, || async {
                 request.clone().send().await.map_err(|e| api_error(call, e))
+            })
+            .await?;
+            self.follow_update(call, region, cluster, Some(name), out.update(), wait)
+                .await?;
+        }
+        if let Some(version) = to.version.as_ref().filter(|_| from.version != to.version) {
+            // A rolling replacement of the nodes, as its own update: EKS
+            // takes no other change with a version update.
+            let call = "upgrading the EKS node group";
+            let out = send(wait, || async {
+                eks.update_nodegroup_version()
+                    .cluster_name(cluster)
+                    .nodegroup_name(name)
+                    .version(version)
+                    .send()
+                    .await
+                    .map_err(|e| api_error(call, e))
             })
             .await?;
             self.follow_update(call, region, cluster, Some(name), out.update(), wait)

@@ -108,6 +108,9 @@ pub fn pool_body(spec: &PoolSpec, g: &GkePool) -> NodePool {
     if !g.node_locations.is_empty() {
         pool = pool.set_locations(g.node_locations.clone());
     }
+    if let Some(version) = &spec.version {
+        pool = pool.set_version(version);
+    }
     pool
 }
 
@@ -153,6 +156,7 @@ pub fn observe(project: &str, location: &str, cluster: &str, p: &NodePool) -> Ob
             taints,
             auto_repair: management.auto_repair,
             max_unavailable: i64::from(upgrade.max_unavailable),
+            version: None,
             cloud: PoolCloud::Gke(GkePool {
                 disk_type: config.disk_type.clone(),
                 image_type: config.image_type.clone(),
@@ -188,6 +192,42 @@ impl Gcp {
                 .send()
                 .await
                 .map_err(|e| api_error("reading the node pool", e))
+        })
+        .await
+    }
+
+    /// Changes the nodes' machine, disk, image, labels, taints, locations
+    /// and surge settings in one update, the nodes staying on `version`.
+    async fn update_nodes(
+        &self,
+        to: &PoolSpec,
+        g: &GkePool,
+        version: &str,
+        wait: &Wait,
+    ) -> Result<(), CloudError> {
+        let client = self.gke().await?;
+        let (project, location, cluster) = gke_cluster(&to.cluster)?;
+        let full = pool_name(project, location, cluster, &to.name);
+        let labels = NodeLabels::new().set_labels(to.labels.clone());
+        let node_taints = NodeTaints::new().set_taints(taints(to));
+        let upgrade = upgrade_settings(to, g);
+        self.change("updating the pool's nodes", project, location, wait, || {
+            let mut request = client
+                .update_node_pool()
+                .set_name(&full)
+                // GKE requires the image type on every node pool update.
+                .set_image_type(&g.image_type)
+                .set_node_version(version)
+                .set_machine_type(&to.machine_type)
+                .set_disk_size_gb(to.disk_size_gb)
+                .set_disk_type(&g.disk_type)
+                .set_labels(labels.clone())
+                .set_taints(node_taints.clone())
+                .set_upgrade_settings(upgrade.clone());
+            if !g.node_locations.is_empty() {
+                request = request.set_locations(g.node_locations.clone());
+            }
+            request.with_user_agent(&self.user_agent).send()
         })
         .await
     }
@@ -366,29 +406,37 @@ impl NodePools for Gcp {
             || (was.node_locations != g.node_locations && !g.node_locations.is_empty())
             || was.max_surge != g.max_surge
             || from.max_unavailable != to.max_unavailable;
-        if node_update {
-            let labels = NodeLabels::new().set_labels(to.labels.clone());
-            let node_taints = NodeTaints::new().set_taints(taints(to));
-            let upgrade = upgrade_settings(to, g);
-            self.change("updating the pool's nodes", project, location, wait, || {
-                let mut request = client
-                    .update_node_pool()
-                    .set_name(&full)
-                    // GKE requires the image type on every node pool update.
-                    .set_image_type(&g.image_type)
-                    .set_node_version("-")
-                    .set_machine_type(&to.machine_type)
-                    .set_disk_size_gb(to.disk_size_gb)
-                    .set_disk_type(&g.disk_type)
-                    .set_labels(labels.clone())
-                    .set_taints(node_taints.clone())
-                    .set_upgrade_settings(upgrade.clone());
-                if !g.node_locations.is_empty() {
-                    request = request.set_locations(g.node_locations.clone());
-                }
-                request.with_user_agent(&self.user_agent).send()
-            })
-            .await?;
+        let upgrade_to = to.version.as_ref().filter(|_| from.version != to.version);
+        if node_update || upgrade_to.is_some() {
+            // GKE requires the node version on every node pool update, and
+            // `-` would upgrade the nodes to the control plane's: the nodes
+            // keep theirs, exactly, unless this plan upgrades them.
+            let current = self
+                .get_pool(project, location, cluster, &to.name, wait)
+                .await?
+                .map(|p| p.version)
+                .unwrap_or_default();
+            if node_update {
+                self.update_nodes(to, g, &current, wait).await?;
+            }
+            if let Some(version) = upgrade_to {
+                self.change(
+                    "upgrading the pool's nodes",
+                    project,
+                    location,
+                    wait,
+                    || {
+                        client
+                            .update_node_pool()
+                            .set_name(&full)
+                            .set_image_type(&g.image_type)
+                            .set_node_version(version)
+                            .with_user_agent(&self.user_agent)
+                            .send()
+                    },
+                )
+                .await?;
+            }
         }
         Ok(())
     }

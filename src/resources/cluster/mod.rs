@@ -18,7 +18,7 @@ use self::namespaces::{
     namespace_specs, namespaces_into_state, read_namespaces, sync_namespaces, validate_namespaces,
 };
 use self::schema::*;
-use super::common::{bad_import_id, only_for_cloud, wait_for};
+use super::common::{bad_import_id, minor_version, only_for_cloud, wait_for};
 use crate::framework::diagnostics::{Diagnostic, Diagnostics};
 use crate::framework::path::AttributePath;
 use crate::framework::resource::{Applied, PlanContext, Refreshed, Resource};
@@ -552,19 +552,6 @@ fn plan_eks(
             ),
         );
     }
-}
-
-/// `major.minor` of a Kubernetes version (`1.33`, `v1.33.2-gke.100`).
-fn minor_version(v: &str) -> Option<(u32, u32)> {
-    let mut parts = v.trim_start_matches('v').split('.');
-    let major = parts.next()?.parse().ok()?;
-    let minor = parts
-        .next()?
-        .split(|c: char| !c.is_ascii_digit())
-        .next()?
-        .parse()
-        .ok()?;
-    Some((major, minor))
 }
 
 /// Control planes upgrade one minor version at a time and never go back,

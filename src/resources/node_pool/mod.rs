@@ -11,7 +11,7 @@ use async_trait::async_trait;
 
 use self::model::*;
 use self::schema::*;
-use super::common::{bad_import_id, state_with, wait_for};
+use super::common::{bad_import_id, minor_version, state_with, wait_for};
 use crate::framework::diagnostics::{Diagnostic, Diagnostics};
 use crate::framework::path::AttributePath;
 use crate::framework::resource::{Applied, PlanContext, Refreshed, Resource};
@@ -93,6 +93,15 @@ impl Resource for NodePool {
                     "node_pool_type = \"spot\" needs spot = true: remove spot = false or change node_pool_type.",
                 );
             }
+        }
+        if let Some(version) = config.get("kubernetes_version").as_str()
+            && minor_version(version).is_none()
+        {
+            diags.attribute_error(
+                AttributePath::attr("kubernetes_version"),
+                "Invalid Kubernetes version",
+                format!("{version:?} is not a Kubernetes version: write MAJOR.MINOR, such as \"1.33\" (or a full version the cloud offers)."),
+            );
         }
         let mut seen = Vec::new();
         for (i, taint) in config.get("taints").elements().iter().enumerate() {
@@ -198,6 +207,7 @@ impl Resource for NodePool {
                 .at(AttributePath::attr("initial_node_count")),
             );
         }
+        plan_version(ctx, planned, diags);
         planned.set_attr("effective_labels", effective_labels(planned));
         planned.set_attr("effective_taints", effective_taints(planned));
         if ctx.is_create()
@@ -374,6 +384,45 @@ fn validate_eks(config: &Value, diags: &mut Diagnostics) {
 
 pub fn value_type() -> Type {
     schema().value_type()
+}
+
+/// Nodes move forwards in place, never back: a downgrade is refused before
+/// any call (neither cloud can roll nodes back). Left out, the version stays
+/// whatever the state says.
+fn plan_version(ctx: &PlanContext<'_>, planned: &mut Value, diags: &mut Diagnostics) {
+    if ctx.config.get("kubernetes_version").is_null() {
+        let kept = if ctx.is_create() {
+            Value::Null
+        } else {
+            ctx.prior.get("kubernetes_version").clone()
+        };
+        planned.set_attr("kubernetes_version", kept);
+        return;
+    }
+    if ctx.is_create() || ctx.prior.get("kubernetes_version") == planned.get("kubernetes_version") {
+        return;
+    }
+    // The upgrade changes what the nodes report.
+    planned.set_attr("version", Value::Unknown);
+    let (Some(current), Some(wanted)) = (
+        ctx.prior.get("version").as_str().and_then(minor_version),
+        planned
+            .get("kubernetes_version")
+            .as_str()
+            .and_then(minor_version),
+    ) else {
+        return;
+    };
+    if wanted < current {
+        diags.attribute_error(
+            AttributePath::attr("kubernetes_version"),
+            "Node downgrade refused",
+            format!(
+                "The nodes run {}.{}; node pools cannot be downgraded to {}.{}. Create a pool at that version and move the workloads instead.",
+                current.0, current.1, wanted.0, wanted.1
+            ),
+        );
+    }
 }
 
 #[cfg(test)]

@@ -4,6 +4,7 @@
 use std::collections::BTreeMap;
 
 use super::super::cluster::ClusterName;
+use super::super::common::minor_version;
 use super::schema::*;
 use crate::cloud::node_pool::{EksPool, GkePool, ObservedPool, PoolCloud, PoolSpec, PoolTaint};
 use crate::framework::diagnostics::{Diagnostic, Diagnostics};
@@ -92,6 +93,7 @@ pub(super) fn spec_of(state: &Value) -> Result<PoolSpec, Diagnostics> {
         taints,
         auto_repair: state.get("auto_repair").as_bool() != Some(false),
         max_unavailable: int(state, "max_unavailable"),
+        version: state.get("kubernetes_version").as_str().map(str::to_string),
         cloud,
     })
 }
@@ -297,7 +299,38 @@ pub(super) fn state_from(base: &Value, observed: &ObservedPool) -> Value {
     }
     set(&mut state, "status", observed.status.clone().into());
     set(&mut state, "version", observed.version.clone().into());
+    // The version asked for stays as written while the nodes run it (`1.33`
+    // covers `1.33.5-gke.1080000`); nodes on another minor, moved behind
+    // Terraform's back, show as drift. Left out, it stays null.
+    let minimum = matches!(&spec.cloud, PoolCloud::Gke(g) if g.auto_upgrade);
+    match base.get("kubernetes_version") {
+        // GKE's auto-upgrade moves the nodes past what was asked.
+        Value::String(asked)
+            if minimum && minor_version(&observed.version) > minor_version(asked) => {}
+        Value::String(asked) if !runs(&observed.version, asked) => set(
+            &mut state,
+            "kubernetes_version",
+            minor_of(&observed.version).into(),
+        ),
+        Value::String(_) => {}
+        _ => set(&mut state, "kubernetes_version", Value::Null),
+    }
     state
+}
+
+/// `1.33` of `1.33.5-gke.1080000`.
+pub(super) fn minor_of(version: &str) -> String {
+    version.split('.').take(2).collect::<Vec<_>>().join(".")
+}
+
+/// Whether nodes running `version` run what `asked` names: the same
+/// version, or one it is a prefix of at a dot or dash (`1.33` of
+/// `1.33.5-gke.1080000`, not of `1.3`).
+fn runs(version: &str, asked: &str) -> bool {
+    version == asked
+        || version
+            .strip_prefix(asked)
+            .is_some_and(|rest| rest.starts_with(['.', '-']))
 }
 
 /// Splits a pool ID (or the short `P/L/C/N` import form) into its cluster
