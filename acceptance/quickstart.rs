@@ -20,37 +20,46 @@ fn the_quickstart_applies_shows_and_destroys() {
         "genesis-sim is built by `cargo test --workspace`"
     );
     each_terraform(|tf| {
-        let dir = tempfile::tempdir().unwrap();
-        let out = Command::new(root.join("scripts/quickstart"))
-            .args(["--yes", "--destroy"])
-            .env("TERRAFORM", tf.command.join(" "))
-            .env("GENESIS_QUICKSTART_NO_BUILD", "1")
-            .env("GENESIS_QUICKSTART_DIR", dir.path())
-            .env("CARGO_TARGET_DIR", debug.parent().unwrap())
-            .env("TF_CLI_ARGS", "-no-color")
-            .env_remove("TF_LOG")
-            .env_remove("GOOGLE_OAUTH_ACCESS_TOKEN")
-            .output()
-            .expect("run scripts/quickstart");
-        let stdout = String::from_utf8_lossy(&out.stdout);
-        let stderr = String::from_utf8_lossy(&out.stderr);
-        assert!(out.status.success(), "{stdout}\n{stderr}");
-        for expected in [
-            "Plan: 4 to add, 0 to change, 0 to destroy.",
-            "genesis_workload.api: Creation complete",
-            "Apply complete! Resources: 4 added, 0 changed, 0 destroyed.",
-            "api_address = \"203.0.113.",
-            "kubeconfig = <sensitive>",
-            // kubectl, through the kubeconfig output.
-            "deployment.apps/api",
-            "deployment.apps/worker",
-            "horizontalpodautoscaler.autoscaling/api",
-            "Destroy complete! Resources: 4 destroyed.",
+        for (cloud, resources, extra) in [
+            ("gcp", 4, "api_address = \"203.0.113."),
+            // EKS and ECR, with kubectl authenticated by the AWS CLI's
+            // token, which genesis-sim's EKS checks as EKS does.
+            ("aws", 5, "cluster_id = \"arn:aws:eks:us-east-1:"),
         ] {
-            assert!(
-                stdout.contains(expected),
-                "{expected:?} missing:\n{stdout}\n{stderr}"
-            );
+            let dir = tempfile::tempdir().unwrap();
+            let out = Command::new(root.join("scripts/quickstart"))
+                .args(["--yes", "--destroy"])
+                .env("TERRAFORM", tf.command.join(" "))
+                .env("TF_VAR_cloud", cloud)
+                .env("GENESIS_QUICKSTART_NO_BUILD", "1")
+                .env("GENESIS_QUICKSTART_DIR", dir.path())
+                .env("CARGO_TARGET_DIR", debug.parent().unwrap())
+                .env("TF_CLI_ARGS", "-no-color")
+                .env_remove("TF_LOG")
+                .env_remove("GOOGLE_OAUTH_ACCESS_TOKEN")
+                .env_remove("AWS_ENDPOINT_URL")
+                .output()
+                .expect("run scripts/quickstart");
+            let stdout = String::from_utf8_lossy(&out.stdout);
+            let stderr = String::from_utf8_lossy(&out.stderr);
+            assert!(out.status.success(), "{cloud}: {stdout}\n{stderr}");
+            for expected in [
+                format!("Plan: {resources} to add, 0 to change, 0 to destroy."),
+                "genesis_workload.api: Creation complete".to_string(),
+                format!("Apply complete! Resources: {resources} added, 0 changed, 0 destroyed."),
+                extra.to_string(),
+                "kubeconfig = <sensitive>".to_string(),
+                // kubectl, through the kubeconfig output.
+                "deployment.apps/api".to_string(),
+                "deployment.apps/worker".to_string(),
+                "horizontalpodautoscaler.autoscaling/api".to_string(),
+                format!("Destroy complete! Resources: {resources} destroyed."),
+            ] {
+                assert!(
+                    stdout.contains(&expected),
+                    "{cloud}: {expected:?} missing:\n{stdout}\n{stderr}"
+                );
+            }
         }
     });
 }

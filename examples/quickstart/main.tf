@@ -1,15 +1,35 @@
-# Quickstart: a GKE Autopilot cluster with its namespaces, an Artifact
-# Registry repository, and two workloads on the cluster (an API with an
-# autoscaler, a disruption budget, a LoadBalancer service and an ingress;
-# a background worker), all in one apply. Set with_standard_cluster = true
-# to add a Standard cluster with two typed node pools.
+# Quickstart: a cluster with its namespaces, a registry, and two workloads
+# on the cluster (an API with an autoscaler, a disruption budget, a
+# LoadBalancer service and an ingress; a background worker), all in one
+# apply. On GKE (cloud = "gcp") an Autopilot cluster and Artifact Registry;
+# on EKS (cloud = "aws") an EKS cluster with one managed node group, and
+# ECR: the same resources either way. Set with_standard_cluster = true to
+# add a GKE Standard cluster with two typed node pools.
 #
-# `scripts/quickstart` applies it against genesis-sim, the local simulator;
-# against Google Cloud, set project_id and drop kubeconfig_token.
+# `scripts/quickstart` applies it against genesis-sim, the local simulator
+# (`TF_VAR_cloud=aws scripts/quickstart` for EKS); against Google Cloud,
+# set project_id and drop kubeconfig_token; against AWS, set subnet_ids.
 terraform {
   required_providers {
     genesis = { source = "genesis-platform/genesis" }
   }
+}
+
+variable "cloud" {
+  description = "gcp (GKE, Artifact Registry) or aws (EKS, ECR)."
+  type        = string
+  default     = "gcp"
+}
+
+variable "subnet_ids" {
+  description = "The EKS cluster's subnets, in at least two zones (cloud = \"aws\")."
+  type        = list(string)
+  default     = ["subnet-0a", "subnet-0b", "subnet-0c"]
+}
+
+variable "aws_region" {
+  type    = string
+  default = "us-east-1"
 }
 
 variable "project_id" {
@@ -35,23 +55,40 @@ variable "kubeconfig_token" {
 }
 
 provider "genesis" {
-  project = var.project_id
-  region  = var.region
+  project    = var.project_id
+  region     = var.region
+  aws_region = var.aws_region
 }
 
 resource "genesis_cluster" "apps" {
+  cloud       = var.cloud
   name        = "quickstart"
   environment = "dev"
 
-  enable_autopilot      = true
+  # Autopilot runs the nodes on GKE; on EKS the node group below does.
+  enable_autopilot      = var.cloud == "gcp"
+  eks                   = var.cloud == "aws" ? { subnet_ids = var.subnet_ids } : null
   kubernetes_namespaces = ["apps", "jobs"]
 }
 
+resource "genesis_node_pool" "apps" {
+  count = var.cloud == "aws" ? 1 : 0
+
+  cluster        = genesis_cluster.apps.id
+  name           = "apps"
+  machine_type   = "t3.large"
+  min_nodes      = 1
+  max_nodes      = 4
+  node_pool_type = "general-purpose"
+}
+
 resource "genesis_registry" "images" {
-  name = "quickstart"
+  cloud = var.cloud
+  name  = "quickstart"
   cleanup_policies = {
-    keep-recent = { action = "KEEP", keep_count = 10 }
-    delete-old  = { action = "DELETE", older_than = "30d" }
+    # Valid on both clouds: ECR takes one rule for any tag state.
+    keep-recent     = { action = "KEEP", keep_count = 10 }
+    delete-untagged = { action = "DELETE", tag_state = "UNTAGGED", older_than = "30d" }
   }
 }
 
@@ -99,7 +136,7 @@ resource "genesis_workload" "worker" {
 }
 
 resource "genesis_cluster" "standard" {
-  count = var.with_standard_cluster ? 1 : 0
+  count = var.with_standard_cluster && var.cloud == "gcp" ? 1 : 0
 
   name             = "quickstart-standard"
   environment      = "dev"
@@ -107,7 +144,7 @@ resource "genesis_cluster" "standard" {
 }
 
 resource "genesis_node_pool" "agents" {
-  count = var.with_standard_cluster ? 1 : 0
+  count = length(genesis_cluster.standard)
 
   cluster        = genesis_cluster.standard[0].id
   name           = "agent-runtime"
@@ -118,7 +155,7 @@ resource "genesis_node_pool" "agents" {
 }
 
 resource "genesis_node_pool" "spot" {
-  count = var.with_standard_cluster ? 1 : 0
+  count = length(genesis_cluster.standard)
 
   cluster        = genesis_cluster.standard[0].id
   name           = "spot"
@@ -129,14 +166,24 @@ resource "genesis_node_pool" "spot" {
 }
 
 locals {
-  # A static token for genesis-sim; gcloud's credential plugin for GKE.
-  kubeconfig_user = jsondecode(var.kubeconfig_token != null ? jsonencode({ token = var.kubeconfig_token }) : jsonencode({
-    exec = {
-      apiVersion         = "client.authentication.k8s.io/v1beta1"
-      command            = "gke-gcloud-auth-plugin"
-      provideClusterInfo = true
-      interactiveMode    = "Never"
-    }
+  # A static token for genesis-sim's GKE; gcloud's credential plugin for
+  # GKE; the AWS CLI's token for EKS (genesis-sim's EKS checks it as EKS
+  # does).
+  kubeconfig_user = jsondecode(
+    var.cloud == "aws" ? jsonencode({
+      exec = {
+        apiVersion      = "client.authentication.k8s.io/v1beta1"
+        command         = "aws"
+        args            = ["eks", "get-token", "--cluster-name", genesis_cluster.apps.name, "--region", genesis_cluster.apps.region, "--output", "json"]
+        interactiveMode = "Never"
+      }
+      }) : var.kubeconfig_token != null ? jsonencode({ token = var.kubeconfig_token }) : jsonencode({
+      exec = {
+        apiVersion         = "client.authentication.k8s.io/v1beta1"
+        command            = "gke-gcloud-auth-plugin"
+        provideClusterInfo = true
+        interactiveMode    = "Never"
+      }
   }))
 }
 
@@ -154,7 +201,7 @@ output "api_address" {
 }
 
 output "kubeconfig" {
-  description = "A kubeconfig for the Autopilot cluster: terraform output -raw kubeconfig > kubeconfig"
+  description = "A kubeconfig for the cluster: terraform output -raw kubeconfig > kubeconfig"
   sensitive   = true
   value = yamlencode({
     apiVersion = "v1"

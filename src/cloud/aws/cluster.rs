@@ -265,7 +265,13 @@ pub fn observe(
     ObservedCluster {
         id: c.arn().unwrap_or_default().to_string(),
         spec,
-        endpoint: c.endpoint().unwrap_or_default().to_string(),
+        // EKS gives a URL, GKE a host: the state holds the host on both,
+        // so `https://${endpoint}` is the server on either cloud.
+        endpoint: c
+            .endpoint()
+            .unwrap_or_default()
+            .trim_start_matches("https://")
+            .to_string(),
         ca_certificate: c
             .certificate_authority()
             .and_then(|a| a.data())

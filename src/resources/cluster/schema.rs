@@ -253,7 +253,7 @@ pub fn schema() -> Schema {
             .describe("EKS settings (cloud = \"aws\" only; required there). Each setting says whether EKS changes it in place or replaces the cluster."),
         Attribute::string("endpoint")
             .computed()
-            .describe("The address of the Kubernetes API server."),
+            .describe("The host (and port) of the Kubernetes API server, without a scheme on either cloud: the server is `https://ENDPOINT`."),
         Attribute::string("ca_certificate")
             .computed()
             .describe("The cluster's CA certificate (PEM), for clients of the Kubernetes API."),
