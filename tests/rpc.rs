@@ -471,6 +471,78 @@ async fn upgraded_workload_state_leaves_replicas_to_the_autoscaler() {
     }
 }
 
+/// The states `tests/golden/` holds, as Terraform wrote them for each
+/// resource and cloud at the schema versions of release 0.1.0 (and one
+/// older), upgrade to the current schemas keeping every value. A schema
+/// change that drops or renames an attribute fails here until it comes
+/// with a new schema version and the upgrade that carries old states over.
+#[tokio::test]
+async fn golden_states_upgrade_to_the_current_schemas() {
+    let (_plugin, mut client) = client().await;
+    let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/golden");
+    let mut files: Vec<_> = std::fs::read_dir(&dir)
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .collect();
+    files.sort();
+    assert!(files.len() >= 9, "{files:?}");
+    for file in files {
+        let golden: serde_json::Value =
+            serde_json::from_slice(&std::fs::read(&file).unwrap()).unwrap();
+        let type_name = golden["type"].as_str().unwrap();
+        let resource = genesis::resources::all()
+            .into_iter()
+            .find(|r| r.type_name() == type_name)
+            .unwrap();
+        let schema = resource.schema();
+        let ty = schema.value_type();
+        let genesis::framework::types::Type::Object(fields) = &ty else {
+            panic!("{type_name}: not an object type");
+        };
+        let attributes = golden["attributes"].as_object().unwrap();
+        for name in attributes.keys() {
+            assert!(
+                fields.contains_key(name),
+                "{}: `{name}` is in released states but no longer in the schema: bump the schema version and upgrade old states",
+                file.display()
+            );
+        }
+        let json = serde_json::to_vec(&golden["attributes"]).unwrap();
+        let resp = upgrade(
+            &mut client,
+            type_name,
+            golden["schema_version"].as_i64().unwrap(),
+            &json,
+        )
+        .await;
+        assert!(
+            resp.diagnostics.is_empty(),
+            "{}: {:?}",
+            file.display(),
+            resp.diagnostics
+        );
+        let upgraded = decode_msgpack(&resp.upgraded_state.unwrap().msgpack, &ty).unwrap();
+        let stored = genesis::protocol::codec::decode_json(&json, &ty).unwrap();
+        let version = golden["schema_version"].as_i64().unwrap();
+        for name in attributes.keys() {
+            let expected = if version == 0 && type_name == "genesis_workload" && name == "replicas"
+            {
+                // Version 1 leaves the count to the autoscaler.
+                Value::Null
+            } else {
+                stored.get(name).clone()
+            };
+            assert_eq!(
+                upgraded.get(name),
+                &expected,
+                "{}: `{name}` changed in the upgrade",
+                file.display()
+            );
+        }
+        assert!(version <= schema.version, "{}", file.display());
+    }
+}
+
 /// genesis-sim with `config`, and a configured provider pointed at it.
 async fn against_sim(
     config: genesis_sim::Config,
