@@ -37,36 +37,13 @@ fn free_port() -> u16 {
         .port()
 }
 
-/// A CA and a serving certificate for 127.0.0.1 signed by it (PEM): the
-/// CA goes into the kubeconfig, as a cluster's CA does.
-fn certificates() -> (String, String, String) {
-    use rcgen::{BasicConstraints, CertificateParams, DnType, IsCa, KeyPair, SanType};
-    let ca_key = KeyPair::generate().unwrap();
-    let mut ca = CertificateParams::new(Vec::<String>::new()).unwrap();
-    ca.distinguished_name
-        .push(DnType::CommonName, "genesis acceptance CA");
-    ca.is_ca = IsCa::Ca(BasicConstraints::Unconstrained);
-    let ca_pem = ca.self_signed(&ca_key).unwrap().pem();
-    let issuer = rcgen::Issuer::new(ca, ca_key);
-    let key = KeyPair::generate().unwrap();
-    let mut serving = CertificateParams::new(vec!["localhost".to_string()]).unwrap();
-    serving
-        .subject_alt_names
-        .push(SanType::IpAddress(std::net::IpAddr::from([127, 0, 0, 1])));
-    serving
-        .distinguished_name
-        .push(DnType::CommonName, "kube-apiserver");
-    let cert = serving.signed_by(&key, &issuer).unwrap();
-    (ca_pem, cert.pem(), key.serialize_pem())
-}
-
 impl ApiServer {
     pub fn start() -> ApiServer {
         let bin = peer("kube");
         let dir = tempfile::tempdir().unwrap();
         let root = dir.path().to_path_buf();
         let path = |name: &str| root.join(name).to_str().unwrap().to_string();
-        let (ca, cert, key) = certificates();
+        let (ca, cert, key) = crate::harness::loopback_certificates("kube-apiserver");
         std::fs::write(path("ca.crt"), &ca).unwrap();
         std::fs::write(path("apiserver.crt"), &cert).unwrap();
         std::fs::write(path("apiserver.key"), &key).unwrap();

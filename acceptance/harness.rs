@@ -655,3 +655,27 @@ pub fn kubeconfig(outputs: &Json, token: &str) -> String {
     })
     .to_string()
 }
+
+/// A CA and a serving certificate for 127.0.0.1 and localhost signed by
+/// it, named `common_name` (PEM: CA, certificate, key), for servers the
+/// tests start on loopback.
+pub fn loopback_certificates(common_name: &str) -> (String, String, String) {
+    use rcgen::{BasicConstraints, CertificateParams, DnType, IsCa, KeyPair, SanType};
+    let ca_key = KeyPair::generate().unwrap();
+    let mut ca = CertificateParams::new(Vec::<String>::new()).unwrap();
+    ca.distinguished_name
+        .push(DnType::CommonName, "genesis acceptance CA");
+    ca.is_ca = IsCa::Ca(BasicConstraints::Unconstrained);
+    let ca_pem = ca.self_signed(&ca_key).unwrap().pem();
+    let issuer = rcgen::Issuer::new(ca, ca_key);
+    let key = KeyPair::generate().unwrap();
+    let mut serving = CertificateParams::new(vec!["localhost".to_string()]).unwrap();
+    serving
+        .subject_alt_names
+        .push(SanType::IpAddress(std::net::IpAddr::from([127, 0, 0, 1])));
+    serving
+        .distinguished_name
+        .push(DnType::CommonName, common_name);
+    let cert = serving.signed_by(&key, &issuer).unwrap();
+    (ca_pem, cert.pem(), key.serialize_pem())
+}

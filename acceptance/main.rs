@@ -14,6 +14,7 @@ mod plan;
 mod quickstart;
 mod registry;
 mod registry_aws;
+mod release;
 mod schema;
 mod truth;
 mod validate;
