@@ -333,20 +333,7 @@ fn installs_from_filesystem_mirrors() {
 
         let ws = workspace(tf, &config(&packed)).against(&sim);
         init_and_plan(&ws);
-        let locked = ws.run(&[
-            "providers",
-            "lock",
-            "-no-color",
-            &format!("-fs-mirror={}", packed.display()),
-            "-platform=linux_amd64",
-            "-platform=linux_arm64",
-        ]);
-        assert!(
-            locked.status.success(),
-            "{}\n{}",
-            locked.stdout,
-            locked.stderr
-        );
+        lock_every_platform(&ws, &format!("-fs-mirror={}", packed.display()));
         // Terraform records mirrors' packages by their contents (`h1:`),
         // which must be the released binaries'.
         let lock = lock_hashes(&ws);
@@ -367,6 +354,25 @@ fn installs_from_filesystem_mirrors() {
         assert!(!refused.status.success(), "{}", refused.stdout);
         assert!(refused.stderr.contains("checksum"), "{}", refused.stderr);
     });
+}
+
+/// `terraform providers lock` from `source` (`-fs-mirror=DIR`,
+/// `-net-mirror=URL`) for every released platform.
+fn lock_every_platform(ws: &Workspace, source: &str) {
+    let locked = ws.run(&[
+        "providers",
+        "lock",
+        "-no-color",
+        source,
+        "-platform=linux_amd64",
+        "-platform=linux_arm64",
+    ]);
+    assert!(
+        locked.status.success(),
+        "{}\n{}",
+        locked.stdout,
+        locked.stderr
+    );
 }
 
 /// Appends a file to the zip: still a valid archive, other bytes.
@@ -499,20 +505,7 @@ fn installs_from_a_network_mirror_over_tls() {
         );
 
         std::fs::remove_file(ws.dir.path().join(".terraform.lock.hcl")).unwrap();
-        let locked = ws.run(&[
-            "providers",
-            "lock",
-            "-no-color",
-            &format!("-net-mirror={}", mirror.url),
-            "-platform=linux_amd64",
-            "-platform=linux_arm64",
-        ]);
-        assert!(
-            locked.status.success(),
-            "{}\n{}",
-            locked.stdout,
-            locked.stderr
-        );
+        lock_every_platform(&ws, &format!("-net-mirror={}", mirror.url));
         for platform in PLATFORMS {
             assert!(
                 lock_hashes(&ws).contains(&h1(platform)),

@@ -183,3 +183,21 @@ pub fn minor_version(v: &str) -> Option<(u32, u32)> {
         .ok()?;
     Some((major, minor))
 }
+
+/// (what runs, what the plan asks for) as (major, minor), when the plan
+/// changes `asked` from the prior state and both are versions; `running` is
+/// the attribute reporting what runs (`master_version`, `version`).
+pub fn version_step(
+    prior: &Value,
+    planned: &Value,
+    running: &str,
+    asked: &str,
+) -> Option<((u32, u32), (u32, u32))> {
+    if prior.get(asked) == planned.get(asked) {
+        return None;
+    }
+    Some((
+        prior.get(running).as_str().and_then(minor_version)?,
+        planned.get(asked).as_str().and_then(minor_version)?,
+    ))
+}

@@ -18,7 +18,7 @@ use self::namespaces::{
     namespace_specs, namespaces_into_state, read_namespaces, sync_namespaces, validate_namespaces,
 };
 use self::schema::*;
-use super::common::{bad_import_id, minor_version, only_for_cloud, wait_for};
+use super::common::{bad_import_id, only_for_cloud, version_step, wait_for};
 use crate::framework::diagnostics::{Diagnostic, Diagnostics};
 use crate::framework::path::AttributePath;
 use crate::framework::resource::{Applied, PlanContext, Refreshed, Resource};
@@ -557,18 +557,11 @@ fn plan_eks(
 /// Control planes upgrade one minor version at a time and never go back,
 /// on both clouds: a plan that asks for more is refused before any call.
 fn plan_version(prior: &Value, planned: &Value, diags: &mut Diagnostics) {
-    let (Some(current), Some(wanted)) = (
-        prior.get("master_version").as_str().and_then(minor_version),
-        planned
-            .get("kubernetes_version")
-            .as_str()
-            .and_then(minor_version),
-    ) else {
+    let Some((current, wanted)) =
+        version_step(prior, planned, "master_version", "kubernetes_version")
+    else {
         return;
     };
-    if prior.get("kubernetes_version") == planned.get("kubernetes_version") {
-        return;
-    }
     let path = AttributePath::attr("kubernetes_version");
     if wanted.0 != current.0 || wanted.1 > current.1 + 1 {
         diags.attribute_error(
@@ -601,6 +594,7 @@ pub fn value_type() -> Type {
 
 #[cfg(test)]
 mod tests {
+    use super::super::common::minor_version;
     use super::*;
 
     #[test]

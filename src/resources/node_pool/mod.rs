@@ -11,7 +11,7 @@ use async_trait::async_trait;
 
 use self::model::*;
 use self::schema::*;
-use super::common::{bad_import_id, minor_version, state_with, wait_for};
+use super::common::{bad_import_id, minor_version, state_with, version_step, wait_for};
 use crate::framework::diagnostics::{Diagnostic, Diagnostics};
 use crate::framework::path::AttributePath;
 use crate::framework::resource::{Applied, PlanContext, Refreshed, Resource};
@@ -404,13 +404,8 @@ fn plan_version(ctx: &PlanContext<'_>, planned: &mut Value, diags: &mut Diagnost
     }
     // The upgrade changes what the nodes report.
     planned.set_attr("version", Value::Unknown);
-    let (Some(current), Some(wanted)) = (
-        ctx.prior.get("version").as_str().and_then(minor_version),
-        planned
-            .get("kubernetes_version")
-            .as_str()
-            .and_then(minor_version),
-    ) else {
+    let Some((current, wanted)) = version_step(ctx.prior, planned, "version", "kubernetes_version")
+    else {
         return;
     };
     if wanted < current {
