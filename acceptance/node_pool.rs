@@ -7,6 +7,23 @@ use std::time::Duration;
 
 use crate::harness::{Sim, Workspace, each_terraform};
 
+/// The provider requirement and the zonal cluster the pools go on.
+const DEV_CLUSTER: &str = r#"
+terraform {
+  required_providers {
+    genesis = { source = "genesis-platform/genesis" }
+  }
+}
+
+resource "genesis_cluster" "dev" {
+  project_id       = "genesis-project-dev"
+  region           = "us-central1"
+  zone             = "us-central1-a"
+  regional_cluster = false
+  name             = "genesis-dev"
+}
+"#;
+
 fn config(max_nodes: u32, extra_taint: bool) -> String {
     let taint = if extra_taint {
         r#"{ key = "team", value = "ml", effect = "NoSchedule" },"#
@@ -14,20 +31,7 @@ fn config(max_nodes: u32, extra_taint: bool) -> String {
         ""
     };
     format!(
-        r#"
-terraform {{
-  required_providers {{
-    genesis = {{ source = "genesis-platform/genesis" }}
-  }}
-}}
-
-resource "genesis_cluster" "dev" {{
-  project_id       = "genesis-project-dev"
-  region           = "us-central1"
-  zone             = "us-central1-a"
-  regional_cluster = false
-  name             = "genesis-dev"
-}}
+        r#"{DEV_CLUSTER}
 
 resource "genesis_node_pool" "agents" {{
   cluster        = genesis_cluster.dev.id
@@ -159,20 +163,7 @@ fn node_pools_lifecycle_against_the_simulator() {
 
 fn versioned(version: &str, team: &str) -> String {
     format!(
-        r#"
-terraform {{
-  required_providers {{
-    genesis = {{ source = "genesis-platform/genesis" }}
-  }}
-}}
-
-resource "genesis_cluster" "dev" {{
-  project_id       = "genesis-project-dev"
-  region           = "us-central1"
-  zone             = "us-central1-a"
-  regional_cluster = false
-  name             = "genesis-dev"
-}}
+        r#"{DEV_CLUSTER}
 
 resource "genesis_node_pool" "batch" {{
   cluster            = genesis_cluster.dev.id
