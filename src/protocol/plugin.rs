@@ -132,22 +132,7 @@ pub async fn serve(
     }
     tracing::info!(%addr, "plugin serving");
 
-    let stop = shutdown.clone();
-    tokio::spawn(async move {
-        // Terraform handles Ctrl-C itself and asks the provider to stop over
-        // gRPC; as go-plugin does, the plugin eats interrupts so that a
-        // running apply can finish its API calls and save state.
-        if let Ok(mut sigint) =
-            tokio::signal::unix::signal(tokio::signal::unix::SignalKind::interrupt())
-        {
-            loop {
-                tokio::select! {
-                    _ = sigint.recv() => tracing::debug!("interrupt ignored: Terraform stops the provider over gRPC"),
-                    () = stop.cancelled() => break,
-                }
-            }
-        }
-    });
+    tokio::spawn(ignore_interrupts(shutdown.clone()));
 
     let result = router
         .serve_with_incoming_shutdown(connections, {
@@ -158,6 +143,29 @@ pub async fn serve(
         .map_err(ServeError::Transport);
     server.stop();
     result
+}
+
+/// Terraform handles Ctrl-C itself and asks the provider to stop over gRPC;
+/// as go-plugin does, the plugin eats interrupts (SIGINT, or Ctrl-C on
+/// Windows' console) so that a running apply can finish its API calls and
+/// save state.
+async fn ignore_interrupts(stop: CancellationToken) {
+    #[cfg(unix)]
+    let Ok(mut interrupts) =
+        tokio::signal::unix::signal(tokio::signal::unix::SignalKind::interrupt())
+    else {
+        return;
+    };
+    #[cfg(windows)]
+    let Ok(mut interrupts) = tokio::signal::windows::ctrl_c() else {
+        return;
+    };
+    loop {
+        tokio::select! {
+            _ = interrupts.recv() => tracing::debug!("interrupt ignored: Terraform stops the provider over gRPC"),
+            () = stop.cancelled() => break,
+        }
+    }
 }
 
 /// Binds 127.0.0.1 on the first free port in PLUGIN_MIN_PORT..=PLUGIN_MAX_PORT,
