@@ -144,7 +144,7 @@ resource "genesis_cluster" "standard" {
 }
 
 resource "genesis_node_pool" "agents" {
-  count = length(genesis_cluster.standard)
+  count = var.with_standard_cluster && var.cloud == "gcp" ? 1 : 0
 
   cluster        = genesis_cluster.standard[0].id
   name           = "agent-runtime"
@@ -155,7 +155,7 @@ resource "genesis_node_pool" "agents" {
 }
 
 resource "genesis_node_pool" "spot" {
-  count = length(genesis_cluster.standard)
+  count = var.with_standard_cluster && var.cloud == "gcp" ? 1 : 0
 
   cluster        = genesis_cluster.standard[0].id
   name           = "spot"
