@@ -348,7 +348,8 @@ fn eks_cluster_lifecycle_against_the_simulator_and_moto() {
             refused.stderr
         );
         // Nodes never go back (refused at plan time) and never run ahead
-        // of the control plane (refused by EKS, its words in the error).
+        // of the control plane: out of reach at plan time, one minor ahead
+        // by EKS, its words in the error.
         ws.write(
             "main.tf",
             &config(&Settings {
@@ -360,6 +361,22 @@ fn eks_cluster_lifecycle_against_the_simulator_and_moto() {
         assert!(!refused.status.success(), "a node downgrade is refused");
         assert!(
             refused.stderr.contains("cannot be downgraded"),
+            "{}",
+            refused.stderr
+        );
+        ws.write(
+            "main.tf",
+            &config(&Settings {
+                pool_version: r#""1.35""#,
+                ..raised
+            }),
+        );
+        let refused = ws.run(&["plan", "-input=false", "-no-color"]);
+        assert!(!refused.status.success(), "two minors ahead of the cluster");
+        assert!(
+            refused
+                .stderr
+                .contains("Nodes cannot pass their control plane"),
             "{}",
             refused.stderr
         );

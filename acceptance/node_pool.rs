@@ -176,9 +176,10 @@ resource "genesis_node_pool" "batch" {{
     )
 }
 
-/// Node versions move in place and forwards only; other changes leave the
-/// nodes on their version (GKE's `-` would have moved them to the control
-/// plane's); nodes moved behind Terraform's back show as drift.
+/// Node versions move in place and forwards only, never out of their
+/// control plane's reach; other changes leave the nodes on their version
+/// (GKE's `-` would have moved them to the control plane's); nodes moved
+/// behind Terraform's back show as drift.
 #[test]
 fn gke_node_versions_move_in_place_and_forwards_only() {
     each_terraform(|tf| {
@@ -213,6 +214,19 @@ fn gke_node_versions_move_in_place_and_forwards_only() {
         ws.run(&["apply", "-input=false", "-auto-approve"]).ok();
         assert!(version(&sim).starts_with("1.33."), "{}", version(&sim));
         assert!(!ws.plan_has_changes());
+
+        // The control plane runs 1.33: 1.35 cannot be reached in one apply.
+        ws.write("main.tf", &versioned("1.35", "b"));
+        let refused = ws.run(&["plan", "-input=false", "-no-color"]);
+        assert!(!refused.status.success());
+        assert!(
+            refused
+                .stderr
+                .contains("Nodes cannot pass their control plane")
+                && refused.stderr.contains("runs 1.33"),
+            "{}",
+            refused.stderr
+        );
 
         ws.write("main.tf", &versioned("1.32", "b"));
         let refused = ws.run(&["plan", "-input=false", "-no-color"]);

@@ -99,6 +99,9 @@ pub struct ObservedPool {
     /// The Kubernetes version the nodes run, as the cloud reports it
     /// (`1.33.5-gke.1080000`, `1.33`).
     pub version: String,
+    /// What the cluster's control plane runs, which no node may pass: read
+    /// with the pool so that a plan can refuse a version out of reach.
+    pub control_plane_version: Option<String>,
 }
 
 /// A node pool back end (GKE node pools, EKS managed node groups).

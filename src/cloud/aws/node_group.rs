@@ -151,6 +151,7 @@ pub fn observe(region: &str, cluster: &str, g: &Nodegroup) -> ObservedPool {
         },
         status: g.status().map_or("", |s| s.as_str()).to_string(),
         version: g.version().unwrap_or_default().to_string(),
+        control_plane_version: None,
     }
 }
 
@@ -237,10 +238,15 @@ impl Aws {
         name: &str,
         wait: &Wait,
     ) -> Result<Option<ObservedPool>, CloudError> {
-        Ok(self
-            .describe_group(region, cluster, name, wait)
+        let Some(group) = self.describe_group(region, cluster, name, wait).await? else {
+            return Ok(None);
+        };
+        let mut observed = observe(region, cluster, &group);
+        observed.control_plane_version = self
+            .describe_cluster(region, cluster, wait)
             .await?
-            .map(|g| observe(region, cluster, &g)))
+            .and_then(|c| c.version);
+        Ok(Some(observed))
     }
 }
 

@@ -170,6 +170,7 @@ pub fn observe(project: &str, location: &str, cluster: &str, p: &NodePool) -> Ob
         },
         status: p.status.name().unwrap_or_default().to_string(),
         version: p.version.clone(),
+        control_plane_version: None,
     }
 }
 
@@ -194,6 +195,28 @@ impl Gcp {
                 .map_err(|e| api_error("reading the node pool", e))
         })
         .await
+    }
+
+    async fn control_plane_version(
+        &self,
+        project: &str,
+        location: &str,
+        cluster: &str,
+        wait: &Wait,
+    ) -> Result<Option<String>, CloudError> {
+        let client = self.gke().await?;
+        let full = cluster_name(project, location, cluster);
+        let found = read_optional(wait, || async {
+            client
+                .get_cluster()
+                .set_name(&full)
+                .with_user_agent(&self.user_agent)
+                .send()
+                .await
+                .map_err(|e| api_error("reading the node pool's cluster", e))
+        })
+        .await?;
+        Ok(found.map(|c| c.current_master_version))
     }
 
     /// Changes the nodes' machine, disk, image, labels, taints, locations
@@ -332,10 +355,17 @@ impl NodePools for Gcp {
         wait: &Wait,
     ) -> Result<Option<ObservedPool>, CloudError> {
         let (project, location, cluster) = gke_cluster(at)?;
-        Ok(self
+        let Some(pool) = self
             .get_pool(project, location, cluster, name, wait)
             .await?
-            .map(|p| observe(project, location, cluster, &p)))
+        else {
+            return Ok(None);
+        };
+        let mut observed = observe(project, location, cluster, &pool);
+        observed.control_plane_version = self
+            .control_plane_version(project, location, cluster, wait)
+            .await?;
+        Ok(Some(observed))
     }
 
     async fn update(&self, from: &PoolSpec, to: &PoolSpec, wait: &Wait) -> Result<(), CloudError> {

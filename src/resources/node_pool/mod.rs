@@ -12,6 +12,7 @@ use async_trait::async_trait;
 use self::model::*;
 use self::schema::*;
 use super::common::{bad_import_id, minor_version, state_with, version_step, wait_for};
+use crate::cloud::node_pool::ObservedPool;
 use crate::framework::diagnostics::{Diagnostic, Diagnostics};
 use crate::framework::path::AttributePath;
 use crate::framework::resource::{Applied, PlanContext, Refreshed, Resource};
@@ -246,11 +247,17 @@ impl Resource for NodePool {
             .create(&spec, &wait)
             .await
         {
-            Ok(observed) => Applied::ok(state_from(planned, &observed)),
-            Err((e, Some(observed))) => Applied::failed(
-                state_from(planned, &observed),
-                e.diagnostic("create the node pool").into(),
-            ),
+            Ok(observed) => Applied {
+                private: recorded(&observed, &[]),
+                ..Applied::ok(state_from(planned, &observed))
+            },
+            Err((e, Some(observed))) => Applied {
+                private: recorded(&observed, &[]),
+                ..Applied::failed(
+                    state_from(planned, &observed),
+                    e.diagnostic("create the node pool").into(),
+                )
+            },
             Err((e, None)) => {
                 Applied::failed(Value::Null, e.diagnostic("create the node pool").into())
             }
@@ -265,7 +272,10 @@ impl Resource for NodePool {
             .get(&spec.cluster, &spec.name, &wait)
             .await
         {
-            Ok(Some(observed)) => Ok(Some((state_from(state, &observed), private.to_vec()))),
+            Ok(Some(observed)) => Ok(Some((
+                state_from(state, &observed),
+                recorded(&observed, private),
+            ))),
             Ok(None) => Ok(None),
             Err(e) => Err(e.diagnostic("read the node pool").into()),
         }
@@ -286,7 +296,10 @@ impl Resource for NodePool {
         let pools = provider.node_pools(&to.cluster);
         let result = pools.update(&from, &to, &wait).await;
         let mut applied = match pools.get(&to.cluster, &to.name, &wait).await {
-            Ok(Some(observed)) => Applied::ok(state_from(planned, &observed)),
+            Ok(Some(observed)) => Applied {
+                private: recorded(&observed, private),
+                ..Applied::ok(state_from(planned, &observed))
+            },
             Ok(None) => Applied::failed(
                 Value::Null,
                 Diagnostic::error(
@@ -303,7 +316,9 @@ impl Resource for NodePool {
                 e.diagnostic("read the node pool after updating it").into(),
             ),
         };
-        applied.private = private.to_vec();
+        if applied.private.is_empty() {
+            applied.private = private.to_vec();
+        }
         if let Err(e) = result {
             applied
                 .diagnostics
@@ -408,6 +423,21 @@ fn plan_version(ctx: &PlanContext<'_>, planned: &mut Value, diags: &mut Diagnost
     else {
         return;
     };
+    if let Some(control_plane) = Recorded::decode(ctx.prior_private)
+        .control_plane_version
+        .as_deref()
+        .and_then(minor_version)
+        && (wanted.0, wanted.1) > (control_plane.0, control_plane.1 + 1)
+    {
+        diags.attribute_error(
+            AttributePath::attr("kubernetes_version"),
+            "Nodes cannot pass their control plane",
+            format!(
+                "The cluster's control plane runs {}.{} and moves one minor version per apply, and nodes never run a newer version than it: {}.{} is out of reach in one apply. Upgrade the cluster's kubernetes_version one minor version at a time first, then the pool.",
+                control_plane.0, control_plane.1, wanted.0, wanted.1
+            ),
+        );
+    }
     if wanted < current {
         diags.attribute_error(
             AttributePath::attr("kubernetes_version"),
@@ -417,6 +447,34 @@ fn plan_version(ctx: &PlanContext<'_>, planned: &mut Value, diags: &mut Diagnost
                 current.0, current.1, wanted.0, wanted.1
             ),
         );
+    }
+}
+
+/// The pool's private data: what the last read saw of its cluster. A pool
+/// one minor version ahead of the recorded control plane may be right (the
+/// cluster's upgrade can be in the same plan, and plans cannot see each
+/// other); two or more never are.
+#[derive(Default, serde::Serialize, serde::Deserialize)]
+struct Recorded {
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    control_plane_version: Option<String>,
+}
+
+impl Recorded {
+    fn decode(private: &[u8]) -> Recorded {
+        serde_json::from_slice(private).unwrap_or_default()
+    }
+}
+
+/// The private data after seeing `observed`; the previous record when the
+/// back end did not report the control plane.
+fn recorded(observed: &ObservedPool, previous: &[u8]) -> Vec<u8> {
+    match &observed.control_plane_version {
+        Some(version) => serde_json::to_vec(&Recorded {
+            control_plane_version: Some(version.clone()),
+        })
+        .unwrap_or_default(),
+        None => previous.to_vec(),
     }
 }
 

@@ -248,7 +248,7 @@ pub(super) fn schema() -> Schema {
             .describe("The pool's status as the cloud reports it, e.g. `RUNNING` (GKE) or `ACTIVE` (EKS)."),
         Attribute::string("kubernetes_version")
             .optional_computed()
-            .describe("The Kubernetes version of the nodes, e.g. `1.33`. Upgraded in place, after the control plane (reference `genesis_cluster.NAME.kubernetes_version` so that one apply upgrades both in order): GKE surge-upgrades the pool, EKS rolls the node group. Never newer than the control plane (the cloud refuses it at apply) and never downgraded (refused at plan time). Left out, the nodes start on the control plane's version and keep theirs; on GKE with `auto_upgrade` the version is a minimum, since GKE moves the nodes along with the control plane."),
+            .describe("The Kubernetes version of the nodes, e.g. `1.33`. Upgraded in place, after the control plane (reference `genesis_cluster.NAME.kubernetes_version` so that one apply upgrades both in order): GKE surge-upgrades the pool, EKS rolls the node group. Never newer than the control plane (two minors ahead of it are refused at plan time, one by the cloud at apply) and never downgraded (refused at plan time). Left out, the nodes start on the control plane's version and keep theirs; on GKE with `auto_upgrade` the version is a minimum, since GKE moves the nodes along with the control plane."),
         Attribute::string("version")
             .computed()
             .describe("The Kubernetes version the nodes run, as the cloud reports it (`1.33.5-gke.1080000` on GKE, `1.33` on EKS)."),
