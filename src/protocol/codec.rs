@@ -427,27 +427,11 @@ fn from_json(json: &serde_json::Value, ty: &Type, path: &str) -> Result<Value, C
             }
             Value::Object(out)
         }
-        (_, Type::Dynamic) => dynamic_from_json(json),
+        (_, Type::Dynamic) => crate::framework::model::from_json(json),
         _ => return Err(mismatch(&ty.to_json().to_string())),
     })
 }
 
-fn dynamic_from_json(json: &serde_json::Value) -> Value {
-    use serde_json::Value as J;
-    match json {
-        J::Null => Value::Null,
-        J::Bool(b) => Value::Bool(*b),
-        J::Number(n) => Value::Number(n.as_f64().unwrap_or_default()),
-        J::String(s) => Value::String(s.clone()),
-        J::Array(items) => Value::List(items.iter().map(dynamic_from_json).collect()),
-        J::Object(entries) => Value::Object(
-            entries
-                .iter()
-                .map(|(k, v)| (k.clone(), dynamic_from_json(v)))
-                .collect(),
-        ),
-    }
-}
 
 #[cfg(test)]
 mod tests {

@@ -1,0 +1,589 @@
+//! `genesis_workload` in typed form: what the configuration asks for,
+//! decoded once from Terraform's value (`framework::model`), rendered into
+//! Kubernetes objects and read back from them in these types. Field names
+//! are the attribute names; defaults are the schema's (a test checks both).
+
+use std::collections::BTreeMap;
+
+use serde::{Deserialize, Serialize};
+
+use crate::framework::diagnostics::{Diagnostic, Diagnostics};
+use crate::framework::model::{decode, encode};
+use crate::framework::value::Value;
+
+type Strings = BTreeMap<String, String>;
+
+/// The resource's attributes in typed form: where the workload runs, what
+/// it is, and how an apply treats it. The rest is observed (`id`,
+/// `status`, `load_balancer_ip`) or the framework's (`timeouts`).
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct Model {
+    pub target: Target,
+    pub spec: WorkloadSpec,
+    pub apply: ApplySettings,
+}
+
+impl Model {
+    /// Decodes a known value (an apply's plan, a state).
+    pub fn decode(value: &Value) -> Result<Model, Diagnostics> {
+        let misfit = |e: String| {
+            Diagnostics::from(Diagnostic::error(
+                "Provider error: the workload does not fit its model",
+                format!("{e}. This is a bug in the provider; please report it."),
+            ))
+        };
+        Ok(Model {
+            target: decode(value).map_err(misfit)?,
+            spec: decode(value).map_err(misfit)?,
+            apply: decode(value).map_err(misfit)?,
+        })
+    }
+
+    /// The model as the resource's value; observed attributes are null.
+    pub fn encode(&self) -> Value {
+        let ty = super::value_type();
+        let parts = [
+            encode(&self.target, &ty),
+            encode(&self.spec, &ty),
+            encode(&self.apply, &ty),
+        ];
+        // The parts own disjoint attributes: each is null in the others.
+        let mut out = Value::Object(BTreeMap::new()).conform(&ty);
+        for part in parts {
+            for (name, value) in part.entries().into_iter().flatten() {
+                if !value.is_null() {
+                    out.set_attr(name, value.clone());
+                }
+            }
+        }
+        out
+    }
+}
+
+/// How an apply treats the workload.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(default)]
+pub struct ApplySettings {
+    pub wait_for_rollout: bool,
+}
+
+impl Default for ApplySettings {
+    fn default() -> Self {
+        ApplySettings {
+            wait_for_rollout: true,
+        }
+    }
+}
+
+/// Where the workload runs: a `genesis_cluster`, or a kubeconfig.
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+#[serde(default)]
+pub struct Target {
+    pub cluster: Option<String>,
+    pub kubeconfig_path: Option<String>,
+    pub kubeconfig_context: Option<String>,
+}
+
+/// Everything that becomes Kubernetes objects.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(default)]
+pub struct WorkloadSpec {
+    pub namespace: String,
+    pub name: String,
+    pub image: String,
+    pub image_pull_policy: Option<String>,
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub command: Vec<String>,
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub args: Vec<String>,
+    #[serde(skip_serializing_if = "BTreeMap::is_empty")]
+    pub env: Strings,
+    #[serde(skip_serializing_if = "BTreeMap::is_empty")]
+    pub secret_env: BTreeMap<String, SecretKey>,
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub env_from_secrets: Vec<String>,
+    /// A ConfigMap named after the workload; `Some` even when empty.
+    pub config_data: Option<Strings>,
+    pub config_mount_path: Option<String>,
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub ports: Vec<ContainerPort>,
+    /// `None` with autoscaling: the autoscaler owns the count.
+    pub replicas: Option<i64>,
+    pub autoscaling: Option<Autoscaling>,
+    pub resources: Option<Resources>,
+    pub liveness_probe: Option<Probe>,
+    pub readiness_probe: Option<Probe>,
+    pub startup_probe: Option<Probe>,
+    pub strategy: Option<Strategy>,
+    pub min_ready_seconds: i64,
+    pub progress_deadline_seconds: i64,
+    pub termination_grace_period_seconds: Option<i64>,
+    pub service: Option<Service>,
+    pub ingress: Option<Ingress>,
+    pub disruption_budget: Option<DisruptionBudget>,
+    pub network_policy: Option<NetworkPolicy>,
+    /// `None` is the restricted default (`SecurityContext::default()`).
+    pub security_context: Option<SecurityContext>,
+    /// `None` creates a ServiceAccount named after the workload.
+    pub service_account: Option<ServiceAccount>,
+    #[serde(skip_serializing_if = "BTreeMap::is_empty")]
+    pub node_selector: Strings,
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub tolerations: Vec<Toleration>,
+    pub node_pool: Option<String>,
+    pub node_pool_type: Option<String>,
+    #[serde(skip_serializing_if = "BTreeMap::is_empty")]
+    pub labels: Strings,
+    #[serde(skip_serializing_if = "BTreeMap::is_empty")]
+    pub annotations: Strings,
+}
+
+impl Default for WorkloadSpec {
+    fn default() -> Self {
+        WorkloadSpec {
+            namespace: "default".into(),
+            name: String::new(),
+            image: String::new(),
+            image_pull_policy: None,
+            command: Vec::new(),
+            args: Vec::new(),
+            env: Strings::new(),
+            secret_env: BTreeMap::new(),
+            env_from_secrets: Vec::new(),
+            config_data: None,
+            config_mount_path: None,
+            ports: Vec::new(),
+            replicas: None,
+            autoscaling: None,
+            resources: None,
+            liveness_probe: None,
+            readiness_probe: None,
+            startup_probe: None,
+            strategy: None,
+            min_ready_seconds: 0,
+            progress_deadline_seconds: 600,
+            termination_grace_period_seconds: None,
+            service: None,
+            ingress: None,
+            disruption_budget: None,
+            network_policy: None,
+            security_context: None,
+            service_account: None,
+            node_selector: Strings::new(),
+            tolerations: Vec::new(),
+            node_pool: None,
+            node_pool_type: None,
+            labels: Strings::new(),
+            annotations: Strings::new(),
+        }
+    }
+}
+
+impl WorkloadSpec {
+    /// The ServiceAccount the pods run as.
+    pub fn service_account_name(&self) -> &str {
+        self.service_account
+            .as_ref()
+            .and_then(|sa| sa.name.as_deref())
+            .unwrap_or(&self.name)
+    }
+
+    /// Whether the workload makes its own ServiceAccount.
+    pub fn creates_service_account(&self) -> bool {
+        self.service_account.as_ref().is_none_or(|sa| sa.create)
+    }
+
+    pub fn security(&self) -> SecurityContext {
+        self.security_context.clone().unwrap_or_default()
+    }
+
+    /// The directory `config_data` is mounted at, when it is files rather
+    /// than environment variables.
+    pub fn config_files(&self) -> Option<&str> {
+        self.config_data
+            .as_ref()
+            .and(self.config_mount_path.as_deref())
+    }
+}
+
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+#[serde(default)]
+pub struct SecretKey {
+    pub secret: String,
+    pub key: String,
+}
+
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(default)]
+pub struct ContainerPort {
+    pub name: Option<String>,
+    pub container_port: i64,
+    pub protocol: String,
+}
+
+impl Default for ContainerPort {
+    fn default() -> Self {
+        ContainerPort {
+            name: None,
+            container_port: 0,
+            protocol: "TCP".into(),
+        }
+    }
+}
+
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(default)]
+pub struct Autoscaling {
+    pub min_replicas: i64,
+    pub max_replicas: i64,
+    pub cpu_target: Option<i64>,
+    pub memory_target: Option<i64>,
+    pub scale_up: Option<ScalingRule>,
+    pub scale_down: Option<ScalingRule>,
+}
+
+impl Default for Autoscaling {
+    fn default() -> Self {
+        Autoscaling {
+            min_replicas: 1,
+            max_replicas: 1,
+            cpu_target: None,
+            memory_target: None,
+            scale_up: None,
+            scale_down: None,
+        }
+    }
+}
+
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(default)]
+pub struct ScalingRule {
+    pub stabilization_window_seconds: Option<i64>,
+    pub max_percent: Option<i64>,
+    pub max_pods: Option<i64>,
+    pub period_seconds: i64,
+    /// `Max`, `Min` or `Disabled`.
+    pub select_policy: String,
+}
+
+impl Default for ScalingRule {
+    fn default() -> Self {
+        ScalingRule {
+            stabilization_window_seconds: None,
+            max_percent: None,
+            max_pods: None,
+            period_seconds: 60,
+            select_policy: "Max".into(),
+        }
+    }
+}
+
+/// Compute resources; quantities as written (`500m`, `1Gi`).
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+#[serde(default)]
+pub struct Resources {
+    pub requests: Option<Amounts>,
+    pub limits: Option<Amounts>,
+}
+
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+#[serde(default)]
+pub struct Amounts {
+    pub cpu: Option<String>,
+    pub memory: Option<String>,
+    pub ephemeral_storage: Option<String>,
+}
+
+/// A probe: exactly one check (validated), and its timing.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(default)]
+pub struct Probe {
+    pub http_get: Option<HttpCheck>,
+    pub tcp_socket: Option<PortCheck>,
+    pub grpc: Option<PortCheck>,
+    pub exec: Option<CommandCheck>,
+    pub initial_delay_seconds: i64,
+    pub period_seconds: i64,
+    pub timeout_seconds: i64,
+    pub failure_threshold: i64,
+    pub success_threshold: i64,
+}
+
+impl Default for Probe {
+    fn default() -> Self {
+        Probe {
+            http_get: None,
+            tcp_socket: None,
+            grpc: None,
+            exec: None,
+            initial_delay_seconds: 0,
+            period_seconds: 10,
+            timeout_seconds: 1,
+            failure_threshold: 3,
+            success_threshold: 1,
+        }
+    }
+}
+
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(default)]
+pub struct HttpCheck {
+    pub path: String,
+    pub port: i64,
+    /// `HTTP` or `HTTPS`.
+    pub scheme: String,
+}
+
+impl Default for HttpCheck {
+    fn default() -> Self {
+        HttpCheck {
+            path: "/".into(),
+            port: 0,
+            scheme: "HTTP".into(),
+        }
+    }
+}
+
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+#[serde(default)]
+pub struct PortCheck {
+    pub port: i64,
+}
+
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+#[serde(default)]
+pub struct CommandCheck {
+    pub command: Vec<String>,
+}
+
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(default)]
+pub struct Strategy {
+    /// `RollingUpdate` or `Recreate`.
+    #[serde(rename = "type")]
+    pub kind: String,
+    /// A whole number or a percentage (`1`, `25%`).
+    pub max_surge: Option<String>,
+    pub max_unavailable: Option<String>,
+}
+
+impl Default for Strategy {
+    fn default() -> Self {
+        Strategy {
+            kind: "RollingUpdate".into(),
+            max_surge: None,
+            max_unavailable: None,
+        }
+    }
+}
+
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(default)]
+pub struct Service {
+    /// `ClusterIP`, `NodePort` or `LoadBalancer`.
+    #[serde(rename = "type")]
+    pub kind: String,
+    /// Empty: one port per container port.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub ports: Vec<ServicePort>,
+    #[serde(skip_serializing_if = "BTreeMap::is_empty")]
+    pub annotations: Strings,
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub load_balancer_source_ranges: Vec<String>,
+}
+
+impl Default for Service {
+    fn default() -> Self {
+        Service {
+            kind: "ClusterIP".into(),
+            ports: Vec::new(),
+            annotations: Strings::new(),
+            load_balancer_source_ranges: Vec::new(),
+        }
+    }
+}
+
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(default)]
+pub struct ServicePort {
+    pub name: Option<String>,
+    pub port: i64,
+    /// `None`: the same as `port`.
+    pub target_port: Option<i64>,
+    pub protocol: String,
+    pub node_port: Option<i64>,
+}
+
+impl Default for ServicePort {
+    fn default() -> Self {
+        ServicePort {
+            name: None,
+            port: 0,
+            target_port: None,
+            protocol: "TCP".into(),
+            node_port: None,
+        }
+    }
+}
+
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(default)]
+pub struct Ingress {
+    pub host: String,
+    pub path: String,
+    pub path_type: String,
+    pub tls_secret: Option<String>,
+    pub class_name: Option<String>,
+    #[serde(skip_serializing_if = "BTreeMap::is_empty")]
+    pub annotations: Strings,
+}
+
+impl Default for Ingress {
+    fn default() -> Self {
+        Ingress {
+            host: String::new(),
+            path: "/".into(),
+            path_type: "Prefix".into(),
+            tls_secret: None,
+            class_name: None,
+            annotations: Strings::new(),
+        }
+    }
+}
+
+/// Exactly one of the two is set (validated).
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+#[serde(default)]
+pub struct DisruptionBudget {
+    pub min_available: Option<String>,
+    pub max_unavailable: Option<String>,
+}
+
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(default)]
+pub struct NetworkPolicy {
+    pub enabled: bool,
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub allow_from: Vec<Peer>,
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub allow_to: Vec<Peer>,
+    pub allow_dns: bool,
+}
+
+impl Default for NetworkPolicy {
+    fn default() -> Self {
+        NetworkPolicy {
+            enabled: true,
+            allow_from: Vec::new(),
+            allow_to: Vec::new(),
+            allow_dns: true,
+        }
+    }
+}
+
+/// Peers of a network policy rule. An empty label map is a selector that
+/// matches everything, so `Some(empty)` differs from `None`.
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+#[serde(default)]
+pub struct Peer {
+    pub namespace_labels: Option<Strings>,
+    pub pod_labels: Option<Strings>,
+    pub cidr: Option<String>,
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub ports: Vec<i64>,
+}
+
+/// Overrides of the restricted security context; the default is the
+/// restricted one.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(default)]
+pub struct SecurityContext {
+    pub run_as_non_root: bool,
+    pub run_as_user: Option<i64>,
+    pub run_as_group: Option<i64>,
+    pub fs_group: Option<i64>,
+    pub read_only_root_filesystem: bool,
+    pub allow_privilege_escalation: bool,
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub capabilities_add: Vec<String>,
+    /// `RuntimeDefault` or `Unconfined`.
+    pub seccomp_profile: String,
+}
+
+impl Default for SecurityContext {
+    fn default() -> Self {
+        SecurityContext {
+            run_as_non_root: true,
+            run_as_user: None,
+            run_as_group: None,
+            fs_group: None,
+            read_only_root_filesystem: true,
+            allow_privilege_escalation: false,
+            capabilities_add: Vec::new(),
+            seccomp_profile: "RuntimeDefault".into(),
+        }
+    }
+}
+
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(default)]
+pub struct ServiceAccount {
+    pub create: bool,
+    /// `None`: the workload's name.
+    pub name: Option<String>,
+    pub gcp_service_account: Option<String>,
+    pub aws_role_arn: Option<String>,
+    #[serde(skip_serializing_if = "BTreeMap::is_empty")]
+    pub annotations: Strings,
+}
+
+impl Default for ServiceAccount {
+    fn default() -> Self {
+        ServiceAccount {
+            create: true,
+            name: None,
+            gcp_service_account: None,
+            aws_role_arn: None,
+            annotations: Strings::new(),
+        }
+    }
+}
+
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(default)]
+pub struct Toleration {
+    pub key: Option<String>,
+    /// `Equal` or `Exists`.
+    pub operator: String,
+    pub value: Option<String>,
+    pub effect: Option<String>,
+    pub toleration_seconds: Option<i64>,
+}
+
+impl Default for Toleration {
+    fn default() -> Self {
+        Toleration {
+            key: None,
+            operator: "Equal".into(),
+            value: None,
+            effect: None,
+            toleration_seconds: None,
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::framework::model::coverage_problems;
+
+    /// An attribute added to the schema but not to the model (or named or
+    /// defaulted differently) fails here, not as a silent empty value.
+    #[test]
+    fn the_model_covers_every_attribute_both_ways() {
+        let problems = coverage_problems(&super::super::schema::schema().block, &[], |v| {
+            Model::decode(v).expect("decodes").encode()
+        });
+        assert!(problems.is_empty(), "{problems:#?}");
+    }
+}

@@ -1,0 +1,456 @@
+//! The schema of `genesis_workload`: its attributes, their defaults and
+//! validation, and the descriptions that become its documentation.
+
+use super::same_file;
+use crate::framework::schema::{Attribute, Block, Schema};
+use crate::framework::types::Type;
+use crate::framework::validators;
+use crate::framework::value::Value;
+use crate::resources::common::timeouts_block;
+use crate::resources::node_pool::POOL_TYPES;
+
+const SERVICE_TYPES: &[&str] = &["ClusterIP", "NodePort", "LoadBalancer"];
+const PROTOCOLS: &[&str] = &["TCP", "UDP", "SCTP"];
+const PULL_POLICIES: &[&str] = &["Always", "IfNotPresent", "Never"];
+const STRATEGIES: &[&str] = &["RollingUpdate", "Recreate"];
+const TOLERATION_OPERATORS: &[&str] = &["Equal", "Exists"];
+const TOLERATION_EFFECTS: &[&str] = &["NoSchedule", "PreferNoSchedule", "NoExecute"];
+const SELECT_POLICIES: &[&str] = &["Max", "Min", "Disabled"];
+
+fn port(name: &str, description: &str) -> Attribute {
+    Attribute::number(name)
+        .validate(validators::int_between(1, 65_535))
+        .describe(description)
+}
+
+fn quantity(name: &str, description: &str) -> Attribute {
+    Attribute::string(name)
+        .validate(validators::quantity)
+        .equivalent_when(validators::same_quantity)
+        .describe(description)
+}
+
+fn int_or_percent(name: &str, description: &str) -> Attribute {
+    Attribute::string(name)
+        .validate(int_or_percent_value)
+        .describe(description)
+}
+
+fn int_or_percent_value(v: &Value) -> Result<(), String> {
+    let Some(s) = v.as_str() else { return Ok(()) };
+    let digits = s.strip_suffix('%').unwrap_or(s);
+    if !digits.is_empty()
+        && digits.chars().all(|c| c.is_ascii_digit())
+        && (!s.ends_with('%') || digits.parse::<u32>().is_ok_and(|n| n <= 100))
+    {
+        Ok(())
+    } else {
+        Err(format!(
+            "{s:?} is neither a whole number nor a percentage: write e.g. \"1\" or \"25%\"."
+        ))
+    }
+}
+
+fn probe(name: &str, what: &str) -> Attribute {
+    Attribute::object(
+        name,
+        vec![
+            Attribute::object(
+                "http_get",
+                vec![
+                    Attribute::string("path").default("/").describe("The HTTP path to GET."),
+                    port("port", "The container port.").required(),
+                    Attribute::string("scheme")
+                        .default("HTTP")
+                        .validate(validators::one_of(&["HTTP", "HTTPS"]))
+                        .describe("`HTTP` or `HTTPS`."),
+                ],
+            )
+            .describe("Probe with an HTTP GET; 2xx and 3xx pass."),
+            Attribute::object("tcp_socket", vec![port("port", "The container port.").required()])
+                .describe("Probe by opening a TCP connection."),
+            Attribute::object("grpc", vec![port("port", "The container port.").required()])
+                .describe("Probe with the gRPC health checking protocol."),
+            Attribute::object(
+                "exec",
+                vec![Attribute::string_list("command").required().describe("The command to run; exit 0 passes.")],
+            )
+            .describe("Probe by running a command in the container."),
+            Attribute::number("initial_delay_seconds")
+                .default(0)
+                .validate(validators::int_between(0, 3600))
+                .describe("Seconds after start before the first probe."),
+            Attribute::number("period_seconds")
+                .default(10)
+                .validate(validators::int_between(1, 3600))
+                .describe("Seconds between probes."),
+            Attribute::number("timeout_seconds")
+                .default(1)
+                .validate(validators::int_between(1, 3600))
+                .describe("Seconds before a probe times out."),
+            Attribute::number("failure_threshold")
+                .default(3)
+                .validate(validators::int_between(1, 1000))
+                .describe("Failures in a row before the probe fails."),
+            Attribute::number("success_threshold")
+                .default(1)
+                .validate(validators::int_between(1, 1000))
+                .describe("Successes in a row before the probe passes (1 for liveness and startup probes)."),
+        ],
+    )
+    .describe(what)
+}
+
+fn scaling_rule(name: &str, direction: &str) -> Attribute {
+    Attribute::object(
+        name,
+        vec![
+            Attribute::number("stabilization_window_seconds")
+                .validate(validators::int_between(0, 3600))
+                .describe(&format!("How far back the autoscaler looks before scaling {direction} (Kubernetes default: 0 up, 300 down).")),
+            Attribute::number("max_percent")
+                .validate(validators::int_between(1, 10_000))
+                .describe(&format!("At most this percentage of current replicas added or removed per period when scaling {direction}.")),
+            Attribute::number("max_pods")
+                .validate(validators::int_between(1, 10_000))
+                .describe(&format!("At most this many pods per period when scaling {direction}.")),
+            Attribute::number("period_seconds")
+                .default(60)
+                .validate(validators::int_between(1, 1800))
+                .describe("The period the limits above apply to."),
+            Attribute::string("select_policy")
+                .default("Max")
+                .validate(validators::one_of(SELECT_POLICIES))
+                .describe("Which limit wins when both are set: `Max` (default), `Min`, or `Disabled` to never scale in this direction."),
+        ],
+    )
+    .describe(&format!("How fast to scale {direction}."))
+}
+
+fn peer_attributes() -> Vec<Attribute> {
+    vec![
+        Attribute::string_map("namespace_labels").describe("Peers in namespaces with these labels."),
+        Attribute::string_map("pod_labels").describe("Peer pods with these labels (in the workload's namespace unless namespace_labels is set)."),
+        Attribute::string("cidr")
+            .validate(validators::cidr)
+            .describe("Peers in this IP range."),
+        Attribute::typed("ports", Type::list(Type::Number)).describe("Ports allowed (all when left out)."),
+    ]
+}
+
+pub fn schema() -> Schema {
+    let attributes = vec![
+        Attribute::string("id")
+            .computed()
+            .describe("`CLUSTER_ID/NAMESPACE/NAME`, or `NAMESPACE/NAME` for a kubeconfig cluster."),
+        Attribute::string("cluster")
+            .force_new()
+            .describe("The `id` of the `genesis_cluster` to run in. The workload can be planned while the cluster does not exist yet."),
+        Attribute::string("kubeconfig_path")
+            .force_new()
+            .equivalent_when(same_file)
+            .describe("A kubeconfig file, for a cluster Genesis does not manage (instead of `cluster`)."),
+        Attribute::string("kubeconfig_context")
+            .force_new()
+            .describe("The kubeconfig context to use (default: the current context)."),
+        Attribute::string("namespace")
+            .default("default")
+            .force_new()
+            .validate(validators::dns1123_label)
+            .describe("The namespace to run in."),
+        Attribute::string("name")
+            .required()
+            .force_new()
+            .validate(validators::dns1123_label)
+            .describe("The workload's name, given to every object it creates."),
+        Attribute::string("image")
+            .required()
+            .validate(image)
+            .describe("The container image, e.g. `us-central1-docker.pkg.dev/PROJECT/REPO/app:1.2.3`. Changing it rolls out."),
+        Attribute::string("image_pull_policy")
+            .validate(validators::one_of(PULL_POLICIES))
+            .describe("`Always`, `IfNotPresent` or `Never` (Kubernetes' default when left out)."),
+        Attribute::string_list("command").describe("Overrides the image's entrypoint."),
+        Attribute::string_list("args").describe("Arguments to the entrypoint."),
+        Attribute::string_map("env").describe("Environment variables."),
+        Attribute::object_map(
+            "secret_env",
+            vec![
+                Attribute::string("secret").required().validate(validators::dns1123_subdomain).describe("The Secret's name."),
+                Attribute::string("key").required().describe("The key within the Secret."),
+            ],
+        )
+        .describe("Environment variables from Secret keys, by variable name: `{ DB_PASSWORD = { secret = \"db\", key = \"password\" } }`."),
+        Attribute::string_list("env_from_secrets").describe("Secrets whose every key becomes an environment variable."),
+        Attribute::string_map("config_data").describe("Data for a ConfigMap named after the workload, given to the container as environment variables (or as files, with `config_mount_path`)."),
+        Attribute::string("config_mount_path").describe("Mount `config_data` as files in this directory instead of as environment variables."),
+        Attribute::object_list(
+            "ports",
+            vec![
+                Attribute::string("name").validate(port_name).describe("The port's name (used by the service)."),
+                port("container_port", "The port the container listens on.").required(),
+                Attribute::string("protocol")
+                    .default("TCP")
+                    .validate(validators::one_of(PROTOCOLS))
+                    .describe("`TCP` (default), `UDP` or `SCTP`."),
+            ],
+        )
+        .describe("Ports the container listens on."),
+        Attribute::number("replicas")
+            .optional_computed()
+            .validate(validators::int_between(0, 10_000))
+            .describe("How many pods to run (default 1). With `autoscaling`, the HorizontalPodAutoscaler owns the count: this must be left out, and stays null in the state."),
+        Attribute::object(
+            "autoscaling",
+            vec![
+                Attribute::number("min_replicas")
+                    .default(1)
+                    .validate(validators::int_between(1, 10_000))
+                    .describe("The fewest pods."),
+                Attribute::number("max_replicas")
+                    .required()
+                    .validate(validators::int_between(1, 10_000))
+                    .describe("The most pods."),
+                Attribute::number("cpu_target")
+                    .validate(validators::int_between(1, 1000))
+                    .describe("Target average CPU use, in percent of requests."),
+                Attribute::number("memory_target")
+                    .validate(validators::int_between(1, 1000))
+                    .describe("Target average memory use, in percent of requests."),
+                scaling_rule("scale_up", "up"),
+                scaling_rule("scale_down", "down"),
+            ],
+        )
+        .describe("A HorizontalPodAutoscaler (autoscaling/v2). It owns `replicas`: scaling never shows as a diff."),
+        Attribute::object(
+            "resources",
+            vec![
+                Attribute::object(
+                    "requests",
+                    vec![
+                        quantity("cpu", "CPU, e.g. `500m`."),
+                        quantity("memory", "Memory, e.g. `512Mi`."),
+                        quantity("ephemeral_storage", "Local scratch space, e.g. `1Gi`."),
+                    ],
+                )
+                .describe("What the scheduler reserves for the container."),
+                Attribute::object(
+                    "limits",
+                    vec![
+                        quantity("cpu", "CPU, e.g. `1`."),
+                        quantity("memory", "Memory, e.g. `1Gi`."),
+                        quantity("ephemeral_storage", "Local scratch space."),
+                    ],
+                )
+                .describe("The most the container may use."),
+            ],
+        )
+        .describe("Compute resources. Equivalent spellings (`1` and `1000m`) are the same value and never show as a diff."),
+        probe("liveness_probe", "Restart the container when this fails."),
+        probe("readiness_probe", "Send traffic only while this passes."),
+        probe("startup_probe", "Hold the other probes until this passes, for slow starters."),
+        Attribute::object(
+            "strategy",
+            vec![
+                Attribute::string("type")
+                    .default("RollingUpdate")
+                    .validate(validators::one_of(STRATEGIES))
+                    .describe("`RollingUpdate` (default) or `Recreate`."),
+                int_or_percent("max_surge", "Extra pods during a rollout, e.g. `25%` or `1`."),
+                int_or_percent("max_unavailable", "Pods that may be unavailable during a rollout, e.g. `0`."),
+            ],
+        )
+        .describe("How a new version rolls out."),
+        Attribute::number("min_ready_seconds")
+            .default(0)
+            .validate(validators::int_between(0, 3600))
+            .describe("Seconds a new pod must be ready before it counts as available."),
+        Attribute::number("progress_deadline_seconds")
+            .default(600)
+            .validate(validators::int_between(1, 86_400))
+            .describe("Seconds without progress before a rollout is reported failed."),
+        Attribute::number("termination_grace_period_seconds")
+            .validate(validators::int_between(0, 86_400))
+            .describe("Seconds a pod gets to shut down."),
+        Attribute::object(
+            "service",
+            vec![
+                Attribute::string("type")
+                    .default("ClusterIP")
+                    .validate(validators::one_of(SERVICE_TYPES))
+                    .describe("`ClusterIP` (default), `NodePort` or `LoadBalancer`."),
+                Attribute::object_list(
+                    "ports",
+                    vec![
+                        Attribute::string("name").validate(port_name).describe("The port's name."),
+                        port("port", "The port the service listens on.").required(),
+                        port("target_port", "The container port traffic goes to (default: `port`)."),
+                        Attribute::string("protocol")
+                            .default("TCP")
+                            .validate(validators::one_of(PROTOCOLS))
+                            .describe("`TCP` (default), `UDP` or `SCTP`."),
+                        Attribute::number("node_port")
+                            .validate(validators::int_between(30_000, 32_767))
+                            .describe("The node port (NodePort and LoadBalancer services)."),
+                    ],
+                )
+                .describe("The service's ports. Left out: one port per container port."),
+                Attribute::string_map("annotations").describe("Annotations on the Service, e.g. for an internal load balancer."),
+                Attribute::typed("load_balancer_source_ranges", Type::list(Type::String))
+                    .validate(|v| v.elements().iter().try_for_each(validators::cidr))
+                    .describe("Ranges allowed to reach a LoadBalancer service."),
+            ],
+        )
+        .describe("A Service in front of the pods."),
+        Attribute::object(
+            "ingress",
+            vec![
+                Attribute::string("host").required().validate(validators::dns1123_subdomain).describe("The host name, e.g. `api.example.com`."),
+                Attribute::string("path").default("/").describe("The path prefix routed to the service."),
+                Attribute::string("path_type")
+                    .default("Prefix")
+                    .validate(validators::one_of(&["Prefix", "Exact", "ImplementationSpecific"]))
+                    .describe("`Prefix` (default), `Exact` or `ImplementationSpecific`."),
+                Attribute::string("tls_secret").validate(validators::dns1123_subdomain).describe("A Secret holding the TLS certificate for `host`."),
+                Attribute::string("class_name").describe("The IngressClass, e.g. `gce` or `nginx`."),
+                Attribute::string_map("annotations").describe("Annotations on the Ingress."),
+            ],
+        )
+        .describe("An Ingress routing `host` to the service (requires `service`)."),
+        Attribute::object(
+            "disruption_budget",
+            vec![
+                int_or_percent("min_available", "Pods that must stay up during voluntary disruptions, e.g. `50%`."),
+                int_or_percent("max_unavailable", "Pods that may be down during voluntary disruptions, e.g. `1`."),
+            ],
+        )
+        .describe("A PodDisruptionBudget. Set exactly one of its attributes."),
+        Attribute::object(
+            "network_policy",
+            vec![
+                Attribute::bool("enabled").default(true).describe("Create the NetworkPolicy (default deny in and out, plus what is allowed below)."),
+                Attribute::object_list("allow_from", peer_attributes()).describe("Who may connect to the pods."),
+                Attribute::object_list("allow_to", peer_attributes()).describe("Where the pods may connect."),
+                Attribute::bool("allow_dns").default(true).describe("Allow DNS lookups (UDP and TCP 53 to kube-system)."),
+            ],
+        )
+        .describe("A NetworkPolicy that denies all traffic except what is listed."),
+        Attribute::object(
+            "security_context",
+            vec![
+                Attribute::bool("run_as_non_root").default(true).describe("Refuse to run as root."),
+                Attribute::number("run_as_user").validate(validators::int_between(0, 2_147_483_647)).describe("The UID to run as."),
+                Attribute::number("run_as_group").validate(validators::int_between(0, 2_147_483_647)).describe("The GID to run as."),
+                Attribute::number("fs_group").validate(validators::int_between(0, 2_147_483_647)).describe("The group owning mounted volumes."),
+                Attribute::bool("read_only_root_filesystem").default(true).describe("Mount the root filesystem read-only."),
+                Attribute::bool("allow_privilege_escalation").default(false).describe("Allow gaining privileges (setuid)."),
+                Attribute::typed("capabilities_add", Type::list(Type::String)).describe("Linux capabilities to add back after all are dropped, e.g. `[\"NET_BIND_SERVICE\"]`."),
+                Attribute::string("seccomp_profile")
+                    .default("RuntimeDefault")
+                    .validate(validators::one_of(&["RuntimeDefault", "Unconfined"]))
+                    .describe("`RuntimeDefault` (default) or `Unconfined`."),
+            ],
+        )
+        .describe("Overrides of the restricted security context every container gets: non-root, read-only root filesystem, no privilege escalation, all capabilities dropped, RuntimeDefault seccomp."),
+        Attribute::object(
+            "service_account",
+            vec![
+                Attribute::bool("create").default(true).describe("Create a ServiceAccount named after the workload (or `name`)."),
+                Attribute::string("name").validate(validators::dns1123_subdomain).describe("The ServiceAccount to run as (default: the workload's name)."),
+                Attribute::string("gcp_service_account").describe("A Google service account email for Workload Identity (`iam.gke.io/gcp-service-account`)."),
+                Attribute::string("aws_role_arn").describe("An IAM role for IRSA (`eks.amazonaws.com/role-arn`)."),
+                Attribute::string_map("annotations").describe("More annotations on the ServiceAccount."),
+            ],
+        )
+        .describe("The pods' identity, with its cloud identity annotation."),
+        Attribute::string_map("node_selector").describe("Node labels the pods must run on."),
+        Attribute::object_list(
+            "tolerations",
+            vec![
+                Attribute::string("key").describe("The taint key (all keys when left out with operator `Exists`)."),
+                Attribute::string("operator").default("Equal").validate(validators::one_of(TOLERATION_OPERATORS)).describe("`Equal` (default) or `Exists`."),
+                Attribute::string("value").describe("The taint value."),
+                Attribute::string("effect").validate(validators::one_of(TOLERATION_EFFECTS)).describe("`NoSchedule`, `PreferNoSchedule` or `NoExecute` (all when left out)."),
+                Attribute::number("toleration_seconds").describe("How long a NoExecute taint is tolerated."),
+            ],
+        )
+        .describe("Taints the pods tolerate."),
+        Attribute::string("node_pool")
+            .validate(validators::gke_name)
+            .describe("Shortcut: run on the genesis_node_pool with this name (selects `genesis.io/node-pool` and tolerates its pool-type taint)."),
+        Attribute::string("node_pool_type")
+            .validate(validators::one_of(POOL_TYPES))
+            .describe("Shortcut: run on pools of this type (selects `genesis.io/pool-type` and tolerates its taint)."),
+        Attribute::string_map("labels").describe("Labels on every object and on the pods."),
+        Attribute::string_map("annotations").describe("Annotations on the pods."),
+        Attribute::bool("wait_for_rollout")
+            .default(true)
+            .describe("Wait until the new pods are ready and available before finishing the apply; a failed rollout fails the apply with the reason."),
+        Attribute::string("status")
+            .computed()
+            .describe("The rollout's state after the last apply or refresh: `Available`, `Progressing` or `Failed`."),
+        Attribute::string("load_balancer_ip")
+            .computed()
+            .describe("The external address of a LoadBalancer service, once assigned."),
+    ];
+    Schema::new(
+        // 1: `replicas` is null with autoscaling (it held the minimum).
+        1,
+        Block::new(
+            "An application in a cluster: Deployment, Service, HorizontalPodAutoscaler, PodDisruptionBudget, NetworkPolicy, ServiceAccount, ConfigMap and Ingress, restricted by default and applied with server-side apply.",
+            attributes,
+        )
+        .with_block(timeouts_block(&[("create", "10m"), ("update", "10m"), ("delete", "5m")])),
+    )
+}
+
+fn image(v: &Value) -> Result<(), String> {
+    match v.as_str() {
+        Some(s) if s.trim().is_empty() || s.chars().any(char::is_whitespace) => Err(format!(
+            "{s:?} is not an image reference: write e.g. \"nginx:1.27\" or \"REGION-docker.pkg.dev/PROJECT/REPO/app:TAG\"."
+        )),
+        Some(s)
+            if s.chars().any(|c| c.is_ascii_uppercase())
+                && !s.contains('@')
+                && !s.contains(':') =>
+        {
+            Err(format!("{s:?}: image repository names must be lowercase."))
+        }
+        _ => Ok(()),
+    }
+}
+
+fn port_name(v: &Value) -> Result<(), String> {
+    let Some(s) = v.as_str() else { return Ok(()) };
+    let valid = !s.is_empty()
+        && s.len() <= 15
+        && s.chars()
+            .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '-')
+        && s.chars().any(|c| c.is_ascii_lowercase())
+        && !s.starts_with('-')
+        && !s.ends_with('-')
+        && !s.contains("--");
+    if valid {
+        Ok(())
+    } else {
+        Err(format!(
+            "{s:?} is not a valid port name: at most 15 lowercase letters, digits and '-', with at least one letter."
+        ))
+    }
+}
+
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn int_or_percent_values() {
+        for ok in ["0", "1", "25%", "100%"] {
+            assert!(int_or_percent_value(&ok.into()).is_ok(), "{ok}");
+        }
+        for bad in ["", "%", "1.5", "101%", "abc"] {
+            assert!(int_or_percent_value(&bad.into()).is_err(), "{bad}");
+        }
+    }
+}
