@@ -87,21 +87,21 @@ pub fn coverage_problems(
 ) -> Vec<String> {
     let mut problems = Vec::new();
     let full = sample_block(&block.attributes);
-    let mut check = |value: &Value, path: &str| {
+    let mut check = |value: &Value, expected: &Value, path: &str| {
         let back = round_trip(value);
         for name in block.attributes.iter().map(|a| a.name.as_str()) {
-            if !excluded.contains(&name) && back.get(name) != value.get(name) {
+            if !excluded.contains(&name) && back.get(name) != expected.get(name) {
                 problems.push(format!(
-                    "{path}: {name} went in as {:?} and came back as {:?}",
-                    value.get(name),
+                    "{path}: {name} should come back as {:?}, came back as {:?}",
+                    expected.get(name),
                     back.get(name)
                 ));
             }
         }
     };
-    check(&full, "every attribute set");
-    for (path, value) in left_out_variants(&block.attributes, &full) {
-        check(&value, &format!("{path} left out"));
+    check(&full, &full, "every attribute set");
+    for (path, value, expected) in left_out_variants(&block.attributes, &full) {
+        check(&value, &expected, &format!("{path} left out"));
     }
     problems
 }
@@ -153,28 +153,31 @@ fn sample_of(ty: &Type) -> Value {
     }
 }
 
-/// `full` with one optional attribute left out, for every such attribute
-/// at every depth, with the value expected back: the default, or null.
-fn left_out_variants(attributes: &[Attribute], full: &Value) -> Vec<(String, Value)> {
+/// `full` with one optional attribute left out (null), for every such
+/// attribute at every depth, with the value expected back: `full` with the
+/// schema's default there, or null.
+fn left_out_variants(attributes: &[Attribute], full: &Value) -> Vec<(String, Value, Value)> {
     let mut out = Vec::new();
     for a in attributes.iter().filter(|a| a.mode != Mode::Computed) {
         if a.mode != Mode::Required {
-            let mut value = full.clone();
-            value.set_attr(&a.name, a.default.clone().unwrap_or_default());
-            out.push((a.name.clone(), value));
+            let (mut value, mut expected) = (full.clone(), full.clone());
+            value.set_attr(&a.name, Value::Null);
+            expected.set_attr(&a.name, a.default.clone().unwrap_or_default());
+            out.push((a.name.clone(), value, expected));
         }
         if let AttributeKind::Nested(nesting, nested) = &a.kind {
             let one = sample_block(nested);
-            for (path, inner) in left_out_variants(nested, &one) {
-                let wrapped = match nesting {
-                    Nesting::Single => inner,
-                    Nesting::List => Value::List(vec![inner]),
-                    Nesting::Set => Value::set(vec![inner]),
-                    Nesting::Map => Value::Map([("k".to_string(), inner)].into()),
-                };
-                let mut value = full.clone();
-                value.set_attr(&a.name, wrapped);
-                out.push((format!("{}.{path}", a.name), value));
+            let wrap = |inner: Value| match nesting {
+                Nesting::Single => inner,
+                Nesting::List => Value::List(vec![inner]),
+                Nesting::Set => Value::set(vec![inner]),
+                Nesting::Map => Value::Map([("k".to_string(), inner)].into()),
+            };
+            for (path, inner, inner_expected) in left_out_variants(nested, &one) {
+                let (mut value, mut expected) = (full.clone(), full.clone());
+                value.set_attr(&a.name, wrap(inner));
+                expected.set_attr(&a.name, wrap(inner_expected));
+                out.push((format!("{}.{path}", a.name), value, expected));
             }
         }
     }
