@@ -6,8 +6,10 @@
 //!
 //! Null attributes are left out before decoding, so a model field is
 //! `Option` where "left out" means something and takes its default (the
-//! schema's) where it does not. A value not known yet cannot be decoded:
-//! models are for applies and refreshes, where everything is known.
+//! schema's) where it does not. Models are for applies and refreshes, where
+//! the configuration is known: an attribute still unknown then is a
+//! computed one the apply is about to fill in, which no model holds, so it
+//! is left out too. A plan must check `is_wholly_known` before decoding.
 
 use serde::Serialize;
 use serde::de::DeserializeOwned;
@@ -33,8 +35,9 @@ pub fn encode<T: Serialize>(model: &T, ty: &Type) -> Value {
         .unwrap_or_default()
 }
 
-/// `value` as JSON without its null attributes; `None` when part of it is
-/// unknown. Whole numbers become JSON integers, so they decode as `i64`.
+/// `value` as JSON without its null and unknown attributes; `None` when
+/// another part of it is unknown. Whole numbers become JSON integers, so
+/// they decode as `i64`.
 pub fn to_json(value: &Value) -> Option<Json> {
     Some(match value {
         Value::Unknown => return None,
@@ -46,10 +49,16 @@ pub fn to_json(value: &Value) -> Option<Json> {
         Value::List(items) | Value::Set(items) => {
             Json::Array(items.iter().map(to_json).collect::<Option<_>>()?)
         }
-        Value::Map(entries) | Value::Object(entries) => Json::Object(
+        Value::Map(entries) => Json::Object(
             entries
                 .iter()
-                .filter(|(_, v)| !v.is_null())
+                .map(|(k, v)| Some((k.clone(), to_json(v)?)))
+                .collect::<Option<_>>()?,
+        ),
+        Value::Object(attributes) => Json::Object(
+            attributes
+                .iter()
+                .filter(|(_, v)| !v.is_null() && !v.is_unknown())
                 .map(|(k, v)| Some((k.clone(), to_json(v)?)))
                 .collect::<Option<_>>()?,
         ),
@@ -104,6 +113,19 @@ pub fn coverage_problems(
         check(&value, &expected, &format!("{path} left out"));
     }
     problems
+}
+
+/// Values of `block` for tests: every attribute set, then each optional
+/// attribute (at every depth) left out in turn.
+pub fn samples(block: &Block) -> Vec<Value> {
+    let full = sample_block(&block.attributes);
+    let mut out = vec![full.clone()];
+    out.extend(
+        left_out_variants(&block.attributes, &full)
+            .into_iter()
+            .map(|(_, value, _)| value),
+    );
+    out
 }
 
 /// A non-null value for every attribute: a default where there is one
@@ -231,8 +253,11 @@ mod tests {
 
     #[test]
     fn unknown_values_and_misfits_do_not_decode() {
-        let unknown = Value::object([("name", Value::Unknown)]);
+        let unknown = Value::object([("zones", Value::List(vec![Value::Unknown]))]);
         assert!(decode::<Pool>(&unknown).is_err());
+        // A computed attribute an apply is about to fill in.
+        let computing = Value::object([("name", "a".into()), ("id", Value::Unknown)]);
+        assert_eq!(decode::<Pool>(&computing).unwrap().name, "a");
         let misfit = Value::object([("size", "three".into())]);
         assert!(decode::<Pool>(&misfit).is_err());
     }

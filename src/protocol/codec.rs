@@ -432,7 +432,6 @@ fn from_json(json: &serde_json::Value, ty: &Type, path: &str) -> Result<Value, C
     })
 }
 
-
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -5,7 +5,7 @@
 mod read;
 mod render;
 
-pub use read::{attributes_of, ours};
+pub use read::{ours, spec_of};
 pub use render::{origin_of, render, same_objects};
 
 use std::collections::BTreeMap;

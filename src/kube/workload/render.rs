@@ -1,102 +1,122 @@
 //! The Kubernetes objects a `genesis_workload` becomes, built by pure
-//! functions from its planned state: Deployment, Service, HPA
-//! (autoscaling/v2), PodDisruptionBudget, NetworkPolicy, ServiceAccount,
-//! ConfigMap and Ingress, restricted by default. Every object carries the
-//! same labels so all of them are found (and removed) with the workload.
+//! functions from its typed spec into k8s-openapi's typed objects:
+//! Deployment, Service, HPA (autoscaling/v2), PodDisruptionBudget,
+//! NetworkPolicy, ServiceAccount, ConfigMap and Ingress, restricted by
+//! default. Every object carries the same labels so all of them are found
+//! (and removed) with the workload. They leave here as JSON, the form
+//! server-side apply sends.
 
-use serde_json::{Map, Value as Json, json};
+use std::collections::BTreeMap;
+
+use k8s_openapi::api::apps::v1::{
+    Deployment, DeploymentSpec, DeploymentStrategy, RollingUpdateDeployment,
+};
+use k8s_openapi::api::autoscaling::v2::{
+    CrossVersionObjectReference, HPAScalingPolicy, HPAScalingRules, HorizontalPodAutoscaler,
+    HorizontalPodAutoscalerBehavior, HorizontalPodAutoscalerSpec, MetricSpec, MetricTarget,
+    ResourceMetricSource,
+};
+use k8s_openapi::api::core::v1::{
+    Capabilities, ConfigMap, ConfigMapEnvSource, ConfigMapVolumeSource, Container, ContainerPort,
+    EmptyDirVolumeSource, EnvFromSource, EnvVar, EnvVarSource, ExecAction, GRPCAction,
+    HTTPGetAction, PodSecurityContext, PodSpec, PodTemplateSpec, Probe, ResourceRequirements,
+    SeccompProfile, SecretEnvSource, SecretKeySelector, SecurityContext, Service, ServiceAccount,
+    ServicePort, ServiceSpec, TCPSocketAction, Toleration, Volume, VolumeMount,
+};
+use k8s_openapi::api::networking::v1::{
+    HTTPIngressPath, HTTPIngressRuleValue, IPBlock, Ingress, IngressBackend, IngressRule,
+    IngressServiceBackend, IngressSpec, IngressTLS, NetworkPolicy, NetworkPolicyEgressRule,
+    NetworkPolicyIngressRule, NetworkPolicyPeer, NetworkPolicyPort, NetworkPolicySpec,
+    ServiceBackendPort,
+};
+use k8s_openapi::api::policy::v1::{PodDisruptionBudget, PodDisruptionBudgetSpec};
+use k8s_openapi::apimachinery::pkg::api::resource::Quantity;
+use k8s_openapi::apimachinery::pkg::apis::meta::v1::{LabelSelector, ObjectMeta};
+use k8s_openapi::apimachinery::pkg::util::intstr::IntOrString;
+use serde_json::{Value as Json, json};
 
 use super::NAME_LABEL;
 use crate::cloud::origin;
 use crate::framework::validators::parse_quantity;
-use crate::framework::value::Value;
 use crate::kube::MANAGED_BY;
 use crate::resources::node_pool::{LABEL_NODE_POOL, LABEL_POOL_TYPE};
+use crate::resources::workload::{self as model, WorkloadSpec};
 
-fn text(v: &Value) -> Option<String> {
-    v.as_str().map(str::to_string)
+type Labels = BTreeMap<String, String>;
+
+/// Kubernetes counts in int32; the schema's ranges keep them there.
+fn int32(n: i64) -> i32 {
+    i32::try_from(n).unwrap_or(if n < 0 { i32::MIN } else { i32::MAX })
 }
 
-fn string_map(v: &Value) -> Map<String, Json> {
-    v.entries()
-        .into_iter()
-        .flatten()
-        .filter_map(|(k, v)| Some((k.clone(), Json::String(v.as_str()?.to_string()))))
-        .collect()
+/// "50%" stays a string; "2" becomes the integer 2.
+fn int_or_percent(s: &str) -> IntOrString {
+    s.parse::<i32>()
+        .map_or_else(|_| IntOrString::String(s.to_string()), IntOrString::Int)
 }
 
-fn strings(v: &Value) -> Vec<Json> {
-    v.string_elements()
-        .into_iter()
-        .map(|s| Json::String(s.to_string()))
-        .collect()
+fn non_empty<T>(items: Vec<T>) -> Option<Vec<T>> {
+    (!items.is_empty()).then_some(items)
 }
 
-fn int(v: &Value) -> Option<i64> {
-    v.as_i64()
-}
-
-/// "50%" stays a string; "2" becomes the integer 2 (IntOrString).
-fn int_or_percent(s: &str) -> Json {
-    s.parse::<i64>()
-        .map_or_else(|_| Json::String(s.to_string()), Json::from)
+fn non_empty_map(map: &Labels) -> Option<Labels> {
+    (!map.is_empty()).then(|| map.clone())
 }
 
 /// Labels on every object: the workload's name, Genesis as manager, and
 /// the user's labels.
-fn labels(w: &Value) -> Map<String, Json> {
-    let mut l = string_map(w.get("labels"));
-    l.insert(
-        NAME_LABEL.into(),
-        json!(w.get("name").as_str().unwrap_or_default()),
-    );
-    l.insert(MANAGED_BY.0.into(), json!(MANAGED_BY.1));
+fn labels(w: &WorkloadSpec) -> Labels {
+    let mut l = w.labels.clone();
+    l.insert(NAME_LABEL.into(), w.name.clone());
+    l.insert(MANAGED_BY.0.into(), MANAGED_BY.1.into());
     l
 }
 
-fn selector(w: &Value) -> Json {
-    json!({ NAME_LABEL: w.get("name").as_str().unwrap_or_default() })
+fn selector(w: &WorkloadSpec) -> LabelSelector {
+    LabelSelector {
+        match_labels: Some([(NAME_LABEL.to_string(), w.name.clone())].into()),
+        ..LabelSelector::default()
+    }
 }
 
-fn metadata(w: &Value, name: &str) -> Json {
-    json!({"name": name, "namespace": w.get("namespace").as_str().unwrap_or("default"), "labels": labels(w)})
+fn metadata(w: &WorkloadSpec, name: &str) -> ObjectMeta {
+    ObjectMeta {
+        name: Some(name.to_string()),
+        namespace: Some(w.namespace.clone()),
+        labels: Some(labels(w)),
+        ..ObjectMeta::default()
+    }
 }
 
-fn service_account_name(w: &Value) -> String {
-    text(w.get("service_account").get("name"))
-        .unwrap_or_else(|| text(w.get("name")).unwrap_or_default())
+fn with_annotations(mut meta: ObjectMeta, annotations: &Labels) -> ObjectMeta {
+    meta.annotations = non_empty_map(annotations);
+    meta
+}
+
+fn to_json(object: impl serde::Serialize) -> Json {
+    serde_json::to_value(object).unwrap_or_default()
 }
 
 /// Every object of the workload, in the order they are applied (what pods
 /// need first).
-pub fn render(w: &Value) -> Vec<Json> {
-    if w.is_null() {
-        return Vec::new();
-    }
-    let name = w.get("name").as_str().unwrap_or_default().to_string();
+pub fn render(w: &WorkloadSpec) -> Vec<Json> {
     let mut out = Vec::new();
     if let Some(sa) = service_account(w) {
-        out.push(sa);
+        out.push(to_json(sa));
     }
-    if !w.get("config_data").is_null() {
-        out.push(json!({"apiVersion": "v1", "kind": "ConfigMap", "metadata": metadata(w, &name), "data": string_map(w.get("config_data"))}));
+    if let Some(data) = &w.config_data {
+        out.push(to_json(ConfigMap {
+            metadata: metadata(w, &w.name),
+            data: Some(data.clone()),
+            ..ConfigMap::default()
+        }));
     }
-    out.push(deployment(w));
-    if let Some(s) = service(w) {
-        out.push(s);
-    }
-    if let Some(h) = autoscaler(w) {
-        out.push(h);
-    }
-    if let Some(p) = disruption_budget(w) {
-        out.push(p);
-    }
-    if let Some(n) = network_policy(w) {
-        out.push(n);
-    }
-    if let Some(i) = ingress(w) {
-        out.push(i);
-    }
+    out.push(to_json(deployment(w)));
+    out.extend(service(w).map(to_json));
+    out.extend(autoscaler(w).map(to_json));
+    out.extend(disruption_budget(w).map(to_json));
+    out.extend(network_policy(w).map(to_json));
+    out.extend(ingress(w).map(to_json));
     stamp_origin(&mut out);
     out
 }
@@ -116,517 +136,542 @@ pub fn origin_of(object: &Json) -> Option<&str> {
     object["metadata"]["annotations"][origin::ANNOTATION].as_str()
 }
 
-fn service_account(w: &Value) -> Option<Json> {
-    let sa = w.get("service_account");
-    if sa.get("create").as_bool() == Some(false) {
+fn service_account(w: &WorkloadSpec) -> Option<ServiceAccount> {
+    if !w.creates_service_account() {
         return None;
     }
-    let mut annotations = string_map(sa.get("annotations"));
-    if let Some(gsa) = text(sa.get("gcp_service_account")) {
-        annotations.insert("iam.gke.io/gcp-service-account".into(), json!(gsa));
+    let sa = w.service_account.clone().unwrap_or_default();
+    let mut annotations = sa.annotations.clone();
+    if let Some(gsa) = sa.gcp_service_account {
+        annotations.insert("iam.gke.io/gcp-service-account".into(), gsa);
     }
-    if let Some(role) = text(sa.get("aws_role_arn")) {
-        annotations.insert("eks.amazonaws.com/role-arn".into(), json!(role));
+    if let Some(role) = sa.aws_role_arn {
+        annotations.insert("eks.amazonaws.com/role-arn".into(), role);
     }
-    let mut meta = metadata(w, &service_account_name(w));
-    if !annotations.is_empty() {
-        meta["annotations"] = Json::Object(annotations);
-    }
-    Some(json!({"apiVersion": "v1", "kind": "ServiceAccount", "metadata": meta}))
+    Some(ServiceAccount {
+        metadata: with_annotations(metadata(w, w.service_account_name()), &annotations),
+        ..ServiceAccount::default()
+    })
 }
 
-fn probe(p: &Value) -> Option<Json> {
-    if p.is_null() {
-        return None;
+fn probe(p: &model::Probe) -> Probe {
+    // One check per probe (validated); should more come, the first counts.
+    let (http_get, tcp_socket, grpc, exec) = match p {
+        model::Probe {
+            http_get: Some(_), ..
+        } => (p.http_get.as_ref(), None, None, None),
+        model::Probe {
+            tcp_socket: Some(_),
+            ..
+        } => (None, p.tcp_socket.as_ref(), None, None),
+        model::Probe { grpc: Some(_), .. } => (None, None, p.grpc.as_ref(), None),
+        _ => (None, None, None, p.exec.as_ref()),
+    };
+    Probe {
+        http_get: http_get.map(|h| HTTPGetAction {
+            path: Some(h.path.clone()),
+            port: IntOrString::Int(int32(h.port)),
+            scheme: Some(h.scheme.clone()),
+            ..HTTPGetAction::default()
+        }),
+        tcp_socket: tcp_socket.map(|t| TCPSocketAction {
+            port: IntOrString::Int(int32(t.port)),
+            ..TCPSocketAction::default()
+        }),
+        grpc: grpc.map(|g| GRPCAction {
+            port: int32(g.port),
+            ..GRPCAction::default()
+        }),
+        exec: exec.map(|e| ExecAction {
+            command: Some(e.command.clone()),
+        }),
+        initial_delay_seconds: Some(int32(p.initial_delay_seconds)),
+        period_seconds: Some(int32(p.period_seconds)),
+        timeout_seconds: Some(int32(p.timeout_seconds)),
+        failure_threshold: Some(int32(p.failure_threshold)),
+        success_threshold: Some(int32(p.success_threshold)),
+        ..Probe::default()
     }
-    let mut out = Map::new();
-    if !p.get("http_get").is_null() {
-        let h = p.get("http_get");
-        out.insert("httpGet".into(), json!({"path": h.get("path").as_str().unwrap_or("/"), "port": int(h.get("port")), "scheme": h.get("scheme").as_str().unwrap_or("HTTP")}));
-    } else if !p.get("tcp_socket").is_null() {
-        out.insert(
-            "tcpSocket".into(),
-            json!({"port": int(p.get("tcp_socket").get("port"))}),
-        );
-    } else if !p.get("grpc").is_null() {
-        out.insert(
-            "grpc".into(),
-            json!({"port": int(p.get("grpc").get("port"))}),
-        );
-    } else if !p.get("exec").is_null() {
-        out.insert(
-            "exec".into(),
-            json!({"command": strings(p.get("exec").get("command"))}),
-        );
-    }
-    for (attr, key) in [
-        ("initial_delay_seconds", "initialDelaySeconds"),
-        ("period_seconds", "periodSeconds"),
-        ("timeout_seconds", "timeoutSeconds"),
-        ("failure_threshold", "failureThreshold"),
-        ("success_threshold", "successThreshold"),
-    ] {
-        if let Some(n) = int(p.get(attr)) {
-            out.insert(key.into(), json!(n));
-        }
-    }
-    Some(Json::Object(out))
 }
 
-fn resources(w: &Value) -> Json {
-    let mut out = Map::new();
-    for (attr, key) in [("requests", "requests"), ("limits", "limits")] {
-        let r = w.get("resources").get(attr);
-        let mut m = Map::new();
-        for (a, k) in [
-            ("cpu", "cpu"),
-            ("memory", "memory"),
-            ("ephemeral_storage", "ephemeral-storage"),
-        ] {
-            if let Some(q) = text(r.get(a)) {
-                m.insert(k.into(), json!(q));
-            }
-        }
-        if !m.is_empty() {
-            out.insert(key.into(), Json::Object(m));
-        }
-    }
-    Json::Object(out)
+fn amounts(a: Option<&model::Amounts>) -> Option<BTreeMap<String, Quantity>> {
+    let a = a?;
+    let out: BTreeMap<String, Quantity> = [
+        ("cpu", &a.cpu),
+        ("memory", &a.memory),
+        ("ephemeral-storage", &a.ephemeral_storage),
+    ]
+    .into_iter()
+    .filter_map(|(k, v)| Some((k.to_string(), Quantity(v.clone()?))))
+    .collect();
+    (!out.is_empty()).then_some(out)
 }
 
-fn container(w: &Value) -> Json {
-    let name = w.get("name").as_str().unwrap_or_default();
-    let sc = w.get("security_context");
-    let flag = |attr: &str, default: bool| sc.get(attr).as_bool().unwrap_or(default);
-    let mut c = json!({
-        "name": name,
-        "image": w.get("image").as_str().unwrap_or_default(),
-        "resources": resources(w),
-        "securityContext": {
-            "allowPrivilegeEscalation": flag("allow_privilege_escalation", false),
-            "readOnlyRootFilesystem": flag("read_only_root_filesystem", true),
-            "runAsNonRoot": flag("run_as_non_root", true),
-            "privileged": false,
-            "capabilities": {"drop": ["ALL"]},
-        },
-        // A writable /tmp, since the root filesystem is read-only.
-        "volumeMounts": [{"name": "tmp", "mountPath": "/tmp"}],
+fn resources(w: &WorkloadSpec) -> ResourceRequirements {
+    let r = w.resources.as_ref();
+    ResourceRequirements {
+        requests: amounts(r.and_then(|r| r.requests.as_ref())),
+        limits: amounts(r.and_then(|r| r.limits.as_ref())),
+        ..ResourceRequirements::default()
+    }
+}
+
+fn environment(w: &WorkloadSpec) -> Vec<EnvVar> {
+    let plain = w.env.iter().map(|(name, value)| EnvVar {
+        name: name.clone(),
+        value: Some(value.clone()),
+        ..EnvVar::default()
     });
-    let added = strings(sc.get("capabilities_add"));
-    if !added.is_empty() {
-        c["securityContext"]["capabilities"]["add"] = Json::Array(added);
-    }
-    if let Some(policy) = text(w.get("image_pull_policy")) {
-        c["imagePullPolicy"] = json!(policy);
-    }
-    for (attr, key) in [("command", "command"), ("args", "args")] {
-        if !w.get(attr).is_null() {
-            c[key] = Json::Array(strings(w.get(attr)));
-        }
-    }
-    let ports: Vec<Json> = w
-        .get("ports")
-        .elements()
+    let secrets = w.secret_env.iter().map(|(name, from)| EnvVar {
+        name: name.clone(),
+        value_from: Some(EnvVarSource {
+            secret_key_ref: Some(SecretKeySelector {
+                name: from.secret.clone(),
+                key: from.key.clone(),
+                ..SecretKeySelector::default()
+            }),
+            ..EnvVarSource::default()
+        }),
+        ..EnvVar::default()
+    });
+    plain.chain(secrets).collect()
+}
+
+fn container(w: &WorkloadSpec) -> Container {
+    let sc = w.security();
+    let mut env_from: Vec<EnvFromSource> = w
+        .env_from_secrets
         .iter()
-        .map(|p| {
-            let mut port = json!({"containerPort": int(p.get("container_port")), "protocol": p.get("protocol").as_str().unwrap_or("TCP")});
-            if let Some(n) = text(p.get("name")) {
-                port["name"] = json!(n);
-            }
-            port
+        .map(|s| EnvFromSource {
+            secret_ref: Some(SecretEnvSource {
+                name: s.clone(),
+                ..SecretEnvSource::default()
+            }),
+            ..EnvFromSource::default()
         })
         .collect();
-    if !ports.is_empty() {
-        c["ports"] = Json::Array(ports);
+    if w.config_data.is_some() && w.config_mount_path.is_none() {
+        env_from.push(EnvFromSource {
+            config_map_ref: Some(ConfigMapEnvSource {
+                name: w.name.clone(),
+                ..ConfigMapEnvSource::default()
+            }),
+            ..EnvFromSource::default()
+        });
     }
-    let mut env: Vec<Json> = w
-        .get("env")
-        .entries()
-        .into_iter()
-        .flatten()
-        .filter_map(|(k, v)| Some(json!({"name": k, "value": v.as_str()?})))
-        .collect();
-    env.extend(w.get("secret_env").entries().into_iter().flatten().map(|(k, v)| {
-        json!({"name": k, "valueFrom": {"secretKeyRef": {"name": v.get("secret").as_str().unwrap_or_default(), "key": v.get("key").as_str().unwrap_or_default()}}})
-    }));
-    if !env.is_empty() {
-        c["env"] = Json::Array(env);
+    // A writable /tmp, since the root filesystem is read-only.
+    let mut mounts = vec![VolumeMount {
+        name: "tmp".into(),
+        mount_path: "/tmp".into(),
+        ..VolumeMount::default()
+    }];
+    if let Some(path) = w.config_files() {
+        mounts.push(VolumeMount {
+            name: "config".into(),
+            mount_path: path.to_string(),
+            read_only: Some(true),
+            ..VolumeMount::default()
+        });
     }
-    let mut env_from: Vec<Json> = w
-        .get("env_from_secrets")
-        .string_elements()
-        .into_iter()
-        .map(|s| json!({"secretRef": {"name": s}}))
-        .collect();
-    let config = !w.get("config_data").is_null();
-    let mount = text(w.get("config_mount_path"));
-    if config && mount.is_none() {
-        env_from.push(json!({"configMapRef": {"name": name}}));
+    Container {
+        name: w.name.clone(),
+        image: Some(w.image.clone()),
+        image_pull_policy: w.image_pull_policy.clone(),
+        command: non_empty(w.command.clone()),
+        args: non_empty(w.args.clone()),
+        ports: non_empty(
+            w.ports
+                .iter()
+                .map(|p| ContainerPort {
+                    name: p.name.clone(),
+                    container_port: int32(p.container_port),
+                    protocol: Some(p.protocol.clone()),
+                    ..ContainerPort::default()
+                })
+                .collect(),
+        ),
+        env: non_empty(environment(w)),
+        env_from: non_empty(env_from),
+        resources: Some(resources(w)),
+        security_context: Some(SecurityContext {
+            allow_privilege_escalation: Some(sc.allow_privilege_escalation),
+            read_only_root_filesystem: Some(sc.read_only_root_filesystem),
+            run_as_non_root: Some(sc.run_as_non_root),
+            privileged: Some(false),
+            capabilities: Some(Capabilities {
+                drop: Some(vec!["ALL".into()]),
+                add: non_empty(sc.capabilities_add.clone()),
+            }),
+            ..SecurityContext::default()
+        }),
+        volume_mounts: Some(mounts),
+        liveness_probe: w.liveness_probe.as_ref().map(probe),
+        readiness_probe: w.readiness_probe.as_ref().map(probe),
+        startup_probe: w.startup_probe.as_ref().map(probe),
+        ..Container::default()
     }
-    if !env_from.is_empty() {
-        c["envFrom"] = Json::Array(env_from);
-    }
-    if let (true, Some(path)) = (config, mount) {
-        c["volumeMounts"]
-            .as_array_mut()
-            .unwrap()
-            .push(json!({"name": "config", "mountPath": path, "readOnly": true}));
-    }
-    for (attr, key) in [
-        ("liveness_probe", "livenessProbe"),
-        ("readiness_probe", "readinessProbe"),
-        ("startup_probe", "startupProbe"),
-    ] {
-        if let Some(p) = probe(w.get(attr)) {
-            c[key] = p;
-        }
-    }
-    c
 }
 
-fn deployment(w: &Value) -> Json {
-    let name = w.get("name").as_str().unwrap_or_default().to_string();
-    let sc = w.get("security_context");
-    let mut pod_security = json!({
-        "runAsNonRoot": sc.get("run_as_non_root").as_bool().unwrap_or(true),
-        "seccompProfile": {"type": sc.get("seccomp_profile").as_str().unwrap_or("RuntimeDefault")},
-    });
-    for (attr, key) in [
-        ("run_as_user", "runAsUser"),
-        ("run_as_group", "runAsGroup"),
-        ("fs_group", "fsGroup"),
-    ] {
-        if let Some(n) = int(sc.get(attr)) {
-            pod_security[key] = json!(n);
-        }
-    }
-    let mut volumes = vec![json!({"name": "tmp", "emptyDir": {}})];
-    if !w.get("config_data").is_null() && !w.get("config_mount_path").is_null() {
-        volumes.push(json!({"name": "config", "configMap": {"name": name}}));
-    }
-    let mut pod_labels = labels(w);
-    pod_labels.insert(NAME_LABEL.into(), json!(name));
-    let mut template_meta = json!({"labels": pod_labels});
-    let annotations = string_map(w.get("annotations"));
-    if !annotations.is_empty() {
-        template_meta["annotations"] = Json::Object(annotations);
-    }
-    let mut pod = json!({
-        "serviceAccountName": service_account_name(w),
-        "securityContext": pod_security,
-        "containers": [container(w)],
-        "volumes": volumes,
-    });
-    if let Some(n) = int(w.get("termination_grace_period_seconds")) {
-        pod["terminationGracePeriodSeconds"] = json!(n);
-    }
-    let mut node_selector = string_map(w.get("node_selector"));
-    let mut tolerations: Vec<Json> = w
-        .get("tolerations")
-        .elements()
+/// Node selector and tolerations, with the node-pool shortcuts spelled out.
+fn placement(w: &WorkloadSpec) -> (Labels, Vec<Toleration>) {
+    let mut node_selector = w.node_selector.clone();
+    let mut tolerations: Vec<Toleration> = w
+        .tolerations
         .iter()
-        .map(|t| {
-            let mut out = Map::new();
-            for (attr, key) in [
-                ("key", "key"),
-                ("operator", "operator"),
-                ("value", "value"),
-                ("effect", "effect"),
-            ] {
-                if let Some(s) = text(t.get(attr)) {
-                    out.insert(key.into(), json!(s));
-                }
-            }
-            if let Some(n) = int(t.get("toleration_seconds")) {
-                out.insert("tolerationSeconds".into(), json!(n));
-            }
-            Json::Object(out)
+        .map(|t| Toleration {
+            key: t.key.clone(),
+            operator: Some(t.operator.clone()),
+            value: t.value.clone(),
+            effect: t.effect.clone(),
+            toleration_seconds: t.toleration_seconds,
         })
         .collect();
-    if let Some(pool) = text(w.get("node_pool")) {
-        node_selector.insert(LABEL_NODE_POOL.into(), json!(pool));
+    let pool_taint = |operator: &str, value: Option<&str>| Toleration {
+        key: Some(LABEL_POOL_TYPE.into()),
+        operator: Some(operator.into()),
+        value: value.map(str::to_string),
+        effect: Some("NoSchedule".into()),
+        toleration_seconds: None,
+    };
+    if let Some(pool) = &w.node_pool {
+        node_selector.insert(LABEL_NODE_POOL.into(), pool.clone());
         // Whatever type the pool is, its dedication taint is tolerated.
-        tolerations
-            .push(json!({"key": LABEL_POOL_TYPE, "operator": "Exists", "effect": "NoSchedule"}));
+        tolerations.push(pool_taint("Exists", None));
     }
-    if let Some(kind) = text(w.get("node_pool_type")) {
-        node_selector.insert(LABEL_POOL_TYPE.into(), json!(kind));
-        tolerations.push(json!({"key": LABEL_POOL_TYPE, "operator": "Equal", "value": kind, "effect": "NoSchedule"}));
+    if let Some(kind) = &w.node_pool_type {
+        node_selector.insert(LABEL_POOL_TYPE.into(), kind.clone());
+        tolerations.push(pool_taint("Equal", Some(kind)));
     }
-    if !node_selector.is_empty() {
-        pod["nodeSelector"] = Json::Object(node_selector);
+    tolerations.dedup();
+    (node_selector, tolerations)
+}
+
+fn pod(w: &WorkloadSpec) -> PodSpec {
+    let sc = w.security();
+    let mut volumes = vec![Volume {
+        name: "tmp".into(),
+        empty_dir: Some(EmptyDirVolumeSource::default()),
+        ..Volume::default()
+    }];
+    if w.config_files().is_some() {
+        volumes.push(Volume {
+            name: "config".into(),
+            config_map: Some(ConfigMapVolumeSource {
+                name: w.name.clone(),
+                ..ConfigMapVolumeSource::default()
+            }),
+            ..Volume::default()
+        });
     }
-    if !tolerations.is_empty() {
-        tolerations.dedup();
-        pod["tolerations"] = Json::Array(tolerations);
+    let (node_selector, tolerations) = placement(w);
+    PodSpec {
+        service_account_name: Some(w.service_account_name().to_string()),
+        security_context: Some(PodSecurityContext {
+            run_as_non_root: Some(sc.run_as_non_root),
+            run_as_user: sc.run_as_user,
+            run_as_group: sc.run_as_group,
+            fs_group: sc.fs_group,
+            seccomp_profile: Some(SeccompProfile {
+                type_: sc.seccomp_profile.clone(),
+                ..SeccompProfile::default()
+            }),
+            ..PodSecurityContext::default()
+        }),
+        containers: vec![container(w)],
+        volumes: Some(volumes),
+        termination_grace_period_seconds: w.termination_grace_period_seconds,
+        node_selector: non_empty_map(&node_selector),
+        tolerations: non_empty(tolerations),
+        ..PodSpec::default()
     }
-    let mut spec = json!({
-        "selector": {"matchLabels": selector(w)},
-        "template": {"metadata": template_meta, "spec": pod},
-    });
-    // With an autoscaler, replicas are the autoscaler's: not applied.
-    if w.get("autoscaling").is_null()
-        && let Some(n) = int(w.get("replicas"))
-    {
-        spec["replicas"] = json!(n);
+}
+
+fn strategy(s: &model::Strategy) -> DeploymentStrategy {
+    let rolling = (s.kind == "RollingUpdate")
+        .then(|| RollingUpdateDeployment {
+            max_surge: s.max_surge.as_deref().map(int_or_percent),
+            max_unavailable: s.max_unavailable.as_deref().map(int_or_percent),
+        })
+        .filter(|r| r.max_surge.is_some() || r.max_unavailable.is_some());
+    DeploymentStrategy {
+        type_: Some(s.kind.clone()),
+        rolling_update: rolling,
     }
-    let strategy = w.get("strategy");
-    if !strategy.is_null() {
-        let kind = strategy.get("type").as_str().unwrap_or("RollingUpdate");
-        let mut s = json!({"type": kind});
-        if kind == "RollingUpdate" {
-            let mut rolling = Map::new();
-            for (attr, key) in [
-                ("max_surge", "maxSurge"),
-                ("max_unavailable", "maxUnavailable"),
-            ] {
-                if let Some(v) = strategy.get(attr).as_str() {
-                    rolling.insert(key.into(), int_or_percent(v));
-                }
-            }
-            if !rolling.is_empty() {
-                s["rollingUpdate"] = Json::Object(rolling);
-            }
-        }
-        spec["strategy"] = s;
+}
+
+fn deployment(w: &WorkloadSpec) -> Deployment {
+    let template = PodTemplateSpec {
+        metadata: Some(ObjectMeta {
+            labels: Some(labels(w)),
+            annotations: non_empty_map(&w.annotations),
+            ..ObjectMeta::default()
+        }),
+        spec: Some(pod(w)),
+    };
+    Deployment {
+        metadata: metadata(w, &w.name),
+        spec: DeploymentSpec {
+            selector: selector(w),
+            template,
+            // With an autoscaler, replicas are the autoscaler's: not applied.
+            replicas: w.replicas.filter(|_| w.autoscaling.is_none()).map(int32),
+            strategy: w.strategy.as_ref().map(strategy),
+            min_ready_seconds: Some(int32(w.min_ready_seconds)),
+            progress_deadline_seconds: Some(int32(w.progress_deadline_seconds)),
+            ..DeploymentSpec::default()
+        },
+        ..Deployment::default()
     }
-    for (attr, key) in [
-        ("min_ready_seconds", "minReadySeconds"),
-        ("progress_deadline_seconds", "progressDeadlineSeconds"),
-    ] {
-        if let Some(n) = int(w.get(attr)) {
-            spec[key] = json!(n);
-        }
-    }
-    json!({"apiVersion": "apps/v1", "kind": "Deployment", "metadata": metadata(w, &name), "spec": spec})
 }
 
 /// The service's ports: as configured, or one per container port.
-fn service_ports(w: &Value) -> Vec<Json> {
-    let configured = w.get("service").get("ports").elements();
+fn service_ports(w: &WorkloadSpec) -> Vec<ServicePort> {
+    let configured = w.service.as_ref().map(|s| &s.ports[..]).unwrap_or(&[]);
     if !configured.is_empty() {
         return configured
             .iter()
-            .map(|p| {
-                let port = int(p.get("port"));
-                let mut out = json!({"port": port, "targetPort": int(p.get("target_port")).or(port), "protocol": p.get("protocol").as_str().unwrap_or("TCP")});
-                if let Some(n) = text(p.get("name")) {
-                    out["name"] = json!(n);
-                }
-                if let Some(n) = int(p.get("node_port")) {
-                    out["nodePort"] = json!(n);
-                }
-                out
+            .map(|p| ServicePort {
+                name: p.name.clone(),
+                port: int32(p.port),
+                target_port: Some(IntOrString::Int(int32(p.target_port.unwrap_or(p.port)))),
+                protocol: Some(p.protocol.clone()),
+                node_port: p.node_port.map(int32),
+                ..ServicePort::default()
             })
             .collect();
     }
-    w.get("ports")
-        .elements()
+    w.ports
         .iter()
-        .map(|p| {
-            let port = int(p.get("container_port"));
-            let mut out = json!({"port": port, "targetPort": port, "protocol": p.get("protocol").as_str().unwrap_or("TCP")});
-            if let Some(n) = text(p.get("name")) {
-                out["name"] = json!(n);
-            }
-            out
+        .map(|p| ServicePort {
+            name: p.name.clone(),
+            port: int32(p.container_port),
+            target_port: Some(IntOrString::Int(int32(p.container_port))),
+            protocol: Some(p.protocol.clone()),
+            ..ServicePort::default()
         })
         .collect()
 }
 
-fn service(w: &Value) -> Option<Json> {
-    let s = w.get("service");
-    if s.is_null() {
-        return None;
-    }
-    let name = w.get("name").as_str().unwrap_or_default().to_string();
-    let mut meta = metadata(w, &name);
-    let annotations = string_map(s.get("annotations"));
-    if !annotations.is_empty() {
-        meta["annotations"] = Json::Object(annotations);
-    }
-    let mut spec = json!({"type": s.get("type").as_str().unwrap_or("ClusterIP"), "selector": selector(w), "ports": service_ports(w)});
-    if !s.get("load_balancer_source_ranges").is_null() {
-        spec["loadBalancerSourceRanges"] =
-            Json::Array(strings(s.get("load_balancer_source_ranges")));
-    }
-    Some(json!({"apiVersion": "v1", "kind": "Service", "metadata": meta, "spec": spec}))
+fn service(w: &WorkloadSpec) -> Option<Service> {
+    let s = w.service.as_ref()?;
+    Some(Service {
+        metadata: with_annotations(metadata(w, &w.name), &s.annotations),
+        spec: Some(ServiceSpec {
+            type_: Some(s.kind.clone()),
+            selector: selector(w).match_labels,
+            ports: Some(service_ports(w)),
+            load_balancer_source_ranges: non_empty(s.load_balancer_source_ranges.clone()),
+            ..ServiceSpec::default()
+        }),
+        ..Service::default()
+    })
 }
 
-fn scaling_rule(r: &Value) -> Option<Json> {
-    if r.is_null() {
-        return None;
+fn scaling_rule(r: &model::ScalingRule) -> HPAScalingRules {
+    let limit = |kind: &str, value: Option<i64>| {
+        value.map(|v| HPAScalingPolicy {
+            type_: kind.into(),
+            value: int32(v),
+            period_seconds: int32(r.period_seconds),
+        })
+    };
+    let policies: Vec<HPAScalingPolicy> =
+        [limit("Percent", r.max_percent), limit("Pods", r.max_pods)]
+            .into_iter()
+            .flatten()
+            .collect();
+    HPAScalingRules {
+        select_policy: Some(r.select_policy.clone()),
+        stabilization_window_seconds: r.stabilization_window_seconds.map(int32),
+        policies: non_empty(policies),
+        ..HPAScalingRules::default()
     }
-    let period = int(r.get("period_seconds")).unwrap_or(60);
-    let mut policies = Vec::new();
-    if let Some(p) = int(r.get("max_percent")) {
-        policies.push(json!({"type": "Percent", "value": p, "periodSeconds": period}));
-    }
-    if let Some(p) = int(r.get("max_pods")) {
-        policies.push(json!({"type": "Pods", "value": p, "periodSeconds": period}));
-    }
-    let mut out = json!({"selectPolicy": r.get("select_policy").as_str().unwrap_or("Max")});
-    if let Some(s) = int(r.get("stabilization_window_seconds")) {
-        out["stabilizationWindowSeconds"] = json!(s);
-    }
-    if !policies.is_empty() {
-        out["policies"] = Json::Array(policies);
-    }
-    Some(out)
 }
 
-fn autoscaler(w: &Value) -> Option<Json> {
-    let a = w.get("autoscaling");
-    if a.is_null() {
-        return None;
+fn autoscaler(w: &WorkloadSpec) -> Option<HorizontalPodAutoscaler> {
+    let a = w.autoscaling.as_ref()?;
+    let metric = |resource: &str, target: Option<i64>| {
+        target.map(|t| MetricSpec {
+            type_: "Resource".into(),
+            resource: Some(ResourceMetricSource {
+                name: resource.into(),
+                target: MetricTarget {
+                    type_: "Utilization".into(),
+                    average_utilization: Some(int32(t)),
+                    ..MetricTarget::default()
+                },
+            }),
+            ..MetricSpec::default()
+        })
+    };
+    let behavior = HorizontalPodAutoscalerBehavior {
+        scale_up: a.scale_up.as_ref().map(scaling_rule),
+        scale_down: a.scale_down.as_ref().map(scaling_rule),
+    };
+    let has_behavior = behavior.scale_up.is_some() || behavior.scale_down.is_some();
+    Some(HorizontalPodAutoscaler {
+        metadata: metadata(w, &w.name),
+        spec: HorizontalPodAutoscalerSpec {
+            scale_target_ref: CrossVersionObjectReference {
+                api_version: Some("apps/v1".into()),
+                kind: "Deployment".into(),
+                name: w.name.clone(),
+            },
+            min_replicas: Some(int32(a.min_replicas)),
+            max_replicas: int32(a.max_replicas),
+            metrics: Some(
+                [
+                    metric("cpu", a.cpu_target),
+                    metric("memory", a.memory_target),
+                ]
+                .into_iter()
+                .flatten()
+                .collect(),
+            ),
+            behavior: has_behavior.then_some(behavior),
+        },
+        ..HorizontalPodAutoscaler::default()
+    })
+}
+
+fn disruption_budget(w: &WorkloadSpec) -> Option<PodDisruptionBudget> {
+    let b = w.disruption_budget.as_ref()?;
+    Some(PodDisruptionBudget {
+        metadata: metadata(w, &w.name),
+        spec: Some(PodDisruptionBudgetSpec {
+            selector: Some(selector(w)),
+            min_available: b.min_available.as_deref().map(int_or_percent),
+            max_unavailable: b.max_unavailable.as_deref().map(int_or_percent),
+            ..PodDisruptionBudgetSpec::default()
+        }),
+        ..PodDisruptionBudget::default()
+    })
+}
+
+/// The peer and ports of one allow rule.
+fn peers_and_ports(
+    rule: &model::Peer,
+) -> (
+    Option<Vec<NetworkPolicyPeer>>,
+    Option<Vec<NetworkPolicyPort>>,
+) {
+    let match_labels = |labels: &Option<Labels>| {
+        labels.as_ref().map(|l| LabelSelector {
+            match_labels: Some(l.clone()),
+            ..LabelSelector::default()
+        })
+    };
+    let peer = NetworkPolicyPeer {
+        namespace_selector: match_labels(&rule.namespace_labels),
+        pod_selector: match_labels(&rule.pod_labels),
+        ip_block: rule.cidr.as_ref().map(|cidr| IPBlock {
+            cidr: cidr.clone(),
+            ..IPBlock::default()
+        }),
+    };
+    let any =
+        peer.namespace_selector.is_some() || peer.pod_selector.is_some() || peer.ip_block.is_some();
+    let ports = rule.ports.iter().map(|p| tcp_port(int32(*p))).collect();
+    (any.then(|| vec![peer]), non_empty(ports))
+}
+
+fn tcp_port(port: i32) -> NetworkPolicyPort {
+    port_of(port, "TCP")
+}
+
+fn port_of(port: i32, protocol: &str) -> NetworkPolicyPort {
+    NetworkPolicyPort {
+        port: Some(IntOrString::Int(port)),
+        protocol: Some(protocol.into()),
+        ..NetworkPolicyPort::default()
     }
-    let name = w.get("name").as_str().unwrap_or_default().to_string();
-    let metrics: Vec<Json> = [("cpu_target", "cpu"), ("memory_target", "memory")]
+}
+
+fn network_policy(w: &WorkloadSpec) -> Option<NetworkPolicy> {
+    let n = w.network_policy.as_ref().filter(|n| n.enabled)?;
+    let ingress = n
+        .allow_from
         .iter()
-        .filter_map(|(attr, resource)| {
-            let target = int(a.get(attr))?;
-            Some(json!({"type": "Resource", "resource": {"name": resource, "target": {"type": "Utilization", "averageUtilization": target}}}))
+        .map(|r| {
+            let (from, ports) = peers_and_ports(r);
+            NetworkPolicyIngressRule { from, ports }
         })
         .collect();
-    let mut spec = json!({
-        "scaleTargetRef": {"apiVersion": "apps/v1", "kind": "Deployment", "name": name},
-        "minReplicas": int(a.get("min_replicas")).unwrap_or(1),
-        "maxReplicas": int(a.get("max_replicas")),
-        "metrics": metrics,
-    });
-    let mut behavior = Map::new();
-    for (attr, key) in [("scale_up", "scaleUp"), ("scale_down", "scaleDown")] {
-        if let Some(r) = scaling_rule(a.get(attr)) {
-            behavior.insert(key.into(), r);
-        }
-    }
-    if !behavior.is_empty() {
-        spec["behavior"] = Json::Object(behavior);
-    }
-    Some(
-        json!({"apiVersion": "autoscaling/v2", "kind": "HorizontalPodAutoscaler", "metadata": metadata(w, &name), "spec": spec}),
-    )
-}
-
-fn disruption_budget(w: &Value) -> Option<Json> {
-    let b = w.get("disruption_budget");
-    if b.is_null() {
-        return None;
-    }
-    let name = w.get("name").as_str().unwrap_or_default().to_string();
-    let mut spec = json!({"selector": {"matchLabels": selector(w)}});
-    for (attr, key) in [
-        ("min_available", "minAvailable"),
-        ("max_unavailable", "maxUnavailable"),
-    ] {
-        if let Some(v) = b.get(attr).as_str() {
-            spec[key] = int_or_percent(v);
-        }
-    }
-    Some(
-        json!({"apiVersion": "policy/v1", "kind": "PodDisruptionBudget", "metadata": metadata(w, &name), "spec": spec}),
-    )
-}
-
-fn peers_and_ports(rule: &Value, direction: &str) -> Json {
-    let mut peer = Map::new();
-    if !rule.get("namespace_labels").is_null() {
-        peer.insert(
-            "namespaceSelector".into(),
-            json!({"matchLabels": string_map(rule.get("namespace_labels"))}),
-        );
-    }
-    if !rule.get("pod_labels").is_null() {
-        peer.insert(
-            "podSelector".into(),
-            json!({"matchLabels": string_map(rule.get("pod_labels"))}),
-        );
-    }
-    if let Some(cidr) = text(rule.get("cidr")) {
-        peer.insert("ipBlock".into(), json!({"cidr": cidr}));
-    }
-    let mut out = json!({});
-    if !peer.is_empty() {
-        out[direction] = json!([peer]);
-    }
-    let ports: Vec<Json> = rule
-        .get("ports")
-        .elements()
+    let mut egress: Vec<NetworkPolicyEgressRule> = n
+        .allow_to
         .iter()
-        .filter_map(|p| p.as_i64())
-        .map(|p| json!({"port": p, "protocol": "TCP"}))
+        .map(|r| {
+            let (to, ports) = peers_and_ports(r);
+            NetworkPolicyEgressRule { to, ports }
+        })
         .collect();
-    if !ports.is_empty() {
-        out["ports"] = Json::Array(ports);
+    if n.allow_dns {
+        egress.push(NetworkPolicyEgressRule {
+            to: Some(vec![NetworkPolicyPeer {
+                namespace_selector: Some(LabelSelector {
+                    match_labels: Some(
+                        [(
+                            "kubernetes.io/metadata.name".to_string(),
+                            "kube-system".to_string(),
+                        )]
+                        .into(),
+                    ),
+                    ..LabelSelector::default()
+                }),
+                ..NetworkPolicyPeer::default()
+            }]),
+            ports: Some(vec![port_of(53, "UDP"), port_of(53, "TCP")]),
+        });
     }
-    out
+    Some(NetworkPolicy {
+        metadata: metadata(w, &w.name),
+        spec: Some(NetworkPolicySpec {
+            pod_selector: Some(selector(w)),
+            policy_types: Some(vec!["Ingress".into(), "Egress".into()]),
+            ingress: Some(ingress),
+            egress: Some(egress),
+        }),
+    })
 }
 
-fn network_policy(w: &Value) -> Option<Json> {
-    let n = w.get("network_policy");
-    if n.is_null() || n.get("enabled").as_bool() == Some(false) {
-        return None;
-    }
-    let name = w.get("name").as_str().unwrap_or_default().to_string();
-    let ingress: Vec<Json> = n
-        .get("allow_from")
-        .elements()
-        .iter()
-        .map(|r| peers_and_ports(r, "from"))
-        .collect();
-    let mut egress: Vec<Json> = n
-        .get("allow_to")
-        .elements()
-        .iter()
-        .map(|r| peers_and_ports(r, "to"))
-        .collect();
-    if n.get("allow_dns").as_bool() != Some(false) {
-        egress.push(json!({
-            "to": [{"namespaceSelector": {"matchLabels": {"kubernetes.io/metadata.name": "kube-system"}}}],
-            "ports": [{"port": 53, "protocol": "UDP"}, {"port": 53, "protocol": "TCP"}],
-        }));
-    }
-    Some(json!({
-        "apiVersion": "networking.k8s.io/v1",
-        "kind": "NetworkPolicy",
-        "metadata": metadata(w, &name),
-        "spec": {"podSelector": {"matchLabels": selector(w)}, "policyTypes": ["Ingress", "Egress"], "ingress": ingress, "egress": egress},
-    }))
+fn ingress(w: &WorkloadSpec) -> Option<Ingress> {
+    let i = w.ingress.as_ref()?;
+    let port = service_ports(w).first().map_or(80, |p| p.port);
+    Some(Ingress {
+        metadata: with_annotations(metadata(w, &w.name), &i.annotations),
+        spec: Some(IngressSpec {
+            ingress_class_name: i.class_name.clone(),
+            rules: Some(vec![IngressRule {
+                host: Some(i.host.clone()),
+                http: Some(HTTPIngressRuleValue {
+                    paths: vec![HTTPIngressPath {
+                        path: Some(i.path.clone()),
+                        path_type: i.path_type.clone(),
+                        backend: IngressBackend {
+                            service: Some(IngressServiceBackend {
+                                name: w.name.clone(),
+                                port: Some(ServiceBackendPort {
+                                    number: Some(port),
+                                    ..ServiceBackendPort::default()
+                                }),
+                            }),
+                            ..IngressBackend::default()
+                        },
+                    }],
+                }),
+            }]),
+            tls: i.tls_secret.as_ref().map(|secret| {
+                vec![IngressTLS {
+                    hosts: Some(vec![i.host.clone()]),
+                    secret_name: Some(secret.clone()),
+                }]
+            }),
+            ..IngressSpec::default()
+        }),
+        ..Ingress::default()
+    })
 }
 
-fn ingress(w: &Value) -> Option<Json> {
-    let i = w.get("ingress");
-    if i.is_null() {
-        return None;
-    }
-    let name = w.get("name").as_str().unwrap_or_default().to_string();
-    let host = i.get("host").as_str().unwrap_or_default();
-    let port = service_ports(w)
-        .first()
-        .and_then(|p| p["port"].as_i64())
-        .unwrap_or(80);
-    let mut meta = metadata(w, &name);
-    let annotations = string_map(i.get("annotations"));
-    if !annotations.is_empty() {
-        meta["annotations"] = Json::Object(annotations);
-    }
-    let mut spec = json!({
-        "rules": [{"host": host, "http": {"paths": [{
-            "path": i.get("path").as_str().unwrap_or("/"),
-            "pathType": i.get("path_type").as_str().unwrap_or("Prefix"),
-            "backend": {"service": {"name": name, "port": {"number": port}}},
-        }]}}],
-    });
-    if let Some(class) = text(i.get("class_name")) {
-        spec["ingressClassName"] = json!(class);
-    }
-    if let Some(secret) = text(i.get("tls_secret")) {
-        spec["tls"] = json!([{"hosts": [host], "secretName": secret}]);
-    }
-    Some(
-        json!({"apiVersion": "networking.k8s.io/v1", "kind": "Ingress", "metadata": meta, "spec": spec}),
-    )
-}
 /// Whether two renderings are the same objects, as the API server would
 /// store them: quantities compare by amount (`1` is `1000m`).
 pub fn same_objects(a: &[Json], b: &[Json]) -> bool {
@@ -663,26 +708,24 @@ mod tests {
 
     #[test]
     fn replicas_are_left_to_the_autoscaler() {
-        let w = Value::object([
-            ("name", "api".into()),
-            ("namespace", "apps".into()),
-            ("image", "nginx:1.27".into()),
-            ("replicas", Value::Number(3.0)),
-            (
-                "autoscaling",
-                Value::object([
-                    ("min_replicas", Value::Number(3.0)),
-                    ("max_replicas", Value::Number(5.0)),
-                    ("cpu_target", Value::Number(70.0)),
-                ]),
-            ),
-        ]);
+        let mut w = WorkloadSpec {
+            name: "api".into(),
+            namespace: "apps".into(),
+            image: "nginx:1.27".into(),
+            replicas: Some(3),
+            autoscaling: Some(model::Autoscaling {
+                min_replicas: 3,
+                max_replicas: 5,
+                cpu_target: Some(70),
+                ..model::Autoscaling::default()
+            }),
+            ..WorkloadSpec::default()
+        };
         let objects = render(&w);
         let d = objects.iter().find(|o| o["kind"] == "Deployment").unwrap();
         assert!(d["spec"]["replicas"].is_null());
-        let mut fixed = w.clone();
-        fixed.set_attr("autoscaling", Value::Null);
-        let d = render(&fixed)
+        w.autoscaling = None;
+        let d = render(&w)
             .into_iter()
             .find(|o| o["kind"] == "Deployment")
             .unwrap();

@@ -23,7 +23,7 @@ use crate::framework::value::Value;
 use crate::kube::workload;
 
 pub use self::model::*;
-use self::schema::schema;
+pub use self::schema::schema;
 use crate::provider::ProviderContext;
 
 pub const TYPE_NAME: &str = "genesis_workload";
@@ -254,15 +254,19 @@ impl Resource for Workload {
     }
 
     async fn create(&self, provider: &ProviderContext, planned: &Value) -> Applied {
-        let client = match connect(provider, planned).await {
+        let model = match Model::decode(planned) {
+            Ok(model) => model,
+            Err(d) => return Applied::failed(Value::Null, d),
+        };
+        let client = match connect(provider, &model.target, planned).await {
             Ok(Some(c)) => c,
-            Ok(None) => return Applied::failed(Value::Null, cluster_missing(planned)),
+            Ok(None) => return Applied::failed(Value::Null, cluster_missing(&model.target)),
             Err(d) => return Applied::failed(Value::Null, d.into()),
         };
-        let objects = workload::render(planned);
+        let objects = workload::render(&model.spec);
         match workload::foreign(&client, &objects, &provider.stop).await {
             Ok(found) if found.is_empty() => {}
-            Ok(found) => return Applied::failed(Value::Null, taken(planned, &found)),
+            Ok(found) => return Applied::failed(Value::Null, taken(planned, &model.spec, &found)),
             Err(e) => {
                 return Applied::failed(
                     Value::Null,
@@ -270,20 +274,21 @@ impl Resource for Workload {
                 );
             }
         }
-        apply_workload(provider, &client, &Value::Null, planned, "create").await
+        apply_workload(provider, &client, None, (planned, &model), "create").await
     }
 
     async fn read(&self, provider: &ProviderContext, state: &Value, private: &[u8]) -> Refreshed {
+        let model = Model::decode(state)?;
         // A workload whose cluster is gone is gone too.
-        let client = match connect(provider, state).await? {
+        let client = match connect(provider, &model.target, state).await? {
             Some(c) => c,
             None => return Ok(None),
         };
-        let (namespace, name) = names(state);
+        let spec = &model.spec;
         let observed = workload::observe(
             &client,
-            &namespace,
-            &name,
+            &spec.namespace,
+            &spec.name,
             &workload::all_kinds(),
             &provider.stop,
         )
@@ -297,14 +302,19 @@ impl Resource for Workload {
         let Some(deployment) = observed.deployment() else {
             return Ok(None);
         };
-        let mut fresh = read_back(state, &observed);
-        // After an import, what only the configuration says takes its
-        // default.
-        if fresh.get("wait_for_rollout").is_null() {
-            fresh.set_attr("wait_for_rollout", true.into());
+        let mut fresh = read_back(state, spec, &observed);
+        // After an import, attributes the objects read the same as their
+        // defaults (and what only the configuration says) take the
+        // default, as the next plan would.
+        for attribute in schema().block.attributes {
+            if let Some(default) = attribute.default
+                && fresh.get(&attribute.name).is_null()
+            {
+                fresh.set_attr(&attribute.name, default);
+            }
         }
         if fresh.get("kubeconfig_path").is_null() && fresh.get("cluster").is_null() {
-            fresh.set_attr("kubeconfig_path", kubeconfig_path(state).into());
+            fresh.set_attr("kubeconfig_path", kubeconfig_path(&model.target).into());
         }
         fresh.set_attr(
             "status",
@@ -321,12 +331,23 @@ impl Resource for Workload {
         planned: &Value,
         private: &[u8],
     ) -> Applied {
-        let client = match connect(provider, planned).await {
+        let (was, model) = match (Model::decode(prior), Model::decode(planned)) {
+            (Ok(was), Ok(model)) => (was, model),
+            (Err(d), _) | (_, Err(d)) => return Applied::failed(prior.clone(), d),
+        };
+        let client = match connect(provider, &model.target, planned).await {
             Ok(Some(c)) => c,
-            Ok(None) => return Applied::failed(prior.clone(), cluster_missing(planned)),
+            Ok(None) => return Applied::failed(prior.clone(), cluster_missing(&model.target)),
             Err(d) => return Applied::failed(prior.clone(), d.into()),
         };
-        let mut applied = apply_workload(provider, &client, prior, planned, "update").await;
+        let mut applied = apply_workload(
+            provider,
+            &client,
+            Some((prior, &was)),
+            (planned, &model),
+            "update",
+        )
+        .await;
         applied.private = private.to_vec();
         applied
     }
@@ -337,17 +358,21 @@ impl Resource for Workload {
         prior: &Value,
         _private: &[u8],
     ) -> Diagnostics {
-        let client = match connect(provider, prior).await {
+        let model = match Model::decode(prior) {
+            Ok(model) => model,
+            Err(d) => return d,
+        };
+        let client = match connect(provider, &model.target, prior).await {
             Ok(Some(c)) => c,
             Ok(None) => return Diagnostics::new(),
             Err(d) => return d.into(),
         };
-        let (namespace, _) = names(prior);
         // Dependents first: the reverse of the order they were applied in.
-        let mut objects = workload::identities(&workload::render(prior));
+        let mut objects = workload::identities(&workload::render(&model.spec));
         objects.reverse();
         let wait = wait_for(provider, prior, "delete", 5);
-        match workload::delete(&client, &namespace, &objects, wait.timeout, &wait.stop).await {
+        let namespace = &model.spec.namespace;
+        match workload::delete(&client, namespace, &objects, wait.timeout, &wait.stop).await {
             Ok(()) => Diagnostics::new(),
             Err(e) => Diagnostic::error("Failed to delete the workload", e.to_string()).into(),
         }
@@ -401,13 +426,12 @@ impl Resource for Workload {
 /// Genesis's parts of the live objects. Where a reading renders the same
 /// objects as the prior state (`1` for `1000m`, a node-pool shortcut
 /// spelled out), the prior's spelling stays, so only real changes show.
-fn read_back(prior: &Value, observed: &workload::Observed) -> Value {
-    let applied = workload::render(prior);
-    let (_, name) = names(prior);
+fn read_back(prior: &Value, spec: &WorkloadSpec, observed: &workload::Observed) -> Value {
+    let applied = workload::render(spec);
     let live = observed
         .objects
         .iter()
-        .filter(|(_, object)| workload::belongs(object, &name, observed))
+        .filter(|(_, object)| workload::belongs(object, &spec.name, observed))
         .map(|(kind, object)| {
             let last = applied
                 .iter()
@@ -416,33 +440,22 @@ fn read_back(prior: &Value, observed: &workload::Observed) -> Value {
             (*kind, workload::ours(object, last))
         })
         .collect();
-    let read = workload::attributes_of(&live, &name);
-    let Type::Object(types) = value_type() else {
-        return prior.clone();
-    };
+    let read = Model {
+        spec: workload::spec_of(&live, spec),
+        ..Model::default()
+    }
+    .encode();
     let mut fresh = prior.clone();
     for (attribute, value) in read.entries().into_iter().flatten() {
-        let value = value
-            .clone()
-            .conform(types.get(attribute).unwrap_or(&Type::Dynamic));
         let mut candidate = prior.clone();
         candidate.set_attr(attribute, value.clone());
-        if !workload::same_objects(&workload::render(&candidate), &applied) {
-            fresh.set_attr(attribute, value);
+        let renders_otherwise = Model::decode(&candidate)
+            .is_ok_and(|c| !workload::same_objects(&workload::render(&c.spec), &applied));
+        if renders_otherwise {
+            fresh.set_attr(attribute, value.clone());
         }
     }
     fresh
-}
-
-fn names(state: &Value) -> (String, String) {
-    (
-        state
-            .get("namespace")
-            .as_str()
-            .unwrap_or("default")
-            .to_string(),
-        state.get("name").as_str().unwrap_or_default().to_string(),
-    )
 }
 
 fn status_name(rollout: &workload::Rollout) -> &'static str {
@@ -454,8 +467,8 @@ fn status_name(rollout: &workload::Rollout) -> &'static str {
 }
 
 /// The error for a create whose objects someone else already has.
-fn taken(planned: &Value, found: &[(String, String)]) -> Diagnostics {
-    let (namespace, _) = names(planned);
+fn taken(planned: &Value, spec: &WorkloadSpec, found: &[(String, String)]) -> Diagnostics {
+    let namespace = &spec.namespace;
     let objects = found
         .iter()
         .map(|(kind, name)| format!("{kind} {namespace}/{name}"))
@@ -473,10 +486,10 @@ fn taken(planned: &Value, found: &[(String, String)]) -> Diagnostics {
     .into()
 }
 
-fn cluster_missing(state: &Value) -> Diagnostics {
+fn cluster_missing(target: &Target) -> Diagnostics {
     Diagnostic::error(
         "Cluster not found",
-        format!("The cluster {:?} does not exist (yet). Create it first, or check the `cluster` attribute.", state.get("cluster").as_str().unwrap_or_default()),
+        format!("The cluster {:?} does not exist (yet). Create it first, or check the `cluster` attribute.", target.cluster.as_deref().unwrap_or_default()),
     )
     .at(AttributePath::attr("cluster"))
     .into()
@@ -486,11 +499,11 @@ fn cluster_missing(state: &Value) -> Diagnostics {
 /// workload just imported by `NAMESPACE/NAME` (neither `cluster` nor
 /// `kubeconfig_path` known yet), kubectl's: the first file in KUBECONFIG,
 /// else `~/.kube/config`.
-fn kubeconfig_path(state: &Value) -> Option<String> {
-    if let Some(path) = state.get("kubeconfig_path").as_str() {
-        return Some(path.to_string());
+fn kubeconfig_path(target: &Target) -> Option<String> {
+    if let Some(path) = &target.kubeconfig_path {
+        return Some(path.clone());
     }
-    if !state.get("cluster").is_null() {
+    if target.cluster.is_some() {
         return None;
     }
     std::env::var("KUBECONFIG")
@@ -521,12 +534,14 @@ fn same_file(a: &Value, b: &Value) -> bool {
 /// A client for the workload's cluster: through the genesis_cluster's
 /// endpoint and CA with a token from the Google credentials, or through a
 /// kubeconfig. `Ok(None)` when the cluster does not exist.
+/// `state` gives the timeouts.
 async fn connect(
     provider: &ProviderContext,
+    target: &Target,
     state: &Value,
 ) -> Result<Option<kube::Client>, Diagnostic> {
-    if let Some(path) = kubeconfig_path(state) {
-        let context = state.get("kubeconfig_context").as_str();
+    if let Some(path) = kubeconfig_path(target) {
+        let context = target.kubeconfig_context.as_deref();
         return provider
             .kube
             .get_or_make(&[&path, context.unwrap_or_default()], || {
@@ -539,7 +554,7 @@ async fn connect(
                     .at(AttributePath::attr("kubeconfig_path"))
             });
     }
-    let id = state.get("cluster").as_str().unwrap_or_default();
+    let id = target.cluster.as_deref().unwrap_or_default();
     let Some(name) = ClusterName::parse(id) else {
         return Err(Diagnostic::error(
             "Not a cluster ID",
@@ -564,18 +579,20 @@ async fn connect(
 
 /// Applies the rendered objects, removes those the new configuration no
 /// longer renders, and waits for the rollout when asked.
+/// `prior` is `None` on create; each value comes with its model.
 async fn apply_workload(
     provider: &ProviderContext,
     client: &kube::Client,
-    prior: &Value,
-    planned: &Value,
+    prior: Option<(&Value, &Model)>,
+    (planned, model): (&Value, &Model),
     op: &str,
 ) -> Applied {
-    let objects = workload::render(planned);
+    let objects = workload::render(&model.spec);
+    let prior_objects = prior.map_or_else(Vec::new, |(_, was)| workload::render(&was.spec));
     // The prior state is what the cluster holds (refreshed): when the plan
     // renders the same objects (only `timeouts` or `wait_for_rollout`
     // changed, say, or an import met its configuration), nothing is written.
-    let unchanged = !prior.is_null() && workload::same_objects(&workload::render(prior), &objects);
+    let unchanged = prior.is_some() && workload::same_objects(&prior_objects, &objects);
     let applied = if unchanged {
         Ok(())
     } else {
@@ -584,7 +601,7 @@ async fn apply_workload(
     if let Err(e) = applied {
         // A create that applied some objects before failing keeps them in
         // state (tainted), so the next apply replaces rather than meets them.
-        let state = if !prior.is_null() {
+        let state = if let Some((prior, _)) = prior {
             prior.clone()
         } else if workload::existing(client, &objects, &provider.stop)
             .await
@@ -599,16 +616,16 @@ async fn apply_workload(
             Diagnostic::error("Failed to apply the workload", e.to_string()).into(),
         );
     }
-    let (namespace, name) = names(planned);
+    let (namespace, name) = (&model.spec.namespace, &model.spec.name);
     let wait = wait_for(provider, planned, op, 10);
     let kept = workload::identities(&objects);
-    let dropped: Vec<(String, String)> = workload::identities(&workload::render(prior))
+    let dropped: Vec<(String, String)> = workload::identities(&prior_objects)
         .into_iter()
         .filter(|o| !kept.contains(o))
         .collect();
     if !dropped.is_empty()
         && let Err(e) =
-            workload::delete(client, &namespace, &dropped, wait.timeout, &wait.stop).await
+            workload::delete(client, namespace, &dropped, wait.timeout, &wait.stop).await
     {
         return Applied::failed(
             planned_state(planned, "Progressing", None),
@@ -619,17 +636,18 @@ async fn apply_workload(
             .into(),
         );
     }
-    let rollout = if planned.get("wait_for_rollout").as_bool() == Some(false) {
-        Ok(workload::Rollout::Progressing)
+    let waits = model.apply.wait_for_rollout;
+    let rollout = if waits {
+        workload::wait_for_rollout(client, namespace, name, wait.timeout, &wait.stop).await
     } else {
-        workload::wait_for_rollout(client, &namespace, &name, wait.timeout, &wait.stop).await
+        Ok(workload::Rollout::Progressing)
     };
-    let observed = workload::observe(client, &namespace, &name, &["Service"], &wait.stop)
+    let observed = workload::observe(client, namespace, name, &["Service"], &wait.stop)
         .await
         .ok();
     let lb = observed.and_then(|o| o.load_balancer_ip());
     let pods = async {
-        workload::pod_problems(client, &namespace, &name)
+        workload::pod_problems(client, namespace, name)
             .await
             .map(|p| format!(" Pods: {p}."))
             .unwrap_or_default()
@@ -651,9 +669,7 @@ async fn apply_workload(
             )
             .into(),
         ),
-        Ok(workload::Rollout::Progressing)
-            if planned.get("wait_for_rollout").as_bool() != Some(false) =>
-        {
+        Ok(workload::Rollout::Progressing) if waits => {
             Applied::failed(
                 planned_state(planned, "Progressing", lb),
                 Diagnostic::error(
@@ -692,10 +708,10 @@ fn plan_observed(prior: &Value, planned: &mut Value) {
     for observed in ["status", "load_balancer_ip"] {
         after.set_attr(observed, prior.get(observed).clone());
     }
-    let (before, after) = if after.is_wholly_known() {
-        (workload::render(prior), workload::render(&after))
-    } else {
-        (Vec::new(), Vec::new())
+    let rendered = |v: &Value| Model::decode(v).map(|m| workload::render(&m.spec)).ok();
+    let (before, after) = match (after.is_wholly_known(), rendered(prior), rendered(&after)) {
+        (true, Some(before), Some(after)) => (before, after),
+        _ => (Vec::new(), Vec::new()),
     };
     let unchanged = |kind: &str| {
         let find =

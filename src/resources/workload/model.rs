@@ -572,6 +572,29 @@ impl Default for Toleration {
     }
 }
 
+/// Planned values for tests, with their models: every attribute set, then
+/// each optional one left out in turn, as a plan fills in defaults.
+#[cfg(test)]
+pub fn planned_samples() -> Vec<(Value, Model)> {
+    use crate::framework::plan::plan_block;
+    let schema = super::schema();
+    let ty = schema.value_type();
+    crate::framework::model::samples(&schema.block)
+        .into_iter()
+        .map(|sample| {
+            let config = sample.conform(&ty);
+            let mut planned = plan_block(&schema.block, &config, &config, &Value::Null);
+            for computed in ["id", "status", "load_balancer_ip", "replicas"] {
+                if planned.get(computed).is_unknown() {
+                    planned.set_attr(computed, Value::Null);
+                }
+            }
+            let model = Model::decode(&planned).expect("a planned sample decodes");
+            (planned, model)
+        })
+        .collect()
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -439,7 +439,6 @@ fn port_name(v: &Value) -> Result<(), String> {
     }
 }
 
-
 #[cfg(test)]
 mod tests {
     use super::*;
