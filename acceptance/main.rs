@@ -16,6 +16,7 @@ mod registry;
 mod registry_aws;
 mod release;
 mod schema;
+mod stateful;
 mod truth;
 mod validate;
 mod workload;

@@ -247,6 +247,11 @@ impl ProviderServer {
                 // Terraform may still decide to replace (`-replace`): the
                 // second planning call finds this note and refuses.
                 private.refuse(&refused);
+            } else if !requires_replace.is_empty() {
+                // What a destroy warns of, a replacement does too.
+                for d in refused {
+                    diags.push(d);
+                }
             }
         }
         Planned {

@@ -1,8 +1,9 @@
 //! The simulated controllers that run on every tick: deployment rollouts
 //! (status, conditions, revisions; images matching a failing pattern never
-//! become ready and end in ProgressDeadlineExceeded), the autoscaler
-//! keeping deployments within their HPA's bounds, load-balancer addresses,
-//! garbage collection and namespace termination.
+//! become ready and end in ProgressDeadlineExceeded), StatefulSets (in
+//! `stateful_sets`), the autoscaler keeping deployments and StatefulSets
+//! within their HPA's bounds, load-balancer addresses, garbage collection
+//! and namespace termination.
 
 use std::collections::HashMap;
 use std::time::{Duration, Instant};
@@ -27,6 +28,7 @@ pub struct Settings {
 #[derive(Debug, Default)]
 pub struct Memory {
     rollouts: HashMap<String, Rollout>,
+    pub(super) stateful_sets: HashMap<String, super::stateful_sets::Revisions>,
     terminating: HashMap<String, Instant>,
 }
 
@@ -39,6 +41,7 @@ struct Rollout {
 
 pub fn run(objects: &mut Objects, memory: &mut Memory, settings: &Settings) {
     deployments(objects, memory, settings);
+    super::stateful_sets::run(objects, memory, settings);
     autoscalers(objects);
     load_balancers(objects);
     objects.collect_garbage(&mut memory.terminating);
@@ -202,7 +205,7 @@ fn deployments(objects: &mut Objects, memory: &mut Memory, settings: &Settings) 
 
 /// Where a pod's containers are.
 #[derive(Clone, Copy, PartialEq)]
-enum Containers {
+pub(super) enum Containers {
     Starting,
     Running,
     /// An image matching `--failing-image` cannot be pulled.
@@ -297,7 +300,7 @@ fn pod_suffix(mut n: u64) -> String {
 }
 
 /// A pod's status as the kubelet reports it.
-fn pod_status(spec: &Json, containers: Containers, settings: &Settings) -> Json {
+pub(super) fn pod_status(spec: &Json, containers: Containers, settings: &Settings) -> Json {
     let names: Vec<&str> = spec["containers"]
         .as_array()
         .into_iter()
@@ -344,7 +347,7 @@ fn pod_status(spec: &Json, containers: Containers, settings: &Settings) -> Json 
 }
 
 /// Pod statuses carry times; compare what they say.
-fn same_pod_status(a: &Json, b: &Json) -> bool {
+pub(super) fn same_pod_status(a: &Json, b: &Json) -> bool {
     let say = |s: &Json| {
         let states: Vec<Json> = s["containerStatuses"]
             .as_array()
@@ -358,7 +361,7 @@ fn same_pod_status(a: &Json, b: &Json) -> bool {
 }
 
 /// Conditions carry times; compare without them.
-fn same_status(a: &Json, b: &Json) -> bool {
+pub(super) fn same_status(a: &Json, b: &Json) -> bool {
     let strip = |s: &Json| {
         let mut s = s.clone();
         for c in s["conditions"].as_array_mut().into_iter().flatten() {
@@ -385,11 +388,13 @@ fn autoscalers(objects: &mut Objects) {
     for hpa in hpas {
         let ns = hpa["metadata"]["namespace"].as_str().unwrap_or_default();
         let target = &hpa["spec"]["scaleTargetRef"];
-        if target["kind"] != "Deployment" {
-            continue;
-        }
+        let plural = match target["kind"].as_str() {
+            Some("Deployment") => "deployments",
+            Some("StatefulSet") => "statefulsets",
+            _ => continue,
+        };
         let key = format!(
-            "apps/deployments/{ns}/{}",
+            "apps/{plural}/{ns}/{}",
             target["name"].as_str().unwrap_or_default()
         );
         let Some(deployment) = objects.objects.get(&key) else {
@@ -433,7 +438,7 @@ fn load_balancers(objects: &mut Objects) {
     }
 }
 
-fn hash(v: &Json) -> u64 {
+pub(super) fn hash(v: &Json) -> u64 {
     v.to_string()
         .bytes()
         .fold(0xcbf2_9ce4_8422_2325u64, |h, b| {

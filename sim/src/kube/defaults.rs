@@ -39,6 +39,46 @@ pub fn apply(rt: &ResourceType, obj: &mut Json) -> Result<(), KubeError> {
             pod_spec(&mut obj["spec"]["template"]["spec"]);
             set_default(obj, &["status"], json!({}));
         }
+        "StatefulSet" => {
+            set_default(obj, &["spec", "replicas"], json!(1));
+            set_default(obj, &["spec", "revisionHistoryLimit"], json!(10));
+            set_default(obj, &["spec", "podManagementPolicy"], json!("OrderedReady"));
+            set_default(
+                obj,
+                &["spec", "updateStrategy", "type"],
+                json!("RollingUpdate"),
+            );
+            if obj["spec"]["updateStrategy"]["type"] == "RollingUpdate" {
+                set_default(
+                    obj,
+                    &["spec", "updateStrategy", "rollingUpdate", "partition"],
+                    json!(0),
+                );
+            }
+            for (policy, value) in [("whenDeleted", "Retain"), ("whenScaled", "Retain")] {
+                set_default(
+                    obj,
+                    &["spec", "persistentVolumeClaimRetentionPolicy", policy],
+                    json!(value),
+                );
+            }
+            for claim in obj["spec"]
+                .get_mut("volumeClaimTemplates")
+                .and_then(Json::as_array_mut)
+                .into_iter()
+                .flatten()
+            {
+                claim_defaults(claim);
+            }
+            drop_zero(&mut obj["spec"], "minReadySeconds");
+            pod_spec(&mut obj["spec"]["template"]["spec"]);
+            set_default(
+                obj,
+                &["status"],
+                json!({"replicas": 0, "availableReplicas": 0}),
+            );
+        }
+        "PersistentVolumeClaim" => claim_defaults(obj),
         "Service" => service(obj),
         "LimitRange" => limit_range(obj),
         "Secret" if obj["type"].is_null() => obj["type"] = json!("Opaque"),
@@ -103,6 +143,12 @@ pub fn apply(rt: &ResourceType, obj: &mut Json) -> Result<(), KubeError> {
         _ => {}
     }
     Ok(())
+}
+
+/// A claim, or a StatefulSet's claim template, as the server stores it.
+fn claim_defaults(claim: &mut Json) {
+    set_default(claim, &["spec", "volumeMode"], json!("Filesystem"));
+    set_default(claim, &["status", "phase"], json!("Pending"));
 }
 
 fn set_default(obj: &mut Json, path: &[&str], value: Json) {
@@ -246,6 +292,9 @@ fn service(obj: &mut Json) {
     }
     if spec["type"] == "LoadBalancer" {
         set_default(spec, &["allocateLoadBalancerNodePorts"], json!(true));
+    }
+    if spec["clusterIP"] == "None" {
+        set_default(spec, &["clusterIPs"], json!(["None"]));
     }
     if spec["clusterIP"].is_null() {
         let n = obj["metadata"]["uid"].as_str().map_or(0, |u| {

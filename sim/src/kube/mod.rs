@@ -6,11 +6,13 @@
 pub mod controllers;
 pub mod defaults;
 pub mod fields;
+pub mod immutable;
 pub mod objects;
 pub mod openapi;
 pub mod protobuf;
 pub mod quantity;
 pub mod resources;
+pub mod stateful_sets;
 pub mod table;
 pub mod watches;
 

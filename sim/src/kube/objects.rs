@@ -10,6 +10,7 @@ use serde_json::{Map, Value as Json, json};
 
 use super::defaults;
 use super::fields::{self, Ctx};
+use super::immutable;
 use super::openapi;
 use super::resources::ResourceType;
 use crate::google::now_rfc3339;
@@ -108,6 +109,19 @@ impl KubeError {
             reason: "Invalid",
             message: format!("{} \"{name}\" is invalid: {field}: {message}", rt.kind),
             details: json!({"name": name, "kind": rt.kind, "causes": [{"reason": "FieldValueInvalid", "message": message, "field": field}]}),
+        }
+    }
+
+    /// A change the API server forbids, e.g. to an immutable field.
+    pub fn forbidden_field(rt: &ResourceType, name: &str, field: &str, message: String) -> Self {
+        KubeError {
+            code: 422,
+            reason: "Invalid",
+            message: format!(
+                "{} \"{name}\" is invalid: {field}: Forbidden: {message}",
+                rt.qualified_kind()
+            ),
+            details: json!({"name": name, "group": rt.group, "kind": rt.kind, "causes": [{"reason": "FieldValueForbidden", "message": format!("Forbidden: {message}"), "field": field}]}),
         }
     }
 
@@ -404,6 +418,7 @@ impl Objects {
             obj["status"] = current["status"].clone();
         }
         defaults::apply(rt, &mut obj)?;
+        immutable::check(rt, name, &current, &obj)?;
         Ok(self.store(rt, ns, name, &current, obj, w, "Update", None))
     }
 
@@ -428,6 +443,7 @@ impl Objects {
             },
         );
         defaults::apply(rt, &mut next)?;
+        immutable::check(rt, name, &current, &next)?;
         Ok(self.store(rt, ns, name, &current, next, w, "Update", None))
     }
 
@@ -519,6 +535,7 @@ impl Objects {
         }
         fields::merge(&mut next, &applied, &ctx);
         defaults::apply(rt, &mut next)?;
+        immutable::check(rt, name, &current, &next)?;
         // The applier's entry keeps its place; a no-op apply keeps it as it
         // was, time included.
         match entries.iter_mut().find(|e| mine(e)) {
@@ -588,7 +605,8 @@ impl Objects {
     }
 
     /// Deletes an object. Namespaces go through Terminating; with
-    /// `Foreground` propagation the object waits for its dependents.
+    /// `Foreground` propagation the object waits for its dependents, with
+    /// `Orphan` they stay.
     pub fn delete(
         &mut self,
         rt: &ResourceType,
@@ -622,6 +640,20 @@ impl Objects {
             obj["metadata"]["resourceVersion"] = json!(self.next_rv());
             self.objects.insert(key(rt, ns, name), obj.clone());
             return Ok(obj);
+        }
+        if propagation == Some("Orphan") {
+            // Its dependents stay, no longer owned by it.
+            let uid = obj["metadata"]["uid"].clone();
+            let dependents: Vec<String> = self.dependents(&obj).cloned().collect();
+            for k in dependents {
+                if let Some(refs) = self
+                    .objects
+                    .get_mut(&k)
+                    .and_then(|d| d["metadata"]["ownerReferences"].as_array_mut())
+                {
+                    refs.retain(|r| r["uid"] != uid);
+                }
+            }
         }
         self.objects.remove(&key(rt, ns, name));
         Ok(obj)

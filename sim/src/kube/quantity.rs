@@ -2,6 +2,34 @@
 //! stores them: `2000m` becomes `2`, `1024Mi` becomes `1Gi`, `0.5` becomes
 //! `500m`.
 
+/// The amount a quantity stands for, near enough to compare two.
+pub fn amount(s: &str) -> Option<f64> {
+    let split = s
+        .find(|c: char| !(c.is_ascii_digit() || c == '.' || c == '+' || c == '-'))
+        .unwrap_or(s.len());
+    let (number, suffix) = s.split_at(split);
+    let scale = match suffix {
+        "" => 1.0,
+        "n" => 1e-9,
+        "u" => 1e-6,
+        "m" => 1e-3,
+        "k" => 1e3,
+        "M" => 1e6,
+        "G" => 1e9,
+        "T" => 1e12,
+        "P" => 1e15,
+        "E" => 1e18,
+        "Ki" => 1024f64,
+        "Mi" => 1024f64.powi(2),
+        "Gi" => 1024f64.powi(3),
+        "Ti" => 1024f64.powi(4),
+        "Pi" => 1024f64.powi(5),
+        "Ei" => 1024f64.powi(6),
+        _ => return None,
+    };
+    Some(number.parse::<f64>().ok()? * scale)
+}
+
 /// The canonical spelling of a quantity, or `None` when it does not parse.
 pub fn canonical(s: &str) -> Option<String> {
     let split = s

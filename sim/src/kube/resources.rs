@@ -29,6 +29,15 @@ impl ResourceType {
     }
 
     /// `deployments.apps`, as in messages ("deployments.apps \"api\" not found").
+    /// `StatefulSet.apps`, as in validation messages.
+    pub fn qualified_kind(&self) -> String {
+        if self.group.is_empty() {
+            self.kind.to_string()
+        } else {
+            format!("{}.{}", self.kind, self.group)
+        }
+    }
+
     pub fn qualified(&self) -> String {
         if self.group.is_empty() {
             self.plural.to_string()
@@ -148,6 +157,28 @@ pub const RESOURCES: &[ResourceType] = &[
         short_names: &["deploy"],
         subresources: &["scale", "status"],
         generation: true,
+    },
+    ResourceType {
+        group: "apps",
+        version: "v1",
+        plural: "statefulsets",
+        singular: "statefulset",
+        kind: "StatefulSet",
+        namespaced: true,
+        short_names: &["sts"],
+        subresources: &["scale", "status"],
+        generation: true,
+    },
+    ResourceType {
+        group: "",
+        version: "v1",
+        plural: "persistentvolumeclaims",
+        singular: "persistentvolumeclaim",
+        kind: "PersistentVolumeClaim",
+        namespaced: true,
+        short_names: &["pvc"],
+        subresources: &["status"],
+        generation: false,
     },
     ResourceType {
         group: "autoscaling",

@@ -301,6 +301,12 @@ fn role_not_ready(e: &CloudError) -> bool {
         if status == "InvalidParameterException" && message.contains("could not be assumed"))
 }
 
+/// EKS's answer to a configuration change it already has.
+fn already_applied(e: &CloudError) -> bool {
+    matches!(e, CloudError::Api { status, message, .. }
+        if status == "InvalidParameterException" && message.contains("already at the desired"))
+}
+
 impl Aws {
     pub(super) async fn describe_cluster(
         &self,
@@ -458,15 +464,23 @@ impl Aws {
         ) -> aws_sdk_eks::operation::update_cluster_config::builders::UpdateClusterConfigFluentBuilder,
     {
         let eks = self.eks(region).await;
-        let out = send(wait, || async {
+        let sent = send(wait, || async {
             build(eks.update_cluster_config().name(name))
                 .send()
                 .await
                 .map_err(|e| api_error(call, e))
         })
-        .await?;
-        self.follow_update(call, region, name, None, out.update(), wait)
-            .await
+        .await;
+        match sent {
+            Ok(out) => {
+                self.follow_update(call, region, name, None, out.update(), wait)
+                    .await
+            }
+            // A retry after a lost response finds its own change made: the
+            // update it started runs until the cluster is ACTIVE again.
+            Err(e) if already_applied(&e) => self.wait_until_active(call, region, name, wait).await,
+            Err(e) => Err(e),
+        }
     }
 
     /// Sets (`Some`) or removes (`None`) one tag Genesis keeps for itself.
@@ -765,7 +779,7 @@ impl Clusters for Aws {
         {
             let eks = self.eks(region).await;
             let call = "upgrading the control plane";
-            let out = send(wait, || async {
+            let sent = send(wait, || async {
                 eks.update_cluster_version()
                     .name(name)
                     .version(version)
@@ -773,9 +787,17 @@ impl Clusters for Aws {
                     .await
                     .map_err(|e| api_error(call, e))
             })
-            .await?;
-            self.follow_update(call, region, name, None, out.update(), wait)
-                .await?;
+            .await;
+            match sent {
+                Ok(out) => {
+                    self.follow_update(call, region, name, None, out.update(), wait)
+                        .await?;
+                }
+                Err(e) if already_applied(&e) => {
+                    self.wait_until_active(call, region, name, wait).await?;
+                }
+                Err(e) => return Err(e),
+            }
         }
         let Some(current) = self.describe_cluster(region, name, wait).await? else {
             return Err(CloudError::Invalid(format!(

@@ -18,12 +18,16 @@ use crate::kube::retried;
 /// The label naming the workload on every object and pod.
 pub const NAME_LABEL: &str = "app.kubernetes.io/name";
 
+/// The kinds that run a workload's pods.
+const CONTROLLERS: [&str; 2] = ["Deployment", "StatefulSet"];
+
 /// The kinds a workload may render, with their API coordinates: (kind,
 /// group, version, plural).
 const KINDS: &[(&str, &str, &str, &str)] = &[
     ("ServiceAccount", "", "v1", "serviceaccounts"),
     ("ConfigMap", "", "v1", "configmaps"),
     ("Deployment", "apps", "v1", "deployments"),
+    ("StatefulSet", "apps", "v1", "statefulsets"),
     ("Service", "", "v1", "services"),
     (
         "HorizontalPodAutoscaler",
@@ -142,6 +146,109 @@ pub async fn delete(
     }
 }
 
+/// Whether going from `before` to `after` changes what a StatefulSet
+/// cannot change in place (its claim templates, its pod management
+/// policy): it is then deleted with its pods left running (`recreate`)
+/// and applied again, adopting them.
+pub fn rebuilds_stateful_set(before: &[Json], after: &[Json]) -> bool {
+    let fixed = |objects: &[Json]| {
+        objects
+            .iter()
+            .find(|o| o["kind"] == "StatefulSet")
+            .map(|o| {
+                (
+                    o["spec"]["volumeClaimTemplates"].clone(),
+                    o["spec"]["podManagementPolicy"].clone(),
+                )
+            })
+    };
+    matches!((fixed(before), fixed(after)), (Some(a), Some(b)) if a != b)
+}
+
+/// Grows the live claims of a StatefulSet's pods: `sizes` gives the new
+/// size of each claim template that grew. The API server refuses where the
+/// claim's StorageClass does not allow expansion, before anything else
+/// changes.
+pub async fn expand_claims(
+    client: &kube::Client,
+    namespace: &str,
+    set: &str,
+    sizes: &[(String, String)],
+    stop: &CancellationToken,
+) -> Result<(), crate::kube::KubeError> {
+    use k8s_openapi::api::core::v1::PersistentVolumeClaim;
+    use kube::api::{ListParams, Patch, PatchParams};
+    if sizes.is_empty() {
+        return Ok(());
+    }
+    let claims: kube::Api<PersistentVolumeClaim> = kube::Api::namespaced(client.clone(), namespace);
+    let params = ListParams::default().labels(&format!("{NAME_LABEL}={set}"));
+    let list = retried(stop, || claims.list(&params))
+        .await
+        .map_err(|e| crate::kube::KubeError::from_kube("listing the volume claims", e))?;
+    for claim in list.items {
+        let name = claim.metadata.name.clone().unwrap_or_default();
+        let Some((_, size)) = sizes.iter().find(|(template, _)| {
+            name.strip_prefix(&format!("{template}-{set}-"))
+                .is_some_and(|ordinal| ordinal.chars().all(|c| c.is_ascii_digit()))
+        }) else {
+            continue;
+        };
+        let patch = Patch::Merge(
+            serde_json::json!({"spec": {"resources": {"requests": {"storage": size}}}}),
+        );
+        let params = PatchParams::default();
+        retried(stop, || claims.patch(&name, &params, &patch))
+            .await
+            .map_err(|e| {
+                crate::kube::KubeError::from_kube(
+                    &format!("expanding PersistentVolumeClaim {namespace}/{name} to {size}"),
+                    e,
+                )
+            })?;
+    }
+    Ok(())
+}
+
+/// Deletes a StatefulSet but not its pods (nor their claims), and waits
+/// until it is gone, so that it can be applied again with what it cannot
+/// change in place.
+pub async fn orphan_stateful_set(
+    client: &kube::Client,
+    namespace: &str,
+    name: &str,
+    timeout: std::time::Duration,
+    stop: &CancellationToken,
+) -> Result<(), crate::kube::KubeError> {
+    let api = api(client, "StatefulSet", namespace).expect("StatefulSet is a known kind");
+    let params = kube::api::DeleteParams::orphan();
+    match retried(stop, || api.delete(name, &params)).await {
+        Ok(_) => {}
+        Err(kube::Error::Api(s)) if s.code == 404 => {}
+        Err(e) => {
+            return Err(crate::kube::KubeError::from_kube(
+                &format!("deleting StatefulSet {namespace}/{name} (its pods stay)"),
+                e,
+            ));
+        }
+    }
+    let started = std::time::Instant::now();
+    while retried(stop, || api.get_opt(name))
+        .await
+        .map_err(|e| crate::kube::KubeError::from_kube("waiting for the StatefulSet to go", e))?
+        .is_some()
+    {
+        if started.elapsed() > timeout {
+            return Err(crate::kube::KubeError::Transport {
+                call: format!("deleting StatefulSet {namespace}/{name} (its pods stay)"),
+                message: format!("still there after {timeout:?}"),
+            });
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(200)).await;
+    }
+    Ok(())
+}
+
 /// Which of `objects` already exist in the cluster and are not this
 /// rendering's own (by their origin fingerprint: an earlier attempt of the
 /// same create made those), as (kind, name), all read at once. A create
@@ -235,28 +342,33 @@ pub enum Rollout {
     Progressing,
 }
 
-/// Waits until the deployment's new pods are updated, ready and available,
-/// it fails (ProgressDeadlineExceeded), or `timeout` passes.
+/// Waits until the new pods of the workload's Deployment or StatefulSet
+/// (`kind`) are updated, ready and available, the rollout fails
+/// (ProgressDeadlineExceeded), or `timeout` passes.
 pub async fn wait_for_rollout(
     client: &kube::Client,
     namespace: &str,
-    name: &str,
+    (kind, name): (&str, &str),
     timeout: std::time::Duration,
     stop: &CancellationToken,
 ) -> Result<Rollout, crate::kube::KubeError> {
-    let api = api(client, "Deployment", namespace).expect("Deployment is a known kind");
+    let Some(api) = api(client, kind, namespace) else {
+        return Ok(Rollout::Available);
+    };
     let started = std::time::Instant::now();
     // Quick rollouts are seen quickly, slow ones are not polled hard.
     let mut pause = std::time::Duration::from_millis(50);
     loop {
         let d = retried(stop, || api.get(name))
             .await
-            .map_err(|e| crate::kube::KubeError::from_kube("reading the deployment", e))?;
-        let rollout = rollout_of(&serde_json::to_value(&d).unwrap_or_default());
+            .map_err(|e| crate::kube::KubeError::from_kube(&format!("reading the {kind}"), e))?;
+        let mut d = serde_json::to_value(&d).unwrap_or_default();
+        d["kind"] = Json::from(kind);
+        let rollout = rollout_of(&d);
         if rollout != Rollout::Progressing || started.elapsed() >= timeout {
             return Ok(rollout);
         }
-        tracing::debug!(deployment = %name, elapsed_ms = started.elapsed().as_millis() as u64, "waiting for the rollout");
+        tracing::debug!(%kind, %name, elapsed_ms = started.elapsed().as_millis() as u64, "waiting for the rollout");
         tokio::select! {
             () = tokio::time::sleep(pause) => {}
             () = stop.cancelled() => return Ok(Rollout::Progressing),
@@ -322,7 +434,7 @@ pub async fn pod_problems(client: &kube::Client, namespace: &str, name: &str) ->
     )
 }
 
-/// The rollout state a deployment's status shows.
+/// The rollout state a Deployment's or StatefulSet's status shows.
 pub fn rollout_of(d: &Json) -> Rollout {
     let desired = d["spec"]["replicas"].as_i64().unwrap_or(1);
     let status = &d["status"];
@@ -346,14 +458,35 @@ pub fn rollout_of(d: &Json) -> Rollout {
         );
     }
     let count = |k: &str| status[k].as_i64().unwrap_or(0);
-    if count("updatedReplicas") >= desired
-        && count("readyReplicas") >= desired
-        && count("availableReplicas") >= desired
-    {
+    let done = if d["kind"] == "StatefulSet" {
+        stateful_set_done(d, desired)
+    } else {
+        count("updatedReplicas") >= desired
+    };
+    if done && count("readyReplicas") >= desired && count("availableReplicas") >= desired {
         Rollout::Available
     } else {
         Rollout::Progressing
     }
+}
+
+/// Whether a StatefulSet's pods run its current template: all of them,
+/// or those at or above the partition in a staged rollout; with OnDelete,
+/// pods take it only when deleted, so there is nothing to wait for.
+fn stateful_set_done(s: &Json, desired: i64) -> bool {
+    let status = &s["status"];
+    let strategy = &s["spec"]["updateStrategy"];
+    if strategy["type"] == "OnDelete" {
+        return true;
+    }
+    let partition = strategy["rollingUpdate"]["partition"].as_i64().unwrap_or(0);
+    let updated = status["updatedReplicas"].as_i64().unwrap_or(0);
+    if partition > 0 {
+        return updated >= desired - partition.min(desired);
+    }
+    updated >= desired
+        && status["currentRevision"].as_str().is_some()
+        && status["currentRevision"] == status["updateRevision"]
 }
 
 /// What exists of a workload in the cluster: each object found, by kind,
@@ -364,8 +497,9 @@ pub struct Observed {
 }
 
 impl Observed {
-    pub fn deployment(&self) -> Option<&Json> {
-        self.objects.get("Deployment")
+    /// The Deployment or StatefulSet that runs the pods.
+    pub fn controller(&self) -> Option<&Json> {
+        CONTROLLERS.iter().find_map(|k| self.objects.get(k))
     }
 
     pub fn load_balancer_ip(&self) -> Option<String> {
@@ -385,7 +519,7 @@ pub fn belongs(object: &Json, name: &str, observed: &Observed) -> bool {
         let labels = &o["metadata"]["labels"];
         labels[crate::kube::MANAGED_BY.0] == crate::kube::MANAGED_BY.1 && labels[NAME_LABEL] == name
     };
-    made_by_genesis(object) || !observed.deployment().is_some_and(made_by_genesis)
+    made_by_genesis(object) || !observed.controller().is_some_and(made_by_genesis)
 }
 
 /// Reads the workload's objects of the given kinds, all at once. The
@@ -415,16 +549,17 @@ pub async fn observe(
     };
     let mut out = Observed::default();
     let mut account = name.to_string();
-    if kinds.contains(&"Deployment")
-        && let (_, Some(d)) = get("Deployment", name.to_string()).await?
-    {
-        if let Some(sa) = d["spec"]["template"]["spec"]["serviceAccountName"].as_str() {
-            account = sa.to_string();
+    for kind in CONTROLLERS.into_iter().filter(|k| kinds.contains(k)) {
+        if let (_, Some(d)) = get(kind, name.to_string()).await? {
+            if let Some(sa) = d["spec"]["template"]["spec"]["serviceAccountName"].as_str() {
+                account = sa.to_string();
+            }
+            out.objects.insert(kind, d);
+            break;
         }
-        out.objects.insert("Deployment", d);
     }
     let mut reads = tokio::task::JoinSet::new();
-    for kind in kinds.iter().filter(|k| **k != "Deployment") {
+    for kind in kinds.iter().filter(|k| !CONTROLLERS.contains(k)) {
         let object = if *kind == "ServiceAccount" {
             account.clone()
         } else {

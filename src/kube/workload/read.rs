@@ -10,12 +10,13 @@
 
 use std::collections::BTreeMap;
 
-use k8s_openapi::api::apps::v1::{Deployment, DeploymentStrategy};
+use k8s_openapi::api::apps::v1::{Deployment, DeploymentStrategy, StatefulSet};
 use k8s_openapi::api::autoscaling::v2::{
     HPAScalingRules, HorizontalPodAutoscaler, HorizontalPodAutoscalerSpec,
 };
 use k8s_openapi::api::core::v1::{
-    ConfigMap, Container, PodSpec, Probe, ResourceRequirements, Service, ServiceAccount, Toleration,
+    ConfigMap, Container, PersistentVolumeClaim, PodSpec, PodTemplateSpec, Probe,
+    ResourceRequirements, Service, ServiceAccount, Toleration,
 };
 use k8s_openapi::api::networking::v1::{
     Ingress, NetworkPolicy, NetworkPolicyPeer, NetworkPolicyPort, NetworkPolicySpec,
@@ -30,7 +31,7 @@ use super::NAME_LABEL;
 use crate::cloud::origin;
 use crate::kube::{FIELD_MANAGER, MANAGED_BY};
 use crate::resources::node_pool::{LABEL_NODE_POOL, LABEL_POOL_TYPE};
-use crate::resources::workload::{self as model, WorkloadSpec};
+use crate::resources::workload::{self as model, Kind, WorkloadSpec};
 
 type Labels = BTreeMap<String, String>;
 
@@ -190,9 +191,8 @@ fn labels_of(selector: Option<&LabelSelector>) -> Option<Labels> {
 /// namespace and name). What produces no object reads as left out when
 /// the object is missing, so the next plan puts it back.
 pub fn spec_of(live: &BTreeMap<&str, Json>, applied: &WorkloadSpec) -> WorkloadSpec {
-    let deployment: Deployment = typed(live.get("Deployment")).unwrap_or_default();
-    let spec = deployment.spec;
-    let pod = spec.template.spec.clone().unwrap_or_default();
+    let controller = Controller::of(live);
+    let pod = controller.template.spec.clone().unwrap_or_default();
     let container = pod
         .containers
         .iter()
@@ -205,20 +205,21 @@ pub fn spec_of(live: &BTreeMap<&str, Json>, applied: &WorkloadSpec) -> WorkloadS
     let mut w = WorkloadSpec {
         namespace: applied.namespace.clone(),
         name: applied.name.clone(),
+        kind: controller.kind,
         // The autoscaler's count is not the configuration's.
-        replicas: int(spec.replicas).filter(|_| autoscaling.is_none()),
+        replicas: int(controller.replicas).filter(|_| autoscaling.is_none()),
         autoscaling,
-        strategy: spec.strategy.as_ref().map(strategy),
-        min_ready_seconds: int(spec.min_ready_seconds).unwrap_or(0),
-        progress_deadline_seconds: int(spec.progress_deadline_seconds).unwrap_or(600),
+        strategy: controller.strategy.clone(),
+        min_ready_seconds: int(controller.min_ready_seconds).unwrap_or(0),
+        progress_deadline_seconds: int(controller.progress_deadline_seconds).unwrap_or(600),
+        volume_retention: controller.volume_retention.clone(),
+        pod_management_policy: controller.pod_management_policy.clone(),
         termination_grace_period_seconds: pod.termination_grace_period_seconds,
         security_context: security_context(&pod, &container),
-        labels: without(
-            deployment.metadata.labels.as_ref(),
-            &[NAME_LABEL, MANAGED_BY.0],
-        ),
+        labels: without(controller.labels.as_ref(), &[NAME_LABEL, MANAGED_BY.0]),
         annotations: without(
-            spec.template
+            controller
+                .template
                 .metadata
                 .as_ref()
                 .and_then(|m| m.annotations.as_ref()),
@@ -251,7 +252,115 @@ pub fn spec_of(live: &BTreeMap<&str, Json>, applied: &WorkloadSpec) -> WorkloadS
     };
     read_container(&container, &mut w);
     read_placement(&pod, &mut w);
+    w.volumes = volumes(&pod, &container, &controller.claims);
     w
+}
+
+/// What a Deployment and a StatefulSet both say, and what only one does.
+#[derive(Default)]
+struct Controller {
+    kind: Kind,
+    labels: Option<Labels>,
+    template: PodTemplateSpec,
+    replicas: Option<i32>,
+    min_ready_seconds: Option<i32>,
+    progress_deadline_seconds: Option<i32>,
+    strategy: Option<model::Strategy>,
+    claims: Vec<PersistentVolumeClaim>,
+    volume_retention: Option<model::VolumeRetention>,
+    pod_management_policy: Option<String>,
+}
+
+impl Controller {
+    fn of(live: &BTreeMap<&str, Json>) -> Controller {
+        if let Some(s) = typed::<StatefulSet>(live.get("StatefulSet")) {
+            let spec = s.spec;
+            let retention = spec
+                .persistent_volume_claim_retention_policy
+                .map(|r| model::VolumeRetention {
+                    when_deleted: r.when_deleted.unwrap_or_else(|| "Retain".into()),
+                    when_scaled: r.when_scaled.unwrap_or_else(|| "Retain".into()),
+                })
+                .filter(|r| *r != model::VolumeRetention::default());
+            return Controller {
+                kind: Kind::StatefulSet,
+                labels: s.metadata.labels,
+                template: spec.template,
+                replicas: spec.replicas,
+                min_ready_seconds: spec.min_ready_seconds,
+                progress_deadline_seconds: None,
+                strategy: spec.update_strategy.map(|u| model::Strategy {
+                    kind: u.type_.unwrap_or_else(|| "RollingUpdate".into()),
+                    partition: u.rolling_update.and_then(|r| r.partition).map(i64::from),
+                    ..model::Strategy::default()
+                }),
+                claims: spec.volume_claim_templates.unwrap_or_default(),
+                volume_retention: retention,
+                pod_management_policy: spec.pod_management_policy,
+            };
+        }
+        let Some(d) = typed::<Deployment>(live.get("Deployment")) else {
+            return Controller::default();
+        };
+        Controller {
+            kind: Kind::Deployment,
+            labels: d.metadata.labels,
+            template: d.spec.template,
+            replicas: d.spec.replicas,
+            min_ready_seconds: d.spec.min_ready_seconds,
+            progress_deadline_seconds: d.spec.progress_deadline_seconds,
+            strategy: d.spec.strategy.as_ref().map(strategy),
+            ..Controller::default()
+        }
+    }
+}
+
+/// The container's volumes by name, each from its mount and its source:
+/// a pod volume, or a claim template.
+fn volumes(
+    pod: &PodSpec,
+    container: &Container,
+    claims: &[PersistentVolumeClaim],
+) -> BTreeMap<String, model::Volume> {
+    let sources = pod.volumes.clone().unwrap_or_default();
+    container
+        .volume_mounts
+        .iter()
+        .flatten()
+        // Genesis's own: a writable /tmp and config_data's files.
+        .filter(|m| m.name != "tmp" && m.name != "config")
+        .map(|m| {
+            let mut v = model::Volume {
+                mount_path: m.mount_path.clone(),
+                read_only: m.read_only.unwrap_or(false),
+                ..model::Volume::default()
+            };
+            if let Some(source) = sources.iter().find(|s| s.name == m.name) {
+                v.empty_dir = source.empty_dir.as_ref().map(|e| model::EmptyDir {
+                    size_limit: e.size_limit.as_ref().map(|q| q.0.clone()),
+                    memory: e.medium.as_deref() == Some("Memory"),
+                });
+                v.config_map = source.config_map.as_ref().map(|c| c.name.clone());
+                v.secret = source.secret.as_ref().and_then(|s| s.secret_name.clone());
+                v.claim_name = source
+                    .persistent_volume_claim
+                    .as_ref()
+                    .map(|c| c.claim_name.clone());
+            } else if let Some(claim) = claims
+                .iter()
+                .find(|c| c.metadata.name.as_deref() == Some(m.name.as_str()))
+            {
+                let spec = claim.spec.clone().unwrap_or_default();
+                v.size = spec
+                    .resources
+                    .and_then(|r| r.requests)
+                    .and_then(|r| r.get("storage").map(|q| q.0.clone()));
+                v.storage_class = spec.storage_class_name;
+                v.access_modes = spec.access_modes.unwrap_or_default();
+            }
+            (m.name.clone(), v)
+        })
+        .collect()
 }
 
 /// What the workload's own container says: image, command, env, ports,
@@ -348,6 +457,7 @@ fn strategy(s: &DeploymentStrategy) -> model::Strategy {
         kind: s.type_.clone().unwrap_or_else(|| "RollingUpdate".into()),
         max_surge: int_or_percent(&rolling.max_surge),
         max_unavailable: int_or_percent(&rolling.max_unavailable),
+        partition: None,
     }
 }
 

@@ -10,6 +10,8 @@ use std::collections::BTreeMap;
 
 use k8s_openapi::api::apps::v1::{
     Deployment, DeploymentSpec, DeploymentStrategy, RollingUpdateDeployment,
+    RollingUpdateStatefulSetStrategy, StatefulSet, StatefulSetPersistentVolumeClaimRetentionPolicy,
+    StatefulSetSpec, StatefulSetUpdateStrategy,
 };
 use k8s_openapi::api::autoscaling::v2::{
     CrossVersionObjectReference, HPAScalingPolicy, HPAScalingRules, HorizontalPodAutoscaler,
@@ -19,9 +21,11 @@ use k8s_openapi::api::autoscaling::v2::{
 use k8s_openapi::api::core::v1::{
     Capabilities, ConfigMap, ConfigMapEnvSource, ConfigMapVolumeSource, Container, ContainerPort,
     EmptyDirVolumeSource, EnvFromSource, EnvVar, EnvVarSource, ExecAction, GRPCAction,
-    HTTPGetAction, PodSecurityContext, PodSpec, PodTemplateSpec, Probe, ResourceRequirements,
-    SeccompProfile, SecretEnvSource, SecretKeySelector, SecurityContext, Service, ServiceAccount,
-    ServicePort, ServiceSpec, TCPSocketAction, Toleration, Volume, VolumeMount,
+    HTTPGetAction, PersistentVolumeClaim, PersistentVolumeClaimSpec,
+    PersistentVolumeClaimVolumeSource, PodSecurityContext, PodSpec, PodTemplateSpec, Probe,
+    ResourceRequirements, SeccompProfile, SecretEnvSource, SecretKeySelector, SecretVolumeSource,
+    SecurityContext, Service, ServiceAccount, ServicePort, ServiceSpec, TCPSocketAction,
+    Toleration, Volume, VolumeMount, VolumeResourceRequirements,
 };
 use k8s_openapi::api::networking::v1::{
     HTTPIngressPath, HTTPIngressRuleValue, IPBlock, Ingress, IngressBackend, IngressRule,
@@ -40,7 +44,7 @@ use crate::cloud::origin;
 use crate::framework::validators::parse_quantity;
 use crate::kube::MANAGED_BY;
 use crate::resources::node_pool::{LABEL_NODE_POOL, LABEL_POOL_TYPE};
-use crate::resources::workload::{self as model, WorkloadSpec};
+use crate::resources::workload::{self as model, Kind, WorkloadSpec};
 
 type Labels = BTreeMap<String, String>;
 
@@ -111,7 +115,10 @@ pub fn render(w: &WorkloadSpec) -> Vec<Json> {
             ..ConfigMap::default()
         }));
     }
-    out.push(to_json(deployment(w)));
+    out.push(match w.kind {
+        Kind::Deployment => to_json(deployment(w)),
+        Kind::StatefulSet => to_json(stateful_set(w)),
+    });
     out.extend(service(w).map(to_json));
     out.extend(autoscaler(w).map(to_json));
     out.extend(disruption_budget(w).map(to_json));
@@ -273,6 +280,12 @@ fn container(w: &WorkloadSpec) -> Container {
             ..VolumeMount::default()
         });
     }
+    mounts.extend(w.volumes.iter().map(|(name, v)| VolumeMount {
+        name: name.clone(),
+        mount_path: v.mount_path.clone(),
+        read_only: v.read_only.then_some(true),
+        ..VolumeMount::default()
+    }));
     Container {
         name: w.name.clone(),
         image: Some(w.image.clone()),
@@ -363,6 +376,7 @@ fn pod(w: &WorkloadSpec) -> PodSpec {
             ..Volume::default()
         });
     }
+    volumes.extend(w.volumes.iter().filter_map(|(name, v)| volume(name, v)));
     let (node_selector, tolerations) = placement(w);
     PodSpec {
         service_account_name: Some(w.service_account_name().to_string()),
@@ -386,6 +400,129 @@ fn pod(w: &WorkloadSpec) -> PodSpec {
     }
 }
 
+/// A pod volume; `None` for a claim per pod, which the StatefulSet makes
+/// from its claim template.
+fn volume(name: &str, v: &model::Volume) -> Option<Volume> {
+    let mut out = Volume {
+        name: name.to_string(),
+        ..Volume::default()
+    };
+    if let Some(e) = &v.empty_dir {
+        out.empty_dir = Some(EmptyDirVolumeSource {
+            medium: e.memory.then(|| "Memory".to_string()),
+            size_limit: e.size_limit.clone().map(Quantity),
+            ..EmptyDirVolumeSource::default()
+        });
+    } else if let Some(map) = &v.config_map {
+        out.config_map = Some(ConfigMapVolumeSource {
+            name: map.clone(),
+            ..ConfigMapVolumeSource::default()
+        });
+    } else if let Some(secret) = &v.secret {
+        out.secret = Some(SecretVolumeSource {
+            secret_name: Some(secret.clone()),
+            ..SecretVolumeSource::default()
+        });
+    } else if let Some(claim) = &v.claim_name {
+        out.persistent_volume_claim = Some(PersistentVolumeClaimVolumeSource {
+            claim_name: claim.clone(),
+            ..PersistentVolumeClaimVolumeSource::default()
+        });
+    } else {
+        return None;
+    }
+    Some(out)
+}
+
+/// The claim templates of a StatefulSet, one per sized volume. Only
+/// Genesis's own labels: the templates cannot change once created.
+fn claim_templates(w: &WorkloadSpec) -> Vec<PersistentVolumeClaim> {
+    w.volumes
+        .iter()
+        .filter_map(|(name, v)| {
+            let size = v.size.clone()?;
+            let access_modes = if v.access_modes.is_empty() {
+                vec!["ReadWriteOnce".to_string()]
+            } else {
+                v.access_modes.clone()
+            };
+            Some(PersistentVolumeClaim {
+                metadata: ObjectMeta {
+                    name: Some(name.clone()),
+                    labels: Some(
+                        [
+                            (NAME_LABEL.to_string(), w.name.clone()),
+                            (MANAGED_BY.0.to_string(), MANAGED_BY.1.to_string()),
+                        ]
+                        .into(),
+                    ),
+                    ..ObjectMeta::default()
+                },
+                spec: Some(PersistentVolumeClaimSpec {
+                    access_modes: Some(access_modes),
+                    storage_class_name: v.storage_class.clone(),
+                    resources: Some(VolumeResourceRequirements {
+                        requests: Some([("storage".to_string(), Quantity(size))].into()),
+                        ..VolumeResourceRequirements::default()
+                    }),
+                    ..PersistentVolumeClaimSpec::default()
+                }),
+                ..PersistentVolumeClaim::default()
+            })
+        })
+        .collect()
+}
+
+fn template(w: &WorkloadSpec) -> PodTemplateSpec {
+    PodTemplateSpec {
+        metadata: Some(ObjectMeta {
+            labels: Some(labels(w)),
+            annotations: non_empty_map(&w.annotations),
+            ..ObjectMeta::default()
+        }),
+        spec: Some(pod(w)),
+    }
+}
+
+/// With an autoscaler, replicas are the autoscaler's: not applied.
+fn replicas(w: &WorkloadSpec) -> Option<i32> {
+    w.replicas.filter(|_| w.autoscaling.is_none()).map(int32)
+}
+
+fn stateful_set(w: &WorkloadSpec) -> StatefulSet {
+    let update_strategy = w.strategy.as_ref().map(|s| StatefulSetUpdateStrategy {
+        type_: Some(s.kind.clone()),
+        rolling_update: s.partition.map(|p| RollingUpdateStatefulSetStrategy {
+            partition: Some(int32(p)),
+            ..RollingUpdateStatefulSetStrategy::default()
+        }),
+    });
+    let retention = w.volume_retention.clone().unwrap_or_default();
+    StatefulSet {
+        metadata: metadata(w, &w.name),
+        spec: StatefulSetSpec {
+            service_name: Some(w.name.clone()),
+            selector: selector(w),
+            template: template(w),
+            replicas: replicas(w),
+            update_strategy,
+            pod_management_policy: w.pod_management_policy.clone(),
+            min_ready_seconds: Some(int32(w.min_ready_seconds)),
+            volume_claim_templates: non_empty(claim_templates(w)),
+            // Always said, so that keeping the data is never a default
+            // someone else can change.
+            persistent_volume_claim_retention_policy: Some(
+                StatefulSetPersistentVolumeClaimRetentionPolicy {
+                    when_deleted: Some(retention.when_deleted),
+                    when_scaled: Some(retention.when_scaled),
+                },
+            ),
+            ..StatefulSetSpec::default()
+        },
+        ..StatefulSet::default()
+    }
+}
+
 fn strategy(s: &model::Strategy) -> DeploymentStrategy {
     let rolling = (s.kind == "RollingUpdate")
         .then(|| RollingUpdateDeployment {
@@ -400,21 +537,12 @@ fn strategy(s: &model::Strategy) -> DeploymentStrategy {
 }
 
 fn deployment(w: &WorkloadSpec) -> Deployment {
-    let template = PodTemplateSpec {
-        metadata: Some(ObjectMeta {
-            labels: Some(labels(w)),
-            annotations: non_empty_map(&w.annotations),
-            ..ObjectMeta::default()
-        }),
-        spec: Some(pod(w)),
-    };
     Deployment {
         metadata: metadata(w, &w.name),
         spec: DeploymentSpec {
             selector: selector(w),
-            template,
-            // With an autoscaler, replicas are the autoscaler's: not applied.
-            replicas: w.replicas.filter(|_| w.autoscaling.is_none()).map(int32),
+            template: template(w),
+            replicas: replicas(w),
             strategy: w.strategy.as_ref().map(strategy),
             min_ready_seconds: Some(int32(w.min_ready_seconds)),
             progress_deadline_seconds: Some(int32(w.progress_deadline_seconds)),
@@ -452,11 +580,19 @@ fn service_ports(w: &WorkloadSpec) -> Vec<ServicePort> {
         .collect()
 }
 
+/// The workload's Service. A StatefulSet always has one, headless, which
+/// gives its pods their stable names.
 fn service(w: &WorkloadSpec) -> Option<Service> {
-    let s = w.service.as_ref()?;
+    let stateful = w.kind == Kind::StatefulSet;
+    let s = match (&w.service, stateful) {
+        (Some(s), _) => s.clone(),
+        (None, true) => model::Service::default(),
+        (None, false) => return None,
+    };
     Some(Service {
         metadata: with_annotations(metadata(w, &w.name), &s.annotations),
         spec: Some(ServiceSpec {
+            cluster_ip: stateful.then(|| "None".to_string()),
             type_: Some(s.kind.clone()),
             selector: selector(w).match_labels,
             ports: Some(service_ports(w)),
@@ -514,7 +650,7 @@ fn autoscaler(w: &WorkloadSpec) -> Option<HorizontalPodAutoscaler> {
         spec: HorizontalPodAutoscalerSpec {
             scale_target_ref: CrossVersionObjectReference {
                 api_version: Some("apps/v1".into()),
-                kind: "Deployment".into(),
+                kind: w.kind.name().into(),
                 name: w.name.clone(),
             },
             min_replicas: Some(int32(a.min_replicas)),

@@ -181,6 +181,8 @@ impl Resource for Workload {
                 }
             }
         }
+        validate_kind(config, diags);
+        validate_volumes(config, diags);
         if config.get("config_mount_path").is_set() && config.get("config_data").is_null() {
             diags.attribute_error(
                 AttributePath::attr("config_mount_path"),
@@ -230,8 +232,11 @@ impl Resource for Workload {
         }
     }
 
-    fn modify_plan(&self, ctx: &PlanContext<'_>, planned: &mut Value, _diags: &mut Diagnostics) {
+    fn modify_plan(&self, ctx: &PlanContext<'_>, planned: &mut Value, diags: &mut Diagnostics) {
         let config = ctx.config;
+        if !ctx.is_create() {
+            plan_claims(ctx.prior, planned, diags);
+        }
         if config.get("replicas").is_null() {
             // With autoscaling the HPA owns the count: the state has none,
             // so scaling is no diff and a configuration generated from an
@@ -250,6 +255,38 @@ impl Resource for Workload {
             }
         } else {
             plan_observed(ctx.prior, planned);
+        }
+    }
+
+    /// Data outlives its workload unless the configuration says otherwise:
+    /// the plan says which claims stay.
+    fn plan_destroy(&self, prior: &Value, diags: &mut Diagnostics) {
+        let Ok(model) = Model::decode(prior) else {
+            return;
+        };
+        let spec = &model.spec;
+        let kept = spec
+            .volume_retention
+            .clone()
+            .unwrap_or_default()
+            .when_deleted
+            != "Delete";
+        let claims: Vec<String> = spec
+            .volumes
+            .iter()
+            .filter(|(_, v)| v.size.is_some())
+            .map(|(volume, _)| format!("{volume}-{}-N", spec.name))
+            .collect();
+        if spec.kind == Kind::StatefulSet && kept && !claims.is_empty() {
+            diags.push(Diagnostic::warning(
+                "Volume claims are kept",
+                format!(
+                    "Destroying StatefulSet {}/{} keeps its PersistentVolumeClaims ({}, one per pod) and their data: a workload of the same name reuses them. To delete them with the workload, apply volume_retention = {{ when_deleted = \"Delete\" }} first, or delete them with kubectl.",
+                    spec.namespace,
+                    spec.name,
+                    claims.join(", ")
+                ),
+            ));
         }
     }
 
@@ -299,7 +336,7 @@ impl Resource for Workload {
                 e.to_string(),
             ))
         })?;
-        let Some(deployment) = observed.deployment() else {
+        let Some(controller) = observed.controller() else {
             return Ok(None);
         };
         let mut fresh = read_back(state, spec, &observed);
@@ -318,7 +355,7 @@ impl Resource for Workload {
         }
         fresh.set_attr(
             "status",
-            status_name(&workload::rollout_of(deployment)).into(),
+            status_name(&workload::rollout_of(controller)).into(),
         );
         fresh.set_attr("load_balancer_ip", observed.load_balancer_ip().into());
         Ok(Some((fresh, private.to_vec())))
@@ -382,6 +419,10 @@ impl Resource for Workload {
         if version < 1 && state.get("autoscaling").is_set() {
             state.set_attr("replicas", Value::Null);
         }
+        // A null kind planned as its default would replace every workload.
+        if version < 2 && state.get("kind").is_null() {
+            state.set_attr("kind", "Deployment".into());
+        }
         Ok(state)
     }
 
@@ -419,6 +460,160 @@ impl Resource for Workload {
                 ("name", name.into()),
             ],
         ))
+    }
+}
+
+/// The pods' claims can grow (the live claims are expanded in place), but
+/// never shrink, and their class and access modes are set for good: such
+/// changes are refused before anything happens. A claim per pod that is
+/// added or removed only changes new claims; existing ones stay.
+fn plan_claims(prior: &Value, planned: &Value, diags: &mut Diagnostics) {
+    if prior.get("kind") != planned.get("kind") {
+        return;
+    }
+    for (name, was) in prior.get("volumes").entries().into_iter().flatten() {
+        let now = planned.get("volumes").get(name);
+        let at = AttributePath::attr("volumes").key(name);
+        let (Some(old), Some(new)) = (was.get("size").as_str(), now.get("size").as_str()) else {
+            continue;
+        };
+        if let (Some(a), Some(b)) = (
+            validators::parse_quantity(old),
+            validators::parse_quantity(new),
+        ) && b < a
+        {
+            diags.attribute_error(
+                at.join("size"),
+                "Volume claims cannot shrink",
+                format!("The pods' claims hold {old}; Kubernetes cannot make a claim smaller than it is, so {new} is refused. Keep {old} (or more)."),
+            );
+        }
+        for setting in ["storage_class", "access_modes"] {
+            let (a, b) = (was.get(setting), now.get(setting));
+            if !b.is_unknown() && a != b {
+                diags.attribute_error(
+                    at.join(setting),
+                    "Claims keep their class and access modes",
+                    format!("The pods' claims were made with this {setting}, which a claim cannot change. To move the data, create a volume with another name, copy the data, then remove this one."),
+                );
+            }
+        }
+    }
+}
+
+/// Settings that belong to one kind of workload only.
+fn validate_kind(config: &Value, diags: &mut Diagnostics) {
+    if config.get("kind").is_unknown() {
+        return;
+    }
+    let kind = config.get("kind").as_str().unwrap_or("Deployment");
+    let stateful = kind == "StatefulSet";
+    let strategy = config.get("strategy");
+    let mut only = |path: AttributePath, set: bool, what: &str| {
+        if set {
+            diags.attribute_error(
+                path,
+                "Setting does not apply to this kind",
+                format!("{what}; this workload is a {kind}. Remove it, or change kind."),
+            );
+        }
+    };
+    let strategy_type = strategy.get("type").as_str();
+    if stateful {
+        only(
+            AttributePath::attr("strategy").join("type"),
+            strategy_type == Some("Recreate"),
+            "`Recreate` applies to Deployments (StatefulSets use RollingUpdate or OnDelete)",
+        );
+        for name in ["max_surge", "max_unavailable"] {
+            only(
+                AttributePath::attr("strategy").join(name),
+                strategy.get(name).is_set(),
+                &format!("`{name}` applies to Deployments (StatefulSets update one pod at a time)"),
+            );
+        }
+        let service_type = config.get("service").get("type").as_str();
+        only(
+            AttributePath::attr("service").join("type"),
+            matches!(service_type, Some(t) if t != "ClusterIP"),
+            "A StatefulSet's Service is headless (it names the pods), so it is a ClusterIP service; expose it with an ingress or a separate workload",
+        );
+    } else {
+        only(
+            AttributePath::attr("strategy").join("type"),
+            strategy_type == Some("OnDelete"),
+            "`OnDelete` applies to StatefulSets",
+        );
+        for name in ["volume_retention", "pod_management_policy"] {
+            only(
+                AttributePath::attr(name),
+                config.get(name).is_set(),
+                &format!("`{name}` applies to StatefulSets"),
+            );
+        }
+        only(
+            AttributePath::attr("strategy").join("partition"),
+            strategy.get("partition").is_set(),
+            "`partition` applies to StatefulSets",
+        );
+    }
+}
+
+/// Each volume has one source, a claim per pod only on a StatefulSet, and
+/// a mount path of its own.
+fn validate_volumes(config: &Value, diags: &mut Diagnostics) {
+    let stateful = config.get("kind").as_str() == Some("StatefulSet");
+    let mut paths: Vec<&str> = vec!["/tmp"];
+    paths.extend(config.get("config_mount_path").as_str());
+    for (name, v) in config.get("volumes").entries().into_iter().flatten() {
+        let at = AttributePath::attr("volumes").key(name);
+        if !validators::is_dns1123_label(name) || name == "tmp" || name == "config" {
+            diags.attribute_error(
+                at.clone(),
+                "Invalid volume name",
+                format!("{name:?} must be a DNS label (lowercase letters, digits and '-') other than \"tmp\" and \"config\", which Genesis uses."),
+            );
+        }
+        let sources = ["size", "empty_dir", "config_map", "secret", "claim_name"];
+        if Value::count_set(sources.iter().map(|s| v.get(s))).is_some_and(|n| n != 1) {
+            diags.attribute_error(
+                at.clone(),
+                "A volume needs exactly one source",
+                "Set exactly one of size (a claim per pod), empty_dir, config_map, secret or claim_name.",
+            );
+        }
+        if v.get("size").is_set() && !stateful && !config.get("kind").is_unknown() {
+            diags.attribute_error(
+                at.join("size"),
+                "Claims per pod need a StatefulSet",
+                "`size` gives each pod a PersistentVolumeClaim of its own, which takes kind = \"StatefulSet\". For a claim all pods share, use claim_name.",
+            );
+        }
+        for name in ["storage_class", "access_modes"] {
+            if v.get(name).is_set() && v.get("size").is_null() {
+                diags.attribute_error(
+                    at.join(name),
+                    "Setting of a claim",
+                    format!("`{name}` describes the claim `size` makes: set size or remove it."),
+                );
+            }
+        }
+        if let Some(path) = v.get("mount_path").as_str() {
+            if !path.starts_with('/') {
+                diags.attribute_error(
+                    at.join("mount_path"),
+                    "Relative mount path",
+                    format!("{path:?} must be an absolute path, e.g. \"/data\"."),
+                );
+            } else if paths.contains(&path) {
+                diags.attribute_error(
+                    at.join("mount_path"),
+                    "Mount path in use",
+                    format!("{path:?} is already mounted (Genesis mounts /tmp, and config_mount_path): choose another path."),
+                );
+            }
+            paths.push(path);
+        }
     }
 }
 
@@ -593,6 +788,13 @@ async fn apply_workload(
     // renders the same objects (only `timeouts` or `wait_for_rollout`
     // changed, say, or an import met its configuration), nothing is written.
     let unchanged = prior.is_some() && workload::same_objects(&prior_objects, &objects);
+    if let Some((prior, was)) = prior
+        && !unchanged
+        && workload::rebuilds_stateful_set(&prior_objects, &objects)
+        && let Err(e) = rebuild_stateful_set(provider, client, (planned, model), was).await
+    {
+        return Applied::failed(prior.clone(), e);
+    }
     let applied = if unchanged {
         Ok(())
     } else {
@@ -636,9 +838,11 @@ async fn apply_workload(
             .into(),
         );
     }
+    let kind = model.spec.kind.name();
     let waits = model.apply.wait_for_rollout;
     let rollout = if waits {
-        workload::wait_for_rollout(client, namespace, name, wait.timeout, &wait.stop).await
+        let controller = (model.spec.kind.name(), name.as_str());
+        workload::wait_for_rollout(client, namespace, controller, wait.timeout, &wait.stop).await
     } else {
         Ok(workload::Rollout::Progressing)
     };
@@ -657,7 +861,7 @@ async fn apply_workload(
             planned_state(planned, "Failed", lb),
             Diagnostic::error(
                 "Rollout failed",
-                format!("Deployment {namespace}/{name} did not roll out: {reason}{}", pods.await),
+                format!("{kind} {namespace}/{name} did not roll out: {reason}{}", pods.await),
             )
             .into(),
         ),
@@ -665,7 +869,7 @@ async fn apply_workload(
             planned_state(planned, "Progressing", lb),
             Diagnostic::error(
                 "Stopped during the rollout",
-                format!("Terraform asked the provider to stop while Deployment {namespace}/{name} was rolling out. Its objects are applied and the rollout goes on in the cluster; the next plan shows how it ended (`status`)."),
+                format!("Terraform asked the provider to stop while {kind} {namespace}/{name} was rolling out. Its objects are applied and the rollout goes on in the cluster; the next plan shows how it ended (`status`)."),
             )
             .into(),
         ),
@@ -674,7 +878,7 @@ async fn apply_workload(
                 planned_state(planned, "Progressing", lb),
                 Diagnostic::error(
                     "Rollout not finished",
-                    format!("Deployment {namespace}/{name} was still rolling out when the timeout ran out; raise timeouts or check its pods.{}", pods.await),
+                    format!("{kind} {namespace}/{name} was still rolling out when the timeout ran out; raise timeouts or check its pods.{}", pods.await),
                 )
                 .into(),
             )
@@ -685,6 +889,52 @@ async fn apply_workload(
             Diagnostic::error("Failed to watch the rollout", e.to_string()).into(),
         ),
     }
+}
+
+/// Makes way for a StatefulSet with other claims or pod management: grows
+/// the live claims whose size grew, then deletes the StatefulSet leaving
+/// its pods and claims, for the apply to create it again over them.
+async fn rebuild_stateful_set(
+    provider: &ProviderContext,
+    client: &kube::Client,
+    (planned, model): (&Value, &Model),
+    was: &Model,
+) -> Result<(), Diagnostics> {
+    let spec = &model.spec;
+    let grown: Vec<(String, String)> = spec
+        .volumes
+        .iter()
+        .filter_map(|(name, v)| {
+            let new = v.size.as_deref()?;
+            let old = was.spec.volumes.get(name)?.size.as_deref()?;
+            (validators::parse_quantity(new)? > validators::parse_quantity(old)?)
+                .then(|| (name.clone(), new.to_string()))
+        })
+        .collect();
+    let wait = wait_for(provider, planned, "update", 10);
+    let failed = |e: crate::kube::KubeError| {
+        Diagnostics::from(Diagnostic::error(
+            "Failed to change the StatefulSet's claims",
+            format!("{e}. Nothing else was changed."),
+        ))
+    };
+    workload::expand_claims(client, &spec.namespace, &spec.name, &grown, &wait.stop)
+        .await
+        .map_err(failed)?;
+    workload::orphan_stateful_set(
+        client,
+        &spec.namespace,
+        &spec.name,
+        wait.timeout,
+        &wait.stop,
+    )
+    .await
+    .map_err(|e| {
+        Diagnostics::from(Diagnostic::error(
+            "Failed to change the StatefulSet",
+            format!("{e}. Its pods and claims are untouched; the next apply tries again."),
+        ))
+    })
 }
 
 /// Whether the workload has a LoadBalancer service; `None` while unknown.
@@ -723,11 +973,13 @@ fn plan_observed(prior: &Value, planned: &mut Value) {
     // that does not wait has nothing to wait on again: no perpetual diff.
     let settled = prior.get("status").as_str() == Some("Available")
         || planned.get("wait_for_rollout").as_bool() == Some(false);
-    let status = if unchanged("Deployment") && settled {
-        prior.get("status").clone()
-    } else {
-        Value::Unknown
-    };
+    let controller = |v: &Value| v.get("kind").as_str().unwrap_or("Deployment").to_string();
+    let status =
+        if unchanged(&controller(planned)) && controller(prior) == controller(planned) && settled {
+            prior.get("status").clone()
+        } else {
+            Value::Unknown
+        };
     planned.set_attr("status", status);
     let address = match has_load_balancer(planned) {
         Some(false) => Value::Null,

@@ -90,6 +90,11 @@ pub struct Target {
 pub struct WorkloadSpec {
     pub namespace: String,
     pub name: String,
+    pub kind: Kind,
+    #[serde(skip_serializing_if = "BTreeMap::is_empty")]
+    pub volumes: BTreeMap<String, Volume>,
+    pub volume_retention: Option<VolumeRetention>,
+    pub pod_management_policy: Option<String>,
     pub image: String,
     pub image_pull_policy: Option<String>,
     #[serde(skip_serializing_if = "Vec::is_empty")]
@@ -143,6 +148,10 @@ impl Default for WorkloadSpec {
         WorkloadSpec {
             namespace: "default".into(),
             name: String::new(),
+            kind: Kind::Deployment,
+            volumes: BTreeMap::new(),
+            volume_retention: None,
+            pod_management_policy: None,
             image: String::new(),
             image_pull_policy: None,
             command: Vec::new(),
@@ -203,6 +212,67 @@ impl WorkloadSpec {
         self.config_data
             .as_ref()
             .and(self.config_mount_path.as_deref())
+    }
+}
+
+/// What runs the pods.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub enum Kind {
+    /// Interchangeable pods.
+    #[default]
+    Deployment,
+    /// Pods with stable names and a claim each per sized volume.
+    StatefulSet,
+}
+
+impl Kind {
+    pub fn name(self) -> &'static str {
+        match self {
+            Kind::Deployment => "Deployment",
+            Kind::StatefulSet => "StatefulSet",
+        }
+    }
+}
+
+/// A volume in the container: exactly one source (validated).
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+#[serde(default)]
+pub struct Volume {
+    pub mount_path: String,
+    pub read_only: bool,
+    /// A claim of this size per pod (StatefulSets): a volume claim template.
+    pub size: Option<String>,
+    pub storage_class: Option<String>,
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub access_modes: Vec<String>,
+    pub empty_dir: Option<EmptyDir>,
+    pub config_map: Option<String>,
+    pub secret: Option<String>,
+    pub claim_name: Option<String>,
+}
+
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+#[serde(default)]
+pub struct EmptyDir {
+    pub size_limit: Option<String>,
+    pub memory: bool,
+}
+
+/// What happens to a StatefulSet's claims; kept unless told otherwise.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(default)]
+pub struct VolumeRetention {
+    /// `Retain` or `Delete`.
+    pub when_deleted: String,
+    pub when_scaled: String,
+}
+
+impl Default for VolumeRetention {
+    fn default() -> Self {
+        VolumeRetention {
+            when_deleted: "Retain".into(),
+            when_scaled: "Retain".into(),
+        }
     }
 }
 
@@ -365,6 +435,8 @@ pub struct Strategy {
     /// A whole number or a percentage (`1`, `25%`).
     pub max_surge: Option<String>,
     pub max_unavailable: Option<String>,
+    /// StatefulSets: the lowest ordinal that takes a new version.
+    pub partition: Option<i64>,
 }
 
 impl Default for Strategy {
@@ -373,6 +445,7 @@ impl Default for Strategy {
             kind: "RollingUpdate".into(),
             max_surge: None,
             max_unavailable: None,
+            partition: None,
         }
     }
 }

@@ -12,7 +12,9 @@ use crate::resources::node_pool::POOL_TYPES;
 const SERVICE_TYPES: &[&str] = &["ClusterIP", "NodePort", "LoadBalancer"];
 const PROTOCOLS: &[&str] = &["TCP", "UDP", "SCTP"];
 const PULL_POLICIES: &[&str] = &["Always", "IfNotPresent", "Never"];
-const STRATEGIES: &[&str] = &["RollingUpdate", "Recreate"];
+const STRATEGIES: &[&str] = &["RollingUpdate", "Recreate", "OnDelete"];
+pub const KINDS: &[&str] = &["Deployment", "StatefulSet"];
+const RETENTION: &[&str] = &["Retain", "Delete"];
 const TOLERATION_OPERATORS: &[&str] = &["Equal", "Exists"];
 const TOLERATION_EFFECTS: &[&str] = &["NoSchedule", "PreferNoSchedule", "NoExecute"];
 const SELECT_POLICIES: &[&str] = &["Max", "Min", "Disabled"];
@@ -163,6 +165,52 @@ pub fn schema() -> Schema {
             .force_new()
             .validate(validators::dns1123_label)
             .describe("The workload's name, given to every object it creates."),
+        Attribute::string("kind")
+            .default("Deployment")
+            .force_new()
+            .validate(validators::one_of(KINDS))
+            .describe("`Deployment` (default): interchangeable pods. `StatefulSet`: pods with stable names (`NAME-0`, `NAME-1`, ...) and a PersistentVolumeClaim each for every `volumes` entry with a `size`, started and updated in order, behind a headless Service named after the workload (`NAME-0.NAME.NAMESPACE.svc`). Changing it replaces the workload; claims are kept (see `volume_retention`)."),
+        Attribute::object_map(
+            "volumes",
+            vec![
+                Attribute::string("mount_path").required().describe("Where the container sees the volume, e.g. `/var/lib/postgresql/data`."),
+                Attribute::bool("read_only").default(false).describe("Mount it read-only."),
+                quantity("size", "A PersistentVolumeClaim of this size for each pod (StatefulSets), e.g. `100Gi`. Kept when the workload is destroyed or scaled in unless `volume_retention` says otherwise; growing it expands the pods' claims in place, shrinking is refused."),
+                Attribute::string("storage_class").describe("The claim's StorageClass, e.g. `fast-ssd` (the cluster's default when left out). With `size`."),
+                Attribute::typed("access_modes", Type::list(Type::String))
+                    .validate(|v| v.elements().iter().try_for_each(validators::one_of(&["ReadWriteOnce", "ReadOnlyMany", "ReadWriteMany", "ReadWriteOncePod"])))
+                    .describe("The claim's access modes (`ReadWriteOnce` when left out). With `size`."),
+                Attribute::object(
+                    "empty_dir",
+                    vec![
+                        quantity("size_limit", "The most it may hold, e.g. `1Gi`."),
+                        Attribute::bool("memory").default(false).describe("Back it with memory (tmpfs) instead of the node's disk."),
+                    ],
+                )
+                .describe("Scratch space that lives as long as the pod."),
+                Attribute::string("config_map").validate(validators::dns1123_subdomain).describe("Mount this ConfigMap's keys as files."),
+                Attribute::string("secret").validate(validators::dns1123_subdomain).describe("Mount this Secret's keys as files."),
+                Attribute::string("claim_name").validate(validators::dns1123_subdomain).describe("Mount this existing PersistentVolumeClaim (shared by every pod)."),
+            ],
+        )
+        .describe("Volumes mounted in the container, by name (a DNS label): set exactly one of `size` (a claim per pod, StatefulSets), `empty_dir`, `config_map`, `secret` or `claim_name`."),
+        Attribute::object(
+            "volume_retention",
+            vec![
+                Attribute::string("when_deleted")
+                    .default("Retain")
+                    .validate(validators::one_of(RETENTION))
+                    .describe("`Retain` (default): destroying the workload keeps its claims and their data. `Delete` deletes them with it."),
+                Attribute::string("when_scaled")
+                    .default("Retain")
+                    .validate(validators::one_of(RETENTION))
+                    .describe("`Retain` (default): scaling in keeps the removed pods' claims (a scale-out reuses them). `Delete` deletes them."),
+            ],
+        )
+        .describe("StatefulSets: what happens to the pods' PersistentVolumeClaims. Left out, they are always kept: deleting data takes an explicit `Delete`."),
+        Attribute::string("pod_management_policy")
+            .validate(validators::one_of(&["OrderedReady", "Parallel"]))
+            .describe("StatefulSets: `OrderedReady` (Kubernetes' default: one pod at a time, in ordinal order) or `Parallel`."),
         Attribute::string("image")
             .required()
             .validate(image)
@@ -255,9 +303,12 @@ pub fn schema() -> Schema {
                 Attribute::string("type")
                     .default("RollingUpdate")
                     .validate(validators::one_of(STRATEGIES))
-                    .describe("`RollingUpdate` (default) or `Recreate`."),
-                int_or_percent("max_surge", "Extra pods during a rollout, e.g. `25%` or `1`."),
-                int_or_percent("max_unavailable", "Pods that may be unavailable during a rollout, e.g. `0`."),
+                    .describe("`RollingUpdate` (default); `Recreate` (Deployments: all old pods go before new ones start); `OnDelete` (StatefulSets: a pod takes the new version when you delete it)."),
+                int_or_percent("max_surge", "Extra pods during a rollout, e.g. `25%` or `1` (Deployments)."),
+                int_or_percent("max_unavailable", "Pods that may be unavailable during a rollout, e.g. `0` (Deployments)."),
+                Attribute::number("partition")
+                    .validate(validators::int_between(0, 10_000))
+                    .describe("StatefulSets: only pods with an ordinal at or above this take the new version (a staged rollout); the apply waits for those."),
             ],
         )
         .describe("How a new version rolls out."),
@@ -395,7 +446,8 @@ pub fn schema() -> Schema {
     ];
     Schema::new(
         // 1: `replicas` is null with autoscaling (it held the minimum).
-        1,
+        // 2: `kind` (force-new) is "Deployment" in older states, not null.
+        2,
         Block::new(
             "An application in a cluster: Deployment, Service, HorizontalPodAutoscaler, PodDisruptionBudget, NetworkPolicy, ServiceAccount, ConfigMap and Ingress, restricted by default and applied with server-side apply.",
             attributes,

@@ -1,0 +1,188 @@
+//! StatefulSets applied by the real Terraform against genesis-sim: a claim
+//! per pod and volume, a headless Service naming the pods, rollouts waited
+//! on, claims grown in place (never shrunk, never re-classed), and data
+//! kept when the workload goes unless the configuration says otherwise.
+
+use serde_json::Value as Json;
+
+use crate::harness::{Sim, Workspace, each_terraform};
+
+const CLUSTER: &str = "projects/p/locations/us-central1/clusters/apps";
+
+fn config(image: &str, size: &str, class: &str, retention: &str) -> String {
+    format!(
+        r#"
+terraform {{
+  required_providers {{
+    genesis = {{ source = "genesis-platform/genesis" }}
+  }}
+}}
+
+resource "genesis_cluster" "main" {{
+  project_id            = "p"
+  region                = "us-central1"
+  name                  = "apps"
+  enable_autopilot      = true
+  kubernetes_namespaces = ["apps"]
+}}
+
+resource "genesis_workload" "db" {{
+  cluster   = genesis_cluster.main.id
+  namespace = "apps"
+  name      = "db"
+  kind      = "StatefulSet"
+  image     = "{image}"
+  replicas  = 2
+  ports     = [{{ name = "postgres", container_port = 5432 }}]
+  volumes = {{
+    data    = {{ size = "{size}", storage_class = "{class}", mount_path = "/var/lib/postgresql/data" }}
+    scratch = {{ empty_dir = {{ size_limit = "1Gi" }}, mount_path = "/scratch" }}
+  }}
+  {retention}
+  timeouts {{
+    create = "20s"
+    update = "20s"
+  }}
+}}
+"#
+    )
+}
+
+fn objects(sim: &Sim) -> Json {
+    sim.state()["kube"][CLUSTER]["objects"]["objects"].clone()
+}
+
+fn claim_size(sim: &Sim, ordinal: u32) -> Json {
+    objects(sim)[format!("/persistentvolumeclaims/apps/data-db-{ordinal}")]["spec"]["resources"]
+        ["requests"]["storage"]
+        .clone()
+}
+
+#[test]
+fn stateful_sets_keep_their_data() {
+    each_terraform(|tf| {
+        let sim = Sim::start();
+        let ws = Workspace::new(
+            tf,
+            &[(
+                "main.tf",
+                &config("postgres:17.5", "1Gi", "standard-rwo", ""),
+            )],
+        )
+        .against(&sim);
+        ws.run(&["apply", "-input=false", "-auto-approve"]).ok();
+        let o = objects(&sim);
+        let set = &o["apps/statefulsets/apps/db"];
+        assert_eq!(set["spec"]["serviceName"], "db");
+        assert_eq!(set["status"]["readyReplicas"], 2, "the apply waited: {set}");
+        assert_eq!(
+            o["/services/apps/db"]["spec"]["clusterIP"], "None",
+            "headless"
+        );
+        for ordinal in [0, 1] {
+            assert!(o[format!("/pods/apps/db-{ordinal}")].is_object());
+            assert_eq!(claim_size(&sim, ordinal), "1Gi");
+        }
+        assert!(!ws.plan_has_changes(), "nothing to change after the apply");
+
+        // A new image rolls out through both pods, in place.
+        ws.write(
+            "main.tf",
+            &config("postgres:17.6", "1Gi", "standard-rwo", ""),
+        );
+        ws.run(&["apply", "-input=false", "-auto-approve"]).ok();
+        let set = &objects(&sim)["apps/statefulsets/apps/db"];
+        assert_eq!(
+            set["status"]["currentRevision"],
+            set["status"]["updateRevision"]
+        );
+        assert!(!ws.plan_has_changes());
+
+        // Claims grow in place: the live claims expand, no replacement.
+        let uid = |sim: &Sim| objects(sim)["apps/statefulsets/apps/db"]["metadata"]["uid"].clone();
+        let before = uid(&sim);
+        ws.write(
+            "main.tf",
+            &config("postgres:17.6", "2Gi", "standard-rwo", ""),
+        );
+        let plan = ws.run(&["plan", "-input=false", "-no-color"]).ok();
+        assert!(
+            plan.stdout.contains("0 to add, 1 to change, 0 to destroy"),
+            "{}",
+            plan.stdout
+        );
+        ws.run(&["apply", "-input=false", "-auto-approve"]).ok();
+        for ordinal in [0, 1] {
+            assert_eq!(claim_size(&sim, ordinal), "2Gi", "claim {ordinal} grew");
+        }
+        let o = objects(&sim);
+        assert_ne!(
+            uid(&sim),
+            before,
+            "the StatefulSet was made again over its pods"
+        );
+        assert_eq!(
+            o["apps/statefulsets/apps/db"]["spec"]["volumeClaimTemplates"][0]["spec"]["resources"]
+                ["requests"]["storage"],
+            "2Gi"
+        );
+        assert!(!ws.plan_has_changes());
+
+        // Shrinking and re-classing are refused before anything happens.
+        for (size, class, why) in [
+            ("1Gi", "standard-rwo", "Volume claims cannot shrink"),
+            (
+                "2Gi",
+                "premium-rwo",
+                "Claims keep their class and access modes",
+            ),
+        ] {
+            ws.write("main.tf", &config("postgres:17.6", size, class, ""));
+            let refused = ws.run(&["plan", "-input=false", "-no-color"]);
+            assert!(!refused.status.success());
+            assert!(refused.stderr.contains(why), "{}", refused.stderr);
+        }
+
+        // Destroying keeps the claims, and the plan says so.
+        ws.write(
+            "main.tf",
+            &config("postgres:17.6", "2Gi", "standard-rwo", ""),
+        );
+        let plan = ws
+            .run(&["plan", "-destroy", "-input=false", "-no-color"])
+            .ok();
+        let said = format!("{}{}", plan.stdout, plan.stderr);
+        assert!(said.contains("Volume claims are kept"), "{said}");
+        ws.run(&[
+            "destroy",
+            "-target=genesis_workload.db",
+            "-input=false",
+            "-auto-approve",
+        ])
+        .ok();
+        let o = objects(&sim);
+        assert!(o["apps/statefulsets/apps/db"].is_null());
+        assert_eq!(claim_size(&sim, 0), "2Gi", "the data is still there");
+
+        // Made again, the workload finds its claims; told to, it deletes
+        // them with itself.
+        let delete = r#"volume_retention = { when_deleted = "Delete" }"#;
+        ws.write(
+            "main.tf",
+            &config("postgres:17.6", "2Gi", "standard-rwo", delete),
+        );
+        ws.run(&["apply", "-input=false", "-auto-approve"]).ok();
+        assert!(!ws.plan_has_changes());
+        ws.run(&[
+            "destroy",
+            "-target=genesis_workload.db",
+            "-input=false",
+            "-auto-approve",
+        ])
+        .ok();
+        assert!(
+            objects(&sim)["/persistentvolumeclaims/apps/data-db-0"].is_null(),
+            "deleted as asked"
+        );
+    });
+}

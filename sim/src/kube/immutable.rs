@@ -1,0 +1,71 @@
+//! What the API server refuses to change once an object exists, with its
+//! words: a StatefulSet's spec outside the fields its strategy updates, a
+//! claim's spec other than its storage request, which may grow but never
+//! shrink.
+
+use serde_json::Value as Json;
+
+use super::objects::KubeError;
+use super::quantity;
+use super::resources::ResourceType;
+
+/// The StatefulSet fields an update may change.
+const STATEFUL_SET_MUTABLE: [&str; 6] = [
+    "replicas",
+    "ordinals",
+    "template",
+    "updateStrategy",
+    "persistentVolumeClaimRetentionPolicy",
+    "minReadySeconds",
+];
+
+pub fn check(rt: &ResourceType, name: &str, current: &Json, next: &Json) -> Result<(), KubeError> {
+    match rt.kind {
+        "StatefulSet" => {
+            let fixed = |o: &Json| {
+                let mut spec = o["spec"].clone();
+                if let Some(m) = spec.as_object_mut() {
+                    m.retain(|k, _| !STATEFUL_SET_MUTABLE.contains(&k.as_str()));
+                }
+                spec
+            };
+            if fixed(current) != fixed(next) {
+                return Err(KubeError::forbidden_field(
+                    rt,
+                    name,
+                    "spec",
+                    "updates to statefulset spec for fields other than 'replicas', 'ordinals', 'template', 'updateStrategy', 'persistentVolumeClaimRetentionPolicy' and 'minReadySeconds' are forbidden".into(),
+                ));
+            }
+        }
+        "PersistentVolumeClaim" => {
+            let storage = |o: &Json| o["spec"]["resources"]["requests"]["storage"].clone();
+            let rest = |o: &Json| {
+                let mut spec = o["spec"].clone();
+                spec["resources"]["requests"]["storage"] = Json::Null;
+                spec
+            };
+            if rest(current) != rest(next) {
+                return Err(KubeError::forbidden_field(
+                    rt,
+                    name,
+                    "spec",
+                    "spec is immutable after creation except resources.requests and volumeAttributesClassName for bound claims".into(),
+                ));
+            }
+            let amount = |o: &Json| storage(o).as_str().and_then(quantity::amount);
+            if let (Some(was), Some(now)) = (amount(current), amount(next))
+                && now < was
+            {
+                return Err(KubeError::invalid(
+                    rt,
+                    name,
+                    "spec.resources.requests.storage",
+                    "Forbidden: field can not be less than status.capacity".into(),
+                ));
+            }
+        }
+        _ => {}
+    }
+    Ok(())
+}

@@ -1,0 +1,315 @@
+//! The simulated StatefulSet controller: pods `NAME-0..N-1` of the current
+//! or the update revision (a partition keeps the lower ordinals on the
+//! current one; OnDelete updates nothing by itself), one claim per pod and
+//! claim template (`TEMPLATE-NAME-ORDINAL`, bound at once, growing when
+//! its request grows), and the claims' retention policy: owned by the
+//! StatefulSet (so deleted with it) only when `whenDeleted` is Delete,
+//! removed on scale-in only when `whenScaled` is Delete.
+
+use std::time::Instant;
+
+use serde_json::{Value as Json, json};
+
+use super::controllers::{
+    Containers, Memory, Settings, hash, pod_status, same_pod_status, same_status,
+};
+use super::objects::Objects;
+use super::resources;
+
+/// What the controller remembers of a StatefulSet between ticks.
+#[derive(Debug)]
+pub struct Revisions {
+    current: String,
+    update: String,
+    started: Instant,
+}
+
+pub fn run(objects: &mut Objects, memory: &mut Memory, settings: &Settings) {
+    let keys: Vec<String> = objects
+        .objects
+        .keys()
+        .filter(|k| k.starts_with("apps/statefulsets/"))
+        .cloned()
+        .collect();
+    memory.stateful_sets.retain(|k, _| keys.contains(k));
+    for key in keys {
+        let Some(set) = objects.objects.get(&key).cloned() else {
+            continue;
+        };
+        if !set["metadata"]["deletionTimestamp"].is_null() {
+            continue;
+        }
+        let name = set["metadata"]["name"].as_str().unwrap_or_default();
+        let template = &set["spec"]["template"];
+        let revision = format!("{name}-{:010x}", hash(template) & 0xff_ffff_ffff);
+        let revisions = memory
+            .stateful_sets
+            .entry(key.clone())
+            .or_insert_with(|| Revisions {
+                current: revision.clone(),
+                update: revision.clone(),
+                started: Instant::now(),
+            });
+        if revisions.update != revision {
+            revisions.update = revision.clone();
+            revisions.started = Instant::now();
+        }
+        let failing = template["spec"]["containers"]
+            .as_array()
+            .into_iter()
+            .flatten()
+            .filter_map(|c| c["image"].as_str())
+            .any(|image| {
+                settings
+                    .failing_images
+                    .iter()
+                    .any(|p| !p.is_empty() && image.contains(p.as_str()))
+            });
+        let ready = !failing && revisions.started.elapsed() >= settings.rollout_time;
+        let desired = set["spec"]["replicas"].as_i64().unwrap_or(1).max(0);
+        let strategy = &set["spec"]["updateStrategy"];
+        let on_delete = strategy["type"] == "OnDelete";
+        let partition = strategy["rollingUpdate"]["partition"]
+            .as_i64()
+            .unwrap_or(0)
+            .clamp(0, desired);
+        let first = revisions.current == revisions.update;
+        // Ordinals that move to the update revision (all of them on a
+        // first rollout), and whether they have.
+        let moving = if first {
+            desired
+        } else if on_delete {
+            0
+        } else {
+            desired - partition
+        };
+        if ready && partition == 0 && !on_delete {
+            revisions.current = revisions.update.clone();
+        }
+        let (current, update) = (revisions.current.clone(), revisions.update.clone());
+        let updated = if ready { moving } else { 0 };
+        let ready_pods = if ready {
+            desired
+        } else if first {
+            0
+        } else {
+            desired - moving
+        };
+        sync_claims(objects, &set, desired);
+        sync_pods(
+            objects,
+            &set,
+            desired,
+            partition,
+            (&current, &update),
+            ready,
+            failing,
+            settings,
+        );
+        let mut status = json!({
+            "observedGeneration": set["metadata"]["generation"],
+            "replicas": desired,
+            "readyReplicas": ready_pods,
+            "currentReplicas": if current == update { desired } else { desired - updated },
+            "updatedReplicas": updated,
+            "currentRevision": current,
+            "updateRevision": update,
+            "collisionCount": 0,
+            "availableReplicas": ready_pods,
+        });
+        if ready_pods == 0 {
+            status.as_object_mut().map(|s| s.remove("readyReplicas"));
+        }
+        if !same_status(&set["status"], &status) {
+            objects.controller_write(&key, |o| o["status"] = status);
+        }
+    }
+}
+
+/// The claims of every pod, made from the claim templates; grown when a
+/// request grows; owned by the StatefulSet only when it is to delete them.
+fn sync_claims(objects: &mut Objects, set: &Json, desired: i64) {
+    let Some(claims) = resources::find("", "v1", "persistentvolumeclaims") else {
+        return;
+    };
+    let ns = set["metadata"]["namespace"].as_str().unwrap_or_default();
+    let name = set["metadata"]["name"].as_str().unwrap_or_default();
+    let policy = &set["spec"]["persistentVolumeClaimRetentionPolicy"];
+    let owners = if policy["whenDeleted"] == "Delete" {
+        json!([{
+            "apiVersion": "apps/v1",
+            "kind": "StatefulSet",
+            "name": name,
+            "uid": set["metadata"]["uid"],
+            "controller": true,
+            "blockOwnerDeletion": true,
+        }])
+    } else {
+        Json::Null
+    };
+    let selector = set["spec"]["selector"]["matchLabels"].clone();
+    for template in set["spec"]["volumeClaimTemplates"]
+        .as_array()
+        .into_iter()
+        .flatten()
+    {
+        let claim = template["metadata"]["name"].as_str().unwrap_or_default();
+        let prefix = format!("/persistentvolumeclaims/{ns}/{claim}-{name}-");
+        if policy["whenScaled"] == "Delete" {
+            let extra: Vec<String> = objects
+                .objects
+                .range(prefix.clone()..)
+                .take_while(|(k, _)| k.starts_with(&prefix))
+                .filter(|(k, _)| {
+                    k[prefix.len()..]
+                        .parse::<i64>()
+                        .is_ok_and(|ordinal| ordinal >= desired)
+                })
+                .map(|(k, _)| k.clone())
+                .collect();
+            for k in extra {
+                objects.objects.remove(&k);
+            }
+        }
+        for ordinal in 0..desired {
+            let key = format!("{prefix}{ordinal}");
+            let Some(existing) = objects.objects.get(&key) else {
+                let mut labels = template["metadata"]["labels"].clone();
+                for (k, v) in selector.as_object().into_iter().flatten() {
+                    labels[k] = v.clone();
+                }
+                let mut metadata =
+                    json!({"name": format!("{claim}-{name}-{ordinal}"), "labels": labels});
+                if !owners.is_null() {
+                    metadata["ownerReferences"] = owners.clone();
+                }
+                let spec = template["spec"].clone();
+                let status = json!({
+                    "phase": "Bound",
+                    "accessModes": spec["accessModes"],
+                    "capacity": {"storage": spec["resources"]["requests"]["storage"]},
+                });
+                objects.controller_create(
+                    claims,
+                    ns,
+                    json!({"apiVersion": "v1", "kind": "PersistentVolumeClaim", "metadata": metadata, "spec": spec, "status": status}),
+                );
+                continue;
+            };
+            let requested = existing["spec"]["resources"]["requests"]["storage"].clone();
+            let grown = existing["status"]["capacity"]["storage"] != requested;
+            let owned = existing["metadata"]["ownerReferences"] != owners;
+            if grown || owned {
+                objects.controller_write(&key, |c| {
+                    c["status"]["capacity"]["storage"] = requested;
+                    match c["metadata"].as_object_mut() {
+                        Some(m) if owners.is_null() => {
+                            m.remove("ownerReferences");
+                        }
+                        Some(m) => {
+                            m.insert("ownerReferences".into(), owners.clone());
+                        }
+                        None => {}
+                    }
+                });
+            }
+        }
+    }
+}
+
+/// Pods `NAME-ORDINAL`, on the update revision from the partition up (or
+/// when new), the current one below it; none past the replicas.
+#[allow(clippy::too_many_arguments)]
+fn sync_pods(
+    objects: &mut Objects,
+    set: &Json,
+    desired: i64,
+    partition: i64,
+    (current, update): (&str, &str),
+    ready: bool,
+    failing: bool,
+    settings: &Settings,
+) {
+    let Some(pods) = resources::find("", "v1", "pods") else {
+        return;
+    };
+    let ns = set["metadata"]["namespace"].as_str().unwrap_or_default();
+    let name = set["metadata"]["name"].as_str().unwrap_or_default();
+    let uid = &set["metadata"]["uid"];
+    let prefix = format!("/pods/{ns}/{name}-");
+    let extra: Vec<String> = objects
+        .objects
+        .range(prefix.clone()..)
+        .take_while(|(k, _)| k.starts_with(&prefix))
+        .filter(|(k, o)| {
+            o["metadata"]["ownerReferences"][0]["uid"] == *uid
+                && k[prefix.len()..]
+                    .parse::<i64>()
+                    .is_ok_and(|ordinal| ordinal >= desired)
+        })
+        .map(|(k, _)| k.clone())
+        .collect();
+    for k in extra {
+        objects.objects.remove(&k);
+    }
+    let template = &set["spec"]["template"];
+    for ordinal in 0..desired {
+        let key = format!("{prefix}{ordinal}");
+        let revision = if ordinal >= partition && ready {
+            update
+        } else {
+            objects.objects.get(&key).map_or(update, |p| {
+                if p["metadata"]["labels"]["controller-revision-hash"] == current {
+                    current
+                } else {
+                    update
+                }
+            })
+        };
+        let stale = objects
+            .objects
+            .get(&key)
+            .is_some_and(|p| p["metadata"]["labels"]["controller-revision-hash"] != revision);
+        if stale {
+            objects.objects.remove(&key);
+        }
+        if !objects.objects.contains_key(&key) {
+            let mut labels = template["metadata"]["labels"].clone();
+            labels["controller-revision-hash"] = json!(revision);
+            labels["statefulset.kubernetes.io/pod-name"] = json!(format!("{name}-{ordinal}"));
+            labels["apps.kubernetes.io/pod-index"] = json!(ordinal.to_string());
+            let pod = json!({
+                "apiVersion": "v1",
+                "kind": "Pod",
+                "metadata": {
+                    "name": format!("{name}-{ordinal}"),
+                    "labels": labels,
+                    "ownerReferences": [{
+                        "apiVersion": "apps/v1",
+                        "kind": "StatefulSet",
+                        "name": name,
+                        "uid": uid,
+                        "controller": true,
+                        "blockOwnerDeletion": true,
+                    }],
+                },
+                "spec": template["spec"],
+            });
+            objects.controller_create(pods, ns, pod);
+        }
+        let containers = match (failing, ready) {
+            (true, _) => Containers::CannotPull,
+            (false, true) => Containers::Running,
+            (false, false) if revision == current && current != update => Containers::Running,
+            _ => Containers::Starting,
+        };
+        let status = pod_status(&template["spec"], containers, settings);
+        if objects
+            .objects
+            .get(&key)
+            .is_some_and(|p| !same_pod_status(&p["status"], &status))
+        {
+            objects.controller_write(&key, |p| p["status"] = status);
+        }
+    }
+}
