@@ -46,6 +46,22 @@ resource "genesis_workload" "api" {{
   wait_for_rollout = false
 }}
 
+resource "genesis_workload" "db" {{
+  kubeconfig_path  = "./kubeconfig"
+  namespace        = "{namespace}"
+  name             = "db"
+  kind             = "StatefulSet"
+  image            = "postgres:17.5"
+  replicas         = 2
+  ports            = [{{ name = "postgres", container_port = 5432 }}]
+  volumes = {{
+    data    = {{ size = "1Gi", mount_path = "/var/lib/postgresql/data" }}
+    scratch = {{ empty_dir = {{ size_limit = "256Mi" }}, mount_path = "/scratch" }}
+  }}
+  strategy         = {{ partition = 0 }}
+  wait_for_rollout = false
+}}
+
 {everything}
 "#
     )
@@ -53,7 +69,7 @@ resource "genesis_workload" "api" {{
 
 /// The objects `config` renders (the `everything` pods run as an account
 /// made by someone else).
-const OBJECTS: [(&str, &str); 13] = [
+const OBJECTS: [(&str, &str); 15] = [
     ("deployment", "api"),
     ("service", "api"),
     ("hpa", "api"),
@@ -61,6 +77,8 @@ const OBJECTS: [(&str, &str); 13] = [
     ("ingress", "api"),
     ("networkpolicy", "api"),
     ("serviceaccount", "api"),
+    ("statefulset", "db"),
+    ("service", "db"),
     ("deployment", "everything"),
     ("configmap", "everything"),
     ("service", "everything"),
@@ -125,6 +143,17 @@ fn workloads_on_a_real_api_server() {
                 .ok_or(out)
         });
 
+        // The StatefulSet controller made the first pod's claim (the
+        // second waits for the first pod to be ready: OrderedReady).
+        server.eventually("the db claim", || {
+            server
+                .get(&ns, "pvc", "data-db-0")
+                .map(|_| ())
+                .ok_or_else(|| "no claim yet".to_string())
+        });
+        let service = server.get(&ns, "service", "db").unwrap();
+        assert_eq!(service["spec"]["clusterIP"], "None", "headless");
+
         // Replicas are the autoscaler's: a scale by anyone else is no diff.
         server.kubectl(&["-n", &ns, "scale", "deployment", "api", "--replicas=5"]);
         assert_no_changes(
@@ -187,7 +216,7 @@ fn workloads_on_a_real_api_server() {
         ws.write("main.tf", &config(&ns, "nginx:1.28"));
         ws.run(&["apply", "-input=false", "-auto-approve"]).ok();
         assert_no_changes(&ws, "after an update");
-        for name in ["api", "everything"] {
+        for name in ["api", "everything", "db"] {
             let address = format!("genesis_workload.{name}");
             ws.run(&["state", "rm", &address]).ok();
             ws.run(&["import", "-input=false", &address, &format!("{ns}/{name}")])
@@ -274,6 +303,10 @@ resource "genesis_workload" "taken" {{
                 .ok_or(out)
         });
         assert!(server.get(&ns, "serviceaccount", "shared-runner").is_some());
+        assert!(
+            server.get(&ns, "pvc", "data-db-0").is_some(),
+            "the StatefulSet's claim outlives it"
+        );
     });
 }
 

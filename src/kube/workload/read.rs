@@ -356,7 +356,11 @@ fn volumes(
                     .and_then(|r| r.requests)
                     .and_then(|r| r.get("storage").map(|q| q.0.clone()));
                 v.storage_class = spec.storage_class_name;
-                v.access_modes = spec.access_modes.unwrap_or_default();
+                // ReadWriteOnce alone is what leaving them out renders.
+                v.access_modes = spec
+                    .access_modes
+                    .filter(|m| m != &["ReadWriteOnce"])
+                    .unwrap_or_default();
             }
             (m.name.clone(), v)
         })

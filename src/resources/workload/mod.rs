@@ -490,7 +490,14 @@ fn plan_claims(prior: &Value, planned: &Value, diags: &mut Diagnostics) {
         }
         for setting in ["storage_class", "access_modes"] {
             let (a, b) = (was.get(setting), now.get(setting));
-            if !b.is_unknown() && a != b {
+            // Access modes left out are ReadWriteOnce.
+            let read_write_once = Value::List(vec!["ReadWriteOnce".into()]);
+            let same = |x: &Value, y: &Value| {
+                x == y
+                    || (setting == "access_modes"
+                        && [x, y].iter().all(|v| v.is_null() || **v == read_write_once))
+            };
+            if !b.is_unknown() && !same(a, b) {
                 diags.attribute_error(
                     at.join(setting),
                     "Claims keep their class and access modes",
@@ -640,12 +647,18 @@ fn read_back(prior: &Value, spec: &WorkloadSpec, observed: &workload::Observed) 
         ..Model::default()
     }
     .encode();
-    let mut fresh = prior.clone();
+    // What runs the pods is whichever controller exists (an import knows
+    // it only now); the other attributes are read against it.
+    let mut base = prior.clone();
+    base.set_attr("kind", read.get("kind").clone());
+    let rendered = |v: &Value| Model::decode(v).map(|m| workload::render(&m.spec)).ok();
+    let reference = rendered(&base).unwrap_or(applied);
+    let mut fresh = base.clone();
     for (attribute, value) in read.entries().into_iter().flatten() {
-        let mut candidate = prior.clone();
+        let mut candidate = base.clone();
         candidate.set_attr(attribute, value.clone());
-        let renders_otherwise = Model::decode(&candidate)
-            .is_ok_and(|c| !workload::same_objects(&workload::render(&c.spec), &applied));
+        let renders_otherwise =
+            rendered(&candidate).is_some_and(|c| !workload::same_objects(&c, &reference));
         if renders_otherwise {
             fresh.set_attr(attribute, value.clone());
         }
