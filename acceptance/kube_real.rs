@@ -62,6 +62,29 @@ resource "genesis_workload" "db" {{
   wait_for_rollout = false
 }}
 
+resource "genesis_workload" "migrate" {{
+  kubeconfig_path  = "./kubeconfig"
+  namespace        = "{namespace}"
+  name             = "migrate"
+  kind             = "Job"
+  image            = "busybox:1.37"
+  args             = ["migrate", "up"]
+  job              = {{ backoff_limit = 2, ttl_seconds_after_finished = 3600 }}
+  wait_for_rollout = false
+}}
+
+resource "genesis_workload" "backup" {{
+  kubeconfig_path  = "./kubeconfig"
+  namespace        = "{namespace}"
+  name             = "backup"
+  kind             = "CronJob"
+  image            = "postgres:17.5"
+  command          = ["/bin/sh", "-c", "pg_dump -h db app > /backups/app.sql"]
+  cron             = {{ schedule = "0 2 * * *", time_zone = "Europe/Paris" }}
+  volumes          = {{ backups = {{ claim_name = "backups", mount_path = "/backups" }} }}
+  wait_for_rollout = false
+}}
+
 {everything}
 "#
     )
@@ -69,7 +92,7 @@ resource "genesis_workload" "db" {{
 
 /// The objects `config` renders (the `everything` pods run as an account
 /// made by someone else).
-const OBJECTS: [(&str, &str); 15] = [
+const OBJECTS: [(&str, &str); 17] = [
     ("deployment", "api"),
     ("service", "api"),
     ("hpa", "api"),
@@ -79,6 +102,8 @@ const OBJECTS: [(&str, &str); 15] = [
     ("serviceaccount", "api"),
     ("statefulset", "db"),
     ("service", "db"),
+    ("job", "migrate"),
+    ("cronjob", "backup"),
     ("deployment", "everything"),
     ("configmap", "everything"),
     ("service", "everything"),
@@ -216,7 +241,7 @@ fn workloads_on_a_real_api_server() {
         ws.write("main.tf", &config(&ns, "nginx:1.28"));
         ws.run(&["apply", "-input=false", "-auto-approve"]).ok();
         assert_no_changes(&ws, "after an update");
-        for name in ["api", "everything", "db"] {
+        for name in ["api", "everything", "db", "migrate", "backup"] {
             let address = format!("genesis_workload.{name}");
             ws.run(&["state", "rm", &address]).ok();
             ws.run(&["import", "-input=false", &address, &format!("{ns}/{name}")])
@@ -480,6 +505,13 @@ fn comparable(object: &serde_json::Value) -> serde_json::Value {
     }
     if let Some(o) = o.as_object_mut() {
         o.remove("status");
+    }
+    // A Job's selector and pod labels carry its own uid.
+    if o["kind"] == "Job" {
+        o["spec"].as_object_mut().unwrap().remove("selector");
+        if let Some(labels) = o["spec"]["template"]["metadata"]["labels"].as_object_mut() {
+            labels.retain(|k, _| !k.ends_with("controller-uid"));
+        }
     }
     // The autoscaler's to set, each on its own time.
     if o["kind"] == "Deployment" && o["metadata"]["name"] == "api" {

@@ -8,6 +8,7 @@ mod eks;
 mod faults;
 mod harness;
 mod import_config;
+mod jobs;
 mod kube_real;
 mod node_pool;
 mod plan;

@@ -1,9 +1,9 @@
 //! The simulated controllers that run on every tick: deployment rollouts
 //! (status, conditions, revisions; images matching a failing pattern never
 //! become ready and end in ProgressDeadlineExceeded), StatefulSets (in
-//! `stateful_sets`), the autoscaler keeping deployments and StatefulSets
-//! within their HPA's bounds, load-balancer addresses, garbage collection
-//! and namespace termination.
+//! `stateful_sets`), Jobs (in `jobs`), the autoscaler keeping deployments
+//! and StatefulSets within their HPA's bounds, load-balancer addresses,
+//! garbage collection and namespace termination.
 
 use std::collections::HashMap;
 use std::time::{Duration, Instant};
@@ -29,6 +29,7 @@ pub struct Settings {
 pub struct Memory {
     rollouts: HashMap<String, Rollout>,
     pub(super) stateful_sets: HashMap<String, super::stateful_sets::Revisions>,
+    pub(super) jobs: HashMap<String, Instant>,
     terminating: HashMap<String, Instant>,
 }
 
@@ -42,6 +43,7 @@ struct Rollout {
 pub fn run(objects: &mut Objects, memory: &mut Memory, settings: &Settings) {
     deployments(objects, memory, settings);
     super::stateful_sets::run(objects, memory, settings);
+    super::jobs::run(objects, memory, settings);
     autoscalers(objects);
     load_balancers(objects);
     objects.collect_garbage(&mut memory.terminating);
@@ -288,7 +290,7 @@ fn sync_pods(
 }
 
 /// Five characters from the alphabet Kubernetes uses for generated names.
-fn pod_suffix(mut n: u64) -> String {
+pub(super) fn pod_suffix(mut n: u64) -> String {
     const ALPHABET: &[u8] = b"bcdfghjklmnpqrstvwxz2456789";
     (0..5)
         .map(|_| {
@@ -446,7 +448,7 @@ pub(super) fn hash(v: &Json) -> u64 {
         })
 }
 
-fn now() -> String {
+pub(super) fn now() -> String {
     let s = crate::google::now_rfc3339();
     format!("{}Z", &s[..19])
 }

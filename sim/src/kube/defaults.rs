@@ -79,6 +79,44 @@ pub fn apply(rt: &ResourceType, obj: &mut Json) -> Result<(), KubeError> {
             );
         }
         "PersistentVolumeClaim" => claim_defaults(obj),
+        "Job" => {
+            // The selector and pod labels tie the pods to this Job only.
+            let uid = obj["metadata"]["uid"].clone();
+            let name = obj["metadata"]["name"].clone();
+            if obj["spec"]["selector"].is_null() {
+                obj["spec"]["selector"] =
+                    json!({"matchLabels": {"batch.kubernetes.io/controller-uid": uid}});
+                let labels = &mut obj["spec"]["template"]["metadata"]["labels"];
+                for (k, v) in [
+                    ("batch.kubernetes.io/controller-uid", &uid),
+                    ("batch.kubernetes.io/job-name", &name),
+                    ("controller-uid", &uid),
+                    ("job-name", &name),
+                ] {
+                    labels[k] = v.clone();
+                }
+            }
+            set_default(obj, &["spec", "manualSelector"], json!(false));
+            for (field, value) in [
+                ("completions", json!(1)),
+                ("parallelism", json!(1)),
+                ("completionMode", json!("NonIndexed")),
+                ("suspend", json!(false)),
+                ("podReplacementPolicy", json!("TerminatingOrFailed")),
+            ] {
+                set_default(obj, &["spec", field], value);
+            }
+            job_spec(&mut obj["spec"]);
+            set_default(obj, &["status"], json!({}));
+        }
+        "CronJob" => {
+            set_default(obj, &["spec", "concurrencyPolicy"], json!("Allow"));
+            set_default(obj, &["spec", "suspend"], json!(false));
+            set_default(obj, &["spec", "successfulJobsHistoryLimit"], json!(3));
+            set_default(obj, &["spec", "failedJobsHistoryLimit"], json!(1));
+            job_spec(&mut obj["spec"]["jobTemplate"]["spec"]);
+            set_default(obj, &["status"], json!({}));
+        }
         "Service" => service(obj),
         "LimitRange" => limit_range(obj),
         "Secret" if obj["type"].is_null() => obj["type"] = json!("Opaque"),
@@ -143,6 +181,13 @@ pub fn apply(rt: &ResourceType, obj: &mut Json) -> Result<(), KubeError> {
         _ => {}
     }
     Ok(())
+}
+
+/// What a Job's spec and a CronJob's job template share: the rest of a
+/// Job's defaults come when the CronJob makes one.
+fn job_spec(spec: &mut Json) {
+    set_default(spec, &["backoffLimit"], json!(6));
+    pod_spec(&mut spec["template"]["spec"]);
 }
 
 /// A claim, or a StatefulSet's claim template, as the server stores it.

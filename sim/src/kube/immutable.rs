@@ -1,7 +1,7 @@
 //! What the API server refuses to change once an object exists, with its
 //! words: a StatefulSet's spec outside the fields its strategy updates, a
-//! claim's spec other than its storage request, which may grow but never
-//! shrink.
+//! Job's pod template and selector, a claim's spec other than its storage
+//! request, which may grow but never shrink.
 
 use serde_json::Value as Json;
 
@@ -36,6 +36,18 @@ pub fn check(rt: &ResourceType, name: &str, current: &Json, next: &Json) -> Resu
                     "spec",
                     "updates to statefulset spec for fields other than 'replicas', 'ordinals', 'template', 'updateStrategy', 'persistentVolumeClaimRetentionPolicy' and 'minReadySeconds' are forbidden".into(),
                 ));
+            }
+        }
+        "Job" => {
+            for field in ["template", "selector", "completions", "completionMode"] {
+                if current["spec"][field] != next["spec"][field] {
+                    return Err(KubeError::invalid(
+                        rt,
+                        name,
+                        &format!("spec.{field}"),
+                        "field is immutable".into(),
+                    ));
+                }
             }
         }
         "PersistentVolumeClaim" => {

@@ -7,6 +7,7 @@ pub mod controllers;
 pub mod defaults;
 pub mod fields;
 pub mod immutable;
+pub mod jobs;
 pub mod objects;
 pub mod openapi;
 pub mod protobuf;

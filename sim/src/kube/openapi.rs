@@ -1,6 +1,7 @@
 //! The OpenAPI v3 documents a v1.36 API server publishes (copies of
-//! `../shared/kube/openapi-v3`): served to clients, and read for the list
-//! semantics server-side apply needs (`x-kubernetes-list-type`,
+//! `../shared/kube/openapi-v3`, and batch/v1 from the Kubernetes v1.36.3
+//! sources' `api/openapi-spec/v3`): served to clients, and read for the
+//! list semantics server-side apply needs (`x-kubernetes-list-type`,
 //! `x-kubernetes-list-map-keys`).
 
 use std::collections::HashMap;
@@ -20,6 +21,10 @@ pub const DOCUMENTS: &[(&str, &str)] = &[
     (
         "apis/autoscaling/v2",
         include_str!("../../kube-openapi-v3/apis__autoscaling__v2.json"),
+    ),
+    (
+        "apis/batch/v1",
+        include_str!("../../kube-openapi-v3/apis__batch__v1.json"),
     ),
     (
         "apis/networking.k8s.io/v1",

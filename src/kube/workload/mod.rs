@@ -19,7 +19,7 @@ use crate::kube::retried;
 pub const NAME_LABEL: &str = "app.kubernetes.io/name";
 
 /// The kinds that run a workload's pods.
-const CONTROLLERS: [&str; 2] = ["Deployment", "StatefulSet"];
+const CONTROLLERS: [&str; 4] = ["Deployment", "StatefulSet", "Job", "CronJob"];
 
 /// The kinds a workload may render, with their API coordinates: (kind,
 /// group, version, plural).
@@ -28,6 +28,8 @@ const KINDS: &[(&str, &str, &str, &str)] = &[
     ("ConfigMap", "", "v1", "configmaps"),
     ("Deployment", "apps", "v1", "deployments"),
     ("StatefulSet", "apps", "v1", "statefulsets"),
+    ("Job", "batch", "v1", "jobs"),
+    ("CronJob", "batch", "v1", "cronjobs"),
     ("Service", "", "v1", "services"),
     (
         "HorizontalPodAutoscaler",
@@ -163,6 +165,17 @@ pub fn rebuilds_stateful_set(before: &[Json], after: &[Json]) -> bool {
             })
     };
     matches!((fixed(before), fixed(after)), (Some(a), Some(b)) if a != b)
+}
+
+/// Whether going from `before` to `after` changes a Job, which Kubernetes
+/// cannot change once made: it is deleted and made again, running the
+/// task again.
+pub fn reruns_job(before: &[Json], after: &[Json]) -> bool {
+    let job = |objects: &[Json]| objects.iter().find(|o| o["kind"] == "Job").cloned();
+    match (job(before), job(after)) {
+        (Some(a), Some(b)) => !same_objects(&[a], &[b]),
+        _ => false,
+    }
 }
 
 /// Grows the live claims of a StatefulSet's pods: `sizes` gives the new
@@ -336,6 +349,8 @@ pub fn identities(objects: &[Json]) -> Vec<(String, String)> {
 #[derive(Debug, PartialEq)]
 pub enum Rollout {
     Available,
+    /// A Job's run succeeded.
+    Complete,
     /// The deployment reported why it cannot finish.
     Failed(String),
     /// Still going when the wait ended.
@@ -395,7 +410,14 @@ pub async fn pod_problems(client: &kube::Client, namespace: &str, name: &str) ->
             .and_then(|s| s.container_statuses.as_ref());
         for c in statuses.into_iter().flatten() {
             let waiting = c.state.as_ref().and_then(|s| s.waiting.as_ref());
-            let terminated = c.last_state.as_ref().and_then(|s| s.terminated.as_ref());
+            // A container that does not restart (a Job's) ends in its
+            // state; one that does, in its last state.
+            let terminated = c
+                .state
+                .as_ref()
+                .and_then(|s| s.terminated.as_ref())
+                .filter(|t| t.exit_code != 0)
+                .or(c.last_state.as_ref().and_then(|s| s.terminated.as_ref()));
             let problem = match (waiting, terminated) {
                 (Some(w), _)
                     if !matches!(
@@ -434,8 +456,14 @@ pub async fn pod_problems(client: &kube::Client, namespace: &str, name: &str) ->
     )
 }
 
-/// The rollout state a Deployment's or StatefulSet's status shows.
+/// The rollout state a Deployment's or StatefulSet's status shows, how a
+/// Job's run went; a CronJob has nothing to wait for.
 pub fn rollout_of(d: &Json) -> Rollout {
+    match d["kind"].as_str() {
+        Some("CronJob") => return Rollout::Available,
+        Some("Job") => return run_of(d),
+        _ => {}
+    }
     let desired = d["spec"]["replicas"].as_i64().unwrap_or(1);
     let status = &d["status"];
     let observed = status["observedGeneration"].as_i64().unwrap_or(0)
@@ -467,6 +495,30 @@ pub fn rollout_of(d: &Json) -> Rollout {
         Rollout::Available
     } else {
         Rollout::Progressing
+    }
+}
+
+/// How a Job's run went, by its conditions.
+fn run_of(job: &Json) -> Rollout {
+    let conditions = job["status"]["conditions"]
+        .as_array()
+        .cloned()
+        .unwrap_or_default();
+    let holds = |kind: &str| {
+        conditions
+            .iter()
+            .find(|c| c["type"] == kind && c["status"] == "True")
+    };
+    if holds("Complete").is_some() {
+        return Rollout::Complete;
+    }
+    match holds("Failed") {
+        Some(c) => Rollout::Failed(format!(
+            "{}: {}",
+            c["reason"].as_str().unwrap_or("Failed"),
+            c["message"].as_str().unwrap_or("the job failed")
+        )),
+        None => Rollout::Progressing,
     }
 }
 

@@ -14,6 +14,7 @@ use k8s_openapi::api::apps::v1::{Deployment, DeploymentStrategy, StatefulSet};
 use k8s_openapi::api::autoscaling::v2::{
     HPAScalingRules, HorizontalPodAutoscaler, HorizontalPodAutoscalerSpec,
 };
+use k8s_openapi::api::batch::v1::{CronJob, Job, JobSpec};
 use k8s_openapi::api::core::v1::{
     ConfigMap, Container, PersistentVolumeClaim, PodSpec, PodTemplateSpec, Probe,
     ResourceRequirements, Service, ServiceAccount, Toleration,
@@ -214,6 +215,8 @@ pub fn spec_of(live: &BTreeMap<&str, Json>, applied: &WorkloadSpec) -> WorkloadS
         progress_deadline_seconds: int(controller.progress_deadline_seconds).unwrap_or(600),
         volume_retention: controller.volume_retention.clone(),
         pod_management_policy: controller.pod_management_policy.clone(),
+        cron: controller.cron.clone(),
+        job: controller.job.clone(),
         termination_grace_period_seconds: pod.termination_grace_period_seconds,
         security_context: security_context(&pod, &container),
         labels: without(controller.labels.as_ref(), &[NAME_LABEL, MANAGED_BY.0]),
@@ -269,6 +272,8 @@ struct Controller {
     claims: Vec<PersistentVolumeClaim>,
     volume_retention: Option<model::VolumeRetention>,
     pod_management_policy: Option<String>,
+    cron: Option<model::Cron>,
+    job: Option<model::JobSettings>,
 }
 
 impl Controller {
@@ -297,6 +302,36 @@ impl Controller {
                 claims: spec.volume_claim_templates.unwrap_or_default(),
                 volume_retention: retention,
                 pod_management_policy: spec.pod_management_policy,
+                ..Controller::default()
+            };
+        }
+        if let Some(c) = typed::<CronJob>(live.get("CronJob")) {
+            let spec = c.spec;
+            let defaults = model::Cron::default();
+            let job = spec.job_template.spec.unwrap_or_default();
+            return Controller {
+                kind: Kind::CronJob,
+                labels: c.metadata.labels,
+                cron: Some(model::Cron {
+                    schedule: spec.schedule,
+                    time_zone: spec.time_zone,
+                    concurrency_policy: spec
+                        .concurrency_policy
+                        .unwrap_or(defaults.concurrency_policy),
+                    starting_deadline_seconds: spec.starting_deadline_seconds,
+                    successful_jobs_history_limit: int(spec.successful_jobs_history_limit)
+                        .unwrap_or(defaults.successful_jobs_history_limit),
+                    failed_jobs_history_limit: int(spec.failed_jobs_history_limit)
+                        .unwrap_or(defaults.failed_jobs_history_limit),
+                    suspend: spec.suspend.unwrap_or(false),
+                }),
+                ..Controller::of_job(job)
+            };
+        }
+        if let Some(j) = typed::<Job>(live.get("Job")) {
+            return Controller {
+                labels: j.metadata.labels,
+                ..Controller::of_job(j.spec.unwrap_or_default())
             };
         }
         let Some(d) = typed::<Deployment>(live.get("Deployment")) else {
@@ -310,6 +345,31 @@ impl Controller {
             min_ready_seconds: d.spec.min_ready_seconds,
             progress_deadline_seconds: d.spec.progress_deadline_seconds,
             strategy: d.spec.strategy.as_ref().map(strategy),
+            ..Controller::default()
+        }
+    }
+}
+
+impl Controller {
+    /// A Job's run: its pod template and how it is retried.
+    fn of_job(spec: JobSpec) -> Controller {
+        let defaults = model::JobSettings::default();
+        let restart_policy = spec
+            .template
+            .spec
+            .as_ref()
+            .and_then(|p| p.restart_policy.clone())
+            .unwrap_or(defaults.restart_policy);
+        let settings = model::JobSettings {
+            backoff_limit: int(spec.backoff_limit).unwrap_or(defaults.backoff_limit),
+            active_deadline_seconds: spec.active_deadline_seconds,
+            ttl_seconds_after_finished: int(spec.ttl_seconds_after_finished),
+            restart_policy,
+        };
+        Controller {
+            kind: Kind::Job,
+            template: spec.template,
+            job: (settings != model::JobSettings::default()).then_some(settings),
             ..Controller::default()
         }
     }

@@ -18,6 +18,7 @@ use k8s_openapi::api::autoscaling::v2::{
     HorizontalPodAutoscalerBehavior, HorizontalPodAutoscalerSpec, MetricSpec, MetricTarget,
     ResourceMetricSource,
 };
+use k8s_openapi::api::batch::v1::{CronJob, CronJobSpec, Job, JobSpec, JobTemplateSpec};
 use k8s_openapi::api::core::v1::{
     Capabilities, ConfigMap, ConfigMapEnvSource, ConfigMapVolumeSource, Container, ContainerPort,
     EmptyDirVolumeSource, EnvFromSource, EnvVar, EnvVarSource, ExecAction, GRPCAction,
@@ -118,6 +119,12 @@ pub fn render(w: &WorkloadSpec) -> Vec<Json> {
     out.push(match w.kind {
         Kind::Deployment => to_json(deployment(w)),
         Kind::StatefulSet => to_json(stateful_set(w)),
+        Kind::Job => to_json(Job {
+            metadata: metadata(w, &w.name),
+            spec: Some(job_spec(w)),
+            ..Job::default()
+        }),
+        Kind::CronJob => to_json(cron_job(w)),
     });
     out.extend(service(w).map(to_json));
     out.extend(autoscaler(w).map(to_json));
@@ -520,6 +527,47 @@ fn stateful_set(w: &WorkloadSpec) -> StatefulSet {
             ..StatefulSetSpec::default()
         },
         ..StatefulSet::default()
+    }
+}
+
+/// A run of the task: its pods restart as `job.restart_policy` says, and
+/// the Job gives up after `backoff_limit` failed pods.
+fn job_spec(w: &WorkloadSpec) -> JobSpec {
+    let settings = w.job.clone().unwrap_or_default();
+    let mut template = template(w);
+    if let Some(pod) = template.spec.as_mut() {
+        pod.restart_policy = Some(settings.restart_policy.clone());
+    }
+    JobSpec {
+        template,
+        backoff_limit: Some(int32(settings.backoff_limit)),
+        active_deadline_seconds: settings.active_deadline_seconds,
+        ttl_seconds_after_finished: settings.ttl_seconds_after_finished.map(int32),
+        ..JobSpec::default()
+    }
+}
+
+fn cron_job(w: &WorkloadSpec) -> CronJob {
+    let cron = w.cron.clone().unwrap_or_default();
+    CronJob {
+        metadata: metadata(w, &w.name),
+        spec: CronJobSpec {
+            schedule: cron.schedule,
+            time_zone: cron.time_zone,
+            concurrency_policy: Some(cron.concurrency_policy),
+            starting_deadline_seconds: cron.starting_deadline_seconds,
+            successful_jobs_history_limit: Some(int32(cron.successful_jobs_history_limit)),
+            failed_jobs_history_limit: Some(int32(cron.failed_jobs_history_limit)),
+            suspend: Some(cron.suspend),
+            job_template: JobTemplateSpec {
+                metadata: Some(ObjectMeta {
+                    labels: Some(labels(w)),
+                    ..ObjectMeta::default()
+                }),
+                spec: Some(job_spec(w)),
+            },
+        },
+        ..CronJob::default()
     }
 }
 

@@ -240,10 +240,13 @@ impl Resource for Workload {
         if config.get("replicas").is_null() {
             // With autoscaling the HPA owns the count: the state has none,
             // so scaling is no diff and a configuration generated from an
-            // import does not set replicas beside autoscaling.
-            let replicas = match config.get("autoscaling") {
-                Value::Null => Value::Number(1.0),
-                Value::Unknown => Value::Unknown,
+            // import does not set replicas beside autoscaling. A task has
+            // no count at all.
+            let task = matches!(planned.get("kind").as_str(), Some("Job" | "CronJob"));
+            let replicas = match (config.get("autoscaling"), planned.get("kind")) {
+                (_, Value::Unknown) | (Value::Unknown, _) => Value::Unknown,
+                _ if task => Value::Null,
+                (Value::Null, _) => Value::Number(1.0),
                 _ => Value::Null,
             };
             planned.set_attr("replicas", replicas);
@@ -515,7 +518,15 @@ fn validate_kind(config: &Value, diags: &mut Diagnostics) {
     }
     let kind = config.get("kind").as_str().unwrap_or("Deployment");
     let stateful = kind == "StatefulSet";
+    let task = matches!(kind, "Job" | "CronJob");
     let strategy = config.get("strategy");
+    if kind == "CronJob" && config.get("cron").is_null() {
+        diags.attribute_error(
+            AttributePath::attr("cron"),
+            "A CronJob needs a schedule",
+            "Set cron = { schedule = \"...\" }, e.g. \"0 2 * * *\" for 02:00 every day.",
+        );
+    }
     let mut only = |path: AttributePath, set: bool, what: &str| {
         if set {
             diags.attribute_error(
@@ -526,6 +537,39 @@ fn validate_kind(config: &Value, diags: &mut Diagnostics) {
         }
     };
     let strategy_type = strategy.get("type").as_str();
+    only(
+        AttributePath::attr("cron"),
+        kind != "CronJob" && config.get("cron").is_set(),
+        "`cron` applies to CronJobs",
+    );
+    only(
+        AttributePath::attr("job"),
+        !task && config.get("job").is_set(),
+        "`job` applies to Jobs and CronJobs",
+    );
+    if task {
+        for name in [
+            "replicas",
+            "autoscaling",
+            "service",
+            "ingress",
+            "disruption_budget",
+            "strategy",
+            "min_ready_seconds",
+            "progress_deadline_seconds",
+            "volume_retention",
+            "pod_management_policy",
+        ] {
+            only(
+                AttributePath::attr(name),
+                config.get(name).is_set(),
+                &format!(
+                    "`{name}` applies to Deployments and StatefulSets, whose pods serve rather than run to completion"
+                ),
+            );
+        }
+        return;
+    }
     if stateful {
         only(
             AttributePath::attr("strategy").join("type"),
@@ -669,6 +713,7 @@ fn read_back(prior: &Value, spec: &WorkloadSpec, observed: &workload::Observed) 
 fn status_name(rollout: &workload::Rollout) -> &'static str {
     match rollout {
         workload::Rollout::Available => "Available",
+        workload::Rollout::Complete => "Complete",
         workload::Rollout::Progressing => "Progressing",
         workload::Rollout::Failed(_) => "Failed",
     }
@@ -808,6 +853,26 @@ async fn apply_workload(
     {
         return Applied::failed(prior.clone(), e);
     }
+    if let Some((prior, _)) = prior
+        && !unchanged
+        && workload::reruns_job(&prior_objects, &objects)
+    {
+        let spec = &model.spec;
+        let wait = wait_for(provider, planned, "update", 10);
+        let job = [("Job".to_string(), spec.name.clone())];
+        if let Err(e) =
+            workload::delete(client, &spec.namespace, &job, wait.timeout, &wait.stop).await
+        {
+            return Applied::failed(
+                prior.clone(),
+                Diagnostic::error(
+                    "Failed to replace the Job's last run",
+                    format!("A Job cannot change once made, so its last run is deleted to run it again: {e}"),
+                )
+                .into(),
+            );
+        }
+    }
     let applied = if unchanged {
         Ok(())
     } else {
@@ -870,6 +935,16 @@ async fn apply_workload(
             .unwrap_or_default()
     };
     match rollout {
+        Ok(workload::Rollout::Failed(reason)) if model.spec.kind.runs_to_completion() => {
+            Applied::failed(
+                planned_state(planned, "Failed", lb),
+                Diagnostic::error(
+                    "Job failed",
+                    format!("{kind} {namespace}/{name} failed: {reason}{}", pods.await),
+                )
+                .into(),
+            )
+        }
         Ok(workload::Rollout::Failed(reason)) => Applied::failed(
             planned_state(planned, "Failed", lb),
             Diagnostic::error(
@@ -895,6 +970,16 @@ async fn apply_workload(
                 )
                 .into(),
             )
+        }
+        // Not waited on, the status is what the plan said when it knew
+        // (nothing changed), else where the rollout starts.
+        Ok(rollout) if !waits => {
+            let status = match (planned.get("status").as_str(), model.spec.kind) {
+                (Some(planned), _) => planned,
+                (None, Kind::CronJob) => "Available",
+                (None, _) => status_name(&rollout),
+            };
+            Applied::ok(planned_state(planned, status, lb))
         }
         Ok(rollout) => Applied::ok(planned_state(planned, status_name(&rollout), lb)),
         Err(e) => Applied::failed(
@@ -984,7 +1069,7 @@ fn plan_observed(prior: &Value, planned: &mut Value) {
     // Only a finished rollout stays as it was: one still going (or failed)
     // is waited on again by the apply, and may end otherwise. An apply
     // that does not wait has nothing to wait on again: no perpetual diff.
-    let settled = prior.get("status").as_str() == Some("Available")
+    let settled = matches!(prior.get("status").as_str(), Some("Available" | "Complete"))
         || planned.get("wait_for_rollout").as_bool() == Some(false);
     let controller = |v: &Value| v.get("kind").as_str().unwrap_or("Deployment").to_string();
     let status =

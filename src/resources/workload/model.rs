@@ -91,6 +91,8 @@ pub struct WorkloadSpec {
     pub namespace: String,
     pub name: String,
     pub kind: Kind,
+    pub cron: Option<Cron>,
+    pub job: Option<JobSettings>,
     #[serde(skip_serializing_if = "BTreeMap::is_empty")]
     pub volumes: BTreeMap<String, Volume>,
     pub volume_retention: Option<VolumeRetention>,
@@ -149,6 +151,8 @@ impl Default for WorkloadSpec {
             namespace: "default".into(),
             name: String::new(),
             kind: Kind::Deployment,
+            cron: None,
+            job: None,
             volumes: BTreeMap::new(),
             volume_retention: None,
             pod_management_policy: None,
@@ -223,6 +227,10 @@ pub enum Kind {
     Deployment,
     /// Pods with stable names and a claim each per sized volume.
     StatefulSet,
+    /// A task run to completion.
+    Job,
+    /// A task run on a schedule.
+    CronJob,
 }
 
 impl Kind {
@@ -230,6 +238,63 @@ impl Kind {
         match self {
             Kind::Deployment => "Deployment",
             Kind::StatefulSet => "StatefulSet",
+            Kind::Job => "Job",
+            Kind::CronJob => "CronJob",
+        }
+    }
+
+    /// Whether its pods run a task to its end rather than a service.
+    pub fn runs_to_completion(self) -> bool {
+        matches!(self, Kind::Job | Kind::CronJob)
+    }
+}
+
+/// When a CronJob runs.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(default)]
+pub struct Cron {
+    pub schedule: String,
+    pub time_zone: Option<String>,
+    /// `Allow`, `Forbid` or `Replace`.
+    pub concurrency_policy: String,
+    pub starting_deadline_seconds: Option<i64>,
+    pub successful_jobs_history_limit: i64,
+    pub failed_jobs_history_limit: i64,
+    pub suspend: bool,
+}
+
+impl Default for Cron {
+    fn default() -> Self {
+        Cron {
+            schedule: String::new(),
+            time_zone: None,
+            concurrency_policy: "Forbid".into(),
+            starting_deadline_seconds: None,
+            successful_jobs_history_limit: 3,
+            failed_jobs_history_limit: 1,
+            suspend: false,
+        }
+    }
+}
+
+/// How a run of a Job or CronJob is retried and bounded.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(default)]
+pub struct JobSettings {
+    pub backoff_limit: i64,
+    pub active_deadline_seconds: Option<i64>,
+    pub ttl_seconds_after_finished: Option<i64>,
+    /// `Never` or `OnFailure`.
+    pub restart_policy: String,
+}
+
+impl Default for JobSettings {
+    fn default() -> Self {
+        JobSettings {
+            backoff_limit: 6,
+            active_deadline_seconds: None,
+            ttl_seconds_after_finished: None,
+            restart_policy: "Never".into(),
         }
     }
 }

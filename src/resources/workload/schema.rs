@@ -13,7 +13,7 @@ const SERVICE_TYPES: &[&str] = &["ClusterIP", "NodePort", "LoadBalancer"];
 const PROTOCOLS: &[&str] = &["TCP", "UDP", "SCTP"];
 const PULL_POLICIES: &[&str] = &["Always", "IfNotPresent", "Never"];
 const STRATEGIES: &[&str] = &["RollingUpdate", "Recreate", "OnDelete"];
-pub const KINDS: &[&str] = &["Deployment", "StatefulSet"];
+pub const KINDS: &[&str] = &["Deployment", "StatefulSet", "Job", "CronJob"];
 const RETENTION: &[&str] = &["Retain", "Delete"];
 const TOLERATION_OPERATORS: &[&str] = &["Equal", "Exists"];
 const TOLERATION_EFFECTS: &[&str] = &["NoSchedule", "PreferNoSchedule", "NoExecute"];
@@ -169,7 +169,56 @@ pub fn schema() -> Schema {
             .default("Deployment")
             .force_new()
             .validate(validators::one_of(KINDS))
-            .describe("`Deployment` (default): interchangeable pods. `StatefulSet`: pods with stable names (`NAME-0`, `NAME-1`, ...) and a PersistentVolumeClaim each for every `volumes` entry with a `size`, started and updated in order, behind a headless Service named after the workload (`NAME-0.NAME.NAMESPACE.svc`). Changing it replaces the workload; claims are kept (see `volume_retention`)."),
+            .describe("`Deployment` (default): interchangeable pods. `StatefulSet`: pods with stable names (`NAME-0`, `NAME-1`, ...) and a PersistentVolumeClaim each for every `volumes` entry with a `size`, started and updated in order, behind a headless Service named after the workload (`NAME-0.NAME.NAMESPACE.svc`). `Job`: a task run to completion, which the apply waits on (a change runs it again). `CronJob`: a task run on `cron.schedule`. Changing it replaces the workload; claims are kept (see `volume_retention`)."),
+        Attribute::object(
+            "cron",
+            vec![
+                Attribute::string("schedule")
+                    .required()
+                    .validate(cron_schedule)
+                    .describe("When to run, in cron syntax (`MINUTE HOUR DAY-OF-MONTH MONTH DAY-OF-WEEK`, e.g. `0 2 * * *` for 02:00 every day) or a macro (`@hourly`, `@daily`, `@weekly`, `@monthly`, `@yearly`)."),
+                Attribute::string("time_zone")
+                    .validate(time_zone)
+                    .describe("The time zone of the schedule, e.g. `Europe/Paris` (the controller manager's, usually UTC, when left out)."),
+                Attribute::string("concurrency_policy")
+                    .default("Forbid")
+                    .validate(validators::one_of(&["Allow", "Forbid", "Replace"]))
+                    .describe("When a run is due while the last one still runs: `Forbid` (default: skip it), `Replace` (stop the last one) or `Allow`."),
+                Attribute::number("starting_deadline_seconds")
+                    .validate(validators::int_between(1, 86_400))
+                    .describe("A run that could not start within this many seconds of its time is skipped."),
+                Attribute::number("successful_jobs_history_limit")
+                    .default(3)
+                    .validate(validators::int_between(0, 100))
+                    .describe("Finished successful runs kept."),
+                Attribute::number("failed_jobs_history_limit")
+                    .default(1)
+                    .validate(validators::int_between(0, 100))
+                    .describe("Failed runs kept."),
+                Attribute::bool("suspend").default(false).describe("Stop scheduling runs (a run in progress goes on)."),
+            ],
+        )
+        .describe("CronJobs: when the task runs."),
+        Attribute::object(
+            "job",
+            vec![
+                Attribute::number("backoff_limit")
+                    .default(6)
+                    .validate(validators::int_between(0, 1000))
+                    .describe("Failed pods before the run counts as failed."),
+                Attribute::number("active_deadline_seconds")
+                    .validate(validators::int_between(1, 31_536_000))
+                    .describe("The most a run may take; it fails after that."),
+                Attribute::number("ttl_seconds_after_finished")
+                    .validate(validators::int_between(0, 31_536_000))
+                    .describe("Delete a finished run (and its pods) after this many seconds."),
+                Attribute::string("restart_policy")
+                    .default("Never")
+                    .validate(validators::one_of(&["Never", "OnFailure"]))
+                    .describe("`Never` (default: a failed container fails its pod, and a new pod tries again) or `OnFailure` (the container restarts in its pod)."),
+            ],
+        )
+        .describe("Jobs and CronJobs: how a run is retried and bounded."),
         Attribute::object_map(
             "volumes",
             vec![
@@ -439,7 +488,7 @@ pub fn schema() -> Schema {
             .describe("Wait until the new pods are ready and available before finishing the apply; a failed rollout fails the apply with the reason."),
         Attribute::string("status")
             .computed()
-            .describe("The rollout's state after the last apply or refresh: `Available`, `Progressing` or `Failed`."),
+            .describe("The rollout's state after the last apply or refresh: `Available`, `Progressing` or `Failed`; for a Job, `Complete` once its run succeeded (a CronJob is `Available`)."),
         Attribute::string("load_balancer_ip")
             .computed()
             .describe("The external address of a LoadBalancer service, once assigned."),
@@ -454,6 +503,96 @@ pub fn schema() -> Schema {
         )
         .with_block(timeouts_block(&[("create", "10m"), ("update", "10m"), ("delete", "5m")])),
     )
+}
+
+/// A cron schedule as the CronJob controller reads it: five fields of
+/// numbers, ranges, lists, steps and `*` (names of months and days too),
+/// or a macro.
+fn cron_schedule(v: &Value) -> Result<(), String> {
+    let Some(s) = v.as_str() else { return Ok(()) };
+    let macros = [
+        "@yearly",
+        "@annually",
+        "@monthly",
+        "@weekly",
+        "@daily",
+        "@midnight",
+        "@hourly",
+    ];
+    if macros.contains(&s.trim()) {
+        return Ok(());
+    }
+    let fields: Vec<&str> = s.split_whitespace().collect();
+    let bounds = [
+        (0, 59, "minute"),
+        (0, 23, "hour"),
+        (1, 31, "day of month"),
+        (1, 12, "month"),
+        (0, 7, "day of week"),
+    ];
+    if fields.len() != 5 {
+        return Err(format!(
+            "{s:?} has {} fields; a schedule has five: MINUTE HOUR DAY-OF-MONTH MONTH DAY-OF-WEEK, e.g. \"0 2 * * *\" (or @daily, @hourly, ...).",
+            fields.len()
+        ));
+    }
+    const MONTHS: [&str; 12] = [
+        "jan", "feb", "mar", "apr", "may", "jun", "jul", "aug", "sep", "oct", "nov", "dec",
+    ];
+    const DAYS: [&str; 7] = ["sun", "mon", "tue", "wed", "thu", "fri", "sat"];
+    for (field, (low, high, what)) in fields.iter().zip(bounds) {
+        let number = |t: &str| -> Option<u32> {
+            let names: &[&str] = match what {
+                "month" => &MONTHS,
+                "day of week" => &DAYS,
+                _ => &[],
+            };
+            let named = names
+                .iter()
+                .position(|n| n.eq_ignore_ascii_case(t))
+                .map(|i| i as u32 + if what == "month" { 1 } else { 0 });
+            named
+                .or_else(|| t.parse().ok())
+                .filter(|n| (low..=high).contains(n))
+        };
+        for part in field.split(',') {
+            let (range, step) = part.split_once('/').unwrap_or((part, "1"));
+            let step_ok = step.parse::<u32>().is_ok_and(|n| n > 0);
+            let range_ok = match range {
+                "*" | "?" => true,
+                r => match r.split_once('-') {
+                    Some((a, b)) => matches!((number(a), number(b)), (Some(a), Some(b)) if a <= b),
+                    None => number(r).is_some(),
+                },
+            };
+            if !step_ok || !range_ok {
+                return Err(format!(
+                    "{s:?}: {part:?} is not a valid {what} (from {low} to {high}, with *, ranges a-b, lists a,b and steps */n)."
+                ));
+            }
+        }
+    }
+    Ok(())
+}
+
+/// An IANA time zone name as Kubernetes accepts it (`Europe/Paris`,
+/// `America/Argentina/Buenos_Aires`, `UTC`); the controller refuses names
+/// its time zone database lacks.
+fn time_zone(v: &Value) -> Result<(), String> {
+    let Some(s) = v.as_str() else { return Ok(()) };
+    let part = |p: &str| {
+        !p.is_empty()
+            && p.chars().next().is_some_and(|c| c.is_ascii_alphabetic())
+            && p.chars()
+                .all(|c| c.is_ascii_alphanumeric() || matches!(c, '_' | '-' | '+'))
+    };
+    if s.split('/').all(part) {
+        Ok(())
+    } else {
+        Err(format!(
+            "{s:?} is not a time zone name: write one from the IANA database, e.g. \"Europe/Paris\" or \"UTC\"."
+        ))
+    }
 }
 
 fn image(v: &Value) -> Result<(), String> {
@@ -494,6 +633,34 @@ fn port_name(v: &Value) -> Result<(), String> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn cron_schedules() {
+        for ok in [
+            "0 2 * * *",
+            "*/15 * * * *",
+            "0 9-17 * * mon-fri",
+            "30 4 1,15 * *",
+            "@daily",
+            "0 0 * JAN sun",
+        ] {
+            assert!(cron_schedule(&ok.into()).is_ok(), "{ok}");
+        }
+        for bad in [
+            "0 2 * *",
+            "61 * * * *",
+            "0 24 * * *",
+            "* * 0 * *",
+            "*/0 * * * *",
+            "0 2 * * funday",
+            "daily",
+        ] {
+            assert!(cron_schedule(&bad.into()).is_err(), "{bad}");
+        }
+        assert!(time_zone(&"Europe/Paris".into()).is_ok());
+        assert!(time_zone(&"America/Argentina/Buenos_Aires".into()).is_ok());
+        assert!(time_zone(&"Paris, France".into()).is_err());
+    }
 
     #[test]
     fn int_or_percent_values() {

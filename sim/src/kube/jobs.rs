@@ -1,0 +1,166 @@
+//! The simulated Job controller: a run's pod starts, then after the
+//! rollout time succeeds (Complete), or, when its image matches a failing
+//! pattern, exits with an error, and the Job fails once more pods have
+//! failed than its backoff limit allows (BackoffLimitExceeded), as the
+//! real controller reports it. CronJobs are stored, not scheduled.
+
+use std::time::Instant;
+
+use serde_json::{Value as Json, json};
+
+use super::controllers::{Memory, Settings, hash, now, pod_suffix, same_status};
+use super::objects::Objects;
+use super::resources;
+
+pub fn run(objects: &mut Objects, memory: &mut Memory, settings: &Settings) {
+    let keys: Vec<String> = objects
+        .objects
+        .keys()
+        .filter(|k| k.starts_with("batch/jobs/"))
+        .cloned()
+        .collect();
+    memory.jobs.retain(|k, _| keys.contains(k));
+    for key in keys {
+        let Some(job) = objects.objects.get(&key).cloned() else {
+            continue;
+        };
+        let finished = job["status"]["conditions"]
+            .as_array()
+            .into_iter()
+            .flatten()
+            .any(|c| (c["type"] == "Complete" || c["type"] == "Failed") && c["status"] == "True");
+        if finished || !job["metadata"]["deletionTimestamp"].is_null() {
+            continue;
+        }
+        let started = *memory.jobs.entry(key.clone()).or_insert_with(Instant::now);
+        let failing = job["spec"]["template"]["spec"]["containers"]
+            .as_array()
+            .into_iter()
+            .flatten()
+            .filter_map(|c| c["image"].as_str())
+            .any(|image| {
+                settings
+                    .failing_images
+                    .iter()
+                    .any(|p| !p.is_empty() && image.contains(p.as_str()))
+            });
+        let done = started.elapsed() >= settings.rollout_time;
+        let start_time = job["status"]["startTime"]
+            .as_str()
+            .map_or_else(now, str::to_string);
+        let limit = job["spec"]["backoffLimit"].as_i64().unwrap_or(6);
+        let mut status = json!({
+            "startTime": start_time,
+            "ready": 0,
+            "terminating": 0,
+            "uncountedTerminatedPods": {},
+        });
+        let outcome = match (done, failing) {
+            (false, _) => {
+                sync_pod(objects, &job, 0, Outcome::Running);
+                status["active"] = json!(1);
+                None
+            }
+            (true, false) => {
+                sync_pod(objects, &job, 0, Outcome::Succeeded);
+                status["succeeded"] = json!(1);
+                status["completionTime"] = json!(now());
+                Some((
+                    "Complete",
+                    "SuccessCriteriaMet",
+                    "CompletionsReached",
+                    "Reached expected number of succeeded pods",
+                ))
+            }
+            (true, true) => {
+                // Each failed pod is replaced until the limit is passed;
+                // a few stand for them all.
+                let failed = limit + 1;
+                for attempt in 0..failed.min(3) {
+                    sync_pod(objects, &job, attempt, Outcome::Failed);
+                }
+                status["failed"] = json!(failed);
+                Some((
+                    "Failed",
+                    "FailureTarget",
+                    "BackoffLimitExceeded",
+                    "Job has reached the specified backoff limit",
+                ))
+            }
+        };
+        if let Some((kind, target, reason, message)) = outcome {
+            let condition = |t: &str| json!({"type": t, "status": "True", "reason": reason, "message": message, "lastProbeTime": now(), "lastTransitionTime": now()});
+            status["conditions"] = json!([condition(target), condition(kind)]);
+        }
+        if !same_status(&job["status"], &status) {
+            objects.controller_write(&key, |o| o["status"] = status);
+        }
+    }
+}
+
+#[derive(Clone, Copy, PartialEq)]
+enum Outcome {
+    Running,
+    Succeeded,
+    Failed,
+}
+
+/// The run's pod for one attempt, in the state the outcome gives it.
+fn sync_pod(objects: &mut Objects, job: &Json, attempt: i64, outcome: Outcome) {
+    let Some(pods) = resources::find("", "v1", "pods") else {
+        return;
+    };
+    let ns = job["metadata"]["namespace"].as_str().unwrap_or_default();
+    let name = job["metadata"]["name"].as_str().unwrap_or_default();
+    let uid = &job["metadata"]["uid"];
+    let pod_name = format!("{name}-{}", pod_suffix(hash(&json!([uid, attempt]))));
+    let key = format!("/pods/{ns}/{pod_name}");
+    let template = &job["spec"]["template"];
+    if !objects.objects.contains_key(&key) {
+        let pod = json!({
+            "apiVersion": "v1",
+            "kind": "Pod",
+            "metadata": {
+                "name": pod_name,
+                "labels": template["metadata"]["labels"],
+                "ownerReferences": [{
+                    "apiVersion": "batch/v1",
+                    "kind": "Job",
+                    "name": name,
+                    "uid": uid,
+                    "controller": true,
+                    "blockOwnerDeletion": true,
+                }],
+            },
+            "spec": template["spec"],
+        });
+        objects.controller_create(pods, ns, pod);
+    }
+    let (phase, state) = match outcome {
+        Outcome::Running => ("Running", json!({"running": {"startedAt": now()}})),
+        Outcome::Succeeded => (
+            "Succeeded",
+            json!({"terminated": {"exitCode": 0, "reason": "Completed", "startedAt": now(), "finishedAt": now()}}),
+        ),
+        Outcome::Failed => (
+            "Failed",
+            json!({"terminated": {"exitCode": 1, "reason": "Error", "startedAt": now(), "finishedAt": now()}}),
+        ),
+    };
+    let statuses: Vec<Json> = template["spec"]["containers"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .map(|c| {
+            json!({"name": c["name"], "image": c["image"], "imageID": "", "ready": outcome == Outcome::Running, "started": outcome == Outcome::Running, "restartCount": 0, "state": state})
+        })
+        .collect();
+    let status = json!({"phase": phase, "containerStatuses": statuses, "qosClass": "BestEffort"});
+    let same = objects
+        .objects
+        .get(&key)
+        .is_some_and(|p| p["status"]["phase"] == phase);
+    if !same {
+        objects.controller_write(&key, |p| p["status"] = status);
+    }
+}
