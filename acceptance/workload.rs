@@ -129,7 +129,25 @@ resource "genesis_workload" "everything" {
   replicas           = 2
   resources = {
     requests = { cpu = "1000m", memory = "1Gi", ephemeral_storage = "1Gi" }
-    limits   = { cpu = "2" }
+    limits   = { cpu = "2", extended = { "nvidia.com/gpu" = "1" } }
+  }
+  init_containers = [{
+    name    = "wait-for-api"
+    image   = "busybox:1.37"
+    command = ["sh", "-c", "until nc -z api 80; do sleep 2; done"]
+  }]
+  sidecars = [{
+    name      = "proxy"
+    image     = "envoyproxy/envoy:v1.34.1"
+    args      = ["--config-path", "/etc/envoy/envoy.yaml"]
+    env       = { LOG_LEVEL = "info" }
+    ports     = [{ name = "admin", container_port = 9901 }]
+    resources = { requests = { cpu = "100m", memory = "64Mi" } }
+  }]
+  volumes = {
+    cache  = { empty_dir = { size_limit = "1Gi", memory = true }, mount_path = "/cache" }
+    certs  = { secret = "everything-tls", mount_path = "/etc/tls", read_only = true }
+    shared = { claim_name = "shared-data", mount_path = "/shared" }
   }
   startup_probe   = { tcp_socket = { port = 8080 }, failure_threshold = 30 }
   liveness_probe  = { exec = { command = ["cat", "/tmp/healthy"] } }

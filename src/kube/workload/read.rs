@@ -254,6 +254,7 @@ pub fn spec_of(live: &BTreeMap<&str, Json>, applied: &WorkloadSpec) -> WorkloadS
         ..WorkloadSpec::default()
     };
     read_container(&container, &mut w);
+    read_init_containers(&pod, &mut w);
     read_placement(&pod, &mut w);
     w.volumes = volumes(&pod, &container, &controller.claims);
     w
@@ -473,13 +474,55 @@ fn read_container(c: &Container, w: &mut WorkloadSpec) {
     w.startup_probe = c.startup_probe.as_ref().map(probe);
 }
 
+/// The sidecars (init containers that keep running) and the init
+/// containers.
+fn read_init_containers(pod: &PodSpec, w: &mut WorkloadSpec) {
+    for c in pod.init_containers.iter().flatten() {
+        let extra = model::ExtraContainer {
+            name: c.name.clone(),
+            image: c.image.clone().unwrap_or_default(),
+            command: c.command.clone().unwrap_or_default(),
+            args: c.args.clone().unwrap_or_default(),
+            env: c
+                .env
+                .iter()
+                .flatten()
+                .filter_map(|e| Some((e.name.clone(), e.value.clone()?)))
+                .collect(),
+            resources: resources(c.resources.as_ref()),
+            ports: c
+                .ports
+                .iter()
+                .flatten()
+                .map(|p| model::ContainerPort {
+                    name: p.name.clone(),
+                    container_port: i64::from(p.container_port),
+                    protocol: p.protocol.clone().unwrap_or_else(|| "TCP".into()),
+                })
+                .collect(),
+        };
+        if c.restart_policy.as_deref() == Some("Always") {
+            w.sidecars.push(extra);
+        } else {
+            w.init_containers.push(extra);
+        }
+    }
+}
+
 fn resources(r: Option<&ResourceRequirements>) -> Option<model::Resources> {
     let amounts = |m: Option<&BTreeMap<String, Quantity>>| {
         let get = |k: &str| m.and_then(|m| m.get(k)).map(|q| q.0.clone());
+        let own = ["cpu", "memory", "ephemeral-storage"];
         let a = model::Amounts {
             cpu: get("cpu"),
             memory: get("memory"),
             ephemeral_storage: get("ephemeral-storage"),
+            extended: m
+                .into_iter()
+                .flatten()
+                .filter(|(k, _)| !own.contains(&k.as_str()))
+                .map(|(k, q)| (k.clone(), q.0.clone()))
+                .collect(),
         };
         (a != model::Amounts::default()).then_some(a)
     };
@@ -564,11 +607,14 @@ fn read_placement(pod: &PodSpec, w: &mut WorkloadSpec) {
                     && w.node_pool_type.is_some()
                     && t.value == w.node_pool_type))
     };
+    // Taken for the GPU's own when the pod asks for one.
+    let gpu = super::render::gpu_toleration();
+    let wants_gpu = w.wants_gpu();
     let tolerations = pod
         .tolerations
         .iter()
         .flatten()
-        .filter(|t| !shortcut(t))
+        .filter(|t| !shortcut(t) && !(wants_gpu && **t == gpu))
         .map(|t| model::Toleration {
             key: t.key.clone(),
             operator: t.operator.clone().unwrap_or_else(|| "Equal".into()),

@@ -217,12 +217,16 @@ fn amounts(a: Option<&model::Amounts>) -> Option<BTreeMap<String, Quantity>> {
     ]
     .into_iter()
     .filter_map(|(k, v)| Some((k.to_string(), Quantity(v.clone()?))))
+    .chain(
+        a.extended
+            .iter()
+            .map(|(k, v)| (k.clone(), Quantity(v.clone()))),
+    )
     .collect();
     (!out.is_empty()).then_some(out)
 }
 
-fn resources(w: &WorkloadSpec) -> ResourceRequirements {
-    let r = w.resources.as_ref();
+fn resources(r: Option<&model::Resources>) -> ResourceRequirements {
     ResourceRequirements {
         requests: amounts(r.and_then(|r| r.requests.as_ref())),
         limits: amounts(r.and_then(|r| r.limits.as_ref())),
@@ -249,6 +253,69 @@ fn environment(w: &WorkloadSpec) -> Vec<EnvVar> {
         ..EnvVar::default()
     });
     plain.chain(secrets).collect()
+}
+
+/// The restricted security context every container gets, with the
+/// workload's overrides.
+fn restricted(sc: &model::SecurityContext) -> SecurityContext {
+    SecurityContext {
+        allow_privilege_escalation: Some(sc.allow_privilege_escalation),
+        read_only_root_filesystem: Some(sc.read_only_root_filesystem),
+        run_as_non_root: Some(sc.run_as_non_root),
+        privileged: Some(false),
+        capabilities: Some(Capabilities {
+            drop: Some(vec!["ALL".into()]),
+            add: non_empty(sc.capabilities_add.clone()),
+        }),
+        ..SecurityContext::default()
+    }
+}
+
+/// The sidecars (native: init containers that keep running), then the
+/// init containers, in the order given.
+fn init_containers(w: &WorkloadSpec) -> Vec<Container> {
+    let sc = w.security();
+    let make = |c: &model::ExtraContainer, sidecar: bool| Container {
+        name: c.name.clone(),
+        image: Some(c.image.clone()),
+        command: non_empty(c.command.clone()),
+        args: non_empty(c.args.clone()),
+        env: non_empty(
+            c.env
+                .iter()
+                .map(|(name, value)| EnvVar {
+                    name: name.clone(),
+                    value: Some(value.clone()),
+                    ..EnvVar::default()
+                })
+                .collect(),
+        ),
+        ports: non_empty(
+            c.ports
+                .iter()
+                .map(|p| ContainerPort {
+                    name: p.name.clone(),
+                    container_port: int32(p.container_port),
+                    protocol: Some(p.protocol.clone()),
+                    ..ContainerPort::default()
+                })
+                .collect(),
+        ),
+        resources: Some(resources(c.resources.as_ref())),
+        restart_policy: sidecar.then(|| "Always".to_string()),
+        security_context: Some(restricted(&sc)),
+        volume_mounts: Some(vec![VolumeMount {
+            name: "tmp".into(),
+            mount_path: "/tmp".into(),
+            ..VolumeMount::default()
+        }]),
+        ..Container::default()
+    };
+    w.sidecars
+        .iter()
+        .map(|c| make(c, true))
+        .chain(w.init_containers.iter().map(|c| make(c, false)))
+        .collect()
 }
 
 fn container(w: &WorkloadSpec) -> Container {
@@ -312,23 +379,24 @@ fn container(w: &WorkloadSpec) -> Container {
         ),
         env: non_empty(environment(w)),
         env_from: non_empty(env_from),
-        resources: Some(resources(w)),
-        security_context: Some(SecurityContext {
-            allow_privilege_escalation: Some(sc.allow_privilege_escalation),
-            read_only_root_filesystem: Some(sc.read_only_root_filesystem),
-            run_as_non_root: Some(sc.run_as_non_root),
-            privileged: Some(false),
-            capabilities: Some(Capabilities {
-                drop: Some(vec!["ALL".into()]),
-                add: non_empty(sc.capabilities_add.clone()),
-            }),
-            ..SecurityContext::default()
-        }),
+        resources: Some(resources(w.resources.as_ref())),
+        security_context: Some(restricted(&sc)),
         volume_mounts: Some(mounts),
         liveness_probe: w.liveness_probe.as_ref().map(probe),
         readiness_probe: w.readiness_probe.as_ref().map(probe),
         startup_probe: w.startup_probe.as_ref().map(probe),
         ..Container::default()
+    }
+}
+
+/// What a pod asking for a GPU tolerates: the taint GPU nodes carry (the
+/// toleration Kubernetes' ExtendedResourceToleration admission would add).
+pub fn gpu_toleration() -> Toleration {
+    Toleration {
+        key: Some(model::GPU.into()),
+        operator: Some("Exists".into()),
+        effect: Some("NoSchedule".into()),
+        ..Toleration::default()
     }
 }
 
@@ -361,6 +429,9 @@ fn placement(w: &WorkloadSpec) -> (Labels, Vec<Toleration>) {
     if let Some(kind) = &w.node_pool_type {
         node_selector.insert(LABEL_POOL_TYPE.into(), kind.clone());
         tolerations.push(pool_taint("Equal", Some(kind)));
+    }
+    if w.wants_gpu() {
+        tolerations.push(gpu_toleration());
     }
     tolerations.dedup();
     (node_selector, tolerations)
@@ -399,6 +470,7 @@ fn pod(w: &WorkloadSpec) -> PodSpec {
             ..PodSecurityContext::default()
         }),
         containers: vec![container(w)],
+        init_containers: non_empty(init_containers(w)),
         volumes: Some(volumes),
         termination_grace_period_seconds: w.termination_grace_period_seconds,
         node_selector: non_empty_map(&node_selector),

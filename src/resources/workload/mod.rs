@@ -183,6 +183,7 @@ impl Resource for Workload {
         }
         validate_kind(config, diags);
         validate_volumes(config, diags);
+        validate_containers(config, diags);
         if config.get("config_mount_path").is_set() && config.get("config_data").is_null() {
             diags.attribute_error(
                 AttributePath::attr("config_mount_path"),
@@ -507,6 +508,55 @@ fn plan_claims(prior: &Value, planned: &Value, diags: &mut Diagnostics) {
                     format!("The pods' claims were made with this {setting}, which a claim cannot change. To move the data, create a volume with another name, copy the data, then remove this one."),
                 );
             }
+        }
+    }
+}
+
+/// Container names are unique in the pod, and extended resources (GPUs)
+/// are never overcommitted: a request needs the same limit.
+fn validate_containers(config: &Value, diags: &mut Diagnostics) {
+    let mut names: Vec<&str> = config.get("name").as_str().into_iter().collect();
+    for list in ["sidecars", "init_containers"] {
+        for (i, c) in config.get(list).elements().iter().enumerate() {
+            let Some(name) = c.get("name").as_str() else {
+                continue;
+            };
+            if names.contains(&name) {
+                diags.attribute_error(
+                    AttributePath::attr(list).index(i).join("name"),
+                    "Container name in use",
+                    format!("{name:?} already names a container of this pod (the workload's own is named after the workload): choose another."),
+                );
+            }
+            names.push(name);
+        }
+    }
+    let mut check = |resources: &Value, at: AttributePath| {
+        let limits = resources.get("limits").get("extended");
+        for (name, amount) in resources
+            .get("requests")
+            .get("extended")
+            .entries()
+            .into_iter()
+            .flatten()
+        {
+            let limit = limits.get(name);
+            if !amount.is_unknown() && !limit.is_unknown() && limit != amount {
+                diags.attribute_error(
+                    at.clone().join("requests").join("extended").key(name),
+                    "Extended resources are not overcommitted",
+                    format!("Kubernetes needs the limit of {name:?} equal to its request: set limits.extended[{name:?}] to the same amount, or give only the limit."),
+                );
+            }
+        }
+    };
+    check(config.get("resources"), AttributePath::attr("resources"));
+    for list in ["sidecars", "init_containers"] {
+        for (i, c) in config.get(list).elements().iter().enumerate() {
+            check(
+                c.get("resources"),
+                AttributePath::attr(list).index(i).join("resources"),
+            );
         }
     }
 }

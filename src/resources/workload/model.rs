@@ -118,6 +118,10 @@ pub struct WorkloadSpec {
     pub replicas: Option<i64>,
     pub autoscaling: Option<Autoscaling>,
     pub resources: Option<Resources>,
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub init_containers: Vec<ExtraContainer>,
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub sidecars: Vec<ExtraContainer>,
     pub liveness_probe: Option<Probe>,
     pub readiness_probe: Option<Probe>,
     pub startup_probe: Option<Probe>,
@@ -169,6 +173,8 @@ impl Default for WorkloadSpec {
             replicas: None,
             autoscaling: None,
             resources: None,
+            init_containers: Vec::new(),
+            sidecars: Vec::new(),
             liveness_probe: None,
             readiness_probe: None,
             startup_probe: None,
@@ -204,6 +210,19 @@ impl WorkloadSpec {
     /// Whether the workload makes its own ServiceAccount.
     pub fn creates_service_account(&self) -> bool {
         self.service_account.as_ref().is_none_or(|sa| sa.create)
+    }
+
+    /// Whether any of the pod's containers asks for a GPU.
+    pub fn wants_gpu(&self) -> bool {
+        self.resources
+            .iter()
+            .chain(
+                self.init_containers
+                    .iter()
+                    .chain(&self.sidecars)
+                    .filter_map(|c| c.resources.as_ref()),
+            )
+            .any(Resources::wants_gpu)
     }
 
     pub fn security(&self) -> SecurityContext {
@@ -427,6 +446,40 @@ pub struct Amounts {
     pub cpu: Option<String>,
     pub memory: Option<String>,
     pub ephemeral_storage: Option<String>,
+    /// Extended resources by name (`nvidia.com/gpu`).
+    #[serde(skip_serializing_if = "BTreeMap::is_empty")]
+    pub extended: Strings,
+}
+
+impl Resources {
+    /// Whether the container asks for a GPU.
+    pub fn wants_gpu(&self) -> bool {
+        [&self.requests, &self.limits]
+            .into_iter()
+            .flatten()
+            .any(|a| a.extended.contains_key(GPU))
+    }
+}
+
+/// The extended resource NVIDIA's device plugin advertises, and the taint
+/// GPU nodes carry under the same name.
+pub const GPU: &str = "nvidia.com/gpu";
+
+/// An init container or a sidecar (ports are the sidecars').
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+#[serde(default)]
+pub struct ExtraContainer {
+    pub name: String,
+    pub image: String,
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub command: Vec<String>,
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub args: Vec<String>,
+    #[serde(skip_serializing_if = "BTreeMap::is_empty")]
+    pub env: Strings,
+    pub resources: Option<Resources>,
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub ports: Vec<ContainerPort>,
 }
 
 /// A probe: exactly one check (validated), and its timing.

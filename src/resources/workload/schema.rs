@@ -103,6 +103,89 @@ fn probe(name: &str, what: &str) -> Attribute {
     .describe(what)
 }
 
+fn amounts(name: &str, what: &str) -> Attribute {
+    Attribute::object(
+        name,
+        vec![
+            quantity("cpu", "CPU, e.g. `500m`."),
+            quantity("memory", "Memory, e.g. `512Mi`."),
+            quantity("ephemeral_storage", "Local scratch space, e.g. `1Gi`."),
+            Attribute::string_map("extended")
+                .validate(extended_resources)
+                .describe("Extended resources by name, e.g. `{ \"nvidia.com/gpu\" = \"1\" }`."),
+        ],
+    )
+    .describe(what)
+}
+
+fn resources(description: &str) -> Attribute {
+    Attribute::object(
+        "resources",
+        vec![
+            amounts("requests", "What the scheduler reserves for the container."),
+            amounts("limits", "The most the container may use."),
+        ],
+    )
+    .describe(description)
+}
+
+/// Extended resources are named `DOMAIN/NAME` and counted in whole units.
+fn extended_resources(v: &Value) -> Result<(), String> {
+    for (name, amount) in v.entries().into_iter().flatten() {
+        let domain = name.split_once('/').map(|(d, _)| d);
+        if domain.is_none_or(|d| !d.contains('.') || d.ends_with("kubernetes.io")) {
+            return Err(format!(
+                "{name:?} is not an extended resource: write DOMAIN/NAME, such as \"nvidia.com/gpu\" (cpu, memory and ephemeral_storage have attributes of their own)."
+            ));
+        }
+        if let Some(a) = amount.as_str()
+            && !a.chars().all(|c| c.is_ascii_digit())
+        {
+            return Err(format!(
+                "{name}: {a:?} is not a whole number; extended resources are counted in units."
+            ));
+        }
+    }
+    Ok(())
+}
+
+/// An init container or a sidecar: restricted like the workload's own.
+fn extra_container(sidecar: bool) -> Vec<Attribute> {
+    let mut attributes = vec![
+        Attribute::string("name")
+            .required()
+            .validate(validators::dns1123_label)
+            .describe("The container's name, unique in the pod."),
+        Attribute::string("image")
+            .required()
+            .validate(image)
+            .describe("The container image."),
+        Attribute::string_list("command").describe("Overrides the image's entrypoint."),
+        Attribute::string_list("args").describe("Arguments to the entrypoint."),
+        Attribute::string_map("env").describe("Environment variables."),
+        resources("Compute resources."),
+    ];
+    if sidecar {
+        attributes.push(
+            Attribute::object_list(
+                "ports",
+                vec![
+                    Attribute::string("name")
+                        .validate(port_name)
+                        .describe("The port's name."),
+                    port("container_port", "The port the sidecar listens on.").required(),
+                    Attribute::string("protocol")
+                        .default("TCP")
+                        .validate(validators::one_of(PROTOCOLS))
+                        .describe("`TCP` (default), `UDP` or `SCTP`."),
+                ],
+            )
+            .describe("Ports the sidecar listens on."),
+        );
+    }
+    attributes
+}
+
 fn scaling_rule(name: &str, direction: &str) -> Attribute {
     Attribute::object(
         name,
@@ -319,30 +402,11 @@ pub fn schema() -> Schema {
             ],
         )
         .describe("A HorizontalPodAutoscaler (autoscaling/v2). It owns `replicas`: scaling never shows as a diff."),
-        Attribute::object(
-            "resources",
-            vec![
-                Attribute::object(
-                    "requests",
-                    vec![
-                        quantity("cpu", "CPU, e.g. `500m`."),
-                        quantity("memory", "Memory, e.g. `512Mi`."),
-                        quantity("ephemeral_storage", "Local scratch space, e.g. `1Gi`."),
-                    ],
-                )
-                .describe("What the scheduler reserves for the container."),
-                Attribute::object(
-                    "limits",
-                    vec![
-                        quantity("cpu", "CPU, e.g. `1`."),
-                        quantity("memory", "Memory, e.g. `1Gi`."),
-                        quantity("ephemeral_storage", "Local scratch space."),
-                    ],
-                )
-                .describe("The most the container may use."),
-            ],
-        )
-        .describe("Compute resources. Equivalent spellings (`1` and `1000m`) are the same value and never show as a diff."),
+        resources("Compute resources. Equivalent spellings (`1` and `1000m`) are the same value and never show as a diff. A GPU request (`extended = { \"nvidia.com/gpu\" = \"1\" }`) also tolerates the GPU nodes' `nvidia.com/gpu` taint."),
+        Attribute::object_list("init_containers", extra_container(false))
+            .describe("Containers run one after the other before the workload's starts, each to completion, e.g. one that waits for a database. They run after the sidecars have started."),
+        Attribute::object_list("sidecars", extra_container(true))
+            .describe("Containers that run beside the workload's for the pod's whole life (native sidecars: started before it and stopped after it), e.g. a proxy."),
         probe("liveness_probe", "Restart the container when this fails."),
         probe("readiness_probe", "Send traffic only while this passes."),
         probe("startup_probe", "Hold the other probes until this passes, for slow starters."),
