@@ -609,12 +609,12 @@ fn read_placement(pod: &PodSpec, w: &mut WorkloadSpec) {
     };
     // Taken for the GPU's own when the pod asks for one.
     let gpu = super::render::gpu_toleration();
-    let wants_gpu = w.wants_gpu();
+    let gpu_shortcut = |t: &Toleration| w.wants_gpu() && *t == gpu;
     let tolerations = pod
         .tolerations
         .iter()
         .flatten()
-        .filter(|t| !shortcut(t) && !(wants_gpu && **t == gpu))
+        .filter(|t| !shortcut(t) && !gpu_shortcut(t))
         .map(|t| model::Toleration {
             key: t.key.clone(),
             operator: t.operator.clone().unwrap_or_else(|| "Equal".into()),
