@@ -679,3 +679,29 @@ pub fn loopback_certificates(common_name: &str) -> (String, String, String) {
     let cert = serving.signed_by(&key, &issuer).unwrap();
     (ca_pem, cert.pem(), key.serialize_pem())
 }
+
+/// The terraform block and the Autopilot cluster `apps` (project `p`,
+/// us-central1) with these namespaces: how most workload tests begin.
+pub fn apps_cluster(namespaces: &[&str]) -> String {
+    let namespaces = namespaces
+        .iter()
+        .map(|n| format!("{n:?}"))
+        .collect::<Vec<_>>()
+        .join(", ");
+    format!(
+        r#"terraform {{
+  required_providers {{
+    genesis = {{ source = "genesis-platform/genesis" }}
+  }}
+}}
+
+resource "genesis_cluster" "main" {{
+  project_id            = "p"
+  region                = "us-central1"
+  name                  = "apps"
+  enable_autopilot      = true
+  kubernetes_namespaces = [{namespaces}]
+}}
+"#
+    )
+}

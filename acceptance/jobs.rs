@@ -13,19 +13,7 @@ const CLUSTER: &str = "projects/p/locations/us-central1/clusters/apps";
 fn config(migrate_image: &str, args: &str, schedule: &str) -> String {
     format!(
         r#"
-terraform {{
-  required_providers {{
-    genesis = {{ source = "genesis-platform/genesis" }}
-  }}
-}}
-
-resource "genesis_cluster" "main" {{
-  project_id            = "p"
-  region                = "us-central1"
-  name                  = "apps"
-  enable_autopilot      = true
-  kubernetes_namespaces = ["apps"]
-}}
+{cluster}
 
 resource "genesis_workload" "migrate" {{
   cluster   = genesis_cluster.main.id
@@ -56,7 +44,8 @@ resource "genesis_workload" "backup" {{
     backups = {{ claim_name = "backups", mount_path = "/backups" }}
   }}
 }}
-"#
+"#,
+        cluster = crate::harness::apps_cluster(&["apps"])
     )
 }
 

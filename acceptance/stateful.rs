@@ -12,19 +12,7 @@ const CLUSTER: &str = "projects/p/locations/us-central1/clusters/apps";
 fn config(image: &str, size: &str, class: &str, retention: &str) -> String {
     format!(
         r#"
-terraform {{
-  required_providers {{
-    genesis = {{ source = "genesis-platform/genesis" }}
-  }}
-}}
-
-resource "genesis_cluster" "main" {{
-  project_id            = "p"
-  region                = "us-central1"
-  name                  = "apps"
-  enable_autopilot      = true
-  kubernetes_namespaces = ["apps"]
-}}
+{cluster}
 
 resource "genesis_workload" "db" {{
   cluster   = genesis_cluster.main.id
@@ -44,7 +32,8 @@ resource "genesis_workload" "db" {{
     update = "20s"
   }}
 }}
-"#
+"#,
+        cluster = crate::harness::apps_cluster(&["apps"])
     )
 }
 

@@ -8,19 +8,7 @@ use crate::harness::{Sim, Workspace, each_terraform};
 fn config(image: &str) -> String {
     format!(
         r#"
-terraform {{
-  required_providers {{
-    genesis = {{ source = "genesis-platform/genesis" }}
-  }}
-}}
-
-resource "genesis_cluster" "main" {{
-  project_id            = "p"
-  region                = "us-central1"
-  name                  = "apps"
-  enable_autopilot      = true
-  kubernetes_namespaces = ["apps"]
-}}
+{cluster}
 
 resource "genesis_workload" "api" {{
   cluster   = genesis_cluster.main.id
@@ -40,7 +28,8 @@ resource "genesis_workload" "api" {{
     update = "20s"
   }}
 }}
-"#
+"#,
+        cluster = crate::harness::apps_cluster(&["apps"])
     )
 }
 

@@ -18,19 +18,7 @@ fn config() -> String {
     );
     format!(
         r#"
-terraform {{
-  required_providers {{
-    genesis = {{ source = "genesis-platform/genesis" }}
-  }}
-}}
-
-resource "genesis_cluster" "main" {{
-  project_id            = "p"
-  region                = "us-central1"
-  name                  = "apps"
-  enable_autopilot      = true
-  kubernetes_namespaces = ["jobs"]
-}}
+{cluster}
 
 resource "genesis_workload" "api" {{
   cluster     = genesis_cluster.main.id
@@ -52,7 +40,8 @@ output "ca_certificate" {{
 }}
 
 {everything}
-"#
+"#,
+        cluster = crate::harness::apps_cluster(&["jobs"])
     )
 }
 

@@ -50,13 +50,7 @@ pub fn run(objects: &mut Objects, memory: &mut Memory, settings: &Settings) {
 }
 
 fn deployments(objects: &mut Objects, memory: &mut Memory, settings: &Settings) {
-    let keys: Vec<String> = objects
-        .objects
-        .keys()
-        .filter(|k| k.starts_with("apps/deployments/"))
-        .cloned()
-        .collect();
-    memory.rollouts.retain(|k, _| keys.contains(k));
+    let keys = keys_under(objects, "apps/deployments/", &mut memory.rollouts);
     for key in keys {
         let Some(found) = objects.objects.get(&key) else {
             continue;
@@ -96,17 +90,7 @@ fn deployments(objects: &mut Objects, memory: &mut Memory, settings: &Settings) 
         let template = &rollout.template;
         let desired = obj["spec"]["replicas"].as_i64().unwrap_or(1);
         let generation = obj["metadata"]["generation"].as_i64().unwrap_or(1);
-        let failing = template["spec"]["containers"]
-            .as_array()
-            .into_iter()
-            .flatten()
-            .filter_map(|c| c["image"].as_str())
-            .any(|image| {
-                settings
-                    .failing_images
-                    .iter()
-                    .any(|p| !p.is_empty() && image.contains(p.as_str()))
-            });
+        let failing = cannot_pull(template, settings);
         let elapsed = rollout.started.elapsed();
         let mut deadline = Duration::from_secs(
             obj["spec"]["progressDeadlineSeconds"]
@@ -289,6 +273,40 @@ fn sync_pods(
     }
 }
 
+/// The objects under `prefix` (`apps/statefulsets/`), each a controller's
+/// to tick; what the controller remembers of others is forgotten.
+pub(super) fn keys_under<T>(
+    objects: &Objects,
+    prefix: &str,
+    memory: &mut HashMap<String, T>,
+) -> Vec<String> {
+    let keys: Vec<String> = objects
+        .objects
+        .keys()
+        .filter(|k| k.starts_with(prefix))
+        .cloned()
+        .collect();
+    memory.retain(|k, _| keys.contains(k));
+    keys
+}
+
+/// Whether a pod template's image matches a `--failing-image` pattern.
+pub(super) fn cannot_pull(template: &Json, settings: &Settings) -> bool {
+    template["spec"]["containers"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .filter_map(|c| c["image"].as_str())
+        .any(|image| failing_image(image, settings))
+}
+
+fn failing_image(image: &str, settings: &Settings) -> bool {
+    settings
+        .failing_images
+        .iter()
+        .any(|p| !p.is_empty() && image.contains(p.as_str()))
+}
+
 /// Five characters from the alphabet Kubernetes uses for generated names.
 pub(super) fn pod_suffix(mut n: u64) -> String {
     const ALPHABET: &[u8] = b"bcdfghjklmnpqrstvwxz2456789";
@@ -315,13 +333,9 @@ pub(super) fn pod_status(spec: &Json, containers: Containers, settings: &Setting
         .flatten()
         .map(|c| {
             let image = c["image"].as_str().unwrap_or_default();
-            let cannot_pull = settings
-                .failing_images
-                .iter()
-                .any(|p| !p.is_empty() && image.contains(p.as_str()));
             let state = match containers {
                 Containers::Running => json!({"running": {"startedAt": now()}}),
-                Containers::CannotPull if cannot_pull => json!({"waiting": {
+                Containers::CannotPull if failing_image(image, settings) => json!({"waiting": {
                     "reason": "ImagePullBackOff",
                     "message": format!("Back-off pulling image \"{image}\""),
                 }}),

@@ -8,18 +8,14 @@ use std::time::Instant;
 
 use serde_json::{Value as Json, json};
 
-use super::controllers::{Memory, Settings, hash, now, pod_suffix, same_status};
+use super::controllers::{
+    Memory, Settings, cannot_pull, hash, keys_under, now, pod_suffix, same_status,
+};
 use super::objects::Objects;
 use super::resources;
 
 pub fn run(objects: &mut Objects, memory: &mut Memory, settings: &Settings) {
-    let keys: Vec<String> = objects
-        .objects
-        .keys()
-        .filter(|k| k.starts_with("batch/jobs/"))
-        .cloned()
-        .collect();
-    memory.jobs.retain(|k, _| keys.contains(k));
+    let keys = keys_under(objects, "batch/jobs/", &mut memory.jobs);
     for key in keys {
         let Some(job) = objects.objects.get(&key).cloned() else {
             continue;
@@ -33,17 +29,7 @@ pub fn run(objects: &mut Objects, memory: &mut Memory, settings: &Settings) {
             continue;
         }
         let started = *memory.jobs.entry(key.clone()).or_insert_with(Instant::now);
-        let failing = job["spec"]["template"]["spec"]["containers"]
-            .as_array()
-            .into_iter()
-            .flatten()
-            .filter_map(|c| c["image"].as_str())
-            .any(|image| {
-                settings
-                    .failing_images
-                    .iter()
-                    .any(|p| !p.is_empty() && image.contains(p.as_str()))
-            });
+        let failing = cannot_pull(&job["spec"]["template"], settings);
         let done = started.elapsed() >= settings.rollout_time;
         let start_time = job["status"]["startTime"]
             .as_str()

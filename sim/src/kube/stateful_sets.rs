@@ -11,7 +11,8 @@ use std::time::Instant;
 use serde_json::{Value as Json, json};
 
 use super::controllers::{
-    Containers, Memory, Settings, hash, pod_status, same_pod_status, same_status,
+    Containers, Memory, Settings, cannot_pull, hash, keys_under, pod_status, same_pod_status,
+    same_status,
 };
 use super::objects::Objects;
 use super::resources;
@@ -25,13 +26,7 @@ pub struct Revisions {
 }
 
 pub fn run(objects: &mut Objects, memory: &mut Memory, settings: &Settings) {
-    let keys: Vec<String> = objects
-        .objects
-        .keys()
-        .filter(|k| k.starts_with("apps/statefulsets/"))
-        .cloned()
-        .collect();
-    memory.stateful_sets.retain(|k, _| keys.contains(k));
+    let keys = keys_under(objects, "apps/statefulsets/", &mut memory.stateful_sets);
     for key in keys {
         let Some(set) = objects.objects.get(&key).cloned() else {
             continue;
@@ -54,17 +49,7 @@ pub fn run(objects: &mut Objects, memory: &mut Memory, settings: &Settings) {
             revisions.update = revision.clone();
             revisions.started = Instant::now();
         }
-        let failing = template["spec"]["containers"]
-            .as_array()
-            .into_iter()
-            .flatten()
-            .filter_map(|c| c["image"].as_str())
-            .any(|image| {
-                settings
-                    .failing_images
-                    .iter()
-                    .any(|p| !p.is_empty() && image.contains(p.as_str()))
-            });
+        let failing = cannot_pull(template, settings);
         let ready = !failing && revisions.started.elapsed() >= settings.rollout_time;
         let desired = set["spec"]["replicas"].as_i64().unwrap_or(1).max(0);
         let strategy = &set["spec"]["updateStrategy"];
@@ -156,20 +141,7 @@ fn sync_claims(objects: &mut Objects, set: &Json, desired: i64) {
         let claim = template["metadata"]["name"].as_str().unwrap_or_default();
         let prefix = format!("/persistentvolumeclaims/{ns}/{claim}-{name}-");
         if policy["whenScaled"] == "Delete" {
-            let extra: Vec<String> = objects
-                .objects
-                .range(prefix.clone()..)
-                .take_while(|(k, _)| k.starts_with(&prefix))
-                .filter(|(k, _)| {
-                    k[prefix.len()..]
-                        .parse::<i64>()
-                        .is_ok_and(|ordinal| ordinal >= desired)
-                })
-                .map(|(k, _)| k.clone())
-                .collect();
-            for k in extra {
-                objects.objects.remove(&k);
-            }
+            remove_past(objects, &prefix, desired, |_| true);
         }
         for ordinal in 0..desired {
             let key = format!("{prefix}{ordinal}");
@@ -237,21 +209,9 @@ fn sync_pods(
     let name = set["metadata"]["name"].as_str().unwrap_or_default();
     let uid = &set["metadata"]["uid"];
     let prefix = format!("/pods/{ns}/{name}-");
-    let extra: Vec<String> = objects
-        .objects
-        .range(prefix.clone()..)
-        .take_while(|(k, _)| k.starts_with(&prefix))
-        .filter(|(k, o)| {
-            o["metadata"]["ownerReferences"][0]["uid"] == *uid
-                && k[prefix.len()..]
-                    .parse::<i64>()
-                    .is_ok_and(|ordinal| ordinal >= desired)
-        })
-        .map(|(k, _)| k.clone())
-        .collect();
-    for k in extra {
-        objects.objects.remove(&k);
-    }
+    remove_past(objects, &prefix, desired, |o| {
+        o["metadata"]["ownerReferences"][0]["uid"] == *uid
+    });
     let template = &set["spec"]["template"];
     for ordinal in 0..desired {
         let key = format!("{prefix}{ordinal}");
@@ -311,5 +271,25 @@ fn sync_pods(
         {
             objects.controller_write(&key, |p| p["status"] = status);
         }
+    }
+}
+
+/// Removes the objects `PREFIX-ORDINAL` at or past `desired` that `owned`
+/// accepts: what a scale-in leaves behind.
+fn remove_past(objects: &mut Objects, prefix: &str, desired: i64, owned: impl Fn(&Json) -> bool) {
+    let past: Vec<String> = objects
+        .objects
+        .range(prefix.to_string()..)
+        .take_while(|(k, _)| k.starts_with(prefix))
+        .filter(|(k, o)| {
+            owned(o)
+                && k[prefix.len()..]
+                    .parse::<i64>()
+                    .is_ok_and(|ordinal| ordinal >= desired)
+        })
+        .map(|(k, _)| k.clone())
+        .collect();
+    for k in past {
+        objects.objects.remove(&k);
     }
 }

@@ -369,7 +369,7 @@ impl Gcp {
     }
 
     /// The cluster, or `None` when it does not exist.
-    async fn read(
+    pub(super) async fn read(
         &self,
         project: &str,
         location: &str,

@@ -197,28 +197,6 @@ impl Gcp {
         .await
     }
 
-    async fn control_plane_version(
-        &self,
-        project: &str,
-        location: &str,
-        cluster: &str,
-        wait: &Wait,
-    ) -> Result<Option<String>, CloudError> {
-        let client = self.gke().await?;
-        let full = cluster_name(project, location, cluster);
-        let found = read_optional(wait, || async {
-            client
-                .get_cluster()
-                .set_name(&full)
-                .with_user_agent(&self.user_agent)
-                .send()
-                .await
-                .map_err(|e| api_error("reading the node pool's cluster", e))
-        })
-        .await?;
-        Ok(found.map(|c| c.current_master_version))
-    }
-
     /// Changes the nodes' machine, disk, image, labels, taints, locations
     /// and surge settings in one update, the nodes staying on `version`.
     async fn update_nodes(
@@ -363,8 +341,9 @@ impl NodePools for Gcp {
         };
         let mut observed = observe(project, location, cluster, &pool);
         observed.control_plane_version = self
-            .control_plane_version(project, location, cluster, wait)
-            .await?;
+            .read(project, location, cluster, wait)
+            .await?
+            .map(|c| c.master_version);
         Ok(Some(observed))
     }
 

@@ -454,16 +454,7 @@ fn read_container(c: &Container, w: &mut WorkloadSpec) {
         .flatten()
         .filter_map(|e| Some(e.secret_ref.as_ref()?.name.clone()))
         .collect();
-    w.ports = c
-        .ports
-        .iter()
-        .flatten()
-        .map(|p| model::ContainerPort {
-            name: p.name.clone(),
-            container_port: i64::from(p.container_port),
-            protocol: p.protocol.clone().unwrap_or_else(|| "TCP".into()),
-        })
-        .collect();
+    w.ports = ports_of(c);
     w.image = c.image.clone().unwrap_or_default();
     w.image_pull_policy = c.image_pull_policy.clone();
     w.command = c.command.clone().unwrap_or_default();
@@ -490,16 +481,7 @@ fn read_init_containers(pod: &PodSpec, w: &mut WorkloadSpec) {
                 .filter_map(|e| Some((e.name.clone(), e.value.clone()?)))
                 .collect(),
             resources: resources(c.resources.as_ref()),
-            ports: c
-                .ports
-                .iter()
-                .flatten()
-                .map(|p| model::ContainerPort {
-                    name: p.name.clone(),
-                    container_port: i64::from(p.container_port),
-                    protocol: p.protocol.clone().unwrap_or_else(|| "TCP".into()),
-                })
-                .collect(),
+            ports: ports_of(c),
         };
         if c.restart_policy.as_deref() == Some("Always") {
             w.sidecars.push(extra);
@@ -507,6 +489,18 @@ fn read_init_containers(pod: &PodSpec, w: &mut WorkloadSpec) {
             w.init_containers.push(extra);
         }
     }
+}
+
+fn ports_of(c: &Container) -> Vec<model::ContainerPort> {
+    c.ports
+        .iter()
+        .flatten()
+        .map(|p| model::ContainerPort {
+            name: p.name.clone(),
+            container_port: i64::from(p.container_port),
+            protocol: p.protocol.clone().unwrap_or_else(|| "TCP".into()),
+        })
+        .collect()
 }
 
 fn resources(r: Option<&ResourceRequirements>) -> Option<model::Resources> {

@@ -255,6 +255,20 @@ fn environment(w: &WorkloadSpec) -> Vec<EnvVar> {
     plain.chain(secrets).collect()
 }
 
+fn container_ports(ports: &[model::ContainerPort]) -> Option<Vec<ContainerPort>> {
+    non_empty(
+        ports
+            .iter()
+            .map(|p| ContainerPort {
+                name: p.name.clone(),
+                container_port: int32(p.container_port),
+                protocol: Some(p.protocol.clone()),
+                ..ContainerPort::default()
+            })
+            .collect(),
+    )
+}
+
 /// The restricted security context every container gets, with the
 /// workload's overrides.
 fn restricted(sc: &model::SecurityContext) -> SecurityContext {
@@ -290,17 +304,7 @@ fn init_containers(w: &WorkloadSpec) -> Vec<Container> {
                 })
                 .collect(),
         ),
-        ports: non_empty(
-            c.ports
-                .iter()
-                .map(|p| ContainerPort {
-                    name: p.name.clone(),
-                    container_port: int32(p.container_port),
-                    protocol: Some(p.protocol.clone()),
-                    ..ContainerPort::default()
-                })
-                .collect(),
-        ),
+        ports: container_ports(&c.ports),
         resources: Some(resources(c.resources.as_ref())),
         restart_policy: sidecar.then(|| "Always".to_string()),
         security_context: Some(restricted(&sc)),
@@ -366,17 +370,7 @@ fn container(w: &WorkloadSpec) -> Container {
         image_pull_policy: w.image_pull_policy.clone(),
         command: non_empty(w.command.clone()),
         args: non_empty(w.args.clone()),
-        ports: non_empty(
-            w.ports
-                .iter()
-                .map(|p| ContainerPort {
-                    name: p.name.clone(),
-                    container_port: int32(p.container_port),
-                    protocol: Some(p.protocol.clone()),
-                    ..ContainerPort::default()
-                })
-                .collect(),
-        ),
+        ports: container_ports(&w.ports),
         env: non_empty(environment(w)),
         env_from: non_empty(env_from),
         resources: Some(resources(w.resources.as_ref())),
