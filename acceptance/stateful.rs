@@ -117,6 +117,22 @@ fn stateful_sets_keep_their_data() {
         );
         assert!(!ws.plan_has_changes());
 
+        // Scaling in keeps the removed pod's claim, and the plan says so.
+        let grown = config("postgres:17.6", "2Gi", "standard-rwo", "");
+        ws.write("main.tf", &grown.replace("replicas  = 2", "replicas  = 1"));
+        let plan = ws.run(&["plan", "-input=false", "-no-color"]).ok();
+        let said = format!("{}{}", plan.stdout, plan.stderr);
+        assert!(
+            said.contains("Volume claims are kept") && said.contains("removes pods 1"),
+            "{said}"
+        );
+        ws.run(&["apply", "-input=false", "-auto-approve"]).ok();
+        let o = objects(&sim);
+        assert!(o["/pods/apps/db-1"].is_null(), "scaled in");
+        assert_eq!(claim_size(&sim, 1), "2Gi", "its claim stays");
+        ws.write("main.tf", &grown);
+        ws.run(&["apply", "-input=false", "-auto-approve"]).ok();
+
         // Shrinking and re-classing are refused before anything happens.
         for (size, class, why) in [
             ("1Gi", "standard-rwo", "Volume claims cannot shrink"),

@@ -209,6 +209,7 @@ fn sync_pods(
     let name = set["metadata"]["name"].as_str().unwrap_or_default();
     let uid = &set["metadata"]["uid"];
     let prefix = format!("/pods/{ns}/{name}-");
+    adopt(objects, set, &prefix);
     remove_past(objects, &prefix, desired, |o| {
         o["metadata"]["ownerReferences"][0]["uid"] == *uid
     });
@@ -291,5 +292,39 @@ fn remove_past(objects: &mut Objects, prefix: &str, desired: i64, owned: impl Fn
         .collect();
     for k in past {
         objects.objects.remove(&k);
+    }
+}
+
+/// Takes over the pods a deleted StatefulSet of the same name left (an
+/// `Orphan` delete): ones with no owner whose labels its selector matches.
+fn adopt(objects: &mut Objects, set: &Json, prefix: &str) {
+    let selector = set["spec"]["selector"]["matchLabels"]
+        .as_object()
+        .cloned()
+        .unwrap_or_default();
+    let orphans: Vec<String> = objects
+        .objects
+        .range(prefix.to_string()..)
+        .take_while(|(k, _)| k.starts_with(prefix))
+        .filter(|(_, p)| {
+            p["metadata"]["ownerReferences"]
+                .as_array()
+                .is_none_or(Vec::is_empty)
+                && selector
+                    .iter()
+                    .all(|(k, v)| p["metadata"]["labels"][k] == *v)
+        })
+        .map(|(k, _)| k.clone())
+        .collect();
+    let owner = json!([{
+        "apiVersion": "apps/v1",
+        "kind": "StatefulSet",
+        "name": set["metadata"]["name"],
+        "uid": set["metadata"]["uid"],
+        "controller": true,
+        "blockOwnerDeletion": true,
+    }]);
+    for key in orphans {
+        objects.controller_write(&key, |p| p["metadata"]["ownerReferences"] = owner.clone());
     }
 }

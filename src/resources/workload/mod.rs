@@ -475,6 +475,7 @@ fn plan_claims(prior: &Value, planned: &Value, diags: &mut Diagnostics) {
     if prior.get("kind") != planned.get("kind") {
         return;
     }
+    plan_scale_in(prior, planned, diags);
     for (name, was) in prior.get("volumes").entries().into_iter().flatten() {
         let now = planned.get("volumes").get(name);
         let at = AttributePath::attr("volumes").key(name);
@@ -559,6 +560,53 @@ fn validate_containers(config: &Value, diags: &mut Diagnostics) {
             );
         }
     }
+}
+
+/// A StatefulSet scaled in keeps the claims of the pods it removes, unless
+/// told otherwise: the plan says which.
+fn plan_scale_in(prior: &Value, planned: &Value, diags: &mut Diagnostics) {
+    let (Some(was), Some(now)) = (
+        prior.get("replicas").as_i64(),
+        planned.get("replicas").as_i64(),
+    ) else {
+        return;
+    };
+    let kept = planned.get("volume_retention").get("when_scaled").as_str() != Some("Delete");
+    let claims: Vec<&String> = planned
+        .get("volumes")
+        .entries()
+        .into_iter()
+        .flatten()
+        .filter(|(_, v)| v.get("size").is_set())
+        .map(|(name, _)| name)
+        .collect();
+    if planned.get("kind").as_str() != Some("StatefulSet")
+        || now >= was
+        || !kept
+        || claims.is_empty()
+    {
+        return;
+    }
+    let name = planned.get("name").as_str().unwrap_or_default();
+    let ordinals = if now + 1 == was {
+        format!("{now}")
+    } else {
+        format!("{now} to {}", was - 1)
+    };
+    diags.push(
+        Diagnostic::warning(
+            "Volume claims are kept",
+            format!(
+                "Scaling {name} from {was} to {now} removes pods {ordinals}; their claims ({}) stay with their data, and a scale-out reuses them. volume_retention = {{ when_scaled = \"Delete\" }} deletes them instead.",
+                claims
+                    .iter()
+                    .map(|c| format!("{c}-{name}-N"))
+                    .collect::<Vec<_>>()
+                    .join(", ")
+            ),
+        )
+        .at(AttributePath::attr("replicas")),
+    );
 }
 
 /// Settings that belong to one kind of workload only.
