@@ -3,11 +3,18 @@
 //! Durations are compared by length, so `90d` and `7776000s` (the API's
 //! spelling) never show as a change.
 
+mod model;
+
+use std::collections::BTreeMap;
+
 use async_trait::async_trait;
+
+use self::model::{PolicyModel, RegistryModel};
 
 use super::common::{self, bad_import_id, only_for_cloud, state_with, wait_for};
 use crate::cloud::registry::{CleanupPolicy, ObservedRegistry, Registries, RegistrySpec};
-use crate::framework::diagnostics::Diagnostics;
+use crate::framework::diagnostics::{Diagnostic, Diagnostics};
+use crate::framework::model::{decode, encode};
 use crate::framework::path::AttributePath;
 use crate::framework::resource::{Applied, PlanContext, Refreshed, Resource};
 use crate::framework::schema::{Attribute, Block, Schema};
@@ -186,11 +193,12 @@ impl Resource for Registry {
     }
 
     async fn create(&self, provider: &ProviderContext, planned: &Value) -> Applied {
+        let spec = match spec_of(planned) {
+            Ok(spec) => spec,
+            Err(d) => return Applied::failed(Value::Null, d),
+        };
         let wait = wait_for(provider, planned, "create", 10);
-        match registries(provider, planned)
-            .create(&spec_of(planned), &wait)
-            .await
-        {
+        match registries(provider, planned).create(&spec, &wait).await {
             Ok(observed) => Applied::ok(state_from(planned, &observed)),
             Err((e, Some(observed))) => Applied::failed(
                 state_from(planned, &observed),
@@ -203,7 +211,7 @@ impl Resource for Registry {
     }
 
     async fn read(&self, provider: &ProviderContext, state: &Value, private: &[u8]) -> Refreshed {
-        let spec = spec_of(state);
+        let spec = spec_of(state)?;
         let wait = wait_for(provider, state, "read", 10);
         match registries(provider, state)
             .get(&spec.project, &spec.location, &spec.name, &wait)
@@ -222,9 +230,13 @@ impl Resource for Registry {
         planned: &Value,
         private: &[u8],
     ) -> Applied {
+        let (from, to) = match (spec_of(prior), spec_of(planned)) {
+            (Ok(from), Ok(to)) => (from, to),
+            (Err(d), _) | (_, Err(d)) => return Applied::failed(prior.clone(), d),
+        };
         let wait = wait_for(provider, planned, "update", 10);
         match registries(provider, planned)
-            .update(&spec_of(prior), &spec_of(planned), &wait)
+            .update(&from, &to, &wait)
             .await
         {
             Ok(observed) => Applied {
@@ -242,7 +254,10 @@ impl Resource for Registry {
         prior: &Value,
         _private: &[u8],
     ) -> Diagnostics {
-        let spec = spec_of(prior);
+        let spec = match spec_of(prior) {
+            Ok(spec) => spec,
+            Err(d) => return d,
+        };
         let wait = wait_for(provider, prior, "delete", 10);
         match registries(provider, prior)
             .delete(&spec.project, &spec.location, &spec.name, &wait)
@@ -316,169 +331,121 @@ fn registries<'a>(provider: &'a ProviderContext, state: &Value) -> &'a dyn Regis
     }
 }
 
-fn strings(v: &Value) -> Vec<String> {
-    v.string_elements()
-        .into_iter()
-        .map(str::to_string)
-        .collect()
-}
-
-fn seconds(v: &Value) -> Option<i64> {
-    v.as_str()
+fn seconds(duration: Option<&str>) -> Option<i64> {
+    duration
         .and_then(validators::parse_duration)
         .map(|s| s.round() as i64)
 }
 
-/// The configuration in the back end's terms.
-fn spec_of(state: &Value) -> RegistrySpec {
-    let text = |name: &str| state.get(name).as_str().unwrap_or_default().to_string();
-    RegistrySpec {
-        project: text("project_id"),
-        location: text("region"),
-        name: text("name"),
-        description: state.get("description").as_str().map(str::to_string),
-        format: text("format"),
-        immutable_tags: state.get("immutable_tags").as_bool() == Some(true),
-        vulnerability_scanning: state.get("vulnerability_scanning").as_bool() != Some(false),
-        cleanup_policies: state
-            .get("cleanup_policies")
-            .entries()
-            .into_iter()
-            .flatten()
-            .map(|(id, p)| {
-                (
-                    id.clone(),
-                    CleanupPolicy {
-                        action: p.get("action").as_str().unwrap_or_default().to_string(),
-                        tag_state: p.get("tag_state").as_str().unwrap_or("ANY").to_string(),
-                        tag_prefixes: strings(p.get("tag_prefixes")),
-                        version_name_prefixes: strings(p.get("version_name_prefixes")),
-                        package_name_prefixes: strings(p.get("package_name_prefixes")),
-                        older_than_seconds: seconds(p.get("older_than")),
-                        newer_than_seconds: seconds(p.get("newer_than")),
-                        keep_count: p.get("keep_count").as_i64(),
-                    },
-                )
-            })
-            .collect(),
-        cleanup_dry_run: state.get("cleanup_policy_dry_run").as_bool() == Some(true),
-        labels: state
-            .get("labels")
-            .entries()
-            .into_iter()
-            .flatten()
-            .filter_map(|(k, v)| Some((k.clone(), v.as_str()?.to_string())))
-            .collect(),
-    }
+/// The configuration (a plan or a state), decoded once.
+fn model_of(state: &Value) -> Result<RegistryModel, Diagnostics> {
+    decode(state).map_err(|e| {
+        Diagnostics::from(Diagnostic::error(
+            "Provider error: the repository does not fit its model",
+            format!("{e}. This is a bug in the provider; please report it."),
+        ))
+    })
 }
 
-/// A list from the API, null where the configuration left it out.
-fn list_or_null(items: &[String], base: &Value) -> Value {
-    if items.is_empty() && base.is_null() {
-        Value::Null
-    } else {
-        Value::List(items.iter().map(|s| s.clone().into()).collect())
-    }
+/// The configuration in the back end's terms.
+fn spec_of(state: &Value) -> Result<RegistrySpec, Diagnostics> {
+    let m = model_of(state)?;
+    let list = |l: &Option<Vec<String>>| l.clone().unwrap_or_default();
+    Ok(RegistrySpec {
+        project: m.project_id.unwrap_or_default(),
+        location: m.region.unwrap_or_default(),
+        name: m.name,
+        description: m.description,
+        format: m.format,
+        immutable_tags: m.immutable_tags,
+        vulnerability_scanning: m.vulnerability_scanning,
+        cleanup_policies: m
+            .cleanup_policies
+            .unwrap_or_default()
+            .into_iter()
+            .map(|(id, p)| {
+                let policy = CleanupPolicy {
+                    tag_prefixes: list(&p.tag_prefixes),
+                    version_name_prefixes: list(&p.version_name_prefixes),
+                    package_name_prefixes: list(&p.package_name_prefixes),
+                    older_than_seconds: seconds(p.older_than.as_deref()),
+                    newer_than_seconds: seconds(p.newer_than.as_deref()),
+                    keep_count: p.keep_count,
+                    action: p.action,
+                    tag_state: p.tag_state,
+                };
+                (id, policy)
+            })
+            .collect(),
+        cleanup_dry_run: m.cleanup_policy_dry_run,
+        labels: m.labels.unwrap_or_default(),
+    })
+}
+
+/// A list from the API, left out where the configuration left it out.
+fn list_or_none(items: &[String], before: Option<&Vec<String>>) -> Option<Vec<String>> {
+    (!items.is_empty() || before.is_some()).then(|| items.to_vec())
 }
 
 /// The state after reading the repository. Durations come back in the
 /// API's spelling (`7776000s`); the framework keeps the configuration's
-/// (`90d`) when they are the same length.
+/// (`90d`) when they are the same length. What only one cloud has is null
+/// on the other.
 fn state_from(base: &Value, observed: &ObservedRegistry) -> Value {
     let spec = &observed.spec;
-    let mut state = base.clone();
-    let set = |state: &mut Value, name: &str, v: Value| state.set_attr(name, v);
-    let aws = cloud_of(base) == "aws";
-    set(&mut state, "id", observed.id.clone().into());
-    set(&mut state, "cloud", cloud_of(base).to_string().into());
-    set(
-        &mut state,
-        "project_id",
-        if aws {
-            Value::Null
-        } else {
-            spec.project.clone().into()
-        },
-    );
-    set(&mut state, "region", spec.location.clone().into());
-    set(&mut state, "name", spec.name.clone().into());
-    set(&mut state, "description", spec.description.clone().into());
-    set(&mut state, "format", spec.format.clone().into());
-    set(&mut state, "immutable_tags", spec.immutable_tags.into());
-    set(
-        &mut state,
-        "vulnerability_scanning",
-        spec.vulnerability_scanning.into(),
-    );
-    set(
-        &mut state,
-        "cleanup_policy_dry_run",
-        if aws {
-            Value::Null
-        } else {
-            spec.cleanup_dry_run.into()
-        },
-    );
-    let policies: std::collections::BTreeMap<String, Value> = spec
+    let before = decode::<RegistryModel>(base).unwrap_or_default();
+    let aws = before.cloud == "aws";
+    let policies: BTreeMap<String, PolicyModel> = spec
         .cleanup_policies
         .iter()
         .map(|(id, p)| {
-            let before = base.get("cleanup_policies").get(id);
-            let duration = |s: Option<i64>| s.map_or(Value::Null, |s| format!("{s}s").into());
-            let policy = Value::object([
-                ("action", p.action.clone().into()),
-                ("tag_state", p.tag_state.clone().into()),
-                (
-                    "tag_prefixes",
-                    list_or_null(&p.tag_prefixes, before.get("tag_prefixes")),
+            let was = before
+                .cleanup_policies
+                .as_ref()
+                .and_then(|ps| ps.get(id))
+                .cloned()
+                .unwrap_or_default();
+            let duration = |s: Option<i64>| s.map(|s| format!("{s}s"));
+            let policy = PolicyModel {
+                action: p.action.clone(),
+                tag_state: p.tag_state.clone(),
+                tag_prefixes: list_or_none(&p.tag_prefixes, was.tag_prefixes.as_ref()),
+                version_name_prefixes: list_or_none(
+                    &p.version_name_prefixes,
+                    was.version_name_prefixes.as_ref(),
                 ),
-                (
-                    "version_name_prefixes",
-                    list_or_null(
-                        &p.version_name_prefixes,
-                        before.get("version_name_prefixes"),
-                    ),
+                package_name_prefixes: list_or_none(
+                    &p.package_name_prefixes,
+                    was.package_name_prefixes.as_ref(),
                 ),
-                (
-                    "package_name_prefixes",
-                    list_or_null(
-                        &p.package_name_prefixes,
-                        before.get("package_name_prefixes"),
-                    ),
-                ),
-                ("older_than", duration(p.older_than_seconds)),
-                ("newer_than", duration(p.newer_than_seconds)),
-                ("keep_count", p.keep_count.into()),
-            ]);
+                older_than: duration(p.older_than_seconds),
+                newer_than: duration(p.newer_than_seconds),
+                keep_count: p.keep_count,
+            };
             (id.clone(), policy)
         })
         .collect();
-    let no_policies = policies.is_empty() && base.get("cleanup_policies").is_null();
-    set(
-        &mut state,
-        "cleanup_policies",
-        if no_policies {
-            Value::Null
-        } else {
-            Value::Map(policies)
-        },
-    );
-    let labels: std::collections::BTreeMap<String, Value> = spec
-        .labels
-        .iter()
-        .map(|(k, v)| (k.clone(), v.clone().into()))
-        .collect();
-    let no_labels = labels.is_empty() && base.get("labels").is_null();
-    set(
-        &mut state,
-        "labels",
-        if no_labels {
-            Value::Null
-        } else {
-            Value::Map(labels)
-        },
-    );
-    set(&mut state, "repository_url", observed.url.clone().into());
+    let read = RegistryModel {
+        project_id: (!aws).then(|| spec.project.clone()),
+        region: Some(spec.location.clone()),
+        name: spec.name.clone(),
+        description: spec.description.clone(),
+        format: spec.format.clone(),
+        immutable_tags: spec.immutable_tags,
+        vulnerability_scanning: spec.vulnerability_scanning,
+        cleanup_policies: (!policies.is_empty() || before.cleanup_policies.is_some())
+            .then_some(policies),
+        cleanup_policy_dry_run: spec.cleanup_dry_run,
+        labels: (!spec.labels.is_empty() || before.labels.is_some()).then(|| spec.labels.clone()),
+        ..before
+    };
+    let mut state = encode(&read, &value_type());
+    if aws {
+        state.set_attr("cleanup_policy_dry_run", Value::Null);
+    }
+    state.set_attr("timeouts", base.get("timeouts").clone());
+    state.set_attr("id", observed.id.clone().into());
+    state.set_attr("repository_url", observed.url.clone().into());
     state
 }
 
