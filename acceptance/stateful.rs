@@ -191,3 +191,168 @@ fn stateful_sets_keep_their_data() {
         );
     });
 }
+
+fn classes_config(classes: &str, size: &str, class: &str) -> String {
+    format!(
+        r#"
+terraform {{
+  required_providers {{
+    genesis = {{ source = "genesis-platform/genesis" }}
+  }}
+}}
+
+resource "genesis_cluster" "main" {{
+  project_id            = "p"
+  region                = "us-central1"
+  name                  = "apps"
+  enable_autopilot      = true
+  kubernetes_namespaces = ["apps"]
+  storage_classes = {{
+    {classes}
+  }}
+}}
+
+resource "genesis_workload" "db" {{
+  cluster   = genesis_cluster.main.id
+  namespace = "apps"
+  name      = "db"
+  kind      = "StatefulSet"
+  image     = "postgres:17.6"
+  replicas  = 1
+  volumes = {{
+    data = {{ size = "{size}", storage_class = "{class}", mount_path = "/var/lib/postgresql/data" }}
+  }}
+  timeouts {{
+    create = "8s"
+    update = "20s"
+  }}
+}}
+"#
+    )
+}
+
+fn class(sim: &Sim, name: &str) -> Json {
+    objects(sim)[format!("storage.k8s.io/storageclasses//{name}")].clone()
+}
+
+/// The cluster's StorageClasses are made with it, before the workloads
+/// that claim from them; a class Kubernetes cannot change is made again
+/// without touching the cluster; a claim grows only where its class allows
+/// it (refused at plan time otherwise); the cloud's own classes are never
+/// taken over.
+#[test]
+fn storage_classes_come_with_the_cluster() {
+    each_terraform(|tf| {
+        let sim = Sim::start();
+        let fixed = r#"fast-ssd = { type = "pd-ssd", allow_expansion = false }"#;
+        let ws = Workspace::new(
+            tf,
+            &[("main.tf", &classes_config(fixed, "1Gi", "fast-ssd"))],
+        )
+        .against(&sim);
+        ws.run(&["apply", "-input=false", "-auto-approve"]).ok();
+        let fast = class(&sim, "fast-ssd");
+        assert_eq!(fast["provisioner"], "pd.csi.storage.gke.io");
+        assert_eq!(fast["parameters"]["type"], "pd-ssd");
+        assert_eq!(fast["volumeBindingMode"], "WaitForFirstConsumer");
+        assert_eq!(fast["allowVolumeExpansion"], false);
+        assert_eq!(
+            objects(&sim)["/persistentvolumeclaims/apps/data-db-0"]["status"]["phase"],
+            "Bound"
+        );
+        assert!(!ws.plan_has_changes(), "nothing to change after the apply");
+
+        // The class does not let claims grow: refused before anything runs.
+        ws.write("main.tf", &classes_config(fixed, "2Gi", "fast-ssd"));
+        let refused = ws.run(&["plan", "-input=false", "-no-color"]);
+        assert!(!refused.status.success());
+        assert!(
+            refused
+                .stderr
+                .contains("StorageClass does not allow expansion"),
+            "{}",
+            refused.stderr
+        );
+
+        // Allowed in place (same class object), then the claim grows.
+        let growing = r#"fast-ssd = { type = "pd-ssd" }"#;
+        ws.write("main.tf", &classes_config(growing, "1Gi", "fast-ssd"));
+        let uid = class(&sim, "fast-ssd")["metadata"]["uid"].clone();
+        ws.run(&["apply", "-input=false", "-auto-approve"]).ok();
+        assert_eq!(class(&sim, "fast-ssd")["metadata"]["uid"], uid, "in place");
+        assert_eq!(class(&sim, "fast-ssd")["allowVolumeExpansion"], true);
+        ws.write("main.tf", &classes_config(growing, "2Gi", "fast-ssd"));
+        ws.run(&["apply", "-input=false", "-auto-approve"]).ok();
+        assert_eq!(claim_size(&sim, 0), "2Gi");
+
+        // A new disk type makes the class again, never the cluster.
+        let balanced = r#"fast-ssd = { type = "pd-balanced", reclaim_policy = "Retain" }"#;
+        ws.write("main.tf", &classes_config(balanced, "2Gi", "fast-ssd"));
+        let plan = ws.run(&["plan", "-input=false", "-no-color"]).ok();
+        let said = format!("{}{}", plan.stdout, plan.stderr);
+        assert!(
+            said.contains("0 to add, 1 to change, 0 to destroy")
+                && said.contains("StorageClass made again"),
+            "{said}"
+        );
+        ws.run(&["apply", "-input=false", "-auto-approve"]).ok();
+        let fast = class(&sim, "fast-ssd");
+        assert_ne!(fast["metadata"]["uid"], uid, "made again");
+        assert_eq!(fast["parameters"]["type"], "pd-balanced");
+        assert_eq!(fast["reclaimPolicy"], "Retain");
+        assert_eq!(claim_size(&sim, 0), "2Gi", "the claim is untouched");
+        assert!(!ws.plan_has_changes());
+
+        // GKE's own class is not Genesis' to change.
+        let foreign = format!("{balanced}\n    standard-rwo = {{ type = \"pd-ssd\" }}");
+        ws.write("main.tf", &classes_config(&foreign, "2Gi", "fast-ssd"));
+        let refused = ws.run(&["apply", "-input=false", "-auto-approve", "-no-color"]);
+        assert!(!refused.status.success());
+        assert!(
+            refused
+                .stderr
+                .replace('\n', " ")
+                .contains("Genesis did not make it"),
+            "{}",
+            refused.stderr
+        );
+        assert_eq!(
+            class(&sim, "standard-rwo")["parameters"]["type"],
+            "pd-balanced",
+            "left as GKE made it"
+        );
+
+        // A claim naming a class the cluster lacks never binds: the apply
+        // says why the pods wait.
+        ws.write("main.tf", &classes_config(balanced, "2Gi", "fast-ssd"));
+        ws.run(&["apply", "-input=false", "-auto-approve"]).ok();
+        let missing = classes_config(balanced, "1Gi", "no-such-class")
+            .replace("name      = \"db\"", "name      = \"cache\"")
+            .replace(
+                "\"genesis_workload\" \"db\"",
+                "\"genesis_workload\" \"cache\"",
+            );
+        ws.write("main.tf", &missing);
+        let failed = ws.run(&["apply", "-input=false", "-auto-approve", "-no-color"]);
+        assert!(!failed.status.success());
+        assert!(
+            failed
+                .stderr
+                .contains("unbound immediate PersistentVolumeClaims"),
+            "{}",
+            failed.stderr
+        );
+
+        // Classes left out of the configuration go; the cloud's stay.
+        ws.write("main.tf", &missing.replace(balanced, ""));
+        ws.run(&[
+            "apply",
+            "-input=false",
+            "-auto-approve",
+            "-target=genesis_cluster.main",
+        ])
+        .ok();
+        assert!(class(&sim, "fast-ssd").is_null());
+        assert!(class(&sim, "standard-rwo").is_object());
+    });
+}

@@ -261,7 +261,9 @@ impl Sim {
             }
             if !world.kube.contains_key(name) {
                 match kube::prepare(name) {
-                    Ok(started) => {
+                    Ok(mut started) => {
+                        let eks = world.eks.clusters.contains_key(name);
+                        kube::storage_classes::install(&mut started.cluster.objects, eks);
                         let (stop, stopped) = watch::channel(false);
                         kube::serve(
                             self.clone(),

@@ -4,6 +4,7 @@
 
 pub mod aws;
 pub mod cluster;
+pub mod disks;
 pub mod gcp;
 pub mod node_pool;
 pub mod origin;

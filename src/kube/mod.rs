@@ -3,6 +3,7 @@
 //! (field manager `genesis`) and reads them back.
 
 pub mod namespaces;
+pub mod storage_classes;
 pub mod workload;
 
 use serde_json::Value as Json;
@@ -29,6 +30,9 @@ pub enum KubeError {
     /// the connection failed
     #[error("{call}: {message}")]
     Transport { call: String, message: String },
+    /// Genesis will not make the change (an object it does not own)
+    #[error("{0}")]
+    Refused(String),
 }
 
 impl KubeError {

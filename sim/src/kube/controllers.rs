@@ -196,6 +196,8 @@ pub(super) enum Containers {
     Running,
     /// An image matching `--failing-image` cannot be pulled.
     CannotPull,
+    /// The pod's claims are not bound: the scheduler cannot place it.
+    Unschedulable,
 }
 
 /// Keeps a deployment's pods as its ReplicaSet and the kubelet would:
@@ -321,6 +323,20 @@ pub(super) fn pod_suffix(mut n: u64) -> String {
 
 /// A pod's status as the kubelet reports it.
 pub(super) fn pod_status(spec: &Json, containers: Containers, settings: &Settings) -> Json {
+    if containers == Containers::Unschedulable {
+        return json!({
+            "phase": "Pending",
+            "conditions": [{
+                "type": "PodScheduled",
+                "status": "False",
+                "lastProbeTime": null,
+                "lastTransitionTime": now(),
+                "reason": "Unschedulable",
+                "message": "0/3 nodes are available: pod has unbound immediate PersistentVolumeClaims. preemption: 0/3 nodes are available: 3 Preemption is not helpful for scheduling.",
+            }],
+            "qosClass": "BestEffort",
+        });
+    }
     let names: Vec<&str> = spec["containers"]
         .as_array()
         .into_iter()

@@ -17,6 +17,10 @@ pub fn apply(rt: &ResourceType, obj: &mut Json) -> Result<(), KubeError> {
             set_default(obj, &["spec", "finalizers"], json!(["kubernetes"]));
             set_default(obj, &["status", "phase"], json!("Active"));
         }
+        "StorageClass" => {
+            set_default(obj, &["reclaimPolicy"], json!("Delete"));
+            set_default(obj, &["volumeBindingMode"], json!("Immediate"));
+        }
         "Deployment" => {
             set_default(obj, &["spec", "replicas"], json!(1));
             set_default(obj, &["spec", "revisionHistoryLimit"], json!(10));

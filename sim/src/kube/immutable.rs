@@ -1,7 +1,11 @@
 //! What the API server refuses to change once an object exists, with its
 //! words: a StatefulSet's spec outside the fields its strategy updates, a
 //! Job's pod template and selector, a claim's spec other than its storage
-//! request, which may grow but never shrink.
+//! request, which may grow but never shrink (and grows only where its
+//! StorageClass allows expansion), a StorageClass's provisioner,
+//! parameters, reclaim policy and binding mode.
+
+use std::collections::BTreeMap;
 
 use serde_json::Value as Json;
 
@@ -19,8 +23,28 @@ const STATEFUL_SET_MUTABLE: [&str; 6] = [
     "minReadySeconds",
 ];
 
-pub fn check(rt: &ResourceType, name: &str, current: &Json, next: &Json) -> Result<(), KubeError> {
+/// `objects` is the cluster's store, for admission checks that look at
+/// other objects (a claim's StorageClass).
+pub fn check(
+    rt: &ResourceType,
+    name: &str,
+    current: &Json,
+    next: &Json,
+    objects: &BTreeMap<String, Json>,
+) -> Result<(), KubeError> {
     match rt.kind {
+        "StorageClass" => {
+            for field in [
+                "parameters",
+                "provisioner",
+                "reclaimPolicy",
+                "volumeBindingMode",
+            ] {
+                if current[field] != next[field] {
+                    return Err(KubeError::immutable(rt, name, field, &next[field]));
+                }
+            }
+        }
         "StatefulSet" => {
             let fixed = |o: &Json| {
                 let mut spec = o["spec"].clone();
@@ -76,8 +100,46 @@ pub fn check(rt: &ResourceType, name: &str, current: &Json, next: &Json) -> Resu
                     "Forbidden: field can not be less than status.capacity".into(),
                 ));
             }
+            if let (Some(was), Some(now)) = (amount(current), amount(next))
+                && now > was
+            {
+                expansion_allowed(rt, name, current, objects)?;
+            }
         }
         _ => {}
     }
     Ok(())
+}
+
+/// The PersistentVolumeClaimResize admission plugin: only a bound claim
+/// grows, and only when its StorageClass sets `allowVolumeExpansion`.
+fn expansion_allowed(
+    rt: &ResourceType,
+    name: &str,
+    claim: &Json,
+    objects: &BTreeMap<String, Json>,
+) -> Result<(), KubeError> {
+    if claim["status"]["phase"] != "Bound" {
+        return Err(KubeError::admission(
+            rt,
+            name,
+            "Only bound persistent volume claims can be expanded",
+        ));
+    }
+    let class = claim["spec"]["storageClassName"]
+        .as_str()
+        .unwrap_or_default();
+    let allowed = !class.is_empty()
+        && objects
+            .get(&format!("storage.k8s.io/storageclasses//{class}"))
+            .is_some_and(|c| c["allowVolumeExpansion"] == true);
+    if allowed {
+        Ok(())
+    } else {
+        Err(KubeError::admission(
+            rt,
+            name,
+            "only dynamically provisioned pvc can be resized and the storageclass that provisions the pvc must support resize",
+        ))
+    }
 }

@@ -14,6 +14,7 @@ pub mod protobuf;
 pub mod quantity;
 pub mod resources;
 pub mod stateful_sets;
+pub mod storage_classes;
 pub mod table;
 pub mod watches;
 

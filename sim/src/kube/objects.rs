@@ -153,6 +153,30 @@ impl KubeError {
         }
     }
 
+    /// Refused by an admission plugin (`persistentvolumeclaims "x" is forbidden: ...`).
+    pub fn admission(rt: &ResourceType, name: &str, message: &str) -> Self {
+        KubeError {
+            code: 403,
+            reason: "Forbidden",
+            message: format!("{} \"{name}\" is forbidden: {message}", rt.plural),
+            details: json!({"name": name, "group": rt.group, "kind": rt.plural}),
+        }
+    }
+
+    /// A change to a field that never changes (`field is immutable`).
+    pub fn immutable(rt: &ResourceType, name: &str, field: &str, value: &Json) -> Self {
+        let message = format!("Invalid value: {value}: field is immutable");
+        KubeError {
+            code: 422,
+            reason: "Invalid",
+            message: format!(
+                "{} \"{name}\" is invalid: {field}: {message}",
+                rt.qualified_kind()
+            ),
+            details: json!({"name": name, "group": rt.group, "kind": rt.kind, "causes": [{"reason": "FieldValueInvalid", "message": message, "field": field}]}),
+        }
+    }
+
     fn terminating(ns: &str) -> Self {
         KubeError {
             code: 403,
@@ -378,6 +402,9 @@ impl Objects {
             meta.insert("generation".into(), json!(1));
         }
         defaults::apply(rt, &mut obj)?;
+        if rt.kind == "PersistentVolumeClaim" {
+            super::storage_classes::admit_claim(self, &mut obj);
+        }
         obj["metadata"]["managedFields"] = json!([managed_entry(w, "Update", rt, &fields)]);
         obj["metadata"]["resourceVersion"] = json!(self.next_rv());
         self.objects.insert(key(rt, ns, &name), obj.clone());
@@ -418,7 +445,7 @@ impl Objects {
             obj["status"] = current["status"].clone();
         }
         defaults::apply(rt, &mut obj)?;
-        immutable::check(rt, name, &current, &obj)?;
+        immutable::check(rt, name, &current, &obj, &self.objects)?;
         Ok(self.store(rt, ns, name, &current, obj, w, "Update", None))
     }
 
@@ -443,7 +470,7 @@ impl Objects {
             },
         );
         defaults::apply(rt, &mut next)?;
-        immutable::check(rt, name, &current, &next)?;
+        immutable::check(rt, name, &current, &next, &self.objects)?;
         Ok(self.store(rt, ns, name, &current, next, w, "Update", None))
     }
 
@@ -535,7 +562,7 @@ impl Objects {
         }
         fields::merge(&mut next, &applied, &ctx);
         defaults::apply(rt, &mut next)?;
-        immutable::check(rt, name, &current, &next)?;
+        immutable::check(rt, name, &current, &next, &self.objects)?;
         // The applier's entry keeps its place; a no-op apply keeps it as it
         // was, time included.
         match entries.iter_mut().find(|e| mine(e)) {

@@ -1,5 +1,5 @@
 //! The OpenAPI v3 documents a v1.36 API server publishes (copies of
-//! `../shared/kube/openapi-v3`, and batch/v1 from the Kubernetes v1.36.3
+//! `../shared/kube/openapi-v3`, and batch/v1 and storage.k8s.io/v1 from the Kubernetes v1.36.3
 //! sources' `api/openapi-spec/v3`): served to clients, and read for the
 //! list semantics server-side apply needs (`x-kubernetes-list-type`,
 //! `x-kubernetes-list-map-keys`).
@@ -33,6 +33,10 @@ pub const DOCUMENTS: &[(&str, &str)] = &[
     (
         "apis/policy/v1",
         include_str!("../../kube-openapi-v3/apis__policy__v1.json"),
+    ),
+    (
+        "apis/storage.k8s.io/v1",
+        include_str!("../../kube-openapi-v3/apis__storage.k8s.io__v1.json"),
     ),
     (
         "version",

@@ -203,6 +203,17 @@ pub const RESOURCES: &[ResourceType] = &[
         generation: false,
     },
     ResourceType {
+        group: "storage.k8s.io",
+        version: "v1",
+        plural: "storageclasses",
+        singular: "storageclass",
+        kind: "StorageClass",
+        namespaced: false,
+        short_names: &["sc"],
+        subresources: &[],
+        generation: false,
+    },
+    ResourceType {
         group: "autoscaling",
         version: "v2",
         plural: "horizontalpodautoscalers",

@@ -1,8 +1,9 @@
 //! The simulated StatefulSet controller: pods `NAME-0..N-1` of the current
 //! or the update revision (a partition keeps the lower ordinals on the
 //! current one; OnDelete updates nothing by itself), one claim per pod and
-//! claim template (`TEMPLATE-NAME-ORDINAL`, bound at once, growing when
-//! its request grows), and the claims' retention policy: owned by the
+//! claim template (`TEMPLATE-NAME-ORDINAL`, bound once its StorageClass
+//! exists, its pods unschedulable until then; growing when its request
+//! grows), and the claims' retention policy: owned by the
 //! StatefulSet (so deleted with it) only when `whenDeleted` is Delete,
 //! removed on scale-in only when `whenScaled` is Delete.
 
@@ -50,8 +51,9 @@ pub fn run(objects: &mut Objects, memory: &mut Memory, settings: &Settings) {
             revisions.started = Instant::now();
         }
         let failing = cannot_pull(template, settings);
-        let ready = !failing && revisions.started.elapsed() >= settings.rollout_time;
         let desired = set["spec"]["replicas"].as_i64().unwrap_or(1).max(0);
+        let unbound = !sync_claims(objects, &set, desired);
+        let ready = !failing && !unbound && revisions.started.elapsed() >= settings.rollout_time;
         let strategy = &set["spec"]["updateStrategy"];
         let on_delete = strategy["type"] == "OnDelete";
         let partition = strategy["rollingUpdate"]["partition"]
@@ -80,7 +82,13 @@ pub fn run(objects: &mut Objects, memory: &mut Memory, settings: &Settings) {
         } else {
             desired - moving
         };
-        sync_claims(objects, &set, desired);
+        let containers = if unbound {
+            Some(Containers::Unschedulable)
+        } else if failing {
+            Some(Containers::CannotPull)
+        } else {
+            None
+        };
         sync_pods(
             objects,
             &set,
@@ -88,7 +96,7 @@ pub fn run(objects: &mut Objects, memory: &mut Memory, settings: &Settings) {
             partition,
             (&current, &update),
             ready,
-            failing,
+            containers,
             settings,
         );
         let mut status = json!({
@@ -111,12 +119,15 @@ pub fn run(objects: &mut Objects, memory: &mut Memory, settings: &Settings) {
     }
 }
 
-/// The claims of every pod, made from the claim templates; grown when a
-/// request grows; owned by the StatefulSet only when it is to delete them.
-fn sync_claims(objects: &mut Objects, set: &Json, desired: i64) {
+/// The claims of every pod, made from the claim templates (bound when
+/// their StorageClass exists, Pending until it does); grown when a request
+/// grows; owned by the StatefulSet only when it is to delete them. Whether
+/// every pod's claims are bound.
+fn sync_claims(objects: &mut Objects, set: &Json, desired: i64) -> bool {
     let Some(claims) = resources::find("", "v1", "persistentvolumeclaims") else {
-        return;
+        return true;
     };
+    let mut all_bound = true;
     let ns = set["metadata"]["namespace"].as_str().unwrap_or_default();
     let name = set["metadata"]["name"].as_str().unwrap_or_default();
     let policy = &set["spec"]["persistentVolumeClaimRetentionPolicy"];
@@ -145,7 +156,7 @@ fn sync_claims(objects: &mut Objects, set: &Json, desired: i64) {
         }
         for ordinal in 0..desired {
             let key = format!("{prefix}{ordinal}");
-            let Some(existing) = objects.objects.get(&key) else {
+            if !objects.objects.contains_key(&key) {
                 let mut labels = template["metadata"]["labels"].clone();
                 for (k, v) in selector.as_object().into_iter().flatten() {
                     labels[k] = v.clone();
@@ -156,23 +167,30 @@ fn sync_claims(objects: &mut Objects, set: &Json, desired: i64) {
                     metadata["ownerReferences"] = owners.clone();
                 }
                 let spec = template["spec"].clone();
-                let status = json!({
-                    "phase": "Bound",
-                    "accessModes": spec["accessModes"],
-                    "capacity": {"storage": spec["resources"]["requests"]["storage"]},
-                });
                 objects.controller_create(
                     claims,
                     ns,
-                    json!({"apiVersion": "v1", "kind": "PersistentVolumeClaim", "metadata": metadata, "spec": spec, "status": status}),
+                    json!({"apiVersion": "v1", "kind": "PersistentVolumeClaim", "metadata": metadata, "spec": spec, "status": {"phase": "Pending"}}),
                 );
+            }
+            let Some(existing) = objects.objects.get(&key) else {
                 continue;
             };
+            let binds = existing["status"]["phase"] != "Bound"
+                && super::storage_classes::provisions(objects, existing);
+            if existing["status"]["phase"] != "Bound" && !binds {
+                all_bound = false;
+                continue;
+            }
             let requested = existing["spec"]["resources"]["requests"]["storage"].clone();
             let grown = existing["status"]["capacity"]["storage"] != requested;
             let owned = existing["metadata"]["ownerReferences"] != owners;
-            if grown || owned {
+            if binds || grown || owned {
                 objects.controller_write(&key, |c| {
+                    if binds {
+                        c["status"]["phase"] = json!("Bound");
+                        c["status"]["accessModes"] = c["spec"]["accessModes"].clone();
+                    }
                     c["status"]["capacity"]["storage"] = requested;
                     match c["metadata"].as_object_mut() {
                         Some(m) if owners.is_null() => {
@@ -187,6 +205,7 @@ fn sync_claims(objects: &mut Objects, set: &Json, desired: i64) {
             }
         }
     }
+    all_bound
 }
 
 /// Pods `NAME-ORDINAL`, on the update revision from the partition up (or
@@ -199,7 +218,7 @@ fn sync_pods(
     partition: i64,
     (current, update): (&str, &str),
     ready: bool,
-    failing: bool,
+    trouble: Option<Containers>,
     settings: &Settings,
 ) {
     let Some(pods) = resources::find("", "v1", "pods") else {
@@ -258,10 +277,10 @@ fn sync_pods(
             });
             objects.controller_create(pods, ns, pod);
         }
-        let containers = match (failing, ready) {
-            (true, _) => Containers::CannotPull,
-            (false, true) => Containers::Running,
-            (false, false) if revision == current && current != update => Containers::Running,
+        let containers = match (trouble, ready) {
+            (Some(trouble), _) => trouble,
+            (None, true) => Containers::Running,
+            (None, false) if revision == current && current != update => Containers::Running,
             _ => Containers::Starting,
         };
         let status = pod_status(&template["spec"], containers, settings);

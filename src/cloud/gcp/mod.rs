@@ -4,6 +4,7 @@
 //! endpoints, its endpoint overrides.
 
 pub mod cluster;
+pub mod disks;
 pub mod node_pool;
 pub mod registry;
 

@@ -392,9 +392,10 @@ pub async fn wait_for_rollout(
     }
 }
 
-/// Why the workload's pods are not ready, as their container states say
-/// (`ImagePullBackOff: Back-off pulling image "x"` on 2 pods), for a
-/// rollout error; `None` when no pod says anything useful.
+/// Why the workload's pods are not ready, as the scheduler's condition
+/// (`Unschedulable: 0/3 nodes are available: ...`) or their container
+/// states say (`ImagePullBackOff: Back-off pulling image "x"` on 2 pods),
+/// for a rollout error; `None` when no pod says anything useful.
 pub async fn pod_problems(client: &kube::Client, namespace: &str, name: &str) -> Option<String> {
     let pods: kube::Api<k8s_openapi::api::core::v1::Pod> =
         kube::Api::namespaced(client.clone(), namespace);
@@ -403,7 +404,23 @@ pub async fn pod_problems(client: &kube::Client, namespace: &str, name: &str) ->
         .await
         .ok()?;
     let mut problems: BTreeMap<String, usize> = BTreeMap::new();
+    let mut unscheduled: BTreeMap<String, usize> = BTreeMap::new();
     for pod in &list.items {
+        // A pod the scheduler cannot place has no container to ask.
+        let conditions = pod.status.as_ref().and_then(|s| s.conditions.as_ref());
+        if let Some(c) = conditions
+            .into_iter()
+            .flatten()
+            .find(|c| c.type_ == "PodScheduled" && c.status == "False" && c.reason.is_some())
+        {
+            let reason = c.reason.as_deref().unwrap_or_default();
+            let problem = match &c.message {
+                Some(m) => format!("{reason}: {m}"),
+                None => reason.to_string(),
+            };
+            *unscheduled.entry(problem).or_default() += 1;
+            continue;
+        }
         let statuses = pod
             .status
             .as_ref()
@@ -442,18 +459,15 @@ pub async fn pod_problems(client: &kube::Client, namespace: &str, name: &str) ->
             *problems.entry(problem).or_default() += 1;
         }
     }
-    if problems.is_empty() {
-        return None;
-    }
-    Some(
-        problems
-            .into_iter()
-            .map(|(problem, n)| {
-                format!("{problem} ({n} container{})", if n == 1 { "" } else { "s" })
-            })
-            .collect::<Vec<_>>()
-            .join("; "),
-    )
+    let counted = |found: BTreeMap<String, usize>, unit: &'static str| {
+        found.into_iter().map(move |(problem, n)| {
+            format!("{problem} ({n} {unit}{})", if n == 1 { "" } else { "s" })
+        })
+    };
+    let said: Vec<String> = counted(unscheduled, "pod")
+        .chain(counted(problems, "container"))
+        .collect();
+    (!said.is_empty()).then(|| said.join("; "))
 }
 
 /// The rollout state a Deployment's or StatefulSet's status shows, how a

@@ -10,6 +10,7 @@
 mod model;
 mod namespaces;
 mod schema;
+mod storage_classes;
 
 use async_trait::async_trait;
 
@@ -18,6 +19,10 @@ use self::namespaces::{
     namespace_specs, namespaces_into_state, read_namespaces, sync_namespaces, validate_namespaces,
 };
 use self::schema::*;
+use self::storage_classes::{
+    plan_storage_classes, read_storage_classes, storage_class_specs, storage_classes_into_state,
+    sync_storage_classes, validate_storage_classes,
+};
 use super::common::{bad_import_id, only_for_cloud, version_step, wait_for};
 use crate::framework::diagnostics::{Diagnostic, Diagnostics};
 use crate::framework::path::AttributePath;
@@ -46,6 +51,7 @@ impl Resource for Cluster {
     fn validate(&self, config: &Value, diags: &mut Diagnostics) {
         only_for_cloud(config, "gcp", GKE_ONLY, diags);
         only_for_cloud(config, "aws", &["eks"], diags);
+        validate_storage_classes(config, diags);
         if is_eks(config) {
             validate_eks(config, diags);
         } else if !config.get("cloud").is_unknown() {
@@ -135,6 +141,7 @@ impl Resource for Cluster {
             plan_gke(ctx, planned, &defaults, diags);
         }
         plan_version(ctx.prior, planned, diags);
+        plan_storage_classes(ctx.prior, planned, diags);
         if !ctx.is_create()
             && ctx.prior.get("kubernetes_version") != planned.get("kubernetes_version")
         {
@@ -188,7 +195,15 @@ impl Resource for Cluster {
         match provider.clusters(&at).create(&spec, &wait).await {
             Ok(observed) => {
                 let state = state_from(planned, &observed);
-                match sync_namespaces(provider, &observed, &namespace_specs(planned)).await {
+                let inside =
+                    match sync_namespaces(provider, &observed, &namespace_specs(planned)).await {
+                        Ok(()) => {
+                            sync_storage_classes(provider, &observed, &storage_class_specs(planned))
+                                .await
+                        }
+                        Err(d) => Err(d),
+                    };
+                match inside {
                     Ok(()) => Applied::ok(state),
                     Err(d) => Applied::failed(state, d.into()),
                 }
@@ -220,6 +235,10 @@ impl Resource for Cluster {
                         .await
                         .map_err(Diagnostics::from)?;
                     namespaces_into_state(&mut fresh, state, &actual);
+                    let classes = read_storage_classes(provider, &observed)
+                        .await
+                        .map_err(Diagnostics::from)?;
+                    storage_classes_into_state(&mut fresh, state, &classes);
                 }
                 Ok(Some((fresh, private.to_vec())))
             }
@@ -251,11 +270,23 @@ impl Resource for Cluster {
             }
             _ => Ok(()),
         };
+        let classes = storage_class_specs(planned);
+        let storage = match &observed {
+            Ok(Some(o)) if classes != storage_class_specs(prior) => {
+                sync_storage_classes(provider, o, &classes).await
+            }
+            _ => Ok(()),
+        };
         let mut applied = match observed {
-            Ok(Some(o)) if namespaces.is_err() => {
-                // The next plan shows the namespaces still to change.
+            Ok(Some(o)) if namespaces.is_err() || storage.is_err() => {
+                // The next plan shows what is still to change inside.
                 let mut state = state_from(planned, &o);
-                for name in ["kubernetes_namespaces", "namespace"] {
+                let failed: &[&str] = match (&namespaces, &storage) {
+                    (Err(_), Err(_)) => &["kubernetes_namespaces", "namespace", "storage_classes"],
+                    (Err(_), Ok(())) => &["kubernetes_namespaces", "namespace"],
+                    _ => &["storage_classes"],
+                };
+                for name in failed {
                     state.set_attr(name, prior.get(name).clone());
                 }
                 Applied::failed(state, Diagnostics::new())
@@ -280,7 +311,7 @@ impl Resource for Cluster {
             ),
         };
         applied.private = private.to_vec();
-        if let Err(d) = namespaces {
+        for d in [namespaces.err(), storage.err()].into_iter().flatten() {
             applied.diagnostics.push(d);
         }
         if let Err(e) = result {

@@ -249,6 +249,7 @@ pub fn schema() -> Schema {
             .validate(namespace_names)
             .equivalent_when(validators::same_members)
             .describe("Namespaces to create in the cluster once it runs, as in the module (`[\"genesis-agents\", \"monitoring\"]`). Use `namespace` blocks for Pod Security levels, quotas and limits."),
+        super::storage_classes::attribute(),
         Attribute::object("eks", eks_attributes())
             .describe("EKS settings (cloud = \"aws\" only; required there). Each setting says whether EKS changes it in place or replaces the cluster."),
         Attribute::string("endpoint")

@@ -5,7 +5,9 @@
 //! reaches its cluster through the `genesis_cluster` it names, so it can be
 //! planned before the cluster exists.
 
+mod claims;
 mod model;
+use self::claims::{Recorded, plan_claims, plan_growth};
 mod schema;
 
 use async_trait::async_trait;
@@ -237,6 +239,12 @@ impl Resource for Workload {
         let config = ctx.config;
         if !ctx.is_create() {
             plan_claims(ctx.prior, planned, diags);
+            plan_growth(
+                ctx.prior,
+                planned,
+                &Recorded::decode(ctx.prior_private),
+                diags,
+            );
         }
         if config.get("replicas").is_null() {
             // With autoscaling the HPA owns the count: the state has none,
@@ -362,7 +370,8 @@ impl Resource for Workload {
             status_name(&workload::rollout_of(controller)).into(),
         );
         fresh.set_attr("load_balancer_ip", observed.load_balancer_ip().into());
-        Ok(Some((fresh, private.to_vec())))
+        let private = Recorded::observe(&client, spec, &provider.stop, private).await;
+        Ok(Some((fresh, private)))
     }
 
     async fn update(
@@ -389,7 +398,7 @@ impl Resource for Workload {
             "update",
         )
         .await;
-        applied.private = private.to_vec();
+        applied.private = Recorded::observe(&client, &model.spec, &provider.stop, private).await;
         applied
     }
 
@@ -467,52 +476,6 @@ impl Resource for Workload {
     }
 }
 
-/// The pods' claims can grow (the live claims are expanded in place), but
-/// never shrink, and their class and access modes are set for good: such
-/// changes are refused before anything happens. A claim per pod that is
-/// added or removed only changes new claims; existing ones stay.
-fn plan_claims(prior: &Value, planned: &Value, diags: &mut Diagnostics) {
-    if prior.get("kind") != planned.get("kind") {
-        return;
-    }
-    plan_scale_in(prior, planned, diags);
-    for (name, was) in prior.get("volumes").entries().into_iter().flatten() {
-        let now = planned.get("volumes").get(name);
-        let at = AttributePath::attr("volumes").key(name);
-        let (Some(old), Some(new)) = (was.get("size").as_str(), now.get("size").as_str()) else {
-            continue;
-        };
-        if let (Some(a), Some(b)) = (
-            validators::parse_quantity(old),
-            validators::parse_quantity(new),
-        ) && b < a
-        {
-            diags.attribute_error(
-                at.join("size"),
-                "Volume claims cannot shrink",
-                format!("The pods' claims hold {old}; Kubernetes cannot make a claim smaller than it is, so {new} is refused. Keep {old} (or more)."),
-            );
-        }
-        for setting in ["storage_class", "access_modes"] {
-            let (a, b) = (was.get(setting), now.get(setting));
-            // Access modes left out are ReadWriteOnce.
-            let read_write_once = Value::List(vec!["ReadWriteOnce".into()]);
-            let same = |x: &Value, y: &Value| {
-                x == y
-                    || (setting == "access_modes"
-                        && [x, y].iter().all(|v| v.is_null() || **v == read_write_once))
-            };
-            if !b.is_unknown() && !same(a, b) {
-                diags.attribute_error(
-                    at.join(setting),
-                    "Claims keep their class and access modes",
-                    format!("The pods' claims were made with this {setting}, which a claim cannot change. To move the data, create a volume with another name, copy the data, then remove this one."),
-                );
-            }
-        }
-    }
-}
-
 /// Container names are unique in the pod, and extended resources (GPUs)
 /// are never overcommitted: a request needs the same limit.
 fn validate_containers(config: &Value, diags: &mut Diagnostics) {
@@ -560,53 +523,6 @@ fn validate_containers(config: &Value, diags: &mut Diagnostics) {
             );
         }
     }
-}
-
-/// A StatefulSet scaled in keeps the claims of the pods it removes, unless
-/// told otherwise: the plan says which.
-fn plan_scale_in(prior: &Value, planned: &Value, diags: &mut Diagnostics) {
-    let (Some(was), Some(now)) = (
-        prior.get("replicas").as_i64(),
-        planned.get("replicas").as_i64(),
-    ) else {
-        return;
-    };
-    let kept = planned.get("volume_retention").get("when_scaled").as_str() != Some("Delete");
-    let claims: Vec<&String> = planned
-        .get("volumes")
-        .entries()
-        .into_iter()
-        .flatten()
-        .filter(|(_, v)| v.get("size").is_set())
-        .map(|(name, _)| name)
-        .collect();
-    if planned.get("kind").as_str() != Some("StatefulSet")
-        || now >= was
-        || !kept
-        || claims.is_empty()
-    {
-        return;
-    }
-    let name = planned.get("name").as_str().unwrap_or_default();
-    let ordinals = if now + 1 == was {
-        format!("{now}")
-    } else {
-        format!("{now} to {}", was - 1)
-    };
-    diags.push(
-        Diagnostic::warning(
-            "Volume claims are kept",
-            format!(
-                "Scaling {name} from {was} to {now} removes pods {ordinals}; their claims ({}) stay with their data, and a scale-out reuses them. volume_retention = {{ when_scaled = \"Delete\" }} deletes them instead.",
-                claims
-                    .iter()
-                    .map(|c| format!("{c}-{name}-N"))
-                    .collect::<Vec<_>>()
-                    .join(", ")
-            ),
-        )
-        .at(AttributePath::attr("replicas")),
-    );
 }
 
 /// Settings that belong to one kind of workload only.

@@ -1,0 +1,174 @@
+//! What a plan may do to a workload's volume claims: they grow (where
+//! their StorageClass allows it) but never shrink or change class, and
+//! pods a scale-in removes leave their claims behind unless told otherwise.
+
+use std::collections::BTreeMap;
+
+use crate::framework::diagnostics::{Diagnostic, Diagnostics};
+use crate::framework::path::AttributePath;
+use crate::framework::validators;
+use crate::framework::value::Value;
+
+use super::WorkloadSpec;
+
+/// The pods' claims can grow (the live claims are expanded in place), but
+/// never shrink, and their class and access modes are set for good: such
+/// changes are refused before anything happens. A claim per pod that is
+/// added or removed only changes new claims; existing ones stay.
+pub(super) fn plan_claims(prior: &Value, planned: &Value, diags: &mut Diagnostics) {
+    if prior.get("kind") != planned.get("kind") {
+        return;
+    }
+    plan_scale_in(prior, planned, diags);
+    for (name, was) in prior.get("volumes").entries().into_iter().flatten() {
+        let now = planned.get("volumes").get(name);
+        let at = AttributePath::attr("volumes").key(name);
+        let (Some(old), Some(new)) = (was.get("size").as_str(), now.get("size").as_str()) else {
+            continue;
+        };
+        if let (Some(a), Some(b)) = (
+            validators::parse_quantity(old),
+            validators::parse_quantity(new),
+        ) && b < a
+        {
+            diags.attribute_error(
+                at.join("size"),
+                "Volume claims cannot shrink",
+                format!("The pods' claims hold {old}; Kubernetes cannot make a claim smaller than it is, so {new} is refused. Keep {old} (or more)."),
+            );
+        }
+        for setting in ["storage_class", "access_modes"] {
+            let (a, b) = (was.get(setting), now.get(setting));
+            // Access modes left out are ReadWriteOnce.
+            let read_write_once = Value::List(vec!["ReadWriteOnce".into()]);
+            let same = |x: &Value, y: &Value| {
+                x == y
+                    || (setting == "access_modes"
+                        && [x, y].iter().all(|v| v.is_null() || **v == read_write_once))
+            };
+            if !b.is_unknown() && !same(a, b) {
+                diags.attribute_error(
+                    at.join(setting),
+                    "Claims keep their class and access modes",
+                    format!("The pods' claims were made with this {setting}, which a claim cannot change. To move the data, create a volume with another name, copy the data, then remove this one."),
+                );
+            }
+        }
+    }
+}
+
+/// A StatefulSet scaled in keeps the claims of the pods it removes, unless
+/// told otherwise: the plan says which.
+fn plan_scale_in(prior: &Value, planned: &Value, diags: &mut Diagnostics) {
+    let (Some(was), Some(now)) = (
+        prior.get("replicas").as_i64(),
+        planned.get("replicas").as_i64(),
+    ) else {
+        return;
+    };
+    let kept = planned.get("volume_retention").get("when_scaled").as_str() != Some("Delete");
+    let claims: Vec<&String> = planned
+        .get("volumes")
+        .entries()
+        .into_iter()
+        .flatten()
+        .filter(|(_, v)| v.get("size").is_set())
+        .map(|(name, _)| name)
+        .collect();
+    if planned.get("kind").as_str() != Some("StatefulSet")
+        || now >= was
+        || !kept
+        || claims.is_empty()
+    {
+        return;
+    }
+    let name = planned.get("name").as_str().unwrap_or_default();
+    let ordinals = if now + 1 == was {
+        format!("{now}")
+    } else {
+        format!("{now} to {}", was - 1)
+    };
+    diags.push(
+        Diagnostic::warning(
+            "Volume claims are kept",
+            format!(
+                "Scaling {name} from {was} to {now} removes pods {ordinals}; their claims ({}) stay with their data, and a scale-out reuses them. volume_retention = {{ when_scaled = \"Delete\" }} deletes them instead.",
+                claims
+                    .iter()
+                    .map(|c| format!("{c}-{name}-N"))
+                    .collect::<Vec<_>>()
+                    .join(", ")
+            ),
+        )
+        .at(AttributePath::attr("replicas")),
+    );
+}
+
+/// What a workload knows of its cluster beyond its own objects, recorded in
+/// its private data on every read and apply, because plans cannot call the
+/// cluster: whether each StorageClass its claims name lets claims grow.
+#[derive(Default, serde::Serialize, serde::Deserialize)]
+pub(super) struct Recorded {
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    expandable: BTreeMap<String, bool>,
+}
+
+impl Recorded {
+    pub(super) fn decode(private: &[u8]) -> Recorded {
+        serde_json::from_slice(private).unwrap_or_default()
+    }
+
+    /// The record after asking the cluster about the classes `spec`'s
+    /// claims name; the previous one when the cluster did not answer.
+    pub(super) async fn observe(
+        client: &kube::Client,
+        spec: &WorkloadSpec,
+        stop: &tokio_util::sync::CancellationToken,
+        previous: &[u8],
+    ) -> Vec<u8> {
+        let mut expandable = BTreeMap::new();
+        for class in spec.volumes.values().filter(|v| v.size.is_some()) {
+            let Some(name) = &class.storage_class else {
+                continue;
+            };
+            match crate::kube::storage_classes::allows_expansion(client, name, stop).await {
+                Ok(Some(allowed)) => {
+                    expandable.insert(name.clone(), allowed);
+                }
+                Ok(None) => {}
+                Err(_) => return previous.to_vec(),
+            }
+        }
+        serde_json::to_vec(&Recorded { expandable }).unwrap_or_default()
+    }
+}
+
+/// A claim grows only where its StorageClass allows expansion: refused at
+/// plan time where the class, as last seen in the cluster, does not.
+pub(super) fn plan_growth(
+    prior: &Value,
+    planned: &Value,
+    recorded: &Recorded,
+    diags: &mut Diagnostics,
+) {
+    for (name, was) in prior.get("volumes").entries().into_iter().flatten() {
+        let now = planned.get("volumes").get(name);
+        let grows = match (was.get("size").as_str(), now.get("size").as_str()) {
+            (Some(old), Some(new)) => matches!(
+                (validators::parse_quantity(old), validators::parse_quantity(new)),
+                (Some(a), Some(b)) if b > a
+            ),
+            _ => false,
+        };
+        let Some(class) = now.get("storage_class").as_str() else {
+            continue;
+        };
+        if grows && recorded.expandable.get(class) == Some(&false) {
+            diags.attribute_error(
+                AttributePath::attr("volumes").key(name).join("size"),
+                "StorageClass does not allow expansion",
+                format!("The claims' StorageClass {class:?} does not set allowVolumeExpansion, so Kubernetes refuses to grow them. Allow it first (allow_expansion = true in the cluster's storage_classes, applied), then grow the volume."),
+            );
+        }
+    }
+}
