@@ -335,7 +335,7 @@ resource "genesis_workload" "taken" {{
     });
 }
 
-fn cluster_config(quota_pods: u32) -> String {
+fn cluster_config(quota_pods: u32, disk: &str) -> String {
     format!(
         r#"
 terraform {{
@@ -350,6 +350,9 @@ resource "genesis_cluster" "main" {{
   name                  = "apps"
   enable_autopilot      = true
   kubernetes_namespaces = ["apps"]
+  storage_classes = {{
+    fast-ssd = {{ type = "{disk}", allow_expansion = false }}
+  }}
 
   namespace {{
     name               = "talk"
@@ -377,7 +380,8 @@ resource "genesis_workload" "api" {{
 const CLUSTER: &str = "projects/p/locations/us-central1/clusters/apps";
 
 /// genesis_cluster's namespaces (Pod Security labels, ResourceQuota,
-/// LimitRange) and a workload reached by cluster ID, on a GKE cluster whose
+/// LimitRange), its StorageClasses (made again when a setting the server
+/// keeps fixed changes) and a workload reached by cluster ID, on a GKE cluster whose
 /// control plane is genesis-sim and whose API server is the real one:
 /// apply, empty re-plan (the server's canonical quantities are no diff),
 /// drift made with kubectl put back, import, destroy.
@@ -386,7 +390,7 @@ fn cluster_namespaces_on_a_real_api_server() {
     each_terraform(|tf| {
         let server = ApiServer::start();
         let sim = server.behind_simulated_gke();
-        let ws = Workspace::new(tf, &[("main.tf", &cluster_config(50))]).against(&sim);
+        let ws = Workspace::new(tf, &[("main.tf", &cluster_config(50, "pd-ssd"))]).against(&sim);
         ws.run(&["apply", "-input=false", "-auto-approve"]).ok();
         assert_no_changes(
             &ws,
@@ -408,6 +412,10 @@ fn cluster_namespaces_on_a_real_api_server() {
         );
         let limits = server.get("talk", "limitrange", "genesis-limits").unwrap();
         assert_eq!(limits["spec"]["limits"][0]["defaultRequest"]["cpu"], "250m");
+        let class = server.get("", "storageclass", "fast-ssd").expect("class");
+        assert_eq!(class["provisioner"], "pd.csi.storage.gke.io");
+        assert_eq!(class["parameters"]["type"], "pd-ssd");
+        assert_eq!(class["allowVolumeExpansion"], false);
         // The workload passed the namespace's restricted Pod Security level:
         // its pods are made (Pending: no kubelet), not refused.
         server.eventually("api pods admitted under the restricted level", || {
@@ -448,12 +456,17 @@ fn cluster_namespaces_on_a_real_api_server() {
         );
 
         // A change through Terraform is made in place.
-        ws.write("main.tf", &cluster_config(60));
+        ws.write("main.tf", &cluster_config(60, "pd-balanced"));
         ws.run(&["apply", "-input=false", "-auto-approve"]).ok();
         let quota = server
             .get("talk", "resourcequota", "genesis-quota")
             .unwrap();
         assert_eq!(quota["spec"]["hard"]["pods"], "60");
+        // The real server refuses to change a class's parameters: the class
+        // was made again.
+        let class = server.get("", "storageclass", "fast-ssd").unwrap();
+        assert_eq!(class["parameters"]["type"], "pd-balanced");
+        assert_no_changes(&ws, "the class made again reads back as configured");
 
         // Imported, the cluster reads its namespaces back from the server.
         ws.run(&["state", "rm", "genesis_cluster.main"]).ok();
