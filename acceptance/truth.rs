@@ -710,7 +710,7 @@ fn every_example_imports_with_no_change() {
             "production-standard",
             "dev-zonal",
             "workloads",
-            "data-services",
+            "data-tier",
             "quickstart",
         ] {
             let sim = Sim::start();

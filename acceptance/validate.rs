@@ -8,7 +8,7 @@ const EXAMPLES: &[&str] = &[
     "production-standard",
     "dev-zonal",
     "workloads",
-    "data-services",
+    "data-tier",
 ];
 
 #[test]

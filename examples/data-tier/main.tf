@@ -1,7 +1,9 @@
-# The stateful side of a platform (seeds 001, 002, 004): PostgreSQL as a
-# StatefulSet with a 100Gi claim per pod on fast SSD, a nightly backup
-# CronJob, Redis with its own claim, a one-off migration Job the apply waits
-# on, and a frontend whose init container waits for the API.
+# The data tier of a platform (seeds 001, 002, 004): a `fast-ssd`
+# StorageClass made with the cluster, PostgreSQL as a StatefulSet with a
+# 100Gi claim per pod on it, a nightly backup CronJob, Redis and RabbitMQ
+# with claims of their own, a one-off migration Job the apply waits on, a
+# frontend whose init container waits for the API, and a GPU inference
+# server (Autopilot provisions the GPU node it asks for).
 terraform {
   required_providers {
     genesis = { source = "genesis-platform/genesis" }
@@ -17,7 +19,13 @@ resource "genesis_cluster" "main" {
   name        = "genesis-data"
 
   enable_autopilot      = true
-  kubernetes_namespaces = ["data", "web"]
+  kubernetes_namespaces = ["data", "web", "inference"]
+
+  # Volumes name these in storage_class; claims that name none get GKE's
+  # standard-rwo.
+  storage_classes = {
+    fast-ssd = { type = "pd-ssd" }
+  }
 }
 
 resource "genesis_workload" "postgres" {
@@ -42,11 +50,11 @@ resource "genesis_workload" "postgres" {
 
   # A claim per pod, kept when the workload goes (volume_retention).
   volumes = {
-    data = { size = "100Gi", storage_class = "premium-rwo", mount_path = "/var/lib/postgresql/data" }
+    data = { size = "100Gi", storage_class = "fast-ssd", mount_path = "/var/lib/postgresql/data" }
     run  = { empty_dir = { memory = true }, mount_path = "/var/run/postgresql" }
   }
 
-  readiness_probe = { exec = { command = ["pg_isready", "-U", "postgres"] }, period_seconds = 5 }
+  readiness_probe  = { exec = { command = ["pg_isready", "-U", "postgres"] }, period_seconds = 5 }
   security_context = { run_as_user = 999, fs_group = 999 }
 }
 
@@ -84,9 +92,33 @@ resource "genesis_workload" "redis" {
   replicas  = 1
   ports     = [{ name = "redis", container_port = 6379 }]
   volumes = {
-    data = { size = "10Gi", mount_path = "/data" }
+    data = { size = "10Gi", storage_class = "fast-ssd", mount_path = "/data" }
   }
   security_context = { run_as_user = 999 }
+}
+
+resource "genesis_workload" "rabbitmq" {
+  cluster   = genesis_cluster.main.id
+  namespace = "data"
+  name      = "rabbitmq"
+  kind      = "StatefulSet"
+  image     = "rabbitmq:4.1-management"
+  replicas  = 3
+  ports = [
+    { name = "amqp", container_port = 5672 },
+    { name = "management", container_port = 15672 },
+  ]
+  # Members start together and find each other by their stable names
+  # (rabbitmq-0.rabbitmq, ...) through the headless Service.
+  pod_management_policy = "Parallel"
+  volumes = {
+    data = { size = "20Gi", storage_class = "fast-ssd", mount_path = "/var/lib/rabbitmq" }
+  }
+  resources = {
+    requests = { cpu = "500m", memory = "1Gi" }
+    limits   = { memory = "2Gi" }
+  }
+  security_context = { run_as_user = 999, fs_group = 999 }
 }
 
 resource "genesis_workload" "migrate" {
@@ -116,4 +148,25 @@ resource "genesis_workload" "frontend" {
   }]
 
   service = { ports = [{ port = 80, target_port = 3000 }] }
+}
+
+resource "genesis_workload" "inference" {
+  cluster   = genesis_cluster.main.id
+  namespace = "inference"
+  name      = "llm"
+  image     = "us-central1-docker.pkg.dev/genesis-project-dev/ai/llm-server:0.9.0"
+  replicas  = 1
+  ports     = [{ name = "http", container_port = 8000 }]
+
+  # One GPU, never overcommitted; the GPU nodes' taint is tolerated.
+  resources = {
+    requests = { cpu = "4", memory = "16Gi", extended = { "nvidia.com/gpu" = "1" } }
+    limits   = { memory = "16Gi", extended = { "nvidia.com/gpu" = "1" } }
+  }
+  node_selector = { "cloud.google.com/gke-accelerator" = "nvidia-l4" }
+
+  volumes = {
+    models = { empty_dir = { size_limit = "50Gi" }, mount_path = "/models" }
+  }
+  readiness_probe = { http_get = { path = "/health", port = 8000 }, initial_delay_seconds = 30 }
 }
