@@ -7,6 +7,7 @@
 //! shape serves both clouds: the shared settings at the top level, GKE's
 //! own beside them (null on EKS), EKS's in the `eks` object.
 
+mod config;
 mod model;
 mod namespaces;
 mod schema;
@@ -14,6 +15,7 @@ mod storage_classes;
 
 use async_trait::async_trait;
 
+use self::config::ClusterConfig;
 use self::model::{GKE_ONLY, address_of, is_eks, plan_computed_location, spec_of, state_from};
 use self::namespaces::{
     namespace_specs, namespaces_into_state, read_namespaces, sync_namespaces, validate_namespaces,
@@ -188,7 +190,11 @@ impl Resource for Cluster {
     }
 
     async fn create(&self, provider: &ProviderContext, planned: &Value) -> Applied {
-        let spec = spec_of(planned);
+        let config = match ClusterConfig::decode(planned) {
+            Ok(config) => config,
+            Err(d) => return Applied::failed(Value::Null, d),
+        };
+        let spec = spec_of(&config);
         let at = spec.address();
         let what = format!("create the {}", at.kind());
         let wait = wait_for(provider, planned, "create", 45);
@@ -196,9 +202,9 @@ impl Resource for Cluster {
             Ok(observed) => {
                 let state = state_from(planned, &observed);
                 let inside =
-                    match sync_namespaces(provider, &observed, &namespace_specs(planned)).await {
+                    match sync_namespaces(provider, &observed, &namespace_specs(&config)).await {
                         Ok(()) => {
-                            sync_storage_classes(provider, &observed, &storage_class_specs(planned))
+                            sync_storage_classes(provider, &observed, &storage_class_specs(&config))
                                 .await
                         }
                         Err(d) => Err(d),
@@ -257,22 +263,26 @@ impl Resource for Cluster {
         let at = address_of(planned);
         let clusters = provider.clusters(&at);
         let wait = wait_for(provider, planned, "update", 60);
+        let (was, config) = match (ClusterConfig::decode(prior), ClusterConfig::decode(planned)) {
+            (Ok(was), Ok(config)) => (was, config),
+            (Err(d), _) | (_, Err(d)) => return Applied::failed(prior.clone(), d),
+        };
         let result = clusters
-            .update(&spec_of(prior), &spec_of(planned), &wait)
+            .update(&spec_of(&was), &spec_of(&config), &wait)
             .await;
         let observed = clusters.get(&at, &wait).await;
         // The namespaces live inside the cluster: the prior state holds
         // what the cluster has (refreshed), so any difference is applied.
-        let wanted = namespace_specs(planned);
+        let wanted = namespace_specs(&config);
         let namespaces = match &observed {
-            Ok(Some(o)) if wanted != namespace_specs(prior) => {
+            Ok(Some(o)) if wanted != namespace_specs(&was) => {
                 sync_namespaces(provider, o, &wanted).await
             }
             _ => Ok(()),
         };
-        let classes = storage_class_specs(planned);
+        let classes = storage_class_specs(&config);
         let storage = match &observed {
-            Ok(Some(o)) if classes != storage_class_specs(prior) => {
+            Ok(Some(o)) if classes != storage_class_specs(&was) => {
                 sync_storage_classes(provider, o, &classes).await
             }
             _ => Ok(()),

@@ -2,8 +2,7 @@
 //! once at the resource's edge, written back once from what the cloud
 //! reports. Settings of the other cloud are null in the state.
 
-use std::collections::BTreeMap;
-
+use super::config::ClusterConfig;
 use super::schema::{EKS_DEFAULT_ADDONS, environment_defaults};
 use crate::cloud::cluster::{
     AuthorizedNetwork, ClusterAddress, ClusterCloud, ClusterSpec, EksCluster, GkeCluster,
@@ -66,10 +65,6 @@ pub fn address_of(state: &Value) -> ClusterAddress {
     }
 }
 
-fn flag(state: &Value, name: &str) -> bool {
-    state.get(name).as_bool() == Some(true)
-}
-
 fn strings(v: &Value) -> Vec<String> {
     v.string_elements()
         .into_iter()
@@ -83,84 +78,77 @@ fn sorted(v: &Value) -> Vec<String> {
     out
 }
 
-fn optional(v: &Value) -> Option<String> {
-    v.as_str().map(str::to_string)
-}
-
 /// The configuration in the back end's terms.
-pub fn spec_of(state: &Value) -> ClusterSpec {
-    let mut labels: BTreeMap<String, String> = state
-        .get("labels")
-        .entries()
-        .into_iter()
-        .flatten()
-        .filter_map(|(k, v)| Some((k.clone(), v.as_str()?.to_string())))
-        .collect();
-    if let Some(environment) = state.get("environment").as_str() {
-        labels.insert(ENVIRONMENT_LABEL.into(), environment.into());
-    }
-    let string = |name: &str| optional(state.get(name));
-    let cloud = if is_eks(state) {
-        let eks = state.get("eks");
+pub fn spec_of(config: &ClusterConfig) -> ClusterSpec {
+    let mut labels = config.labels.clone().unwrap_or_default();
+    labels.insert(ENVIRONMENT_LABEL.into(), config.environment.clone());
+    let sorted = |items: &Option<Vec<String>>| {
+        let mut items = items.clone().unwrap_or_default();
+        items.sort();
+        items
+    };
+    let flag = |v: Option<bool>| v == Some(true);
+    let region = config.region.clone().unwrap_or_default();
+    let cloud = if config.cloud == "aws" {
+        let eks = config.eks.clone().unwrap_or_default();
         ClusterCloud::Eks(EksCluster {
-            region: string("region").unwrap_or_default(),
-            role_arn: optional(eks.get("role_arn")),
-            node_role_arn: optional(eks.get("node_role_arn")),
-            subnet_ids: sorted(eks.get("subnet_ids")),
-            security_group_ids: sorted(eks.get("security_group_ids")),
-            endpoint_private_access: flag(eks, "endpoint_private_access")
-                || flag(state, "enable_private_endpoint"),
-            authentication_mode: optional(eks.get("authentication_mode"))
-                .unwrap_or_else(|| "API".into()),
-            secrets_encryption: flag(eks, "secrets_encryption"),
-            kms_key_arn: optional(eks.get("kms_key_arn")),
-            ip_family: optional(eks.get("ip_family")).unwrap_or_else(|| "ipv4".into()),
-            service_ipv4_cidr: optional(eks.get("service_ipv4_cidr")),
-            addons: if eks.get("addons").is_set() {
-                sorted(eks.get("addons"))
-            } else {
-                EKS_DEFAULT_ADDONS.iter().map(|s| s.to_string()).collect()
+            region,
+            role_arn: eks.role_arn.clone(),
+            node_role_arn: eks.node_role_arn.clone(),
+            subnet_ids: sorted(&Some(eks.subnet_ids.clone())),
+            security_group_ids: sorted(&eks.security_group_ids),
+            endpoint_private_access: flag(eks.endpoint_private_access)
+                || config.enable_private_endpoint,
+            authentication_mode: eks.authentication_mode.clone(),
+            secrets_encryption: flag(eks.secrets_encryption),
+            kms_key_arn: eks.kms_key_arn.clone(),
+            ip_family: eks.ip_family.clone(),
+            service_ipv4_cidr: eks.service_ipv4_cidr.clone(),
+            addons: match &eks.addons {
+                Some(_) => sorted(&eks.addons),
+                None => EKS_DEFAULT_ADDONS.iter().map(|s| s.to_string()).collect(),
             },
         })
     } else {
         ClusterCloud::Gke(GkeCluster {
-            project: string("project_id").unwrap_or_default(),
-            location: location_of(state),
-            description: string("description"),
-            autopilot: flag(state, "enable_autopilot"),
-            release_channel: string("release_channel"),
-            network: string("network").unwrap_or_else(|| "default".into()),
-            subnetwork: string("subnetwork").unwrap_or_else(|| "default".into()),
-            private_nodes: flag(state, "enable_private_cluster"),
-            master_cidr: string("master_ipv4_cidr_block"),
-            workload_identity: flag(state, "enable_workload_identity"),
-            binary_authorization: flag(state, "enable_binary_authorization"),
-            network_policy: flag(state, "enable_network_policy"),
-            shielded_nodes: flag(state, "enable_shielded_nodes"),
-            managed_prometheus: flag(state, "enable_managed_prometheus"),
-            monitoring_components: sorted(state.get("monitoring_components")),
+            project: config.project_id.clone().unwrap_or_default(),
+            location: if config.regional_cluster {
+                region
+            } else {
+                config.zone.clone().unwrap_or_default()
+            },
+            description: config.description.clone(),
+            autopilot: config.enable_autopilot,
+            release_channel: config.release_channel.clone(),
+            network: config.network.clone().unwrap_or_else(|| "default".into()),
+            subnetwork: config
+                .subnetwork
+                .clone()
+                .unwrap_or_else(|| "default".into()),
+            private_nodes: flag(config.enable_private_cluster),
+            master_cidr: config.master_ipv4_cidr_block.clone(),
+            workload_identity: flag(config.enable_workload_identity),
+            binary_authorization: flag(config.enable_binary_authorization),
+            network_policy: flag(config.enable_network_policy),
+            shielded_nodes: flag(config.enable_shielded_nodes),
+            managed_prometheus: flag(config.enable_managed_prometheus),
+            monitoring_components: sorted(&config.monitoring_components),
         })
     };
     ClusterSpec {
-        name: string("name").unwrap_or_default(),
-        kubernetes_version: string("kubernetes_version"),
-        private_endpoint: flag(state, "enable_private_endpoint"),
-        authorized_networks: state
-            .get("master_authorized_networks")
-            .elements()
+        name: config.name.clone(),
+        kubernetes_version: config.kubernetes_version.clone(),
+        private_endpoint: config.enable_private_endpoint,
+        authorized_networks: config
+            .master_authorized_networks
             .iter()
-            .filter_map(|n| {
-                Some(AuthorizedNetwork {
-                    cidr_block: n.get("cidr_block").as_str()?.to_string(),
-                    display_name: n
-                        .get("display_name")
-                        .as_str()
-                        .unwrap_or_default()
-                        .to_string(),
-                })
+            .flatten()
+            .map(|n| AuthorizedNetwork {
+                cidr_block: n.cidr_block.clone(),
+                display_name: n.display_name.clone().unwrap_or_default(),
             })
             .collect(),
-        logging_components: sorted(state.get("logging_components")),
+        logging_components: sorted(&config.logging_components),
         labels,
         cloud,
     }

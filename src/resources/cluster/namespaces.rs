@@ -2,7 +2,10 @@
 //! configuration's list and blocks to `NamespaceSpec`s, and back into the
 //! state in the configuration's arrangement.
 
+use std::collections::BTreeMap;
+
 use super::super::common;
+use super::config::ClusterConfig;
 use super::schema::SYSTEM_NAMESPACES;
 use crate::cloud::cluster::ObservedCluster;
 use crate::framework::diagnostics::{Diagnostic, Diagnostics};
@@ -30,55 +33,52 @@ const LIMIT_KEYS: &[(&str, &str, &str)] = &[
 
 /// The namespaces the configuration asks for: the module-style list (with
 /// the baseline Pod Security level) and the `namespace` blocks.
-pub fn namespace_specs(state: &Value) -> Vec<NamespaceSpec> {
-    let mut out: Vec<NamespaceSpec> = state
-        .get("kubernetes_namespaces")
-        .string_elements()
-        .into_iter()
+pub fn namespace_specs(config: &ClusterConfig) -> Vec<NamespaceSpec> {
+    let listed = config.kubernetes_namespaces.iter().flatten();
+    let mut out: Vec<NamespaceSpec> = listed
         .enumerate()
         .map(|(i, name)| NamespaceSpec {
-            name: name.to_string(),
+            name: name.clone(),
             pod_security_level: "baseline".into(),
             declared_as: Some(format!("kubernetes_namespaces[{i}]")),
             ..NamespaceSpec::default()
         })
         .collect();
-    for (i, block) in state.get("namespace").elements().iter().enumerate() {
-        let Some(name) = block.get("name").as_str() else {
-            continue;
-        };
-        let text = |v: &Value| match v {
-            Value::String(s) => Some(s.clone()),
-            Value::Number(_) => v.as_i64().map(|n| n.to_string()),
-            _ => None,
-        };
-        out.push(NamespaceSpec {
-            name: name.to_string(),
-            pod_security_level: block
-                .get("pod_security_level")
-                .as_str()
-                .unwrap_or("baseline")
-                .to_string(),
-            labels: block
-                .get("labels")
-                .entries()
+    for (i, block) in config.namespace.iter().enumerate() {
+        let quota = block.quota.clone().unwrap_or_default();
+        let limits = block.limit_range.clone().unwrap_or_default();
+        let entries = |pairs: [(&str, &Option<String>); 4]| {
+            pairs
                 .into_iter()
-                .flatten()
-                .filter_map(|(k, v)| Some((k.clone(), v.as_str()?.to_string())))
-                .collect(),
-            quota: QUOTA_KEYS
-                .iter()
-                .filter_map(|(attr, key)| {
-                    Some((key.to_string(), text(block.get("quota").get(attr))?))
-                })
-                .collect(),
-            limits: LIMIT_KEYS
-                .iter()
-                .filter_map(|(attr, kind, resource)| {
-                    Some((
-                        (kind.to_string(), resource.to_string()),
-                        block.get("limit_range").get(attr).as_str()?.to_string(),
-                    ))
+                .filter_map(|(key, v)| Some((key.to_string(), v.clone()?)))
+                .collect::<Vec<_>>()
+        };
+        let mut hard: BTreeMap<String, String> = entries([
+            ("requests.cpu", &quota.requests_cpu),
+            ("requests.memory", &quota.requests_memory),
+            ("limits.cpu", &quota.limits_cpu),
+            ("limits.memory", &quota.limits_memory),
+        ])
+        .into_iter()
+        .collect();
+        if let Some(pods) = quota.pods {
+            hard.insert("pods".into(), pods.to_string());
+        }
+        let defaults = [
+            ("defaultRequest", "cpu", &limits.default_request_cpu),
+            ("defaultRequest", "memory", &limits.default_request_memory),
+            ("default", "cpu", &limits.default_limit_cpu),
+            ("default", "memory", &limits.default_limit_memory),
+        ];
+        out.push(NamespaceSpec {
+            name: block.name.clone(),
+            pod_security_level: block.pod_security_level.clone(),
+            labels: block.labels.clone().unwrap_or_default(),
+            quota: hard,
+            limits: defaults
+                .into_iter()
+                .filter_map(|(kind, resource, v)| {
+                    Some(((kind.to_string(), resource.to_string()), v.clone()?))
                 })
                 .collect(),
             declared_as: Some(format!("namespace[{i}]")),

@@ -8,10 +8,11 @@ use std::collections::BTreeMap;
 use serde::{Deserialize, Serialize};
 
 use super::super::common;
+use super::config::ClusterConfig;
 use crate::cloud::cluster::ObservedCluster;
 use crate::cloud::disks::{self, DiskSettings, Disks};
 use crate::framework::diagnostics::{Diagnostic, Diagnostics};
-use crate::framework::model::{decode, encode};
+use crate::framework::model::encode;
 use crate::framework::path::AttributePath;
 use crate::framework::schema::Attribute;
 use crate::framework::validators;
@@ -118,25 +119,19 @@ impl StorageClassModel {
 
 type Classes = BTreeMap<String, StorageClassModel>;
 
-/// The classes in `state`; none while the map is unknown.
-fn classes(state: &Value) -> Classes {
-    decode::<Option<Classes>>(state.get(ATTRIBUTE))
-        .ok()
-        .flatten()
-        .unwrap_or_default()
-}
-
 fn disks_of(state: &Value) -> Option<&'static dyn Disks> {
     disks::of_cloud(state.get("cloud").as_str().unwrap_or("gcp"))
 }
 
-/// The StorageClasses `state` asks for.
-pub fn storage_class_specs(state: &Value) -> Vec<StorageClassSpec> {
-    let Some(disks) = disks_of(state) else {
+/// The StorageClasses the configuration asks for.
+pub fn storage_class_specs(config: &ClusterConfig) -> Vec<StorageClassSpec> {
+    let Some(disks) = disks::of_cloud(&config.cloud) else {
         return Vec::new();
     };
-    classes(state)
+    config
+        .storage_classes
         .iter()
+        .flatten()
         .map(|(name, class)| class.spec(name, disks))
         .collect()
 }
@@ -186,11 +181,15 @@ pub fn validate_storage_classes(config: &Value, diags: &mut Diagnostics) {
 /// Warns of each class the plan makes again (deletes and creates): its
 /// volumes are not touched, but new claims get the new settings.
 pub fn plan_storage_classes(prior: &Value, planned: &Value, diags: &mut Diagnostics) {
-    let before: BTreeMap<String, StorageClassSpec> = storage_class_specs(prior)
+    let (Ok(prior), Ok(planned)) = (ClusterConfig::decode(prior), ClusterConfig::decode(planned))
+    else {
+        return;
+    };
+    let before: BTreeMap<String, StorageClassSpec> = storage_class_specs(&prior)
         .into_iter()
         .map(|c| (c.name.clone(), c))
         .collect();
-    for class in storage_class_specs(planned) {
+    for class in storage_class_specs(&planned) {
         if before
             .get(&class.name)
             .is_some_and(|b| b.replaced_by(&class))
@@ -262,7 +261,7 @@ pub fn storage_classes_into_state(state: &mut Value, base: &Value, actual: &[Sto
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::framework::model::coverage_problems;
+    use crate::framework::model::{coverage_problems, decode};
     use crate::framework::schema::Block;
 
     #[test]
