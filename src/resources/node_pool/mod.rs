@@ -4,6 +4,7 @@
 //! find their nodes; `effective_labels` and `effective_taints` show exactly
 //! what is sent.
 
+mod config;
 mod model;
 mod schema;
 

@@ -1,10 +1,12 @@
 //! `genesis_node_pool`'s state and the back ends' `PoolSpec`: decoded once
-//! at the resource's edge, written back once from what the cloud reports.
+//! at the resource's edge (through `PoolConfig`), written back once from
+//! what the cloud reports.
 
 use std::collections::BTreeMap;
 
 use super::super::cluster::ClusterName;
 use super::super::common::minor_version;
+use super::config::PoolConfig;
 use super::schema::*;
 use crate::cloud::node_pool::{EksPool, GkePool, ObservedPool, PoolCloud, PoolSpec, PoolTaint};
 use crate::framework::diagnostics::{Diagnostic, Diagnostics};
@@ -12,88 +14,63 @@ use crate::framework::path::AttributePath;
 use crate::framework::validators;
 use crate::framework::value::Value;
 
-pub(super) fn int(state: &Value, name: &str) -> i64 {
-    state.get(name).as_i64().unwrap_or_default()
-}
-
 /// The configuration in the back end's terms.
 pub(super) fn spec_of(state: &Value) -> Result<PoolSpec, Diagnostics> {
-    let cluster_id = state.get("cluster").as_str().unwrap_or_default();
-    let Some(cluster) = ClusterName::parse(cluster_id) else {
+    let config = PoolConfig::decode(state)?;
+    let Some(cluster) = ClusterName::parse(&config.cluster) else {
         return Err(Diagnostic::error(
             "Not a cluster ID",
-            format!("{cluster_id:?} is not the id of a genesis_cluster."),
+            format!("{:?} is not the id of a genesis_cluster.", config.cluster),
         )
         .at(AttributePath::attr("cluster"))
         .into());
     };
-    let autoscaling = state.get("enable_autoscaling").as_bool() != Some(false);
-    let labels = state
-        .get("effective_labels")
-        .entries()
-        .into_iter()
-        .flatten()
-        .filter_map(|(k, v)| Some((k.clone(), v.as_str()?.to_string())))
-        .collect();
-    let taints = state
-        .get("effective_taints")
-        .elements()
-        .iter()
-        .filter_map(|t| {
-            Some(PoolTaint {
-                key: t.get("key").as_str()?.to_string(),
-                value: t.get("value").as_str().unwrap_or_default().to_string(),
-                effect: t.get("effect").as_str()?.to_string(),
-            })
-        })
-        .collect();
-    let text = |name: &str| state.get(name).as_str().unwrap_or_default().to_string();
-    let strings = |v: &Value| -> Vec<String> {
-        v.string_elements()
-            .into_iter()
-            .map(str::to_string)
-            .collect()
-    };
+    let text = |v: &Option<String>| v.clone().unwrap_or_default();
     let cloud = match cluster {
         ClusterName::Aws { .. } => {
-            let eks = state.get("eks");
-            let mut subnets = strings(eks.get("subnet_ids"));
+            let eks = config.eks.clone().unwrap_or_default();
+            let mut subnets = eks.subnet_ids.unwrap_or_default();
             subnets.sort();
             PoolCloud::Eks(EksPool {
-                ami_type: text("image_type"),
-                node_role_arn: eks.get("node_role_arn").as_str().map(str::to_string),
+                ami_type: text(&config.image_type),
+                node_role_arn: eks.node_role_arn,
                 subnet_ids: subnets,
             })
         }
         ClusterName::Gcp { .. } => PoolCloud::Gke(GkePool {
-            disk_type: text("disk_type"),
-            image_type: text("image_type"),
-            node_locations: strings(state.get("node_locations")),
-            auto_upgrade: state.get("auto_upgrade").as_bool() != Some(false),
-            max_surge: int(state, "max_surge"),
-            service_account: state.get("service_account").as_str().map(str::to_string),
+            disk_type: text(&config.disk_type),
+            image_type: text(&config.image_type),
+            node_locations: config.node_locations.clone().unwrap_or_default(),
+            auto_upgrade: config.auto_upgrade != Some(false),
+            max_surge: config.max_surge.unwrap_or_default(),
+            service_account: config.service_account.clone(),
         }),
     };
+    let autoscaling = config.enable_autoscaling;
     Ok(PoolSpec {
         cluster: cluster.address(),
-        name: text("name"),
-        machine_type: text("machine_type"),
-        disk_size_gb: int(state, "disk_size_gb"),
-        initial_node_count: int(state, "initial_node_count"),
-        node_count: (!autoscaling).then(|| {
-            state
-                .get("node_count")
-                .as_i64()
-                .unwrap_or_else(|| int(state, "initial_node_count"))
-        }),
-        autoscaling: autoscaling.then(|| (int(state, "min_nodes"), int(state, "max_nodes"))),
-        preemptible: state.get("preemptible").as_bool() == Some(true),
-        spot: state.get("spot").as_bool() == Some(true),
-        labels,
-        taints,
-        auto_repair: state.get("auto_repair").as_bool() != Some(false),
-        max_unavailable: int(state, "max_unavailable"),
-        version: state.get("kubernetes_version").as_str().map(str::to_string),
+        name: config.name.clone(),
+        machine_type: text(&config.machine_type),
+        disk_size_gb: config.disk_size_gb,
+        initial_node_count: config.initial_node_count,
+        node_count: (!autoscaling).then(|| config.node_count.unwrap_or(config.initial_node_count)),
+        autoscaling: autoscaling.then_some((config.min_nodes, config.max_nodes)),
+        preemptible: config.preemptible,
+        spot: config.spot == Some(true),
+        labels: config.effective_labels.clone().unwrap_or_default(),
+        taints: config
+            .effective_taints
+            .iter()
+            .flatten()
+            .map(|t| PoolTaint {
+                key: t.key.clone(),
+                value: t.value.clone(),
+                effect: t.effect.clone(),
+            })
+            .collect(),
+        auto_repair: config.auto_repair,
+        max_unavailable: config.max_unavailable.unwrap_or_default(),
+        version: config.kubernetes_version.clone(),
         cloud,
     })
 }
