@@ -15,7 +15,14 @@ use super::WorkloadSpec;
 /// never shrink, and their class and access modes are set for good: such
 /// changes are refused before anything happens. A claim per pod that is
 /// added or removed only changes new claims; existing ones stay.
-pub(super) fn plan_claims(prior: &Value, planned: &Value, diags: &mut Diagnostics) {
+/// A claim grows only where its StorageClass, as the last read recorded
+/// it, allows expansion.
+pub(super) fn plan_claims(
+    prior: &Value,
+    planned: &Value,
+    recorded: &Recorded,
+    diags: &mut Diagnostics,
+) {
     if prior.get("kind") != planned.get("kind") {
         return;
     }
@@ -26,15 +33,27 @@ pub(super) fn plan_claims(prior: &Value, planned: &Value, diags: &mut Diagnostic
         let (Some(old), Some(new)) = (was.get("size").as_str(), now.get("size").as_str()) else {
             continue;
         };
-        if let (Some(a), Some(b)) = (
+        let sizes = (
             validators::parse_quantity(old),
             validators::parse_quantity(new),
-        ) && b < a
+        );
+        if let (Some(a), Some(b)) = sizes
+            && b < a
         {
             diags.attribute_error(
                 at.join("size"),
                 "Volume claims cannot shrink",
                 format!("The pods' claims hold {old}; Kubernetes cannot make a claim smaller than it is, so {new} is refused. Keep {old} (or more)."),
+            );
+        }
+        if let ((Some(a), Some(b)), Some(class)) = (sizes, now.get("storage_class").as_str())
+            && b > a
+            && recorded.expandable.get(class) == Some(&false)
+        {
+            diags.attribute_error(
+                at.join("size"),
+                "StorageClass does not allow expansion",
+                format!("The claims' StorageClass {class:?} does not set allowVolumeExpansion, so Kubernetes refuses to grow them. Allow it first (allow_expansion = true in the cluster's storage_classes, applied), then grow the volume."),
             );
         }
         for setting in ["storage_class", "access_modes"] {
@@ -128,7 +147,11 @@ impl Recorded {
     ) -> Vec<u8> {
         let mut expandable = BTreeMap::new();
         for class in spec.volumes.values().filter(|v| v.size.is_some()) {
-            let Some(name) = &class.storage_class else {
+            let Some(name) = class
+                .storage_class
+                .as_ref()
+                .filter(|n| !expandable.contains_key(*n))
+            else {
                 continue;
             };
             match crate::kube::storage_classes::allows_expansion(client, name, stop).await {
@@ -140,35 +163,5 @@ impl Recorded {
             }
         }
         serde_json::to_vec(&Recorded { expandable }).unwrap_or_default()
-    }
-}
-
-/// A claim grows only where its StorageClass allows expansion: refused at
-/// plan time where the class, as last seen in the cluster, does not.
-pub(super) fn plan_growth(
-    prior: &Value,
-    planned: &Value,
-    recorded: &Recorded,
-    diags: &mut Diagnostics,
-) {
-    for (name, was) in prior.get("volumes").entries().into_iter().flatten() {
-        let now = planned.get("volumes").get(name);
-        let grows = match (was.get("size").as_str(), now.get("size").as_str()) {
-            (Some(old), Some(new)) => matches!(
-                (validators::parse_quantity(old), validators::parse_quantity(new)),
-                (Some(a), Some(b)) if b > a
-            ),
-            _ => false,
-        };
-        let Some(class) = now.get("storage_class").as_str() else {
-            continue;
-        };
-        if grows && recorded.expandable.get(class) == Some(&false) {
-            diags.attribute_error(
-                AttributePath::attr("volumes").key(name).join("size"),
-                "StorageClass does not allow expansion",
-                format!("The claims' StorageClass {class:?} does not set allowVolumeExpansion, so Kubernetes refuses to grow them. Allow it first (allow_expansion = true in the cluster's storage_classes, applied), then grow the volume."),
-            );
-        }
     }
 }

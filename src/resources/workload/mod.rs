@@ -7,7 +7,7 @@
 
 mod claims;
 mod model;
-use self::claims::{Recorded, plan_claims, plan_growth};
+use self::claims::{Recorded, plan_claims};
 mod schema;
 
 use async_trait::async_trait;
@@ -238,8 +238,7 @@ impl Resource for Workload {
     fn modify_plan(&self, ctx: &PlanContext<'_>, planned: &mut Value, diags: &mut Diagnostics) {
         let config = ctx.config;
         if !ctx.is_create() {
-            plan_claims(ctx.prior, planned, diags);
-            plan_growth(
+            plan_claims(
                 ctx.prior,
                 planned,
                 &Recorded::decode(ctx.prior_private),
