@@ -133,6 +133,18 @@ pub fn coverage_problems(
     problems
 }
 
+/// What the serde model `T` misses of `schema` (see `coverage_problems`),
+/// round-tripping each value through `T` alone.
+#[cfg(test)]
+pub fn model_coverage_problems<T: Serialize + DeserializeOwned>(
+    schema: &super::schema::Schema,
+) -> Vec<String> {
+    let ty = schema.value_type();
+    coverage_problems(&schema.block, &[], |v| {
+        encode(&decode::<T>(v).expect("decodes"), &ty)
+    })
+}
+
 /// Values of `block` for tests: every attribute set, then each optional
 /// attribute (at every depth) left out in turn.
 pub fn samples(block: &Block) -> Vec<Value> {

@@ -203,19 +203,13 @@ impl ClusterConfig {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::framework::model::{coverage_problems, encode};
+    use crate::framework::model::model_coverage_problems;
 
     /// An attribute added to the schema but not to the model (or named or
     /// defaulted differently) fails here.
     #[test]
     fn the_model_covers_every_attribute_both_ways() {
-        let schema = super::super::schema();
-        let ty = schema.value_type();
-        let problems = coverage_problems(&schema.block, &["timeouts"], |v| {
-            let mut back = encode(&ClusterConfig::decode(v).expect("decodes"), &ty);
-            back.set_attr("timeouts", v.get("timeouts").clone());
-            back
-        });
+        let problems = model_coverage_problems::<ClusterConfig>(&super::super::schema());
         assert!(problems.is_empty(), "{problems:#?}");
     }
 }

@@ -119,17 +119,13 @@ impl PoolConfig {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::framework::model::{coverage_problems, encode};
+    use crate::framework::model::model_coverage_problems;
 
     /// An attribute added to the schema but not to the model (or named or
     /// defaulted differently) fails here.
     #[test]
     fn the_model_covers_every_attribute_both_ways() {
-        let schema = super::super::schema::schema();
-        let ty = schema.value_type();
-        let problems = coverage_problems(&schema.block, &[], |v| {
-            encode(&PoolConfig::decode(v).expect("decodes"), &ty)
-        });
+        let problems = model_coverage_problems::<PoolConfig>(&super::super::schema::schema());
         assert!(problems.is_empty(), "{problems:#?}");
     }
 }

@@ -78,17 +78,13 @@ impl Default for PolicyModel {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::framework::model::{coverage_problems, decode, encode};
+    use crate::framework::model::model_coverage_problems;
 
     /// An attribute added to the schema but not to the model (or named or
     /// defaulted differently) fails here.
     #[test]
     fn the_model_covers_every_attribute_both_ways() {
-        let schema = super::super::schema();
-        let ty = schema.value_type();
-        let problems = coverage_problems(&schema.block, &[], |v| {
-            encode(&decode::<RegistryModel>(v).expect("decodes"), &ty)
-        });
+        let problems = model_coverage_problems::<RegistryModel>(&super::super::schema());
         assert!(problems.is_empty(), "{problems:#?}");
     }
 }
