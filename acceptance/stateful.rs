@@ -193,25 +193,16 @@ fn stateful_sets_keep_their_data() {
 }
 
 fn classes_config(classes: &str, size: &str, class: &str) -> String {
+    let cluster = crate::harness::apps_cluster(&["apps"]).replace(
+        "kubernetes_namespaces = [\"apps\"]\n",
+        &format!(
+            "kubernetes_namespaces = [\"apps\"]\n  storage_classes = {{\n    {classes}\n  }}\n"
+        ),
+    );
+    assert!(cluster.contains("storage_classes"), "classes spliced in");
     format!(
         r#"
-terraform {{
-  required_providers {{
-    genesis = {{ source = "genesis-platform/genesis" }}
-  }}
-}}
-
-resource "genesis_cluster" "main" {{
-  project_id            = "p"
-  region                = "us-central1"
-  name                  = "apps"
-  enable_autopilot      = true
-  kubernetes_namespaces = ["apps"]
-  storage_classes = {{
-    {classes}
-  }}
-}}
-
+{cluster}
 resource "genesis_workload" "db" {{
   cluster   = genesis_cluster.main.id
   namespace = "apps"

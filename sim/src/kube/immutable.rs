@@ -131,7 +131,7 @@ fn expansion_allowed(
         .unwrap_or_default();
     let allowed = !class.is_empty()
         && objects
-            .get(&format!("storage.k8s.io/storageclasses//{class}"))
+            .get(&super::storage_classes::key(class))
             .is_some_and(|c| c["allowVolumeExpansion"] == true);
     if allowed {
         Ok(())

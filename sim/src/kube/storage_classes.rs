@@ -84,16 +84,17 @@ pub fn install(objects: &mut Objects, eks: bool) {
     }
 }
 
+/// Where the class `name` is in a cluster's store.
+pub fn key(name: &str) -> String {
+    format!("storage.k8s.io/storageclasses//{name}")
+}
+
 /// Whether a claim's StorageClass exists (its provisioner can make the
 /// volume).
 pub fn provisions(objects: &Objects, claim: &Json) -> bool {
     claim["spec"]["storageClassName"]
         .as_str()
-        .is_some_and(|class| {
-            objects
-                .objects
-                .contains_key(&format!("storage.k8s.io/storageclasses//{class}"))
-        })
+        .is_some_and(|class| objects.objects.contains_key(&key(class)))
 }
 
 /// The DefaultStorageClass admission plugin: a new claim that names no
