@@ -18,6 +18,14 @@ use crate::kube::retried;
 /// The label naming the workload on every object and pod.
 pub const NAME_LABEL: &str = "app.kubernetes.io/name";
 
+/// The label naming the volume a claim all the workload's pods share is
+/// for (`size` on a Deployment, Job or CronJob).
+pub const VOLUME_LABEL: &str = "genesis-platform.dev/volume";
+
+/// The annotation on such a claim saying whether destroying the workload
+/// deletes it (`Delete`) or leaves it with its data (`Retain`).
+pub const WHEN_DELETED: &str = "genesis-platform.dev/when-deleted";
+
 /// The kinds that run a workload's pods.
 const CONTROLLERS: [&str; 4] = ["Deployment", "StatefulSet", "Job", "CronJob"];
 
@@ -26,6 +34,12 @@ const CONTROLLERS: [&str; 4] = ["Deployment", "StatefulSet", "Job", "CronJob"];
 const KINDS: &[(&str, &str, &str, &str)] = &[
     ("ServiceAccount", "", "v1", "serviceaccounts"),
     ("ConfigMap", "", "v1", "configmaps"),
+    (
+        "PersistentVolumeClaim",
+        "",
+        "v1",
+        "persistentvolumeclaims",
+    ),
     ("Deployment", "apps", "v1", "deployments"),
     ("StatefulSet", "apps", "v1", "statefulsets"),
     ("Job", "batch", "v1", "jobs"),
@@ -266,33 +280,49 @@ pub async fn orphan_stateful_set(
 /// rendering's own (by their origin fingerprint: an earlier attempt of the
 /// same create made those), as (kind, name), all read at once. A create
 /// refuses to take these over: server-side apply with `force` would
-/// otherwise silently rewrite another owner's objects.
+/// otherwise silently rewrite another owner's objects. A claim Genesis
+/// kept when a workload of this name was destroyed is its data: it is
+/// taken back.
 pub async fn foreign(
     client: &kube::Client,
     objects: &[Json],
     stop: &CancellationToken,
 ) -> Result<Vec<(String, String)>, crate::kube::KubeError> {
-    let own = |kind: &str| {
+    let rendered = |kind: &str, name: &str| {
         objects
             .iter()
-            .find(|o| o["kind"] == kind)
-            .and_then(origin_of)
-            .map(str::to_string)
+            .find(|o| o["kind"] == kind && o["metadata"]["name"] == name)
     };
     let found = existing(client, objects, stop).await?;
     Ok(found
         .into_iter()
-        .filter(|(kind, _, origin)| origin.is_none() || *origin != own(kind))
+        .filter(|(kind, name, live)| {
+            let Some(own) = rendered(kind, name) else {
+                return true;
+            };
+            let same_origin = origin_of(live).is_some() && origin_of(live) == origin_of(own);
+            !same_origin && !kept_claim(live, own)
+        })
         .map(|(kind, name, _)| (kind, name))
         .collect())
 }
 
-/// Which of `objects` exist in the cluster: (kind, name, origin marker).
+/// Whether `live` is a claim Genesis made for the same workload and volume
+/// as `own`, and kept.
+fn kept_claim(live: &Json, own: &Json) -> bool {
+    let (a, b) = (&live["metadata"]["labels"], &own["metadata"]["labels"]);
+    own["kind"] == "PersistentVolumeClaim"
+        && [NAME_LABEL, VOLUME_LABEL, crate::kube::MANAGED_BY.0]
+            .iter()
+            .all(|label| a[label].is_string() && a[label] == b[label])
+}
+
+/// Which of `objects` exist in the cluster: (kind, name, the live object).
 pub async fn existing(
     client: &kube::Client,
     objects: &[Json],
     stop: &CancellationToken,
-) -> Result<Vec<(String, String, Option<String>)>, crate::kube::KubeError> {
+) -> Result<Vec<(String, String, Json)>, crate::kube::KubeError> {
     let mut reads = tokio::task::JoinSet::new();
     for object in objects {
         let kind = object["kind"].as_str().unwrap_or_default().to_string();
@@ -311,12 +341,9 @@ pub async fn existing(
             let found = retried(&stop, || api.get_opt(&name)).await.map_err(|e| {
                 crate::kube::KubeError::from_kube(&format!("reading {kind} {name}"), e)
             })?;
-            Ok::<_, crate::kube::KubeError>(found.map(|o| {
-                let marker = serde_json::to_value(&o)
-                    .ok()
-                    .and_then(|j| origin_of(&j).map(str::to_string));
-                (kind, name, marker)
-            }))
+            Ok::<_, crate::kube::KubeError>(
+                found.map(|o| (kind, name, serde_json::to_value(&o).unwrap_or_default())),
+            )
         });
     }
     let mut found = Vec::new();
@@ -328,7 +355,10 @@ pub async fn existing(
         found.extend(read);
     }
     // In the order they are applied, so the message is stable.
-    found.sort_by_key(|(kind, _, _)| KINDS.iter().position(|k| k.0 == kind));
+    found.sort_by(|(k1, n1, _), (k2, n2, _)| {
+        let at = |k: &str| KINDS.iter().position(|kind| kind.0 == k);
+        (at(k1), n1).cmp(&(at(k2), n2))
+    });
     Ok(found)
 }
 
@@ -341,6 +371,26 @@ pub fn identities(objects: &[Json]) -> Vec<(String, String)> {
                 o["kind"].as_str()?.to_string(),
                 o["metadata"]["name"].as_str()?.to_string(),
             ))
+        })
+        .collect()
+}
+
+/// (kind, name) of each object that goes when the workload does: all but
+/// the claims it keeps (their data outlives it unless told otherwise).
+pub fn deletable(objects: &[Json]) -> Vec<(String, String)> {
+    let kept: Vec<&Json> = objects
+        .iter()
+        .filter(|o| {
+            o["kind"] == "PersistentVolumeClaim"
+                && o["metadata"]["annotations"][WHEN_DELETED] != "Delete"
+        })
+        .collect();
+    identities(objects)
+        .into_iter()
+        .filter(|(kind, name)| {
+            !kept
+                .iter()
+                .any(|o| o["kind"] == kind.as_str() && o["metadata"]["name"] == name.as_str())
         })
         .collect()
 }
@@ -560,6 +610,9 @@ fn stateful_set_done(s: &Json, desired: i64) -> bool {
 #[derive(Debug, Default)]
 pub struct Observed {
     pub objects: BTreeMap<&'static str, Json>,
+    /// The claims Genesis made for the workload's volumes that all its pods
+    /// share, by name.
+    pub claims: BTreeMap<String, Json>,
 }
 
 impl Observed {
@@ -624,8 +677,12 @@ pub async fn observe(
             break;
         }
     }
+    if kinds.contains(&"PersistentVolumeClaim") {
+        out.claims = shared_claims(client, namespace, name, stop).await?;
+    }
     let mut reads = tokio::task::JoinSet::new();
-    for kind in kinds.iter().filter(|k| !CONTROLLERS.contains(k)) {
+    let single = |k: &&&str| !CONTROLLERS.contains(*k) && **k != "PersistentVolumeClaim";
+    for kind in kinds.iter().filter(single) {
         let object = if *kind == "ServiceAccount" {
             account.clone()
         } else {
@@ -643,6 +700,33 @@ pub async fn observe(
         }
     }
     Ok(out)
+}
+
+/// The claims Genesis made for `name`'s shared volumes (found by their
+/// labels, as many as it has volumes), by name.
+async fn shared_claims(
+    client: &kube::Client,
+    namespace: &str,
+    name: &str,
+    stop: &CancellationToken,
+) -> Result<BTreeMap<String, Json>, crate::kube::KubeError> {
+    let api = api(client, "PersistentVolumeClaim", namespace).expect("a known kind");
+    let selector = format!(
+        "{NAME_LABEL}={name},{},{VOLUME_LABEL}",
+        format_args!("{}={}", crate::kube::MANAGED_BY.0, crate::kube::MANAGED_BY.1)
+    );
+    let params = kube::api::ListParams::default().labels(&selector);
+    let list = retried(stop, || api.list(&params))
+        .await
+        .map_err(|e| crate::kube::KubeError::from_kube("listing the volume claims", e))?;
+    Ok(list
+        .items
+        .into_iter()
+        .map(|c| {
+            let claim = serde_json::to_value(&c).unwrap_or_default();
+            (c.metadata.name.unwrap_or_default(), claim)
+        })
+        .collect())
 }
 
 /// Every kind a workload may own.

@@ -28,7 +28,7 @@ use k8s_openapi::apimachinery::pkg::apis::meta::v1::LabelSelector;
 use k8s_openapi::apimachinery::pkg::util::intstr::IntOrString;
 use serde_json::{Map, Value as Json};
 
-use super::NAME_LABEL;
+use super::{NAME_LABEL, VOLUME_LABEL, WHEN_DELETED};
 use crate::cloud::origin;
 use crate::kube::{FIELD_MANAGER, MANAGED_BY};
 use crate::resources::node_pool::{LABEL_NODE_POOL, LABEL_POOL_TYPE};
@@ -191,7 +191,15 @@ fn labels_of(selector: Option<&LabelSelector>) -> Option<Labels> {
 /// `ours`) have it; `applied` gives what the objects do not say (its
 /// namespace and name). What produces no object reads as left out when
 /// the object is missing, so the next plan puts it back.
-pub fn spec_of(live: &BTreeMap<&str, Json>, applied: &WorkloadSpec) -> WorkloadSpec {
+pub fn spec_of(
+    live: &BTreeMap<&str, Json>,
+    claims: &BTreeMap<String, Json>,
+    applied: &WorkloadSpec,
+) -> WorkloadSpec {
+    let claims: Vec<PersistentVolumeClaim> = claims
+        .values()
+        .filter_map(|c| serde_json::from_value(c.clone()).ok())
+        .collect();
     let controller = Controller::of(live);
     let pod = controller.template.spec.clone().unwrap_or_default();
     let container = pod
@@ -213,7 +221,10 @@ pub fn spec_of(live: &BTreeMap<&str, Json>, applied: &WorkloadSpec) -> WorkloadS
         strategy: controller.strategy.clone(),
         min_ready_seconds: int(controller.min_ready_seconds).unwrap_or(0),
         progress_deadline_seconds: int(controller.progress_deadline_seconds).unwrap_or(600),
-        volume_retention: controller.volume_retention.clone(),
+        volume_retention: controller
+            .volume_retention
+            .clone()
+            .or_else(|| shared_retention(&claims)),
         pod_management_policy: controller.pod_management_policy.clone(),
         cron: controller.cron.clone(),
         job: controller.job.clone(),
@@ -256,7 +267,7 @@ pub fn spec_of(live: &BTreeMap<&str, Json>, applied: &WorkloadSpec) -> WorkloadS
     read_container(&container, &mut w);
     read_init_containers(&pod, &mut w);
     read_placement(&pod, &mut w);
-    w.volumes = volumes(&pod, &container, &controller.claims);
+    w.volumes = volumes(&pod, &container, &controller.claims, &claims);
     w
 }
 
@@ -377,13 +388,21 @@ impl Controller {
 }
 
 /// The container's volumes by name, each from its mount and its source:
-/// a pod volume, or a claim template.
+/// a pod volume (a claim all pods share when it is one of `shared`), or a
+/// claim template.
 fn volumes(
     pod: &PodSpec,
     container: &Container,
-    claims: &[PersistentVolumeClaim],
+    templates: &[PersistentVolumeClaim],
+    shared: &[PersistentVolumeClaim],
 ) -> BTreeMap<String, model::Volume> {
     let sources = pod.volumes.clone().unwrap_or_default();
+    let named = |claims: &'_ [PersistentVolumeClaim], name: &str| {
+        claims
+            .iter()
+            .find(|c| c.metadata.name.as_deref() == Some(name))
+            .cloned()
+    };
     container
         .volume_mounts
         .iter()
@@ -403,29 +422,54 @@ fn volumes(
                 });
                 v.config_map = source.config_map.as_ref().map(|c| c.name.clone());
                 v.secret = source.secret.as_ref().and_then(|s| s.secret_name.clone());
-                v.claim_name = source
-                    .persistent_volume_claim
-                    .as_ref()
-                    .map(|c| c.claim_name.clone());
-            } else if let Some(claim) = claims
-                .iter()
-                .find(|c| c.metadata.name.as_deref() == Some(m.name.as_str()))
-            {
-                let spec = claim.spec.clone().unwrap_or_default();
-                v.size = spec
-                    .resources
-                    .and_then(|r| r.requests)
-                    .and_then(|r| r.get("storage").map(|q| q.0.clone()));
-                v.storage_class = spec.storage_class_name;
-                // ReadWriteOnce alone is what leaving them out renders.
-                v.access_modes = spec
-                    .access_modes
-                    .filter(|m| m != &["ReadWriteOnce"])
-                    .unwrap_or_default();
+                let claim = source.persistent_volume_claim.as_ref();
+                let ours = claim
+                    .and_then(|c| named(shared, &c.claim_name))
+                    .filter(|c| label(&c.metadata.labels, VOLUME_LABEL) == Some(&m.name));
+                match ours {
+                    Some(claim) => read_claim(&claim, &mut v),
+                    None => v.claim_name = claim.map(|c| c.claim_name.clone()),
+                }
+            } else if let Some(claim) = named(templates, &m.name) {
+                read_claim(&claim, &mut v);
             }
             (m.name.clone(), v)
         })
         .collect()
+}
+
+fn label<'a>(labels: &'a Option<Labels>, key: &str) -> Option<&'a String> {
+    labels.as_ref()?.get(key)
+}
+
+/// A sized volume as its claim (or claim template) has it.
+fn read_claim(claim: &PersistentVolumeClaim, v: &mut model::Volume) {
+    let spec = claim.spec.clone().unwrap_or_default();
+    v.size = spec
+        .resources
+        .and_then(|r| r.requests)
+        .and_then(|r| r.get("storage").map(|q| q.0.clone()));
+    v.storage_class = spec.storage_class_name;
+    // ReadWriteOnce alone is what leaving them out renders.
+    v.access_modes = spec
+        .access_modes
+        .filter(|m| m != &["ReadWriteOnce"])
+        .unwrap_or_default();
+}
+
+/// What destroying the workload does to the claims its pods share, as
+/// their annotation says.
+fn shared_retention(claims: &[PersistentVolumeClaim]) -> Option<model::VolumeRetention> {
+    claims
+        .iter()
+        .any(|c| {
+            let annotations = &c.metadata.annotations;
+            label(annotations, WHEN_DELETED).is_some_and(|w| w == "Delete")
+        })
+        .then(|| model::VolumeRetention {
+            when_deleted: "Delete".into(),
+            ..model::VolumeRetention::default()
+        })
 }
 
 /// What the workload's own container says: image, command, env, ports,
@@ -836,11 +880,18 @@ mod tests {
     fn what_is_rendered_reads_back_as_the_same_objects() {
         for (_, model) in crate::resources::workload::planned_samples() {
             let objects = super::super::render(&model.spec);
-            let live: BTreeMap<&str, Json> = objects
+            let (claims, others): (Vec<&Json>, Vec<&Json>) = objects
                 .iter()
+                .partition(|o| o["kind"] == "PersistentVolumeClaim");
+            let live: BTreeMap<&str, Json> = others
+                .into_iter()
                 .map(|o| (o["kind"].as_str().unwrap(), o.clone()))
                 .collect();
-            let back = spec_of(&live, &model.spec);
+            let claims = claims
+                .into_iter()
+                .map(|c| (c["metadata"]["name"].as_str().unwrap().to_string(), c.clone()))
+                .collect();
+            let back = spec_of(&live, &claims, &model.spec);
             let again = super::super::render(&back);
             assert!(
                 super::super::same_objects(&again, &objects),

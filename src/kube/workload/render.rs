@@ -40,7 +40,7 @@ use k8s_openapi::apimachinery::pkg::apis::meta::v1::{LabelSelector, ObjectMeta};
 use k8s_openapi::apimachinery::pkg::util::intstr::IntOrString;
 use serde_json::{Value as Json, json};
 
-use super::NAME_LABEL;
+use super::{NAME_LABEL, VOLUME_LABEL, WHEN_DELETED};
 use crate::cloud::origin;
 use crate::framework::validators::parse_quantity;
 use crate::kube::MANAGED_BY;
@@ -116,6 +116,7 @@ pub fn render(w: &WorkloadSpec) -> Vec<Json> {
             ..ConfigMap::default()
         }));
     }
+    out.extend(shared_claims(w).into_iter().map(to_json));
     out.push(match w.kind {
         Kind::Deployment => to_json(deployment(w)),
         Kind::StatefulSet => to_json(stateful_set(w)),
@@ -448,7 +449,7 @@ fn pod(w: &WorkloadSpec) -> PodSpec {
             ..Volume::default()
         });
     }
-    volumes.extend(w.volumes.iter().filter_map(|(name, v)| volume(name, v)));
+    volumes.extend(w.volumes.iter().filter_map(|(name, v)| volume(w, name, v)));
     let (node_selector, tolerations) = placement(w);
     PodSpec {
         service_account_name: Some(w.service_account_name().to_string()),
@@ -475,7 +476,11 @@ fn pod(w: &WorkloadSpec) -> PodSpec {
 
 /// A pod volume; `None` for a claim per pod, which the StatefulSet makes
 /// from its claim template.
-fn volume(name: &str, v: &model::Volume) -> Option<Volume> {
+fn volume(w: &WorkloadSpec, name: &str, v: &model::Volume) -> Option<Volume> {
+    let shared = w
+        .shared_claims()
+        .find(|(volume, _, _)| *volume == name)
+        .map(|(_, claim, _)| claim);
     let mut out = Volume {
         name: name.to_string(),
         ..Volume::default()
@@ -496,9 +501,9 @@ fn volume(name: &str, v: &model::Volume) -> Option<Volume> {
             secret_name: Some(secret.clone()),
             ..SecretVolumeSource::default()
         });
-    } else if let Some(claim) = &v.claim_name {
+    } else if let Some(claim) = v.claim_name.clone().or(shared) {
         out.persistent_volume_claim = Some(PersistentVolumeClaimVolumeSource {
-            claim_name: claim.clone(),
+            claim_name: claim,
             ..PersistentVolumeClaimVolumeSource::default()
         });
     } else {
@@ -507,18 +512,31 @@ fn volume(name: &str, v: &model::Volume) -> Option<Volume> {
     Some(out)
 }
 
+/// What a sized volume's claim asks for (ReadWriteOnce unless told).
+fn claim_spec(v: &model::Volume) -> Option<PersistentVolumeClaimSpec> {
+    let size = v.size.clone()?;
+    let access_modes = if v.access_modes.is_empty() {
+        vec!["ReadWriteOnce".to_string()]
+    } else {
+        v.access_modes.clone()
+    };
+    Some(PersistentVolumeClaimSpec {
+        access_modes: Some(access_modes),
+        storage_class_name: v.storage_class.clone(),
+        resources: Some(VolumeResourceRequirements {
+            requests: Some([("storage".to_string(), Quantity(size))].into()),
+            ..VolumeResourceRequirements::default()
+        }),
+        ..PersistentVolumeClaimSpec::default()
+    })
+}
+
 /// The claim templates of a StatefulSet, one per sized volume. Only
 /// Genesis's own labels: the templates cannot change once created.
 fn claim_templates(w: &WorkloadSpec) -> Vec<PersistentVolumeClaim> {
     w.volumes
         .iter()
         .filter_map(|(name, v)| {
-            let size = v.size.clone()?;
-            let access_modes = if v.access_modes.is_empty() {
-                vec!["ReadWriteOnce".to_string()]
-            } else {
-                v.access_modes.clone()
-            };
             Some(PersistentVolumeClaim {
                 metadata: ObjectMeta {
                     name: Some(name.clone()),
@@ -531,15 +549,32 @@ fn claim_templates(w: &WorkloadSpec) -> Vec<PersistentVolumeClaim> {
                     ),
                     ..ObjectMeta::default()
                 },
-                spec: Some(PersistentVolumeClaimSpec {
-                    access_modes: Some(access_modes),
-                    storage_class_name: v.storage_class.clone(),
-                    resources: Some(VolumeResourceRequirements {
-                        requests: Some([("storage".to_string(), Quantity(size))].into()),
-                        ..VolumeResourceRequirements::default()
-                    }),
-                    ..PersistentVolumeClaimSpec::default()
-                }),
+                spec: Some(claim_spec(v)?),
+                ..PersistentVolumeClaim::default()
+            })
+        })
+        .collect()
+}
+
+/// The claims the pods of a Deployment, Job or CronJob share, one per
+/// sized volume: labelled with their volume, and annotated with whether
+/// destroying the workload deletes them, so that a claim left behind says
+/// why it is there.
+fn shared_claims(w: &WorkloadSpec) -> Vec<PersistentVolumeClaim> {
+    let when_deleted = if w.keeps_claims() { "Retain" } else { "Delete" };
+    w.shared_claims()
+        .filter_map(|(volume, claim, v)| {
+            let mut metadata = with_annotations(
+                metadata(w, &claim),
+                &[(WHEN_DELETED.to_string(), when_deleted.to_string())].into(),
+            );
+            metadata
+                .labels
+                .get_or_insert_default()
+                .insert(VOLUME_LABEL.into(), volume.into());
+            Some(PersistentVolumeClaim {
+                metadata,
+                spec: Some(claim_spec(v)?),
                 ..PersistentVolumeClaim::default()
             })
         })

@@ -417,7 +417,7 @@ impl Resource for Workload {
             Err(d) => return d.into(),
         };
         // Dependents first: the reverse of the order they were applied in.
-        let mut objects = workload::identities(&workload::render(&model.spec));
+        let mut objects = workload::deletable(&workload::render(&model.spec));
         objects.reverse();
         let wait = wait_for(provider, prior, "delete", 5);
         let namespace = &model.spec.namespace;
@@ -560,6 +560,11 @@ fn validate_kind(config: &Value, diags: &mut Diagnostics) {
         !task && config.get("job").is_set(),
         "`job` applies to Jobs and CronJobs",
     );
+    only(
+        AttributePath::attr("volume_retention").join("when_scaled"),
+        !stateful && config.get("volume_retention").get("when_scaled").is_set(),
+        "`when_scaled` applies to StatefulSets (the pods of other kinds share their claims, which a scale-in leaves alone)",
+    );
     if task {
         for name in [
             "replicas",
@@ -570,7 +575,6 @@ fn validate_kind(config: &Value, diags: &mut Diagnostics) {
             "strategy",
             "min_ready_seconds",
             "progress_deadline_seconds",
-            "volume_retention",
             "pod_management_policy",
         ] {
             only(
@@ -608,13 +612,11 @@ fn validate_kind(config: &Value, diags: &mut Diagnostics) {
             strategy_type == Some("OnDelete"),
             "`OnDelete` applies to StatefulSets",
         );
-        for name in ["volume_retention", "pod_management_policy"] {
-            only(
-                AttributePath::attr(name),
-                config.get(name).is_set(),
-                &format!("`{name}` applies to StatefulSets"),
-            );
-        }
+        only(
+            AttributePath::attr("pod_management_policy"),
+            config.get("pod_management_policy").is_set(),
+            "`pod_management_policy` applies to StatefulSets",
+        );
         only(
             AttributePath::attr("strategy").join("partition"),
             strategy.get("partition").is_set(),
@@ -623,10 +625,8 @@ fn validate_kind(config: &Value, diags: &mut Diagnostics) {
     }
 }
 
-/// Each volume has one source, a claim per pod only on a StatefulSet, and
-/// a mount path of its own.
+/// Each volume has one source and a mount path of its own.
 fn validate_volumes(config: &Value, diags: &mut Diagnostics) {
-    let stateful = config.get("kind").as_str() == Some("StatefulSet");
     let mut paths: Vec<&str> = vec!["/tmp"];
     paths.extend(config.get("config_mount_path").as_str());
     for (name, v) in config.get("volumes").entries().into_iter().flatten() {
@@ -643,14 +643,7 @@ fn validate_volumes(config: &Value, diags: &mut Diagnostics) {
             diags.attribute_error(
                 at.clone(),
                 "A volume needs exactly one source",
-                "Set exactly one of size (a claim per pod), empty_dir, config_map, secret or claim_name.",
-            );
-        }
-        if v.get("size").is_set() && !stateful && !config.get("kind").is_unknown() {
-            diags.attribute_error(
-                at.join("size"),
-                "Claims per pod need a StatefulSet",
-                "`size` gives each pod a PersistentVolumeClaim of its own, which takes kind = \"StatefulSet\". For a claim all pods share, use claim_name.",
+                "Set exactly one of size (a claim Genesis makes), empty_dir, config_map, secret or claim_name (an existing claim).",
             );
         }
         for name in ["storage_class", "access_modes"] {
@@ -699,8 +692,19 @@ fn read_back(prior: &Value, spec: &WorkloadSpec, observed: &workload::Observed) 
             (*kind, workload::ours(object, last))
         })
         .collect();
+    let claims = observed
+        .claims
+        .iter()
+        .map(|(name, claim)| {
+            let last = applied
+                .iter()
+                .find(|o| o["kind"] == "PersistentVolumeClaim" && o["metadata"]["name"] == *name)
+                .unwrap_or(&serde_json::Value::Null);
+            (name.clone(), workload::ours(claim, last))
+        })
+        .collect();
     let read = Model {
-        spec: workload::spec_of(&live, spec),
+        spec: workload::spec_of(&live, &claims, spec),
         ..Model::default()
     }
     .encode();
@@ -912,7 +916,7 @@ async fn apply_workload(
     let (namespace, name) = (&model.spec.namespace, &model.spec.name);
     let wait = wait_for(provider, planned, op, 10);
     let kept = workload::identities(&objects);
-    let dropped: Vec<(String, String)> = workload::identities(&prior_objects)
+    let dropped: Vec<(String, String)> = workload::deletable(&prior_objects)
         .into_iter()
         .filter(|o| !kept.contains(o))
         .collect();

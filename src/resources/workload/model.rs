@@ -229,6 +229,23 @@ impl WorkloadSpec {
         self.security_context.clone().unwrap_or_default()
     }
 
+    /// The claims every pod shares, as (volume, claim name, volume): a
+    /// sized volume of a Deployment, Job or CronJob (a StatefulSet gives
+    /// each pod a claim of its own instead). Named `NAME-VOLUME`.
+    pub fn shared_claims(&self) -> impl Iterator<Item = (&str, String, &Volume)> {
+        self.volumes
+            .iter()
+            .filter(|(_, v)| v.size.is_some() && self.kind != Kind::StatefulSet)
+            .map(|(volume, v)| (volume.as_str(), format!("{}-{volume}", self.name), v))
+    }
+
+    /// Whether destroying the workload keeps its claims (the default).
+    pub fn keeps_claims(&self) -> bool {
+        self.volume_retention
+            .as_ref()
+            .is_none_or(|r| r.when_deleted != "Delete")
+    }
+
     /// The directory `config_data` is mounted at, when it is files rather
     /// than environment variables.
     pub fn config_files(&self) -> Option<&str> {
@@ -324,7 +341,8 @@ impl Default for JobSettings {
 pub struct Volume {
     pub mount_path: String,
     pub read_only: bool,
-    /// A claim of this size per pod (StatefulSets): a volume claim template.
+    /// A claim of this size: one per pod on a StatefulSet (a volume claim
+    /// template), one all pods share on other kinds.
     pub size: Option<String>,
     pub storage_class: Option<String>,
     #[serde(skip_serializing_if = "Vec::is_empty")]
