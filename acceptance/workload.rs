@@ -213,16 +213,7 @@ fn reading_rendered_objects_back_gives_the_planned_attributes() {
             .unwrap()
             .spec;
         let objects = genesis::kube::workload::render(&spec);
-        let live = objects
-            .iter()
-            .map(|o| {
-                let kind = genesis::kube::workload::all_kinds()
-                    .into_iter()
-                    .find(|k| o["kind"] == *k)
-                    .unwrap();
-                (kind, genesis::kube::workload::ours(o, o))
-            })
-            .collect();
+        let live = genesis::kube::workload::Observed::of(&objects).ours(&spec.name, &objects);
         let read = genesis::kube::workload::spec_of(&live, &spec);
         assert_eq!(read, spec, "{address}: read back differs from the plan");
     }

@@ -1,7 +1,8 @@
 //! The simulated controllers that run on every tick: deployment rollouts
 //! (status, conditions, revisions; images matching a failing pattern never
-//! become ready and end in ProgressDeadlineExceeded), StatefulSets (in
-//! `stateful_sets`), Jobs (in `jobs`), the autoscaler keeping deployments
+//! become ready and end in ProgressDeadlineExceeded; pods whose claims
+//! cannot bind are not scheduled), StatefulSets (in `stateful_sets`), Jobs
+//! (in `jobs`), volume claims (in `claims`), the autoscaler keeping deployments
 //! and StatefulSets within their HPA's bounds, load-balancer addresses,
 //! garbage collection and namespace termination.
 
@@ -44,6 +45,8 @@ pub fn run(objects: &mut Objects, memory: &mut Memory, settings: &Settings) {
     deployments(objects, memory, settings);
     super::stateful_sets::run(objects, memory, settings);
     super::jobs::run(objects, memory, settings);
+    // After the pods it binds claims for on first use.
+    super::claims::run(objects);
     autoscalers(objects);
     load_balancers(objects);
     objects.collect_garbage(&mut memory.terminating);
@@ -102,7 +105,9 @@ fn deployments(objects: &mut Objects, memory: &mut Memory, settings: &Settings) 
         }
         let name = obj["metadata"]["name"].as_str().unwrap_or_default();
         let rs = format!("{name}-{:010x}", hash(template) & 0xff_ffff_ffff);
-        let ready = !failing && elapsed >= settings.rollout_time;
+        let ns = obj["metadata"]["namespace"].as_str().unwrap_or_default();
+        let placed = super::claims::schedulable(objects, ns, &template["spec"]);
+        let ready = !failing && placed && elapsed >= settings.rollout_time;
         let available = if ready { desired } else { 0 };
         let previous = &obj["status"]["conditions"];
         let condition = |kind: &str, status: &str, reason: &str, message: String| {
@@ -168,7 +173,9 @@ fn deployments(objects: &mut Objects, memory: &mut Memory, settings: &Settings) 
         } else if desired > 0 {
             status["unavailableReplicas"] = json!(desired);
         }
-        let containers = if failing {
+        let containers = if !placed {
+            Containers::Unschedulable
+        } else if failing {
             Containers::CannotPull
         } else if ready {
             Containers::Running

@@ -2,14 +2,18 @@
 //! rollout time succeeds (Complete), or, when its image matches a failing
 //! pattern, exits with an error, and the Job fails once more pods have
 //! failed than its backoff limit allows (BackoffLimitExceeded), as the
-//! real controller reports it. CronJobs are stored, not scheduled.
+//! real controller reports it; a pod whose claims cannot bind stays
+//! Pending, unscheduled, and the run waits. CronJobs are stored, not
+//! scheduled.
 
 use std::time::Instant;
 
 use serde_json::{Value as Json, json};
 
+use super::claims;
 use super::controllers::{
-    Memory, Settings, cannot_pull, hash, keys_under, now, pod_suffix, same_status,
+    Containers, Memory, Settings, cannot_pull, hash, keys_under, now, pod_status, pod_suffix,
+    same_status,
 };
 use super::objects::Objects;
 use super::resources;
@@ -28,9 +32,15 @@ pub fn run(objects: &mut Objects, memory: &mut Memory, settings: &Settings) {
         if finished || !job["metadata"]["deletionTimestamp"].is_null() {
             continue;
         }
+        let ns = job["metadata"]["namespace"].as_str().unwrap_or_default();
+        let placed = claims::schedulable(objects, ns, &job["spec"]["template"]["spec"]);
+        // The run starts when its pod is placed.
         let started = *memory.jobs.entry(key.clone()).or_insert_with(Instant::now);
+        if !placed {
+            memory.jobs.insert(key.clone(), Instant::now());
+        }
         let failing = cannot_pull(&job["spec"]["template"], settings);
-        let done = started.elapsed() >= settings.rollout_time;
+        let done = placed && started.elapsed() >= settings.rollout_time;
         let start_time = job["status"]["startTime"]
             .as_str()
             .map_or_else(now, str::to_string);
@@ -43,12 +53,17 @@ pub fn run(objects: &mut Objects, memory: &mut Memory, settings: &Settings) {
         });
         let outcome = match (done, failing) {
             (false, _) => {
-                sync_pod(objects, &job, 0, Outcome::Running);
+                let outcome = if placed {
+                    Outcome::Running
+                } else {
+                    Outcome::Unschedulable
+                };
+                sync_pod(objects, &job, 0, outcome, settings);
                 status["active"] = json!(1);
                 None
             }
             (true, false) => {
-                sync_pod(objects, &job, 0, Outcome::Succeeded);
+                sync_pod(objects, &job, 0, Outcome::Succeeded, settings);
                 status["succeeded"] = json!(1);
                 status["completionTime"] = json!(now());
                 Some((
@@ -63,7 +78,7 @@ pub fn run(objects: &mut Objects, memory: &mut Memory, settings: &Settings) {
                 // a few stand for them all.
                 let failed = limit + 1;
                 for attempt in 0..failed.min(3) {
-                    sync_pod(objects, &job, attempt, Outcome::Failed);
+                    sync_pod(objects, &job, attempt, Outcome::Failed, settings);
                 }
                 status["failed"] = json!(failed);
                 Some((
@@ -86,13 +101,21 @@ pub fn run(objects: &mut Objects, memory: &mut Memory, settings: &Settings) {
 
 #[derive(Clone, Copy, PartialEq)]
 enum Outcome {
+    /// Its claims cannot bind: the scheduler cannot place it.
+    Unschedulable,
     Running,
     Succeeded,
     Failed,
 }
 
 /// The run's pod for one attempt, in the state the outcome gives it.
-fn sync_pod(objects: &mut Objects, job: &Json, attempt: i64, outcome: Outcome) {
+fn sync_pod(
+    objects: &mut Objects,
+    job: &Json,
+    attempt: i64,
+    outcome: Outcome,
+    settings: &Settings,
+) {
     let Some(pods) = resources::find("", "v1", "pods") else {
         return;
     };
@@ -123,6 +146,17 @@ fn sync_pod(objects: &mut Objects, job: &Json, attempt: i64, outcome: Outcome) {
         objects.controller_create(pods, ns, pod);
     }
     let (phase, state) = match outcome {
+        Outcome::Unschedulable => {
+            let status = pod_status(&template["spec"], Containers::Unschedulable, settings);
+            if objects
+                .objects
+                .get(&key)
+                .is_some_and(|p| p["status"]["conditions"] != status["conditions"])
+            {
+                objects.controller_write(&key, |p| p["status"] = status);
+            }
+            return;
+        }
         Outcome::Running => ("Running", json!({"running": {"startedAt": now()}})),
         Outcome::Succeeded => (
             "Succeeded",

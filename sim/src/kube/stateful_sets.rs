@@ -119,10 +119,10 @@ pub fn run(objects: &mut Objects, memory: &mut Memory, settings: &Settings) {
     }
 }
 
-/// The claims of every pod, made from the claim templates (bound when
-/// their StorageClass exists, Pending until it does); grown when a request
-/// grows; owned by the StatefulSet only when it is to delete them. Whether
-/// every pod's claims are bound.
+/// The claims of every pod, made from the claim templates (which the
+/// volume controller in `claims` binds and grows); owned by the
+/// StatefulSet only when it is to delete them. Whether every pod's claims
+/// are bound or can be (their StorageClass exists).
 fn sync_claims(objects: &mut Objects, set: &Json, desired: i64) -> bool {
     let Some(claims) = resources::find("", "v1", "persistentvolumeclaims") else {
         return true;
@@ -176,31 +176,20 @@ fn sync_claims(objects: &mut Objects, set: &Json, desired: i64) -> bool {
             let Some(existing) = objects.objects.get(&key) else {
                 continue;
             };
-            let binds = existing["status"]["phase"] != "Bound"
-                && super::storage_classes::provisions(objects, existing);
-            if existing["status"]["phase"] != "Bound" && !binds {
+            if existing["status"]["phase"] != "Bound"
+                && !super::storage_classes::provisions(objects, existing)
+            {
                 all_bound = false;
-                continue;
             }
-            let requested = existing["spec"]["resources"]["requests"]["storage"].clone();
-            let grown = existing["status"]["capacity"]["storage"] != requested;
-            let owned = existing["metadata"]["ownerReferences"] != owners;
-            if binds || grown || owned {
-                objects.controller_write(&key, |c| {
-                    if binds {
-                        c["status"]["phase"] = json!("Bound");
-                        c["status"]["accessModes"] = c["spec"]["accessModes"].clone();
+            if existing["metadata"]["ownerReferences"] != owners {
+                objects.controller_write(&key, |c| match c["metadata"].as_object_mut() {
+                    Some(m) if owners.is_null() => {
+                        m.remove("ownerReferences");
                     }
-                    c["status"]["capacity"]["storage"] = requested;
-                    match c["metadata"].as_object_mut() {
-                        Some(m) if owners.is_null() => {
-                            m.remove("ownerReferences");
-                        }
-                        Some(m) => {
-                            m.insert("ownerReferences".into(), owners.clone());
-                        }
-                        None => {}
+                    Some(m) => {
+                        m.insert("ownerReferences".into(), owners.clone());
                     }
+                    None => {}
                 });
             }
         }
@@ -273,7 +262,7 @@ fn sync_pods(
                         "blockOwnerDeletion": true,
                     }],
                 },
-                "spec": template["spec"],
+                "spec": pod_spec(set, ordinal),
             });
             objects.controller_create(pods, ns, pod);
         }
@@ -292,6 +281,26 @@ fn sync_pods(
             objects.controller_write(&key, |p| p["status"] = status);
         }
     }
+}
+
+/// The template's pod spec with the pod's own claims mounted, as the
+/// controller adds them: `TEMPLATE-NAME-ORDINAL`.
+fn pod_spec(set: &Json, ordinal: i64) -> Json {
+    let name = set["metadata"]["name"].as_str().unwrap_or_default();
+    let mut spec = set["spec"]["template"]["spec"].clone();
+    for template in set["spec"]["volumeClaimTemplates"]
+        .as_array()
+        .into_iter()
+        .flatten()
+    {
+        let volume = template["metadata"]["name"].as_str().unwrap_or_default();
+        let mount = json!({"name": volume, "persistentVolumeClaim": {"claimName": format!("{volume}-{name}-{ordinal}")}});
+        match spec["volumes"].as_array_mut() {
+            Some(volumes) => volumes.push(mount),
+            None => spec["volumes"] = json!([mount]),
+        }
+    }
+    spec
 }
 
 /// Removes the objects `PREFIX-ORDINAL` at or past `desired` that `owned`

@@ -34,12 +34,7 @@ const CONTROLLERS: [&str; 4] = ["Deployment", "StatefulSet", "Job", "CronJob"];
 const KINDS: &[(&str, &str, &str, &str)] = &[
     ("ServiceAccount", "", "v1", "serviceaccounts"),
     ("ConfigMap", "", "v1", "configmaps"),
-    (
-        "PersistentVolumeClaim",
-        "",
-        "v1",
-        "persistentvolumeclaims",
-    ),
+    ("PersistentVolumeClaim", "", "v1", "persistentvolumeclaims"),
     ("Deployment", "apps", "v1", "deployments"),
     ("StatefulSet", "apps", "v1", "statefulsets"),
     ("Job", "batch", "v1", "jobs"),
@@ -616,6 +611,50 @@ pub struct Observed {
 }
 
 impl Observed {
+    /// Objects as a cluster would hold them, by kind and claims by name.
+    pub fn of(objects: &[Json]) -> Observed {
+        let mut out = Observed::default();
+        for object in objects {
+            let Some(kind) = KINDS.iter().map(|k| k.0).find(|k| object["kind"] == *k) else {
+                continue;
+            };
+            if kind == "PersistentVolumeClaim" {
+                let name = object["metadata"]["name"].as_str().unwrap_or_default();
+                out.claims.insert(name.to_string(), object.clone());
+            } else {
+                out.objects.insert(kind, object.clone());
+            }
+        }
+        out
+    }
+
+    /// Genesis's parts of the objects that belong to workload `name`: what
+    /// `applied` (the last rendering) set, and what Genesis always owns.
+    pub fn ours(&self, name: &str, applied: &[Json]) -> Observed {
+        let last = |kind: &str, name: Option<&str>| {
+            applied
+                .iter()
+                .find(|o| o["kind"] == kind && name.is_none_or(|n| o["metadata"]["name"] == n))
+                .unwrap_or(&Json::Null)
+        };
+        Observed {
+            objects: self
+                .objects
+                .iter()
+                .filter(|(_, object)| belongs(object, name, self))
+                .map(|(kind, object)| (*kind, ours(object, last(kind, None))))
+                .collect(),
+            claims: self
+                .claims
+                .iter()
+                .map(|(claim, object)| {
+                    let last = last("PersistentVolumeClaim", Some(claim));
+                    (claim.clone(), ours(object, last))
+                })
+                .collect(),
+        }
+    }
+
     /// The Deployment or StatefulSet that runs the pods.
     pub fn controller(&self) -> Option<&Json> {
         CONTROLLERS.iter().find_map(|k| self.objects.get(k))
@@ -713,7 +752,11 @@ async fn shared_claims(
     let api = api(client, "PersistentVolumeClaim", namespace).expect("a known kind");
     let selector = format!(
         "{NAME_LABEL}={name},{},{VOLUME_LABEL}",
-        format_args!("{}={}", crate::kube::MANAGED_BY.0, crate::kube::MANAGED_BY.1)
+        format_args!(
+            "{}={}",
+            crate::kube::MANAGED_BY.0,
+            crate::kube::MANAGED_BY.1
+        )
     );
     let params = kube::api::ListParams::default().labels(&selector);
     let list = retried(stop, || api.list(&params))

@@ -28,7 +28,7 @@ use k8s_openapi::apimachinery::pkg::apis::meta::v1::LabelSelector;
 use k8s_openapi::apimachinery::pkg::util::intstr::IntOrString;
 use serde_json::{Map, Value as Json};
 
-use super::{NAME_LABEL, VOLUME_LABEL, WHEN_DELETED};
+use super::{NAME_LABEL, Observed, VOLUME_LABEL, WHEN_DELETED};
 use crate::cloud::origin;
 use crate::kube::{FIELD_MANAGER, MANAGED_BY};
 use crate::resources::node_pool::{LABEL_NODE_POOL, LABEL_POOL_TYPE};
@@ -187,16 +187,14 @@ fn labels_of(selector: Option<&LabelSelector>) -> Option<Labels> {
     selector.map(|s| s.match_labels.clone().unwrap_or_default())
 }
 
-/// The workload as the objects in `live` (by kind, each cut down by
-/// `ours`) have it; `applied` gives what the objects do not say (its
-/// namespace and name). What produces no object reads as left out when
-/// the object is missing, so the next plan puts it back.
-pub fn spec_of(
-    live: &BTreeMap<&str, Json>,
-    claims: &BTreeMap<String, Json>,
-    applied: &WorkloadSpec,
-) -> WorkloadSpec {
-    let claims: Vec<PersistentVolumeClaim> = claims
+/// The workload as the objects in `observed` (each cut down by `ours`)
+/// have it; `applied` gives what the objects do not say (its namespace and
+/// name). What produces no object reads as left out when the object is
+/// missing, so the next plan puts it back.
+pub fn spec_of(observed: &Observed, applied: &WorkloadSpec) -> WorkloadSpec {
+    let live = &observed.objects;
+    let claims: Vec<PersistentVolumeClaim> = observed
+        .claims
         .values()
         .filter_map(|c| serde_json::from_value(c.clone()).ok())
         .collect();
@@ -880,18 +878,8 @@ mod tests {
     fn what_is_rendered_reads_back_as_the_same_objects() {
         for (_, model) in crate::resources::workload::planned_samples() {
             let objects = super::super::render(&model.spec);
-            let (claims, others): (Vec<&Json>, Vec<&Json>) = objects
-                .iter()
-                .partition(|o| o["kind"] == "PersistentVolumeClaim");
-            let live: BTreeMap<&str, Json> = others
-                .into_iter()
-                .map(|o| (o["kind"].as_str().unwrap(), o.clone()))
-                .collect();
-            let claims = claims
-                .into_iter()
-                .map(|c| (c["metadata"]["name"].as_str().unwrap().to_string(), c.clone()))
-                .collect();
-            let back = spec_of(&live, &claims, &model.spec);
+            let live = super::super::Observed::of(&objects);
+            let back = spec_of(&live, &model.spec);
             let again = super::super::render(&back);
             assert!(
                 super::super::same_objects(&again, &objects),

@@ -9,7 +9,7 @@ use crate::framework::path::AttributePath;
 use crate::framework::validators;
 use crate::framework::value::Value;
 
-use super::WorkloadSpec;
+use super::{Kind, WorkloadSpec};
 
 /// The pods' claims can grow (the live claims are expanded in place), but
 /// never shrink, and their class and access modes are set for good: such
@@ -30,6 +30,7 @@ pub(super) fn plan_claims(
     for (name, was) in prior.get("volumes").entries().into_iter().flatten() {
         let now = planned.get("volumes").get(name);
         let at = AttributePath::attr("volumes").key(name);
+        plan_dropped_claim(prior, name, was, now, diags);
         let (Some(old), Some(new)) = (was.get("size").as_str(), now.get("size").as_str()) else {
             continue;
         };
@@ -74,6 +75,44 @@ pub(super) fn plan_claims(
             }
         }
     }
+}
+
+/// A sized volume removed from a Deployment, Job or CronJob leaves the
+/// claim its pods shared (and its data) unless told otherwise: the plan
+/// says which it does. (A StatefulSet's claims per pod stay either way.)
+fn plan_dropped_claim(
+    prior: &Value,
+    volume: &str,
+    was: &Value,
+    now: &Value,
+    diags: &mut Diagnostics,
+) {
+    let kind = prior.get("kind").as_str().unwrap_or("Deployment");
+    if kind == "StatefulSet"
+        || !was.get("size").is_set()
+        || now.get("size").is_set()
+        || now.is_unknown()
+    {
+        return;
+    }
+    let claim = format!(
+        "{}-{volume}",
+        prior.get("name").as_str().unwrap_or_default()
+    );
+    // The claim was made with the retention applied then, which decides.
+    let deleted = prior.get("volume_retention").get("when_deleted").as_str() == Some("Delete");
+    let what = if deleted {
+        "deletes it and its data (volume_retention.when_deleted = \"Delete\")"
+    } else {
+        "keeps it and its data: delete it with kubectl when it is no longer needed, or apply volume_retention = { when_deleted = \"Delete\" } before removing the volume"
+    };
+    diags.push(
+        Diagnostic::warning(
+            "A volume's claim is no longer used",
+            format!("The pods no longer mount {volume}; its PersistentVolumeClaim {claim} was theirs. This apply {what}."),
+        )
+        .at(AttributePath::attr("volumes").key(volume)),
+    );
 }
 
 /// A StatefulSet scaled in keeps the claims of the pods it removes, unless
@@ -121,6 +160,40 @@ fn plan_scale_in(prior: &Value, planned: &Value, diags: &mut Diagnostics) {
         )
         .at(AttributePath::attr("replicas")),
     );
+}
+
+/// Destroying a workload keeps the claims Genesis made for it, unless told
+/// otherwise: the plan says which, and how a workload of the same name
+/// takes them back.
+pub(super) fn plan_destroy(spec: &WorkloadSpec, diags: &mut Diagnostics) {
+    if !spec.keeps_claims() {
+        return;
+    }
+    let (claims, each) = if spec.kind == Kind::StatefulSet {
+        let claims: Vec<String> = spec
+            .volumes
+            .iter()
+            .filter(|(_, v)| v.size.is_some())
+            .map(|(volume, _)| format!("{volume}-{}-N", spec.name))
+            .collect();
+        (claims, "one per pod")
+    } else {
+        let claims = spec.shared_claims().map(|(_, claim, _)| claim).collect();
+        (claims, "shared by its pods")
+    };
+    if claims.is_empty() {
+        return;
+    }
+    diags.push(Diagnostic::warning(
+        "Volume claims are kept",
+        format!(
+            "Destroying {} {}/{} keeps its PersistentVolumeClaims ({}, {each}) and their data: a workload of the same name reuses them. To delete them with the workload, apply volume_retention = {{ when_deleted = \"Delete\" }} first, or delete them with kubectl.",
+            spec.kind.name(),
+            spec.namespace,
+            spec.name,
+            claims.join(", ")
+        ),
+    ));
 }
 
 /// What a workload knows of its cluster beyond its own objects, recorded in

@@ -272,32 +272,8 @@ impl Resource for Workload {
     /// Data outlives its workload unless the configuration says otherwise:
     /// the plan says which claims stay.
     fn plan_destroy(&self, prior: &Value, diags: &mut Diagnostics) {
-        let Ok(model) = Model::decode(prior) else {
-            return;
-        };
-        let spec = &model.spec;
-        let kept = spec
-            .volume_retention
-            .clone()
-            .unwrap_or_default()
-            .when_deleted
-            != "Delete";
-        let claims: Vec<String> = spec
-            .volumes
-            .iter()
-            .filter(|(_, v)| v.size.is_some())
-            .map(|(volume, _)| format!("{volume}-{}-N", spec.name))
-            .collect();
-        if spec.kind == Kind::StatefulSet && kept && !claims.is_empty() {
-            diags.push(Diagnostic::warning(
-                "Volume claims are kept",
-                format!(
-                    "Destroying StatefulSet {}/{} keeps its PersistentVolumeClaims ({}, one per pod) and their data: a workload of the same name reuses them. To delete them with the workload, apply volume_retention = {{ when_deleted = \"Delete\" }} first, or delete them with kubectl.",
-                    spec.namespace,
-                    spec.name,
-                    claims.join(", ")
-                ),
-            ));
+        if let Ok(model) = Model::decode(prior) {
+            claims::plan_destroy(&model.spec, diags);
         }
     }
 
@@ -671,6 +647,32 @@ fn validate_volumes(config: &Value, diags: &mut Diagnostics) {
             }
             paths.push(path);
         }
+        shared_by_nodes(config, name, v, diags);
+    }
+}
+
+/// A claim a Deployment's pods share in `ReadWriteOnce` mode mounts on one
+/// node only: more than one pod (or a rolling update's surge) may never
+/// start. A warning, since the pods may all fit one node.
+fn shared_by_nodes(config: &Value, name: &str, v: &Value, diags: &mut Diagnostics) {
+    let modes = v.get("access_modes");
+    let once = modes.is_null()
+        || modes
+            .elements()
+            .iter()
+            .any(|m| matches!(m.as_str(), Some("ReadWriteOnce" | "ReadWriteOncePod")));
+    let many = config.get("replicas").as_i64().is_some_and(|r| r > 1)
+        || config.get("autoscaling").is_set();
+    let deployment =
+        config.get("kind").is_null() || config.get("kind").as_str() == Some("Deployment");
+    if v.get("size").is_set() && deployment && many && once {
+        diags.push(
+            Diagnostic::warning(
+                "Pods share a single-node claim",
+                format!("The Deployment's pods share the claim of {name}, which mounts on one node at a time: pods scheduled on another node do not start. Use access_modes = [\"ReadWriteMany\"] with a class that supports it, or kind = \"StatefulSet\" for a claim per pod."),
+            )
+            .at(AttributePath::attr("volumes").key(name).join("access_modes")),
+        );
     }
 }
 
@@ -680,31 +682,9 @@ fn validate_volumes(config: &Value, diags: &mut Diagnostics) {
 /// spelled out), the prior's spelling stays, so only real changes show.
 fn read_back(prior: &Value, spec: &WorkloadSpec, observed: &workload::Observed) -> Value {
     let applied = workload::render(spec);
-    let live = observed
-        .objects
-        .iter()
-        .filter(|(_, object)| workload::belongs(object, &spec.name, observed))
-        .map(|(kind, object)| {
-            let last = applied
-                .iter()
-                .find(|o| o["kind"] == *kind)
-                .unwrap_or(&serde_json::Value::Null);
-            (*kind, workload::ours(object, last))
-        })
-        .collect();
-    let claims = observed
-        .claims
-        .iter()
-        .map(|(name, claim)| {
-            let last = applied
-                .iter()
-                .find(|o| o["kind"] == "PersistentVolumeClaim" && o["metadata"]["name"] == *name)
-                .unwrap_or(&serde_json::Value::Null);
-            (name.clone(), workload::ours(claim, last))
-        })
-        .collect();
+    let live = observed.ours(&spec.name, &applied);
     let read = Model {
-        spec: workload::spec_of(&live, &claims, spec),
+        spec: workload::spec_of(&live, spec),
         ..Model::default()
     }
     .encode();

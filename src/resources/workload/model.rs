@@ -235,7 +235,7 @@ impl WorkloadSpec {
     pub fn shared_claims(&self) -> impl Iterator<Item = (&str, String, &Volume)> {
         self.volumes
             .iter()
-            .filter(|(_, v)| v.size.is_some() && self.kind != Kind::StatefulSet)
+            .filter(|(_, v)| v.makes_claim() && self.kind != Kind::StatefulSet)
             .map(|(volume, v)| (volume.as_str(), format!("{}-{volume}", self.name), v))
     }
 
@@ -351,6 +351,18 @@ pub struct Volume {
     pub config_map: Option<String>,
     pub secret: Option<String>,
     pub claim_name: Option<String>,
+}
+
+impl Volume {
+    /// Whether its source is a claim Genesis makes (`size`), rather than
+    /// one the pods mount as it is.
+    pub fn makes_claim(&self) -> bool {
+        self.size.is_some()
+            && self.empty_dir.is_none()
+            && self.config_map.is_none()
+            && self.secret.is_none()
+            && self.claim_name.is_none()
+    }
 }
 
 #[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]

@@ -307,7 +307,7 @@ pub fn schema() -> Schema {
             vec![
                 Attribute::string("mount_path").required().describe("Where the container sees the volume, e.g. `/var/lib/postgresql/data`."),
                 Attribute::bool("read_only").default(false).describe("Mount it read-only."),
-                quantity("size", "A PersistentVolumeClaim of this size for each pod (StatefulSets), e.g. `100Gi`. Kept when the workload is destroyed or scaled in unless `volume_retention` says otherwise; growing it expands the pods' claims in place, shrinking is refused."),
+                quantity("size", "A PersistentVolumeClaim of this size, e.g. `100Gi`: one per pod on a StatefulSet (`VOLUME-NAME-0`, ...), one all pods share on other kinds (`NAME-VOLUME`; with `ReadWriteOnce`, the pods must run on one node). Kept when the workload is destroyed (or a StatefulSet scaled in) unless `volume_retention` says otherwise, and taken back by a workload of the same name; growing it expands the claims in place, shrinking is refused."),
                 Attribute::string("storage_class").describe("The claim's StorageClass, e.g. `fast-ssd` (the cluster's default when left out). With `size`."),
                 Attribute::typed("access_modes", Type::list(Type::String))
                     .validate(|v| v.elements().iter().try_for_each(validators::one_of(&["ReadWriteOnce", "ReadOnlyMany", "ReadWriteMany", "ReadWriteOncePod"])))
@@ -325,7 +325,7 @@ pub fn schema() -> Schema {
                 Attribute::string("claim_name").validate(validators::dns1123_subdomain).describe("Mount this existing PersistentVolumeClaim (shared by every pod)."),
             ],
         )
-        .describe("Volumes mounted in the container, by name (a DNS label): set exactly one of `size` (a claim per pod, StatefulSets), `empty_dir`, `config_map`, `secret` or `claim_name`."),
+        .describe("Volumes mounted in the container, by name (a DNS label): set exactly one of `size` (a claim Genesis makes: per pod on a StatefulSet, shared otherwise), `empty_dir`, `config_map`, `secret` or `claim_name` (an existing claim)."),
         Attribute::object(
             "volume_retention",
             vec![
@@ -336,10 +336,10 @@ pub fn schema() -> Schema {
                 Attribute::string("when_scaled")
                     .default("Retain")
                     .validate(validators::one_of(RETENTION))
-                    .describe("`Retain` (default): scaling in keeps the removed pods' claims (a scale-out reuses them). `Delete` deletes them."),
+                    .describe("StatefulSets. `Retain` (default): scaling in keeps the removed pods' claims (a scale-out reuses them). `Delete` deletes them."),
             ],
         )
-        .describe("StatefulSets: what happens to the pods' PersistentVolumeClaims. Left out, they are always kept: deleting data takes an explicit `Delete`."),
+        .describe("What happens to the PersistentVolumeClaims Genesis made for `size` volumes. Left out, they are always kept, on destroy and when a volume is removed: deleting data takes an explicit `Delete`."),
         Attribute::string("pod_management_policy")
             .validate(validators::one_of(&["OrderedReady", "Parallel"]))
             .describe("StatefulSets: `OrderedReady` (Kubernetes' default: one pod at a time, in ordinal order) or `Parallel`."),
