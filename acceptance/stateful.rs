@@ -347,3 +347,149 @@ fn storage_classes_come_with_the_cluster() {
         assert!(class(&sim, "standard-rwo").is_object());
     });
 }
+
+fn shared_config(size: &str, retention: &str) -> String {
+    format!(
+        r#"
+{cluster}
+
+resource "genesis_workload" "backup" {{
+  cluster   = genesis_cluster.main.id
+  namespace = "apps"
+  name      = "backup"
+  kind      = "CronJob"
+  image     = "postgres:17.5"
+  command   = ["/bin/sh", "-c", "pg_dump -h db -U app app > /backups/app.sql"]
+  cron      = {{ schedule = "0 3 * * *" }}
+  volumes = {{
+    dumps = {{ size = "{size}", storage_class = "standard-rwo", mount_path = "/backups" }}
+  }}
+  {retention}
+}}
+
+resource "genesis_workload" "cache" {{
+  cluster   = genesis_cluster.main.id
+  namespace = "apps"
+  name      = "cache"
+  image     = "redis:8.0"
+  volumes = {{
+    data = {{ size = "1Gi", storage_class = "standard", mount_path = "/data" }}
+  }}
+  timeouts {{
+    create = "20s"
+  }}
+}}
+"#,
+        cluster = crate::harness::apps_cluster(&["apps"])
+    )
+}
+
+/// A sized volume on a CronJob or a Deployment is a claim all its pods
+/// share: made beside the workload, grown in place, kept (with a warning)
+/// when the workload goes and taken back by the next one of its name,
+/// deleted only when told.
+#[test]
+fn shared_claims_outlive_their_workloads() {
+    each_terraform(|tf| {
+        let sim = Sim::start();
+        let ws = Workspace::new(tf, &[("main.tf", &shared_config("1Gi", ""))]).against(&sim);
+        ws.run(&["apply", "-input=false", "-auto-approve"]).ok();
+        let claim =
+            |name: &str| objects(&sim)[format!("/persistentvolumeclaims/apps/{name}")].clone();
+        let dumps = claim("backup-dumps");
+        assert_eq!(dumps["spec"]["resources"]["requests"]["storage"], "1Gi");
+        assert_eq!(
+            dumps["metadata"]["labels"]["genesis-platform.dev/volume"],
+            "dumps"
+        );
+        assert_eq!(
+            dumps["status"]["phase"], "Pending",
+            "a WaitForFirstConsumer claim waits for the first run: {dumps}"
+        );
+        let o = objects(&sim);
+        let pod =
+            &o["batch/cronjobs/apps/backup"]["spec"]["jobTemplate"]["spec"]["template"]["spec"];
+        let mounted = pod["volumes"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|v| v["name"] == "dumps");
+        assert_eq!(
+            mounted.unwrap()["persistentVolumeClaim"]["claimName"],
+            "backup-dumps",
+            "{pod}"
+        );
+        // Immediate binding: bound before the Deployment's pod is placed.
+        assert_eq!(claim("cache-data")["status"]["phase"], "Bound");
+        assert_eq!(
+            o["apps/deployments/apps/cache"]["status"]["readyReplicas"],
+            1
+        );
+        assert!(!ws.plan_has_changes(), "nothing to change after the apply");
+
+        // Growing the claim changes it in place.
+        ws.write("main.tf", &shared_config("2Gi", ""));
+        let plan = ws.run(&["plan", "-input=false", "-no-color"]).ok();
+        assert!(
+            plan.stdout.contains("0 to add, 1 to change, 0 to destroy"),
+            "{}",
+            plan.stdout
+        );
+        ws.run(&["apply", "-input=false", "-auto-approve"]).ok();
+        assert_eq!(
+            claim("backup-dumps")["spec"]["resources"]["requests"]["storage"],
+            "2Gi"
+        );
+        ws.write("main.tf", &shared_config("1Gi", ""));
+        let shrink = ws.run(&["plan", "-input=false", "-no-color"]);
+        assert!(
+            shrink.stderr.contains("Volume claims cannot shrink"),
+            "{}",
+            shrink.stderr
+        );
+        ws.write("main.tf", &shared_config("2Gi", ""));
+
+        // Imported, the claim reads back as the volume it is.
+        ws.reimport_all();
+        let plan = ws.run(&["plan", "-input=false", "-no-color"]).ok();
+        assert!(
+            plan.stdout.contains("No changes"),
+            "an import plans no change: {}",
+            plan.stdout
+        );
+
+        // Destroyed, the workload leaves its data, and the plan says so.
+        let plan = ws
+            .run(&["plan", "-destroy", "-input=false", "-no-color"])
+            .ok();
+        let said = format!("{}{}", plan.stdout, plan.stderr);
+        assert!(
+            said.contains("Volume claims are kept") && said.contains("backup-dumps"),
+            "{said}"
+        );
+        let destroy = [
+            "destroy",
+            "-target=genesis_workload.backup",
+            "-input=false",
+            "-auto-approve",
+        ];
+        ws.run(&destroy).ok();
+        assert!(objects(&sim)["batch/cronjobs/apps/backup"].is_null());
+        let uid = claim("backup-dumps")["metadata"]["uid"].clone();
+        assert!(uid.is_string(), "the data is still there");
+
+        // Made again, the workload takes its claim back; told to, it
+        // deletes it with itself.
+        let delete = r#"volume_retention = { when_deleted = "Delete" }"#;
+        ws.write("main.tf", &shared_config("2Gi", delete));
+        ws.run(&["apply", "-input=false", "-auto-approve"]).ok();
+        assert_eq!(
+            claim("backup-dumps")["metadata"]["uid"],
+            uid,
+            "the same claim"
+        );
+        assert!(!ws.plan_has_changes());
+        ws.run(&destroy).ok();
+        assert!(claim("backup-dumps").is_null(), "deleted as asked");
+    });
+}

@@ -280,7 +280,7 @@ async fn patch_kube(
 async fn delete_kube(State(sim): State<Arc<Sim>>, Query(q): Query<KubeObject>) -> Response {
     with_kube_object(&sim, &q, |objects, rt, ns, name, _| {
         objects
-            .delete(rt, ns, name, None)
+            .delete(rt, ns, name, None, &serde_json::Value::Null)
             .map(|_| StatusCode::NO_CONTENT.into_response())
     })
 }

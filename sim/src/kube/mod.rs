@@ -531,7 +531,7 @@ async fn request(
                     .cloned()
                     .or_else(|| body["propagationPolicy"].as_str().map(str::to_string));
                 objects
-                    .delete(rt, ns, name, propagation.as_deref())
+                    .delete(rt, ns, name, propagation.as_deref(), &body["preconditions"])
                     .map(|o| (StatusCode::OK, o))
             }
             _ => Err(KubeError {

@@ -87,6 +87,33 @@ impl KubeError {
         }
     }
 
+    /// A delete whose preconditions (uid, resourceVersion) the object no
+    /// longer meets, worded as the API server words it.
+    fn precondition_failed(
+        rt: &ResourceType,
+        name: &str,
+        field: &str,
+        wanted: &Json,
+        found: &Json,
+    ) -> Self {
+        let mut details = json!({"name": name, "kind": rt.plural});
+        if !rt.group.is_empty() {
+            details["group"] = json!(rt.group);
+        }
+        let text = |v: &Json| v.as_str().map_or_else(|| v.to_string(), str::to_string);
+        KubeError {
+            code: 409,
+            reason: "Conflict",
+            message: format!(
+                "Operation cannot be fulfilled on {} \"{name}\": Precondition failed: {field} in precondition: {}, {field} in object meta: {}",
+                rt.qualified(),
+                text(wanted),
+                text(found)
+            ),
+            details,
+        }
+    }
+
     fn stale(rt: &ResourceType, name: &str) -> Self {
         let mut details = json!({"name": name, "kind": rt.plural});
         if !rt.group.is_empty() {
@@ -631,7 +658,8 @@ impl Objects {
         next
     }
 
-    /// Deletes an object. Namespaces go through Terminating; with
+    /// Deletes an object, when it meets the `preconditions` given (uid,
+    /// resourceVersion). Namespaces go through Terminating; with
     /// `Foreground` propagation the object waits for its dependents, with
     /// `Orphan` they stay.
     pub fn delete(
@@ -640,8 +668,18 @@ impl Objects {
         ns: &str,
         name: &str,
         propagation: Option<&str>,
+        preconditions: &Json,
     ) -> Result<Json, KubeError> {
         let mut obj = self.get(rt, ns, name)?;
+        for (field, at) in [("UID", "uid"), ("ResourceVersion", "resourceVersion")] {
+            let wanted = &preconditions[at];
+            if !wanted.is_null() && *wanted != obj["metadata"][at] {
+                let found = &obj["metadata"][at];
+                return Err(KubeError::precondition_failed(
+                    rt, name, field, wanted, found,
+                ));
+            }
+        }
         let now = now_rfc3339_seconds();
         if rt.plural == "namespaces" {
             if obj["metadata"]["deletionTimestamp"].is_null() {

@@ -2,9 +2,11 @@
 //! (`render`), read back from what the cluster holds (`read`), applied with
 //! server-side apply, waited on, observed and deleted.
 
+mod claims;
 mod read;
 mod render;
 
+pub use claims::{VOLUME_LABEL, WHEN_DELETED, deletable, expand_claims, remake_pending_claims};
 pub use read::{ours, spec_of};
 pub use render::{origin_of, render, same_objects};
 
@@ -17,14 +19,6 @@ use crate::kube::retried;
 
 /// The label naming the workload on every object and pod.
 pub const NAME_LABEL: &str = "app.kubernetes.io/name";
-
-/// The label naming the volume a claim all the workload's pods share is
-/// for (`size` on a Deployment, Job or CronJob).
-pub const VOLUME_LABEL: &str = "genesis-platform.dev/volume";
-
-/// The annotation on such a claim saying whether destroying the workload
-/// deletes it (`Delete`) or leaves it with its data (`Retain`).
-pub const WHEN_DELETED: &str = "genesis-platform.dev/when-deleted";
 
 /// The kinds that run a workload's pods.
 const CONTROLLERS: [&str; 4] = ["Deployment", "StatefulSet", "Job", "CronJob"];
@@ -121,7 +115,7 @@ pub async fn delete(
         };
         let params = kube::api::DeleteParams::foreground();
         match retried(stop, || api.delete(name, &params)).await {
-            Ok(_) => going.push((kind, name, api)),
+            Ok(_) => going.push((kind.as_str(), name.as_str())),
             Err(kube::Error::Api(s)) if s.code == 404 => {}
             Err(e) => {
                 return Err(crate::kube::KubeError::from_kube(
@@ -131,18 +125,34 @@ pub async fn delete(
             }
         }
     }
+    wait_until_gone(client, namespace, &going, (started, timeout), stop).await
+}
+
+/// Waits until the objects (kind, name) are gone, polling with backoff,
+/// until `timeout` from `started`.
+async fn wait_until_gone(
+    client: &kube::Client,
+    namespace: &str,
+    objects: &[(&str, &str)],
+    (started, timeout): (std::time::Instant, std::time::Duration),
+    stop: &CancellationToken,
+) -> Result<(), crate::kube::KubeError> {
+    let mut going: Vec<(&str, &str)> = objects.to_vec();
     let mut pause = std::time::Duration::from_millis(50);
     loop {
         let mut left = Vec::new();
-        for (kind, name, api) in going {
+        for (kind, name) in going {
+            let Some(api) = api(client, kind, namespace) else {
+                continue;
+            };
             let exists = retried(stop, || api.get_opt(name))
                 .await
                 .map_err(|e| crate::kube::KubeError::from_kube("waiting for a deletion", e))?;
             if exists.is_some() {
-                left.push((kind, name, api));
+                left.push((kind, name));
             }
         }
-        let Some((kind, name, _)) = left.first() else {
+        let Some((kind, name)) = left.first() else {
             return Ok(());
         };
         if started.elapsed() > timeout {
@@ -185,51 +195,6 @@ pub fn reruns_job(before: &[Json], after: &[Json]) -> bool {
         (Some(a), Some(b)) => !same_objects(&[a], &[b]),
         _ => false,
     }
-}
-
-/// Grows the live claims of a StatefulSet's pods: `sizes` gives the new
-/// size of each claim template that grew. The API server refuses where the
-/// claim's StorageClass does not allow expansion, before anything else
-/// changes.
-pub async fn expand_claims(
-    client: &kube::Client,
-    namespace: &str,
-    set: &str,
-    sizes: &[(String, String)],
-    stop: &CancellationToken,
-) -> Result<(), crate::kube::KubeError> {
-    use k8s_openapi::api::core::v1::PersistentVolumeClaim;
-    use kube::api::{ListParams, Patch, PatchParams};
-    if sizes.is_empty() {
-        return Ok(());
-    }
-    let claims: kube::Api<PersistentVolumeClaim> = kube::Api::namespaced(client.clone(), namespace);
-    let params = ListParams::default().labels(&format!("{NAME_LABEL}={set}"));
-    let list = retried(stop, || claims.list(&params))
-        .await
-        .map_err(|e| crate::kube::KubeError::from_kube("listing the volume claims", e))?;
-    for claim in list.items {
-        let name = claim.metadata.name.clone().unwrap_or_default();
-        let Some((_, size)) = sizes.iter().find(|(template, _)| {
-            name.strip_prefix(&format!("{template}-{set}-"))
-                .is_some_and(|ordinal| ordinal.chars().all(|c| c.is_ascii_digit()))
-        }) else {
-            continue;
-        };
-        let patch = Patch::Merge(
-            serde_json::json!({"spec": {"resources": {"requests": {"storage": size}}}}),
-        );
-        let params = PatchParams::default();
-        retried(stop, || claims.patch(&name, &params, &patch))
-            .await
-            .map_err(|e| {
-                crate::kube::KubeError::from_kube(
-                    &format!("expanding PersistentVolumeClaim {namespace}/{name} to {size}"),
-                    e,
-                )
-            })?;
-    }
-    Ok(())
 }
 
 /// Deletes a StatefulSet but not its pods (nor their claims), and waits
@@ -296,20 +261,10 @@ pub async fn foreign(
                 return true;
             };
             let same_origin = origin_of(live).is_some() && origin_of(live) == origin_of(own);
-            !same_origin && !kept_claim(live, own)
+            !same_origin && !claims::kept_claim(live, own)
         })
         .map(|(kind, name, _)| (kind, name))
         .collect())
-}
-
-/// Whether `live` is a claim Genesis made for the same workload and volume
-/// as `own`, and kept.
-fn kept_claim(live: &Json, own: &Json) -> bool {
-    let (a, b) = (&live["metadata"]["labels"], &own["metadata"]["labels"]);
-    own["kind"] == "PersistentVolumeClaim"
-        && [NAME_LABEL, VOLUME_LABEL, crate::kube::MANAGED_BY.0]
-            .iter()
-            .all(|label| a[label].is_string() && a[label] == b[label])
 }
 
 /// Which of `objects` exist in the cluster: (kind, name, the live object).
@@ -366,26 +321,6 @@ pub fn identities(objects: &[Json]) -> Vec<(String, String)> {
                 o["kind"].as_str()?.to_string(),
                 o["metadata"]["name"].as_str()?.to_string(),
             ))
-        })
-        .collect()
-}
-
-/// (kind, name) of each object that goes when the workload does: all but
-/// the claims it keeps (their data outlives it unless told otherwise).
-pub fn deletable(objects: &[Json]) -> Vec<(String, String)> {
-    let kept: Vec<&Json> = objects
-        .iter()
-        .filter(|o| {
-            o["kind"] == "PersistentVolumeClaim"
-                && o["metadata"]["annotations"][WHEN_DELETED] != "Delete"
-        })
-        .collect();
-    identities(objects)
-        .into_iter()
-        .filter(|(kind, name)| {
-            !kept
-                .iter()
-                .any(|o| o["kind"] == kind.as_str() && o["metadata"]["name"] == name.as_str())
         })
         .collect()
 }
@@ -717,7 +652,7 @@ pub async fn observe(
         }
     }
     if kinds.contains(&"PersistentVolumeClaim") {
-        out.claims = shared_claims(client, namespace, name, stop).await?;
+        out.claims = claims::shared_claims(client, namespace, name, stop).await?;
     }
     let mut reads = tokio::task::JoinSet::new();
     let single = |k: &&&str| !CONTROLLERS.contains(*k) && **k != "PersistentVolumeClaim";
@@ -739,37 +674,6 @@ pub async fn observe(
         }
     }
     Ok(out)
-}
-
-/// The claims Genesis made for `name`'s shared volumes (found by their
-/// labels, as many as it has volumes), by name.
-async fn shared_claims(
-    client: &kube::Client,
-    namespace: &str,
-    name: &str,
-    stop: &CancellationToken,
-) -> Result<BTreeMap<String, Json>, crate::kube::KubeError> {
-    let api = api(client, "PersistentVolumeClaim", namespace).expect("a known kind");
-    let selector = format!(
-        "{NAME_LABEL}={name},{},{VOLUME_LABEL}",
-        format_args!(
-            "{}={}",
-            crate::kube::MANAGED_BY.0,
-            crate::kube::MANAGED_BY.1
-        )
-    );
-    let params = kube::api::ListParams::default().labels(&selector);
-    let list = retried(stop, || api.list(&params))
-        .await
-        .map_err(|e| crate::kube::KubeError::from_kube("listing the volume claims", e))?;
-    Ok(list
-        .items
-        .into_iter()
-        .map(|c| {
-            let claim = serde_json::to_value(&c).unwrap_or_default();
-            (c.metadata.name.unwrap_or_default(), claim)
-        })
-        .collect())
 }
 
 /// Every kind a workload may own.

@@ -193,10 +193,16 @@ fn labels_of(selector: Option<&LabelSelector>) -> Option<Labels> {
 /// missing, so the next plan puts it back.
 pub fn spec_of(observed: &Observed, applied: &WorkloadSpec) -> WorkloadSpec {
     let live = &observed.objects;
+    // By the name they were found under: a claim cut down to Genesis's
+    // fields may not say it.
     let claims: Vec<PersistentVolumeClaim> = observed
         .claims
-        .values()
-        .filter_map(|c| serde_json::from_value(c.clone()).ok())
+        .iter()
+        .filter_map(|(name, c)| {
+            let mut claim: PersistentVolumeClaim = serde_json::from_value(c.clone()).ok()?;
+            claim.metadata.name = Some(name.clone());
+            Some(claim)
+        })
         .collect();
     let controller = Controller::of(live);
     let pod = controller.template.spec.clone().unwrap_or_default();

@@ -873,7 +873,11 @@ async fn apply_workload(
     let applied = if unchanged {
         Ok(())
     } else {
-        workload::apply(client, &objects, &provider.stop).await
+        let timeout = wait_for(provider, planned, op, 10).timeout;
+        match workload::remake_pending_claims(client, &objects, timeout, &provider.stop).await {
+            Ok(()) => workload::apply(client, &objects, &provider.stop).await,
+            Err(e) => Err(e),
+        }
     };
     if let Err(e) = applied {
         // A create that applied some objects before failing keeps them in
