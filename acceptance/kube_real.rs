@@ -14,7 +14,8 @@ use crate::apiserver::ApiServer;
 use crate::harness::{Workspace, each_terraform};
 use crate::workload::EVERYTHING;
 
-fn config(namespace: &str, image: &str) -> String {
+/// `backups` is the size of the claim the backup CronJob's pods share.
+fn config(namespace: &str, image: &str, backups: &str) -> String {
     let everything = &EVERYTHING[EVERYTHING.find("resource ").unwrap()..]
         .replace(
             "kubeconfig_path    = \"/nonexistent/kubeconfig\"\n  kubeconfig_context = \"dev\"",
@@ -81,7 +82,7 @@ resource "genesis_workload" "backup" {{
   image            = "postgres:17.5"
   command          = ["/bin/sh", "-c", "pg_dump -h db app > /backups/app.sql"]
   cron             = {{ schedule = "0 2 * * *", time_zone = "Europe/Paris" }}
-  volumes          = {{ backups = {{ claim_name = "backups", mount_path = "/backups" }} }}
+  volumes          = {{ backups = {{ size = "{backups}", mount_path = "/backups" }} }}
   wait_for_rollout = false
 }}
 
@@ -140,7 +141,7 @@ fn workloads_on_a_real_api_server() {
         let ws = Workspace::new(
             tf,
             &[
-                ("main.tf", &config(&ns, "nginx:1.27")),
+                ("main.tf", &config(&ns, "nginx:1.27", "1Gi")),
                 ("kubeconfig", &server.kubeconfig),
             ],
         );
@@ -238,9 +239,16 @@ fn workloads_on_a_real_api_server() {
         assert_no_changes(&ws, "the apply put the image back");
 
         // A new image through Terraform, then import by NAMESPACE/NAME.
-        ws.write("main.tf", &config(&ns, "nginx:1.28"));
+        // The backups' claim, not bound (no provisioner here), is made
+        // again at its new size: Kubernetes grows only bound claims.
+        let backups = server.get(&ns, "pvc", "backup-backups").unwrap();
+        assert_eq!(backups["spec"]["resources"]["requests"]["storage"], "1Gi");
+        ws.write("main.tf", &config(&ns, "nginx:1.28", "2Gi"));
         ws.run(&["apply", "-input=false", "-auto-approve"]).ok();
         assert_no_changes(&ws, "after an update");
+        let grown = server.get(&ns, "pvc", "backup-backups").unwrap();
+        assert_eq!(grown["spec"]["resources"]["requests"]["storage"], "2Gi");
+        assert_ne!(grown["metadata"]["uid"], backups["metadata"]["uid"]);
         for name in ["api", "everything", "db", "migrate", "backup"] {
             let address = format!("genesis_workload.{name}");
             ws.run(&["state", "rm", &address]).ok();
@@ -331,6 +339,10 @@ resource "genesis_workload" "taken" {{
         assert!(
             server.get(&ns, "pvc", "data-db-0").is_some(),
             "the StatefulSet's claim outlives it"
+        );
+        assert!(
+            server.get(&ns, "pvc", "backup-backups").is_some(),
+            "the CronJob's claim outlives it"
         );
     });
 }
@@ -583,7 +595,7 @@ output "ca_certificate" {
         let ws = Workspace::new(
             tf,
             &[
-                ("main.tf", &config("same", "nginx:1.27")),
+                ("main.tf", &config("same", "nginx:1.27", "1Gi")),
                 ("kubeconfig", kubeconfig),
             ],
         );

@@ -75,9 +75,10 @@ resource "genesis_workload" "backup" {
   secret_env = {
     PGPASSWORD = { secret = "postgres", key = "password" }
   }
-  # The backups' claim (500Gi), made once by the storage team.
+  # A 500Gi claim of its own (postgres-backup-backups), kept with its
+  # backups if the CronJob is ever destroyed.
   volumes = {
-    backups = { claim_name = "postgres-backups", mount_path = "/backups" }
+    backups = { size = "500Gi", storage_class = "fast-ssd", mount_path = "/backups" }
   }
   security_context = { run_as_user = 999 }
 }
