@@ -586,7 +586,15 @@ fn the_eks_production_example_applies_imports_and_destroys() {
         );
         let groups = eks["nodegroups"][arn].as_object().unwrap();
         assert_eq!(groups.len(), 4);
+        // A GPU pool gets the NVIDIA AMI and the GPU taint by itself.
         assert_eq!(groups["ai-gpu"]["amiType"], "AL2023_x86_64_NVIDIA");
+        assert!(
+            groups["ai-gpu"]["taints"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .any(|t| t["key"] == "nvidia.com/gpu" && t["value"] == "present")
+        );
         assert!(
             groups["database"]["taints"]
                 .as_array()

@@ -251,3 +251,112 @@ fn gke_node_versions_move_in_place_and_forwards_only() {
         assert!(!ws.plan_has_changes());
     });
 }
+
+fn gpu_pool(machine: &str, gpu: &str) -> String {
+    format!(
+        r#"{DEV_CLUSTER}
+
+resource "genesis_node_pool" "gpu" {{
+  cluster      = genesis_cluster.dev.id
+  name         = "gpu"
+  machine_type = "{machine}"
+  {gpu}
+}}
+"#
+    )
+}
+
+/// GPUs attach to a GKE pool in one shape with EKS's: checked against the
+/// machine type at plan time, the nodes tainted for pods that ask for a
+/// GPU, the driver changed in place, read back and imported as written,
+/// and taken away only by a new pool.
+#[test]
+fn gpu_pools_on_gke() {
+    each_terraform(|tf| {
+        let sim = Sim::start();
+        let l4 = r#"gpu = { type = "nvidia-l4", driver = "LATEST" }"#;
+        let ws = Workspace::new(tf, &[("main.tf", &gpu_pool("g2-standard-8", l4))]).against(&sim);
+        ws.run(&["apply", "-input=false", "-auto-approve"]).ok();
+        let pool = |sim: &Sim| {
+            sim.state()["gke"]["clusters"][CLUSTER]["nodePools"]
+                .as_array()
+                .and_then(|p| p.iter().find(|p| p["name"] == "gpu").cloned())
+                .unwrap()
+        };
+        let config = pool(&sim)["config"].clone();
+        let accelerator = &config["accelerators"][0];
+        assert_eq!(accelerator["acceleratorType"], "nvidia-l4");
+        assert_eq!(
+            accelerator["gpuDriverInstallationConfig"]["gpuDriverVersion"],
+            "LATEST"
+        );
+        assert!(
+            config["taints"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .any(|t| t["key"] == "nvidia.com/gpu" && t["effect"] == "NO_SCHEDULE"),
+            "{config:#}"
+        );
+        assert!(!ws.plan_has_changes(), "nothing to change after the apply");
+
+        // The driver changes in place; left out, it is GKE's default.
+        ws.write(
+            "main.tf",
+            &gpu_pool("g2-standard-8", r#"gpu = { type = "nvidia-l4" }"#),
+        );
+        let plan = ws.run(&["plan", "-input=false", "-no-color"]).ok();
+        assert!(
+            plan.stdout.contains("0 to add, 1 to change, 0 to destroy"),
+            "{}",
+            plan.stdout
+        );
+        ws.run(&["apply", "-input=false", "-auto-approve"]).ok();
+        assert_eq!(
+            pool(&sim)["config"]["accelerators"][0]["gpuDriverInstallationConfig"]["gpuDriverVersion"],
+            "DEFAULT"
+        );
+        assert!(!ws.plan_has_changes());
+        ws.reimport_all();
+        assert!(!ws.plan_has_changes(), "an import plans no change");
+
+        // GPUs the machine cannot have are refused before anything happens.
+        for (machine, gpu, why) in [
+            (
+                "e2-standard-8",
+                r#"gpu = { type = "nvidia-l4" }"#,
+                "g2-standard-*",
+            ),
+            (
+                "g2-standard-8",
+                r#"gpu = { type = "nvidia-l4", count = 2 }"#,
+                "count = 1",
+            ),
+            (
+                "n1-standard-8",
+                r#"gpu = { type = "nvidia-tesla-t4", count = 3 }"#,
+                "1, 2, 4",
+            ),
+        ] {
+            ws.write("main.tf", &gpu_pool(machine, gpu));
+            let refused = ws.run(&["plan", "-input=false", "-no-color"]);
+            assert!(!refused.status.success(), "{machine} {gpu}");
+            let said = refused.stderr.replace("\n│ ", " ").replace('\n', " ");
+            assert!(
+                said.contains("GPUs that the nodes cannot have") && said.contains(why),
+                "{}",
+                refused.stderr
+            );
+        }
+
+        // GKE cannot take the GPUs off the nodes: a new pool does.
+        ws.write("main.tf", &gpu_pool("g2-standard-8", ""));
+        let plan = ws.run(&["plan", "-input=false", "-no-color"]).ok();
+        assert!(
+            plan.stdout.contains("1 to add, 0 to change, 1 to destroy")
+                && plan.stdout.contains("forces replacement"),
+            "{}",
+            plan.stdout
+        );
+    });
+}

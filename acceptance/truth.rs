@@ -711,6 +711,7 @@ fn every_example_imports_with_no_change() {
             "dev-zonal",
             "workloads",
             "data-tier",
+            "gpu-inference",
             "quickstart",
         ] {
             let sim = Sim::start();

@@ -9,6 +9,7 @@ const EXAMPLES: &[&str] = &[
     "dev-zonal",
     "workloads",
     "data-tier",
+    "gpu-inference",
 ];
 
 #[test]

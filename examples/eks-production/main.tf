@@ -118,13 +118,12 @@ resource "genesis_node_pool" "ai" {
   cluster            = genesis_cluster.prod.id
   name               = "ai-gpu"
   machine_type       = "g5.xlarge"
-  image_type         = "AL2023_x86_64_NVIDIA"
+  gpu                = { type = "nvidia-a10g" }
   initial_node_count = 1
   min_nodes          = 0
   max_nodes          = 4
   node_pool_type     = "agent-runtime"
   workload_type      = "compute-intensive"
-  taints             = [{ key = "nvidia.com/gpu", value = "true", effect = "NO_SCHEDULE" }]
 }
 
 resource "genesis_registry" "images" {
@@ -167,12 +166,12 @@ resource "genesis_workload" "orchestrator" {
   image     = "${genesis_registry.images.repository_url}:orchestrator-2.1.0"
   ports     = [{ name = "http", container_port = 8000 }]
 
+  # On the GPU pool; asking for a GPU tolerates its nvidia.com/gpu taint.
   resources = {
-    requests = { cpu = "2", memory = "8Gi" }
-    limits   = { memory = "16Gi" }
+    requests = { cpu = "2", memory = "8Gi", extended = { "nvidia.com/gpu" = "1" } }
+    limits   = { memory = "16Gi", extended = { "nvidia.com/gpu" = "1" } }
   }
-  node_pool   = genesis_node_pool.ai.name
-  tolerations = [{ key = "nvidia.com/gpu", operator = "Equal", value = "true", effect = "NoSchedule" }]
+  node_pool = genesis_node_pool.ai.name
 }
 
 output "cluster_arn" {

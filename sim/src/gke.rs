@@ -695,6 +695,7 @@ fn apply_pool_change(
                 ("kubeletConfig", "kubeletConfig"),
                 ("linuxNodeConfig", "linuxNodeConfig"),
                 ("workloadMetadataConfig", "workloadMetadataConfig"),
+                ("accelerators", "accelerators"),
             ] {
                 let value = &body[field];
                 if value.is_null() {

@@ -6,6 +6,7 @@ pub mod aws;
 pub mod cluster;
 pub mod disks;
 pub mod gcp;
+pub mod gpus;
 pub mod node_pool;
 pub mod origin;
 pub mod registry;

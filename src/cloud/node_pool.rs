@@ -32,6 +32,8 @@ pub struct PoolSpec {
     pub autoscaling: Option<(i64, i64)>,
     pub preemptible: bool,
     pub spot: bool,
+    /// GPUs on every node.
+    pub gpu: Option<crate::cloud::gpus::PoolGpu>,
     pub labels: BTreeMap<String, String>,
     pub taints: Vec<PoolTaint>,
     pub auto_repair: bool,

@@ -7,6 +7,7 @@
 pub mod addons;
 pub mod cluster;
 pub mod disks;
+pub mod gpus;
 pub mod iam;
 pub mod node_group;
 pub mod registry;

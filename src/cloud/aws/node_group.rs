@@ -18,6 +18,7 @@ use super::updates::{retry_also, send};
 use super::{Aws, api_error, with_issues};
 use crate::cloud::CloudError;
 use crate::cloud::cluster::{ClusterAddress, Wait};
+use crate::cloud::gpus::{self, PoolGpu};
 use crate::cloud::node_pool::{EksPool, NodePools, ObservedPool, PoolCloud, PoolSpec, PoolTaint};
 use crate::cloud::origin;
 use crate::cloud::retry::{Backoff, Poll, poll_until_ready, read_optional};
@@ -114,6 +115,18 @@ pub fn observe(region: &str, cluster: &str, g: &Nodegroup) -> ObservedPool {
     taints.sort();
     let mut subnets = g.subnets().to_vec();
     subnets.sort();
+    let machine_type = g.instance_types().first().cloned().unwrap_or_default();
+    // The instance type has the GPUs; the taint says Genesis made it a
+    // GPU pool (a GPU instance used otherwise has no `gpu`).
+    let gpu = taints
+        .contains(&gpus::taint())
+        .then(|| gpus::of_cloud(true).of_machine(&machine_type))
+        .flatten()
+        .map(|(gpu_type, count)| PoolGpu {
+            gpu_type: gpu_type.to_string(),
+            count,
+            driver: None,
+        });
     ObservedPool {
         spec: PoolSpec {
             cluster: ClusterAddress::Eks {
@@ -121,13 +134,14 @@ pub fn observe(region: &str, cluster: &str, g: &Nodegroup) -> ObservedPool {
                 name: cluster.to_string(),
             },
             name: g.nodegroup_name().unwrap_or_default().to_string(),
-            machine_type: g.instance_types().first().cloned().unwrap_or_default(),
+            machine_type,
             disk_size_gb: i64::from(g.disk_size().unwrap_or(20)),
             initial_node_count: desired,
             node_count: fixed.then_some(desired),
             autoscaling: (!fixed).then_some((min, max)),
             preemptible: false,
             spot: g.capacity_type() == Some(&CapacityTypes::Spot),
+            gpu,
             labels: g
                 .labels()
                 .map(|l| l.iter().map(|(k, v)| (k.clone(), v.clone())).collect())

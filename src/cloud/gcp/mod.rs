@@ -5,6 +5,7 @@
 
 pub mod cluster;
 pub mod disks;
+pub mod gpus;
 pub mod node_pool;
 pub mod registry;
 

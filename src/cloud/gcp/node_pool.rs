@@ -5,14 +5,15 @@
 
 use async_trait::async_trait;
 use google_cloud_container_v1::model::{
-    self as gke, NodeConfig, NodeLabels, NodeManagement, NodePool, NodePoolAutoscaling, NodeTaint,
-    NodeTaints,
+    self as gke, AcceleratorConfig, GPUDriverInstallationConfig, NodeConfig, NodeLabels,
+    NodeManagement, NodePool, NodePoolAutoscaling, NodeTaint, NodeTaints,
 };
 use google_cloud_gax::options::RequestOptionsBuilder;
 
 use super::{Gcp, api_error};
 use crate::cloud::CloudError;
 use crate::cloud::cluster::{ClusterAddress, Wait};
+use crate::cloud::gpus::PoolGpu;
 use crate::cloud::node_pool::{GkePool, NodePools, ObservedPool, PoolCloud, PoolSpec, PoolTaint};
 use crate::cloud::origin;
 use crate::cloud::retry::read_optional;
@@ -83,6 +84,39 @@ fn upgrade_settings(spec: &PoolSpec, g: &GkePool) -> gke::node_pool::UpgradeSett
         .set_max_unavailable(spec.max_unavailable as i32)
 }
 
+/// The accelerators every node gets, with the driver GKE installs
+/// (`DEFAULT` when the configuration names none).
+fn accelerators(spec: &PoolSpec) -> Vec<AcceleratorConfig> {
+    use gke::gpu_driver_installation_config::GPUDriverVersion;
+    spec.gpu
+        .iter()
+        .map(|g| {
+            let driver = g.driver.as_deref().unwrap_or("DEFAULT");
+            AcceleratorConfig::new()
+                .set_accelerator_type(&g.gpu_type)
+                .set_accelerator_count(g.count)
+                .set_gpu_driver_installation_config(
+                    GPUDriverInstallationConfig::new()
+                        .set_gpu_driver_version(GPUDriverVersion::from(driver)),
+                )
+        })
+        .collect()
+}
+
+/// The pool's GPUs as GKE reports them.
+fn gpu_of(config: &NodeConfig) -> Option<PoolGpu> {
+    let a = config.accelerators.first()?;
+    Some(PoolGpu {
+        gpu_type: a.accelerator_type.clone(),
+        count: a.accelerator_count,
+        driver: a
+            .gpu_driver_installation_config
+            .as_ref()
+            .and_then(|d| d.gpu_driver_version.as_ref()?.name())
+            .map(str::to_string),
+    })
+}
+
 /// The pool body for a create request.
 pub fn pool_body(spec: &PoolSpec, g: &GkePool) -> NodePool {
     let mut config = NodeConfig::new()
@@ -94,6 +128,7 @@ pub fn pool_body(spec: &PoolSpec, g: &GkePool) -> NodePool {
         .set_taints(taints(spec))
         .set_preemptible(spec.preemptible)
         .set_spot(spec.spot)
+        .set_accelerators(accelerators(spec))
         .set_resource_labels([(origin::LABEL, origin::fingerprint(spec))]);
     if let Some(sa) = &g.service_account {
         config = config.set_service_account(sa);
@@ -148,6 +183,7 @@ pub fn observe(project: &str, location: &str, cluster: &str, p: &NodePool) -> Ob
             autoscaling,
             preemptible: config.preemptible,
             spot: config.spot,
+            gpu: gpu_of(&config),
             labels: config
                 .labels
                 .iter()
@@ -224,6 +260,7 @@ impl Gcp {
                 .set_disk_type(&g.disk_type)
                 .set_labels(labels.clone())
                 .set_taints(node_taints.clone())
+                .set_accelerators(accelerators(to))
                 .set_upgrade_settings(upgrade.clone());
             if !g.node_locations.is_empty() {
                 request = request.set_locations(g.node_locations.clone());
@@ -412,6 +449,7 @@ impl NodePools for Gcp {
             || was.image_type != g.image_type
             || from.labels != to.labels
             || from.taints != to.taints
+            || from.gpu != to.gpu
             || (was.node_locations != g.node_locations && !g.node_locations.is_empty())
             || was.max_surge != g.max_surge
             || from.max_unavailable != to.max_unavailable;

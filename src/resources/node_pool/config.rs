@@ -33,6 +33,7 @@ pub struct PoolConfig {
     pub workload_type: Option<String>,
     pub preemptible: bool,
     pub spot: Option<bool>,
+    pub gpu: Option<GpuConfig>,
     pub taints: Option<Vec<TaintConfig>>,
     pub labels: Option<BTreeMap<String, String>>,
     /// The labels and taints the nodes get: the configuration's and the
@@ -70,6 +71,7 @@ impl Default for PoolConfig {
             workload_type: None,
             preemptible: false,
             spot: None,
+            gpu: None,
             taints: None,
             labels: None,
             effective_labels: None,
@@ -95,6 +97,25 @@ pub struct TaintConfig {
     pub key: String,
     pub value: String,
     pub effect: String,
+}
+
+/// The `gpu` object.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(default)]
+pub struct GpuConfig {
+    pub r#type: String,
+    pub count: i64,
+    pub driver: Option<String>,
+}
+
+impl Default for GpuConfig {
+    fn default() -> Self {
+        GpuConfig {
+            r#type: String::new(),
+            count: 1,
+            driver: None,
+        }
+    }
 }
 
 /// The `eks` object.

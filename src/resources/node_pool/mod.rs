@@ -13,6 +13,7 @@ use async_trait::async_trait;
 use self::model::*;
 use self::schema::*;
 use super::common::{bad_import_id, minor_version, state_with, version_step, wait_for};
+use crate::cloud::gpus;
 use crate::cloud::node_pool::ObservedPool;
 use crate::framework::diagnostics::{Diagnostic, Diagnostics};
 use crate::framework::path::AttributePath;
@@ -41,6 +42,7 @@ impl Resource for NodePool {
     }
 
     fn validate(&self, config: &Value, diags: &mut Diagnostics) {
+        validate_gpu(config, diags);
         match on_eks(config) {
             Some(true) => validate_eks(config, diags),
             Some(false) if config.get("eks").is_set() => diags.attribute_error(
@@ -157,12 +159,21 @@ impl Resource for NodePool {
     fn modify_plan(&self, ctx: &PlanContext<'_>, planned: &mut Value, diags: &mut Diagnostics) {
         let config = ctx.config;
         let eks = on_eks(planned);
+        // A GPU node group runs an AMI with the NVIDIA driver.
+        let gpu_image = config
+            .get("gpu")
+            .is_set()
+            .then(|| gpus::of_cloud(true).default_image());
         for (name, gke, eks_default) in cloud_defaults() {
             if config.get(name).is_null() {
                 planned.set_attr(
                     name,
                     match eks {
                         Some(false) => gke,
+                        Some(true) if name == "image_type" => match gpu_image.flatten() {
+                            Some(image) => image.into(),
+                            None => eks_default,
+                        },
                         Some(true) => eks_default,
                         // Known once the cluster's ID is.
                         None => Value::Unknown,
@@ -209,6 +220,11 @@ impl Resource for NodePool {
                 .at(AttributePath::attr("initial_node_count")),
             );
         }
+        // Again once the cluster (and so the cloud) is known, which for a
+        // cluster made in the same apply is only now.
+        if on_eks(ctx.config).is_none() {
+            validate_gpu(planned, diags);
+        }
         plan_version(ctx, planned, diags);
         planned.set_attr("effective_labels", effective_labels(planned));
         planned.set_attr("effective_taints", effective_taints(planned));
@@ -223,9 +239,14 @@ impl Resource for NodePool {
     }
 
     fn replaced_by(&self, prior: &Value, planned: &Value) -> Vec<AttributePath> {
-        // EKS makes a new node group for these; GKE rolls the nodes.
+        // EKS makes a new node group for these; GKE rolls the nodes, but
+        // cannot take their GPUs away.
         if on_eks(planned) != Some(true) {
-            return Vec::new();
+            let gpus_removed = prior.get("gpu").is_set() && planned.get("gpu").is_null();
+            return gpus_removed
+                .then(|| AttributePath::attr("gpu"))
+                .into_iter()
+                .collect();
         }
         ["machine_type", "image_type", "disk_size_gb"]
             .into_iter()
@@ -364,6 +385,42 @@ impl Resource for NodePool {
                 ("name", name.into()),
             ],
         ))
+    }
+}
+
+/// GPUs the machine type can have, checked once the cloud and the
+/// settings are known (left out, the machine type is the cloud's default).
+fn validate_gpu(config: &Value, diags: &mut Diagnostics) {
+    let gpu = config.get("gpu");
+    let (Some(eks), Some(gpu_type)) = (on_eks(config), gpu.get("type").as_str()) else {
+        return;
+    };
+    let count = match gpu.get("count") {
+        Value::Null => 1,
+        v => match v.as_i64() {
+            Some(n) => n,
+            None => return,
+        },
+    };
+    let [(_, gke_machine, eks_machine), ..] = cloud_defaults();
+    let machine = match config.get("machine_type") {
+        Value::String(m) => m.clone(),
+        Value::Null if eks => eks_machine.as_str().unwrap_or_default().to_string(),
+        Value::Null => gke_machine.as_str().unwrap_or_default().to_string(),
+        _ => return,
+    };
+    let wanted = gpus::PoolGpu {
+        gpu_type: gpu_type.to_string(),
+        count,
+        driver: gpu.get("driver").as_str().map(str::to_string),
+    };
+    let image = config.get("image_type").as_str();
+    for (attribute, problem) in gpus::of_cloud(eks).problems(&machine, image, &wanted) {
+        let at = match attribute.split_once('.') {
+            Some((object, field)) => AttributePath::attr(object).join(field),
+            None => AttributePath::attr(attribute),
+        };
+        diags.attribute_error(at, "GPUs that the nodes cannot have", problem);
     }
 }
 

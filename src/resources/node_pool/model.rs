@@ -8,6 +8,7 @@ use super::super::cluster::ClusterName;
 use super::super::common::minor_version;
 use super::config::PoolConfig;
 use super::schema::*;
+use crate::cloud::gpus::{self, PoolGpu};
 use crate::cloud::node_pool::{EksPool, GkePool, ObservedPool, PoolCloud, PoolSpec, PoolTaint};
 use crate::framework::diagnostics::{Diagnostic, Diagnostics};
 use crate::framework::path::AttributePath;
@@ -57,6 +58,11 @@ pub(super) fn spec_of(state: &Value) -> Result<PoolSpec, Diagnostics> {
         autoscaling: autoscaling.then_some((config.min_nodes, config.max_nodes)),
         preemptible: config.preemptible,
         spot: config.spot == Some(true),
+        gpu: config.gpu.as_ref().map(|g| PoolGpu {
+            gpu_type: g.r#type.clone(),
+            count: g.count,
+            driver: g.driver.clone(),
+        }),
         labels: config.effective_labels.clone().unwrap_or_default(),
         taints: config
             .effective_taints
@@ -73,6 +79,23 @@ pub(super) fn spec_of(state: &Value) -> Result<PoolSpec, Diagnostics> {
         version: config.kubernetes_version.clone(),
         cloud,
     })
+}
+
+/// `gpu` as the cloud reports it; GKE's default driver reads as left out
+/// unless the configuration names it.
+fn gpu_value(gpu: Option<&PoolGpu>, base: &Value) -> Value {
+    let Some(g) = gpu else {
+        return Value::Null;
+    };
+    let driver = match g.driver.as_deref() {
+        Some("DEFAULT") if base.get("driver").as_str() != Some("DEFAULT") => Value::Null,
+        driver => driver.map(str::to_string).into(),
+    };
+    Value::object([
+        ("type", g.gpu_type.clone().into()),
+        ("count", g.count.into()),
+        ("driver", driver),
+    ])
 }
 
 pub(super) fn taint_value(t: &PoolTaint) -> Value {
@@ -186,7 +209,23 @@ pub(super) fn state_from(base: &Value, observed: &ObservedPool) -> Value {
             Value::Map(user_labels)
         },
     );
-    let implied = pool_type.as_deref().and_then(pool_type_taint);
+    // The taints the pool type and GPUs imply are not the configuration's.
+    let implied: Vec<PoolTaint> = pool_type
+        .as_deref()
+        .and_then(pool_type_taint)
+        .map(|t| PoolTaint {
+            key: t.key,
+            value: t.value,
+            effect: t.effect.to_string(),
+        })
+        .into_iter()
+        .chain(spec.gpu.as_ref().map(|_| gpus::taint()))
+        .collect();
+    set(
+        &mut state,
+        "gpu",
+        gpu_value(spec.gpu.as_ref(), base.get("gpu")),
+    );
     let effective = spec.taints.clone();
     if base.get("effective_taints").is_null()
         || taint_set(base.get("effective_taints")) != effective
@@ -199,11 +238,7 @@ pub(super) fn state_from(base: &Value, observed: &ObservedPool) -> Value {
     }
     let user: Vec<PoolTaint> = effective
         .into_iter()
-        .filter(|t| {
-            implied
-                .as_ref()
-                .is_none_or(|i| !(i.key == t.key && i.value == t.value && i.effect == t.effect))
-        })
+        .filter(|t| !implied.contains(t))
         .collect();
     if taint_set(base.get("taints")) != user {
         set(
@@ -392,6 +427,21 @@ pub(super) fn effective_taints(planned: &Value) -> Value {
             .any(|t| t.key == implied.key && t.effect == implied.effect)
     {
         out.push(implied);
+    }
+    if planned.get("gpu").is_unknown() {
+        return Value::Unknown;
+    }
+    let gpu = gpus::taint();
+    if planned.get("gpu").is_set()
+        && !out
+            .iter()
+            .any(|t| t.key == gpu.key && t.effect == gpu.effect)
+    {
+        out.push(Taint {
+            key: gpu.key,
+            value: gpu.value,
+            effect: "NO_SCHEDULE",
+        });
     }
     // In the order GKE reports them, so a read (an import) matches a plan.
     out.sort_by(|a, b| (&a.key, &a.value, a.effect).cmp(&(&b.key, &b.value, b.effect)));

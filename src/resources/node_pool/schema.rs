@@ -25,6 +25,7 @@ pub(super) const TAINT_EFFECTS: &[&str] = &[
     "PreferNoSchedule",
     "NoExecute",
 ];
+pub(super) const GPU_DRIVERS: &[&str] = &["DEFAULT", "LATEST", "INSTALLATION_DISABLED"];
 pub(super) const DISK_TYPES: &[&str] =
     &["pd-standard", "pd-balanced", "pd-ssd", "hyperdisk-balanced"];
 /// Settings of a GKE node pool: null on an EKS node group.
@@ -198,6 +199,22 @@ pub(super) fn schema() -> Schema {
             .optional_computed()
             .force_new()
             .describe("Use Spot VMs (on EKS the SPOT capacity type). Default `true` for `node_pool_type = \"spot\"`. Changing it replaces the pool."),
+        Attribute::object(
+            "gpu",
+            vec![
+                Attribute::string("type")
+                    .required()
+                    .describe("The GPU, in GKE's names on both clouds: `nvidia-l4`, `nvidia-tesla-t4`, `nvidia-tesla-a100`, `nvidia-a100-80gb`, `nvidia-h100-80gb`, ...; on EKS also `nvidia-a10g` (g5) and `nvidia-l40s` (g6e)."),
+                Attribute::number("count")
+                    .default(1)
+                    .validate(validators::int_between(1, 16))
+                    .describe("GPUs per node. Accelerator-optimized machine types (GKE's g2, a2, a3; every EKS GPU instance type) fix it: it must match."),
+                Attribute::string("driver")
+                    .validate(validators::one_of(GPU_DRIVERS))
+                    .describe("How GKE installs the NVIDIA driver: `DEFAULT` (when left out), `LATEST` or `INSTALLATION_DISABLED` (you install it). GKE only: EKS's NVIDIA AMIs come with it."),
+            ],
+        )
+        .describe("GPUs on every node. The machine type must have them: on GKE one of the GPU's family (N1 for T4, P4, P100 and V100; g2 for L4; a2, a3, a4 for A100, H100, H200, B200), changed in place by a rolling node update; on EKS an instance type with those GPUs (g4dn, g5, g6, g6e, p4d, p5), whose AMI type then defaults to `AL2023_x86_64_NVIDIA`. Checked at plan time. The nodes are tainted `nvidia.com/gpu=present:NO_SCHEDULE` on both clouds, so only pods that ask for a GPU (`extended = { \"nvidia.com/gpu\" = \"1\" }`, which tolerates it) land there. Removing it replaces a GKE pool."),
         Attribute::object_list("taints", taint_attributes())
             .describe("Node taints, as in the module: `[{ key = \"agent-runtime\", value = \"true\", effect = \"NO_SCHEDULE\" }]`."),
         Attribute::string_map("labels").describe("Kubernetes labels on the nodes."),
