@@ -161,6 +161,15 @@ fn node_pools_lifecycle_against_the_simulator() {
     });
 }
 
+/// The pool `name` of the dev cluster as the simulator holds it (null
+/// when it has none).
+fn gke_pool(sim: &Sim, name: &str) -> serde_json::Value {
+    sim.state()["gke"]["clusters"][CLUSTER]["nodePools"]
+        .as_array()
+        .and_then(|p| p.iter().find(|p| p["name"] == name).cloned())
+        .unwrap_or_default()
+}
+
 fn versioned(version: &str, team: &str) -> String {
     format!(
         r#"{DEV_CLUSTER}
@@ -187,11 +196,8 @@ fn gke_node_versions_move_in_place_and_forwards_only() {
         let ws = Workspace::new(tf, &[("main.tf", &versioned("1.32", "a"))]).against(&sim);
         ws.run(&["apply", "-input=false", "-auto-approve"]).ok();
         let version = |sim: &Sim| {
-            sim.state()["gke"]["clusters"][CLUSTER]["nodePools"]
-                .as_array()
-                .and_then(|p| p.iter().find(|p| p["name"] == "batch").cloned())
-                .map(|p| p["version"].as_str().unwrap_or_default().to_string())
-                .unwrap_or_default()
+            let pool = gke_pool(sim, "batch");
+            pool["version"].as_str().unwrap_or_default().to_string()
         };
         assert!(version(&sim).starts_with("1.32."), "{}", version(&sim));
         assert!(!ws.plan_has_changes(), "1.32 covers {}", version(&sim));
@@ -277,12 +283,7 @@ fn gpu_pools_on_gke() {
         let l4 = r#"gpu = { type = "nvidia-l4", driver = "LATEST" }"#;
         let ws = Workspace::new(tf, &[("main.tf", &gpu_pool("g2-standard-8", l4))]).against(&sim);
         ws.run(&["apply", "-input=false", "-auto-approve"]).ok();
-        let pool = |sim: &Sim| {
-            sim.state()["gke"]["clusters"][CLUSTER]["nodePools"]
-                .as_array()
-                .and_then(|p| p.iter().find(|p| p["name"] == "gpu").cloned())
-                .unwrap()
-        };
+        let pool = |sim: &Sim| gke_pool(sim, "gpu");
         let config = pool(&sim)["config"].clone();
         let accelerator = &config["accelerators"][0];
         assert_eq!(accelerator["acceleratorType"], "nvidia-l4");
