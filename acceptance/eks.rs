@@ -619,9 +619,18 @@ fn the_eks_production_example_applies_imports_and_destroys() {
 
         // Adopted the modern way, with import blocks and generated
         // configuration, it plans the imports alone, then nothing.
-        ws.adopt_with_generated_config(
-            "terraform {\n  required_providers {\n    genesis = { source = \"genesis-platform/genesis\" }\n  }\n}\nprovider \"genesis\" {\n  aws_region = \"us-east-1\"\n}\n",
-        );
+        let preamble = "terraform {\n  required_providers {\n    genesis = { source = \"genesis-platform/genesis\" }\n  }\n}\nprovider \"genesis\" {\n  aws_region = \"us-east-1\"\n}\n";
+        ws.adopt_with_generated_config(preamble);
+        // And by identity: the account, region and name of each.
+        if tf.has_resource_identity() {
+            let identities = ws.identities();
+            let cluster = identities.iter().find(|(a, _)| a == "genesis_cluster.prod");
+            assert_eq!(
+                cluster.unwrap().1,
+                serde_json::json!({"project": null, "account_id": "123456789012", "location": "us-east-1", "name": "lead-gen-prod"})
+            );
+            ws.adopt_by_identity(preamble);
+        }
 
         let refused = ws.run(&["destroy", "-input=false", "-auto-approve", "-no-color"]);
         assert!(!refused.status.success(), "prod is protected");

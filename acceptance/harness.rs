@@ -24,6 +24,14 @@ impl Terraform {
         self.label.starts_with("OpenTofu")
     }
 
+    /// Whether the client keeps resource identity (Terraform and OpenTofu
+    /// 1.12 and later).
+    pub fn has_resource_identity(&self) -> bool {
+        let version = self.label.rsplit('v').next().unwrap_or_default();
+        let mut parts = version.split('.').map(|p| p.parse::<u32>().unwrap_or(0));
+        (parts.next().unwrap_or(0), parts.next().unwrap_or(0)) >= (1, 12)
+    }
+
     /// The registry host unqualified provider sources resolve to.
     pub fn registry_host(&self) -> &'static str {
         if self.is_opentofu() {
@@ -322,6 +330,50 @@ impl Workspace {
             .iter()
             .map(|(address, id)| format!("import {{\n  to = {address}\n  id = {id:?}\n}}\n"))
             .collect();
+        self.adopt_with_imports(preamble, &imports, resources.len())
+    }
+
+    /// As `adopt_with_generated_config`, with `import` blocks that give
+    /// each resource's identity (Terraform 1.12 and later) instead of its
+    /// ID.
+    pub fn adopt_by_identity(&self, preamble: &str) -> String {
+        let identities = self.identities();
+        let imports: String = identities
+            .iter()
+            .map(|(address, identity)| {
+                let fields: String = identity
+                    .as_object()
+                    .unwrap()
+                    .iter()
+                    .filter(|(_, v)| !v.is_null())
+                    .map(|(k, v)| format!("    {k} = {v}\n"))
+                    .collect();
+                format!("import {{\n  to = {address}\n  identity = {{\n{fields}  }}\n}}\n")
+            })
+            .collect();
+        self.adopt_with_imports(preamble, &imports, identities.len())
+    }
+
+    /// Each managed resource's identity as the state records it: (address,
+    /// identity); null where the client or provider recorded none.
+    pub fn identities(&self) -> Vec<(String, Json)> {
+        let shown = self.run(&["show", "-json"]).ok().json();
+        shown["values"]["root_module"]["resources"]
+            .as_array()
+            .map(Vec::as_slice)
+            .unwrap_or_default()
+            .iter()
+            .filter(|r| r["mode"] == "managed")
+            .map(|r| {
+                (
+                    r["address"].as_str().unwrap_or_default().to_string(),
+                    r["identity"].clone(),
+                )
+            })
+            .collect()
+    }
+
+    fn adopt_with_imports(&self, preamble: &str, imports: &str, count: usize) -> String {
         let mut adopting = Workspace::new(
             &self.terraform,
             &[("main.tf", &format!("{preamble}\n{imports}"))],
@@ -337,10 +389,7 @@ impl Workspace {
             .assert_no_crash();
         let generated =
             std::fs::read_to_string(adopting.dir.path().join("generated.tf")).unwrap_or_default();
-        let only_imports = format!(
-            "Plan: {} to import, 0 to add, 0 to change, 0 to destroy.",
-            resources.len()
-        );
+        let only_imports = format!("Plan: {count} to import, 0 to add, 0 to change, 0 to destroy.");
         assert!(
             planned.status.success() && planned.stdout.contains(&only_imports),
             "the generated configuration plans the imports alone:\n{}\n{}\n{generated}",

@@ -91,3 +91,54 @@ fn import_blocks_generate_configuration_that_plans_clean() {
         );
     });
 }
+
+/// Where the client has resource identity (Terraform 1.12 and later), every
+/// resource records one, named by its cloud's own terms, and `import {
+/// identity = { ... } }` blocks adopt the objects as ID strings do. Clients
+/// without it record none and work as before.
+#[test]
+fn import_blocks_by_identity() {
+    each_terraform(|tf| {
+        let sim = Sim::start();
+        let existing =
+            Workspace::new(tf, &[("main.tf", &format!("{PROVIDER}{EXISTING}"))]).against(&sim);
+        existing
+            .run(&["apply", "-input=false", "-auto-approve"])
+            .ok();
+        let identities = existing.identities();
+        if !tf.has_resource_identity() {
+            assert!(
+                identities.iter().all(|(_, i)| i.is_null()),
+                "{}: {identities:?}",
+                tf.label
+            );
+            return;
+        }
+        let identity = |address: &str| {
+            identities
+                .iter()
+                .find(|(a, _)| a == address)
+                .map(|(_, i)| i.clone())
+                .unwrap()
+        };
+        assert_eq!(
+            identity("genesis_cluster.apps"),
+            serde_json::json!({"project": "p", "account_id": null, "location": "us-central1", "name": "apps"})
+        );
+        assert_eq!(
+            identity("genesis_node_pool.agents"),
+            serde_json::json!({"cluster": "projects/p/locations/us-central1/clusters/standard", "name": "agents"})
+        );
+        assert_eq!(identity("genesis_registry.images")["name"], "images");
+        assert_eq!(
+            identity("genesis_workload.api"),
+            serde_json::json!({"cluster": "projects/p/locations/us-central1/clusters/apps", "kubeconfig_context": null, "namespace": "apps", "name": "api"})
+        );
+
+        let generated = existing.adopt_by_identity(PROVIDER);
+        assert!(
+            generated.contains("resource \"genesis_node_pool\" \"agents\""),
+            "{generated}"
+        );
+    });
+}

@@ -3,6 +3,7 @@
 //! that applies the schema's rules and Terraform's invariants.
 
 pub mod diagnostics;
+pub mod identity;
 pub mod model;
 pub mod path;
 pub mod plan;

@@ -3,7 +3,8 @@
 
 use async_trait::async_trait;
 
-use super::diagnostics::Diagnostics;
+use super::diagnostics::{Diagnostic, Diagnostics};
+use super::identity::IdentitySchema;
 use super::schema::Schema;
 use super::value::Value;
 use crate::provider::ProviderContext;
@@ -103,6 +104,30 @@ pub trait Resource: Send + Sync {
     /// Turns an import ID into a state holding the identifying attributes;
     /// Terraform then reads the object to fill in the rest.
     fn import(&self, provider: &ProviderContext, id: &str) -> Result<Value, Diagnostics>;
+
+    /// The attributes naming the resource's object in its cloud (see
+    /// `identity`), when it has them.
+    fn identity_schema(&self) -> Option<IdentitySchema> {
+        None
+    }
+
+    /// The identity of the object `state` describes; `None` while a part
+    /// of it is unknown.
+    fn identity(&self, _state: &Value) -> Option<Value> {
+        None
+    }
+
+    /// The import ID an identity (`import { identity = { ... } }`) names.
+    fn import_id(&self, _identity: &Value) -> Result<String, Diagnostics> {
+        Err(Diagnostic::error(
+            "Import by identity not supported",
+            format!(
+                "{} is imported by ID: `import {{ id = \"...\" }}`.",
+                self.type_name()
+            ),
+        )
+        .into())
+    }
 
     /// Upgrades state written by an older schema version. `state` has been
     /// decoded with the current schema (attributes that no longer exist are

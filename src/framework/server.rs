@@ -9,11 +9,13 @@ use std::sync::RwLock;
 use tokio_util::sync::CancellationToken;
 
 use super::diagnostics::{Diagnostic, Diagnostics};
+use super::identity::IdentitySchema;
 use super::path::AttributePath;
 use super::plan::{keep_equivalent_block, plan_block, requires_replace, validate_block};
 use super::private::Private;
 use super::resource::{PlanContext, Resource};
 use super::schema::Schema;
+use super::types::Type;
 use super::value::Value;
 use super::write_only;
 use crate::provider::{ProviderConfig, ProviderContext};
@@ -421,6 +423,30 @@ impl ProviderServer {
                 diagnostics,
             },
         }
+    }
+
+    /// Each resource type's identity schema, where it has one.
+    pub fn identity_schemas(&self) -> impl Iterator<Item = (&'static str, IdentitySchema)> + '_ {
+        self.resources
+            .iter()
+            .filter_map(|(name, r)| Some((*name, r.resource.identity_schema()?)))
+    }
+
+    /// The identity of the object `state` describes, with its type; `None`
+    /// for a type without identity, a null state, or a part not known yet.
+    pub fn identity(&self, type_name: &str, state: &Value) -> Option<(Value, Type)> {
+        let resource = &self.resources.get(type_name)?.resource;
+        let ty = resource.identity_schema()?.value_type();
+        if state.is_null() {
+            return None;
+        }
+        Some((resource.identity(state)?, ty))
+    }
+
+    /// Imports the object an identity names.
+    pub fn import_identity(&self, type_name: &str, identity: &Value) -> Result<Value, Diagnostics> {
+        let id = self.registered(type_name)?.resource.import_id(identity)?;
+        self.import(type_name, &id)
     }
 
     pub fn import(&self, type_name: &str, id: &str) -> Result<Value, Diagnostics> {

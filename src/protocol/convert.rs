@@ -4,6 +4,7 @@
 use super::codec::{self, CodecError};
 use super::generated::tfplugin6 as pb;
 use crate::framework::diagnostics::{Diagnostic, Diagnostics, Severity};
+use crate::framework::identity::IdentitySchema;
 use crate::framework::path::{AttributePath, Step};
 use crate::framework::schema::{
     Attribute, AttributeKind, Block, Mode, NestedBlock, Nesting, Schema,
@@ -137,5 +138,22 @@ fn nested_block(b: &NestedBlock) -> pb::schema::NestedBlock {
         } as i32,
         min_items: 0,
         max_items: b.max_items,
+    }
+}
+
+pub fn identity_schema(schema: &IdentitySchema) -> pb::ResourceIdentitySchema {
+    pb::ResourceIdentitySchema {
+        version: schema.version,
+        identity_attributes: schema
+            .attributes
+            .iter()
+            .map(|a| pb::resource_identity_schema::IdentityAttribute {
+                name: a.name.to_string(),
+                r#type: Type::String.to_json().to_string().into_bytes(),
+                required_for_import: a.required,
+                optional_for_import: !a.required,
+                description: a.description.to_string(),
+            })
+            .collect(),
     }
 }

@@ -31,6 +31,16 @@ impl ProviderService {
     }
 }
 
+impl ProviderService {
+    /// The identity of the object `state` describes, for a response.
+    fn identity(&self, type_name: &str, state: &Value) -> Option<pb::ResourceIdentityData> {
+        let (identity, ty) = self.server.identity(type_name, state)?;
+        Some(pb::ResourceIdentityData {
+            identity_data: Some(encode(&identity, &ty)),
+        })
+    }
+}
+
 fn unsupported(what: &str, name: &str) -> Diagnostics {
     Diagnostic::error(
         format!("Unsupported {what}"),
@@ -165,21 +175,47 @@ impl Provider for ProviderService {
         &self,
         _: Request<pb::get_resource_identity_schemas::Request>,
     ) -> Reply<pb::get_resource_identity_schemas::Response> {
-        Ok(Response::new(
-            pb::get_resource_identity_schemas::Response::default(),
-        ))
+        Ok(Response::new(pb::get_resource_identity_schemas::Response {
+            identity_schemas: self
+                .server
+                .identity_schemas()
+                .map(|(name, schema)| (name.to_string(), convert::identity_schema(&schema)))
+                .collect(),
+            diagnostics: Vec::new(),
+        }))
     }
 
     async fn upgrade_resource_identity(
         &self,
         request: Request<pb::upgrade_resource_identity::Request>,
     ) -> Reply<pb::upgrade_resource_identity::Response> {
-        Ok(Response::new(pb::upgrade_resource_identity::Response {
-            upgraded_identity: None,
-            diagnostics: convert::diagnostics(unsupported(
-                "resource identity for",
-                &request.into_inner().type_name,
-            )),
+        // Every identity is at its first version: stored identities are
+        // read as they are.
+        let req = request.into_inner();
+        let schema = self
+            .server
+            .identity_schemas()
+            .find(|(name, _)| *name == req.type_name)
+            .map(|(_, schema)| schema);
+        let upgraded = match schema {
+            Some(schema) if req.version == schema.version => {
+                crate::protocol::codec::decode_json(&req.raw_identity, &schema.value_type())
+                    .map(|v| encode(&v, &schema.value_type()))
+                    .map_err(convert::invalid_value)
+            }
+            _ => Err(unsupported("resource identity for", &req.type_name)),
+        };
+        Ok(Response::new(match upgraded {
+            Ok(identity) => pb::upgrade_resource_identity::Response {
+                upgraded_identity: Some(pb::ResourceIdentityData {
+                    identity_data: Some(identity),
+                }),
+                diagnostics: Vec::new(),
+            },
+            Err(d) => pb::upgrade_resource_identity::Response {
+                upgraded_identity: None,
+                diagnostics: convert::diagnostics(d),
+            },
         }))
     }
 
@@ -226,11 +262,11 @@ impl Provider for ProviderService {
         };
         let fresh = self.server.read(&req.type_name, &state, &req.private).await;
         Ok(Response::new(pb::read_resource::Response {
+            new_identity: self.identity(&req.type_name, &fresh.state),
             new_state: Some(encode(&fresh.state, &ty)),
             diagnostics: convert::diagnostics(fresh.diagnostics),
             private: fresh.private,
             deferred: None,
-            new_identity: None,
         }))
     }
 
@@ -271,6 +307,9 @@ impl Provider for ProviderService {
                 .iter()
                 .map(convert::attribute_path)
                 .collect(),
+            // Known only once the object's name is (a create may not know
+            // it until apply); an update keeps it.
+            planned_identity: self.identity(&req.type_name, &planned.state),
             planned_private: planned.private,
             diagnostics: convert::diagnostics(planned.diagnostics),
             ..Default::default()
@@ -311,6 +350,7 @@ impl Provider for ProviderService {
             )
             .await;
         Ok(Response::new(pb::apply_resource_change::Response {
+            new_identity: self.identity(&req.type_name, &applied.state),
             new_state: Some(encode(&applied.state, &ty)),
             private: applied.private,
             diagnostics: convert::diagnostics(applied.diagnostics),
@@ -323,16 +363,31 @@ impl Provider for ProviderService {
         request: Request<pb::import_resource_state::Request>,
     ) -> Reply<pb::import_resource_state::Response> {
         let req = request.into_inner();
-        let result = self
-            .resource_type(&req.type_name)
-            .and_then(|ty| Ok((self.server.import(&req.type_name, &req.id)?, ty)));
+        let identity = req.identity.as_ref().and_then(|i| i.identity_data.as_ref());
+        let result = self.resource_type(&req.type_name).and_then(|ty| {
+            let state = match identity {
+                // `import { identity = { ... } }`, Terraform 1.12 and later.
+                Some(identity) if req.id.is_empty() => {
+                    let schema = self
+                        .server
+                        .identity_schemas()
+                        .find(|(name, _)| *name == req.type_name)
+                        .map(|(_, schema)| schema)
+                        .ok_or_else(|| unsupported("resource identity for", &req.type_name))?;
+                    let identity = decode(Some(identity), &schema.value_type())?;
+                    self.server.import_identity(&req.type_name, &identity)?
+                }
+                _ => self.server.import(&req.type_name, &req.id)?,
+            };
+            Ok((state, ty))
+        });
         Ok(Response::new(match result {
             Ok((state, ty)) => pb::import_resource_state::Response {
                 imported_resources: vec![pb::import_resource_state::ImportedResource {
+                    identity: self.identity(&req.type_name, &state),
                     type_name: req.type_name,
                     state: Some(encode(&state, &ty)),
                     private: Vec::new(),
-                    identity: None,
                 }],
                 ..Default::default()
             },

@@ -5,6 +5,7 @@ use std::time::Duration;
 
 use crate::cloud::cluster::Wait;
 use crate::framework::diagnostics::{Diagnostic, Diagnostics};
+use crate::framework::identity::{IdentityAttribute, IdentitySchema};
 use crate::framework::path::AttributePath;
 use crate::framework::schema::{Attribute, Block, NestedBlock};
 use crate::framework::validators;
@@ -200,4 +201,61 @@ pub fn version_step(
         prior.get(running).as_str().and_then(minor_version)?,
         planned.get(asked).as_str().and_then(minor_version)?,
     ))
+}
+
+/// Who owns a cloud object an identity names: a Google Cloud project or
+/// an AWS account.
+pub enum Owner<'a> {
+    Project(&'a str),
+    Account(&'a str),
+}
+
+/// The identity of a cluster or registry, one shape for both clouds:
+/// `project` (GKE, Artifact Registry) or `account_id` (EKS, ECR), then
+/// `location` and `name`.
+pub fn cloud_identity_schema() -> IdentitySchema {
+    IdentitySchema::new(vec![
+        IdentityAttribute::optional(
+            "project",
+            "The Google Cloud project (GKE, Artifact Registry).",
+        ),
+        IdentityAttribute::optional("account_id", "The AWS account ID (EKS, ECR)."),
+        IdentityAttribute::required("location", "The region (or a zonal GKE cluster's zone)."),
+        IdentityAttribute::required("name", "The object's name."),
+    ])
+}
+
+pub fn cloud_identity(owner: Owner<'_>, location: &str, name: &str) -> Option<Value> {
+    let (project, account) = match owner {
+        Owner::Project(p) => (Some(p.to_string()), None),
+        Owner::Account(a) => (None, Some(a.to_string())),
+    };
+    cloud_identity_schema().value(&[
+        ("project", project),
+        ("account_id", account),
+        ("location", Some(location.to_string())),
+        ("name", Some(name.to_string())),
+    ])
+}
+
+/// (owner, location, name) of an identity in `cloud_identity_schema`.
+pub fn cloud_identity_parts(identity: &Value) -> Result<(Owner<'_>, &str, &str), Diagnostics> {
+    let schema = cloud_identity_schema();
+    let location = schema.part(identity, "location")?.unwrap_or_default();
+    let name = schema.part(identity, "name")?.unwrap_or_default();
+    let owner = match (
+        schema.part(identity, "project")?,
+        schema.part(identity, "account_id")?,
+    ) {
+        (Some(project), None) => Owner::Project(project),
+        (None, Some(account)) => Owner::Account(account),
+        _ => {
+            return Err(Diagnostic::error(
+                "Incomplete identity",
+                "Give either `project` (Google Cloud) or `account_id` (AWS), with `location` and `name`.",
+            )
+            .into());
+        }
+    };
+    Ok((owner, location, name))
 }

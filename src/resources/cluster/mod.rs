@@ -25,8 +25,12 @@ use self::storage_classes::{
     plan_storage_classes, read_storage_classes, storage_class_specs, storage_classes_into_state,
     sync_storage_classes, validate_storage_classes,
 };
-use super::common::{bad_import_id, only_for_cloud, version_step, wait_for};
+use super::common::{
+    Owner, bad_import_id, cloud_identity, cloud_identity_parts, cloud_identity_schema,
+    only_for_cloud, version_step, wait_for,
+};
 use crate::framework::diagnostics::{Diagnostic, Diagnostics};
+use crate::framework::identity::IdentitySchema;
 use crate::framework::path::AttributePath;
 use crate::framework::resource::{Applied, PlanContext, Refreshed, Resource};
 use crate::framework::schema::Schema;
@@ -366,6 +370,36 @@ impl Resource for Cluster {
             )
         })?;
         Ok(name.import_state(&schema().block))
+    }
+
+    fn identity_schema(&self) -> Option<IdentitySchema> {
+        Some(cloud_identity_schema())
+    }
+
+    fn identity(&self, state: &Value) -> Option<Value> {
+        match ClusterName::parse(state.get("id").as_str()?)? {
+            ClusterName::Gcp {
+                project,
+                location,
+                name,
+            } => cloud_identity(Owner::Project(&project), &location, &name),
+            ClusterName::Aws {
+                region,
+                account,
+                name,
+            } => cloud_identity(Owner::Account(&account), &region, &name),
+        }
+    }
+
+    fn import_id(&self, identity: &Value) -> Result<String, Diagnostics> {
+        Ok(match cloud_identity_parts(identity)? {
+            (Owner::Project(project), location, name) => {
+                format!("projects/{project}/locations/{location}/clusters/{name}")
+            }
+            (Owner::Account(account), region, name) => {
+                format!("arn:aws:eks:{region}:{account}:cluster/{name}")
+            }
+        })
     }
 }
 

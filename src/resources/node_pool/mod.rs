@@ -12,10 +12,12 @@ use async_trait::async_trait;
 
 use self::model::*;
 use self::schema::*;
+use super::cluster::ClusterName;
 use super::common::{bad_import_id, minor_version, state_with, version_step, wait_for};
 use crate::cloud::gpus;
 use crate::cloud::node_pool::ObservedPool;
 use crate::framework::diagnostics::{Diagnostic, Diagnostics};
+use crate::framework::identity::{IdentityAttribute, IdentitySchema};
 use crate::framework::path::AttributePath;
 use crate::framework::resource::{Applied, PlanContext, Refreshed, Resource};
 use crate::framework::schema::Schema;
@@ -385,6 +387,30 @@ impl Resource for NodePool {
                 ("name", name.into()),
             ],
         ))
+    }
+
+    fn identity_schema(&self) -> Option<IdentitySchema> {
+        Some(IdentitySchema::new(vec![
+            IdentityAttribute::required("cluster", "The `id` of the pool's genesis_cluster."),
+            IdentityAttribute::required("name", "The pool's name."),
+        ]))
+    }
+
+    fn identity(&self, state: &Value) -> Option<Value> {
+        let cluster = ClusterName::parse(state.get("cluster").as_str()?)?;
+        self.identity_schema()?.value(&[
+            ("cluster", Some(cluster.id())),
+            ("name", state.get("name").as_str().map(str::to_string)),
+        ])
+    }
+
+    fn import_id(&self, identity: &Value) -> Result<String, Diagnostics> {
+        let schema = self
+            .identity_schema()
+            .unwrap_or_else(|| IdentitySchema::new(Vec::new()));
+        let cluster = schema.part(identity, "cluster")?.unwrap_or_default();
+        let name = schema.part(identity, "name")?.unwrap_or_default();
+        Ok(format!("{cluster}/nodePools/{name}"))
     }
 }
 

@@ -11,9 +11,10 @@ use async_trait::async_trait;
 
 use self::model::{PolicyModel, RegistryModel};
 
-use super::common::{self, bad_import_id, only_for_cloud, state_with, wait_for};
+use super::common::{self, Owner, bad_import_id, only_for_cloud, state_with, wait_for};
 use crate::cloud::registry::{CleanupPolicy, ObservedRegistry, Registries, RegistrySpec};
 use crate::framework::diagnostics::{Diagnostic, Diagnostics};
+use crate::framework::identity::IdentitySchema;
 use crate::framework::model::{decode, encode};
 use crate::framework::path::AttributePath;
 use crate::framework::resource::{Applied, PlanContext, Refreshed, Resource};
@@ -316,6 +317,51 @@ impl Resource for Registry {
                 ("name", name.into()),
             ],
         ))
+    }
+
+    fn identity_schema(&self) -> Option<IdentitySchema> {
+        Some(common::cloud_identity_schema())
+    }
+
+    fn identity(&self, state: &Value) -> Option<Value> {
+        let (owner, region, name) = repository_of(state.get("id").as_str()?)?;
+        common::cloud_identity(owner, region, name)
+    }
+
+    fn import_id(&self, identity: &Value) -> Result<String, Diagnostics> {
+        Ok(match common::cloud_identity_parts(identity)? {
+            (Owner::Project(project), region, name) => {
+                format!("projects/{project}/locations/{region}/repositories/{name}")
+            }
+            (Owner::Account(account), region, name) => {
+                format!("arn:aws:ecr:{region}:{account}:repository/{name}")
+            }
+        })
+    }
+}
+
+/// (owner, region, name) of a repository by its ID (either cloud's).
+fn repository_of(id: &str) -> Option<(Owner<'_>, &str, &str)> {
+    if let Some(rest) = id.strip_prefix("arn:aws:ecr:") {
+        let [region, account, resource] = rest.splitn(3, ':').collect::<Vec<_>>()[..] else {
+            return None;
+        };
+        return Some((
+            Owner::Account(account),
+            region,
+            resource.strip_prefix("repository/")?,
+        ));
+    }
+    match id.split('/').collect::<Vec<_>>()[..] {
+        [
+            "projects",
+            project,
+            "locations",
+            region,
+            "repositories",
+            name,
+        ] => Some((Owner::Project(project), region, name)),
+        _ => None,
     }
 }
 

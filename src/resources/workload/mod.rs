@@ -16,6 +16,7 @@ use super::cluster::ClusterName;
 use super::common::{bad_import_id, state_with, wait_for};
 use super::node_pool::is_label_key;
 use crate::framework::diagnostics::{Diagnostic, Diagnostics};
+use crate::framework::identity::{IdentityAttribute, IdentitySchema};
 use crate::framework::path::AttributePath;
 use crate::framework::resource::{Applied, PlanContext, Refreshed, Resource};
 use crate::framework::schema::Schema;
@@ -448,6 +449,58 @@ impl Resource for Workload {
                 ("name", name.into()),
             ],
         ))
+    }
+
+    fn identity_schema(&self) -> Option<IdentitySchema> {
+        Some(IdentitySchema::new(vec![
+            IdentityAttribute::optional("cluster", "The `id` of the workload's genesis_cluster."),
+            IdentityAttribute::optional(
+                "kubeconfig_context",
+                "Else the kubeconfig context (KUBECONFIG's file, else ~/.kube/config); neither: its current context.",
+            ),
+            IdentityAttribute::required("namespace", "The workload's namespace."),
+            IdentityAttribute::required("name", "The workload's name."),
+        ]))
+    }
+
+    fn identity(&self, state: &Value) -> Option<Value> {
+        let text = |name: &str| state.get(name).as_str().map(str::to_string);
+        let cluster = match state.get("cluster") {
+            Value::Null => None,
+            v => Some(ClusterName::parse(v.as_str()?)?.id()),
+        };
+        self.identity_schema()?.value(&[
+            ("cluster", cluster),
+            ("kubeconfig_context", text("kubeconfig_context")),
+            ("namespace", text("namespace")),
+            ("name", text("name")),
+        ])
+    }
+
+    fn import_id(&self, identity: &Value) -> Result<String, Diagnostics> {
+        let schema = self
+            .identity_schema()
+            .unwrap_or_else(|| IdentitySchema::new(Vec::new()));
+        let namespace = schema.part(identity, "namespace")?.unwrap_or_default();
+        let name = schema.part(identity, "name")?.unwrap_or_default();
+        let prefix = match (
+            schema.part(identity, "cluster")?,
+            schema.part(identity, "kubeconfig_context")?,
+        ) {
+            (Some(cluster), None) => Some(cluster),
+            (None, context) => context,
+            (Some(_), Some(_)) => {
+                return Err(Diagnostic::error(
+                    "Incomplete identity",
+                    "Give `cluster` or `kubeconfig_context`, not both.",
+                )
+                .into());
+            }
+        };
+        Ok(match prefix {
+            Some(prefix) => format!("{prefix}/{namespace}/{name}"),
+            None => format!("{namespace}/{name}"),
+        })
     }
 }
 
