@@ -4,6 +4,7 @@
 
 use std::fmt::Write as _;
 
+use crate::framework::identity::IdentitySchema;
 use crate::framework::schema::{Attribute, AttributeKind, Block, Mode, Nesting, Schema};
 use crate::framework::types::Type;
 
@@ -15,8 +16,8 @@ pub fn resource_page(
     type_name: &str,
     schema: &Schema,
     example: &str,
-    import_block: &str,
-    import: &str,
+    (import_block, import): (&str, &str),
+    identity: Option<(&IdentitySchema, &str)>,
 ) -> String {
     let mut out = String::new();
     let _ = writeln!(
@@ -49,11 +50,41 @@ pub fn resource_page(
     if !import.is_empty() {
         let _ = writeln!(
             out,
-            "The `terraform import` command takes the same IDs:\n\n```shell\n{}\n```",
+            "The `terraform import` command takes the same IDs:\n\n```shell\n{}\n```\n",
             import.trim_end()
         );
     }
+    if let Some((schema, example)) = identity {
+        let _ = writeln!(
+            out,
+            "In Terraform 1.12 and later, and OpenTofu 1.12 and later, an `import` block can give the resource's identity instead:\n\n```terraform\n{}\n```\n",
+            example.trim_end()
+        );
+        identity_section(&mut out, schema);
+    }
+    out.truncate(out.trim_end().len());
+    out.push('\n');
     out
+}
+
+/// The identity's attributes, as tfplugindocs lists them.
+fn identity_section(out: &mut String, schema: &IdentitySchema) {
+    out.push_str("### Identity Schema\n\n");
+    for (title, required) in [("Required", true), ("Optional", false)] {
+        let attributes: Vec<_> = schema
+            .attributes
+            .iter()
+            .filter(|a| a.required == required)
+            .collect();
+        if attributes.is_empty() {
+            continue;
+        }
+        let _ = writeln!(out, "#### {title}\n");
+        for a in attributes {
+            let _ = writeln!(out, "- `{}` (String) {}", a.name, a.description);
+        }
+        out.push('\n');
+    }
 }
 
 /// `docs/index.md`: the provider block.

@@ -23,12 +23,19 @@ fn docs_match_the_schemas() {
     let read = |p: &str| std::fs::read_to_string(root.join(p)).unwrap_or_default();
     for resource in genesis::resources::all() {
         let name = resource.type_name();
+        let identity = resource.identity_schema();
+        let by_identity = read(&format!("examples/resources/{name}/import-by-identity.tf"));
         let page = genesis::docs::resource_page(
             name,
             &resource.schema(),
             &read(&format!("examples/resources/{name}/resource.tf")),
-            &read(&format!("examples/resources/{name}/import-by-string-id.tf")),
-            &read(&format!("examples/resources/{name}/import.sh")),
+            (
+                &read(&format!("examples/resources/{name}/import-by-string-id.tf")),
+                &read(&format!("examples/resources/{name}/import.sh")),
+            ),
+            identity
+                .as_ref()
+                .map(|schema| (schema, by_identity.as_str())),
         );
         let short = name.strip_prefix("genesis_").unwrap();
         check(&root.join(format!("docs/resources/{short}.md")), &page);
@@ -66,5 +73,56 @@ fn the_documented_import_ids_are_accepted() {
                 panic!("{name}: the documented ID {id:?} is refused: {diags:?}");
             }
         }
+    }
+}
+
+/// Every identity the Import sections show names an object the resource's
+/// import accepts, with the same ID as the identity read back from it.
+#[test]
+fn the_documented_identities_are_accepted() {
+    use genesis::framework::value::Value;
+    let root = Path::new(env!("CARGO_MANIFEST_DIR"));
+    let provider = genesis::provider::ProviderContext::default();
+    for resource in genesis::resources::all() {
+        let name = resource.type_name();
+        let file = root.join(format!("examples/resources/{name}/import-by-identity.tf"));
+        let text = std::fs::read_to_string(file).unwrap();
+        let mut blocks = 0;
+        for block in text.split("identity = {").skip(1) {
+            let body = &block[..block.find('}').unwrap()];
+            let parts: Vec<(String, Value)> = body
+                .lines()
+                .filter_map(|l| l.split_once(" = "))
+                .map(|(k, v)| {
+                    (
+                        k.trim().to_string(),
+                        Value::from(v.trim().trim_matches('"')),
+                    )
+                })
+                .collect();
+            let schema = resource.identity_schema().unwrap();
+            let mut identity = std::collections::BTreeMap::new();
+            for a in &schema.attributes {
+                let v = parts
+                    .iter()
+                    .find(|(k, _)| k == a.name)
+                    .map(|(_, v)| v.clone());
+                identity.insert(a.name.to_string(), v.unwrap_or(Value::Null));
+            }
+            let identity = Value::Object(identity);
+            let id = resource
+                .import_id(&identity)
+                .unwrap_or_else(|d| panic!("{name}: {identity:?} is refused: {d:?}"));
+            let state = resource
+                .import(&provider, &id)
+                .unwrap_or_else(|d| panic!("{name}: {id:?} is refused: {d:?}"));
+            assert_eq!(
+                resource.identity(&state),
+                Some(identity.clone()),
+                "{name}: {id}"
+            );
+            blocks += 1;
+        }
+        assert!(blocks >= 2, "{name}: {blocks} identity blocks");
     }
 }
