@@ -651,7 +651,8 @@ pub async fn observe(
             break;
         }
     }
-    if kinds.contains(&"PersistentVolumeClaim") {
+    // Only pods that mount a claim can have one Genesis made for them.
+    if kinds.contains(&"PersistentVolumeClaim") && out.controller().is_some_and(mounts_claims) {
         out.claims = claims::shared_claims(client, namespace, name, stop).await?;
     }
     let mut reads = tokio::task::JoinSet::new();
@@ -674,6 +675,20 @@ pub async fn observe(
         }
     }
     Ok(out)
+}
+
+/// Whether a controller's pods mount a PersistentVolumeClaim (a CronJob's
+/// through its Job template).
+fn mounts_claims(controller: &Json) -> bool {
+    let spec = &controller["spec"];
+    let template = if spec["jobTemplate"].is_object() {
+        &spec["jobTemplate"]["spec"]["template"]
+    } else {
+        &spec["template"]
+    };
+    template["spec"]["volumes"]
+        .as_array()
+        .is_some_and(|v| v.iter().any(|v| v["persistentVolumeClaim"].is_object()))
 }
 
 /// Every kind a workload may own.
