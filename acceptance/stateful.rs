@@ -427,7 +427,7 @@ fn shared_claims_outlive_their_workloads() {
         );
         assert!(!ws.plan_has_changes(), "nothing to change after the apply");
 
-        // Growing the claim changes it in place.
+        // Growing the claim, not bound yet, makes it again at its new size.
         ws.write("main.tf", &shared_config("2Gi", ""));
         let plan = ws.run(&["plan", "-input=false", "-no-color"]).ok();
         assert!(
@@ -448,6 +448,40 @@ fn shared_claims_outlive_their_workloads() {
             shrink.stderr
         );
         ws.write("main.tf", &shared_config("2Gi", ""));
+
+        // At 03:00 the next night, in the simulator's time, the CronJob
+        // starts its first run, whose pod is the claim's first consumer:
+        // the claim binds, the run completes, and nothing shows in a plan.
+        sim.control(
+            "POST",
+            "/_sim/clock",
+            Some(serde_json::json!({"seconds": 86_400})),
+        );
+        let run = (0..100)
+            .find_map(|_| {
+                std::thread::sleep(std::time::Duration::from_millis(100));
+                let o = objects(&sim);
+                let jobs = o.as_object().unwrap();
+                jobs.iter()
+                    .find(|(k, j)| {
+                        k.starts_with("batch/jobs/apps/backup-") && j["status"]["succeeded"] == 1
+                    })
+                    .map(|(_, j)| j.clone())
+            })
+            .expect("a completed run of the CronJob");
+        assert_eq!(run["metadata"]["ownerReferences"][0]["kind"], "CronJob");
+        let cron = &objects(&sim)["batch/cronjobs/apps/backup"];
+        assert!(
+            cron["status"]["lastScheduleTime"]
+                .as_str()
+                .is_some_and(|t| t.ends_with("T03:00:00Z")),
+            "{cron}"
+        );
+        assert_eq!(claim("backup-dumps")["status"]["phase"], "Bound");
+        assert!(
+            !ws.plan_has_changes(),
+            "a run changes nothing Terraform manages"
+        );
 
         // Imported, the claim reads back as the volume it is.
         ws.reimport_all();

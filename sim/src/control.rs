@@ -26,6 +26,7 @@ pub fn router(sim: Arc<Sim>) -> Router {
         )
         .route("/_sim/requests", get(requests).delete(clear_requests))
         .route("/_sim/user-agents", get(user_agents))
+        .route("/_sim/clock", get(clock).post(advance_clock))
         .route(
             "/_sim/objects",
             axum::routing::patch(patch_object).delete(delete_object),
@@ -103,6 +104,21 @@ async fn requests(State(sim): State<Arc<Sim>>) -> Response {
 
 async fn user_agents(State(sim): State<Arc<Sim>>) -> Response {
     axum::Json(json!(sim.world().user_agents)).into_response()
+}
+
+async fn clock(State(sim): State<Arc<Sim>>) -> Response {
+    axum::Json(json!({"now": sim.now().to_string()})).into_response()
+}
+
+#[derive(Deserialize)]
+struct Advance {
+    seconds: i64,
+}
+
+/// Moves the simulator's time forward (CronJobs run on it): `{"seconds": N}`.
+async fn advance_clock(State(sim): State<Arc<Sim>>, body: axum::Json<Advance>) -> Response {
+    let now = sim.advance_clock(body.seconds);
+    axum::Json(json!({"now": now.to_string()})).into_response()
 }
 
 async fn clear_requests(State(sim): State<Arc<Sim>>) -> StatusCode {

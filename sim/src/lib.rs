@@ -113,6 +113,8 @@ pub struct World {
     /// The User-Agent headers of those calls, with how many sent each
     /// (`x-amz-user-agent` on the EKS face, where the AWS SDKs put theirs).
     pub user_agents: BTreeMap<String, u64>,
+    /// How far tests moved the simulator's time ahead of the wall clock.
+    pub clock_offset_seconds: i64,
     #[serde(skip)]
     next_id: u64,
 }
@@ -315,6 +317,21 @@ impl Sim {
         }
     }
 
+    /// The simulator's time: the wall clock, plus what tests advanced it
+    /// by (`POST /_sim/clock`), which CronJobs' schedules follow.
+    pub fn now(&self) -> jiff::Timestamp {
+        let ahead = jiff::SignedDuration::from_secs(self.world().clock_offset_seconds);
+        jiff::Timestamp::now()
+            .checked_add(ahead)
+            .unwrap_or(jiff::Timestamp::MAX)
+    }
+
+    /// Moves the simulator's time forward.
+    pub fn advance_clock(&self, seconds: i64) -> jiff::Timestamp {
+        self.world().clock_offset_seconds += seconds.max(0);
+        self.now()
+    }
+
     /// One tick of the simulated controllers, in every cluster.
     fn tick(self: &Arc<Self>) {
         self.reconcile();
@@ -322,6 +339,7 @@ impl Sim {
             rollout_time: self.config.rollout_time,
             failing_images: self.config.failing_images.clone(),
             progress_deadline_cap: self.config.progress_deadline_cap,
+            now: self.now(),
         };
         for k in self.world().kube.values_mut() {
             kube::controllers::run(&mut k.objects, &mut k.memory, &settings);

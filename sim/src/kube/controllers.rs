@@ -2,7 +2,7 @@
 //! (status, conditions, revisions; images matching a failing pattern never
 //! become ready and end in ProgressDeadlineExceeded; pods whose claims
 //! cannot bind are not scheduled), StatefulSets (in `stateful_sets`), Jobs
-//! (in `jobs`), volume claims (in `claims`), the autoscaler keeping deployments
+//! (in `jobs`), CronJobs (in `cron_jobs`), volume claims (in `claims`), the autoscaler keeping deployments
 //! and StatefulSets within their HPA's bounds, load-balancer addresses,
 //! garbage collection and namespace termination.
 
@@ -23,6 +23,9 @@ pub struct Settings {
     /// Upper bound on a deployment's progress deadline, so tests of failed
     /// rollouts need not wait ten minutes.
     pub progress_deadline_cap: Option<Duration>,
+    /// The simulator's time, which CronJobs run on: the wall clock plus
+    /// what `POST /_sim/clock` advanced it by.
+    pub now: jiff::Timestamp,
 }
 
 /// Per-object controller memory that is not part of the API objects.
@@ -31,6 +34,7 @@ pub struct Memory {
     rollouts: HashMap<String, Rollout>,
     pub(super) stateful_sets: HashMap<String, super::stateful_sets::Revisions>,
     pub(super) jobs: HashMap<String, Instant>,
+    pub(super) cron_jobs: HashMap<String, super::cron_jobs::Checked>,
     terminating: HashMap<String, Instant>,
 }
 
@@ -44,6 +48,7 @@ struct Rollout {
 pub fn run(objects: &mut Objects, memory: &mut Memory, settings: &Settings) {
     deployments(objects, memory, settings);
     super::stateful_sets::run(objects, memory, settings);
+    super::cron_jobs::run(objects, memory, settings.now);
     super::jobs::run(objects, memory, settings);
     // After the pods it binds claims for on first use.
     super::claims::run(objects);

@@ -3,8 +3,8 @@
 //! pattern, exits with an error, and the Job fails once more pods have
 //! failed than its backoff limit allows (BackoffLimitExceeded), as the
 //! real controller reports it; a pod whose claims cannot bind stays
-//! Pending, unscheduled, and the run waits. CronJobs are stored, not
-//! scheduled.
+//! Pending, unscheduled, and the run waits. CronJobs start Jobs in
+//! `cron_jobs`.
 
 use std::time::Instant;
 

@@ -5,6 +5,7 @@
 
 pub mod claims;
 pub mod controllers;
+pub mod cron_jobs;
 pub mod defaults;
 pub mod fields;
 pub mod immutable;
