@@ -194,7 +194,41 @@ async fn unknown_types_and_unoffered_features_answer_with_diagnostics() {
         .await
         .unwrap()
         .into_inner();
-    assert!(identities.identity_schemas.is_empty());
+    // Every resource has an identity; a stored one (version 0) is read as
+    // it is, and an unknown type's is refused with a diagnostic.
+    assert_eq!(identities.identity_schemas.len(), 4);
+    let pool = &identities.identity_schemas["genesis_node_pool"];
+    let names: Vec<&str> = pool
+        .identity_attributes
+        .iter()
+        .map(|a| a.name.as_str())
+        .collect();
+    assert_eq!(names, ["cluster", "name"]);
+    assert!(
+        pool.identity_attributes
+            .iter()
+            .all(|a| a.required_for_import)
+    );
+    let upgraded = client
+        .upgrade_resource_identity(pb::upgrade_resource_identity::Request {
+            type_name: "genesis_node_pool".into(),
+            version: 0,
+            raw_identity: br#"{"cluster":"projects/p/locations/l/clusters/c","name":"a"}"#.to_vec(),
+        })
+        .await
+        .unwrap()
+        .into_inner();
+    assert!(upgraded.diagnostics.is_empty() && upgraded.upgraded_identity.is_some());
+    let refused = client
+        .upgrade_resource_identity(pb::upgrade_resource_identity::Request {
+            type_name: "genesis_nope".into(),
+            version: 0,
+            raw_identity: b"{}".to_vec(),
+        })
+        .await
+        .unwrap()
+        .into_inner();
+    assert_eq!(errors(&refused.diagnostics).len(), 1);
     let meta = client
         .get_metadata(pb::get_metadata::Request {})
         .await
