@@ -302,6 +302,21 @@ impl Workspace {
 
     /// The managed resources in the state: (address, ID).
     pub fn managed_resources(&self) -> Vec<(String, String)> {
+        self.in_state(|r| Json::from(r["values"]["id"].as_str().unwrap_or_default()))
+            .into_iter()
+            .map(|(address, id)| (address, id.as_str().unwrap_or_default().to_string()))
+            .collect()
+    }
+
+    /// Each managed resource's identity as the state records it: (address,
+    /// identity); null where the client or provider recorded none.
+    pub fn identities(&self) -> Vec<(String, Json)> {
+        self.in_state(|r| r["identity"].clone())
+    }
+
+    /// (address, what `pick` takes from it) for each managed resource of
+    /// `terraform show -json`.
+    fn in_state(&self, pick: impl Fn(&Json) -> Json) -> Vec<(String, Json)> {
         let shown = self.run(&["show", "-json"]).ok().json();
         shown["values"]["root_module"]["resources"]
             .as_array()
@@ -312,7 +327,7 @@ impl Workspace {
             .map(|r| {
                 (
                     r["address"].as_str().unwrap_or_default().to_string(),
-                    r["values"]["id"].as_str().unwrap_or_default().to_string(),
+                    pick(r),
                 )
             })
             .collect()
@@ -352,25 +367,6 @@ impl Workspace {
             })
             .collect();
         self.adopt_with_imports(preamble, &imports, identities.len())
-    }
-
-    /// Each managed resource's identity as the state records it: (address,
-    /// identity); null where the client or provider recorded none.
-    pub fn identities(&self) -> Vec<(String, Json)> {
-        let shown = self.run(&["show", "-json"]).ok().json();
-        shown["values"]["root_module"]["resources"]
-            .as_array()
-            .map(Vec::as_slice)
-            .unwrap_or_default()
-            .iter()
-            .filter(|r| r["mode"] == "managed")
-            .map(|r| {
-                (
-                    r["address"].as_str().unwrap_or_default().to_string(),
-                    r["identity"].clone(),
-                )
-            })
-            .collect()
     }
 
     fn adopt_with_imports(&self, preamble: &str, imports: &str, count: usize) -> String {

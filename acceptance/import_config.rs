@@ -4,7 +4,7 @@
 //! validate and plan nothing but the imports; once imported, the next plan
 //! is empty.
 
-use crate::harness::{Sim, Workspace, each_terraform};
+use crate::harness::{Sim, Terraform, Workspace, each_terraform};
 
 const PROVIDER: &str = r#"
 terraform {
@@ -74,15 +74,21 @@ resource "genesis_workload" "worker" {
 }
 "#;
 
+/// `EXISTING`, applied by a workspace of its own.
+fn existing(tf: &Terraform, sim: &Sim) -> Workspace {
+    let existing =
+        Workspace::new(tf, &[("main.tf", &format!("{PROVIDER}{EXISTING}"))]).against(sim);
+    existing
+        .run(&["apply", "-input=false", "-auto-approve"])
+        .ok();
+    existing
+}
+
 #[test]
 fn import_blocks_generate_configuration_that_plans_clean() {
     each_terraform(|tf| {
         let sim = Sim::start();
-        let existing =
-            Workspace::new(tf, &[("main.tf", &format!("{PROVIDER}{EXISTING}"))]).against(&sim);
-        existing
-            .run(&["apply", "-input=false", "-auto-approve"])
-            .ok();
+        let existing = existing(tf, &sim);
 
         let generated = existing.adopt_with_generated_config(PROVIDER);
         assert!(
@@ -100,11 +106,7 @@ fn import_blocks_generate_configuration_that_plans_clean() {
 fn import_blocks_by_identity() {
     each_terraform(|tf| {
         let sim = Sim::start();
-        let existing =
-            Workspace::new(tf, &[("main.tf", &format!("{PROVIDER}{EXISTING}"))]).against(&sim);
-        existing
-            .run(&["apply", "-input=false", "-auto-approve"])
-            .ok();
+        let existing = existing(tf, &sim);
         let identities = existing.identities();
         if !tf.has_resource_identity() {
             assert!(
