@@ -369,7 +369,9 @@ impl Workspace {
         self.adopt_with_imports(preamble, &imports, identities.len())
     }
 
-    fn adopt_with_imports(&self, preamble: &str, imports: &str, count: usize) -> String {
+    /// Adopts with the given `import` blocks, `count` of them, as
+    /// `adopt_with_generated_config` does.
+    pub fn adopt_with_imports(&self, preamble: &str, imports: &str, count: usize) -> String {
         let mut adopting = Workspace::new(
             &self.terraform,
             &[("main.tf", &format!("{preamble}\n{imports}"))],

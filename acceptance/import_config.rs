@@ -144,3 +144,93 @@ fn import_blocks_by_identity() {
         );
     });
 }
+
+/// Workloads made with kubectl, not by Genesis, adopted the same way: the
+/// generated configuration validates, plans the imports alone, then
+/// nothing.
+#[test]
+fn workloads_made_with_kubectl_adopt_cleanly() {
+    each_terraform(|tf| {
+        let sim = Sim::start();
+        let cluster = Workspace::new(
+            tf,
+            &[(
+                "main.tf",
+                &format!(
+                    r#"{PROVIDER}
+resource "genesis_cluster" "apps" {{
+  name                  = "apps"
+  enable_autopilot      = true
+  kubernetes_namespaces = ["apps"]
+}}
+output "endpoint" {{
+  value = genesis_cluster.apps.endpoint
+}}
+output "ca_certificate" {{
+  value = genesis_cluster.apps.ca_certificate
+}}
+"#
+                ),
+            )],
+        )
+        .against(&sim);
+        cluster
+            .run(&["apply", "-input=false", "-auto-approve"])
+            .ok();
+        let outputs = cluster.run(&["output", "-json"]).ok().json();
+        let kubeconfig = crate::harness::kubeconfig(&outputs, &sim.running.urls.token);
+        let file = cluster.dir.path().join("kubeconfig");
+        std::fs::write(&file, kubeconfig).unwrap();
+        let kubectl = |args: &[&str]| {
+            let out = std::process::Command::new("kubectl")
+                .arg("--kubeconfig")
+                .arg(&file)
+                .args(["--namespace", "apps"])
+                .args(args)
+                .output()
+                .expect("kubectl on PATH");
+            assert!(
+                out.status.success(),
+                "kubectl {args:?}: {}",
+                String::from_utf8_lossy(&out.stderr)
+            );
+        };
+        // What `kubectl create deployment`, `expose` and `create cronjob`
+        // make, sent as JSON (genesis-sim decodes protobuf for a few kinds
+        // only).
+        let manifests = cluster.dir.path().join("made-by-hand.json");
+        std::fs::write(&manifests, MADE_WITH_KUBECTL).unwrap();
+        kubectl(&[
+            "create",
+            "--validate=false",
+            "-f",
+            manifests.to_str().unwrap(),
+        ]);
+        let id = "projects/p/locations/us-central1/clusters/apps/apps";
+        let imports = format!(
+            "import {{\n  to = genesis_workload.web\n  id = \"{id}/web\"\n}}\nimport {{\n  to = genesis_workload.nightly\n  id = \"{id}/nightly\"\n}}\n"
+        );
+        let generated = cluster.adopt_with_imports(PROVIDER, &imports, 2);
+        assert!(
+            generated.contains("kind") && generated.contains("CronJob"),
+            "{generated}"
+        );
+    });
+}
+
+const MADE_WITH_KUBECTL: &str = r#"{"apiVersion": "v1", "kind": "List", "items": [
+  {"apiVersion": "apps/v1", "kind": "Deployment",
+   "metadata": {"name": "web", "labels": {"app": "web"}},
+   "spec": {"replicas": 2, "selector": {"matchLabels": {"app": "web"}},
+            "template": {"metadata": {"labels": {"app": "web"}},
+                         "spec": {"containers": [{"name": "nginx", "image": "nginx:1.27", "ports": [{"containerPort": 8080}]}]}}}},
+  {"apiVersion": "v1", "kind": "Service",
+   "metadata": {"name": "web", "labels": {"app": "web"}},
+   "spec": {"selector": {"app": "web"}, "ports": [{"port": 80, "protocol": "TCP", "targetPort": 8080}]}},
+  {"apiVersion": "batch/v1", "kind": "CronJob",
+   "metadata": {"name": "nightly"},
+   "spec": {"schedule": "0 2 * * *",
+            "jobTemplate": {"metadata": {"name": "nightly"},
+                            "spec": {"template": {"spec": {"restartPolicy": "OnFailure",
+                                                           "containers": [{"name": "nightly", "image": "busybox:1.37", "command": ["/bin/true"]}]}}}}}}
+]}"#;

@@ -39,7 +39,8 @@ type Labels = BTreeMap<String, String>;
 /// The parts of `live` that are Genesis's: what the `genesis` manager owns
 /// by its managedFields, plus what Genesis last applied (`applied`, null
 /// when unknown). An object no Genesis apply ever touched (an import of
-/// something made by other tools) is taken whole.
+/// something made by other tools) is taken whole, whatever the state
+/// before the import renders.
 pub fn ours(live: &Json, applied: &Json) -> Json {
     let owned = live["metadata"]["managedFields"]
         .as_array()
@@ -52,7 +53,7 @@ pub fn ours(live: &Json, applied: &Json) -> Json {
         })
         .map(|entry| &entry["fieldsV1"]);
     match owned {
-        None if applied.is_null() => {
+        None => {
             let mut whole = live.clone();
             if let Some(fields) = whole.as_object_mut() {
                 fields.remove("status");
@@ -64,7 +65,7 @@ pub fn ours(live: &Json, applied: &Json) -> Json {
             }
             whole
         }
-        owned => prune(live, owned.unwrap_or(&Json::Null), applied),
+        Some(owned) => prune(live, owned, applied),
     }
 }
 

@@ -589,9 +589,16 @@ fn validate_kind(config: &Value, diags: &mut Diagnostics) {
         !task && config.get("job").is_set(),
         "`job` applies to Jobs and CronJobs",
     );
+    // A setting at its default is accepted on any kind: a configuration
+    // generated from an import writes every defaulted attribute out.
+    let changed = |v: &Value, default: Value| v.is_set() && *v != default;
     only(
         AttributePath::attr("volume_retention").join("when_scaled"),
-        !stateful && config.get("volume_retention").get("when_scaled").is_set(),
+        !stateful
+            && changed(
+                config.get("volume_retention").get("when_scaled"),
+                "Retain".into(),
+            ),
         "`when_scaled` applies to StatefulSets (the pods of other kinds share their claims, which a scale-in leaves alone)",
     );
     if task {
@@ -606,9 +613,14 @@ fn validate_kind(config: &Value, diags: &mut Diagnostics) {
             "progress_deadline_seconds",
             "pod_management_policy",
         ] {
+            let default = match name {
+                "min_ready_seconds" => Value::Number(0.0),
+                "progress_deadline_seconds" => Value::Number(600.0),
+                _ => Value::Null,
+            };
             only(
                 AttributePath::attr(name),
-                config.get(name).is_set(),
+                changed(config.get(name), default),
                 &format!(
                     "`{name}` applies to Deployments and StatefulSets, whose pods serve rather than run to completion"
                 ),
