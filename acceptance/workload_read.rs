@@ -12,9 +12,11 @@ use crate::workload::EVERYTHING;
 const CLUSTER: &str = "projects/p/locations/us-central1/clusters/apps";
 
 fn config() -> String {
+    // The claim `everything` mounts (`shared-data`) is another workload's:
+    // its pods could not be scheduled before it exists.
     let everything = &EVERYTHING[EVERYTHING.find("resource ").unwrap()..].replace(
         "kubeconfig_path    = \"/nonexistent/kubeconfig\"\n  kubeconfig_context = \"dev\"",
-        "cluster = genesis_cluster.main.id",
+        "cluster    = genesis_cluster.main.id\n  depends_on = [genesis_workload.shared]",
     );
     format!(
         r#"
@@ -29,6 +31,18 @@ resource "genesis_workload" "api" {{
   resources   = {{ requests = {{ cpu = "500m", memory = "256Mi" }} }}
   autoscaling = {{ min_replicas = 2, max_replicas = 6, cpu_target = 70 }}
   service     = {{}}
+}}
+
+resource "genesis_workload" "shared" {{
+  cluster   = genesis_cluster.main.id
+  namespace = "jobs"
+  name      = "shared"
+  kind      = "CronJob"
+  image     = "busybox:1.37"
+  cron      = {{ schedule = "@daily" }}
+  volumes = {{
+    data = {{ size = "1Gi", storage_class = "standard", mount_path = "/data" }}
+  }}
 }}
 
 output "endpoint" {{
@@ -270,8 +284,8 @@ fn workloads_are_read_back_from_the_cluster() {
             .filter(|c| c["change"]["actions"] == json!(["create"]))
             .count();
         assert_eq!(
-            creates, 3,
-            "the cluster and both workloads are created again"
+            creates, 4,
+            "the cluster and its three workloads are created again"
         );
         ws.run(&["destroy", "-input=false", "-auto-approve"]).ok();
         assert_eq!(sim.state()["gke"]["clusters"], json!({}));
