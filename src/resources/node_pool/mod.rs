@@ -222,11 +222,11 @@ impl Resource for NodePool {
                 .at(AttributePath::attr("initial_node_count")),
             );
         }
-        // Again once the cluster (and so the cloud) is known, which for a
-        // cluster made in the same apply is only now.
-        if on_eks(ctx.config).is_none() {
-            validate_gpu(planned, diags);
-        }
+        // Again with the cloud's defaults filled in, and once the cluster
+        // (and so the cloud) is known, which for a cluster made in the same
+        // apply is only when the apply plans again. Whatever validation
+        // found has stopped the plan before this.
+        validate_gpu(planned, diags);
         plan_version(ctx, planned, diags);
         planned.set_attr("effective_labels", effective_labels(planned));
         planned.set_attr("effective_taints", effective_taints(planned));
