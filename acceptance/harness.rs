@@ -568,6 +568,34 @@ impl Workspace {
         cmd.spawn().expect("start terraform")
     }
 
+    /// `terraform plan`'s counts of resources to (add, change, destroy),
+    /// with its output when they are not `expected`.
+    pub fn assert_plan_counts(&self, expected: (u32, u32, u32)) -> Run {
+        let plan = self.run(&["plan", "-input=false", "-no-color"]).ok();
+        let counts = plan
+            .stdout
+            .lines()
+            .find_map(|line| {
+                let rest = line.trim().strip_prefix("Plan: ")?.trim_end_matches('.');
+                let number = |what: &str| {
+                    rest.split(", ")
+                        .find_map(|part| part.strip_suffix(what)?.trim().parse::<u32>().ok())
+                };
+                Some((
+                    number(" to add").unwrap_or(0),
+                    number(" to change").unwrap_or(0),
+                    number(" to destroy").unwrap_or(0),
+                ))
+            })
+            .unwrap_or((0, 0, 0));
+        assert_eq!(
+            counts, expected,
+            "(add, change, destroy) planned:\n{}",
+            plan.stdout
+        );
+        plan
+    }
+
     /// `terraform plan -detailed-exitcode`: whether changes are planned.
     pub fn plan_has_changes(&self) -> bool {
         let run = self
@@ -578,6 +606,25 @@ impl Workspace {
             Some(2) => true,
             _ => panic!("terraform plan failed:\n{}\n{}", run.stdout, run.stderr),
         }
+    }
+}
+
+/// Runs kubectl through `kubeconfig` in `namespace`, asserting it succeeds.
+pub fn kubectl(kubeconfig: &Path, namespace: &str) -> impl Fn(&[&str]) {
+    let (kubeconfig, namespace) = (kubeconfig.to_path_buf(), namespace.to_string());
+    move |args: &[&str]| {
+        let out = std::process::Command::new("kubectl")
+            .arg("--kubeconfig")
+            .arg(&kubeconfig)
+            .args(["--namespace", &namespace])
+            .args(args)
+            .output()
+            .expect("kubectl on PATH");
+        assert!(
+            out.status.success(),
+            "kubectl {args:?}: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
     }
 }
 

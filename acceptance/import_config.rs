@@ -181,20 +181,7 @@ output "ca_certificate" {{
         let kubeconfig = crate::harness::kubeconfig(&outputs, &sim.running.urls.token);
         let file = cluster.dir.path().join("kubeconfig");
         std::fs::write(&file, kubeconfig).unwrap();
-        let kubectl = |args: &[&str]| {
-            let out = std::process::Command::new("kubectl")
-                .arg("--kubeconfig")
-                .arg(&file)
-                .args(["--namespace", "apps"])
-                .args(args)
-                .output()
-                .expect("kubectl on PATH");
-            assert!(
-                out.status.success(),
-                "kubectl {args:?}: {}",
-                String::from_utf8_lossy(&out.stderr)
-            );
-        };
+        let kubectl = crate::harness::kubectl(&file, "apps");
         // What `kubectl create deployment`, `expose` and `create cronjob`
         // make, sent as JSON (genesis-sim decodes protobuf for a few kinds
         // only).

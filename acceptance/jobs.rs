@@ -104,12 +104,7 @@ fn jobs_run_to_completion_and_cron_jobs_keep_their_schedule() {
             "main.tf",
             &config("busybox:1.37", r#""migrate", "up", "--all""#, "30 3 * * *"),
         );
-        let plan = ws.run(&["plan", "-input=false", "-no-color"]).ok();
-        assert!(
-            plan.stdout.contains("0 to add, 2 to change, 0 to destroy"),
-            "{}",
-            plan.stdout
-        );
+        ws.assert_plan_counts((0, 2, 0));
         ws.run(&["apply", "-input=false", "-auto-approve"]).ok();
         assert_ne!(uid(&sim), first, "a new run");
         assert_eq!(

@@ -211,12 +211,7 @@ fn gke_node_versions_move_in_place_and_forwards_only() {
         );
 
         ws.write("main.tf", &versioned("1.33", "b"));
-        let plan = ws.run(&["plan", "-input=false", "-no-color"]).ok();
-        assert!(
-            plan.stdout.contains("0 to add, 1 to change, 0 to destroy"),
-            "{}",
-            plan.stdout
-        );
+        ws.assert_plan_counts((0, 1, 0));
         ws.run(&["apply", "-input=false", "-auto-approve"]).ok();
         assert!(version(&sim).starts_with("1.33."), "{}", version(&sim));
         assert!(!ws.plan_has_changes());
@@ -306,12 +301,7 @@ fn gpu_pools_on_gke() {
             "main.tf",
             &gpu_pool("g2-standard-8", r#"gpu = { type = "nvidia-l4" }"#),
         );
-        let plan = ws.run(&["plan", "-input=false", "-no-color"]).ok();
-        assert!(
-            plan.stdout.contains("0 to add, 1 to change, 0 to destroy"),
-            "{}",
-            plan.stdout
-        );
+        ws.assert_plan_counts((0, 1, 0));
         ws.run(&["apply", "-input=false", "-auto-approve"]).ok();
         assert_eq!(
             pool(&sim)["config"]["accelerators"][0]["gpuDriverInstallationConfig"]["gpuDriverVersion"],

@@ -94,12 +94,7 @@ fn stateful_sets_keep_their_data() {
             "main.tf",
             &config("postgres:17.6", "2Gi", "standard-rwo", ""),
         );
-        let plan = ws.run(&["plan", "-input=false", "-no-color"]).ok();
-        assert!(
-            plan.stdout.contains("0 to add, 1 to change, 0 to destroy"),
-            "{}",
-            plan.stdout
-        );
+        ws.assert_plan_counts((0, 1, 0));
         ws.run(&["apply", "-input=false", "-auto-approve"]).ok();
         for ordinal in [0, 1] {
             assert_eq!(claim_size(&sim, ordinal), "2Gi", "claim {ordinal} grew");
@@ -429,12 +424,7 @@ fn shared_claims_outlive_their_workloads() {
 
         // Growing the claim, not bound yet, makes it again at its new size.
         ws.write("main.tf", &shared_config("2Gi", ""));
-        let plan = ws.run(&["plan", "-input=false", "-no-color"]).ok();
-        assert!(
-            plan.stdout.contains("0 to add, 1 to change, 0 to destroy"),
-            "{}",
-            plan.stdout
-        );
+        ws.assert_plan_counts((0, 1, 0));
         ws.run(&["apply", "-input=false", "-auto-approve"]).ok();
         assert_eq!(
             claim("backup-dumps")["spec"]["resources"]["requests"]["storage"],
@@ -525,5 +515,119 @@ fn shared_claims_outlive_their_workloads() {
         assert!(!ws.plan_has_changes());
         ws.run(&destroy).ok();
         assert!(claim("backup-dumps").is_null(), "deleted as asked");
+    });
+}
+
+/// The seeds' data tier itself (`examples/data-tier`): made from empty
+/// state with its cluster in one apply, grown in place, never shrunk, its
+/// claims kept when the workloads go and taken back by the next ones, and
+/// deleted only by a configuration that says so.
+#[test]
+fn the_data_tier_keeps_its_data() {
+    const CLUSTER: &str =
+        "projects/genesis-project-dev/locations/us-central1/clusters/genesis-data";
+    const STATEFUL: [&str; 4] = ["postgres", "backup", "redis", "rabbitmq"];
+    const CLAIMS: [&str; 6] = [
+        "data-postgres-0",
+        "postgres-backup-backups",
+        "data-redis-0",
+        "data-rabbitmq-0",
+        "data-rabbitmq-1",
+        "data-rabbitmq-2",
+    ];
+    each_terraform(|tf| {
+        let sim = Sim::start();
+        let ws = Workspace::example(tf, "data-tier").against(&sim);
+        let example = std::fs::read_to_string(ws.dir.path().join("main.tf")).unwrap();
+        let claim = |name: &str| {
+            sim.state()["kube"][CLUSTER]["objects"]["objects"]
+                [format!("/persistentvolumeclaims/data/{name}")]
+            .clone()
+        };
+        let size = |name: &str| claim(name)["spec"]["resources"]["requests"]["storage"].clone();
+        ws.run(&["apply", "-input=false", "-auto-approve"]).ok();
+        assert!(
+            !ws.plan_has_changes(),
+            "the example plans empty once applied"
+        );
+        assert_eq!(size("data-postgres-0"), "100Gi");
+        assert_eq!(claim("data-postgres-0")["status"]["phase"], "Bound");
+        assert_eq!(size("postgres-backup-backups"), "500Gi");
+        let uid = claim("data-postgres-0")["metadata"]["uid"].clone();
+
+        // PostgreSQL's volume grows in place: its claim is expanded.
+        let grown = example.replace(r#"size = "100Gi""#, r#"size = "200Gi""#);
+        ws.write("main.tf", &grown);
+        ws.assert_plan_counts((0, 1, 0));
+        ws.run(&["apply", "-input=false", "-auto-approve"]).ok();
+        assert_eq!(size("data-postgres-0"), "200Gi");
+        assert_eq!(
+            claim("data-postgres-0")["metadata"]["uid"],
+            uid,
+            "the same claim"
+        );
+        assert!(!ws.plan_has_changes());
+
+        // It never shrinks: refused at plan time, with the attribute.
+        ws.write(
+            "main.tf",
+            &example.replace(r#"size = "100Gi""#, r#"size = "50Gi""#),
+        );
+        let shrink = ws.run(&["plan", "-input=false", "-no-color"]);
+        assert!(
+            !shrink.status.success()
+                && shrink.stderr.contains("Volume claims cannot shrink")
+                && shrink.stderr.contains("genesis_workload.postgres"),
+            "{}",
+            shrink.stderr
+        );
+
+        // Destroying the workloads keeps every claim, and the plan says so.
+        ws.write("main.tf", &grown);
+        let targets: Vec<String> = STATEFUL
+            .iter()
+            .map(|w| format!("-target=genesis_workload.{w}"))
+            .collect();
+        let destroy = |ws: &Workspace| {
+            let mut args = vec!["destroy", "-input=false", "-auto-approve", "-no-color"];
+            args.extend(targets.iter().map(String::as_str));
+            ws.run(&args).ok()
+        };
+        let run = destroy(&ws);
+        let said = format!("{}{}", run.stdout, run.stderr);
+        // Terraform folds the other workloads' warnings into "3 more".
+        assert!(
+            said.contains("Volume claims are kept") && said.contains("data-postgres-N"),
+            "{said}"
+        );
+        let objects = sim.state()["kube"][CLUSTER]["objects"]["objects"].clone();
+        for set in ["postgres", "redis", "rabbitmq"] {
+            assert!(objects[format!("apps/statefulsets/data/{set}")].is_null());
+        }
+        assert!(objects["batch/cronjobs/data/postgres-backup"].is_null());
+        for name in CLAIMS {
+            assert!(claim(name)["metadata"]["uid"].is_string(), "{name} kept");
+        }
+
+        // A configuration that deletes them: the workloads come back on
+        // their own claims, and go with them.
+        let mut deleting = grown.clone();
+        for kind in ["StatefulSet", "CronJob"] {
+            deleting = deleting.replace(
+                &format!("kind      = \"{kind}\"\n"),
+                &format!(
+                    "kind      = \"{kind}\"\n  volume_retention = {{ when_deleted = \"Delete\" }}\n"
+                ),
+            );
+        }
+        assert_eq!(deleting.matches("when_deleted").count(), 4, "{deleting}");
+        ws.write("main.tf", &deleting);
+        ws.run(&["apply", "-input=false", "-auto-approve"]).ok();
+        assert_eq!(claim("data-postgres-0")["metadata"]["uid"], uid, "its data");
+        assert!(!ws.plan_has_changes());
+        destroy(&ws);
+        for name in CLAIMS {
+            assert!(claim(name).is_null(), "{name} deleted as configured");
+        }
     });
 }

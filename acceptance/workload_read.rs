@@ -147,20 +147,7 @@ fn workloads_are_read_back_from_the_cluster() {
         let kubeconfig = kubeconfig(&outputs, &sim.running.urls.token);
         let kubeconfig_file = ws.dir.path().join("kubeconfig");
         std::fs::write(&kubeconfig_file, &kubeconfig).unwrap();
-        let kubectl = |args: &[&str]| {
-            let out = std::process::Command::new("kubectl")
-                .arg("--kubeconfig")
-                .arg(&kubeconfig_file)
-                .args(["--namespace", "jobs"])
-                .args(args)
-                .output()
-                .expect("kubectl on PATH");
-            assert!(
-                out.status.success(),
-                "kubectl {args:?}: {}",
-                String::from_utf8_lossy(&out.stderr)
-            );
-        };
+        let kubectl = crate::harness::kubectl(&kubeconfig_file, "jobs");
         kubectl(&[
             "patch",
             "deployment",

@@ -266,13 +266,21 @@ fn finished(job: &Json) -> Option<bool> {
         })
 }
 
+/// Deletes a run as the real controller does: in the background, its pods
+/// left to the garbage collector.
 fn remove(objects: &mut Objects, job: &Json) {
-    let key = format!(
-        "batch/jobs/{}/{}",
-        job["metadata"]["namespace"].as_str().unwrap_or_default(),
-        job["metadata"]["name"].as_str().unwrap_or_default()
+    let Some(rt) = resources::find("batch", "v1", "jobs") else {
+        return;
+    };
+    let at = |field: &str| job["metadata"][field].as_str().unwrap_or_default();
+    // Already gone is what was wanted.
+    let _ = objects.delete(
+        rt,
+        at("namespace"),
+        at("name"),
+        Some("Background"),
+        &Json::Null,
     );
-    objects.objects.remove(&key);
 }
 
 /// Starts the run scheduled at `t`.

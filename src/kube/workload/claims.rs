@@ -81,10 +81,10 @@ pub(super) async fn shared_claims(
         .collect())
 }
 
-/// Grows the live claims of a StatefulSet's pods: `sizes` gives the new
-/// size of each claim template that grew. The API server refuses where the
-/// claim's StorageClass does not allow expansion, before anything else
-/// changes.
+/// Grows the live claims of a StatefulSet's pods: `sizes` gives, for each
+/// claim template that grew, the prefix of its claims' names (the ordinal
+/// follows) and the new size. The API server refuses where the claim's
+/// StorageClass does not allow expansion, before anything else changes.
 pub async fn expand_claims(
     client: &kube::Client,
     namespace: &str,
@@ -103,8 +103,8 @@ pub async fn expand_claims(
         .map_err(|e| KubeError::from_kube("listing the volume claims", e))?;
     for claim in list.items {
         let name = claim.metadata.name.clone().unwrap_or_default();
-        let Some((_, size)) = sizes.iter().find(|(template, _)| {
-            name.strip_prefix(&format!("{template}-{set}-"))
+        let Some((_, size)) = sizes.iter().find(|(prefix, _)| {
+            name.strip_prefix(prefix.as_str())
                 .is_some_and(|ordinal| ordinal.chars().all(|c| c.is_ascii_digit()))
         }) else {
             continue;
@@ -130,18 +130,29 @@ pub async fn expand_claims(
 /// Pending at another size (a WaitForFirstConsumer claim no pod has used
 /// yet) is deleted, for the apply to make it again at its new size. The
 /// deletion holds only for the claim as read (its uid and version as
-/// preconditions), so one that binds meanwhile is never lost.
+/// preconditions), so one that binds meanwhile is never lost. Only claims
+/// rendered at another size than in `prior` (all of them on a create,
+/// which may take back a kept claim) are read.
 pub async fn remake_pending_claims(
     client: &kube::Client,
-    objects: &[Json],
+    (prior, objects): (&[Json], &[Json]),
     timeout: std::time::Duration,
     stop: &CancellationToken,
 ) -> Result<(), KubeError> {
     use kube::api::{DeleteParams, Preconditions};
     let started = std::time::Instant::now();
+    let size = |o: &Json| o["spec"]["resources"]["requests"]["storage"].clone();
+    let resized = |claim: &&Json| {
+        !prior.iter().any(|p| {
+            p["kind"] == "PersistentVolumeClaim"
+                && p["metadata"]["name"] == claim["metadata"]["name"]
+                && size(p) == size(claim)
+        })
+    };
     for object in objects
         .iter()
         .filter(|o| o["kind"] == "PersistentVolumeClaim")
+        .filter(resized)
     {
         let namespace = object["metadata"]["namespace"]
             .as_str()

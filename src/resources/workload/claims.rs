@@ -9,7 +9,7 @@ use crate::framework::path::AttributePath;
 use crate::framework::validators;
 use crate::framework::value::Value;
 
-use super::{Kind, WorkloadSpec};
+use super::{Kind, Model, WorkloadSpec};
 
 /// The pods' claims can grow (the live claims are expanded in place), but
 /// never shrink, and their class and access modes are set for good: such
@@ -23,14 +23,20 @@ pub(super) fn plan_claims(
     recorded: &Recorded,
     diags: &mut Diagnostics,
 ) {
-    if prior.get("kind") != planned.get("kind") {
+    // The prior state is known and whole; the plan may hold unknowns,
+    // so it is read by attribute.
+    let Ok(before) = Model::decode(prior) else {
+        return;
+    };
+    let before = &before.spec;
+    if planned.get("kind").as_str() != Some(before.kind.name()) {
         return;
     }
-    plan_scale_in(prior, planned, diags);
+    plan_scale_in(before, planned, diags);
     for (name, was) in prior.get("volumes").entries().into_iter().flatten() {
         let now = planned.get("volumes").get(name);
         let at = AttributePath::attr("volumes").key(name);
-        plan_dropped_claim(prior, name, was, now, diags);
+        plan_dropped_claim(before, name, now, diags);
         let (Some(old), Some(new)) = (was.get("size").as_str(), now.get("size").as_str()) else {
             continue;
         };
@@ -80,31 +86,18 @@ pub(super) fn plan_claims(
 /// A sized volume removed from a Deployment, Job or CronJob leaves the
 /// claim its pods shared (and its data) unless told otherwise: the plan
 /// says which it does. (A StatefulSet's claims per pod stay either way.)
-fn plan_dropped_claim(
-    prior: &Value,
-    volume: &str,
-    was: &Value,
-    now: &Value,
-    diags: &mut Diagnostics,
-) {
-    let kind = prior.get("kind").as_str().unwrap_or("Deployment");
-    if kind == "StatefulSet"
-        || !was.get("size").is_set()
-        || now.get("size").is_set()
-        || now.is_unknown()
-    {
+fn plan_dropped_claim(before: &WorkloadSpec, volume: &str, now: &Value, diags: &mut Diagnostics) {
+    let Some((_, claim, _)) = before.shared_claims().find(|(v, _, _)| *v == volume) else {
+        return;
+    };
+    if now.get("size").is_set() || now.is_unknown() {
         return;
     }
-    let claim = format!(
-        "{}-{volume}",
-        prior.get("name").as_str().unwrap_or_default()
-    );
     // The claim was made with the retention applied then, which decides.
-    let deleted = prior.get("volume_retention").get("when_deleted").as_str() == Some("Delete");
-    let what = if deleted {
-        "deletes it and its data (volume_retention.when_deleted = \"Delete\")"
-    } else {
+    let what = if before.keeps_claims() {
         "keeps it and its data: delete it with kubectl when it is no longer needed, or apply volume_retention = { when_deleted = \"Delete\" } before removing the volume"
+    } else {
+        "deletes it and its data (volume_retention.when_deleted = \"Delete\")"
     };
     diags.push(
         Diagnostic::warning(
@@ -117,30 +110,23 @@ fn plan_dropped_claim(
 
 /// A StatefulSet scaled in keeps the claims of the pods it removes, unless
 /// told otherwise: the plan says which.
-fn plan_scale_in(prior: &Value, planned: &Value, diags: &mut Diagnostics) {
-    let (Some(was), Some(now)) = (
-        prior.get("replicas").as_i64(),
-        planned.get("replicas").as_i64(),
-    ) else {
+fn plan_scale_in(before: &WorkloadSpec, planned: &Value, diags: &mut Diagnostics) {
+    let (Some(was), Some(now)) = (before.replicas, planned.get("replicas").as_i64()) else {
         return;
     };
     let kept = planned.get("volume_retention").get("when_scaled").as_str() != Some("Delete");
-    let claims: Vec<&String> = planned
-        .get("volumes")
-        .entries()
-        .into_iter()
-        .flatten()
-        .filter(|(_, v)| v.get("size").is_set())
-        .map(|(name, _)| name)
+    let claims: Vec<String> = before
+        .volumes
+        .iter()
+        .filter(|(volume, v)| {
+            v.makes_claim() && planned.get("volumes").get(volume).get("size").is_set()
+        })
+        .map(|(volume, _)| format!("{}N", before.pod_claim_prefix(volume)))
         .collect();
-    if planned.get("kind").as_str() != Some("StatefulSet")
-        || now >= was
-        || !kept
-        || claims.is_empty()
-    {
+    if before.kind != Kind::StatefulSet || now >= was || !kept || claims.is_empty() {
         return;
     }
-    let name = planned.get("name").as_str().unwrap_or_default();
+    let name = &before.name;
     let ordinals = if now + 1 == was {
         format!("{now}")
     } else {
@@ -151,11 +137,7 @@ fn plan_scale_in(prior: &Value, planned: &Value, diags: &mut Diagnostics) {
             "Volume claims are kept",
             format!(
                 "Scaling {name} from {was} to {now} removes pods {ordinals}; their claims ({}) stay with their data, and a scale-out reuses them. volume_retention = {{ when_scaled = \"Delete\" }} deletes them instead.",
-                claims
-                    .iter()
-                    .map(|c| format!("{c}-{name}-N"))
-                    .collect::<Vec<_>>()
-                    .join(", ")
+                claims.join(", ")
             ),
         )
         .at(AttributePath::attr("replicas")),
@@ -169,17 +151,11 @@ pub(super) fn plan_destroy(spec: &WorkloadSpec, diags: &mut Diagnostics) {
     if !spec.keeps_claims() {
         return;
     }
-    let (claims, each) = if spec.kind == Kind::StatefulSet {
-        let claims: Vec<String> = spec
-            .volumes
-            .iter()
-            .filter(|(_, v)| v.size.is_some())
-            .map(|(volume, _)| format!("{volume}-{}-N", spec.name))
-            .collect();
-        (claims, "one per pod")
+    let claims = spec.claim_names();
+    let each = if spec.kind == Kind::StatefulSet {
+        "one per pod"
     } else {
-        let claims = spec.shared_claims().map(|(_, claim, _)| claim).collect();
-        (claims, "shared by its pods")
+        "shared by its pods"
     };
     if claims.is_empty() {
         return;

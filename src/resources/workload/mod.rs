@@ -939,7 +939,14 @@ async fn apply_workload(
         Ok(())
     } else {
         let timeout = wait_for(provider, planned, op, 10).timeout;
-        match workload::remake_pending_claims(client, &objects, timeout, &provider.stop).await {
+        match workload::remake_pending_claims(
+            client,
+            (&prior_objects, &objects),
+            timeout,
+            &provider.stop,
+        )
+        .await
+        {
             Ok(()) => workload::apply(client, &objects, &provider.stop).await,
             Err(e) => Err(e),
         }
@@ -1072,7 +1079,7 @@ async fn rebuild_stateful_set(
             let new = v.size.as_deref()?;
             let old = was.spec.volumes.get(name)?.size.as_deref()?;
             (validators::parse_quantity(new)? > validators::parse_quantity(old)?)
-                .then(|| (name.clone(), new.to_string()))
+                .then(|| (spec.pod_claim_prefix(name), new.to_string()))
         })
         .collect();
     let wait = wait_for(provider, planned, "update", 10);

@@ -236,7 +236,32 @@ impl WorkloadSpec {
         self.volumes
             .iter()
             .filter(|(_, v)| v.makes_claim() && self.kind != Kind::StatefulSet)
-            .map(|(volume, v)| (volume.as_str(), format!("{}-{volume}", self.name), v))
+            .map(|(volume, v)| (volume.as_str(), self.shared_claim(volume), v))
+    }
+
+    /// The name of the claim the pods share for `volume`.
+    pub fn shared_claim(&self, volume: &str) -> String {
+        format!("{}-{volume}", self.name)
+    }
+
+    /// The names the StatefulSet controller gives the claims of `volume`:
+    /// `VOLUME-NAME-` and the pod's ordinal.
+    pub fn pod_claim_prefix(&self, volume: &str) -> String {
+        format!("{volume}-{}-", self.name)
+    }
+
+    /// The claims destroying the workload would leave or delete, as names
+    /// a person reads (`VOLUME-NAME-N` for a claim per pod).
+    pub fn claim_names(&self) -> Vec<String> {
+        if self.kind == Kind::StatefulSet {
+            self.volumes
+                .iter()
+                .filter(|(_, v)| v.makes_claim())
+                .map(|(volume, _)| format!("{}N", self.pod_claim_prefix(volume)))
+                .collect()
+        } else {
+            self.shared_claims().map(|(_, claim, _)| claim).collect()
+        }
     }
 
     /// Whether destroying the workload keeps its claims (the default).
