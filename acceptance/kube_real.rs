@@ -545,6 +545,50 @@ fn comparable(object: &serde_json::Value) -> serde_json::Value {
     o
 }
 
+/// A simulated GKE cluster with `namespace`, made by Terraform, and a
+/// kubeconfig for it (the workspace keeps the cluster in its state).
+fn simulated_cluster(
+    tf: &crate::harness::Terraform,
+    sim: &crate::harness::Sim,
+    namespace: &str,
+) -> (Workspace, String) {
+    let cluster = Workspace::new(
+        tf,
+        &[(
+            "main.tf",
+            &format!(
+                r#"
+terraform {{
+  required_providers {{
+    genesis = {{ source = "genesis-platform/genesis" }}
+  }}
+}}
+resource "genesis_cluster" "sim" {{
+  project_id            = "p"
+  region                = "us-central1"
+  name                  = "sim"
+  enable_autopilot      = true
+  kubernetes_namespaces = ["{namespace}"]
+}}
+output "endpoint" {{
+  value = genesis_cluster.sim.endpoint
+}}
+output "ca_certificate" {{
+  value = genesis_cluster.sim.ca_certificate
+}}
+"#
+            ),
+        )],
+    )
+    .against(sim);
+    cluster
+        .run(&["apply", "-input=false", "-auto-approve"])
+        .ok();
+    let outputs = cluster.run(&["output", "-json"]).ok().json();
+    let kubeconfig = crate::harness::kubeconfig(&outputs, &sim.running.urls.token);
+    (cluster, kubeconfig)
+}
+
 /// The same workloads applied by Terraform to genesis-sim and to the real
 /// API server are stored alike: every object genesis_workload renders reads
 /// back the same from both, defaults and omissions included. Where they
@@ -554,39 +598,7 @@ fn the_simulator_stores_workloads_as_the_real_server_does() {
     let tf = &crate::harness::terraforms()[0];
     let server = ApiServer::start();
     let sim = crate::harness::Sim::start();
-    // A simulated cluster with the namespace, and a kubeconfig for it.
-    let cluster = Workspace::new(
-        tf,
-        &[(
-            "main.tf",
-            r#"
-terraform {
-  required_providers {
-    genesis = { source = "genesis-platform/genesis" }
-  }
-}
-resource "genesis_cluster" "sim" {
-  project_id            = "p"
-  region                = "us-central1"
-  name                  = "sim"
-  enable_autopilot      = true
-  kubernetes_namespaces = ["same"]
-}
-output "endpoint" {
-  value = genesis_cluster.sim.endpoint
-}
-output "ca_certificate" {
-  value = genesis_cluster.sim.ca_certificate
-}
-"#,
-        )],
-    )
-    .against(&sim);
-    cluster
-        .run(&["apply", "-input=false", "-auto-approve"])
-        .ok();
-    let outputs = cluster.run(&["output", "-json"]).ok().json();
-    let sim_kubeconfig = crate::harness::kubeconfig(&outputs, &sim.running.urls.token);
+    let (_cluster, sim_kubeconfig) = simulated_cluster(tf, &sim, "same");
     server.kubectl(&["create", "namespace", "same"]);
     server.kubectl(&["-n", "same", "create", "serviceaccount", "shared-runner"]);
 
@@ -634,6 +646,162 @@ output "ca_certificate" {
     assert!(
         differing.is_empty(),
         "genesis-sim stores these differently from the real server:\n{}",
+        differing.join("\n")
+    );
+}
+
+/// A CustomResourceDefinition (a trimmed Istio VirtualService) and one of
+/// its resources, applied with kubectl to genesis-sim and to the real API
+/// server: the definition is defaulted and established alike, the resource
+/// pruned and stored alike, and an invalid one refused with the same
+/// field errors.
+#[test]
+fn the_simulator_serves_custom_resources_as_the_real_server_does() {
+    let tf = &crate::harness::terraforms()[0];
+    let server = ApiServer::start();
+    let sim = crate::harness::Sim::start();
+    let (cluster, sim_kubeconfig) = simulated_cluster(tf, &sim, "golden");
+    server.kubectl(&["create", "namespace", "golden"]);
+    let files = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("sim/tests/custom");
+    let wrong = r#"apiVersion: networking.istio.io/v1
+kind: VirtualService
+metadata: {name: wrong, namespace: golden}
+spec:
+  http:
+  - route:
+    - destination: {host: reviews, port: {number: 70000}}
+      weight: ten
+"#;
+    let mut seen = Vec::new();
+    for (at, kubeconfig) in [("sim", sim_kubeconfig), ("real", server.kubeconfig.clone())] {
+        let dir = cluster.dir.path().join(at);
+        std::fs::create_dir_all(&dir).unwrap();
+        std::fs::write(dir.join("kubeconfig"), kubeconfig).unwrap();
+        std::fs::write(dir.join("wrong.yaml"), wrong).unwrap();
+        let kubectl = |args: &[&str]| {
+            std::process::Command::new("kubectl")
+                .arg("--kubeconfig")
+                .arg(dir.join("kubeconfig"))
+                .args(args)
+                .current_dir(&files)
+                .output()
+                .expect("kubectl on PATH")
+        };
+        let ok = |args: &[&str]| {
+            let out = kubectl(args);
+            assert!(
+                out.status.success(),
+                "{at}: kubectl {args:?}: {}",
+                String::from_utf8_lossy(&out.stderr)
+            );
+            String::from_utf8_lossy(&out.stdout).into_owned()
+        };
+        ok(&["apply", "--server-side", "-f", "virtualservice-crd.yaml"]);
+        ok(&[
+            "wait",
+            "--for=condition=Established",
+            "crd/virtualservices.networking.istio.io",
+            "--timeout=30s",
+        ]);
+        // Published once the OpenAPI controller has caught up.
+        let document = (0..100)
+            .find_map(|_| {
+                let out = kubectl(&["get", "--raw", "/openapi/v3/apis/networking.istio.io/v1"]);
+                if out.status.success() {
+                    return Some(String::from_utf8_lossy(&out.stdout).into_owned());
+                }
+                std::thread::sleep(std::time::Duration::from_millis(200));
+                None
+            })
+            .unwrap_or_else(|| panic!("{at}: the definition's OpenAPI document"));
+        let mut document: serde_json::Value = serde_json::from_str(&document).unwrap();
+        // DeleteOptions names every group the server serves, and
+        // genesis-sim serves fewer than a real server.
+        if let Some(options) =
+            document["components"]["schemas"]["io.k8s.apimachinery.pkg.apis.meta.v1.DeleteOptions"]
+                .as_object_mut()
+        {
+            options.remove("x-kubernetes-group-version-kind");
+        }
+        // Server-side apply refuses the undeclared field; create prunes it.
+        let applied = kubectl(&[
+            "apply",
+            "--server-side",
+            "--validate=false",
+            "-f",
+            "reviews.yaml",
+        ]);
+        assert!(
+            !applied.status.success(),
+            "{at}: an undeclared field is refused"
+        );
+        let apply_error = String::from_utf8_lossy(&applied.stderr).into_owned();
+        ok(&["create", "--validate=false", "-f", "reviews.yaml"]);
+        let get = |args: &[&str]| -> serde_json::Value { serde_json::from_str(&ok(args)).unwrap() };
+        let crd = get(&[
+            "get",
+            "crd",
+            "virtualservices.networking.istio.io",
+            "-o",
+            "json",
+        ]);
+        let vs = get(&["-n", "golden", "get", "vs", "reviews", "-o", "json"]);
+        let refused = kubectl(&[
+            "create",
+            "--validate=false",
+            "-f",
+            dir.join("wrong.yaml").to_str().unwrap(),
+        ]);
+        assert!(
+            !refused.status.success(),
+            "{at}: the invalid resource is refused"
+        );
+        let mut errors: Vec<String> = String::from_utf8_lossy(&refused.stderr)
+            .lines()
+            .map(str::to_string)
+            .collect();
+        errors.sort();
+        let conditions: Vec<_> = crd["status"]["conditions"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|c| {
+                (
+                    c["type"].clone(),
+                    c["status"].clone(),
+                    c["reason"].clone(),
+                    c["message"].clone(),
+                )
+            })
+            .collect();
+        seen.push((
+            comparable(&crd),
+            json!({
+                "acceptedNames": crd["status"]["acceptedNames"],
+                "storedVersions": crd["status"]["storedVersions"],
+                "conditions": format!("{conditions:?}"),
+            }),
+            comparable(&vs),
+            errors,
+            apply_error,
+            document["components"]["schemas"].clone(),
+        ));
+    }
+    let (sim, real) = (&seen[0], &seen[1]);
+    assert_eq!(sim.0, real.0, "the definition as stored");
+    assert_eq!(sim.1, real.1, "the definition's status");
+    assert_eq!(sim.2, real.2, "the resource as stored");
+    assert_eq!(sim.3, real.3, "kubectl's errors for the invalid resource");
+    assert_eq!(sim.4, real.4, "server-side apply of an undeclared field");
+    let schemas = |v: &serde_json::Value| v.as_object().cloned().unwrap_or_default();
+    let differing: Vec<String> = schemas(&real.5)
+        .into_iter()
+        .filter(|(name, schema)| sim.5.get(name) != Some(schema))
+        .map(|(name, schema)| format!("{name}:\n  real: {schema}\n  sim:  {}", sim.5[&name]))
+        .collect();
+    assert!(
+        differing.is_empty() && schemas(&sim.5).len() == schemas(&real.5).len(),
+        "the OpenAPI schemas published for the definition differ:\n{}",
         differing.join("\n")
     );
 }

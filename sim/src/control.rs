@@ -239,7 +239,7 @@ fn with_kube_object(
         Option<&str>,
     ) -> Result<Response, crate::kube::objects::KubeError>,
 ) -> Response {
-    let Some(target) = crate::kube::parse_target(&q.path) else {
+    let Some(target) = crate::kube::parse_target(&q.path, &[]) else {
         return (
             StatusCode::BAD_REQUEST,
             format!("{} is not an object path", q.path),

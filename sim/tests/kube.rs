@@ -1062,3 +1062,185 @@ async fn the_state_file_survives_a_restart() {
     );
     running.shutdown();
 }
+
+/// CustomResourceDefinitions registered at runtime, as a real API server
+/// serves them: established, in discovery and OpenAPI, their resources
+/// pruned to the schema, validated with its messages, with a status
+/// subresource, and gone with their definition.
+#[tokio::test]
+async fn custom_resource_definitions_are_served_at_runtime() {
+    let c = cluster_with(Config::default()).await;
+    let kubectl = Kubectl::new(&c);
+    let here = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/custom");
+    for file in ["virtualservice-crd.yaml", "reviews.yaml"] {
+        std::fs::copy(here.join(file), kubectl.dir.join(file)).unwrap();
+    }
+    kubectl.ok(&["create", "namespace", "golden"]).await;
+    let (code, _) = c
+        .get("/apis/networking.istio.io/v1/namespaces/golden/virtualservices")
+        .await;
+    assert_eq!(code, 404, "not served before its definition");
+
+    kubectl
+        .ok(&["apply", "--server-side", "-f", "virtualservice-crd.yaml"])
+        .await;
+    kubectl
+        .ok(&[
+            "wait",
+            "--for=condition=Established",
+            "crd/virtualservices.networking.istio.io",
+            "--timeout=10s",
+        ])
+        .await;
+    let (_, crd) = c
+        .get("/apis/apiextensions.k8s.io/v1/customresourcedefinitions/virtualservices.networking.istio.io")
+        .await;
+    assert_eq!(crd["spec"]["names"]["listKind"], "VirtualServiceList");
+    assert_eq!(crd["spec"]["names"]["singular"], "virtualservice");
+    assert_eq!(crd["status"]["storedVersions"], json!(["v1"]));
+    assert_eq!(crd["status"]["acceptedNames"]["kind"], "VirtualService");
+
+    // Discovery and OpenAPI, as kubectl reads them.
+    let resources = kubectl
+        .ok(&["api-resources", "--api-group=networking.istio.io"])
+        .await;
+    assert!(
+        resources.contains("virtualservices") && resources.contains("vs"),
+        "{resources}"
+    );
+    let (code, doc) = c.get("/openapi/v3/apis/networking.istio.io/v1").await;
+    assert_eq!(code, 200);
+    assert!(
+        doc["components"]["schemas"]["io.istio.networking.v1.VirtualService"]["properties"]["spec"]
+            .is_object(),
+        "{doc}"
+    );
+
+    // Server-side apply refuses fields the schema does not declare, in
+    // the words of the real server's structured-merge-diff; a create
+    // (without strict validation) prunes them.
+    let refused = kubectl
+        .run(&[
+            "apply",
+            "--server-side",
+            "--validate=false",
+            "-f",
+            "reviews.yaml",
+        ])
+        .await;
+    assert!(!refused.status.success());
+    let said = String::from_utf8_lossy(&refused.stderr);
+    assert!(
+        said.contains("Error from server: failed to create typed patch object (golden/reviews; networking.istio.io/v1, Kind=VirtualService): .spec.http[0].unknownSetting: field not declared in schema"),
+        "{said}"
+    );
+    kubectl
+        .ok(&["create", "--validate=false", "-f", "reviews.yaml"])
+        .await;
+    let vs: Json = serde_json::from_str(
+        &kubectl
+            .ok(&["-n", "golden", "get", "vs", "reviews", "-o", "json"])
+            .await,
+    )
+    .unwrap();
+    let route = &vs["spec"]["http"][0];
+    assert!(route["unknownSetting"].is_null(), "pruned: {vs}");
+    assert_eq!(route["route"][1]["weight"], 10);
+    assert_eq!(vs["metadata"]["generation"], 1);
+    let (_, stored) = c
+        .get("/apis/networking.istio.io/v1/namespaces/golden/virtualservices/reviews")
+        .await;
+    let managed = &stored["metadata"]["managedFields"][0];
+    assert_eq!(managed["manager"], "kubectl-create", "{stored}");
+    assert!(
+        managed["fieldsV1"]["f:spec"]["f:hosts"].is_object(),
+        "{managed}"
+    );
+    // Applied without the undeclared field, kubectl takes it over.
+    std::fs::write(
+        kubectl.dir.join("reviews.yaml"),
+        std::fs::read_to_string(here.join("reviews.yaml"))
+            .unwrap()
+            .replace("    unknownSetting: dropped by the schema\n", ""),
+    )
+    .unwrap();
+    // (kubectl validates custom resources only through the OpenAPI
+    // paths, which genesis-sim does not publish yet.)
+    kubectl
+        .ok(&[
+            "apply",
+            "--server-side",
+            "--validate=false",
+            "-f",
+            "reviews.yaml",
+        ])
+        .await;
+    let (_, stored) = c
+        .get("/apis/networking.istio.io/v1/namespaces/golden/virtualservices/reviews")
+        .await;
+    let managers: Vec<&Json> = stored["metadata"]["managedFields"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|m| &m["manager"])
+        .collect();
+    assert!(managers.contains(&&json!("kubectl")), "{managers:?}");
+
+    // The schema's types, required fields and bounds, in the server's words.
+    let wrong = json!({
+        "apiVersion": "networking.istio.io/v1",
+        "kind": "VirtualService",
+        "metadata": {"name": "wrong", "namespace": "golden"},
+        "spec": {"http": [{"route": [{"destination": {"host": "reviews", "port": {"number": 70000}}, "weight": "ten"}]}]},
+    });
+    let (code, status) = c
+        .send(
+            "POST",
+            "/apis/networking.istio.io/v1/namespaces/golden/virtualservices",
+            Some("application/json"),
+            &wrong,
+            DEV_TOKEN,
+        )
+        .await;
+    assert_eq!(code, 422, "{status}");
+    let message = status["message"].as_str().unwrap_or_default();
+    for said in [
+        "VirtualService.networking.istio.io \"wrong\" is invalid: [",
+        "spec.hosts: Required value",
+        "spec.http[0].route[0].weight: Invalid value: \"string\": spec.http[0].route[0].weight in body must be of type integer: \"string\"",
+        "spec.http[0].route[0].destination.port.number: Invalid value: 70000: spec.http[0].route[0].destination.port.number in body should be less than or equal to 65535",
+    ] {
+        assert!(message.contains(said), "{said} in {message}");
+    }
+
+    // Status through its subresource only.
+    kubectl
+        .ok(&[
+            "-n",
+            "golden",
+            "patch",
+            "vs",
+            "reviews",
+            "--subresource=status",
+            "--type=merge",
+            "-p",
+            r#"{"status":{"observedGeneration":1}}"#,
+        ])
+        .await;
+    let (_, vs) = c
+        .get("/apis/networking.istio.io/v1/namespaces/golden/virtualservices/reviews")
+        .await;
+    assert_eq!(vs["status"]["observedGeneration"], 1);
+    assert_eq!(vs["metadata"]["generation"], 1, "status is not the spec");
+
+    // Its resources go with the definition.
+    kubectl
+        .ok(&["delete", "crd", "virtualservices.networking.istio.io"])
+        .await;
+    let (code, _) = c
+        .get("/apis/networking.istio.io/v1/namespaces/golden/virtualservices/reviews")
+        .await;
+    assert_eq!(code, 404);
+    let gone = kubectl.run(&["-n", "golden", "get", "vs"]).await;
+    assert!(!gone.status.success());
+}

@@ -46,6 +46,7 @@ struct Rollout {
 }
 
 pub fn run(objects: &mut Objects, memory: &mut Memory, settings: &Settings) {
+    super::custom::run(objects, &super::objects::now_rfc3339_seconds());
     deployments(objects, memory, settings);
     super::stateful_sets::run(objects, memory, settings);
     super::cron_jobs::run(objects, memory, settings.now);

@@ -6,6 +6,7 @@
 pub mod claims;
 pub mod controllers;
 pub mod cron_jobs;
+pub mod custom;
 pub mod defaults;
 pub mod fields;
 pub mod immutable;
@@ -199,7 +200,12 @@ pub(crate) struct Target<'a> {
     pub subresource: Option<&'a str>,
 }
 
-pub(crate) fn parse_target(path: &str) -> Option<Target<'_>> {
+/// The parts of a resource path; `custom` are the types the cluster's
+/// CustomResourceDefinitions serve.
+pub(crate) fn parse_target<'a>(
+    path: &'a str,
+    custom: &[&'static resources::ResourceType],
+) -> Option<Target<'a>> {
     let parts: Vec<&str> = path.trim_matches('/').split('/').collect();
     let (group, version, rest) = match parts.as_slice() {
         ["api", v, rest @ ..] => ("", *v, rest),
@@ -216,7 +222,7 @@ pub(crate) fn parse_target(path: &str) -> Option<Target<'_>> {
         [p, n, s] => (*p, Some(*n), Some(*s)),
         _ => return None,
     };
-    let rt = resources::find(group, version, plural)?;
+    let rt = resources::find_in(custom, group, version, plural)?;
     // `/api/v1/namespaces/NAME` addresses a namespace itself.
     if rt.plural == "namespaces" && namespace.is_empty() {
         return Some(Target {
@@ -347,6 +353,13 @@ async fn request(
         }
         return r;
     }
+    // What the cluster's CustomResourceDefinitions serve.
+    let custom = sim
+        .world()
+        .kube
+        .get(&cluster)
+        .map(|k| custom::types(&k.objects.objects))
+        .unwrap_or_default();
     // Discovery and OpenAPI.
     let accept = headers
         .get("accept")
@@ -361,7 +374,7 @@ async fn request(
                     "content-type",
                     "application/json;g=apidiscovery.k8s.io;v=v2;as=APIGroupDiscoveryList",
                 )],
-                axum::Json(resources::aggregated(true)),
+                axum::Json(resources::aggregated(&custom, true)),
             )
                 .into_response();
         }
@@ -371,24 +384,36 @@ async fn request(
                     "content-type",
                     "application/json;g=apidiscovery.k8s.io;v=v2;as=APIGroupDiscoveryList",
                 )],
-                axum::Json(resources::aggregated(false)),
+                axum::Json(resources::aggregated(&custom, false)),
             )
                 .into_response();
         }
         ("GET", "/api") => Some(resources::core_versions()),
-        ("GET", "/apis") => Some(resources::groups()),
-        ("GET", "/openapi/v3") => Some(openapi::index()),
+        ("GET", "/apis") => Some(resources::groups(&custom)),
+        ("GET", "/openapi/v3") => Some(openapi::index(&custom)),
         ("GET", p) if p.starts_with("/openapi/v3/") => {
-            return match openapi::document(&p["/openapi/v3/".len()..]) {
-                Some(doc) => ([("content-type", "application/json")], doc).into_response(),
+            let path = &p["/openapi/v3/".len()..];
+            if let Some(doc) = openapi::document(path) {
+                return ([("content-type", "application/json")], doc).into_response();
+            }
+            let custom_doc = match path.split('/').collect::<Vec<_>>().as_slice() {
+                ["apis", group, version] => sim
+                    .world()
+                    .kube
+                    .get(&cluster)
+                    .and_then(|k| custom::document(&k.objects.objects, group, version)),
+                _ => None,
+            };
+            return match custom_doc {
+                Some(doc) => axum::Json(doc).into_response(),
                 None => status_response(&KubeError::path_not_found()),
             };
         }
         ("GET", p) => {
             let parts: Vec<&str> = p.trim_matches('/').split('/').collect();
             match parts.as_slice() {
-                ["api", v] => resources::resource_list("", v),
-                ["apis", g, v] => resources::resource_list(g, v),
+                ["api", v] => resources::resource_list(&custom, "", v),
+                ["apis", g, v] => resources::resource_list(&custom, g, v),
                 _ => None,
             }
         }
@@ -397,7 +422,7 @@ async fn request(
     if let Some(d) = discovery {
         return axum::Json(d).into_response();
     }
-    let Some(target) = parse_target(path) else {
+    let Some(target) = parse_target(path, &custom) else {
         return status_response(&KubeError::path_not_found());
     };
     let query = query_map(&uri);
@@ -562,12 +587,25 @@ async fn request(
 /// A short description of a path for fault rules and counters:
 /// `deployments`, `deployments/scale`, `namespaces`...
 fn path_kind(path: &str) -> String {
-    match parse_target(path) {
+    match parse_target(path, &[]) {
         Some(t) => match t.subresource {
             Some(s) => format!("{}/{s}", t.rt.plural),
             None => t.rt.plural.to_string(),
         },
-        None => "discovery".into(),
+        // A custom resource's plural, from its path.
+        None => match path
+            .trim_matches('/')
+            .split('/')
+            .collect::<Vec<_>>()
+            .as_slice()
+        {
+            ["apis", _, _, "namespaces", _, plural, ..] | ["apis", _, _, plural, ..]
+                if *plural != "namespaces" =>
+            {
+                plural.to_string()
+            }
+            _ => "discovery".into(),
+        },
     }
 }
 

@@ -8,6 +8,7 @@ use std::collections::BTreeMap;
 use serde::Serialize;
 use serde_json::{Map, Value as Json, json};
 
+use super::custom;
 use super::defaults;
 use super::fields::{self, Ctx};
 use super::immutable;
@@ -136,6 +137,34 @@ impl KubeError {
             reason: "Invalid",
             message: format!("{} \"{name}\" is invalid: {field}: {message}", rt.kind),
             details: json!({"name": name, "kind": rt.kind, "causes": [{"reason": "FieldValueInvalid", "message": message, "field": field}]}),
+        }
+    }
+
+    /// An object refused for each of `causes` (field, message), worded as
+    /// the API server aggregates field errors.
+    pub fn invalid_causes(rt: &ResourceType, name: &str, causes: &[(String, String)]) -> Self {
+        let said: Vec<String> = causes.iter().map(|(f, m)| format!("{f}: {m}")).collect();
+        let summary = match said.as_slice() {
+            [one] => one.clone(),
+            many => format!("[{}]", many.join(", ")),
+        };
+        let causes: Vec<Json> = causes
+            .iter()
+            .map(|(field, message)| {
+                let reason = match message.split(':').next() {
+                    Some("Required value") => "FieldValueRequired",
+                    Some("Unsupported value") => "FieldValueNotSupported",
+                    Some("Forbidden") => "FieldValueForbidden",
+                    _ => "FieldValueInvalid",
+                };
+                json!({"reason": reason, "message": message, "field": field})
+            })
+            .collect();
+        KubeError {
+            code: 422,
+            reason: "Invalid",
+            message: format!("{} \"{name}\" is invalid: {summary}", rt.qualified_kind()),
+            details: json!({"name": name, "group": rt.group, "kind": rt.kind, "causes": causes}),
         }
     }
 
@@ -272,6 +301,19 @@ impl Objects {
             uid_counter: objects.len() as u64 + 1,
             objects,
             resource_version,
+        }
+    }
+
+    /// Defaults and admission: built-in kinds' defaults, a
+    /// CustomResourceDefinition's checks, and a custom resource's schema.
+    fn admit(&self, rt: &ResourceType, obj: &mut Json) -> Result<(), KubeError> {
+        defaults::apply(rt, obj)?;
+        if rt.group == custom::GROUP && rt.plural == custom::PLURAL {
+            custom::admit_definition(obj)
+        } else if custom::is_custom(rt) {
+            custom::admit(&self.objects, rt, obj)
+        } else {
+            Ok(())
         }
     }
 
@@ -428,7 +470,7 @@ impl Objects {
         if rt.generation {
             meta.insert("generation".into(), json!(1));
         }
-        defaults::apply(rt, &mut obj)?;
+        self.admit(rt, &mut obj)?;
         if rt.kind == "PersistentVolumeClaim" {
             super::storage_classes::admit_claim(self, &mut obj);
         }
@@ -471,7 +513,7 @@ impl Objects {
         if !current["status"].is_null() {
             obj["status"] = current["status"].clone();
         }
-        defaults::apply(rt, &mut obj)?;
+        self.admit(rt, &mut obj)?;
         immutable::check(rt, name, &current, &obj, &self.objects)?;
         Ok(self.store(rt, ns, name, &current, obj, w, "Update", None))
     }
@@ -496,7 +538,7 @@ impl Objects {
                 path: Vec::new(),
             },
         );
-        defaults::apply(rt, &mut next)?;
+        self.admit(rt, &mut next)?;
         immutable::check(rt, name, &current, &next, &self.objects)?;
         Ok(self.store(rt, ns, name, &current, next, w, "Update", None))
     }
@@ -525,6 +567,9 @@ impl Objects {
             return Err(KubeError::bad_request(
                 "the name of the object does not match the name on the URL",
             ));
+        }
+        if custom::is_custom(rt) {
+            custom::check_apply_patch(&self.objects, rt, ns, name, &patch)?;
         }
         let applied = strip_identity(&patch);
         let new_set = fields::field_set(&applied, &ctx);
@@ -588,7 +633,7 @@ impl Objects {
             }
         }
         fields::merge(&mut next, &applied, &ctx);
-        defaults::apply(rt, &mut next)?;
+        self.admit(rt, &mut next)?;
         immutable::check(rt, name, &current, &next, &self.objects)?;
         // The applier's entry keeps its place; a no-op apply keeps it as it
         // was, time included.
@@ -692,6 +737,13 @@ impl Objects {
         }
         if !obj["metadata"]["deletionTimestamp"].is_null() {
             return Ok(obj);
+        }
+        if rt.group == custom::GROUP && rt.plural == custom::PLURAL {
+            // Its resources go with it (the real server's
+            // customresourcecleanup finalizer).
+            for k in custom::instances(&self.objects, &obj) {
+                self.objects.remove(&k);
+            }
         }
         if propagation == Some("Foreground") {
             // The garbage collector removes it once its dependents are gone.
@@ -880,7 +932,7 @@ impl Objects {
     }
 }
 
-fn now_rfc3339_seconds() -> String {
+pub(super) fn now_rfc3339_seconds() -> String {
     let s = now_rfc3339();
     format!("{}Z", &s[..19])
 }

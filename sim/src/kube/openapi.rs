@@ -1,5 +1,5 @@
 //! The OpenAPI v3 documents a v1.36 API server publishes (copies of
-//! `../shared/kube/openapi-v3`, and batch/v1 and storage.k8s.io/v1 from the Kubernetes v1.36.3
+//! `../shared/kube/openapi-v3`, and apiextensions.k8s.io/v1, batch/v1 and storage.k8s.io/v1 from the Kubernetes v1.36.3
 //! sources' `api/openapi-spec/v3`): served to clients, and read for the
 //! list semantics server-side apply needs (`x-kubernetes-list-type`,
 //! `x-kubernetes-list-map-keys`).
@@ -17,6 +17,10 @@ pub const DOCUMENTS: &[(&str, &str)] = &[
     (
         "apis/apps/v1",
         include_str!("../../kube-openapi-v3/apis__apps__v1.json"),
+    ),
+    (
+        "apis/apiextensions.k8s.io/v1",
+        include_str!("../../kube-openapi-v3/apis__apiextensions.k8s.io__v1.json"),
     ),
     (
         "apis/autoscaling/v2",
@@ -45,8 +49,11 @@ pub const DOCUMENTS: &[(&str, &str)] = &[
 ];
 
 /// The index at `/openapi/v3`.
-pub fn index() -> Json {
-    let paths: serde_json::Map<String, Json> = DOCUMENTS
+/// The index at `/openapi/v3`: the built-in documents and one per group
+/// version the `custom` types (the cluster's CustomResourceDefinitions)
+/// serve.
+pub fn index(custom: &[&'static super::resources::ResourceType]) -> Json {
+    let mut paths: serde_json::Map<String, Json> = DOCUMENTS
         .iter()
         .map(|(path, body)| {
             let url = format!("/openapi/v3/{path}?hash={:016X}", hash(body));
@@ -56,6 +63,16 @@ pub fn index() -> Json {
             )
         })
         .collect();
+    for rt in custom {
+        let path = format!("apis/{}/{}", rt.group, rt.version);
+        let kinds: Vec<&str> = custom
+            .iter()
+            .filter(|t| t.group == rt.group && t.version == rt.version)
+            .map(|t| t.kind)
+            .collect();
+        let url = format!("/openapi/v3/{path}?hash={:016X}", hash(&kinds.join(",")));
+        paths.insert(path, serde_json::json!({ "serverRelativeURL": url }));
+    }
     serde_json::json!({ "paths": paths })
 }
 
@@ -100,6 +117,18 @@ fn schemas() -> &'static HashMap<String, Json> {
         }
         out
     })
+}
+
+/// A schema of the built-in documents by name.
+pub fn named(name: &str) -> Option<&'static Json> {
+    schemas().get(name)
+}
+
+/// A schema by name as the document at `path` has it (the meta/v1 schemas
+/// differ in their defaults between documents).
+pub fn named_in(path: &str, name: &str) -> Option<Json> {
+    let doc: Json = serde_json::from_str(document(path)?).ok()?;
+    Some(doc["components"]["schemas"][name].clone()).filter(|s| !s.is_null())
 }
 
 /// The schema name of a kind, e.g. `io.k8s.api.apps.v1.Deployment`.

@@ -5,7 +5,7 @@
 use serde_json::{Value as Json, json};
 
 /// One resource type.
-#[derive(Debug)]
+#[derive(Debug, PartialEq, Eq)]
 pub struct ResourceType {
     pub group: &'static str,
     pub version: &'static str,
@@ -257,6 +257,17 @@ pub const RESOURCES: &[ResourceType] = &[
         subresources: &["status"],
         generation: true,
     },
+    ResourceType {
+        group: "apiextensions.k8s.io",
+        version: "v1",
+        plural: "customresourcedefinitions",
+        singular: "customresourcedefinition",
+        kind: "CustomResourceDefinition",
+        namespaced: false,
+        short_names: &["crd", "crds"],
+        subresources: &["status"],
+        generation: true,
+    },
 ];
 
 pub fn find(group: &str, version: &str, plural: &str) -> Option<&'static ResourceType> {
@@ -271,10 +282,27 @@ pub fn find_kind(api_version: &str, kind: &str) -> Option<&'static ResourceType>
         .find(|r| r.api_version() == api_version && r.kind == kind)
 }
 
+/// The built-in types, then those `custom` (the cluster's established
+/// CustomResourceDefinitions) adds.
+fn all<'a>(
+    custom: &'a [&'static ResourceType],
+) -> impl Iterator<Item = &'static ResourceType> + 'a {
+    RESOURCES.iter().chain(custom.iter().copied())
+}
+
+/// The type served at `group/version/plural`, built in or `custom`.
+pub fn find_in(
+    custom: &[&'static ResourceType],
+    group: &str,
+    version: &str,
+    plural: &str,
+) -> Option<&'static ResourceType> {
+    all(custom).find(|r| r.group == group && r.version == version && r.plural == plural)
+}
+
 /// `GET /api/v1` or `GET /apis/GROUP/VERSION`.
-pub fn resource_list(group: &str, version: &str) -> Option<Json> {
-    let types: Vec<&ResourceType> = RESOURCES
-        .iter()
+pub fn resource_list(custom: &[&'static ResourceType], group: &str, version: &str) -> Option<Json> {
+    let types: Vec<&ResourceType> = all(custom)
         .filter(|r| r.group == group && r.version == version)
         .collect();
     if types.is_empty() {
@@ -330,13 +358,13 @@ pub fn core_versions() -> Json {
 }
 
 /// `GET /apis`.
-pub fn groups() -> Json {
-    let mut names: Vec<(&str, &str)> = RESOURCES
-        .iter()
+pub fn groups(custom: &[&'static ResourceType]) -> Json {
+    let mut names: Vec<(&str, &str)> = all(custom)
         .filter(|r| !r.group.is_empty())
         .map(|r| (r.group, r.version))
         .collect();
-    names.dedup();
+    let mut seen = std::collections::HashSet::new();
+    names.retain(|n| seen.insert(*n));
     let groups: Vec<Json> = names
         .iter()
         .map(|(g, v)| {
@@ -368,18 +396,17 @@ pub fn version() -> Json {
 
 /// Aggregated discovery (`apidiscovery.k8s.io/v2`), which kubectl asks for
 /// first: every group's resources in one answer. `core` selects `/api`.
-pub fn aggregated(core: bool) -> Json {
-    let mut groups: Vec<(&str, &str)> = RESOURCES
-        .iter()
+pub fn aggregated(custom: &[&'static ResourceType], core: bool) -> Json {
+    let mut groups: Vec<(&str, &str)> = all(custom)
         .filter(|r| r.group.is_empty() == core)
         .map(|r| (r.group, r.version))
         .collect();
-    groups.dedup();
+    let mut seen = std::collections::HashSet::new();
+    groups.retain(|g| seen.insert(*g));
     let items: Vec<Json> = groups
         .iter()
         .map(|(group, version)| {
-            let resources: Vec<Json> = RESOURCES
-                .iter()
+            let resources: Vec<Json> = all(custom)
                 .filter(|r| r.group == *group && r.version == *version)
                 .map(|r| {
                     let mut e = json!({
