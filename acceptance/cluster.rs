@@ -177,3 +177,55 @@ fn cluster_lifecycle_against_the_simulator() {
         );
     });
 }
+
+/// `service_mesh = "istio"` labels the namespaces Genesis makes for sidecar
+/// injection, in place (the cluster is never replaced for it), reads back
+/// from the labels (an import plans no change, a label removed behind
+/// Terraform's back shows), and going without the mesh removes the label.
+#[test]
+fn the_service_mesh_labels_the_namespaces() {
+    const CLUSTER: &str = "projects/p/locations/us-central1/clusters/apps";
+    each_terraform(|tf| {
+        let sim = Sim::start();
+        let plain = crate::harness::apps_cluster(&["apps", "jobs"]);
+        let meshed = plain.replace(
+            "kubernetes_namespaces",
+            "service_mesh          = \"istio\"\n  kubernetes_namespaces",
+        );
+        assert_ne!(plain, meshed);
+        let label = |ns: &str| {
+            sim.state()["kube"][CLUSTER]["objects"]["objects"][format!("/namespaces//{ns}")]
+                ["metadata"]["labels"]["istio-injection"]
+                .clone()
+        };
+        let ws = Workspace::new(tf, &[("main.tf", &meshed)]).against(&sim);
+        ws.run(&["apply", "-input=false", "-auto-approve"]).ok();
+        assert_eq!(label("apps"), "enabled");
+        assert_eq!(label("jobs"), "enabled");
+        assert!(!ws.plan_has_changes(), "the label is Genesis's own");
+        ws.reimport_all();
+        assert!(!ws.plan_has_changes(), "an import reads the mesh back");
+
+        // Removed behind Terraform's back, the label shows as drift.
+        let path = "/api/v1/namespaces/jobs";
+        let patch = serde_json::json!({"metadata": {"labels": {"istio-injection": null}}});
+        assert_eq!(
+            sim.control(
+                "PATCH",
+                &format!("/_sim/kube?cluster={CLUSTER}&path={path}"),
+                Some(patch)
+            ),
+            200
+        );
+        ws.assert_plan_counts((0, 1, 0));
+        ws.run(&["apply", "-input=false", "-auto-approve"]).ok();
+        assert_eq!(label("jobs"), "enabled");
+
+        // Without the mesh, in place.
+        ws.write("main.tf", &plain);
+        ws.assert_plan_counts((0, 1, 0));
+        ws.run(&["apply", "-input=false", "-auto-approve"]).ok();
+        assert!(label("apps").is_null(), "{}", label("apps"));
+        assert!(!ws.plan_has_changes());
+    });
+}

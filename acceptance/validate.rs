@@ -126,6 +126,27 @@ const CASES: &[Case] = &[
         message: "namespace[0].quota.requests_memory",
     },
     Case {
+        name: "sidecar label set by hand",
+        hcl: r#"resource "genesis_cluster" "c" {
+  name = "c"
+  namespace {
+    name   = "apps"
+    labels = { "istio-injection" = "enabled" }
+  }
+}"#,
+        line: "labels = {",
+        message: "set service_mesh rather than the label",
+    },
+    Case {
+        name: "unknown service mesh",
+        hcl: r#"resource "genesis_cluster" "c" {
+  name         = "c"
+  service_mesh = "linkerd"
+}"#,
+        line: "service_mesh",
+        message: "istio",
+    },
+    Case {
         name: "pool min above max",
         hcl: r#"resource "genesis_node_pool" "p" {
   cluster   = "projects/p/locations/us-central1/clusters/c"

@@ -32,6 +32,10 @@ resource "genesis_cluster" "prod" {
   enable_managed_prometheus = true
   monitoring_components     = ["SYSTEM_COMPONENTS", "APISERVER", "POD", "DEPLOYMENT"]
 
+  # Cloud Service Mesh (managed Istio) runs on the fleet; Genesis labels its
+  # namespaces for sidecar injection.
+  service_mesh = "istio"
+
   namespace {
     name               = "genesis-agents"
     pod_security_level = "restricted"

@@ -21,11 +21,16 @@ pub struct NamespaceSpec {
     pub quota: BTreeMap<String, String>,
     /// Container defaults: (`default` | `defaultRequest`, resource) = quantity.
     pub limits: BTreeMap<(String, String), String>,
+    /// Whether the service mesh injects its sidecar into the pods.
+    pub sidecar_injection: bool,
     /// Where the configuration declares it (`kubernetes_namespaces[0]`,
     /// `namespace[1]`), recorded on the namespace so an import can put it
     /// back in the same place and plan no change.
     pub declared_as: Option<String>,
 }
+
+/// The label asking Istio to inject its sidecar into a namespace's pods.
+pub const SIDECAR_INJECTION: &str = "istio-injection";
 
 /// The annotation holding `declared_as`.
 pub const DECLARED_AS: &str = "genesis-platform.dev/declared-as";
@@ -43,6 +48,9 @@ pub fn namespace_manifest(ns: &NamespaceSpec) -> Json {
     let mut labels = managed_labels(&ns.labels);
     for key in PSS_KEYS {
         labels[key] = json!(ns.pod_security_level);
+    }
+    if ns.sidecar_injection {
+        labels[SIDECAR_INJECTION] = json!("enabled");
     }
     let mut manifest = json!({"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": ns.name, "labels": labels}});
     if let Some(place) = &ns.declared_as {
@@ -166,11 +174,15 @@ pub async fn managed(
         let name = ns.metadata.name.clone().unwrap_or_default();
         let labels = ns.metadata.labels.clone().unwrap_or_default();
         let pod_security_level = labels.get(PSS_KEYS[0]).cloned().unwrap_or_default();
+        let sidecar_injection = labels
+            .get(SIDECAR_INJECTION)
+            .is_some_and(|v| v == "enabled");
         let user: BTreeMap<String, String> = labels
             .into_iter()
             .filter(|(k, _)| {
                 !PSS_KEYS.contains(&k.as_str())
                     && k != MANAGED_BY.0
+                    && k != SIDECAR_INJECTION
                     && k != "kubernetes.io/metadata.name"
             })
             .collect();
@@ -211,6 +223,7 @@ pub async fn managed(
             labels: user,
             quota,
             limits,
+            sidecar_injection,
             declared_as,
         });
     }

@@ -11,7 +11,7 @@ use crate::cloud::cluster::ObservedCluster;
 use crate::framework::diagnostics::{Diagnostic, Diagnostics};
 use crate::framework::path::AttributePath;
 use crate::framework::value::Value;
-use crate::kube::namespaces::NamespaceSpec;
+use crate::kube::namespaces::{NamespaceSpec, SIDECAR_INJECTION};
 use crate::provider::ProviderContext;
 
 /// Quota attributes and the ResourceQuota `hard` keys they set.
@@ -34,12 +34,14 @@ const LIMIT_KEYS: &[(&str, &str, &str)] = &[
 /// The namespaces the configuration asks for: the module-style list (with
 /// the baseline Pod Security level) and the `namespace` blocks.
 pub fn namespace_specs(config: &ClusterConfig) -> Vec<NamespaceSpec> {
+    let sidecar_injection = config.service_mesh.as_deref() == Some("istio");
     let listed = config.kubernetes_namespaces.iter().flatten();
     let mut out: Vec<NamespaceSpec> = listed
         .enumerate()
         .map(|(i, name)| NamespaceSpec {
             name: name.clone(),
             pod_security_level: "baseline".into(),
+            sidecar_injection,
             declared_as: Some(format!("kubernetes_namespaces[{i}]")),
             ..NamespaceSpec::default()
         })
@@ -81,6 +83,7 @@ pub fn namespace_specs(config: &ClusterConfig) -> Vec<NamespaceSpec> {
                     Some(((kind.to_string(), resource.to_string()), v.clone()?))
                 })
                 .collect(),
+            sidecar_injection,
             declared_as: Some(format!("namespace[{i}]")),
         });
     }
@@ -234,6 +237,15 @@ pub fn namespaces_into_state(state: &mut Value, base: &Value, actual: &[Namespac
             Value::List(rich.iter().map(|n| block_value(n, &Value::Null)).collect()),
         );
     }
+    // The mesh shows on the namespaces it labels; with none, the state
+    // keeps what it had.
+    if !actual.is_empty() {
+        let meshed = actual.iter().all(|n| n.sidecar_injection);
+        state.set_attr(
+            "service_mesh",
+            if meshed { "istio".into() } else { Value::Null },
+        );
+    }
 }
 
 pub fn validate_namespaces(config: &Value, diags: &mut Diagnostics) {
@@ -251,6 +263,16 @@ pub fn validate_namespaces(config: &Value, diags: &mut Diagnostics) {
                     "{name:?} exists in every cluster and is managed by Kubernetes: leave it out."
                 ),
             );
+        } else if block.get("labels").get(SIDECAR_INJECTION).is_set() {
+            diags.attribute_error(
+                AttributePath::attr("namespace")
+                    .index(i)
+                    .join("labels")
+                    .key(SIDECAR_INJECTION),
+                "Sidecar injection follows service_mesh",
+                format!("Genesis labels its namespaces {SIDECAR_INJECTION}=enabled when the cluster's service_mesh is \"istio\": set service_mesh rather than the label."),
+            );
+            seen.push(name);
         } else if seen.contains(&name) {
             diags.attribute_error(
                 path,

@@ -249,6 +249,9 @@ pub fn schema() -> Schema {
             .validate(namespace_names)
             .equivalent_when(validators::same_members)
             .describe("Namespaces to create in the cluster once it runs, as in the module (`[\"genesis-agents\", \"monitoring\"]`). Use `namespace` blocks for Pod Security levels, quotas and limits."),
+        Attribute::string("service_mesh")
+            .validate(validators::one_of(&["istio"]))
+            .describe("The service mesh the cluster runs, which Genesis does not install: `istio` labels the namespaces Genesis makes `istio-injection=enabled`, so their pods get the mesh's sidecar. Changed in place; pods get (or lose) the sidecar when they next restart. On GKE, enable Cloud Service Mesh (managed Istio) on the fleet; on EKS, install Istio (istioctl or its Helm charts) with its default revision tagged for injection."),
         super::storage_classes::attribute(),
         Attribute::object("eks", eks_attributes())
             .describe("EKS settings (cloud = \"aws\" only; required there). Each setting says whether EKS changes it in place or replaces the cluster."),
