@@ -568,6 +568,42 @@ fn the_data_tier_keeps_its_data() {
         );
         assert!(!ws.plan_has_changes());
 
+        // An image changed behind Terraform's back shows as drift, and the
+        // apply puts it back.
+        let set = "apps/statefulsets/data/postgres";
+        let live = sim.state()["kube"][CLUSTER]["objects"]["objects"][set].clone();
+        let mut containers = live["spec"]["template"]["spec"]["containers"].clone();
+        containers[0]["image"] = "postgres:16.9".into();
+        let path = "/apis/apps/v1/namespaces/data/statefulsets/postgres";
+        let patch = serde_json::json!({"spec": {"template": {"spec": {"containers": containers}}}});
+        assert_eq!(
+            sim.control(
+                "PATCH",
+                &format!("/_sim/kube?cluster={CLUSTER}&path={path}"),
+                Some(patch)
+            ),
+            200
+        );
+        let plan = ws.plan_json();
+        let change = plan["resource_changes"]
+            .as_array()
+            .and_then(|c| {
+                c.iter()
+                    .find(|c| c["address"] == "genesis_workload.postgres")
+            })
+            .map(|c| c["change"].clone())
+            .expect("the StatefulSet's workload is in the plan");
+        assert_eq!(change["actions"][0], "update", "{change}");
+        assert_eq!(change["before"]["image"], "postgres:16.9");
+        assert_eq!(change["after"]["image"], "postgres:17.5");
+        ws.run(&["apply", "-input=false", "-auto-approve"]).ok();
+        let live = sim.state()["kube"][CLUSTER]["objects"]["objects"][set].clone();
+        assert_eq!(
+            live["spec"]["template"]["spec"]["containers"][0]["image"],
+            "postgres:17.5"
+        );
+        assert!(!ws.plan_has_changes());
+
         // It never shrinks: refused at plan time, with the attribute.
         ws.write(
             "main.tf",
