@@ -785,6 +785,7 @@ spec:
             errors,
             apply_error,
             document["components"]["schemas"].clone(),
+            document["paths"]["/apis/networking.istio.io/v1/namespaces/{namespace}/virtualservices/{name}"]["patch"].clone(),
         ));
     }
     let (sim, real) = (&seen[0], &seen[1]);
@@ -804,4 +805,6 @@ spec:
         "the OpenAPI schemas published for the definition differ:\n{}",
         differing.join("\n")
     );
+    assert!(real.6.is_object());
+    assert_eq!(sim.6, real.6, "the PATCH operation kubectl reads");
 }

@@ -149,9 +149,8 @@ fn schema<'a>(objects: &'a BTreeMap<String, Json>, rt: &ResourceType) -> Option<
 /// (`/openapi/v3/apis/GROUP/VERSION`), as the API server publishes it from
 /// the definitions' schemas: each kind with the standard `apiVersion`,
 /// `kind` and `metadata`, its list, and the meta/v1 schemas they refer to.
-/// Not yet its paths, which kubectl reads to learn that the server
-/// validates fields: kubectl's own validation of custom resources needs
-/// `--validate=false` against genesis-sim.
+/// Of its paths, each object's PATCH operation, where kubectl learns that
+/// the server validates fields.
 pub fn document(objects: &BTreeMap<String, Json>, group: &str, version: &str) -> Option<Json> {
     const META: [&str; 13] = [
         "DeleteOptions",
@@ -216,6 +215,14 @@ pub fn document(objects: &BTreeMap<String, Json>, group: &str, version: &str) ->
     if schemas.is_empty() {
         return None;
     }
+    let mut paths = serde_json::Map::new();
+    for rt in types(objects)
+        .into_iter()
+        .filter(|t| t.group == group && t.version == version)
+    {
+        let (path, operation) = patch_operation(rt);
+        paths.insert(path, json!({ "patch": operation }));
+    }
     // As the apiextensions server's own document has them.
     for meta in META {
         let name = format!("io.k8s.apimachinery.pkg.apis.meta.v1.{meta}");
@@ -226,9 +233,75 @@ pub fn document(objects: &BTreeMap<String, Json>, group: &str, version: &str) ->
     Some(json!({
         "openapi": "3.0.0",
         "info": {"title": "Kubernetes CRD Swagger", "version": "v0.1.0"},
-        "paths": {},
+        "paths": paths,
         "components": {"schemas": schemas},
     }))
+}
+
+/// An object's path and its PATCH operation, with the query parameters a
+/// built-in kind's has: kubectl looks for `fieldValidation` there to learn
+/// that the server validates fields itself.
+fn patch_operation(rt: &ResourceType) -> (String, Json) {
+    let scope = if rt.namespaced {
+        "namespaces/{namespace}/"
+    } else {
+        ""
+    };
+    let path = format!(
+        "/apis/{}/{}/{scope}{}/{{name}}",
+        rt.group, rt.version, rt.plural
+    );
+    let parameters = super::openapi::document("apis/apps/v1")
+        .and_then(|d| serde_json::from_str::<Json>(d).ok())
+        .map(|d| {
+            d["paths"]["/apis/apps/v1/namespaces/{namespace}/deployments/{name}"]["patch"]
+                ["parameters"]
+                .clone()
+        })
+        .unwrap_or_default();
+    // `networking.istio.io` and `v1` make `networkingIstioIo_v1` and
+    // `NetworkingIstioIoV1`.
+    let mut camel = String::new();
+    for (i, word) in rt.group.split(['.', '-']).enumerate() {
+        let mut chars = word.chars();
+        if let Some(first) = chars.next() {
+            if i == 0 {
+                camel.extend(first.to_lowercase());
+            } else {
+                camel.extend(first.to_uppercase());
+            }
+            camel.push_str(chars.as_str());
+        }
+    }
+    let mut upper = camel.clone();
+    if let Some(first) = upper.get(..1) {
+        upper = format!("{}{}", first.to_uppercase(), &upper[1..]);
+    }
+    let version = format!("{}{}", rt.version[..1].to_uppercase(), &rt.version[1..]);
+    let namespaced = if rt.namespaced { "Namespaced" } else { "" };
+    let schema = json!({"$ref": format!("#/components/schemas/{}", schema_name(rt))});
+    let patch = json!({"schema": {"$ref": "#/components/schemas/io.k8s.apimachinery.pkg.apis.meta.v1.Patch"}});
+    let operation = json!({
+        "tags": [format!("{camel}_{}", rt.version)],
+        "description": format!("partially update the specified {}", rt.kind),
+        "operationId": format!("patch{upper}{version}{namespaced}{}", rt.kind),
+        "parameters": parameters,
+        "requestBody": {
+            "content": {
+                "application/apply-patch+yaml": patch,
+                "application/json-patch+json": patch,
+                "application/merge-patch+json": patch,
+            },
+            "required": true,
+        },
+        "responses": {
+            "200": {"description": "OK", "content": {"application/json": {"schema": schema}, "application/yaml": {"schema": schema}}},
+            "401": {"description": "Unauthorized"},
+        },
+        "x-kubernetes-action": "patch",
+        "x-kubernetes-group-version-kind": {"group": rt.group, "version": rt.version, "kind": rt.kind},
+    });
+    (path, operation)
 }
 
 /// `io.istio.networking.v1.VirtualService` for
