@@ -10,6 +10,7 @@ mod harness;
 mod import_config;
 mod jobs;
 mod kube_real;
+mod mesh;
 mod node_pool;
 mod plan;
 mod quickstart;

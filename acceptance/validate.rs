@@ -147,6 +147,18 @@ const CASES: &[Case] = &[
         message: "istio",
     },
     Case {
+        name: "mesh routes without a service",
+        hcl: r#"resource "genesis_workload" "w" {
+  cluster   = "projects/p/locations/us-central1/clusters/c"
+  namespace = "apps"
+  name      = "w"
+  image     = "nginx:1.27"
+  mesh      = { mtls = "STRICT", timeout = "5s" }
+}"#,
+        line: "mesh",
+        message: "mesh.timeout applies to requests to the workload's service",
+    },
+    Case {
         name: "pool min above max",
         hcl: r#"resource "genesis_node_pool" "p" {
   cluster   = "projects/p/locations/us-central1/clusters/c"

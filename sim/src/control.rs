@@ -239,7 +239,16 @@ fn with_kube_object(
         Option<&str>,
     ) -> Result<Response, crate::kube::objects::KubeError>,
 ) -> Response {
-    let Some(target) = crate::kube::parse_target(&q.path, &[]) else {
+    let mut world = sim.world();
+    let Some(kube) = world.kube.get_mut(&q.cluster) else {
+        return (
+            StatusCode::NOT_FOUND,
+            format!("no cluster named {}", q.cluster),
+        )
+            .into_response();
+    };
+    let custom = crate::kube::custom::types(&kube.objects.objects);
+    let Some(target) = crate::kube::parse_target(&q.path, &custom) else {
         return (
             StatusCode::BAD_REQUEST,
             format!("{} is not an object path", q.path),
@@ -248,14 +257,6 @@ fn with_kube_object(
     };
     let Some(name) = target.name else {
         return (StatusCode::BAD_REQUEST, "the path must name an object").into_response();
-    };
-    let mut world = sim.world();
-    let Some(kube) = world.kube.get_mut(&q.cluster) else {
-        return (
-            StatusCode::NOT_FOUND,
-            format!("no cluster named {}", q.cluster),
-        )
-            .into_response();
     };
     change(
         &mut kube.objects,

@@ -72,6 +72,12 @@ pub trait Resource: Send + Sync {
     /// attributes or from the provider, computed values that will change.
     fn modify_plan(&self, _ctx: &PlanContext<'_>, _planned: &mut Value, _diags: &mut Diagnostics) {}
 
+    /// Checks of the plan against what already exists (a cluster's APIs),
+    /// where it can be reached: runs after `modify_plan` when that found
+    /// nothing wrong. Most resources plan without calling anything.
+    async fn check_plan(&self, _ctx: &PlanContext<'_>, _planned: &Value, _diags: &mut Diagnostics) {
+    }
+
     /// Changes that replace the resource although the schema does not say
     /// so: one-way changes a cloud can make in one direction only.
     fn replaced_by(&self, _prior: &Value, _planned: &Value) -> Vec<super::path::AttributePath> {

@@ -160,7 +160,7 @@ impl ProviderServer {
     /// Plans a change. `write_only_allowed` is Terraform's client
     /// capability: a client that predates write-only attributes treats them
     /// as ordinary ones, so the plan then keeps their configured values.
-    pub fn plan(
+    pub async fn plan(
         &self,
         type_name: &str,
         prior: &Value,
@@ -218,6 +218,12 @@ impl ProviderServer {
         registered
             .resource
             .modify_plan(&ctx, &mut planned, &mut diags);
+        if !diags.has_errors() {
+            registered
+                .resource
+                .check_plan(&ctx, &planned, &mut diags)
+                .await;
+        }
         if write_only_allowed {
             write_only::copy_write_only(block, &mut planned, None);
         }

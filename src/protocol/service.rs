@@ -290,16 +290,19 @@ impl Provider for ProviderService {
                 }));
             }
         };
-        let planned = self.server.plan(
-            &req.type_name,
-            &prior,
-            &proposed,
-            &config,
-            &req.prior_private,
-            req.client_capabilities
-                .as_ref()
-                .is_some_and(|c| c.write_only_attributes_allowed),
-        );
+        let planned = self
+            .server
+            .plan(
+                &req.type_name,
+                &prior,
+                &proposed,
+                &config,
+                &req.prior_private,
+                req.client_capabilities
+                    .as_ref()
+                    .is_some_and(|c| c.write_only_attributes_allowed),
+            )
+            .await;
         Ok(Response::new(pb::plan_resource_change::Response {
             planned_state: Some(encode(&planned.state, &ty)),
             requires_replace: planned

@@ -3,6 +3,7 @@
 //! server-side apply, waited on, observed and deleted.
 
 mod claims;
+mod mesh;
 mod read;
 mod render;
 
@@ -53,6 +54,9 @@ const KINDS: &[(&str, &str, &str, &str)] = &[
         "networkpolicies",
     ),
     ("Ingress", "networking.k8s.io", "v1", "ingresses"),
+    mesh::KINDS[0],
+    mesh::KINDS[1],
+    mesh::KINDS[2],
 ];
 
 fn api(
@@ -694,6 +698,38 @@ fn mounts_claims(controller: &Json) -> bool {
 /// Every kind a workload may own.
 pub fn all_kinds() -> Vec<&'static str> {
     KINDS.iter().map(|k| k.0).collect()
+}
+
+/// The kinds a workload may own, without Istio's unless `mesh`: most
+/// clusters have no Istio, and a read asks for each kind.
+pub fn kinds(mesh: bool) -> Vec<&'static str> {
+    KINDS
+        .iter()
+        .map(|k| k.0)
+        .filter(|k| mesh || !mesh::KINDS.iter().any(|m| m.0 == *k))
+        .collect()
+}
+
+/// Whether the cluster serves Istio's APIs (its CustomResourceDefinitions
+/// are installed), as a meshed workload needs.
+pub async fn serves_mesh(
+    client: &kube::Client,
+    stop: &CancellationToken,
+) -> Result<bool, crate::kube::KubeError> {
+    for (group, version) in mesh::GROUPS {
+        let gv = format!("{group}/{version}");
+        match retried(stop, || client.list_api_group_resources(&gv)).await {
+            Ok(_) => {}
+            Err(kube::Error::Api(s)) if s.code == 404 => return Ok(false),
+            Err(e) => {
+                return Err(crate::kube::KubeError::from_kube(
+                    &format!("reading the cluster's {gv} API"),
+                    e,
+                ));
+            }
+        }
+    }
+    Ok(true)
 }
 
 #[cfg(test)]

@@ -262,6 +262,7 @@ pub fn spec_of(observed: &Observed, applied: &WorkloadSpec) -> WorkloadSpec {
         }),
         network_policy: typed::<NetworkPolicy>(live.get("NetworkPolicy"))
             .map(|n| network_policy(&n.spec.unwrap_or_default())),
+        mesh: super::mesh::read(live),
         service_account: service_account(
             typed::<ServiceAccount>(live.get("ServiceAccount")).as_ref(),
             &pod,

@@ -132,6 +132,7 @@ pub fn render(w: &WorkloadSpec) -> Vec<Json> {
     out.extend(disruption_budget(w).map(to_json));
     out.extend(network_policy(w).map(to_json));
     out.extend(ingress(w).map(to_json));
+    out.extend(super::mesh::render(w, |name| metadata(w, name)));
     stamp_origin(&mut out);
     out
 }

@@ -44,6 +44,7 @@ impl Resource for Workload {
     }
 
     fn validate(&self, config: &Value, diags: &mut Diagnostics) {
+        validate_mesh(config, diags);
         let cluster = config.get("cluster");
         let kubeconfig = config.get("kubeconfig_path");
         if cluster.is_null() && kubeconfig.is_null() {
@@ -270,6 +271,29 @@ impl Resource for Workload {
         }
     }
 
+    /// A meshed workload on a cluster that exists is checked against it:
+    /// without Istio's APIs the plan fails with what to install, rather
+    /// than the apply with an API error.
+    async fn check_plan(&self, ctx: &PlanContext<'_>, planned: &Value, diags: &mut Diagnostics) {
+        let mesh = planned.get("mesh");
+        let reachable = ["cluster", "kubeconfig_path", "kubeconfig_context"]
+            .iter()
+            .all(|a| !planned.get(a).is_unknown());
+        if mesh.is_null() || mesh.is_unknown() || !reachable {
+            return;
+        }
+        let Ok(target) = crate::framework::model::decode::<Target>(planned) else {
+            return;
+        };
+        // A cluster that cannot be reached yet is checked by the apply.
+        let Ok(Some(client)) = connect(ctx.provider, &target, planned).await else {
+            return;
+        };
+        if let Ok(false) = workload::serves_mesh(&client, &ctx.provider.stop).await {
+            diags.push(no_mesh().at(AttributePath::attr("mesh")));
+        }
+    }
+
     /// Data outlives its workload unless the configuration says otherwise:
     /// the plan says which claims stay.
     fn plan_destroy(&self, prior: &Value, diags: &mut Diagnostics) {
@@ -310,11 +334,19 @@ impl Resource for Workload {
             None => return Ok(None),
         };
         let spec = &model.spec;
+        // Istio's objects are read for a meshed workload, and on import
+        // (its stub has no image yet) where the cluster serves them.
+        let importing = spec.image.is_empty();
+        let mesh = spec.mesh.is_some()
+            || (importing
+                && workload::serves_mesh(&client, &provider.stop)
+                    .await
+                    .unwrap_or(false));
         let observed = workload::observe(
             &client,
             &spec.namespace,
             &spec.name,
-            &workload::all_kinds(),
+            &workload::kinds(mesh),
             &provider.stop,
         )
         .await
@@ -772,6 +804,31 @@ fn read_back(prior: &Value, spec: &WorkloadSpec, observed: &workload::Observed) 
     fresh
 }
 
+/// Istio's APIs missing from the cluster, and what to do.
+fn no_mesh() -> Diagnostic {
+    Diagnostic::error(
+        "Istio is not installed in the cluster",
+        "The workload's mesh settings are Istio objects (PeerAuthentication, VirtualService, DestinationRule), and the cluster does not serve Istio's APIs (security.istio.io/v1, networking.istio.io/v1). Genesis does not install Istio: on GKE, enable Cloud Service Mesh for the cluster's fleet; on EKS, install Istio (istioctl install, or its base and istiod Helm charts). Then apply again, or remove `mesh`.",
+    )
+}
+
+/// The mesh's routing settings apply to the workload's service.
+fn validate_mesh(config: &Value, diags: &mut Diagnostics) {
+    let mesh = config.get("mesh");
+    if !config.get("service").is_null() || config.get("service").is_unknown() {
+        return;
+    }
+    for setting in ["timeout", "retries", "outlier_detection"] {
+        if mesh.get(setting).is_set() {
+            diags.attribute_error(
+                AttributePath::attr("mesh").join(setting),
+                "The mesh routes the workload's service",
+                format!("mesh.{setting} applies to requests to the workload's service, and it has none: add a `service`, or leave {setting} out."),
+            );
+        }
+    }
+}
+
 fn status_name(rollout: &workload::Rollout) -> &'static str {
     match rollout {
         workload::Rollout::Available => "Available",
@@ -904,6 +961,22 @@ async fn apply_workload(
 ) -> Applied {
     let objects = workload::render(&model.spec);
     let prior_objects = prior.map_or_else(Vec::new, |(_, was)| workload::render(&was.spec));
+    // A plan made before the cluster existed could not check for Istio.
+    let newly_meshed =
+        model.spec.mesh.is_some() && prior.is_none_or(|(_, was)| was.spec.mesh.is_none());
+    if newly_meshed {
+        let state = || prior.map_or(Value::Null, |(p, _)| p.clone());
+        match workload::serves_mesh(client, &provider.stop).await {
+            Ok(true) => {}
+            Ok(false) => return Applied::failed(state(), no_mesh().into()),
+            Err(e) => {
+                return Applied::failed(
+                    state(),
+                    Diagnostic::error("Failed to read the cluster", e.to_string()).into(),
+                );
+            }
+        }
+    }
     // The prior state is what the cluster holds (refreshed): when the plan
     // renders the same objects (only `timeouts` or `wait_for_rollout`
     // changed, say, or an import met its configuration), nothing is written.

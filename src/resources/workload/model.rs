@@ -133,6 +133,7 @@ pub struct WorkloadSpec {
     pub ingress: Option<Ingress>,
     pub disruption_budget: Option<DisruptionBudget>,
     pub network_policy: Option<NetworkPolicy>,
+    pub mesh: Option<Mesh>,
     /// `None` is the restricted default (`SecurityContext::default()`).
     pub security_context: Option<SecurityContext>,
     /// `None` creates a ServiceAccount named after the workload.
@@ -186,6 +187,7 @@ impl Default for WorkloadSpec {
             ingress: None,
             disruption_budget: None,
             network_policy: None,
+            mesh: None,
             security_context: None,
             service_account: None,
             node_selector: Strings::new(),
@@ -308,6 +310,44 @@ impl Kind {
     pub fn runs_to_completion(self) -> bool {
         matches!(self, Kind::Job | Kind::CronJob)
     }
+}
+
+/// Istio settings for the workload.
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+#[serde(default)]
+pub struct Mesh {
+    /// `STRICT`, `PERMISSIVE` or `DISABLE`.
+    pub mtls: Option<String>,
+    pub timeout: Option<String>,
+    pub retries: Option<Retries>,
+    pub outlier_detection: Option<OutlierDetection>,
+}
+
+impl Mesh {
+    /// Whether it routes the workload's service (a VirtualService or a
+    /// DestinationRule), which needs the service.
+    pub fn routes(&self) -> bool {
+        self.timeout.is_some() || self.retries.is_some() || self.outlier_detection.is_some()
+    }
+}
+
+/// Retries of requests to the service.
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+#[serde(default)]
+pub struct Retries {
+    pub attempts: i64,
+    pub per_try_timeout: Option<String>,
+    pub retry_on: Option<String>,
+}
+
+/// Ejecting failing pods from the pool.
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+#[serde(default)]
+pub struct OutlierDetection {
+    pub consecutive_5xx_errors: Option<i64>,
+    pub interval: Option<String>,
+    pub base_ejection_time: Option<String>,
+    pub max_ejection_percent: Option<i64>,
 }
 
 /// When a CronJob runs.

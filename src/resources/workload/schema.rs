@@ -500,6 +500,51 @@ pub fn schema() -> Schema {
         )
         .describe("A NetworkPolicy that denies all traffic except what is listed."),
         Attribute::object(
+            "mesh",
+            vec![
+                Attribute::string("mtls")
+                    .validate(validators::one_of(&["STRICT", "PERMISSIVE", "DISABLE"]))
+                    .describe("Mutual TLS for the pods' inbound traffic (a PeerAuthentication): `STRICT` (mesh traffic only), `PERMISSIVE` (plain text too) or `DISABLE`."),
+                Attribute::string("timeout")
+                    .validate(validators::duration)
+                    .describe("How long a request to the service may take, e.g. `5s` (a VirtualService)."),
+                Attribute::object(
+                    "retries",
+                    vec![
+                        Attribute::number("attempts")
+                            .required()
+                            .validate(validators::int_between(0, 100))
+                            .describe("Retries of a failed request."),
+                        Attribute::string("per_try_timeout")
+                            .validate(validators::duration)
+                            .describe("How long each try may take, e.g. `2s`."),
+                        Attribute::string("retry_on")
+                            .describe("The failures retried, in Envoy's terms, e.g. `5xx,reset,connect-failure`."),
+                    ],
+                )
+                .describe("Retries of requests to the service (a VirtualService)."),
+                Attribute::object(
+                    "outlier_detection",
+                    vec![
+                        Attribute::number("consecutive_5xx_errors")
+                            .validate(validators::int_between(0, 1_000_000))
+                            .describe("Errors in a row that eject a pod from the pool."),
+                        Attribute::string("interval")
+                            .validate(validators::duration)
+                            .describe("How often pods are checked, e.g. `10s`."),
+                        Attribute::string("base_ejection_time")
+                            .validate(validators::duration)
+                            .describe("How long an ejected pod stays out at first, e.g. `30s`."),
+                        Attribute::number("max_ejection_percent")
+                            .validate(validators::int_between(0, 100))
+                            .describe("The most of the pool that may be ejected, in percent."),
+                    ],
+                )
+                .describe("Ejecting failing pods from the load balancing pool (a DestinationRule)."),
+            ],
+        )
+        .describe("Istio settings for the workload, on a cluster that runs Istio (`genesis_cluster.service_mesh`; Genesis does not install it): rendered as a PeerAuthentication (`mtls`), a VirtualService (`timeout`, `retries`) and a DestinationRule (`outlier_detection`) named after the workload. `timeout`, `retries` and `outlier_detection` apply to the workload's `service`. A cluster without Istio's CustomResourceDefinitions is refused at plan time when the cluster exists, else before anything is applied."),
+        Attribute::object(
             "security_context",
             vec![
                 Attribute::bool("run_as_non_root").default(true).describe("Refuse to run as root."),

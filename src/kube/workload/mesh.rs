@@ -1,0 +1,264 @@
+//! Istio's objects for a workload in the mesh (`mesh`): a
+//! PeerAuthentication for mutual TLS, a VirtualService for the service's
+//! timeout and retries, and a DestinationRule ejecting failing pods, each
+//! named after the workload. Typed here (k8s-openapi has no Istio types),
+//! as much of Istio's v1 API as Genesis sets, and read back into the same
+//! `Mesh`.
+
+use std::collections::BTreeMap;
+
+use k8s_openapi::apimachinery::pkg::apis::meta::v1::ObjectMeta;
+use serde::{Deserialize, Serialize};
+use serde_json::Value as Json;
+
+use super::NAME_LABEL;
+use crate::resources::workload::{Mesh, OutlierDetection, Retries, WorkloadSpec};
+
+/// The Istio API groups a meshed workload needs, with their version: the
+/// cluster must serve them (Istio's CustomResourceDefinitions).
+pub const GROUPS: [(&str, &str); 2] = [("security.istio.io", "v1"), ("networking.istio.io", "v1")];
+
+/// The kinds, for reading and deleting: (kind, group, version, plural).
+pub const KINDS: [(&str, &str, &str, &str); 3] = [
+    (
+        "PeerAuthentication",
+        "security.istio.io",
+        "v1",
+        "peerauthentications",
+    ),
+    (
+        "VirtualService",
+        "networking.istio.io",
+        "v1",
+        "virtualservices",
+    ),
+    (
+        "DestinationRule",
+        "networking.istio.io",
+        "v1",
+        "destinationrules",
+    ),
+];
+
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+struct Object<S> {
+    // Genesis's part of a live object may hold the spec alone.
+    #[serde(default)]
+    api_version: String,
+    #[serde(default)]
+    kind: String,
+    #[serde(default)]
+    metadata: ObjectMeta,
+    #[serde(default)]
+    spec: S,
+}
+
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+struct PeerAuthenticationSpec {
+    #[serde(default)]
+    selector: Selector,
+    #[serde(default)]
+    mtls: Mtls,
+}
+
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+struct Selector {
+    #[serde(default)]
+    match_labels: BTreeMap<String, String>,
+}
+
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+struct Mtls {
+    mode: Option<String>,
+}
+
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+struct VirtualServiceSpec {
+    #[serde(default)]
+    hosts: Vec<String>,
+    #[serde(default)]
+    http: Vec<HttpRoute>,
+}
+
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+struct HttpRoute {
+    #[serde(skip_serializing_if = "Option::is_none")]
+    timeout: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    retries: Option<HttpRetry>,
+    #[serde(default)]
+    route: Vec<RouteDestination>,
+}
+
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+struct HttpRetry {
+    attempts: i64,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    per_try_timeout: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    retry_on: Option<String>,
+}
+
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+struct RouteDestination {
+    destination: Destination,
+}
+
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+struct Destination {
+    host: String,
+}
+
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+struct DestinationRuleSpec {
+    host: String,
+    #[serde(default)]
+    traffic_policy: TrafficPolicy,
+}
+
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+struct TrafficPolicy {
+    outlier_detection: Option<Outliers>,
+}
+
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+struct Outliers {
+    #[serde(
+        rename = "consecutive5xxErrors",
+        skip_serializing_if = "Option::is_none"
+    )]
+    consecutive_5xx_errors: Option<i64>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    interval: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    base_ejection_time: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    max_ejection_percent: Option<i64>,
+}
+
+/// The service's name inside the cluster: the mesh routes by it.
+fn host(w: &WorkloadSpec) -> String {
+    format!("{}.{}.svc.cluster.local", w.name, w.namespace)
+}
+
+fn object<S: Serialize>(kind: &str, group: &str, metadata: ObjectMeta, spec: S) -> Json {
+    let version = GROUPS
+        .iter()
+        .find(|(g, _)| *g == group)
+        .map_or("v1", |(_, v)| v);
+    serde_json::to_value(Object {
+        api_version: format!("{group}/{version}"),
+        kind: kind.to_string(),
+        metadata,
+        spec,
+    })
+    .unwrap_or_default()
+}
+
+/// The workload's Istio objects; `metadata` gives each its name and labels.
+pub fn render(w: &WorkloadSpec, metadata: impl Fn(&str) -> ObjectMeta) -> Vec<Json> {
+    let Some(mesh) = &w.mesh else {
+        return Vec::new();
+    };
+    let mut out = Vec::new();
+    if let Some(mode) = &mesh.mtls {
+        let spec = PeerAuthenticationSpec {
+            selector: Selector {
+                match_labels: [(NAME_LABEL.to_string(), w.name.clone())].into(),
+            },
+            mtls: Mtls {
+                mode: Some(mode.clone()),
+            },
+        };
+        out.push(object(
+            "PeerAuthentication",
+            "security.istio.io",
+            metadata(&w.name),
+            spec,
+        ));
+    }
+    if mesh.timeout.is_some() || mesh.retries.is_some() {
+        let spec = VirtualServiceSpec {
+            hosts: vec![host(w)],
+            http: vec![HttpRoute {
+                timeout: mesh.timeout.clone(),
+                retries: mesh.retries.as_ref().map(|r| HttpRetry {
+                    attempts: r.attempts,
+                    per_try_timeout: r.per_try_timeout.clone(),
+                    retry_on: r.retry_on.clone(),
+                }),
+                route: vec![RouteDestination {
+                    destination: Destination { host: host(w) },
+                }],
+            }],
+        };
+        out.push(object(
+            "VirtualService",
+            "networking.istio.io",
+            metadata(&w.name),
+            spec,
+        ));
+    }
+    if let Some(o) = &mesh.outlier_detection {
+        let spec = DestinationRuleSpec {
+            host: host(w),
+            traffic_policy: TrafficPolicy {
+                outlier_detection: Some(Outliers {
+                    consecutive_5xx_errors: o.consecutive_5xx_errors,
+                    interval: o.interval.clone(),
+                    base_ejection_time: o.base_ejection_time.clone(),
+                    max_ejection_percent: o.max_ejection_percent,
+                }),
+            },
+        };
+        out.push(object(
+            "DestinationRule",
+            "networking.istio.io",
+            metadata(&w.name),
+            spec,
+        ));
+    }
+    out
+}
+
+fn typed<S: serde::de::DeserializeOwned + Default>(live: Option<&Json>) -> Option<S> {
+    live.map(|o| {
+        serde_json::from_value::<Object<S>>(o.clone())
+            .map(|o| o.spec)
+            .unwrap_or_default()
+    })
+}
+
+/// The mesh settings the live objects (by kind) hold; `None` without any.
+pub fn read(live: &BTreeMap<&str, Json>) -> Option<Mesh> {
+    let peer = typed::<PeerAuthenticationSpec>(live.get("PeerAuthentication"));
+    let routes = typed::<VirtualServiceSpec>(live.get("VirtualService"));
+    let rule = typed::<DestinationRuleSpec>(live.get("DestinationRule"));
+    if peer.is_none() && routes.is_none() && rule.is_none() {
+        return None;
+    }
+    let http = routes.and_then(|r| r.http.into_iter().next());
+    Some(Mesh {
+        mtls: peer.and_then(|p| p.mtls.mode),
+        timeout: http.as_ref().and_then(|h| h.timeout.clone()),
+        retries: http.and_then(|h| h.retries).map(|r| Retries {
+            attempts: r.attempts,
+            per_try_timeout: r.per_try_timeout,
+            retry_on: r.retry_on,
+        }),
+        outlier_detection: rule
+            .and_then(|r| r.traffic_policy.outlier_detection)
+            .map(|o| OutlierDetection {
+                consecutive_5xx_errors: o.consecutive_5xx_errors,
+                interval: o.interval,
+                base_ejection_time: o.base_ejection_time,
+                max_ejection_percent: o.max_ejection_percent,
+            }),
+    })
+}
