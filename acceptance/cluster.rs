@@ -209,14 +209,7 @@ fn the_service_mesh_labels_the_namespaces() {
         // Removed behind Terraform's back, the label shows as drift.
         let path = "/api/v1/namespaces/jobs";
         let patch = serde_json::json!({"metadata": {"labels": {"istio-injection": null}}});
-        assert_eq!(
-            sim.control(
-                "PATCH",
-                &format!("/_sim/kube?cluster={CLUSTER}&path={path}"),
-                Some(patch)
-            ),
-            200
-        );
+        sim.patch_kube(CLUSTER, path, patch);
         ws.assert_plan_counts((0, 1, 0));
         ws.run(&["apply", "-input=false", "-auto-approve"]).ok();
         assert_eq!(label("jobs"), "enabled");

@@ -481,6 +481,13 @@ impl Sim {
         }
     }
 
+    /// Changes a Kubernetes object behind Terraform's back, as kubectl
+    /// would (a merge patch), asserting the simulator took it.
+    pub fn patch_kube(&self, cluster: &str, path: &str, patch: Json) {
+        let at = format!("/_sim/kube?cluster={cluster}&path={path}");
+        assert_eq!(self.control("PATCH", &at, Some(patch)), 200, "{path}");
+    }
+
     pub fn control(&self, method: &str, path_and_query: &str, body: Option<Json>) -> u16 {
         let url = format!("{}{path_and_query}", self.running.urls.control);
         let method = method.to_string();
@@ -609,8 +616,9 @@ impl Workspace {
     }
 }
 
-/// Runs kubectl through `kubeconfig` in `namespace`, asserting it succeeds.
-pub fn kubectl(kubeconfig: &Path, namespace: &str) -> impl Fn(&[&str]) {
+/// Runs kubectl through `kubeconfig` in `namespace`, asserting it
+/// succeeds; returns what it printed.
+pub fn kubectl(kubeconfig: &Path, namespace: &str) -> impl Fn(&[&str]) -> String + use<> {
     let (kubeconfig, namespace) = (kubeconfig.to_path_buf(), namespace.to_string());
     move |args: &[&str]| {
         let out = std::process::Command::new("kubectl")
@@ -625,6 +633,27 @@ pub fn kubectl(kubeconfig: &Path, namespace: &str) -> impl Fn(&[&str]) {
             "kubectl {args:?}: {}",
             String::from_utf8_lossy(&out.stderr)
         );
+        String::from_utf8_lossy(&out.stdout).into_owned()
+    }
+}
+
+/// Installs Istio's CustomResourceDefinitions (`scripts/peers
+/// istio-crds`) with `kubectl` and waits until those a meshed workload
+/// uses are established.
+pub fn install_istio(kubectl: &impl Fn(&[&str]) -> String) {
+    let crds = peer("istio-crds");
+    kubectl(&["apply", "--server-side", "-f", crds.to_str().unwrap()]);
+    for crd in [
+        "peerauthentications.security.istio.io",
+        "virtualservices.networking.istio.io",
+        "destinationrules.networking.istio.io",
+    ] {
+        kubectl(&[
+            "wait",
+            "--for=condition=Established",
+            &format!("crd/{crd}"),
+            "--timeout=60s",
+        ]);
     }
 }
 

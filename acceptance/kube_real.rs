@@ -817,7 +817,6 @@ spec:
 #[test]
 fn meshed_workloads_are_stored_as_the_real_server_does() {
     let tf = &crate::harness::terraforms()[0];
-    let crds = crate::harness::peer("istio-crds");
     let server = ApiServer::start();
     let sim = crate::harness::Sim::start();
     let (cluster, sim_kubeconfig) = simulated_cluster(tf, &sim, "meshed");
@@ -847,34 +846,8 @@ resource "genesis_workload" "api" {
     let mut stored = Vec::new();
     for (at, kubeconfig) in [("sim", &sim_kubeconfig), ("real", &server.kubeconfig)] {
         let ws = Workspace::new(tf, &[("main.tf", workload), ("kubeconfig", kubeconfig)]);
-        let file = ws.dir.path().join("kubeconfig");
-        let kubectl = |args: &[&str]| {
-            let out = std::process::Command::new("kubectl")
-                .arg("--kubeconfig")
-                .arg(&file)
-                .args(args)
-                .output()
-                .expect("kubectl on PATH");
-            assert!(
-                out.status.success(),
-                "{at}: kubectl {args:?}: {}",
-                String::from_utf8_lossy(&out.stderr)
-            );
-            out.stdout
-        };
-        kubectl(&["apply", "--server-side", "-f", crds.to_str().unwrap()]);
-        for crd in [
-            "peerauthentications.security.istio.io",
-            "virtualservices.networking.istio.io",
-            "destinationrules.networking.istio.io",
-        ] {
-            kubectl(&[
-                "wait",
-                "--for=condition=Established",
-                &format!("crd/{crd}"),
-                "--timeout=60s",
-            ]);
-        }
+        let kubectl = crate::harness::kubectl(&ws.dir.path().join("kubeconfig"), "meshed");
+        crate::harness::install_istio(&kubectl);
         // The real server serves a definition's resources a moment after
         // it is established.
         let mut applied = ws.run(&["apply", "-input=false", "-auto-approve", "-no-color"]);
@@ -893,8 +866,8 @@ resource "genesis_workload" "api" {
         );
         let mut objects = std::collections::BTreeMap::new();
         for kind in ["peerauthentication", "virtualservice", "destinationrule"] {
-            let out = kubectl(&["-n", "meshed", "get", kind, "api", "-o", "json"]);
-            let object: serde_json::Value = serde_json::from_slice(&out).unwrap();
+            let out = kubectl(&["get", kind, "api", "-o", "json"]);
+            let object: serde_json::Value = serde_json::from_str(&out).unwrap();
             objects.insert(kind, comparable(&object));
         }
         assert!(!ws.plan_has_changes(), "{at}: read back as applied");

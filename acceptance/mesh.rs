@@ -58,7 +58,6 @@ fn object(sim: &Sim, path: &str) -> Json {
 
 #[test]
 fn meshed_workloads_get_istio_objects() {
-    let crds = crate::harness::peer("istio-crds");
     each_terraform(|tf| {
         let sim = Sim::start();
         let ws = Workspace::new(tf, &[("main.tf", &config(""))]).against(&sim);
@@ -83,19 +82,7 @@ fn meshed_workloads_get_istio_objects() {
         let file = ws.dir.path().join("kubeconfig");
         std::fs::write(&file, kubeconfig).unwrap();
         let kubectl = crate::harness::kubectl(&file, "apps");
-        kubectl(&["apply", "--server-side", "-f", crds.to_str().unwrap()]);
-        for crd in [
-            "peerauthentications.security.istio.io",
-            "virtualservices.networking.istio.io",
-            "destinationrules.networking.istio.io",
-        ] {
-            kubectl(&[
-                "wait",
-                "--for=condition=Established",
-                &format!("crd/{crd}"),
-                "--timeout=30s",
-            ]);
-        }
+        crate::harness::install_istio(&kubectl);
 
         ws.run(&["apply", "-input=false", "-auto-approve"]).ok();
         let peer = object(&sim, "security.istio.io/peerauthentications/apps/api");
@@ -124,14 +111,7 @@ fn meshed_workloads_get_istio_objects() {
         let mut http = routes["spec"]["http"].clone();
         http[0]["timeout"] = "30s".into();
         let patch = serde_json::json!({"spec": {"http": http}});
-        assert_eq!(
-            sim.control(
-                "PATCH",
-                &format!("/_sim/kube?cluster={CLUSTER}&path={path}"),
-                Some(patch)
-            ),
-            200
-        );
+        sim.patch_kube(CLUSTER, path, patch);
         ws.assert_plan_counts((0, 1, 0));
         ws.run(&["apply", "-input=false", "-auto-approve"]).ok();
         let routes = object(&sim, "networking.istio.io/virtualservices/apps/api");

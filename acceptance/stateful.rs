@@ -576,14 +576,7 @@ fn the_data_tier_keeps_its_data() {
         containers[0]["image"] = "postgres:16.9".into();
         let path = "/apis/apps/v1/namespaces/data/statefulsets/postgres";
         let patch = serde_json::json!({"spec": {"template": {"spec": {"containers": containers}}}});
-        assert_eq!(
-            sim.control(
-                "PATCH",
-                &format!("/_sim/kube?cluster={CLUSTER}&path={path}"),
-                Some(patch)
-            ),
-            200
-        );
+        sim.patch_kube(CLUSTER, path, patch);
         let plan = ws.plan_json();
         let change = plan["resource_changes"]
             .as_array()

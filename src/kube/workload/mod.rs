@@ -695,11 +695,6 @@ fn mounts_claims(controller: &Json) -> bool {
         .is_some_and(|v| v.iter().any(|v| v["persistentVolumeClaim"].is_object()))
 }
 
-/// Every kind a workload may own.
-pub fn all_kinds() -> Vec<&'static str> {
-    KINDS.iter().map(|k| k.0).collect()
-}
-
 /// The kinds a workload may own, without Istio's unless `mesh`: most
 /// clusters have no Istio, and a read asks for each kind.
 pub fn kinds(mesh: bool) -> Vec<&'static str> {
