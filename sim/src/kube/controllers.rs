@@ -41,8 +41,27 @@ pub struct Memory {
 #[derive(Debug)]
 struct Rollout {
     template: Json,
+    /// The ReplicaSet the template makes, named after its hash.
+    replica_set: String,
     revision: u64,
     started: Instant,
+    /// The deployment's resourceVersion when its rollout was last found
+    /// complete with nothing to write: until it changes (or a pod goes),
+    /// a pass has nothing to do for it. A hundred deployments would
+    /// otherwise hold the store for most of every pass.
+    settled: Option<Json>,
+}
+
+impl Rollout {
+    fn new(template: &Json, revision: u64) -> Rollout {
+        Rollout {
+            template: template.clone(),
+            replica_set: format!("{:010x}", hash(template) & 0xff_ffff_ffff),
+            revision,
+            started: Instant::now(),
+            settled: None,
+        }
+    }
 }
 
 pub fn run(objects: &mut Objects, memory: &mut Memory, settings: &Settings) {
@@ -70,16 +89,18 @@ fn deployments(objects: &mut Objects, memory: &mut Memory, settings: &Settings) 
         let rollout = memory
             .rollouts
             .entry(key.clone())
-            .or_insert_with(|| Rollout {
-                template: found["spec"]["template"].clone(),
-                revision: 1,
-                started: Instant::now(),
-            });
-        if rollout.template != found["spec"]["template"] {
-            rollout.template = found["spec"]["template"].clone();
-            rollout.revision += 1;
-            rollout.started = Instant::now();
+            .or_insert_with(|| Rollout::new(&found["spec"]["template"], 1));
+        let version = &found["metadata"]["resourceVersion"];
+        if rollout.settled.as_ref() == Some(version)
+            && pods_of(objects, found, &rollout.replica_set) == found["spec"]["replicas"]
+        {
+            continue;
         }
+        rollout.settled = None;
+        if rollout.template != found["spec"]["template"] {
+            *rollout = Rollout::new(&found["spec"]["template"], rollout.revision + 1);
+        }
+        let version = version.clone();
         // What the rollout reads, rather than a copy of the whole object
         // on every tick.
         let obj = json!({
@@ -110,7 +131,7 @@ fn deployments(objects: &mut Objects, memory: &mut Memory, settings: &Settings) 
             deadline = deadline.min(cap);
         }
         let name = obj["metadata"]["name"].as_str().unwrap_or_default();
-        let rs = format!("{name}-{:010x}", hash(template) & 0xff_ffff_ffff);
+        let rs = format!("{name}-{}", rollout.replica_set);
         let ns = obj["metadata"]["namespace"].as_str().unwrap_or_default();
         let placed = super::claims::schedulable(objects, ns, &template["spec"]);
         let ready = !failing && placed && elapsed >= settings.rollout_time;
@@ -193,6 +214,9 @@ fn deployments(objects: &mut Objects, memory: &mut Memory, settings: &Settings) 
         let unchanged = same_status(&obj["status"], &status)
             && obj["metadata"]["annotations"]["deployment.kubernetes.io/revision"] == revision;
         if unchanged {
+            if ready {
+                rollout.settled = Some(version);
+            }
             continue;
         }
         objects.controller_write(&key, |o| {
@@ -200,6 +224,24 @@ fn deployments(objects: &mut Objects, memory: &mut Memory, settings: &Settings) 
             o["metadata"]["annotations"]["deployment.kubernetes.io/revision"] = revision;
         });
     }
+}
+
+/// How many pods a deployment's ReplicaSet (named by its template's hash)
+/// has.
+fn pods_of(objects: &Objects, deployment: &Json, replica_set: &str) -> Json {
+    let prefix = format!(
+        "/pods/{}/{}-{replica_set}-",
+        deployment["metadata"]["namespace"]
+            .as_str()
+            .unwrap_or_default(),
+        deployment["metadata"]["name"].as_str().unwrap_or_default(),
+    );
+    let count = objects
+        .objects
+        .range(prefix.clone()..)
+        .take_while(|(k, _)| k.starts_with(&prefix))
+        .count();
+    json!(count)
 }
 
 /// Where a pod's containers are.
@@ -297,11 +339,12 @@ pub(super) fn keys_under<T>(
 ) -> Vec<String> {
     let keys: Vec<String> = objects
         .objects
-        .keys()
-        .filter(|k| k.starts_with(prefix))
+        .range(prefix.to_string()..)
+        .map(|(k, _)| k)
+        .take_while(|k| k.starts_with(prefix))
         .cloned()
         .collect();
-    memory.retain(|k, _| keys.contains(k));
+    memory.retain(|k, _| keys.binary_search(k).is_ok());
     keys
 }
 
@@ -424,40 +467,42 @@ pub(super) fn same_status(a: &Json, b: &Json) -> bool {
 /// subresource as the real autoscaler does (so the field is the
 /// autoscaler's, and an applier that leaves replicas out never fights it).
 fn autoscalers(objects: &mut Objects) {
-    let hpas: Vec<Json> = objects
+    const PREFIX: &str = "autoscaling/horizontalpodautoscalers/";
+    // What each pass reads of an autoscaler, not a copy of it.
+    let hpas: Vec<(String, String, i64, Option<i64>, Json)> = objects
         .objects
-        .iter()
-        .filter(|(k, _)| k.starts_with("autoscaling/horizontalpodautoscalers/"))
-        .map(|(_, v)| v.clone())
+        .range(PREFIX.to_string()..)
+        .take_while(|(k, _)| k.starts_with(PREFIX))
+        .filter_map(|(k, hpa)| {
+            let ns = hpa["metadata"]["namespace"].as_str().unwrap_or_default();
+            let target = &hpa["spec"]["scaleTargetRef"];
+            let plural = match target["kind"].as_str() {
+                Some("Deployment") => "deployments",
+                Some("StatefulSet") => "statefulsets",
+                _ => return None,
+            };
+            let name = target["name"].as_str().unwrap_or_default();
+            Some((
+                k.clone(),
+                format!("apps/{plural}/{ns}/{name}"),
+                hpa["spec"]["minReplicas"].as_i64().unwrap_or(1),
+                hpa["spec"]["maxReplicas"].as_i64(),
+                hpa["status"].clone(),
+            ))
+        })
         .collect();
-    for hpa in hpas {
-        let ns = hpa["metadata"]["namespace"].as_str().unwrap_or_default();
-        let target = &hpa["spec"]["scaleTargetRef"];
-        let plural = match target["kind"].as_str() {
-            Some("Deployment") => "deployments",
-            Some("StatefulSet") => "statefulsets",
-            _ => continue,
-        };
-        let key = format!(
-            "apps/{plural}/{ns}/{}",
-            target["name"].as_str().unwrap_or_default()
-        );
-        let Some(deployment) = objects.objects.get(&key) else {
+    for (hpa_key, key, min, max, previous) in hpas {
+        let Some(target) = objects.objects.get(&key) else {
             continue;
         };
-        let current = deployment["spec"]["replicas"].as_i64().unwrap_or(1);
-        let min = hpa["spec"]["minReplicas"].as_i64().unwrap_or(1);
-        let max = hpa["spec"]["maxReplicas"].as_i64().unwrap_or(current);
+        let current = target["spec"]["replicas"].as_i64().unwrap_or(1);
+        let max = max.unwrap_or(current);
         let desired = current.clamp(min, max.max(min));
         if desired != current {
             objects.scale_as(&key, desired, "horizontal-pod-autoscaler");
         }
-        let hpa_key = format!(
-            "autoscaling/horizontalpodautoscalers/{ns}/{}",
-            hpa["metadata"]["name"].as_str().unwrap_or_default()
-        );
         let status = json!({"currentReplicas": current, "desiredReplicas": desired});
-        if hpa["status"] != status {
+        if previous != status {
             objects.controller_write(&hpa_key, |o| o["status"] = status);
         }
     }

@@ -19,9 +19,14 @@ use super::resources::{self, ResourceType};
 pub const GROUP: &str = "apiextensions.k8s.io";
 pub const PLURAL: &str = "customresourcedefinitions";
 
-/// The store key of the definition of `plural.group`.
-fn definition_key(group: &str, plural: &str) -> String {
-    format!("{GROUP}/{PLURAL}//{plural}.{group}")
+/// The store key of a definition by its name, `plural.group`.
+fn definition_key(name: &str) -> String {
+    format!("{GROUP}/{PLURAL}//{name}")
+}
+
+/// Whether `rt` is CustomResourceDefinition itself.
+pub fn is_definition(rt: &ResourceType) -> bool {
+    rt.group == GROUP && rt.plural == PLURAL
 }
 
 /// The definitions in a store.
@@ -116,7 +121,7 @@ pub fn find(
     version: &str,
     plural: &str,
 ) -> Option<&'static ResourceType> {
-    let definition = objects.get(&definition_key(group, plural))?;
+    let definition = objects.get(&definition_key(&format!("{plural}.{group}")))?;
     if !established(definition) {
         return None;
     }
@@ -140,7 +145,7 @@ pub fn is_custom(rt: &ResourceType) -> bool {
 
 /// The OpenAPI v3 schema of a custom type's version.
 fn schema<'a>(objects: &'a BTreeMap<String, Json>, rt: &ResourceType) -> Option<&'a Json> {
-    let definition = objects.get(&definition_key(rt.group, rt.plural))?;
+    let definition = objects.get(&definition_key(&format!("{}.{}", rt.plural, rt.group)))?;
     let version = served(definition).find(|v| v["name"] == rt.version)?;
     Some(&version["schema"]["openAPIV3Schema"])
 }
@@ -251,8 +256,7 @@ fn patch_operation(rt: &ResourceType) -> (String, Json) {
         "/apis/{}/{}/{scope}{}/{{name}}",
         rt.group, rt.version, rt.plural
     );
-    let parameters = super::openapi::document("apis/apps/v1")
-        .and_then(|d| serde_json::from_str::<Json>(d).ok())
+    let parameters = super::openapi::parsed("apis/apps/v1")
         .map(|d| {
             d["paths"]["/apis/apps/v1/namespaces/{namespace}/deployments/{name}"]["patch"]
                 ["parameters"]
@@ -440,7 +444,7 @@ pub fn run(objects: &mut super::objects::Objects, now: &str) {
     let pending: Vec<String> = definitions(&objects.objects)
         .filter(|d| d["metadata"]["deletionTimestamp"].is_null() && !settled(d))
         .filter_map(|d| d["metadata"]["name"].as_str())
-        .map(|name| format!("{GROUP}/{PLURAL}//{name}"))
+        .map(definition_key)
         .collect();
     for key in pending {
         objects.controller_write(&key, |d| establish(d, now));

@@ -308,7 +308,7 @@ impl Objects {
     /// CustomResourceDefinition's checks, and a custom resource's schema.
     fn admit(&self, rt: &ResourceType, obj: &mut Json) -> Result<(), KubeError> {
         defaults::apply(rt, obj)?;
-        if rt.group == custom::GROUP && rt.plural == custom::PLURAL {
+        if custom::is_definition(rt) {
             custom::admit_definition(obj)
         } else if custom::is_custom(rt) {
             custom::admit(&self.objects, rt, obj)
@@ -738,7 +738,7 @@ impl Objects {
         if !obj["metadata"]["deletionTimestamp"].is_null() {
             return Ok(obj);
         }
-        if rt.group == custom::GROUP && rt.plural == custom::PLURAL {
+        if custom::is_definition(rt) {
             // Its resources go with it (the real server's
             // customresourcecleanup finalizer).
             for k in custom::instances(&self.objects, &obj) {
@@ -847,10 +847,10 @@ impl Objects {
         terminating_since: &mut std::collections::HashMap<String, std::time::Instant>,
     ) {
         // Objects whose owner is gone.
-        let uids: std::collections::HashSet<Json> = self
+        let uids: std::collections::HashSet<&str> = self
             .objects
             .values()
-            .map(|o| o["metadata"]["uid"].clone())
+            .filter_map(|o| o["metadata"]["uid"].as_str())
             .collect();
         let orphans: Vec<String> = self
             .objects
@@ -859,7 +859,10 @@ impl Objects {
                 o["metadata"]["ownerReferences"]
                     .as_array()
                     .is_some_and(|refs| {
-                        !refs.is_empty() && refs.iter().all(|r| !uids.contains(&r["uid"]))
+                        !refs.is_empty()
+                            && refs
+                                .iter()
+                                .all(|r| r["uid"].as_str().is_none_or(|u| !uids.contains(u)))
                     })
             })
             .map(|(k, _)| k.clone())
@@ -899,8 +902,9 @@ impl Objects {
         // Terminating namespaces: remove their contents, then themselves.
         let terminating: Vec<String> = self
             .objects
-            .iter()
-            .filter(|(k, o)| k.starts_with("/namespaces/") && o["status"]["phase"] == "Terminating")
+            .range("/namespaces/".to_string()..)
+            .take_while(|(k, _)| k.starts_with("/namespaces/"))
+            .filter(|(_, o)| o["status"]["phase"] == "Terminating")
             .map(|(_, o)| {
                 o["metadata"]["name"]
                     .as_str()

@@ -100,13 +100,27 @@ pub enum ListType {
     Map(Vec<String>),
 }
 
+/// The built-in documents, parsed once: a custom group's document is put
+/// together from parts of them on every request.
+pub fn parsed(path: &str) -> Option<&'static Json> {
+    static PARSED: OnceLock<HashMap<&'static str, Json>> = OnceLock::new();
+    PARSED
+        .get_or_init(|| {
+            DOCUMENTS
+                .iter()
+                .filter_map(|(path, body)| Some((*path, serde_json::from_str(body).ok()?)))
+                .collect()
+        })
+        .get(path)
+}
+
 /// All schemas from every document, by name.
 fn schemas() -> &'static HashMap<String, Json> {
     static SCHEMAS: OnceLock<HashMap<String, Json>> = OnceLock::new();
     SCHEMAS.get_or_init(|| {
         let mut out = HashMap::new();
-        for (_, body) in DOCUMENTS {
-            let Ok(doc) = serde_json::from_str::<Json>(body) else {
+        for (path, _) in DOCUMENTS {
+            let Some(doc) = parsed(path) else {
                 continue;
             };
             if let Some(s) = doc["components"]["schemas"].as_object() {
@@ -127,8 +141,7 @@ pub fn named(name: &str) -> Option<&'static Json> {
 /// A schema by name as the document at `path` has it (the meta/v1 schemas
 /// differ in their defaults between documents).
 pub fn named_in(path: &str, name: &str) -> Option<Json> {
-    let doc: Json = serde_json::from_str(document(path)?).ok()?;
-    Some(doc["components"]["schemas"][name].clone()).filter(|s| !s.is_null())
+    Some(parsed(path)?["components"]["schemas"][name].clone()).filter(|s| !s.is_null())
 }
 
 /// The schema name of a kind, e.g. `io.k8s.api.apps.v1.Deployment`.
