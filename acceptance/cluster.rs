@@ -181,7 +181,8 @@ fn cluster_lifecycle_against_the_simulator() {
 /// `service_mesh = "istio"` labels the namespaces Genesis makes for sidecar
 /// injection, in place (the cluster is never replaced for it), reads back
 /// from the labels (an import plans no change, a label removed behind
-/// Terraform's back shows), and going without the mesh removes the label.
+/// Terraform's back shows); a `service_mesh_revision` swaps the label for
+/// the revision's, and going without the mesh removes the label.
 #[test]
 fn the_service_mesh_labels_the_namespaces() {
     const CLUSTER: &str = "projects/p/locations/us-central1/clusters/apps";
@@ -193,11 +194,16 @@ fn the_service_mesh_labels_the_namespaces() {
             "service_mesh          = \"istio\"\n  kubernetes_namespaces",
         );
         assert_ne!(plain, meshed);
-        let label = |ns: &str| {
+        let revised = meshed.replace(
+            "kubernetes_namespaces",
+            "service_mesh_revision = \"asm-managed\"\n  kubernetes_namespaces",
+        );
+        let labels = |ns: &str| {
             sim.state()["kube"][CLUSTER]["objects"]["objects"][format!("/namespaces//{ns}")]
-                ["metadata"]["labels"]["istio-injection"]
+                ["metadata"]["labels"]
                 .clone()
         };
+        let label = |ns: &str| labels(ns)["istio-injection"].clone();
         let ws = Workspace::new(tf, &[("main.tf", &meshed)]).against(&sim);
         ws.run(&["apply", "-input=false", "-auto-approve"]).ok();
         assert_eq!(label("apps"), "enabled");
@@ -214,11 +220,24 @@ fn the_service_mesh_labels_the_namespaces() {
         ws.run(&["apply", "-input=false", "-auto-approve"]).ok();
         assert_eq!(label("jobs"), "enabled");
 
+        // A named revision's label replaces the default one, in place.
+        ws.write("main.tf", &revised);
+        ws.assert_plan_counts((0, 1, 0));
+        ws.run(&["apply", "-input=false", "-auto-approve"]).ok();
+        for ns in ["apps", "jobs"] {
+            assert_eq!(labels(ns)["istio.io/rev"], "asm-managed", "{ns}");
+            assert!(label(ns).is_null(), "Istio lets istio-injection win: {ns}");
+        }
+        assert!(!ws.plan_has_changes());
+        ws.reimport_all();
+        assert!(!ws.plan_has_changes(), "an import reads the revision back");
+
         // Without the mesh, in place.
         ws.write("main.tf", &plain);
         ws.assert_plan_counts((0, 1, 0));
         ws.run(&["apply", "-input=false", "-auto-approve"]).ok();
         assert!(label("apps").is_null(), "{}", label("apps"));
+        assert!(labels("apps")["istio.io/rev"].is_null());
         assert!(!ws.plan_has_changes());
     });
 }

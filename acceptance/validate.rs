@@ -135,7 +135,38 @@ const CASES: &[Case] = &[
   }
 }"#,
         line: "labels = {",
-        message: "set service_mesh rather than the label",
+        message: "set those rather than the label",
+    },
+    Case {
+        name: "revision label set by hand",
+        hcl: r#"resource "genesis_cluster" "c" {
+  name = "c"
+  namespace {
+    name   = "apps"
+    labels = { "istio.io/rev" = "canary" }
+  }
+}"#,
+        line: "labels = {",
+        message: "set those rather than the label",
+    },
+    Case {
+        name: "mesh revision without a mesh",
+        hcl: r#"resource "genesis_cluster" "c" {
+  name                  = "c"
+  service_mesh_revision = "canary"
+}"#,
+        line: "service_mesh_revision",
+        message: "with it, or remove it",
+    },
+    Case {
+        name: "mesh revision not a label",
+        hcl: r#"resource "genesis_cluster" "c" {
+  name                  = "c"
+  service_mesh          = "istio"
+  service_mesh_revision = "Canary_1"
+}"#,
+        line: "service_mesh_revision",
+        message: "not a valid DNS-1123 label",
     },
     Case {
         name: "unknown service mesh",

@@ -21,16 +21,31 @@ pub struct NamespaceSpec {
     pub quota: BTreeMap<String, String>,
     /// Container defaults: (`default` | `defaultRequest`, resource) = quantity.
     pub limits: BTreeMap<(String, String), String>,
-    /// Whether the service mesh injects its sidecar into the pods.
-    pub sidecar_injection: bool,
+    /// Whether (and whose) the service mesh's sidecar goes into the pods.
+    pub sidecar_injection: Option<SidecarInjection>,
     /// Where the configuration declares it (`kubernetes_namespaces[0]`,
     /// `namespace[1]`), recorded on the namespace so an import can put it
     /// back in the same place and plan no change.
     pub declared_as: Option<String>,
 }
 
-/// The label asking Istio to inject its sidecar into a namespace's pods.
+/// Which Istio sidecar a namespace's pods get.
+#[derive(Clone, Debug, PartialEq)]
+pub enum SidecarInjection {
+    /// The default revision's (`istio-injection=enabled`).
+    Default,
+    /// A named control-plane revision's (`istio.io/rev=REVISION`): how
+    /// Istio is upgraded revision by revision, and how GKE's managed
+    /// revisions are chosen.
+    Revision(String),
+}
+
+/// The label asking Istio to inject its default sidecar into a namespace's
+/// pods. It wins over the revision label, so only one is ever set.
 pub const SIDECAR_INJECTION: &str = "istio-injection";
+
+/// The label naming the Istio revision whose sidecar is injected.
+pub const ISTIO_REVISION: &str = "istio.io/rev";
 
 /// The annotation holding `declared_as`.
 pub const DECLARED_AS: &str = "genesis-platform.dev/declared-as";
@@ -49,8 +64,10 @@ pub fn namespace_manifest(ns: &NamespaceSpec) -> Json {
     for key in PSS_KEYS {
         labels[key] = json!(ns.pod_security_level);
     }
-    if ns.sidecar_injection {
-        labels[SIDECAR_INJECTION] = json!("enabled");
+    match &ns.sidecar_injection {
+        Some(SidecarInjection::Default) => labels[SIDECAR_INJECTION] = json!("enabled"),
+        Some(SidecarInjection::Revision(r)) => labels[ISTIO_REVISION] = json!(r),
+        None => {}
     }
     let mut manifest = json!({"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": ns.name, "labels": labels}});
     if let Some(place) = &ns.declared_as {
@@ -174,15 +191,23 @@ pub async fn managed(
         let name = ns.metadata.name.clone().unwrap_or_default();
         let labels = ns.metadata.labels.clone().unwrap_or_default();
         let pod_security_level = labels.get(PSS_KEYS[0]).cloned().unwrap_or_default();
-        let sidecar_injection = labels
+        let sidecar_injection = if labels
             .get(SIDECAR_INJECTION)
-            .is_some_and(|v| v == "enabled");
+            .is_some_and(|v| v == "enabled")
+        {
+            Some(SidecarInjection::Default)
+        } else {
+            labels
+                .get(ISTIO_REVISION)
+                .map(|r| SidecarInjection::Revision(r.clone()))
+        };
         let user: BTreeMap<String, String> = labels
             .into_iter()
             .filter(|(k, _)| {
                 !PSS_KEYS.contains(&k.as_str())
                     && k != MANAGED_BY.0
                     && k != SIDECAR_INJECTION
+                    && k != ISTIO_REVISION
                     && k != "kubernetes.io/metadata.name"
             })
             .collect();

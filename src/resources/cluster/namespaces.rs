@@ -11,7 +11,7 @@ use crate::cloud::cluster::ObservedCluster;
 use crate::framework::diagnostics::{Diagnostic, Diagnostics};
 use crate::framework::path::AttributePath;
 use crate::framework::value::Value;
-use crate::kube::namespaces::{NamespaceSpec, SIDECAR_INJECTION};
+use crate::kube::namespaces::{ISTIO_REVISION, NamespaceSpec, SIDECAR_INJECTION, SidecarInjection};
 use crate::provider::ProviderContext;
 
 /// Quota attributes and the ResourceQuota `hard` keys they set.
@@ -34,14 +34,18 @@ const LIMIT_KEYS: &[(&str, &str, &str)] = &[
 /// The namespaces the configuration asks for: the module-style list (with
 /// the baseline Pod Security level) and the `namespace` blocks.
 pub fn namespace_specs(config: &ClusterConfig) -> Vec<NamespaceSpec> {
-    let sidecar_injection = config.service_mesh.as_deref() == Some("istio");
+    let sidecar_injection = match (&config.service_mesh, &config.service_mesh_revision) {
+        (Some(_), Some(revision)) => Some(SidecarInjection::Revision(revision.clone())),
+        (Some(_), None) => Some(SidecarInjection::Default),
+        (None, _) => None,
+    };
     let listed = config.kubernetes_namespaces.iter().flatten();
     let mut out: Vec<NamespaceSpec> = listed
         .enumerate()
         .map(|(i, name)| NamespaceSpec {
             name: name.clone(),
             pod_security_level: "baseline".into(),
-            sidecar_injection,
+            sidecar_injection: sidecar_injection.clone(),
             declared_as: Some(format!("kubernetes_namespaces[{i}]")),
             ..NamespaceSpec::default()
         })
@@ -83,7 +87,7 @@ pub fn namespace_specs(config: &ClusterConfig) -> Vec<NamespaceSpec> {
                     Some(((kind.to_string(), resource.to_string()), v.clone()?))
                 })
                 .collect(),
-            sidecar_injection,
+            sidecar_injection: sidecar_injection.clone(),
             declared_as: Some(format!("namespace[{i}]")),
         });
     }
@@ -240,15 +244,26 @@ pub fn namespaces_into_state(state: &mut Value, base: &Value, actual: &[Namespac
     // The mesh shows on the namespaces it labels; with none, the state
     // keeps what it had.
     if !actual.is_empty() {
-        let meshed = actual.iter().all(|n| n.sidecar_injection);
-        state.set_attr(
-            "service_mesh",
-            if meshed { "istio".into() } else { Value::Null },
-        );
+        let first = &actual[0].sidecar_injection;
+        let same = actual.iter().all(|n| &n.sidecar_injection == first);
+        let (mesh, revision) = match first {
+            Some(SidecarInjection::Default) if same => ("istio".into(), Value::Null),
+            Some(SidecarInjection::Revision(r)) if same => ("istio".into(), r.as_str().into()),
+            _ => (Value::Null, Value::Null),
+        };
+        state.set_attr("service_mesh", mesh);
+        state.set_attr("service_mesh_revision", revision);
     }
 }
 
 pub fn validate_namespaces(config: &Value, diags: &mut Diagnostics) {
+    if config.get("service_mesh_revision").is_set() && config.get("service_mesh").is_null() {
+        diags.attribute_error(
+            AttributePath::attr("service_mesh_revision"),
+            "A mesh revision needs a mesh",
+            "service_mesh_revision names the Istio revision whose sidecar the namespaces get: set service_mesh = \"istio\" with it, or remove it.",
+        );
+    }
     let mut seen: Vec<&str> = config.get("kubernetes_namespaces").string_elements();
     for (i, block) in config.get("namespace").elements().iter().enumerate() {
         let Some(name) = block.get("name").as_str() else {
@@ -263,14 +278,17 @@ pub fn validate_namespaces(config: &Value, diags: &mut Diagnostics) {
                     "{name:?} exists in every cluster and is managed by Kubernetes: leave it out."
                 ),
             );
-        } else if block.get("labels").get(SIDECAR_INJECTION).is_set() {
+        } else if let Some(label) = [SIDECAR_INJECTION, ISTIO_REVISION]
+            .into_iter()
+            .find(|l| block.get("labels").get(l).is_set())
+        {
             diags.attribute_error(
                 AttributePath::attr("namespace")
                     .index(i)
                     .join("labels")
-                    .key(SIDECAR_INJECTION),
+                    .key(label),
                 "Sidecar injection follows service_mesh",
-                format!("Genesis labels its namespaces {SIDECAR_INJECTION}=enabled when the cluster's service_mesh is \"istio\": set service_mesh rather than the label."),
+                format!("Genesis labels its namespaces {SIDECAR_INJECTION}=enabled (or {ISTIO_REVISION}=REVISION) from the cluster's service_mesh and service_mesh_revision: set those rather than the label."),
             );
             seen.push(name);
         } else if seen.contains(&name) {

@@ -252,6 +252,9 @@ pub fn schema() -> Schema {
         Attribute::string("service_mesh")
             .validate(validators::one_of(&["istio"]))
             .describe("The service mesh the cluster runs, which Genesis does not install: `istio` labels the namespaces Genesis makes `istio-injection=enabled`, so their pods get the mesh's sidecar. Changed in place; pods get (or lose) the sidecar when they next restart. On GKE, enable Cloud Service Mesh (managed Istio) on the fleet; on EKS, install Istio (istioctl or its Helm charts) with its default revision tagged for injection."),
+        Attribute::string("service_mesh_revision")
+            .validate(validators::dns1123_label)
+            .describe("The Istio revision whose sidecar the namespaces get, for revision-based (canary) upgrades of Istio or a managed revision on GKE: the namespaces are labelled `istio.io/rev=REVISION` instead of `istio-injection=enabled` (Istio lets the injection label win, so only one is set). Needs `service_mesh = \"istio\"`. Changed in place; pods move to the new revision's sidecar when they next restart."),
         super::storage_classes::attribute(),
         Attribute::object("eks", eks_attributes())
             .describe("EKS settings (cloud = \"aws\" only; required there). Each setting says whether EKS changes it in place or replaces the cluster."),
