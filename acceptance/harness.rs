@@ -488,6 +488,13 @@ impl Sim {
         assert_eq!(self.control("PATCH", &at, Some(patch)), 200, "{path}");
     }
 
+    /// Puts a value in the cloud's secret stores the simulated External
+    /// Secrets Operator reads.
+    pub fn put_secret(&self, key: &str, value: &str) {
+        let body = serde_json::json!({"key": key, "value": value});
+        assert_eq!(self.control("POST", "/_sim/secrets", Some(body)), 204);
+    }
+
     pub fn control(&self, method: &str, path_and_query: &str, body: Option<Json>) -> u16 {
         let url = format!("{}{path_and_query}", self.running.urls.control);
         let method = method.to_string();
@@ -641,13 +648,36 @@ pub fn kubectl(kubeconfig: &Path, namespace: &str) -> impl Fn(&[&str]) -> String
 /// istio-crds`) with `kubectl` and waits until those a meshed workload
 /// uses are established.
 pub fn install_istio(kubectl: &impl Fn(&[&str]) -> String) {
-    let crds = peer("istio-crds");
+    install_definitions(
+        kubectl,
+        "istio-crds",
+        &[
+            "peerauthentications.security.istio.io",
+            "virtualservices.networking.istio.io",
+            "destinationrules.networking.istio.io",
+        ],
+    );
+}
+
+/// Installs the External Secrets Operator's definitions of ExternalSecret
+/// and ClusterSecretStore (`scripts/peers external-secrets-crds`).
+pub fn install_external_secrets(kubectl: &impl Fn(&[&str]) -> String) {
+    install_definitions(
+        kubectl,
+        "external-secrets-crds",
+        &[
+            "externalsecrets.external-secrets.io",
+            "clustersecretstores.external-secrets.io",
+        ],
+    );
+}
+
+/// Applies a peer's CustomResourceDefinitions and waits until `names` are
+/// established.
+fn install_definitions(kubectl: &impl Fn(&[&str]) -> String, peer_name: &str, names: &[&str]) {
+    let crds = peer(peer_name);
     kubectl(&["apply", "--server-side", "-f", crds.to_str().unwrap()]);
-    for crd in [
-        "peerauthentications.security.istio.io",
-        "virtualservices.networking.istio.io",
-        "destinationrules.networking.istio.io",
-    ] {
+    for crd in names {
         kubectl(&[
             "wait",
             "--for=condition=Established",

@@ -18,6 +18,7 @@ mod registry;
 mod registry_aws;
 mod release;
 mod schema;
+mod secrets;
 mod stateful;
 mod truth;
 mod validate;

@@ -27,6 +27,7 @@ pub fn router(sim: Arc<Sim>) -> Router {
         .route("/_sim/requests", get(requests).delete(clear_requests))
         .route("/_sim/user-agents", get(user_agents))
         .route("/_sim/clock", get(clock).post(advance_clock))
+        .route("/_sim/secrets", post(put_secret))
         .route(
             "/_sim/objects",
             axum::routing::patch(patch_object).delete(delete_object),
@@ -119,6 +120,20 @@ struct Advance {
 async fn advance_clock(State(sim): State<Arc<Sim>>, body: axum::Json<Advance>) -> Response {
     let now = sim.advance_clock(body.seconds);
     axum::Json(json!({"now": now.to_string()})).into_response()
+}
+
+#[derive(Deserialize)]
+struct SecretValue {
+    key: String,
+    value: String,
+}
+
+/// Puts a value in the cloud's secret stores, which the simulated External
+/// Secrets Operator reads: `{"key": "db-password", "value": "..."}` (the
+/// key `db-password#2` for version 2). The value is never shown again.
+async fn put_secret(State(sim): State<Arc<Sim>>, body: axum::Json<SecretValue>) -> StatusCode {
+    sim.put_secret(&body.key, &body.value);
+    StatusCode::NO_CONTENT
 }
 
 async fn clear_requests(State(sim): State<Arc<Sim>>) -> StatusCode {

@@ -115,6 +115,12 @@ pub struct World {
     pub user_agents: BTreeMap<String, u64>,
     /// How far tests moved the simulator's time ahead of the wall clock.
     pub clock_offset_seconds: i64,
+    /// The values in the cloud's secret stores (Secret Manager, Secrets
+    /// Manager, Vault alike), by key (`key#version` for a version other
+    /// than the latest), which External Secrets Operator controllers read.
+    /// Only tests put them there; never dumped.
+    #[serde(skip)]
+    pub secret_values: BTreeMap<String, String>,
     #[serde(skip)]
     next_id: u64,
 }
@@ -222,6 +228,14 @@ impl Sim {
         {
             let _ = stop.send(true);
         }
+    }
+
+    /// Puts a value in the cloud's secret stores (`POST /_sim/secrets`),
+    /// under `key`, or `key#version` for a version other than the latest.
+    pub fn put_secret(&self, key: &str, value: &str) {
+        self.world()
+            .secret_values
+            .insert(key.to_string(), value.to_string());
     }
 
     /// Forgets the API call counts (`DELETE /_sim/requests`).
@@ -340,6 +354,7 @@ impl Sim {
             failing_images: self.config.failing_images.clone(),
             progress_deadline_cap: self.config.progress_deadline_cap,
             now: self.now(),
+            secret_values: self.world().secret_values.clone(),
         };
         for k in self.world().kube.values_mut() {
             kube::controllers::run(&mut k.objects, &mut k.memory, &settings);

@@ -267,6 +267,35 @@ pub fn duration(v: &Value) -> Result<(), String> {
     })
 }
 
+/// A duration as Go writes them (`1h`, `2h30m`, `10s`, `0`), for fields
+/// read by Go controllers: units up to hours, no days.
+pub fn go_duration(v: &Value) -> Result<(), String> {
+    let Some(s) = v.as_str() else { return Ok(()) };
+    let mut rest = s.strip_prefix(['+', '-']).unwrap_or(s);
+    let mut valid = !rest.is_empty();
+    if rest != "0" {
+        while valid && !rest.is_empty() {
+            let digits = rest
+                .find(|c: char| !(c.is_ascii_digit() || c == '.'))
+                .unwrap_or(rest.len());
+            let (number, tail) = rest.split_at(digits);
+            let unit = ["ns", "us", "µs", "ms", "s", "m", "h"]
+                .iter()
+                .filter(|u| tail.starts_with(*u))
+                .max_by_key(|u| u.len());
+            valid = number.parse::<f64>().is_ok() && unit.is_some();
+            rest = unit.map_or("", |u| &tail[u.len()..]);
+        }
+    }
+    if valid {
+        Ok(())
+    } else {
+        Err(format!(
+            "{s:?} is not a valid duration: write it as Go does, with units h, m, s or ms, such as \"1h\", \"2h30m\" or \"10s\" (\"0\" for none)."
+        ))
+    }
+}
+
 /// A duration in seconds. Units: `s`, `m`, `h`, `d` (and `ms` for the odd
 /// timeout), combined as in `1h30m`.
 pub fn parse_duration(s: &str) -> Option<f64> {
@@ -322,6 +351,16 @@ pub fn same_duration(a: &Value, b: &Value) -> bool {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn go_durations_are_checked_as_go_parses_them() {
+        for ok in ["1h", "2h30m", "10s", "1.5h", "0", "300ms", "1h0m0s"] {
+            assert!(go_duration(&Value::from(ok)).is_ok(), "{ok}");
+        }
+        for bad in ["1d", "", "h", "10", "5 m", "1hour"] {
+            assert!(go_duration(&Value::from(bad)).is_err(), "{bad}");
+        }
+    }
 
     #[test]
     fn quantities_compare_by_amount() {

@@ -26,6 +26,9 @@ pub struct Settings {
     /// The simulator's time, which CronJobs run on: the wall clock plus
     /// what `POST /_sim/clock` advanced it by.
     pub now: jiff::Timestamp,
+    /// The simulator's secret store (`POST /_sim/secrets`), which the
+    /// External Secrets Operator's controller reads.
+    pub secret_values: std::collections::BTreeMap<String, String>,
 }
 
 /// Per-object controller memory that is not part of the API objects.
@@ -65,7 +68,9 @@ impl Rollout {
 }
 
 pub fn run(objects: &mut Objects, memory: &mut Memory, settings: &Settings) {
-    super::custom::run(objects, &super::objects::now_rfc3339_seconds());
+    let now = super::objects::now_rfc3339_seconds();
+    super::custom::run(objects, &now);
+    super::external_secrets::run(objects, &settings.secret_values, &now);
     deployments(objects, memory, settings);
     super::stateful_sets::run(objects, memory, settings);
     super::cron_jobs::run(objects, memory, settings.now);

@@ -9,7 +9,11 @@ use super::resources::ResourceType;
 
 /// Fills defaults and puts quantities in canonical form.
 pub fn apply(rt: &ResourceType, obj: &mut Json) -> Result<(), KubeError> {
-    normalise_quantities(rt, obj)?;
+    // Quantities are typed in built-in kinds only: a definition's schema
+    // or a custom resource may have maps of those names holding anything.
+    if !super::custom::is_definition(rt) && !super::custom::is_custom(rt) {
+        normalise_quantities(rt, obj)?;
+    }
     match rt.kind {
         "Namespace" => {
             let name = obj["metadata"]["name"].clone();

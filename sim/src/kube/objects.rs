@@ -790,23 +790,39 @@ impl Objects {
     /// A write by a controller (status, annotations), recorded under
     /// `kube-controller-manager`.
     pub fn controller_write(&mut self, key: &str, f: impl FnOnce(&mut Json)) {
+        self.write_as("kube-controller-manager", key, Some("status"), f);
+    }
+
+    /// A write by `manager`, through `subresource` or to the object.
+    pub fn write_as(
+        &mut self,
+        manager: &str,
+        key: &str,
+        subresource: Option<&str>,
+        f: impl FnOnce(&mut Json),
+    ) {
         let Some(current) = self.objects.get(key).cloned() else {
             return;
         };
         let mut next = current.clone();
         f(&mut next);
         let rt_parts: Vec<&str> = key.splitn(4, '/').collect();
+        let version = current["apiVersion"]
+            .as_str()
+            .and_then(|v| v.rsplit('/').next())
+            .unwrap_or_default();
         let Some(rt) = super::resources::RESOURCES
             .iter()
             .find(|r| r.group == rt_parts[0] && r.plural == rt_parts[1])
+            .or_else(|| custom::find(&self.objects, rt_parts[0], version, rt_parts[1]))
         else {
             return;
         };
         let (ns, name) = (rt_parts[2].to_string(), rt_parts[3].to_string());
         let w = Write {
-            manager: "kube-controller-manager",
+            manager,
             force: false,
-            subresource: Some("status"),
+            subresource,
         };
         let _ = self.store(rt, &ns, &name, &current, next, &w, "Update", None);
     }
@@ -814,8 +830,13 @@ impl Objects {
     /// An object created by a controller (a deployment's pods), recorded
     /// under `kube-controller-manager`.
     pub fn controller_create(&mut self, rt: &ResourceType, ns: &str, obj: Json) {
+        self.create_as("kube-controller-manager", rt, ns, obj);
+    }
+
+    /// An object created by `manager`.
+    pub fn create_as(&mut self, manager: &str, rt: &ResourceType, ns: &str, obj: Json) {
         let w = Write {
-            manager: "kube-controller-manager",
+            manager,
             force: false,
             subresource: None,
         };

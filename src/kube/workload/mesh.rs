@@ -41,20 +41,6 @@ pub const KINDS: [(&str, &str, &str, &str); 3] = [
 ];
 
 #[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
-#[serde(rename_all = "camelCase")]
-struct Object<S> {
-    // Genesis's part of a live object may hold the spec alone.
-    #[serde(default)]
-    api_version: String,
-    #[serde(default)]
-    kind: String,
-    #[serde(default)]
-    metadata: ObjectMeta,
-    #[serde(default)]
-    spec: S,
-}
-
-#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
 struct PeerAuthenticationSpec {
     #[serde(default)]
     selector: Selector,
@@ -152,13 +138,7 @@ fn object<S: Serialize>(kind: &str, group: &str, metadata: ObjectMeta, spec: S) 
         .iter()
         .find(|(g, _)| *g == group)
         .map_or("v1", |(_, v)| v);
-    serde_json::to_value(Object {
-        api_version: format!("{group}/{version}"),
-        kind: kind.to_string(),
-        metadata,
-        spec,
-    })
-    .unwrap_or_default()
+    super::custom::object(&format!("{group}/{version}"), kind, metadata, spec)
 }
 
 /// The workload's Istio objects; `metadata` gives each its name and labels.
@@ -227,19 +207,11 @@ pub fn render(w: &WorkloadSpec, metadata: impl Fn(&str) -> ObjectMeta) -> Vec<Js
     out
 }
 
-fn typed<S: serde::de::DeserializeOwned + Default>(live: Option<&Json>) -> Option<S> {
-    live.map(|o| {
-        serde_json::from_value::<Object<S>>(o.clone())
-            .map(|o| o.spec)
-            .unwrap_or_default()
-    })
-}
-
 /// The mesh settings the live objects (by kind) hold; `None` without any.
 pub fn read(live: &BTreeMap<&str, Json>) -> Option<Mesh> {
-    let peer = typed::<PeerAuthenticationSpec>(live.get("PeerAuthentication"));
-    let routes = typed::<VirtualServiceSpec>(live.get("VirtualService"));
-    let rule = typed::<DestinationRuleSpec>(live.get("DestinationRule"));
+    let peer = super::custom::spec::<PeerAuthenticationSpec>(live.get("PeerAuthentication"));
+    let routes = super::custom::spec::<VirtualServiceSpec>(live.get("VirtualService"));
+    let rule = super::custom::spec::<DestinationRuleSpec>(live.get("DestinationRule"));
     if peer.is_none() && routes.is_none() && rule.is_none() {
         return None;
     }

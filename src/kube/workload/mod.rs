@@ -3,11 +3,14 @@
 //! server-side apply, waited on, observed and deleted.
 
 mod claims;
+mod custom;
+mod external_secrets;
 mod mesh;
 mod read;
 mod render;
 
 pub use claims::{VOLUME_LABEL, WHEN_DELETED, deletable, expand_claims, remake_pending_claims};
+pub use external_secrets::{Sync, target as external_secrets_target};
 pub use read::{ours, spec_of};
 pub use render::{origin_of, render, same_objects};
 
@@ -54,6 +57,7 @@ const KINDS: &[(&str, &str, &str, &str)] = &[
         "networkpolicies",
     ),
     ("Ingress", "networking.k8s.io", "v1", "ingresses"),
+    external_secrets::KIND,
     mesh::KINDS[0],
     mesh::KINDS[1],
     mesh::KINDS[2],
@@ -371,6 +375,42 @@ pub async fn wait_for_rollout(
         tokio::select! {
             () = tokio::time::sleep(pause) => {}
             () = stop.cancelled() => return Ok(Rollout::Progressing),
+        }
+        pause = (pause * 2).min(std::time::Duration::from_secs(2));
+    }
+}
+
+/// Waits until the operator has synced the workload's ExternalSecret into
+/// its Secret, or says why it cannot (after a grace period, in which a
+/// failure from before the latest change may still show), or `timeout`.
+pub async fn wait_for_external_secrets(
+    client: &kube::Client,
+    namespace: &str,
+    name: &str,
+    timeout: std::time::Duration,
+    stop: &CancellationToken,
+) -> Result<Sync, crate::kube::KubeError> {
+    let Some(api) = api(client, external_secrets::KIND.0, namespace) else {
+        return Ok(Sync::Synced);
+    };
+    let grace = std::time::Duration::from_secs(5).min(timeout);
+    let started = std::time::Instant::now();
+    let mut pause = std::time::Duration::from_millis(50);
+    loop {
+        let found = retried(stop, || api.get(name))
+            .await
+            .map_err(|e| crate::kube::KubeError::from_kube("reading the ExternalSecret", e))?;
+        let sync = external_secrets::sync_of(&serde_json::to_value(&found).unwrap_or_default());
+        let waited = started.elapsed();
+        match sync {
+            Sync::Synced => return Ok(sync),
+            Sync::Failed(_) if waited >= grace => return Ok(sync),
+            _ if waited >= timeout => return Ok(Sync::Pending),
+            _ => {}
+        }
+        tokio::select! {
+            () = tokio::time::sleep(pause) => {}
+            () = stop.cancelled() => return Ok(Sync::Pending),
         }
         pause = (pause * 2).min(std::time::Duration::from_secs(2));
     }
@@ -695,23 +735,50 @@ fn mounts_claims(controller: &Json) -> bool {
         .is_some_and(|v| v.iter().any(|v| v["persistentVolumeClaim"].is_object()))
 }
 
-/// The kinds a workload may own, without Istio's unless `mesh`: most
-/// clusters have no Istio, and a read asks for each kind.
-pub fn kinds(mesh: bool) -> Vec<&'static str> {
+/// APIs a cluster serves only when something Genesis does not install is
+/// there (Istio, the External Secrets Operator), which some workloads use.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Addon {
+    Istio,
+    ExternalSecrets,
+}
+
+impl Addon {
+    pub const ALL: [Addon; 2] = [Addon::Istio, Addon::ExternalSecrets];
+
+    fn groups(self) -> &'static [(&'static str, &'static str)] {
+        match self {
+            Addon::Istio => &mesh::GROUPS,
+            Addon::ExternalSecrets => std::slice::from_ref(&external_secrets::GROUP),
+        }
+    }
+
+    fn owns(self, kind: &str) -> bool {
+        match self {
+            Addon::Istio => mesh::KINDS.iter().any(|m| m.0 == kind),
+            Addon::ExternalSecrets => external_secrets::KIND.0 == kind,
+        }
+    }
+}
+
+/// The kinds a workload may own, without an add-on's unless in `addons`:
+/// most clusters have neither, and a read asks for each kind.
+pub fn kinds(addons: &[Addon]) -> Vec<&'static str> {
     KINDS
         .iter()
         .map(|k| k.0)
-        .filter(|k| mesh || !mesh::KINDS.iter().any(|m| m.0 == *k))
+        .filter(|k| Addon::ALL.iter().all(|a| addons.contains(a) || !a.owns(k)))
         .collect()
 }
 
-/// Whether the cluster serves Istio's APIs (its CustomResourceDefinitions
-/// are installed), as a meshed workload needs.
-pub async fn serves_mesh(
+/// Whether the cluster serves an add-on's APIs (its
+/// CustomResourceDefinitions are installed).
+pub async fn serves(
     client: &kube::Client,
+    addon: Addon,
     stop: &CancellationToken,
 ) -> Result<bool, crate::kube::KubeError> {
-    for (group, version) in mesh::GROUPS {
+    for (group, version) in addon.groups() {
         let gv = format!("{group}/{version}");
         match retried(stop, || client.list_api_group_resources(&gv)).await {
             Ok(_) => {}

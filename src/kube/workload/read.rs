@@ -216,6 +216,7 @@ pub fn spec_of(observed: &Observed, applied: &WorkloadSpec) -> WorkloadSpec {
         .unwrap_or_default();
     let autoscaling = typed::<HorizontalPodAutoscaler>(live.get("HorizontalPodAutoscaler"))
         .map(|h| autoscaler(&h.spec));
+    let external = super::external_secrets::read(live);
     let mut w = WorkloadSpec {
         namespace: applied.namespace.clone(),
         name: applied.name.clone(),
@@ -263,6 +264,9 @@ pub fn spec_of(observed: &Observed, applied: &WorkloadSpec) -> WorkloadSpec {
         network_policy: typed::<NetworkPolicy>(live.get("NetworkPolicy"))
             .map(|n| network_policy(&n.spec.unwrap_or_default())),
         mesh: super::mesh::read(live),
+        external_secrets_refresh_interval: external
+            .as_ref()
+            .map_or_else(|| "1h".into(), |(_, refresh)| refresh.clone()),
         service_account: service_account(
             typed::<ServiceAccount>(live.get("ServiceAccount")).as_ref(),
             &pod,
@@ -271,6 +275,14 @@ pub fn spec_of(observed: &Observed, applied: &WorkloadSpec) -> WorkloadSpec {
         ..WorkloadSpec::default()
     };
     read_container(&container, &mut w);
+    // Variables from the operator's Secret are the ExternalSecret's, while
+    // it is there; without it they show as what they now are.
+    if let Some((secrets, _)) = external {
+        let target = super::external_secrets::target(&w.name);
+        w.secret_env
+            .retain(|name, from| !(from.secret == target && secrets.contains_key(name)));
+        w.external_secrets = secrets;
+    }
     read_init_containers(&pod, &mut w);
     read_placement(&pod, &mut w);
     w.volumes = volumes(&pod, &container, &controller.claims, &claims);

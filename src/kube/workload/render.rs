@@ -116,6 +116,8 @@ pub fn render(w: &WorkloadSpec) -> Vec<Json> {
             ..ConfigMap::default()
         }));
     }
+    // Synced into the Secret the pods read before they start.
+    out.extend(super::external_secrets::render(w, metadata(w, &w.name)));
     out.extend(shared_claims(w).into_iter().map(to_json));
     out.push(match w.kind {
         Kind::Deployment => to_json(deployment(w)),
@@ -242,19 +244,28 @@ fn environment(w: &WorkloadSpec) -> Vec<EnvVar> {
         value: Some(value.clone()),
         ..EnvVar::default()
     });
-    let secrets = w.secret_env.iter().map(|(name, from)| EnvVar {
+    let from_secret = |name: &String, secret: String, key: String| EnvVar {
         name: name.clone(),
         value_from: Some(EnvVarSource {
             secret_key_ref: Some(SecretKeySelector {
-                name: from.secret.clone(),
-                key: from.key.clone(),
+                name: secret,
+                key,
                 ..SecretKeySelector::default()
             }),
             ..EnvVarSource::default()
         }),
         ..EnvVar::default()
-    });
-    plain.chain(secrets).collect()
+    };
+    let secrets = w
+        .secret_env
+        .iter()
+        .map(|(name, from)| from_secret(name, from.secret.clone(), from.key.clone()));
+    // The operator writes each under its variable's name.
+    let external = w
+        .external_secrets
+        .keys()
+        .map(|name| from_secret(name, super::external_secrets::target(&w.name), name.clone()));
+    plain.chain(secrets).chain(external).collect()
 }
 
 fn container_ports(ports: &[model::ContainerPort]) -> Option<Vec<ContainerPort>> {

@@ -23,7 +23,7 @@ use crate::framework::schema::Schema;
 use crate::framework::types::Type;
 use crate::framework::validators;
 use crate::framework::value::Value;
-use crate::kube::workload;
+use crate::kube::workload::{self, Addon};
 
 pub use self::model::*;
 pub use self::schema::schema;
@@ -215,24 +215,31 @@ impl Resource for Workload {
                 }
             }
         }
-        for (name, _) in config
-            .get("env")
-            .entries()
-            .into_iter()
-            .flatten()
-            .chain(config.get("secret_env").entries().into_iter().flatten())
-        {
-            if name.is_empty()
-                || name.starts_with(|c: char| c.is_ascii_digit())
-                || !name
-                    .chars()
-                    .all(|c| c.is_ascii_alphanumeric() || matches!(c, '_' | '-' | '.'))
-            {
-                diags.attribute_error(
-                    AttributePath::attr("env").key(name),
-                    "Invalid environment variable name",
-                    format!("{name:?} is not a valid environment variable name: use letters, digits, '_', '-' and '.', not starting with a digit."),
-                );
+        let mut variables: Vec<(&str, &str)> = Vec::new();
+        for map in ["env", "secret_env", "external_secrets"] {
+            for (name, _) in config.get(map).entries().into_iter().flatten() {
+                let path = AttributePath::attr(map).key(name);
+                if name.is_empty()
+                    || name.starts_with(|c: char| c.is_ascii_digit())
+                    || !name
+                        .chars()
+                        .all(|c| c.is_ascii_alphanumeric() || matches!(c, '_' | '-' | '.'))
+                {
+                    diags.attribute_error(
+                        path,
+                        "Invalid environment variable name",
+                        format!("{name:?} is not a valid environment variable name: use letters, digits, '_', '-' and '.', not starting with a digit."),
+                    );
+                } else if let Some((_, first)) = variables.iter().find(|(n, _)| n == name) {
+                    diags.attribute_error(
+                        path,
+                        "Environment variable set twice",
+                        format!(
+                            "{name} is already set in {first}: a variable comes from one place."
+                        ),
+                    );
+                }
+                variables.push((name, map));
             }
         }
     }
@@ -271,15 +278,22 @@ impl Resource for Workload {
         }
     }
 
-    /// A meshed workload on a cluster that exists is checked against it:
-    /// without Istio's APIs the plan fails with what to install, rather
-    /// than the apply with an API error.
+    /// A workload using an add-on (Istio, the External Secrets Operator)
+    /// on a cluster that exists is checked against it: without the
+    /// add-on's APIs the plan fails with what to install, rather than the
+    /// apply with an API error.
     async fn check_plan(&self, ctx: &PlanContext<'_>, planned: &Value, diags: &mut Diagnostics) {
-        let mesh = planned.get("mesh");
+        let needed: Vec<Addon> = Addon::ALL
+            .into_iter()
+            .filter(|a| {
+                let setting = planned.get(addon_setting(*a));
+                setting.is_set() && setting.entries().is_none_or(|e| !e.is_empty())
+            })
+            .collect();
         let reachable = ["cluster", "kubeconfig_path", "kubeconfig_context"]
             .iter()
             .all(|a| !planned.get(a).is_unknown());
-        if mesh.is_null() || mesh.is_unknown() || !reachable {
+        if needed.is_empty() || !reachable {
             return;
         }
         let Ok(target) = crate::framework::model::decode::<Target>(planned) else {
@@ -289,8 +303,10 @@ impl Resource for Workload {
         let Ok(Some(client)) = connect(ctx.provider, &target, planned).await else {
             return;
         };
-        if let Ok(false) = workload::serves_mesh(&client, &ctx.provider.stop).await {
-            diags.push(no_mesh().at(AttributePath::attr("mesh")));
+        for addon in needed {
+            if let Ok(false) = workload::serves(&client, addon, &ctx.provider.stop).await {
+                diags.push(missing(addon).at(AttributePath::attr(addon_setting(addon))));
+            }
         }
     }
 
@@ -334,19 +350,24 @@ impl Resource for Workload {
             None => return Ok(None),
         };
         let spec = &model.spec;
-        // Istio's objects are read for a meshed workload, and on import
-        // (its stub has no image yet) where the cluster serves them.
-        let importing = spec.image.is_empty();
-        let mesh = spec.mesh.is_some()
-            || (importing
-                && workload::serves_mesh(&client, &provider.stop)
+        // An add-on's objects are read for a workload that uses it, and on
+        // import (its stub has no image yet) where the cluster serves it.
+        let mut addons = addons_of(spec);
+        if spec.image.is_empty() {
+            for addon in Addon::ALL {
+                if workload::serves(&client, addon, &provider.stop)
                     .await
-                    .unwrap_or(false));
+                    .unwrap_or(false)
+                {
+                    addons.push(addon);
+                }
+            }
+        }
         let observed = workload::observe(
             &client,
             &spec.namespace,
             &spec.name,
-            &workload::kinds(mesh),
+            &workload::kinds(&addons),
             &provider.stop,
         )
         .await
@@ -804,12 +825,38 @@ fn read_back(prior: &Value, spec: &WorkloadSpec, observed: &workload::Observed) 
     fresh
 }
 
-/// Istio's APIs missing from the cluster, and what to do.
-fn no_mesh() -> Diagnostic {
-    Diagnostic::error(
-        "Istio is not installed in the cluster",
-        "The workload's mesh settings are Istio objects (PeerAuthentication, VirtualService, DestinationRule), and the cluster does not serve Istio's APIs (security.istio.io/v1, networking.istio.io/v1). Genesis does not install Istio: on GKE, enable Cloud Service Mesh for the cluster's fleet; on EKS, install Istio (istioctl install, or its base and istiod Helm charts). Then apply again, or remove `mesh`.",
-    )
+/// The add-ons a workload's settings use.
+fn addons_of(spec: &WorkloadSpec) -> Vec<Addon> {
+    let mut out = Vec::new();
+    if spec.mesh.is_some() {
+        out.push(Addon::Istio);
+    }
+    if !spec.external_secrets.is_empty() {
+        out.push(Addon::ExternalSecrets);
+    }
+    out
+}
+
+/// The setting that uses an add-on.
+fn addon_setting(addon: Addon) -> &'static str {
+    match addon {
+        Addon::Istio => "mesh",
+        Addon::ExternalSecrets => "external_secrets",
+    }
+}
+
+/// An add-on's APIs missing from the cluster, and what to do.
+fn missing(addon: Addon) -> Diagnostic {
+    match addon {
+        Addon::Istio => Diagnostic::error(
+            "Istio is not installed in the cluster",
+            "The workload's mesh settings are Istio objects (PeerAuthentication, VirtualService, DestinationRule), and the cluster does not serve Istio's APIs (security.istio.io/v1, networking.istio.io/v1). Genesis does not install Istio: on GKE, enable Cloud Service Mesh for the cluster's fleet; on EKS, install Istio (istioctl install, or its base and istiod Helm charts). Then apply again, or remove `mesh`.",
+        ),
+        Addon::ExternalSecrets => Diagnostic::error(
+            "The External Secrets Operator is not installed in the cluster",
+            "The workload's external_secrets are an ExternalSecret (external-secrets.io/v1), and the cluster does not serve that API. Genesis does not install the operator: install the External Secrets Operator 0.16 or later (its Helm chart, external-secrets/external-secrets), with access to the stores in genesis_cluster.secret_stores (Workload Identity on GKE, EKS Pod Identity or IRSA on EKS). Then apply again, or remove `external_secrets`.",
+        ),
+    }
 }
 
 /// The mesh's routing settings apply to the workload's service.
@@ -961,14 +1008,16 @@ async fn apply_workload(
 ) -> Applied {
     let objects = workload::render(&model.spec);
     let prior_objects = prior.map_or_else(Vec::new, |(_, was)| workload::render(&was.spec));
-    // A plan made before the cluster existed could not check for Istio.
-    let newly_meshed =
-        model.spec.mesh.is_some() && prior.is_none_or(|(_, was)| was.spec.mesh.is_none());
-    if newly_meshed {
+    // A plan made before the cluster existed could not check its add-ons.
+    let had = prior.map_or_else(Vec::new, |(_, was)| addons_of(&was.spec));
+    for addon in addons_of(&model.spec) {
+        if had.contains(&addon) {
+            continue;
+        }
         let state = || prior.map_or(Value::Null, |(p, _)| p.clone());
-        match workload::serves_mesh(client, &provider.stop).await {
+        match workload::serves(client, addon, &provider.stop).await {
             Ok(true) => {}
-            Ok(false) => return Applied::failed(state(), no_mesh().into()),
+            Ok(false) => return Applied::failed(state(), missing(addon).into()),
             Err(e) => {
                 return Applied::failed(
                     state(),
@@ -1064,6 +1113,27 @@ async fn apply_workload(
     }
     let kind = model.spec.kind.name();
     let waits = model.apply.wait_for_rollout;
+    if waits && !model.spec.external_secrets.is_empty() {
+        let synced =
+            workload::wait_for_external_secrets(client, namespace, name, wait.timeout, &wait.stop)
+                .await;
+        let problem = match synced {
+            Ok(workload::Sync::Synced) => None,
+            Ok(workload::Sync::Failed(reason)) => Some(format!(
+                "the External Secrets Operator could not sync ExternalSecret {namespace}/{name}: {reason}. Check the store (genesis_cluster.secret_stores) and the keys in external_secrets."
+            )),
+            Ok(workload::Sync::Pending) => Some(format!(
+                "ExternalSecret {namespace}/{name} was not synced when the timeout ran out; check that the External Secrets Operator runs."
+            )),
+            Err(e) => Some(e.to_string()),
+        };
+        if let Some(problem) = problem {
+            return Applied::failed(
+                planned_state(planned, "Progressing", None),
+                Diagnostic::error("Secrets not synced", problem).into(),
+            );
+        }
+    }
     let rollout = if waits {
         let controller = (model.spec.kind.name(), name.as_str());
         workload::wait_for_rollout(client, namespace, controller, wait.timeout, &wait.stop).await

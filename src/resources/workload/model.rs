@@ -107,6 +107,9 @@ pub struct WorkloadSpec {
     pub env: Strings,
     #[serde(skip_serializing_if = "BTreeMap::is_empty")]
     pub secret_env: BTreeMap<String, SecretKey>,
+    #[serde(skip_serializing_if = "BTreeMap::is_empty")]
+    pub external_secrets: BTreeMap<String, ExternalSecret>,
+    pub external_secrets_refresh_interval: String,
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub env_from_secrets: Vec<String>,
     /// A ConfigMap named after the workload; `Some` even when empty.
@@ -167,6 +170,8 @@ impl Default for WorkloadSpec {
             args: Vec::new(),
             env: Strings::new(),
             secret_env: BTreeMap::new(),
+            external_secrets: BTreeMap::new(),
+            external_secrets_refresh_interval: "1h".into(),
             env_from_secrets: Vec::new(),
             config_data: None,
             config_mount_path: None,
@@ -460,6 +465,18 @@ impl Default for VolumeRetention {
 pub struct SecretKey {
     pub secret: String,
     pub key: String,
+}
+
+/// A value in the cloud's secret store, read by the External Secrets
+/// Operator.
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+#[serde(default)]
+pub struct ExternalSecret {
+    /// The ClusterSecretStore's name.
+    pub store: String,
+    pub key: String,
+    pub version: Option<String>,
+    pub property: Option<String>,
 }
 
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]

@@ -361,6 +361,20 @@ pub fn schema() -> Schema {
             ],
         )
         .describe("Environment variables from Secret keys, by variable name: `{ DB_PASSWORD = { secret = \"db\", key = \"password\" } }`."),
+        Attribute::object_map(
+            "external_secrets",
+            vec![
+                Attribute::string("store").required().validate(validators::dns1123_subdomain).describe("The store holding it: a key of `genesis_cluster.secret_stores` (a ClusterSecretStore)."),
+                Attribute::string("key").required().describe("The secret's name in the store (`db-password`; a path in Vault)."),
+                Attribute::string("version").describe("The version to read (`latest`, `5`; the store's current one when left out)."),
+                Attribute::string("property").describe("A field of a JSON secret (or a Vault secret's key) rather than the whole value."),
+            ],
+        )
+        .describe("Environment variables from the cloud's secret store, by variable name: `{ DB_PASSWORD = { store = \"gcp\", key = \"db-password\", version = \"latest\" } }`. Rendered as an External Secrets Operator ExternalSecret named after the workload, whose Secret (`NAME-external-secrets`) feeds the container; the apply waits until it is synced, or fails with the operator's reason. The values never pass through Terraform or its state. Needs the External Secrets Operator in the cluster (Genesis does not install it): a cluster without its CustomResourceDefinitions is refused at plan time when the cluster exists, else before anything is applied."),
+        Attribute::string("external_secrets_refresh_interval")
+            .default("1h")
+            .validate(validators::go_duration)
+            .describe("How often the operator reads `external_secrets` again from the store (`1h`, the default; `0` reads them once)."),
         Attribute::string_list("env_from_secrets").describe("Secrets whose every key becomes an environment variable."),
         Attribute::string_map("config_data").describe("Data for a ConfigMap named after the workload, given to the container as environment variables (or as files, with `config_mount_path`)."),
         Attribute::string("config_mount_path").describe("Mount `config_data` as files in this directory instead of as environment variables."),

@@ -1,0 +1,181 @@
+//! genesis_workload's `external_secrets` against genesis-sim with the
+//! External Secrets Operator's own CustomResourceDefinitions (v0.16.2's,
+//! from `scripts/peers external-secrets-crds`) and genesis-sim's simulated
+//! operator: refused at plan time while the cluster has no operator, then
+//! an ExternalSecret whose Secret feeds the container, with the value
+//! nowhere in Terraform's state; read back (no change, drift, import), a
+//! value the store lacks failing the apply with the operator's reason, and
+//! removed with the setting.
+
+use base64::Engine;
+use serde_json::Value as Json;
+
+use crate::harness::{Sim, Workspace, each_terraform};
+
+const CLUSTER: &str = "projects/p/locations/us-central1/clusters/apps";
+const VALUE: &str = "correct-horse-battery-staple";
+
+fn config(secrets: &str) -> String {
+    format!(
+        r#"{cluster}
+output "endpoint" {{
+  value = genesis_cluster.main.endpoint
+}}
+output "ca_certificate" {{
+  value = genesis_cluster.main.ca_certificate
+}}
+
+resource "genesis_workload" "api" {{
+  cluster   = genesis_cluster.main.id
+  namespace = "apps"
+  name      = "api"
+  image     = "nginx:1.27"
+  env       = {{ LOG_LEVEL = "info" }}
+  {secrets}
+}}
+"#,
+        cluster = crate::harness::apps_cluster(&["apps"])
+    )
+}
+
+const SECRETS: &str = r#"
+  external_secrets = {
+    DB_PASSWORD = { store = "gcp", key = "db-password", version = "latest" }
+    API_TOKEN   = { store = "gcp", key = "api", property = "token" }
+  }
+  external_secrets_refresh_interval = "30m"
+"#;
+
+/// A ClusterSecretStore for Google Secret Manager, as an operator's
+/// installation would have made it.
+const STORE: &str = r#"
+apiVersion: external-secrets.io/v1
+kind: ClusterSecretStore
+metadata:
+  name: gcp
+spec:
+  provider:
+    gcpsm:
+      projectID: p
+"#;
+
+fn object(sim: &Sim, path: &str) -> Json {
+    sim.state()["kube"][CLUSTER]["objects"]["objects"][path].clone()
+}
+
+#[test]
+fn external_secrets_feed_the_workload_and_never_enter_the_state() {
+    each_terraform(|tf| {
+        let sim = Sim::start();
+        let ws = Workspace::new(tf, &[("main.tf", &config(""))]).against(&sim);
+        ws.run(&["apply", "-input=false", "-auto-approve"]).ok();
+
+        // No operator in the cluster: the plan says what to install.
+        ws.write("main.tf", &config(SECRETS));
+        let plan = ws.run(&["plan", "-input=false", "-no-color"]);
+        assert!(
+            !plan.status.success()
+                && plan
+                    .stderr
+                    .contains("The External Secrets Operator is not installed")
+                && plan.stderr.contains("external_secrets"),
+            "{}",
+            plan.stderr
+        );
+
+        let outputs = ws.run(&["output", "-json"]).ok().json();
+        let kubeconfig = crate::harness::kubeconfig(&outputs, &sim.running.urls.token);
+        let file = ws.dir.path().join("kubeconfig");
+        std::fs::write(&file, kubeconfig).unwrap();
+        let kubectl = crate::harness::kubectl(&file, "apps");
+        crate::harness::install_external_secrets(&kubectl);
+        let store = ws.dir.path().join("store.yaml");
+        std::fs::write(&store, STORE).unwrap();
+        kubectl(&["apply", "-f", store.to_str().unwrap()]);
+        sim.put_secret("db-password", VALUE);
+        sim.put_secret("api", r#"{"token": "t0ken-from-the-store"}"#);
+
+        ws.run(&["apply", "-input=false", "-auto-approve"]).ok();
+        let es = object(&sim, "external-secrets.io/externalsecrets/apps/api");
+        assert_eq!(es["spec"]["refreshInterval"], "30m", "{es}");
+        assert_eq!(es["spec"]["target"]["name"], "api-external-secrets");
+        assert_eq!(es["status"]["conditions"][0]["reason"], "SecretSynced");
+        let secret = object(&sim, "/secrets/apps/api-external-secrets");
+        let decoded = |key: &str| {
+            let data = secret["data"][key].as_str().unwrap_or_default();
+            let bytes = base64::engine::general_purpose::STANDARD
+                .decode(data)
+                .unwrap();
+            String::from_utf8(bytes).unwrap()
+        };
+        assert_eq!(decoded("DB_PASSWORD"), VALUE);
+        assert_eq!(decoded("API_TOKEN"), "t0ken-from-the-store");
+        let deployment = object(&sim, "apps/deployments/apps/api");
+        let env = &deployment["spec"]["template"]["spec"]["containers"][0]["env"];
+        let db = env
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|e| e["name"] == "DB_PASSWORD")
+            .unwrap();
+        assert_eq!(
+            db["valueFrom"]["secretKeyRef"],
+            serde_json::json!({"name": "api-external-secrets", "key": "DB_PASSWORD"})
+        );
+
+        // The value is nowhere in what Terraform keeps or shows.
+        let state = std::fs::read_to_string(ws.dir.path().join("terraform.tfstate")).unwrap();
+        let encoded = base64::engine::general_purpose::STANDARD.encode(VALUE);
+        for secret in [VALUE, encoded.as_str(), "t0ken-from-the-store"] {
+            assert!(!state.contains(secret), "{secret} in the state");
+        }
+        let shown = ws.run(&["show", "-json"]).ok().stdout;
+        assert!(!shown.contains(VALUE) && !shown.contains(&encoded));
+        assert!(!ws.plan_has_changes(), "the ExternalSecret reads back");
+
+        // A key changed behind Terraform's back shows, and goes back.
+        let path = "/apis/external-secrets.io/v1/namespaces/apps/externalsecrets/api";
+        let mut data = es["spec"]["data"].clone();
+        let db = data
+            .as_array_mut()
+            .unwrap()
+            .iter_mut()
+            .find(|d| d["secretKey"] == "DB_PASSWORD")
+            .unwrap();
+        db["remoteRef"]["key"] = "other-password".into();
+        sim.patch_kube(CLUSTER, path, serde_json::json!({"spec": {"data": data}}));
+        ws.assert_plan_counts((0, 1, 0));
+        ws.run(&["apply", "-input=false", "-auto-approve"]).ok();
+        assert!(!ws.plan_has_changes());
+
+        // Imported, the workload reads its external secrets back.
+        ws.reimport_all();
+        ws.assert_plan_counts((0, 0, 0));
+
+        // A value the store does not hold fails the apply with the
+        // operator's reason.
+        let missing = SECRETS.replace("key = \"api\"", "key = \"no-such-secret\"");
+        ws.write("main.tf", &config(&missing));
+        let failed = ws.run(&["apply", "-input=false", "-auto-approve", "-no-color"]);
+        assert!(!failed.status.success());
+        assert!(
+            failed.stderr.contains("Secrets not synced")
+                && failed
+                    .stderr
+                    .contains("could not get secret data from provider"),
+            "{}",
+            failed.stderr
+        );
+
+        // Without external secrets, the ExternalSecret and its Secret go.
+        ws.write("main.tf", &config(""));
+        ws.run(&["apply", "-input=false", "-auto-approve"]).ok();
+        assert!(object(&sim, "external-secrets.io/externalsecrets/apps/api").is_null());
+        let started = std::time::Instant::now();
+        while !object(&sim, "/secrets/apps/api-external-secrets").is_null() {
+            assert!(started.elapsed().as_secs() < 10, "the Secret goes with it");
+            std::thread::sleep(std::time::Duration::from_millis(100));
+        }
+        assert!(!ws.plan_has_changes());
+    });
+}
