@@ -867,57 +867,38 @@ impl Objects {
         &mut self,
         terminating_since: &mut std::collections::HashMap<String, std::time::Instant>,
     ) {
-        // Objects whose owner is gone.
-        let uids: std::collections::HashSet<&str> = self
-            .objects
-            .values()
-            .filter_map(|o| o["metadata"]["uid"].as_str())
-            .collect();
-        let orphans: Vec<String> = self
-            .objects
-            .iter()
-            .filter(|(_, o)| {
-                o["metadata"]["ownerReferences"]
-                    .as_array()
-                    .is_some_and(|refs| {
-                        !refs.is_empty()
-                            && refs
-                                .iter()
-                                .all(|r| r["uid"].as_str().is_none_or(|u| !uids.contains(u)))
-                    })
-            })
-            .map(|(k, _)| k.clone())
-            .collect();
-        for k in orphans {
-            self.objects.remove(&k);
+        // Who owns what, read once: a pass runs every 50 ms over every
+        // object, and must not hold the store for long.
+        let mut uids: std::collections::HashSet<&str> = std::collections::HashSet::new();
+        let mut owned: Vec<(&String, Vec<&str>)> = Vec::new();
+        let mut foreground: Vec<(&String, &str)> = Vec::new();
+        for (k, o) in &self.objects {
+            let meta = &o["metadata"];
+            let uid = meta["uid"].as_str().unwrap_or_default();
+            uids.insert(uid);
+            if let Some(refs) = meta["ownerReferences"].as_array()
+                && !refs.is_empty()
+            {
+                let owners = refs.iter().map(|r| r["uid"].as_str().unwrap_or_default());
+                owned.push((k, owners.collect()));
+            }
+            let finalizers = meta["finalizers"].as_array().into_iter().flatten();
+            if finalizers.into_iter().any(|f| f == "foregroundDeletion") {
+                foreground.push((k, uid));
+            }
         }
-        // Dependents of foreground deletions go first.
-        let doomed: Vec<String> = self
-            .objects
-            .values()
-            .filter(|o| {
-                o["metadata"]["finalizers"]
-                    .as_array()
-                    .is_some_and(|f| f.iter().any(|x| x == "foregroundDeletion"))
-            })
-            .flat_map(|o| self.dependents(o).cloned().collect::<Vec<_>>())
-            .collect();
-        for k in doomed {
-            self.objects.remove(&k);
-        }
-        // Foreground deletions whose dependents are gone.
-        let finished: Vec<String> = self
-            .objects
+        // Objects whose owners are all gone; the dependents of foreground
+        // deletions, which go first; then those deletions themselves.
+        let going: std::collections::HashSet<&str> = foreground.iter().map(|(_, u)| *u).collect();
+        let mut gone: Vec<String> = owned
             .iter()
-            .filter(|(_, o)| {
-                o["metadata"]["finalizers"]
-                    .as_array()
-                    .is_some_and(|f| f.iter().any(|x| x == "foregroundDeletion"))
+            .filter(|(_, owners)| {
+                owners.iter().all(|u| !uids.contains(u)) || owners.iter().any(|u| going.contains(u))
             })
-            .filter(|(_, o)| self.dependents(o).next().is_none())
-            .map(|(k, _)| k.clone())
+            .map(|(k, _)| (*k).clone())
             .collect();
-        for k in finished {
+        gone.extend(foreground.iter().map(|(k, _)| (*k).clone()));
+        for k in gone {
             self.objects.remove(&k);
         }
         // Terminating namespaces: remove their contents, then themselves.
