@@ -1,11 +1,13 @@
-//! genesis_workload's `external_secrets` against genesis-sim with the
-//! External Secrets Operator's own CustomResourceDefinitions (v0.16.2's,
-//! from `scripts/peers external-secrets-crds`) and genesis-sim's simulated
-//! operator: refused at plan time while the cluster has no operator, then
-//! an ExternalSecret whose Secret feeds the container, with the value
+//! genesis_cluster's `secret_stores` and genesis_workload's
+//! `external_secrets` against genesis-sim with the External Secrets
+//! Operator's own CustomResourceDefinitions (v0.16.2's, from `scripts/peers
+//! external-secrets-crds`) and genesis-sim's simulated operator: refused
+//! at plan time while the cluster has no operator, then a ClusterSecretStore
+//! and an ExternalSecret whose Secret feeds the container, with the value
 //! nowhere in Terraform's state; read back (no change, drift, import), a
-//! value the store lacks failing the apply with the operator's reason, and
-//! removed with the setting.
+//! value the store lacks failing the apply with the operator's reason, a
+//! store Genesis did not make never taken over, and all removed with the
+//! settings.
 
 use base64::Engine;
 use serde_json::Value as Json;
@@ -15,7 +17,19 @@ use crate::harness::{Sim, Workspace, each_terraform};
 const CLUSTER: &str = "projects/p/locations/us-central1/clusters/apps";
 const VALUE: &str = "correct-horse-battery-staple";
 
-fn config(secrets: &str) -> String {
+const STORES: &str = r#"secret_stores = {
+    gcp = { google_secret_manager = { project_id = "p" } }
+  }
+  kubernetes_namespaces"#;
+
+/// The configuration: the workload with `secrets`, the cluster with the
+/// store they read when `stores`.
+fn config_with(secrets: &str, stores: bool) -> String {
+    let stores = if stores {
+        STORES
+    } else {
+        "kubernetes_namespaces"
+    };
     format!(
         r#"{cluster}
 output "endpoint" {{
@@ -34,7 +48,7 @@ resource "genesis_workload" "api" {{
   {secrets}
 }}
 "#,
-        cluster = crate::harness::apps_cluster(&["apps"])
+        cluster = crate::harness::apps_cluster(&["apps"]).replace("kubernetes_namespaces", stores)
     )
 }
 
@@ -46,18 +60,24 @@ const SECRETS: &str = r#"
   external_secrets_refresh_interval = "30m"
 "#;
 
-/// A ClusterSecretStore for Google Secret Manager, as an operator's
-/// installation would have made it.
-const STORE: &str = r#"
+/// A ClusterSecretStore someone else made.
+const FOREIGN_STORE: &str = r#"
 apiVersion: external-secrets.io/v1
 kind: ClusterSecretStore
 metadata:
-  name: gcp
+  name: vault
 spec:
   provider:
-    gcpsm:
-      projectID: p
+    vault:
+      server: https://vault.example.com:8200
+      auth:
+        kubernetes:
+          role: theirs
 "#;
+
+fn config(secrets: &str) -> String {
+    config_with(secrets, !secrets.is_empty())
+}
 
 fn object(sim: &Sim, path: &str) -> Json {
     sim.state()["kube"][CLUSTER]["objects"]["objects"][path].clone()
@@ -70,18 +90,22 @@ fn external_secrets_feed_the_workload_and_never_enter_the_state() {
         let ws = Workspace::new(tf, &[("main.tf", &config(""))]).against(&sim);
         ws.run(&["apply", "-input=false", "-auto-approve"]).ok();
 
-        // No operator in the cluster: the plan says what to install.
-        ws.write("main.tf", &config(SECRETS));
-        let plan = ws.run(&["plan", "-input=false", "-no-color"]);
-        assert!(
-            !plan.status.success()
-                && plan
-                    .stderr
-                    .contains("The External Secrets Operator is not installed")
-                && plan.stderr.contains("external_secrets"),
-            "{}",
-            plan.stderr
-        );
+        // No operator in the cluster: the plan says what to install, for
+        // the workload, and for the stores (whose failure stops the plan
+        // before the workload's).
+        for (stores, setting) in [(false, "external_secrets"), (true, "secret_stores")] {
+            ws.write("main.tf", &config_with(SECRETS, stores));
+            let plan = ws.run(&["plan", "-input=false", "-no-color"]);
+            assert!(
+                !plan.status.success()
+                    && plan
+                        .stderr
+                        .contains("The External Secrets Operator is not installed")
+                    && plan.stderr.contains(&format!("remove `{setting}`")),
+                "{}",
+                plan.stderr
+            );
+        }
 
         let outputs = ws.run(&["output", "-json"]).ok().json();
         let kubeconfig = crate::harness::kubeconfig(&outputs, &sim.running.urls.token);
@@ -89,13 +113,16 @@ fn external_secrets_feed_the_workload_and_never_enter_the_state() {
         std::fs::write(&file, kubeconfig).unwrap();
         let kubectl = crate::harness::kubectl(&file, "apps");
         crate::harness::install_external_secrets(&kubectl);
-        let store = ws.dir.path().join("store.yaml");
-        std::fs::write(&store, STORE).unwrap();
-        kubectl(&["apply", "-f", store.to_str().unwrap()]);
         sim.put_secret("db-password", VALUE);
         sim.put_secret("api", r#"{"token": "t0ken-from-the-store"}"#);
 
         ws.run(&["apply", "-input=false", "-auto-approve"]).ok();
+        let store = object(&sim, "external-secrets.io/clustersecretstores//gcp");
+        assert_eq!(
+            store["spec"]["provider"]["gcpsm"]["projectID"], "p",
+            "{store}"
+        );
+        assert_eq!(store["status"]["conditions"][0]["reason"], "Valid");
         let es = object(&sim, "external-secrets.io/externalsecrets/apps/api");
         assert_eq!(es["spec"]["refreshInterval"], "30m", "{es}");
         assert_eq!(es["spec"]["target"]["name"], "api-external-secrets");
@@ -148,9 +175,34 @@ fn external_secrets_feed_the_workload_and_never_enter_the_state() {
         ws.run(&["apply", "-input=false", "-auto-approve"]).ok();
         assert!(!ws.plan_has_changes());
 
-        // Imported, the workload reads its external secrets back.
+        // Imported, the cluster reads its stores back and the workload its
+        // external secrets.
         ws.reimport_all();
         ws.assert_plan_counts((0, 0, 0));
+
+        // A store of the same name that Genesis did not make stays theirs.
+        let foreign = ws.dir.path().join("foreign.yaml");
+        std::fs::write(&foreign, FOREIGN_STORE).unwrap();
+        kubectl(&["apply", "-f", foreign.to_str().unwrap()]);
+        let with_vault = config(SECRETS).replace(
+            "gcp = { google_secret_manager",
+            "vault = { vault = { server = \"https://vault.internal:8200\", role = \"genesis\" } }\n    gcp = { google_secret_manager",
+        );
+        ws.write("main.tf", &with_vault);
+        let refused = ws.run(&["apply", "-input=false", "-auto-approve", "-no-color"]);
+        assert!(
+            !refused.status.success()
+                && refused
+                    .stderr
+                    .contains("ClusterSecretStore \"vault\" already exists"),
+            "{}",
+            refused.stderr
+        );
+        let vault = object(&sim, "external-secrets.io/clustersecretstores//vault");
+        assert_eq!(
+            vault["spec"]["provider"]["vault"]["auth"]["kubernetes"]["role"],
+            "theirs"
+        );
 
         // A value the store does not hold fails the apply with the
         // operator's reason.
@@ -167,10 +219,13 @@ fn external_secrets_feed_the_workload_and_never_enter_the_state() {
             failed.stderr
         );
 
-        // Without external secrets, the ExternalSecret and its Secret go.
+        // Without external secrets and stores, the ExternalSecret, its
+        // Secret and Genesis's store go; the foreign store stays.
         ws.write("main.tf", &config(""));
         ws.run(&["apply", "-input=false", "-auto-approve"]).ok();
         assert!(object(&sim, "external-secrets.io/externalsecrets/apps/api").is_null());
+        assert!(object(&sim, "external-secrets.io/clustersecretstores//gcp").is_null());
+        assert!(!object(&sim, "external-secrets.io/clustersecretstores//vault").is_null());
         let started = std::time::Instant::now();
         while !object(&sim, "/secrets/apps/api-external-secrets").is_null() {
             assert!(started.elapsed().as_secs() < 10, "the Secret goes with it");

@@ -3,6 +3,7 @@
 //! (field manager `genesis`) and reads them back.
 
 pub mod namespaces;
+pub mod secret_stores;
 pub mod storage_classes;
 pub mod workload;
 

@@ -8,6 +8,7 @@ use std::collections::BTreeMap;
 
 use serde::{Deserialize, Serialize};
 
+use super::secret_stores::SecretStoreModel;
 use super::storage_classes::StorageClassModel;
 use crate::framework::diagnostics::{Diagnostic, Diagnostics};
 use crate::framework::model::decode;
@@ -52,6 +53,7 @@ pub struct ClusterConfig {
     pub service_mesh: Option<String>,
     pub service_mesh_revision: Option<String>,
     pub storage_classes: Option<BTreeMap<String, StorageClassModel>>,
+    pub secret_stores: Option<BTreeMap<String, SecretStoreModel>>,
     pub eks: Option<EksConfig>,
     pub endpoint: Option<String>,
     pub ca_certificate: Option<String>,
@@ -96,6 +98,7 @@ impl Default for ClusterConfig {
             service_mesh: None,
             service_mesh_revision: None,
             storage_classes: None,
+            secret_stores: None,
             eks: None,
             endpoint: None,
             ca_certificate: None,

@@ -11,6 +11,7 @@ mod config;
 mod model;
 mod namespaces;
 mod schema;
+mod secret_stores;
 mod storage_classes;
 
 use async_trait::async_trait;
@@ -21,6 +22,10 @@ use self::namespaces::{
     namespace_specs, namespaces_into_state, read_namespaces, sync_namespaces, validate_namespaces,
 };
 use self::schema::*;
+use self::secret_stores::{
+    no_operator, read_secret_stores, secret_store_specs, secret_stores_into_state, serves_stores,
+    sync_secret_stores, validate_secret_stores,
+};
 use self::storage_classes::{
     plan_storage_classes, read_storage_classes, storage_class_specs, storage_classes_into_state,
     sync_storage_classes, validate_storage_classes,
@@ -58,6 +63,7 @@ impl Resource for Cluster {
         only_for_cloud(config, "gcp", GKE_ONLY, diags);
         only_for_cloud(config, "aws", &["eks"], diags);
         validate_storage_classes(config, diags);
+        validate_secret_stores(config, diags);
         if is_eks(config) {
             validate_eks(config, diags);
         } else if !config.get("cloud").is_unknown() {
@@ -178,6 +184,25 @@ impl Resource for Cluster {
         paths
     }
 
+    /// Secret stores for a cluster that exists are checked against it:
+    /// without the External Secrets Operator's APIs the plan fails with
+    /// what to install. A cluster made in this apply is checked by it.
+    async fn check_plan(&self, ctx: &PlanContext<'_>, planned: &Value, diags: &mut Diagnostics) {
+        let stores = planned.get(secret_stores::ATTRIBUTE);
+        if ctx.prior.is_null() || !stores.is_set() || stores.entries().is_some_and(|e| e.is_empty())
+        {
+            return;
+        }
+        let at = address_of(ctx.prior);
+        let wait = wait_for(ctx.provider, ctx.prior, "read", 5);
+        let Ok(Some(observed)) = ctx.provider.clusters(&at).get(&at, &wait).await else {
+            return;
+        };
+        if observed.serving() && serves_stores(ctx.provider, &observed).await == Some(false) {
+            diags.push(no_operator());
+        }
+    }
+
     fn plan_destroy(&self, prior: &Value, diags: &mut Diagnostics) {
         if prior.get("deletion_protection").as_bool() == Some(true) {
             diags.push(
@@ -205,14 +230,13 @@ impl Resource for Cluster {
         match provider.clusters(&at).create(&spec, &wait).await {
             Ok(observed) => {
                 let state = state_from(planned, &observed);
-                let inside =
-                    match sync_namespaces(provider, &observed, &namespace_specs(&config)).await {
-                        Ok(()) => {
-                            sync_storage_classes(provider, &observed, &storage_class_specs(&config))
-                                .await
-                        }
-                        Err(d) => Err(d),
-                    };
+                let inside = async {
+                    sync_namespaces(provider, &observed, &namespace_specs(&config)).await?;
+                    sync_storage_classes(provider, &observed, &storage_class_specs(&config))
+                        .await?;
+                    sync_secret_stores(provider, &observed, &secret_store_specs(&config)).await
+                }
+                .await;
                 match inside {
                     Ok(()) => Applied::ok(state),
                     Err(d) => Applied::failed(state, d.into()),
@@ -249,6 +273,10 @@ impl Resource for Cluster {
                         .await
                         .map_err(Diagnostics::from)?;
                     storage_classes_into_state(&mut fresh, state, &classes);
+                    let stores = read_secret_stores(provider, &observed)
+                        .await
+                        .map_err(Diagnostics::from)?;
+                    secret_stores_into_state(&mut fresh, state, &stores);
                 }
                 Ok(Some((fresh, private.to_vec())))
             }
@@ -291,17 +319,26 @@ impl Resource for Cluster {
             }
             _ => Ok(()),
         };
+        let wanted_stores = secret_store_specs(&config);
+        let stores = match &observed {
+            Ok(Some(o)) if wanted_stores != secret_store_specs(&was) => {
+                sync_secret_stores(provider, o, &wanted_stores).await
+            }
+            _ => Ok(()),
+        };
+        let inside: [(&[&str], &Result<(), Diagnostic>); 3] = [
+            (&["kubernetes_namespaces", "namespace"], &namespaces),
+            (&["storage_classes"], &storage),
+            (&["secret_stores"], &stores),
+        ];
         let mut applied = match observed {
-            Ok(Some(o)) if namespaces.is_err() || storage.is_err() => {
+            Ok(Some(o)) if inside.iter().any(|(_, r)| r.is_err()) => {
                 // The next plan shows what is still to change inside.
                 let mut state = state_from(planned, &o);
-                let failed: &[&str] = match (&namespaces, &storage) {
-                    (Err(_), Err(_)) => &["kubernetes_namespaces", "namespace", "storage_classes"],
-                    (Err(_), Ok(())) => &["kubernetes_namespaces", "namespace"],
-                    _ => &["storage_classes"],
-                };
-                for name in failed {
-                    state.set_attr(name, prior.get(name).clone());
+                for (names, _) in inside.iter().filter(|(_, r)| r.is_err()) {
+                    for name in *names {
+                        state.set_attr(name, prior.get(name).clone());
+                    }
                 }
                 Applied::failed(state, Diagnostics::new())
             }
@@ -325,7 +362,10 @@ impl Resource for Cluster {
             ),
         };
         applied.private = private.to_vec();
-        for d in [namespaces.err(), storage.err()].into_iter().flatten() {
+        for d in [namespaces.err(), storage.err(), stores.err()]
+            .into_iter()
+            .flatten()
+        {
             applied.diagnostics.push(d);
         }
         if let Err(e) = result {

@@ -256,6 +256,7 @@ pub fn schema() -> Schema {
             .validate(validators::dns1123_label)
             .describe("The Istio revision whose sidecar the namespaces get, for revision-based (canary) upgrades of Istio or a managed revision on GKE: the namespaces are labelled `istio.io/rev=REVISION` instead of `istio-injection=enabled` (Istio lets the injection label win, so only one is set). Needs `service_mesh = \"istio\"`. Changed in place; pods move to the new revision's sidecar when they next restart."),
         super::storage_classes::attribute(),
+        super::secret_stores::attribute(),
         Attribute::object("eks", eks_attributes())
             .describe("EKS settings (cloud = \"aws\" only; required there). Each setting says whether EKS changes it in place or replaces the cluster."),
         Attribute::string("endpoint")
