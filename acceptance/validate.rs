@@ -169,6 +169,52 @@ const CASES: &[Case] = &[
         message: "not a valid DNS-1123 label",
     },
     Case {
+        name: "secret store with two providers",
+        hcl: r#"resource "genesis_cluster" "c" {
+  name = "c"
+  secret_stores = {
+    main = {
+      google_secret_manager = { project_id = "p" }
+      aws_secrets_manager   = { region = "us-east-1" }
+    }
+  }
+}"#,
+        line: "main = {",
+        message: "Set exactly one of google_secret_manager, aws_secrets_manager, vault",
+    },
+    Case {
+        name: "secret store with no provider",
+        hcl: r#"resource "genesis_cluster" "c" {
+  name          = "c"
+  secret_stores = { main = {} }
+}"#,
+        line: "secret_stores",
+        message: "in secret store",
+    },
+    Case {
+        name: "external secret variable set twice",
+        hcl: r#"resource "genesis_workload" "w" {
+  name             = "w"
+  image            = "nginx:1.27"
+  kubeconfig_path  = "./kubeconfig"
+  env              = { DB_PASSWORD = "plain" }
+  external_secrets = { DB_PASSWORD = { store = "gcp", key = "db-password" } }
+}"#,
+        line: "external_secrets",
+        message: "DB_PASSWORD is already set in env",
+    },
+    Case {
+        name: "refresh interval in days",
+        hcl: r#"resource "genesis_workload" "w" {
+  name                              = "w"
+  image                             = "nginx:1.27"
+  kubeconfig_path                   = "./kubeconfig"
+  external_secrets_refresh_interval = "1d"
+}"#,
+        line: "external_secrets_refresh_interval",
+        message: "write it as Go does",
+    },
+    Case {
         name: "unknown service mesh",
         hcl: r#"resource "genesis_cluster" "c" {
   name         = "c"
