@@ -644,10 +644,13 @@ pub fn kubectl(kubeconfig: &Path, namespace: &str) -> impl Fn(&[&str]) -> String
     }
 }
 
+/// kubectl bound to a cluster and namespace (see `kubectl`).
+pub type Kubectl = dyn Fn(&[&str]) -> String;
+
 /// Installs Istio's CustomResourceDefinitions (`scripts/peers
 /// istio-crds`) with `kubectl` and waits until those a meshed workload
 /// uses are established.
-pub fn install_istio(kubectl: &dyn Fn(&[&str]) -> String) {
+pub fn install_istio(kubectl: &Kubectl) {
     install_definitions(
         kubectl,
         "istio-crds",
@@ -661,7 +664,7 @@ pub fn install_istio(kubectl: &dyn Fn(&[&str]) -> String) {
 
 /// Installs the External Secrets Operator's definitions of ExternalSecret
 /// and ClusterSecretStore (`scripts/peers external-secrets-crds`).
-pub fn install_external_secrets(kubectl: &dyn Fn(&[&str]) -> String) {
+pub fn install_external_secrets(kubectl: &Kubectl) {
     install_definitions(
         kubectl,
         "external-secrets-crds",
@@ -674,7 +677,7 @@ pub fn install_external_secrets(kubectl: &dyn Fn(&[&str]) -> String) {
 
 /// Applies a peer's CustomResourceDefinitions and waits until `names` are
 /// established.
-fn install_definitions(kubectl: &dyn Fn(&[&str]) -> String, peer_name: &str, names: &[&str]) {
+fn install_definitions(kubectl: &Kubectl, peer_name: &str, names: &[&str]) {
     let crds = peer(peer_name);
     kubectl(&["apply", "--server-side", "-f", crds.to_str().unwrap()]);
     for crd in names {

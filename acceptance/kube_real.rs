@@ -871,7 +871,7 @@ fn external_secrets_are_stored_as_the_real_server_does() {
 fn stored_by_both(
     namespace: &str,
     settings: &str,
-    install: fn(&dyn Fn(&[&str]) -> String),
+    install: fn(&crate::harness::Kubectl),
     kinds: &[&str],
 ) -> Vec<std::collections::BTreeMap<String, serde_json::Value>> {
     let tf = &crate::harness::terraforms()[0];
