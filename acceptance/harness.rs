@@ -644,6 +644,32 @@ pub fn kubectl(kubeconfig: &Path, namespace: &str) -> impl Fn(&[&str]) -> String
     }
 }
 
+/// Outputs of `genesis_cluster.main` that `Workspace::cluster_kubectl`
+/// makes a kubeconfig from.
+pub const CLUSTER_OUTPUTS: &str = r#"
+output "endpoint" {
+  value = genesis_cluster.main.endpoint
+}
+output "ca_certificate" {
+  value = genesis_cluster.main.ca_certificate
+}
+"#;
+
+impl Workspace {
+    /// kubectl for the simulated `genesis_cluster.main` (whose
+    /// configuration has `CLUSTER_OUTPUTS`), in `namespace`.
+    pub fn cluster_kubectl(
+        &self,
+        sim: &Sim,
+        namespace: &str,
+    ) -> impl Fn(&[&str]) -> String + use<> {
+        let outputs = self.run(&["output", "-json"]).ok().json();
+        let file = self.dir.path().join("kubeconfig");
+        std::fs::write(&file, kubeconfig(&outputs, &sim.running.urls.token)).unwrap();
+        kubectl(&file, namespace)
+    }
+}
+
 /// kubectl bound to a cluster and namespace (see `kubectl`).
 pub type Kubectl = dyn Fn(&[&str]) -> String;
 

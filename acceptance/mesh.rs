@@ -28,12 +28,7 @@ const MESH: &str = r#"
 fn config(mesh: &str) -> String {
     format!(
         r#"{cluster}
-output "endpoint" {{
-  value = genesis_cluster.main.endpoint
-}}
-output "ca_certificate" {{
-  value = genesis_cluster.main.ca_certificate
-}}
+{outputs}
 
 resource "genesis_workload" "api" {{
   cluster   = genesis_cluster.main.id
@@ -45,6 +40,7 @@ resource "genesis_workload" "api" {{
   {mesh}
 }}
 "#,
+        outputs = crate::harness::CLUSTER_OUTPUTS,
         cluster = crate::harness::apps_cluster(&["apps"]).replace(
             "kubernetes_namespaces",
             "service_mesh          = \"istio\"\n  kubernetes_namespaces"
@@ -77,11 +73,7 @@ fn meshed_workloads_get_istio_objects() {
         );
 
         // Istio's CustomResourceDefinitions, installed with kubectl.
-        let outputs = ws.run(&["output", "-json"]).ok().json();
-        let kubeconfig = crate::harness::kubeconfig(&outputs, &sim.running.urls.token);
-        let file = ws.dir.path().join("kubeconfig");
-        std::fs::write(&file, kubeconfig).unwrap();
-        let kubectl = crate::harness::kubectl(&file, "apps");
+        let kubectl = ws.cluster_kubectl(&sim, "apps");
         crate::harness::install_istio(&kubectl);
 
         ws.run(&["apply", "-input=false", "-auto-approve"]).ok();

@@ -32,12 +32,7 @@ fn config_with(secrets: &str, stores: bool) -> String {
     };
     format!(
         r#"{cluster}
-output "endpoint" {{
-  value = genesis_cluster.main.endpoint
-}}
-output "ca_certificate" {{
-  value = genesis_cluster.main.ca_certificate
-}}
+{outputs}
 
 resource "genesis_workload" "api" {{
   cluster   = genesis_cluster.main.id
@@ -48,6 +43,7 @@ resource "genesis_workload" "api" {{
   {secrets}
 }}
 "#,
+        outputs = crate::harness::CLUSTER_OUTPUTS,
         cluster = crate::harness::apps_cluster(&["apps"]).replace("kubernetes_namespaces", stores)
     )
 }
@@ -107,11 +103,7 @@ fn external_secrets_feed_the_workload_and_never_enter_the_state() {
             );
         }
 
-        let outputs = ws.run(&["output", "-json"]).ok().json();
-        let kubeconfig = crate::harness::kubeconfig(&outputs, &sim.running.urls.token);
-        let file = ws.dir.path().join("kubeconfig");
-        std::fs::write(&file, kubeconfig).unwrap();
-        let kubectl = crate::harness::kubectl(&file, "apps");
+        let kubectl = ws.cluster_kubectl(&sim, "apps");
         crate::harness::install_external_secrets(&kubectl);
         sim.put_secret("db-password", VALUE);
         sim.put_secret("api", r#"{"token": "t0ken-from-the-store"}"#);

@@ -145,6 +145,22 @@ pub fn model_coverage_problems<T: Serialize + DeserializeOwned>(
     })
 }
 
+/// `model_coverage_problems` for one attribute decoded on its own as `T`
+/// (a map of objects kept in a module of its own).
+pub fn attribute_coverage_problems<T: Serialize + DeserializeOwned>(
+    attribute: super::schema::Attribute,
+) -> Vec<String> {
+    let name = attribute.name.clone();
+    let ty = attribute.value_type();
+    let block = super::schema::Block::new("", vec![attribute]);
+    coverage_problems(&block, &[], |v| {
+        let model: Option<T> = decode(v.get(&name)).expect("decodes");
+        let mut out = block.null_object();
+        out.set_attr(&name, encode(&model, &ty));
+        out
+    })
+}
+
 /// Values of `block` for tests: every attribute set, then each optional
 /// attribute (at every depth) left out in turn.
 pub fn samples(block: &Block) -> Vec<Value> {

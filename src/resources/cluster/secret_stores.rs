@@ -271,18 +271,11 @@ pub fn secret_stores_into_state(state: &mut Value, base: &Value, actual: &[Secre
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::framework::model::{coverage_problems, decode};
-    use crate::framework::schema::Block;
+    use crate::framework::model::attribute_coverage_problems;
 
     #[test]
     fn the_model_covers_every_attribute_both_ways() {
-        let block = Block::new("", vec![attribute()]);
-        let problems = coverage_problems(&block, &[], |v| {
-            let stores: Option<Stores> = decode(v.get(ATTRIBUTE)).expect("decodes");
-            let mut out = block.null_object();
-            out.set_attr(ATTRIBUTE, encode(&stores, &attribute().value_type()));
-            out
-        });
+        let problems = attribute_coverage_problems::<Stores>(attribute());
         assert!(problems.is_empty(), "{problems:#?}");
     }
 }

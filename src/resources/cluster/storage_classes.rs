@@ -261,18 +261,11 @@ pub fn storage_classes_into_state(state: &mut Value, base: &Value, actual: &[Sto
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::framework::model::{coverage_problems, decode};
-    use crate::framework::schema::Block;
+    use crate::framework::model::attribute_coverage_problems;
 
     #[test]
     fn the_model_covers_every_attribute_both_ways() {
-        let block = Block::new("", vec![attribute()]);
-        let problems = coverage_problems(&block, &[], |v| {
-            let classes: Option<Classes> = decode(v.get(ATTRIBUTE)).expect("decodes");
-            let mut out = block.null_object();
-            out.set_attr(ATTRIBUTE, encode(&classes, &attribute().value_type()));
-            out
-        });
+        let problems = attribute_coverage_problems::<Classes>(attribute());
         assert!(problems.is_empty(), "{problems:#?}");
     }
 
