@@ -210,6 +210,10 @@ fn external_secrets_feed_the_workload_and_never_enter_the_state() {
             "{}",
             failed.stderr
         );
+        // The pods keep the last synced values, and the next plan says the
+        // workload is not done.
+        let plan = ws.run(&["plan", "-input=false", "-no-color"]).ok().stdout;
+        assert!(plan.contains("\"Failed\" -> (known after apply)"), "{plan}");
 
         // Without external secrets and stores, the ExternalSecret, its
         // Secret and Genesis's store go; the foreign store stays.

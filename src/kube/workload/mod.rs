@@ -639,6 +639,14 @@ impl Observed {
         CONTROLLERS.iter().find_map(|k| self.objects.get(k))
     }
 
+    /// Where the operator is with the workload's ExternalSecret; `None`
+    /// without one.
+    pub fn external_secrets_sync(&self) -> Option<Sync> {
+        self.objects
+            .get(external_secrets::KIND.0)
+            .map(external_secrets::sync_of)
+    }
+
     pub fn load_balancer_ip(&self) -> Option<String> {
         self.objects.get("Service")?["status"]["loadBalancer"]["ingress"][0]["ip"]
             .as_str()

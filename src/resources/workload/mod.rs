@@ -394,10 +394,14 @@ impl Resource for Workload {
         if fresh.get("kubeconfig_path").is_null() && fresh.get("cluster").is_null() {
             fresh.set_attr("kubeconfig_path", kubeconfig_path(&model.target).into());
         }
-        fresh.set_attr(
-            "status",
-            status_name(&workload::rollout_of(controller)).into(),
-        );
+        // Pods run on their last synced Secret while the operator cannot
+        // sync it: the status says so, and the next plan waits again.
+        let status = match observed.external_secrets_sync() {
+            Some(workload::Sync::Failed(_)) => "Failed",
+            Some(workload::Sync::Pending) => "Progressing",
+            _ => status_name(&workload::rollout_of(controller)),
+        };
+        fresh.set_attr("status", status.into());
         fresh.set_attr("load_balancer_ip", observed.load_balancer_ip().into());
         let private = Recorded::observe(&client, spec, &provider.stop, private).await;
         Ok(Some((fresh, private)))
