@@ -1,0 +1,269 @@
+//! Applying a workload: its objects with server-side apply, what a
+//! StatefulSet or a Job cannot change in place made again, the objects
+//! the configuration dropped removed, and the waits (secrets synced, the
+//! rollout done).
+
+use super::addons::{addons_of, missing};
+use super::{Kind, Model, planned_state, status_name};
+use crate::framework::diagnostics::{Diagnostic, Diagnostics};
+use crate::framework::resource::Applied;
+use crate::framework::validators;
+use crate::framework::value::Value;
+use crate::kube::workload;
+use crate::provider::ProviderContext;
+use crate::resources::common::wait_for;
+
+/// Applies the rendered objects, removes those the new configuration no
+/// longer renders, and waits for the rollout when asked.
+/// `prior` is `None` on create; each value comes with its model.
+pub(super) async fn apply_workload(
+    provider: &ProviderContext,
+    client: &kube::Client,
+    prior: Option<(&Value, &Model)>,
+    (planned, model): (&Value, &Model),
+    op: &str,
+) -> Applied {
+    let objects = workload::render(&model.spec);
+    let prior_objects = prior.map_or_else(Vec::new, |(_, was)| workload::render(&was.spec));
+    // A plan made before the cluster existed could not check its add-ons.
+    let had = prior.map_or_else(Vec::new, |(_, was)| addons_of(&was.spec));
+    for addon in addons_of(&model.spec) {
+        if had.contains(&addon) {
+            continue;
+        }
+        let state = || prior.map_or(Value::Null, |(p, _)| p.clone());
+        match workload::serves(client, addon, &provider.stop).await {
+            Ok(true) => {}
+            Ok(false) => return Applied::failed(state(), missing(addon).into()),
+            Err(e) => {
+                return Applied::failed(
+                    state(),
+                    Diagnostic::error("Failed to read the cluster", e.to_string()).into(),
+                );
+            }
+        }
+    }
+    // The prior state is what the cluster holds (refreshed): when the plan
+    // renders the same objects (only `timeouts` or `wait_for_rollout`
+    // changed, say, or an import met its configuration), nothing is written.
+    let unchanged = prior.is_some() && workload::same_objects(&prior_objects, &objects);
+    if let Some((prior, was)) = prior
+        && !unchanged
+        && workload::rebuilds_stateful_set(&prior_objects, &objects)
+        && let Err(e) = rebuild_stateful_set(provider, client, (planned, model), was).await
+    {
+        return Applied::failed(prior.clone(), e);
+    }
+    if let Some((prior, _)) = prior
+        && !unchanged
+        && workload::reruns_job(&prior_objects, &objects)
+    {
+        let spec = &model.spec;
+        let wait = wait_for(provider, planned, "update", 10);
+        let job = [("Job".to_string(), spec.name.clone())];
+        if let Err(e) =
+            workload::delete(client, &spec.namespace, &job, wait.timeout, &wait.stop).await
+        {
+            return Applied::failed(
+                prior.clone(),
+                Diagnostic::error(
+                    "Failed to replace the Job's last run",
+                    format!("A Job cannot change once made, so its last run is deleted to run it again: {e}"),
+                )
+                .into(),
+            );
+        }
+    }
+    let applied = if unchanged {
+        Ok(())
+    } else {
+        let timeout = wait_for(provider, planned, op, 10).timeout;
+        match workload::remake_pending_claims(
+            client,
+            (&prior_objects, &objects),
+            timeout,
+            &provider.stop,
+        )
+        .await
+        {
+            Ok(()) => workload::apply(client, &objects, &provider.stop).await,
+            Err(e) => Err(e),
+        }
+    };
+    if let Err(e) = applied {
+        // A create that applied some objects before failing keeps them in
+        // state (tainted), so the next apply replaces rather than meets them.
+        let state = if let Some((prior, _)) = prior {
+            prior.clone()
+        } else if workload::existing(client, &objects, &provider.stop)
+            .await
+            .is_ok_and(|found| found.is_empty())
+        {
+            Value::Null
+        } else {
+            planned_state(planned, "Failed", None)
+        };
+        return Applied::failed(
+            state,
+            Diagnostic::error("Failed to apply the workload", e.to_string()).into(),
+        );
+    }
+    let (namespace, name) = (&model.spec.namespace, &model.spec.name);
+    let wait = wait_for(provider, planned, op, 10);
+    let kept = workload::identities(&objects);
+    let dropped: Vec<(String, String)> = workload::deletable(&prior_objects)
+        .into_iter()
+        .filter(|o| !kept.contains(o))
+        .collect();
+    if !dropped.is_empty()
+        && let Err(e) =
+            workload::delete(client, namespace, &dropped, wait.timeout, &wait.stop).await
+    {
+        return Applied::failed(
+            planned_state(planned, "Progressing", None),
+            Diagnostic::error(
+                "Failed to remove objects the workload no longer has",
+                e.to_string(),
+            )
+            .into(),
+        );
+    }
+    let kind = model.spec.kind.name();
+    let waits = model.apply.wait_for_rollout;
+    if waits && !model.spec.external_secrets.is_empty() {
+        let synced =
+            workload::wait_for_external_secrets(client, namespace, name, wait.timeout, &wait.stop)
+                .await;
+        let problem = match synced {
+            Ok(workload::Sync::Synced) => None,
+            Ok(workload::Sync::Failed(reason)) => Some(format!(
+                "the External Secrets Operator could not sync ExternalSecret {namespace}/{name}: {reason}. Check the store (genesis_cluster.secret_stores) and the keys in external_secrets."
+            )),
+            Ok(workload::Sync::Pending) => Some(format!(
+                "ExternalSecret {namespace}/{name} was not synced when the timeout ran out; check that the External Secrets Operator runs."
+            )),
+            Err(e) => Some(e.to_string()),
+        };
+        if let Some(problem) = problem {
+            return Applied::failed(
+                planned_state(planned, "Progressing", None),
+                Diagnostic::error("Secrets not synced", problem).into(),
+            );
+        }
+    }
+    let rollout = if waits {
+        let controller = (model.spec.kind.name(), name.as_str());
+        workload::wait_for_rollout(client, namespace, controller, wait.timeout, &wait.stop).await
+    } else {
+        Ok(workload::Rollout::Progressing)
+    };
+    let observed = workload::observe(client, namespace, name, &["Service"], &wait.stop)
+        .await
+        .ok();
+    let lb = observed.and_then(|o| o.load_balancer_ip());
+    let pods = async {
+        workload::pod_problems(client, namespace, name)
+            .await
+            .map(|p| format!(" Pods: {p}."))
+            .unwrap_or_default()
+    };
+    match rollout {
+        Ok(workload::Rollout::Failed(reason)) if model.spec.kind.runs_to_completion() => {
+            Applied::failed(
+                planned_state(planned, "Failed", lb),
+                Diagnostic::error(
+                    "Job failed",
+                    format!("{kind} {namespace}/{name} failed: {reason}{}", pods.await),
+                )
+                .into(),
+            )
+        }
+        Ok(workload::Rollout::Failed(reason)) => Applied::failed(
+            planned_state(planned, "Failed", lb),
+            Diagnostic::error(
+                "Rollout failed",
+                format!("{kind} {namespace}/{name} did not roll out: {reason}{}", pods.await),
+            )
+            .into(),
+        ),
+        Ok(workload::Rollout::Progressing) if wait.stop.is_cancelled() => Applied::failed(
+            planned_state(planned, "Progressing", lb),
+            Diagnostic::error(
+                "Stopped during the rollout",
+                format!("Terraform asked the provider to stop while {kind} {namespace}/{name} was rolling out. Its objects are applied and the rollout goes on in the cluster; the next plan shows how it ended (`status`)."),
+            )
+            .into(),
+        ),
+        Ok(workload::Rollout::Progressing) if waits => {
+            Applied::failed(
+                planned_state(planned, "Progressing", lb),
+                Diagnostic::error(
+                    "Rollout not finished",
+                    format!("{kind} {namespace}/{name} was still rolling out when the timeout ran out; raise timeouts or check its pods.{}", pods.await),
+                )
+                .into(),
+            )
+        }
+        // Not waited on, the status is what the plan said when it knew
+        // (nothing changed), else where the rollout starts.
+        Ok(rollout) if !waits => {
+            let status = match (planned.get("status").as_str(), model.spec.kind) {
+                (Some(planned), _) => planned,
+                (None, Kind::CronJob) => "Available",
+                (None, _) => status_name(&rollout),
+            };
+            Applied::ok(planned_state(planned, status, lb))
+        }
+        Ok(rollout) => Applied::ok(planned_state(planned, status_name(&rollout), lb)),
+        Err(e) => Applied::failed(
+            planned_state(planned, "Progressing", lb),
+            Diagnostic::error("Failed to watch the rollout", e.to_string()).into(),
+        ),
+    }
+}
+
+/// Makes way for a StatefulSet with other claims or pod management: grows
+/// the live claims whose size grew, then deletes the StatefulSet leaving
+/// its pods and claims, for the apply to create it again over them.
+async fn rebuild_stateful_set(
+    provider: &ProviderContext,
+    client: &kube::Client,
+    (planned, model): (&Value, &Model),
+    was: &Model,
+) -> Result<(), Diagnostics> {
+    let spec = &model.spec;
+    let grown: Vec<(String, String)> = spec
+        .volumes
+        .iter()
+        .filter_map(|(name, v)| {
+            let new = v.size.as_deref()?;
+            let old = was.spec.volumes.get(name)?.size.as_deref()?;
+            (validators::parse_quantity(new)? > validators::parse_quantity(old)?)
+                .then(|| (spec.pod_claim_prefix(name), new.to_string()))
+        })
+        .collect();
+    let wait = wait_for(provider, planned, "update", 10);
+    let failed = |e: crate::kube::KubeError| {
+        Diagnostics::from(Diagnostic::error(
+            "Failed to change the StatefulSet's claims",
+            format!("{e}. Nothing else was changed."),
+        ))
+    };
+    workload::expand_claims(client, &spec.namespace, &spec.name, &grown, &wait.stop)
+        .await
+        .map_err(failed)?;
+    workload::orphan_stateful_set(
+        client,
+        &spec.namespace,
+        &spec.name,
+        wait.timeout,
+        &wait.stop,
+    )
+    .await
+    .map_err(|e| {
+        Diagnostics::from(Diagnostic::error(
+            "Failed to change the StatefulSet",
+            format!("{e}. Its pods and claims are untouched; the next apply tries again."),
+        ))
+    })
+}

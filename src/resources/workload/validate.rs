@@ -1,0 +1,244 @@
+//! Checks of a workload's configuration across attributes, at validate
+//! time: containers, the kinds' own settings, volumes.
+
+use crate::framework::diagnostics::{Diagnostic, Diagnostics};
+use crate::framework::path::AttributePath;
+use crate::framework::validators;
+use crate::framework::value::Value;
+
+/// Container names are unique in the pod, and extended resources (GPUs)
+/// are never overcommitted: a request needs the same limit.
+pub(super) fn validate_containers(config: &Value, diags: &mut Diagnostics) {
+    let mut names: Vec<&str> = config.get("name").as_str().into_iter().collect();
+    for list in ["sidecars", "init_containers"] {
+        for (i, c) in config.get(list).elements().iter().enumerate() {
+            let Some(name) = c.get("name").as_str() else {
+                continue;
+            };
+            if names.contains(&name) {
+                diags.attribute_error(
+                    AttributePath::attr(list).index(i).join("name"),
+                    "Container name in use",
+                    format!("{name:?} already names a container of this pod (the workload's own is named after the workload): choose another."),
+                );
+            }
+            names.push(name);
+        }
+    }
+    let mut check = |resources: &Value, at: AttributePath| {
+        let limits = resources.get("limits").get("extended");
+        for (name, amount) in resources
+            .get("requests")
+            .get("extended")
+            .entries()
+            .into_iter()
+            .flatten()
+        {
+            let limit = limits.get(name);
+            if !amount.is_unknown() && !limit.is_unknown() && limit != amount {
+                diags.attribute_error(
+                    at.clone().join("requests").join("extended").key(name),
+                    "Extended resources are not overcommitted",
+                    format!("Kubernetes needs the limit of {name:?} equal to its request: set limits.extended[{name:?}] to the same amount, or give only the limit."),
+                );
+            }
+        }
+    };
+    check(config.get("resources"), AttributePath::attr("resources"));
+    for list in ["sidecars", "init_containers"] {
+        for (i, c) in config.get(list).elements().iter().enumerate() {
+            check(
+                c.get("resources"),
+                AttributePath::attr(list).index(i).join("resources"),
+            );
+        }
+    }
+}
+
+/// Settings that belong to one kind of workload only.
+pub(super) fn validate_kind(config: &Value, diags: &mut Diagnostics) {
+    if config.get("kind").is_unknown() {
+        return;
+    }
+    let kind = config.get("kind").as_str().unwrap_or("Deployment");
+    let stateful = kind == "StatefulSet";
+    let task = matches!(kind, "Job" | "CronJob");
+    let strategy = config.get("strategy");
+    if kind == "CronJob" && config.get("cron").is_null() {
+        diags.attribute_error(
+            AttributePath::attr("cron"),
+            "A CronJob needs a schedule",
+            "Set cron = { schedule = \"...\" }, e.g. \"0 2 * * *\" for 02:00 every day.",
+        );
+    }
+    let mut only = |path: AttributePath, set: bool, what: &str| {
+        if set {
+            diags.attribute_error(
+                path,
+                "Setting does not apply to this kind",
+                format!("{what}; this workload is a {kind}. Remove it, or change kind."),
+            );
+        }
+    };
+    let strategy_type = strategy.get("type").as_str();
+    only(
+        AttributePath::attr("cron"),
+        kind != "CronJob" && config.get("cron").is_set(),
+        "`cron` applies to CronJobs",
+    );
+    only(
+        AttributePath::attr("job"),
+        !task && config.get("job").is_set(),
+        "`job` applies to Jobs and CronJobs",
+    );
+    // A setting at its default is accepted on any kind: a configuration
+    // generated from an import writes every defaulted attribute out.
+    let changed = |v: &Value, default: Value| v.is_set() && *v != default;
+    only(
+        AttributePath::attr("volume_retention").join("when_scaled"),
+        !stateful
+            && changed(
+                config.get("volume_retention").get("when_scaled"),
+                "Retain".into(),
+            ),
+        "`when_scaled` applies to StatefulSets (the pods of other kinds share their claims, which a scale-in leaves alone)",
+    );
+    if task {
+        for name in [
+            "replicas",
+            "autoscaling",
+            "service",
+            "ingress",
+            "disruption_budget",
+            "strategy",
+            "min_ready_seconds",
+            "progress_deadline_seconds",
+            "pod_management_policy",
+        ] {
+            let default = match name {
+                "min_ready_seconds" => Value::Number(0.0),
+                "progress_deadline_seconds" => Value::Number(600.0),
+                _ => Value::Null,
+            };
+            only(
+                AttributePath::attr(name),
+                changed(config.get(name), default),
+                &format!(
+                    "`{name}` applies to Deployments and StatefulSets, whose pods serve rather than run to completion"
+                ),
+            );
+        }
+        return;
+    }
+    if stateful {
+        only(
+            AttributePath::attr("strategy").join("type"),
+            strategy_type == Some("Recreate"),
+            "`Recreate` applies to Deployments (StatefulSets use RollingUpdate or OnDelete)",
+        );
+        for name in ["max_surge", "max_unavailable"] {
+            only(
+                AttributePath::attr("strategy").join(name),
+                strategy.get(name).is_set(),
+                &format!("`{name}` applies to Deployments (StatefulSets update one pod at a time)"),
+            );
+        }
+        let service_type = config.get("service").get("type").as_str();
+        only(
+            AttributePath::attr("service").join("type"),
+            matches!(service_type, Some(t) if t != "ClusterIP"),
+            "A StatefulSet's Service is headless (it names the pods), so it is a ClusterIP service; expose it with an ingress or a separate workload",
+        );
+    } else {
+        only(
+            AttributePath::attr("strategy").join("type"),
+            strategy_type == Some("OnDelete"),
+            "`OnDelete` applies to StatefulSets",
+        );
+        only(
+            AttributePath::attr("pod_management_policy"),
+            config.get("pod_management_policy").is_set(),
+            "`pod_management_policy` applies to StatefulSets",
+        );
+        only(
+            AttributePath::attr("strategy").join("partition"),
+            strategy.get("partition").is_set(),
+            "`partition` applies to StatefulSets",
+        );
+    }
+}
+
+/// Each volume has one source and a mount path of its own.
+pub(super) fn validate_volumes(config: &Value, diags: &mut Diagnostics) {
+    let mut paths: Vec<&str> = vec!["/tmp"];
+    paths.extend(config.get("config_mount_path").as_str());
+    for (name, v) in config.get("volumes").entries().into_iter().flatten() {
+        let at = AttributePath::attr("volumes").key(name);
+        if !validators::is_dns1123_label(name) || name == "tmp" || name == "config" {
+            diags.attribute_error(
+                at.clone(),
+                "Invalid volume name",
+                format!("{name:?} must be a DNS label (lowercase letters, digits and '-') other than \"tmp\" and \"config\", which Genesis uses."),
+            );
+        }
+        let sources = ["size", "empty_dir", "config_map", "secret", "claim_name"];
+        if Value::count_set(sources.iter().map(|s| v.get(s))).is_some_and(|n| n != 1) {
+            diags.attribute_error(
+                at.clone(),
+                "A volume needs exactly one source",
+                "Set exactly one of size (a claim Genesis makes), empty_dir, config_map, secret or claim_name (an existing claim).",
+            );
+        }
+        for name in ["storage_class", "access_modes"] {
+            if v.get(name).is_set() && v.get("size").is_null() {
+                diags.attribute_error(
+                    at.join(name),
+                    "Setting of a claim",
+                    format!("`{name}` describes the claim `size` makes: set size or remove it."),
+                );
+            }
+        }
+        if let Some(path) = v.get("mount_path").as_str() {
+            if !path.starts_with('/') {
+                diags.attribute_error(
+                    at.join("mount_path"),
+                    "Relative mount path",
+                    format!("{path:?} must be an absolute path, e.g. \"/data\"."),
+                );
+            } else if paths.contains(&path) {
+                diags.attribute_error(
+                    at.join("mount_path"),
+                    "Mount path in use",
+                    format!("{path:?} is already mounted (Genesis mounts /tmp, and config_mount_path): choose another path."),
+                );
+            }
+            paths.push(path);
+        }
+        shared_by_nodes(config, name, v, diags);
+    }
+}
+
+/// A claim a Deployment's pods share in `ReadWriteOnce` mode mounts on one
+/// node only: more than one pod (or a rolling update's surge) may never
+/// start. A warning, since the pods may all fit one node.
+fn shared_by_nodes(config: &Value, name: &str, v: &Value, diags: &mut Diagnostics) {
+    let modes = v.get("access_modes");
+    let once = modes.is_null()
+        || modes
+            .elements()
+            .iter()
+            .any(|m| matches!(m.as_str(), Some("ReadWriteOnce" | "ReadWriteOncePod")));
+    let many = config.get("replicas").as_i64().is_some_and(|r| r > 1)
+        || config.get("autoscaling").is_set();
+    let deployment =
+        config.get("kind").is_null() || config.get("kind").as_str() == Some("Deployment");
+    if v.get("size").is_set() && deployment && many && once {
+        diags.push(
+            Diagnostic::warning(
+                "Pods share a single-node claim",
+                format!("The Deployment's pods share the claim of {name}, which mounts on one node at a time: pods scheduled on another node do not start. Use access_modes = [\"ReadWriteMany\"] with a class that supports it, or kind = \"StatefulSet\" for a claim per pod."),
+            )
+            .at(AttributePath::attr("volumes").key(name).join("access_modes")),
+        );
+    }
+}
