@@ -274,13 +274,12 @@ pub fn spec_of(observed: &Observed, applied: &WorkloadSpec) -> WorkloadSpec {
         ),
         ..WorkloadSpec::default()
     };
-    read_container(&container, &mut w);
     // Variables from the operator's Secret are the ExternalSecret's, while
     // it is there; without it they show as what they now are.
+    let target = super::external_secrets::target(&w.name);
+    let synced = external.as_ref().map(|_| target.as_str());
+    read_container(&container, synced, &mut w);
     if let Some((secrets, _)) = external {
-        let target = super::external_secrets::target(&w.name);
-        w.secret_env
-            .retain(|name, from| !(from.secret == target && secrets.contains_key(name)));
         w.external_secrets = secrets;
     }
     read_init_containers(&pod, &mut w);
@@ -492,7 +491,9 @@ fn shared_retention(claims: &[PersistentVolumeClaim]) -> Option<model::VolumeRet
 
 /// What the workload's own container says: image, command, env, ports,
 /// resources, probes.
-fn read_container(c: &Container, w: &mut WorkloadSpec) {
+/// `synced` names the Secret the workload's ExternalSecret writes, whose
+/// variables are the ExternalSecret's.
+fn read_container(c: &Container, synced: Option<&str>, w: &mut WorkloadSpec) {
     for e in c.env.iter().flatten() {
         if let Some(value) = &e.value {
             w.env.insert(e.name.clone(), value.clone());
@@ -500,6 +501,7 @@ fn read_container(c: &Container, w: &mut WorkloadSpec) {
             .value_from
             .as_ref()
             .and_then(|f| f.secret_key_ref.as_ref())
+            .filter(|s| Some(s.name.as_str()) != synced)
         {
             w.secret_env.insert(
                 e.name.clone(),
