@@ -204,6 +204,54 @@ const CASES: &[Case] = &[
         message: "DB_PASSWORD is already set in env",
     },
     Case {
+        name: "blue-green without a service",
+        hcl: r#"resource "genesis_workload" "w" {
+  name            = "w"
+  image           = "nginx:1.27"
+  kubeconfig_path = "./kubeconfig"
+  rollout         = { strategy = "blue-green" }
+}"#,
+        line: "rollout",
+        message: "switching the workload's Service",
+    },
+    Case {
+        name: "blue-green that does not wait",
+        hcl: r#"resource "genesis_workload" "w" {
+  name             = "w"
+  image            = "nginx:1.27"
+  kubeconfig_path  = "./kubeconfig"
+  service          = { ports = [{ port = 80 }] }
+  rollout          = { strategy = "blue-green" }
+  wait_for_rollout = false
+}"#,
+        line: "wait_for_rollout",
+        message: "its apply always waits",
+    },
+    Case {
+        name: "release strategy of a StatefulSet",
+        hcl: r#"resource "genesis_workload" "w" {
+  name            = "w"
+  kind            = "StatefulSet"
+  image           = "nginx:1.27"
+  kubeconfig_path = "./kubeconfig"
+  rollout         = { strategy = "blue-green" }
+}"#,
+        line: "rollout",
+        message: "applies to Deployments",
+    },
+    Case {
+        name: "keep_previous that is no duration",
+        hcl: r#"resource "genesis_workload" "w" {
+  name            = "w"
+  image           = "nginx:1.27"
+  kubeconfig_path = "./kubeconfig"
+  service         = { ports = [{ port = 80 }] }
+  rollout         = { strategy = "blue-green", keep_previous = "soon" }
+}"#,
+        line: "rollout",
+        message: "is not a valid duration",
+    },
+    Case {
         name: "refresh interval in days",
         hcl: r#"resource "genesis_workload" "w" {
   name                              = "w"

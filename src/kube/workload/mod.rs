@@ -2,6 +2,7 @@
 //! (`render`), read back from what the cluster holds (`read`), applied with
 //! server-side apply, waited on, observed and deleted.
 
+pub mod blue_green;
 mod claims;
 mod custom;
 mod external_secrets;
@@ -587,6 +588,8 @@ pub struct Observed {
     /// The claims Genesis made for the workload's volumes that all its pods
     /// share, by name.
     pub claims: BTreeMap<String, Json>,
+    /// A blue-green workload's colors, taken off `objects`.
+    pub release: Option<blue_green::BlueGreen>,
 }
 
 impl Observed {
@@ -631,6 +634,7 @@ impl Observed {
                     (claim.clone(), ours(object, last))
                 })
                 .collect(),
+            release: self.release.clone(),
         }
     }
 
@@ -703,8 +707,25 @@ pub async fn observe(
             break;
         }
     }
+    // No Deployment of the workload's name: a blue-green one has two.
+    let colors = if out.controller().is_none() && kinds.contains(&"Deployment") {
+        let colors = blue_green::Colors::read(client, namespace, name, stop).await?;
+        let pods = |d: &Json| d["spec"]["template"]["spec"]["serviceAccountName"].clone();
+        if let Some(sa) = [&colors.blue, &colors.green]
+            .into_iter()
+            .flatten()
+            .find_map(|d| pods(d).as_str().map(str::to_string))
+        {
+            account = sa;
+        }
+        Some(colors)
+    } else {
+        None
+    };
     // Only pods that mount a claim can have one Genesis made for them.
-    if kinds.contains(&"PersistentVolumeClaim") && out.controller().is_some_and(mounts_claims) {
+    let colored = colors.iter().flat_map(|c| [&c.blue, &c.green]).flatten();
+    let pods = out.controller().into_iter().chain(colored).next();
+    if kinds.contains(&"PersistentVolumeClaim") && pods.is_some_and(mounts_claims) {
         out.claims = claims::shared_claims(client, namespace, name, stop).await?;
     }
     let mut reads = tokio::task::JoinSet::new();
@@ -725,6 +746,9 @@ pub async fn observe(
         if let Some(object) = found {
             out.objects.insert(kind, object);
         }
+    }
+    if let Some(colors) = colors {
+        blue_green::uncolor(&mut out, name, &colors);
     }
     Ok(out)
 }

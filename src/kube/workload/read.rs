@@ -225,6 +225,10 @@ pub fn spec_of(observed: &Observed, applied: &WorkloadSpec) -> WorkloadSpec {
         replicas: int(controller.replicas).filter(|_| autoscaling.is_none()),
         autoscaling,
         strategy: controller.strategy.clone(),
+        rollout: observed
+            .release
+            .as_ref()
+            .map(super::blue_green::BlueGreen::setting),
         min_ready_seconds: int(controller.min_ready_seconds).unwrap_or(0),
         progress_deadline_seconds: int(controller.progress_deadline_seconds).unwrap_or(600),
         volume_retention: controller

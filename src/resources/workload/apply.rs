@@ -5,6 +5,7 @@
 
 use super::addons::{addons_of, missing};
 use super::{Kind, Model, planned_state, status_name};
+use crate::cloud::cluster::Wait;
 use crate::framework::diagnostics::{Diagnostic, Diagnostics};
 use crate::framework::resource::Applied;
 use crate::framework::validators;
@@ -23,26 +24,14 @@ pub(super) async fn apply_workload(
     (planned, model): (&Value, &Model),
     op: &str,
 ) -> Applied {
+    if let Err(failed) = check_addons(provider, client, prior, model).await {
+        return failed;
+    }
+    if model.spec.is_blue_green() {
+        return super::blue_green::release(provider, client, prior, (planned, model), op).await;
+    }
     let objects = workload::render(&model.spec);
     let prior_objects = prior.map_or_else(Vec::new, |(_, was)| workload::render(&was.spec));
-    // A plan made before the cluster existed could not check its add-ons.
-    let had = prior.map_or_else(Vec::new, |(_, was)| addons_of(&was.spec));
-    for addon in addons_of(&model.spec) {
-        if had.contains(&addon) {
-            continue;
-        }
-        let state = || prior.map_or(Value::Null, |(p, _)| p.clone());
-        match workload::serves(client, addon, &provider.stop).await {
-            Ok(true) => {}
-            Ok(false) => return Applied::failed(state(), missing(addon).into()),
-            Err(e) => {
-                return Applied::failed(
-                    state(),
-                    Diagnostic::error("Failed to read the cluster", e.to_string()).into(),
-                );
-            }
-        }
-    }
     // The prior state is what the cluster holds (refreshed): when the plan
     // renders the same objects (only `timeouts` or `wait_for_rollout`
     // changed, say, or an import met its configuration), nothing is written.
@@ -128,28 +117,9 @@ pub(super) async fn apply_workload(
             .into(),
         );
     }
-    let kind = model.spec.kind.name();
     let waits = model.apply.wait_for_rollout;
-    if waits && !model.spec.external_secrets.is_empty() {
-        let synced =
-            workload::wait_for_external_secrets(client, namespace, name, wait.timeout, &wait.stop)
-                .await;
-        let problem = match synced {
-            Ok(workload::Sync::Synced) => None,
-            Ok(workload::Sync::Failed(reason)) => Some(format!(
-                "the External Secrets Operator could not sync ExternalSecret {namespace}/{name}: {reason}. Check the store (genesis_cluster.secret_stores) and the keys in external_secrets."
-            )),
-            Ok(workload::Sync::Pending) => Some(format!(
-                "ExternalSecret {namespace}/{name} was not synced when the timeout ran out; check that the External Secrets Operator runs."
-            )),
-            Err(e) => Some(e.to_string()),
-        };
-        if let Some(problem) = problem {
-            return Applied::failed(
-                planned_state(planned, "Progressing", None),
-                Diagnostic::error("Secrets not synced", problem).into(),
-            );
-        }
+    if waits && let Err(failed) = sync_secrets(client, (planned, model), &wait).await {
+        return failed;
     }
     let rollout = if waits {
         let controller = (model.spec.kind.name(), name.as_str());
@@ -157,6 +127,40 @@ pub(super) async fn apply_workload(
     } else {
         Ok(workload::Rollout::Progressing)
     };
+    if let Some((_, was)) = prior
+        && was.spec.is_blue_green()
+        && matches!(rollout, Ok(workload::Rollout::Available))
+    {
+        // Left blue-green: the colors go once the plain Deployment serves.
+        let colors = workload::blue_green::deployments(name);
+        if let Err(e) = workload::delete(client, namespace, &colors, wait.timeout, &wait.stop).await
+        {
+            return Applied::failed(
+                planned_state(planned, "Available", None),
+                Diagnostic::error(
+                    "Failed to remove the blue and green Deployments",
+                    e.to_string(),
+                )
+                .into(),
+            );
+        }
+    }
+    outcome(client, (planned, model), name, rollout, &wait).await
+}
+
+/// The apply's end: the state with the rollout's status and the load
+/// balancer's address, or why the rollout did not finish. `controller` is
+/// the name of the Deployment or StatefulSet waited on.
+pub(super) async fn outcome(
+    client: &kube::Client,
+    (planned, model): (&Value, &Model),
+    controller: &str,
+    rollout: Result<workload::Rollout, crate::kube::KubeError>,
+    wait: &Wait,
+) -> Applied {
+    let (namespace, name) = (&model.spec.namespace, &model.spec.name);
+    let kind = model.spec.kind.name();
+    let waits = model.apply.wait_for_rollout;
     let observed = workload::observe(client, namespace, name, &["Service"], &wait.stop)
         .await
         .ok();
@@ -173,7 +177,7 @@ pub(super) async fn apply_workload(
                 planned_state(planned, "Failed", lb),
                 Diagnostic::error(
                     "Job failed",
-                    format!("{kind} {namespace}/{name} failed: {reason}{}", pods.await),
+                    format!("{kind} {namespace}/{controller} failed: {reason}{}", pods.await),
                 )
                 .into(),
             )
@@ -182,7 +186,7 @@ pub(super) async fn apply_workload(
             planned_state(planned, "Failed", lb),
             Diagnostic::error(
                 "Rollout failed",
-                format!("{kind} {namespace}/{name} did not roll out: {reason}{}", pods.await),
+                format!("{kind} {namespace}/{controller} did not roll out: {reason}{}", pods.await),
             )
             .into(),
         ),
@@ -190,7 +194,7 @@ pub(super) async fn apply_workload(
             planned_state(planned, "Progressing", lb),
             Diagnostic::error(
                 "Stopped during the rollout",
-                format!("Terraform asked the provider to stop while {kind} {namespace}/{name} was rolling out. Its objects are applied and the rollout goes on in the cluster; the next plan shows how it ended (`status`)."),
+                format!("Terraform asked the provider to stop while {kind} {namespace}/{controller} was rolling out. Its objects are applied and the rollout goes on in the cluster; the next plan shows how it ended (`status`)."),
             )
             .into(),
         ),
@@ -199,7 +203,7 @@ pub(super) async fn apply_workload(
                 planned_state(planned, "Progressing", lb),
                 Diagnostic::error(
                     "Rollout not finished",
-                    format!("{kind} {namespace}/{name} was still rolling out when the timeout ran out; raise timeouts or check its pods.{}", pods.await),
+                    format!("{kind} {namespace}/{controller} was still rolling out when the timeout ran out; raise timeouts or check its pods.{}", pods.await),
                 )
                 .into(),
             )
@@ -220,6 +224,64 @@ pub(super) async fn apply_workload(
             Diagnostic::error("Failed to watch the rollout", e.to_string()).into(),
         ),
     }
+}
+
+/// Checks the add-ons the workload starts using: a plan made before the
+/// cluster existed could not. On failure, the state to keep.
+pub(super) async fn check_addons(
+    provider: &ProviderContext,
+    client: &kube::Client,
+    prior: Option<(&Value, &Model)>,
+    model: &Model,
+) -> Result<(), Applied> {
+    let had = prior.map_or_else(Vec::new, |(_, was)| addons_of(&was.spec));
+    let state = || prior.map_or(Value::Null, |(p, _)| p.clone());
+    for addon in addons_of(&model.spec) {
+        if had.contains(&addon) {
+            continue;
+        }
+        match workload::serves(client, addon, &provider.stop).await {
+            Ok(true) => {}
+            Ok(false) => return Err(Applied::failed(state(), missing(addon).into())),
+            Err(e) => {
+                return Err(Applied::failed(
+                    state(),
+                    Diagnostic::error("Failed to read the cluster", e.to_string()).into(),
+                ));
+            }
+        }
+    }
+    Ok(())
+}
+
+/// Waits until the operator has synced the workload's external secrets,
+/// when it has any.
+pub(super) async fn sync_secrets(
+    client: &kube::Client,
+    (planned, model): (&Value, &Model),
+    wait: &Wait,
+) -> Result<(), Applied> {
+    if model.spec.external_secrets.is_empty() {
+        return Ok(());
+    }
+    let (namespace, name) = (&model.spec.namespace, &model.spec.name);
+    let synced =
+        workload::wait_for_external_secrets(client, namespace, name, wait.timeout, &wait.stop)
+            .await;
+    let problem = match synced {
+        Ok(workload::Sync::Synced) => return Ok(()),
+        Ok(workload::Sync::Failed(reason)) => format!(
+            "the External Secrets Operator could not sync ExternalSecret {namespace}/{name}: {reason}. Check the store (genesis_cluster.secret_stores) and the keys in external_secrets."
+        ),
+        Ok(workload::Sync::Pending) => format!(
+            "ExternalSecret {namespace}/{name} was not synced when the timeout ran out; check that the External Secrets Operator runs."
+        ),
+        Err(e) => e.to_string(),
+    };
+    Err(Applied::failed(
+        planned_state(planned, "Progressing", None),
+        Diagnostic::error("Secrets not synced", problem).into(),
+    ))
 }
 
 /// Makes way for a StatefulSet with other claims or pod management: grows

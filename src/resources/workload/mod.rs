@@ -7,6 +7,7 @@
 
 mod addons;
 mod apply;
+mod blue_green;
 mod claims;
 mod model;
 use self::claims::{Recorded, plan_claims};
@@ -17,7 +18,7 @@ use async_trait::async_trait;
 
 use self::addons::{addons_of, validate_mesh};
 use self::apply::apply_workload;
-use self::validate::{validate_containers, validate_kind, validate_volumes};
+use self::validate::{validate_containers, validate_kind, validate_rollout, validate_volumes};
 use super::cluster::ClusterName;
 use super::common::{bad_import_id, state_with, wait_for};
 use super::node_pool::is_label_key;
@@ -29,6 +30,7 @@ use crate::framework::schema::Schema;
 use crate::framework::types::Type;
 use crate::framework::validators;
 use crate::framework::value::Value;
+use crate::kube::workload::blue_green::Color;
 use crate::kube::workload::{self, Addon};
 
 pub use self::model::*;
@@ -192,6 +194,7 @@ impl Resource for Workload {
             }
         }
         validate_kind(config, diags);
+        validate_rollout(config, diags);
         validate_volumes(config, diags);
         validate_containers(config, diags);
         if config.get("config_mount_path").is_set() && config.get("config_data").is_null() {
@@ -276,6 +279,7 @@ impl Resource for Workload {
         }
         if ctx.is_create() {
             planned.set_attr("id", workload_id(planned));
+            plan_release(&Value::Null, planned, false);
             if !has_load_balancer(planned).unwrap_or(true) {
                 planned.set_attr("load_balancer_ip", Value::Null);
             }
@@ -310,7 +314,13 @@ impl Resource for Workload {
             Ok(None) => return Applied::failed(Value::Null, cluster_missing(&model.target)),
             Err(d) => return Applied::failed(Value::Null, d.into()),
         };
-        let objects = workload::render(&model.spec);
+        let mut objects = workload::render(&model.spec);
+        if model.spec.is_blue_green() {
+            // Neither color may be someone else's.
+            let green = workload::blue_green::colored(&objects, Color::Green, "");
+            objects = workload::blue_green::colored(&objects, Color::Blue, "");
+            objects.extend(green.into_iter().filter(|o| o["kind"] == "Deployment"));
+        }
         match workload::foreign(&client, &objects, &provider.stop).await {
             Ok(found) if found.is_empty() => {}
             Ok(found) => return Applied::failed(Value::Null, taken(planned, &model.spec, &found)),
@@ -385,6 +395,10 @@ impl Resource for Workload {
         };
         fresh.set_attr("status", status.into());
         fresh.set_attr("load_balancer_ip", observed.load_balancer_ip().into());
+        let release = observed.release.as_ref();
+        fresh.set_attr("live_color", release.map(|r| r.live.name()).into());
+        let kept = release.and_then(|r| r.previous_kept_until.clone());
+        fresh.set_attr("previous_kept_until", kept.into());
         let private = Recorded::observe(&client, spec, &provider.stop, private).await;
         Ok(Some((fresh, private)))
     }
@@ -434,6 +448,12 @@ impl Resource for Workload {
         };
         // Dependents first: the reverse of the order they were applied in.
         let mut objects = workload::deletable(&workload::render(&model.spec));
+        if model.spec.is_blue_green() {
+            // Both colors stand for the one Deployment.
+            let name = &model.spec.name;
+            objects.retain(|(kind, n)| !(kind == "Deployment" && n == name));
+            objects.extend(workload::blue_green::deployments(name));
+        }
         objects.reverse();
         let wait = wait_for(provider, prior, "delete", 5);
         let namespace = &model.spec.namespace;
@@ -559,7 +579,11 @@ fn read_back(prior: &Value, spec: &WorkloadSpec, observed: &workload::Observed) 
     // it only now); the other attributes are read against it.
     let mut base = prior.clone();
     base.set_attr("kind", read.get("kind").clone());
-    let rendered = |v: &Value| Model::decode(v).map(|m| workload::render(&m.spec)).ok();
+    let rendered = |v: &Value| {
+        Model::decode(v)
+            .map(|m| workload::blue_green::comparable(&m.spec))
+            .ok()
+    };
     let reference = rendered(&base).unwrap_or(applied);
     let mut fresh = base.clone();
     for (attribute, value) in read.entries().into_iter().flatten() {
@@ -715,7 +739,11 @@ fn plan_observed(prior: &Value, planned: &mut Value) {
     for observed in ["status", "load_balancer_ip"] {
         after.set_attr(observed, prior.get(observed).clone());
     }
-    let rendered = |v: &Value| Model::decode(v).map(|m| workload::render(&m.spec)).ok();
+    let rendered = |v: &Value| {
+        Model::decode(v)
+            .map(|m| workload::blue_green::comparable(&m.spec))
+            .ok()
+    };
     let (before, after) = match (after.is_wholly_known(), rendered(prior), rendered(&after)) {
         (true, Some(before), Some(after)) => (before, after),
         _ => (Vec::new(), Vec::new()),
@@ -744,12 +772,41 @@ fn plan_observed(prior: &Value, planned: &mut Value) {
         _ => Value::Unknown,
     };
     planned.set_attr("load_balancer_ip", address);
+    plan_release(prior, planned, unchanged("Deployment"));
+}
+
+/// A blue-green workload's colors: the live one changes with a new pod
+/// template (or a new strategy), and the previous one is scaled down by the
+/// first apply after its time, which the plan shows.
+fn plan_release(prior: &Value, planned: &mut Value, same_deployment: bool) {
+    let blue_green = |v: &Value| v.get("rollout").get("strategy").as_str() == Some(BLUE_GREEN);
+    let (live, kept) = match (blue_green(prior), blue_green(planned)) {
+        (_, false) if planned.get("rollout").is_wholly_known() => (Value::Null, Value::Null),
+        (true, true) if same_deployment => {
+            let until = prior.get("previous_kept_until");
+            let passed = until
+                .as_str()
+                .and_then(|t| t.parse::<k8s_openapi::jiff::Timestamp>().ok())
+                .is_some_and(|t| t <= k8s_openapi::jiff::Timestamp::now());
+            let kept = if passed { Value::Null } else { until.clone() };
+            (prior.get("live_color").clone(), kept)
+        }
+        _ => (Value::Unknown, Value::Unknown),
+    };
+    planned.set_attr("live_color", live);
+    planned.set_attr("previous_kept_until", kept);
 }
 
 fn planned_state(planned: &Value, status: &str, load_balancer_ip: Option<String>) -> Value {
     let mut state = planned.clone();
     state.set_attr("status", status.into());
     state.set_attr("load_balancer_ip", load_balancer_ip.into());
+    // Known only once a blue-green release has switched.
+    for release in ["live_color", "previous_kept_until"] {
+        if !state.get(release).is_wholly_known() {
+            state.set_attr(release, Value::Null);
+        }
+    }
     state
 }
 

@@ -129,6 +129,9 @@ pub struct WorkloadSpec {
     pub readiness_probe: Option<Probe>,
     pub startup_probe: Option<Probe>,
     pub strategy: Option<Strategy>,
+    /// How a new version is released: `None` is the Deployment's own
+    /// rolling update.
+    pub rollout: Option<Release>,
     pub min_ready_seconds: i64,
     pub progress_deadline_seconds: i64,
     pub termination_grace_period_seconds: Option<i64>,
@@ -185,6 +188,7 @@ impl Default for WorkloadSpec {
             readiness_probe: None,
             startup_probe: None,
             strategy: None,
+            rollout: None,
             min_ready_seconds: 0,
             progress_deadline_seconds: 600,
             termination_grace_period_seconds: None,
@@ -677,6 +681,38 @@ impl Default for Strategy {
             max_unavailable: None,
             partition: None,
         }
+    }
+}
+
+/// A release driven by the apply itself (`rollout`).
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(default)]
+pub struct Release {
+    /// `blue-green`.
+    pub strategy: String,
+    /// How long the previous version stays scaled after a switch.
+    pub keep_previous: String,
+}
+
+impl Default for Release {
+    fn default() -> Self {
+        Release {
+            strategy: BLUE_GREEN.into(),
+            keep_previous: "1h".into(),
+        }
+    }
+}
+
+pub const BLUE_GREEN: &str = "blue-green";
+
+impl WorkloadSpec {
+    /// Whether new versions go live by a blue-green switch.
+    pub fn is_blue_green(&self) -> bool {
+        self.kind == Kind::Deployment
+            && self
+                .rollout
+                .as_ref()
+                .is_some_and(|r| r.strategy == BLUE_GREEN)
     }
 }
 

@@ -12,6 +12,7 @@ use crate::resources::node_pool::POOL_TYPES;
 const SERVICE_TYPES: &[&str] = &["ClusterIP", "NodePort", "LoadBalancer"];
 const PROTOCOLS: &[&str] = &["TCP", "UDP", "SCTP"];
 const PULL_POLICIES: &[&str] = &["Always", "IfNotPresent", "Never"];
+const RELEASES: &[&str] = &[super::BLUE_GREEN];
 const STRATEGIES: &[&str] = &["RollingUpdate", "Recreate", "OnDelete"];
 pub const KINDS: &[&str] = &["Deployment", "StatefulSet", "Job", "CronJob"];
 const RETENTION: &[&str] = &["Retain", "Delete"];
@@ -439,6 +440,20 @@ pub fn schema() -> Schema {
             ],
         )
         .describe("How a new version rolls out."),
+        Attribute::object(
+            "rollout",
+            vec![
+                Attribute::string("strategy")
+                    .required()
+                    .validate(validators::one_of(RELEASES))
+                    .describe("`blue-green`: the new version runs beside the live one as a second Deployment (`NAME-blue`, `NAME-green`); the Service switches to it only once all its pods are ready, and the previous version stays scaled for `keep_previous`."),
+                Attribute::string("keep_previous")
+                    .default("1h")
+                    .validate(validators::duration)
+                    .describe("How long the previous version stays scaled after a switch (`1h`, the default; `0s` scales it down at once). Until then, re-applying its image switches back at once, with no new pods; the first apply after it scales it to zero, and the plan shows that apply (`previous_kept_until`)."),
+            ],
+        )
+        .describe("A release driven by the apply itself, with no controller to install (Deployments with a `service`). Without it, a new version is the Deployment's rolling update (`strategy`)."),
         Attribute::number("min_ready_seconds")
             .default(0)
             .validate(validators::int_between(0, 3600))
@@ -615,6 +630,12 @@ pub fn schema() -> Schema {
         Attribute::string("load_balancer_ip")
             .computed()
             .describe("The external address of a LoadBalancer service, once assigned."),
+        Attribute::string("live_color")
+            .computed()
+            .describe("Blue-green: the color (`blue` or `green`) whose Deployment, `NAME-COLOR`, the Service sends traffic to."),
+        Attribute::string("previous_kept_until")
+            .computed()
+            .describe("Blue-green: until when the previous version stays scaled for an instant rollback (RFC 3339); null once it is scaled down."),
     ];
     Schema::new(
         // 1: `replicas` is null with autoscaling (it held the minimum).

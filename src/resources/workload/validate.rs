@@ -82,6 +82,11 @@ pub(super) fn validate_kind(config: &Value, diags: &mut Diagnostics) {
     };
     let strategy_type = strategy.get("type").as_str();
     only(
+        AttributePath::attr("rollout"),
+        kind != "Deployment" && config.get("rollout").is_set(),
+        "`rollout` applies to Deployments",
+    );
+    only(
         AttributePath::attr("cron"),
         kind != "CronJob" && config.get("cron").is_set(),
         "`cron` applies to CronJobs",
@@ -239,6 +244,28 @@ fn shared_by_nodes(config: &Value, name: &str, v: &Value, diags: &mut Diagnostic
                 format!("The Deployment's pods share the claim of {name}, which mounts on one node at a time: pods scheduled on another node do not start. Use access_modes = [\"ReadWriteMany\"] with a class that supports it, or kind = \"StatefulSet\" for a claim per pod."),
             )
             .at(AttributePath::attr("volumes").key(name).join("access_modes")),
+        );
+    }
+}
+
+/// A blue-green release switches a Service once the new version is ready:
+/// it needs both.
+pub(super) fn validate_rollout(config: &Value, diags: &mut Diagnostics) {
+    if config.get("rollout").get("strategy").as_str() != Some(super::BLUE_GREEN) {
+        return;
+    }
+    if config.get("service").is_null() {
+        diags.attribute_error(
+            AttributePath::attr("rollout").join("strategy"),
+            "Blue-green needs a service",
+            "A blue-green release moves traffic by switching the workload's Service to the new version: set `service`, or leave `rollout` out for a rolling update.",
+        );
+    }
+    if config.get("wait_for_rollout").as_bool() == Some(false) {
+        diags.attribute_error(
+            AttributePath::attr("wait_for_rollout"),
+            "Blue-green waits for the new version",
+            "A blue-green release switches traffic only once the new version is ready, so its apply always waits: remove wait_for_rollout = false.",
         );
     }
 }

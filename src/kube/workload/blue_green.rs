@@ -1,0 +1,441 @@
+//! Blue-green releases with no controller to install: the workload's
+//! Deployment runs as two, `NAME-blue` and `NAME-green`, whose pods carry
+//! their color as a label. The Service and the autoscaler follow the live
+//! color. A new version goes to the other color, and the Service switches
+//! to it once all its pods are ready; the previous color stays scaled
+//! until a time written on it, so that switching back starts no pods.
+//!
+//! Everything else renders and reads back as for one Deployment: the
+//! colors are added to the rendering (`colored`) and taken off what is read
+//! (`uncolor`), so the model never sees them.
+
+use k8s_openapi::jiff::{SignedDuration, Timestamp};
+use serde_json::{Value as Json, json};
+use tokio_util::sync::CancellationToken;
+
+use super::{Observed, api};
+use crate::framework::validators::parse_duration;
+use crate::kube::{KubeError, retried};
+use crate::resources::workload::{BLUE_GREEN, Release};
+
+/// The pod label that tells the colors apart.
+pub const COLOR_LABEL: &str = "genesis.dev/color";
+/// On a color's Deployment: the identity of its pod template, to tell
+/// whether it already runs the version asked for.
+const TEMPLATE: &str = "genesis.dev/template";
+/// On a color's Deployment: the configuration's `keep_previous`, for import.
+const KEEP_PREVIOUS: &str = "genesis.dev/keep-previous";
+/// On the previous color's Deployment: until when it stays scaled.
+const KEEP_UNTIL: &str = "genesis.dev/keep-until";
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Color {
+    Blue,
+    Green,
+}
+
+impl Color {
+    pub const BOTH: [Color; 2] = [Color::Blue, Color::Green];
+
+    pub fn name(self) -> &'static str {
+        match self {
+            Color::Blue => "blue",
+            Color::Green => "green",
+        }
+    }
+
+    pub fn other(self) -> Color {
+        match self {
+            Color::Blue => Color::Green,
+            Color::Green => Color::Blue,
+        }
+    }
+
+    fn parse(s: &str) -> Option<Color> {
+        Color::BOTH.into_iter().find(|c| c.name() == s)
+    }
+
+    /// The color's Deployment.
+    pub fn deployment(self, workload: &str) -> String {
+        format!("{workload}-{}", self.name())
+    }
+}
+
+/// Both colors' Deployments, as (kind, name), for removing them.
+pub fn deployments(workload: &str) -> Vec<(String, String)> {
+    Color::BOTH
+        .into_iter()
+        .map(|c| ("Deployment".to_string(), c.deployment(workload)))
+        .collect()
+}
+
+/// A pod template's identity: equal templates, equal identities.
+fn template_id(template: &Json) -> String {
+    let digest = ring::digest::digest(&ring::digest::SHA256, template.to_string().as_bytes());
+    digest.as_ref()[..12]
+        .iter()
+        .map(|b| format!("{b:02x}"))
+        .collect()
+}
+
+/// The rendered objects with the Deployment as `color` runs it, and the
+/// Service and the autoscaler on that color.
+pub fn colored(objects: &[Json], color: Color, keep_previous: &str) -> Vec<Json> {
+    objects
+        .iter()
+        .map(|object| {
+            let mut o = object.clone();
+            match o["kind"].as_str() {
+                Some("Deployment") => {
+                    let name = o["metadata"]["name"].as_str().unwrap_or_default();
+                    o["metadata"]["name"] = color.deployment(name).into();
+                    let annotations = &mut o["metadata"]["annotations"];
+                    annotations[TEMPLATE] = template_id(&object["spec"]["template"]).into();
+                    annotations[KEEP_PREVIOUS] = keep_previous.into();
+                    o["spec"]["selector"]["matchLabels"][COLOR_LABEL] = color.name().into();
+                    o["spec"]["template"]["metadata"]["labels"][COLOR_LABEL] = color.name().into();
+                }
+                Some("Service") => o["spec"]["selector"][COLOR_LABEL] = color.name().into(),
+                Some("HorizontalPodAutoscaler") => {
+                    let target = &mut o["spec"]["scaleTargetRef"]["name"];
+                    *target = color.deployment(target.as_str().unwrap_or_default()).into();
+                }
+                _ => {}
+            }
+            o
+        })
+        .collect()
+}
+
+/// The workload's objects for comparing two configurations: a blue-green
+/// one in one color (either would do), so that its release settings count.
+pub fn comparable(spec: &crate::resources::workload::WorkloadSpec) -> Vec<Json> {
+    let objects = super::render(spec);
+    match &spec.rollout {
+        Some(release) if spec.is_blue_green() => {
+            colored(&objects, Color::Blue, &release.keep_previous)
+        }
+        _ => objects,
+    }
+}
+
+/// What the cluster says of a blue-green workload's colors.
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct Colors {
+    /// The color the Service sends traffic to; `None` before the first
+    /// switch (or for a workload that was not blue-green).
+    pub live: Option<Color>,
+    /// Each color's Deployment, when it exists.
+    pub blue: Option<Json>,
+    pub green: Option<Json>,
+}
+
+impl Colors {
+    /// Reads the Service's color and both Deployments.
+    pub async fn read(
+        client: &kube::Client,
+        namespace: &str,
+        name: &str,
+        stop: &CancellationToken,
+    ) -> Result<Colors, KubeError> {
+        let get = |kind: &'static str, object: String| async move {
+            let Some(api) = api(client, kind, namespace) else {
+                return Ok(None);
+            };
+            retried(stop, || api.get_opt(&object))
+                .await
+                .map(|o| o.map(|o| serde_json::to_value(o).unwrap_or_default()))
+                .map_err(|e| KubeError::from_kube(&format!("reading {kind} {object}"), e))
+        };
+        let (service, blue, green) = tokio::try_join!(
+            get("Service", name.to_string()),
+            get("Deployment", Color::Blue.deployment(name)),
+            get("Deployment", Color::Green.deployment(name)),
+        )?;
+        let live = service
+            .as_ref()
+            .and_then(|s| s["spec"]["selector"][COLOR_LABEL].as_str())
+            .and_then(Color::parse);
+        Ok(Colors { live, blue, green })
+    }
+
+    pub fn deployment(&self, color: Color) -> Option<&Json> {
+        match color {
+            Color::Blue => self.blue.as_ref(),
+            Color::Green => self.green.as_ref(),
+        }
+    }
+
+    /// The color that gets `objects`' Deployment: the live one when it
+    /// already runs that pod template, else the other one.
+    pub fn target(&self, objects: &[Json]) -> Color {
+        let wanted = objects
+            .iter()
+            .find(|o| o["kind"] == "Deployment")
+            .map(|d| template_id(&d["spec"]["template"]));
+        match self.live {
+            Some(live) if self.deployment(live).and_then(template_of) == wanted => live,
+            Some(live) => live.other(),
+            None => Color::Blue,
+        }
+    }
+
+    /// The color that is not live, when it still has pods asked of it.
+    pub fn scaled_previous(&self) -> Option<(Color, &Json)> {
+        let previous = self.live?.other();
+        let d = self.deployment(previous)?;
+        (d["spec"]["replicas"].as_i64().unwrap_or(1) > 0).then_some((previous, d))
+    }
+
+    /// Until when the previous color stays scaled: its mark, else (a switch
+    /// stopped before it was marked) since it was made.
+    pub fn previous_kept_until(&self) -> Option<String> {
+        let (_, d) = self.scaled_previous()?;
+        let meta = &d["metadata"];
+        meta["annotations"][KEEP_UNTIL]
+            .as_str()
+            .or(meta["creationTimestamp"].as_str())
+            .map(str::to_string)
+    }
+
+    /// The previous color, when its time to stay scaled has passed.
+    pub fn expired_previous(&self, now: Timestamp) -> Option<Color> {
+        let until = self.previous_kept_until()?;
+        let passed = until.parse::<Timestamp>().is_ok_and(|t| t <= now);
+        passed.then(|| self.live.map(Color::other)).flatten()
+    }
+}
+
+fn template_of(deployment: &Json) -> Option<String> {
+    deployment["metadata"]["annotations"][TEMPLATE]
+        .as_str()
+        .map(str::to_string)
+}
+
+/// When the previous version is to be scaled down, `keep_previous` from
+/// now, as the annotation and `previous_kept_until` write it.
+pub fn kept_until(now: Timestamp, keep_previous: &str) -> String {
+    let seconds = parse_duration(keep_previous).unwrap_or(0.0);
+    let until = now
+        .checked_add(SignedDuration::from_secs_f64(seconds))
+        .unwrap_or(now);
+    until
+        .round(k8s_openapi::jiff::Unit::Second)
+        .unwrap_or(until)
+        .to_string()
+}
+
+/// Marks the previous color's Deployment with the time it stays scaled
+/// until, before the Service leaves it.
+pub async fn keep(
+    client: &kube::Client,
+    namespace: &str,
+    deployment: &str,
+    until: &str,
+    stop: &CancellationToken,
+) -> Result<(), KubeError> {
+    let Some(api) = api(client, "Deployment", namespace) else {
+        return Ok(());
+    };
+    let patch = kube::api::Patch::Merge(json!({"metadata": {"annotations": {KEEP_UNTIL: until}}}));
+    let params = kube::api::PatchParams {
+        field_manager: Some(crate::kube::FIELD_MANAGER.into()),
+        ..Default::default()
+    };
+    retried(stop, || api.patch(deployment, &params, &patch))
+        .await
+        .map(|_| ())
+        .map_err(|e| KubeError::from_kube(&format!("marking Deployment {deployment}"), e))
+}
+
+/// Sets a color's pod count through the scale subresource, so that the
+/// applied configuration (which leaves the count to the autoscaler) does
+/// not own it.
+pub async fn scale(
+    client: &kube::Client,
+    namespace: &str,
+    deployment: &str,
+    replicas: i64,
+    stop: &CancellationToken,
+) -> Result<(), KubeError> {
+    let Some(api) = api(client, "Deployment", namespace) else {
+        return Ok(());
+    };
+    let patch = kube::api::Patch::Merge(json!({"spec": {"replicas": replicas}}));
+    let params = kube::api::PatchParams {
+        field_manager: Some(crate::kube::FIELD_MANAGER.into()),
+        ..Default::default()
+    };
+    retried(stop, || api.patch_scale(deployment, &params, &patch))
+        .await
+        .map(|_| ())
+        .map_err(|e| KubeError::from_kube(&format!("scaling Deployment {deployment}"), e))
+}
+
+/// What a read of a blue-green workload reports beside its objects.
+#[derive(Clone, Debug, PartialEq)]
+pub struct BlueGreen {
+    pub live: Color,
+    pub keep_previous: String,
+    pub previous_kept_until: Option<String>,
+}
+
+/// Takes the colors off what was read: the live color's Deployment stands
+/// as the workload's, the Service's and the autoscaler's references lose
+/// their color, and what the colors say is kept beside (`Observed::colors`).
+pub fn uncolor(observed: &mut Observed, name: &str, colors: &Colors) {
+    let live = colors
+        .live
+        .filter(|c| colors.deployment(*c).is_some())
+        .or_else(|| {
+            Color::BOTH
+                .into_iter()
+                .find(|c| colors.deployment(*c).is_some())
+        });
+    let Some(live) = live else { return };
+    let Some(mut d) = colors.deployment(live).cloned() else {
+        return;
+    };
+    let keep_previous = d["metadata"]["annotations"][KEEP_PREVIOUS]
+        .as_str()
+        .unwrap_or(&Release::default().keep_previous)
+        .to_string();
+    d["metadata"]["name"] = name.into();
+    if let Some(annotations) = d["metadata"]["annotations"].as_object_mut() {
+        for key in [TEMPLATE, KEEP_PREVIOUS, KEEP_UNTIL] {
+            annotations.remove(key);
+        }
+        if annotations.is_empty() {
+            d["metadata"]
+                .as_object_mut()
+                .map(|m| m.remove("annotations"));
+        }
+    }
+    for labels in [
+        "/spec/selector/matchLabels",
+        "/spec/template/metadata/labels",
+    ] {
+        if let Some(labels) = d.pointer_mut(labels).and_then(Json::as_object_mut) {
+            labels.remove(COLOR_LABEL);
+        }
+    }
+    observed.objects.insert("Deployment", d);
+    if let Some(service) = observed.objects.get_mut("Service") {
+        service["spec"]["selector"]
+            .as_object_mut()
+            .map(|s| s.remove(COLOR_LABEL));
+    }
+    if let Some(hpa) = observed.objects.get_mut("HorizontalPodAutoscaler") {
+        hpa["spec"]["scaleTargetRef"]["name"] = name.into();
+    }
+    let colors = Colors {
+        live: Some(live),
+        ..colors.clone()
+    };
+    observed.release = Some(BlueGreen {
+        live,
+        keep_previous,
+        previous_kept_until: colors.previous_kept_until(),
+    });
+}
+
+impl BlueGreen {
+    /// The `rollout` setting this reading gives.
+    pub fn setting(&self) -> Release {
+        Release {
+            strategy: BLUE_GREEN.into(),
+            keep_previous: self.keep_previous.clone(),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn rendering() -> Vec<Json> {
+        vec![
+            json!({"kind": "Deployment", "metadata": {"name": "api"}, "spec": {
+                "selector": {"matchLabels": {"app.kubernetes.io/name": "api"}},
+                "template": {"metadata": {"labels": {"app.kubernetes.io/name": "api"}}, "spec": {"containers": [{"name": "api", "image": "v1"}]}}}}),
+            json!({"kind": "Service", "metadata": {"name": "api"}, "spec": {"selector": {"app.kubernetes.io/name": "api"}}}),
+            json!({"kind": "HorizontalPodAutoscaler", "metadata": {"name": "api"}, "spec": {"scaleTargetRef": {"kind": "Deployment", "name": "api"}}}),
+        ]
+    }
+
+    #[test]
+    fn a_color_is_added_and_taken_off_again() {
+        let objects = rendering();
+        let green = colored(&objects, Color::Green, "30m");
+        assert_eq!(green[0]["metadata"]["name"], "api-green");
+        assert_eq!(
+            green[0]["spec"]["selector"]["matchLabels"][COLOR_LABEL],
+            "green"
+        );
+        assert_eq!(green[1]["spec"]["selector"][COLOR_LABEL], "green");
+        assert_eq!(green[2]["spec"]["scaleTargetRef"]["name"], "api-green");
+
+        let colors = Colors {
+            live: Some(Color::Green),
+            blue: None,
+            green: Some(green[0].clone()),
+        };
+        let mut observed = Observed::of(&green[1..]);
+        uncolor(&mut observed, "api", &colors);
+        assert_eq!(observed.objects["Deployment"], objects[0]);
+        assert_eq!(observed.objects["Service"], objects[1]);
+        assert_eq!(observed.objects["HorizontalPodAutoscaler"], objects[2]);
+        let release = observed.release.unwrap();
+        assert_eq!(
+            (release.live, release.keep_previous.as_str()),
+            (Color::Green, "30m")
+        );
+    }
+
+    #[test]
+    fn a_new_template_goes_to_the_color_that_is_not_live() {
+        let v1 = rendering();
+        let mut v2 = rendering();
+        v2[0]["spec"]["template"]["spec"]["containers"][0]["image"] = "v2".into();
+        let colors = Colors {
+            live: Some(Color::Blue),
+            blue: Some(colored(&v1, Color::Blue, "1h")[0].clone()),
+            green: Some(colored(&v2, Color::Green, "1h")[0].clone()),
+        };
+        assert_eq!(
+            colors.target(&v1),
+            Color::Blue,
+            "the live color keeps its own version"
+        );
+        assert_eq!(colors.target(&v2), Color::Green, "back to the kept version");
+        assert_eq!(Colors::default().target(&v1), Color::Blue);
+    }
+
+    #[test]
+    fn the_previous_color_expires_at_its_mark() {
+        let mut green = colored(&rendering(), Color::Green, "1h")[0].clone();
+        green["spec"]["replicas"] = 2.into();
+        green["metadata"]["annotations"][KEEP_UNTIL] = "2026-12-02T12:00:00Z".into();
+        let colors = Colors {
+            live: Some(Color::Blue),
+            blue: None,
+            green: Some(green.clone()),
+        };
+        let at = |t: &str| t.parse::<Timestamp>().unwrap();
+        assert_eq!(colors.expired_previous(at("2026-12-02T11:59:59Z")), None);
+        assert_eq!(
+            colors.expired_previous(at("2026-12-02T12:00:00Z")),
+            Some(Color::Green)
+        );
+        green["spec"]["replicas"] = 0.into();
+        let scaled_down = Colors {
+            green: Some(green),
+            ..colors
+        };
+        assert_eq!(scaled_down.previous_kept_until(), None);
+        assert_eq!(
+            kept_until(at("2026-12-02T11:00:00.4Z"), "1h30m"),
+            "2026-12-02T12:30:00Z"
+        );
+    }
+}
