@@ -1,9 +1,12 @@
-//! Blue-green releases of genesis_workload against genesis-sim: a new
-//! version goes to the other color and the Service switches only once its
-//! pods are ready; re-applying the previous image switches back with no
-//! new pods; a failing version leaves the Service on the live one; the
-//! previous color is scaled down by the first apply after `keep_previous`,
-//! which the plan shows; import reads the colors back.
+//! Blue-green and canary releases of genesis_workload against
+//! genesis-sim. Blue-green: a new version goes to the other color and the
+//! Service switches only once its pods are ready; re-applying the previous
+//! image switches back with no new pods; a failing version leaves the
+//! Service on the live one; the previous color is scaled down by the first
+//! apply after `keep_previous`, which the plan shows; import reads the
+//! colors back. Canary: the new color's pods and the shared Service follow
+//! the steps; a failing canary rolls back and fails the apply with the
+//! pods' reason; an apply killed between steps is taken up by the next.
 
 use serde_json::Value as Json;
 
@@ -12,6 +15,23 @@ use crate::harness::{Sim, Workspace, each_terraform};
 const CLUSTER: &str = "projects/p/locations/us-central1/clusters/apps";
 
 fn config(image: &str, keep_previous: &str) -> String {
+    release(
+        image,
+        &format!(r#"{{ strategy = "blue-green", keep_previous = "{keep_previous}" }}"#),
+    )
+}
+
+fn canary(image: &str) -> String {
+    release(
+        image,
+        r#"{
+    strategy = "canary"
+    steps    = [{ weight = 25, pause = "3s" }, { weight = 50, pause = "1s" }]
+  }"#,
+    )
+}
+
+fn release(image: &str, rollout: &str) -> String {
     format!(
         r#"{cluster}
 
@@ -20,10 +40,12 @@ resource "genesis_workload" "api" {{
   namespace = "apps"
   name      = "api"
   image     = "{image}"
-  replicas  = 2
+  replicas  = 4
   ports     = [{{ name = "http", container_port = 8080 }}]
   service   = {{ ports = [{{ port = 80, target_port = 8080 }}] }}
-  rollout   = {{ strategy = "blue-green", keep_previous = "{keep_previous}" }}
+  rollout   = {rollout}
+
+  progress_deadline_seconds = 5
   timeouts {{
     create = "20s"
     update = "20s"
@@ -33,8 +55,10 @@ resource "genesis_workload" "api" {{
 output "live" {{
   value = genesis_workload.api.live_color
 }}
+{outputs}
 "#,
-        cluster = crate::harness::apps_cluster(&["apps"])
+        cluster = crate::harness::apps_cluster(&["apps"]),
+        outputs = crate::harness::CLUSTER_OUTPUTS,
     )
 }
 
@@ -86,7 +110,7 @@ fn blue_green_releases_switch_only_to_a_ready_version() {
         ws.run(&apply).ok();
         assert_eq!(live(&sim), "blue");
         assert_eq!(output(&ws, "live"), "blue");
-        assert_eq!(pods(&sim, "blue").len(), 2);
+        assert_eq!(pods(&sim, "blue").len(), 4);
         assert!(objects(&sim)["apps/deployments/apps/api"].is_null());
         assert!(!ws.plan_has_changes(), "no diff after the first release");
 
@@ -99,7 +123,7 @@ fn blue_green_releases_switch_only_to_a_ready_version() {
         );
         assert_eq!(
             pods(&sim, "blue").len(),
-            2,
+            4,
             "the previous version stays scaled"
         );
         assert!(!ws.plan_has_changes(), "no diff after a release");
@@ -167,5 +191,199 @@ fn blue_green_releases_switch_only_to_a_ready_version() {
 
         ws.run(&["destroy", "-input=false", "-auto-approve"]).ok();
         assert!(deployment(&sim, "blue").is_null() && deployment(&sim, "green").is_null());
+    });
+}
+
+/// What the release looks like at one moment: the new color's pod count
+/// and the color the Service selects ("" for both).
+fn moment(sim: &Sim, color: &str) -> (i64, String) {
+    let replicas = deployment(sim, color)["spec"]["replicas"]
+        .as_i64()
+        .unwrap_or(0);
+    (replicas, live(sim))
+}
+
+/// Runs an apply, noting each distinct moment (`at`) until it ends, or
+/// until `stop_at` says to kill it.
+fn watch<T: PartialEq + Clone + std::fmt::Debug>(
+    ws: &Workspace,
+    at: impl Fn() -> T,
+    stop_at: impl Fn(&T) -> bool,
+) -> Vec<T> {
+    let mut run = ws.spawn(&["apply", "-input=false", "-auto-approve", "-no-color"]);
+    let mut seen: Vec<T> = Vec::new();
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(90);
+    while run.try_wait().ok().flatten().is_none() {
+        let now = at();
+        if seen.last() != Some(&now) {
+            seen.push(now.clone());
+        }
+        if stop_at(&now) {
+            crate::faults::kill_with_children(run.id());
+            break;
+        }
+        assert!(std::time::Instant::now() < deadline, "{seen:?}");
+        std::thread::sleep(std::time::Duration::from_millis(50));
+    }
+    let _ = run.wait();
+    let end = at();
+    if seen.last() != Some(&end) {
+        seen.push(end);
+    }
+    seen
+}
+
+#[test]
+fn canary_releases_move_traffic_in_steps_and_roll_back_on_failure() {
+    each_terraform(|tf| {
+        let sim = Sim::start();
+        let apply = ["apply", "-input=false", "-auto-approve", "-no-color"];
+        let ws = Workspace::new(tf, &[("main.tf", &canary("nginx:1.27"))]).against(&sim);
+        ws.run(&apply).ok();
+        assert_eq!(
+            live(&sim),
+            "blue",
+            "a first release has nothing to share traffic with"
+        );
+        assert!(!ws.plan_has_changes());
+
+        // 25% then 50% of the pods, with the Service on both colors, then
+        // all of them on green.
+        ws.write("main.tf", &canary("nginx:1.28"));
+        let seen = watch(&ws, || moment(&sim, "green"), |_| false);
+        for step in [
+            (1, String::new()),
+            (2, String::new()),
+            (4, "green".to_string()),
+        ] {
+            assert!(seen.contains(&step), "{step:?} in {seen:?}");
+        }
+        assert_eq!(image(&sim, "green"), "nginx:1.28");
+        assert_eq!(
+            pods(&sim, "blue").len(),
+            4,
+            "the previous version stays scaled"
+        );
+        assert!(!ws.plan_has_changes(), "no diff after a canary release");
+
+        // A canary that never gets ready: rolled back, with the pods' reason.
+        ws.write("main.tf", &canary("registry.example/api:broken"));
+        let run = ws.run(&apply).assert_no_crash();
+        let text = run.stderr.split_whitespace().collect::<Vec<_>>().join(" ");
+        assert!(
+            !run.status.success()
+                && text.contains("Canary failed")
+                && text.contains("Step 1 (25% of the traffic)")
+                && text.contains("ImagePullBackOff")
+                && text.contains("sends all traffic to apps/api-green again"),
+            "{}",
+            run.stderr
+        );
+        assert_eq!(live(&sim), "green");
+        assert_eq!(
+            deployment(&sim, "blue")["spec"]["replicas"],
+            0,
+            "the canary is scaled to zero"
+        );
+        assert_eq!(output(&ws, "live"), "green");
+
+        // An apply killed in the first step's pause: the Service still
+        // shares traffic, and the next apply takes the release up.
+        ws.write("main.tf", &canary("nginx:1.29"));
+        let seen = watch(&ws, || moment(&sim, "blue"), |(_, live)| live.is_empty());
+        assert_eq!(
+            seen.last().map(|m| m.1.as_str()),
+            Some(""),
+            "killed mid-canary: {seen:?}"
+        );
+        assert!(
+            ws.plan_has_changes(),
+            "the interrupted release shows in the plan"
+        );
+        ws.run(&apply).ok();
+        assert_eq!(
+            (live(&sim), image(&sim, "blue")),
+            ("blue".into(), "nginx:1.29".into())
+        );
+        assert!(!ws.plan_has_changes());
+
+        ws.run(&["destroy", "-input=false", "-auto-approve"]).ok();
+        assert!(deployment(&sim, "blue").is_null() && deployment(&sim, "green").is_null());
+    });
+}
+
+/// The share of the traffic the VirtualService gives each color.
+fn weights(sim: &Sim) -> (i64, i64) {
+    let routes =
+        &objects(sim)["networking.istio.io/virtualservices/apps/api"]["spec"]["http"][0]["route"];
+    let weight = |color: &str| {
+        routes
+            .as_array()
+            .into_iter()
+            .flatten()
+            .find(|r| r["destination"]["subset"] == color)
+            .and_then(|r| r["weight"].as_i64())
+            .unwrap_or(-1)
+    };
+    (weight("blue"), weight("green"))
+}
+
+#[test]
+fn through_the_mesh_the_canary_steps_are_the_virtual_service_weights() {
+    each_terraform(|tf| {
+        let sim = Sim::start();
+        let apply = ["apply", "-input=false", "-auto-approve", "-no-color"];
+        let meshed = |image: &str, mesh: &str| {
+            canary(image)
+                .replace(
+                    "kubernetes_namespaces",
+                    "service_mesh          = \"istio\"\n  kubernetes_namespaces",
+                )
+                .replace(
+                    "  progress_deadline_seconds",
+                    &format!("  {mesh}\n  progress_deadline_seconds"),
+                )
+        };
+        let ws = Workspace::new(tf, &[("main.tf", &meshed("nginx:1.27", ""))]).against(&sim);
+        ws.run(&apply).ok();
+        crate::harness::install_istio(&ws.cluster_kubectl(&sim, "apps"));
+
+        // Into the mesh: all the traffic to the live color, with the
+        // Service reaching both.
+        ws.write(
+            "main.tf",
+            &meshed("nginx:1.27", "mesh = { mtls = \"STRICT\" }"),
+        );
+        ws.run(&apply).ok();
+        assert_eq!(weights(&sim), (100, 0));
+        assert_eq!(live(&sim), "", "the Service reaches both colors");
+        let rule = &objects(&sim)["networking.istio.io/destinationrules/apps/api"]["spec"];
+        assert_eq!(
+            rule["subsets"][1]["labels"]["genesis.dev/color"], "green",
+            "{rule}"
+        );
+        assert!(!ws.plan_has_changes());
+
+        ws.write(
+            "main.tf",
+            &meshed("nginx:1.28", "mesh = { mtls = \"STRICT\" }"),
+        );
+        let seen = watch(&ws, || weights(&sim), |_| false);
+        assert_eq!(
+            seen.iter()
+                .filter(|w| **w != (100, 0))
+                .cloned()
+                .collect::<Vec<_>>(),
+            [(75, 25), (50, 50), (0, 100)],
+            "{seen:?}"
+        );
+        assert_eq!(image(&sim, "green"), "nginx:1.28");
+        assert!(!ws.plan_has_changes(), "no diff after a meshed canary");
+
+        ws.reimport_all();
+        assert!(
+            !ws.plan_has_changes(),
+            "an imported meshed canary has no diff"
+        );
     });
 }

@@ -252,6 +252,30 @@ const CASES: &[Case] = &[
         message: "is not a valid duration",
     },
     Case {
+        name: "canary without steps",
+        hcl: r#"resource "genesis_workload" "w" {
+  name            = "w"
+  image           = "nginx:1.27"
+  kubeconfig_path = "./kubeconfig"
+  service         = { ports = [{ port = 80 }] }
+  rollout         = { strategy = "canary" }
+}"#,
+        line: "rollout",
+        message: "Give the traffic the new version gets",
+    },
+    Case {
+        name: "canary weights that fall",
+        hcl: r#"resource "genesis_workload" "w" {
+  name            = "w"
+  image           = "nginx:1.27"
+  kubeconfig_path = "./kubeconfig"
+  service         = { ports = [{ port = 80 }] }
+  rollout         = { strategy = "canary", steps = [{ weight = 50 }, { weight = 20 }] }
+}"#,
+        line: "rollout",
+        message: "each step gives it more of the traffic",
+    },
+    Case {
         name: "refresh interval in days",
         hcl: r#"resource "genesis_workload" "w" {
   name                              = "w"

@@ -252,7 +252,9 @@ pub fn merge(target: &mut Json, patch: &Json, ctx: &Ctx<'_>) {
             Json::Null => {
                 t.remove(k);
             }
-            Json::Object(_) if t.get(k).is_some_and(Json::is_object) => {
+            // An atomic map (a label selector) is replaced whole, as the
+            // real server does.
+            Json::Object(_) if t.get(k).is_some_and(Json::is_object) && !c.is_atomic() => {
                 merge(t.get_mut(k).unwrap(), v, &c)
             }
             Json::Array(items) => {
@@ -379,5 +381,21 @@ mod tests {
         assert!(value_at(&current, &path).is_some());
         remove_value(&mut current, &path);
         assert!(value_at(&current, &path).is_none());
+    }
+
+    #[test]
+    fn an_atomic_map_is_replaced_whole() {
+        let root = super::super::openapi::kind_schema("", "v1", "Service").unwrap();
+        let ctx = Ctx {
+            root: &root,
+            path: Vec::new(),
+        };
+        let mut current = json!({"spec": {"selector": {"app": "api", "color": "blue"}}});
+        merge(
+            &mut current,
+            &json!({"spec": {"selector": {"app": "api"}}}),
+            &ctx,
+        );
+        assert_eq!(current["spec"]["selector"], json!({"app": "api"}));
     }
 }

@@ -12,6 +12,7 @@ use serde::{Deserialize, Serialize};
 use serde_json::Value as Json;
 
 use super::NAME_LABEL;
+use super::colors::{COLOR_LABEL, Color};
 use crate::resources::workload::{Mesh, OutlierDetection, Retries, WorkloadSpec};
 
 /// The Istio API groups a meshed workload needs, with their version: the
@@ -91,19 +92,33 @@ struct HttpRetry {
 #[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
 struct RouteDestination {
     destination: Destination,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    weight: Option<i64>,
 }
 
 #[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
 struct Destination {
     host: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    subset: Option<String>,
+}
+
+/// A DestinationRule's subset: the pods of one color.
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+struct Subset {
+    name: String,
+    #[serde(default)]
+    labels: BTreeMap<String, String>,
 }
 
 #[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
 struct DestinationRuleSpec {
     host: String,
-    #[serde(default)]
-    traffic_policy: TrafficPolicy,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    traffic_policy: Option<TrafficPolicy>,
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    subsets: Vec<Subset>,
 }
 
 #[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
@@ -163,7 +178,25 @@ pub fn render(w: &WorkloadSpec, metadata: impl Fn(&str) -> ObjectMeta) -> Vec<Js
             spec,
         ));
     }
-    if mesh.timeout.is_some() || mesh.retries.is_some() {
+    // A workload released by color is routed by the mesh: a subset per
+    // color, all the traffic to one (the live one, once colored).
+    let colors = w.releases_by_color();
+    if mesh.timeout.is_some() || mesh.retries.is_some() || colors {
+        let destination = |subset: Option<Color>, weight| RouteDestination {
+            destination: Destination {
+                host: host(w),
+                subset: subset.map(|c| c.name().to_string()),
+            },
+            weight,
+        };
+        let route = if colors {
+            vec![
+                destination(Some(Color::Blue), Some(100)),
+                destination(Some(Color::Green), Some(0)),
+            ]
+        } else {
+            vec![destination(None, None)]
+        };
         let spec = VirtualServiceSpec {
             hosts: vec![host(w)],
             http: vec![HttpRoute {
@@ -173,9 +206,7 @@ pub fn render(w: &WorkloadSpec, metadata: impl Fn(&str) -> ObjectMeta) -> Vec<Js
                     per_try_timeout: r.per_try_timeout.clone(),
                     retry_on: r.retry_on.clone(),
                 }),
-                route: vec![RouteDestination {
-                    destination: Destination { host: host(w) },
-                }],
+                route,
             }],
         };
         out.push(object(
@@ -185,17 +216,26 @@ pub fn render(w: &WorkloadSpec, metadata: impl Fn(&str) -> ObjectMeta) -> Vec<Js
             spec,
         ));
     }
-    if let Some(o) = &mesh.outlier_detection {
+    if mesh.outlier_detection.is_some() || colors {
+        let subsets = Color::BOTH
+            .into_iter()
+            .filter(|_| colors)
+            .map(|c| Subset {
+                name: c.name().to_string(),
+                labels: [(COLOR_LABEL.to_string(), c.name().to_string())].into(),
+            })
+            .collect();
         let spec = DestinationRuleSpec {
             host: host(w),
-            traffic_policy: TrafficPolicy {
+            traffic_policy: mesh.outlier_detection.as_ref().map(|o| TrafficPolicy {
                 outlier_detection: Some(Outliers {
                     consecutive_5xx_errors: o.consecutive_5xx_errors,
                     interval: o.interval.clone(),
                     base_ejection_time: o.base_ejection_time.clone(),
                     max_ejection_percent: o.max_ejection_percent,
                 }),
-            },
+            }),
+            subsets,
         };
         out.push(object(
             "DestinationRule",
@@ -205,6 +245,20 @@ pub fn render(w: &WorkloadSpec, metadata: impl Fn(&str) -> ObjectMeta) -> Vec<Js
         ));
     }
     out
+}
+
+/// A VirtualService rendered here with its colors' weights set.
+pub fn weighted(virtual_service: &Json, weights: &[(Color, i64)]) -> Json {
+    let mut vs = virtual_service.clone();
+    for route in vs["spec"]["http"].as_array_mut().into_iter().flatten() {
+        for to in route["route"].as_array_mut().into_iter().flatten() {
+            let subset = to["destination"]["subset"].as_str().unwrap_or_default();
+            if let Some((_, weight)) = weights.iter().find(|(c, _)| c.name() == subset) {
+                to["weight"] = (*weight).into();
+            }
+        }
+    }
+    vs
 }
 
 /// The mesh settings the live objects (by kind) hold; `None` without any.
@@ -225,7 +279,7 @@ pub fn read(live: &BTreeMap<&str, Json>) -> Option<Mesh> {
             retry_on: r.retry_on,
         }),
         outlier_detection: rule
-            .and_then(|r| r.traffic_policy.outlier_detection)
+            .and_then(|r| r.traffic_policy?.outlier_detection)
             .map(|o| OutlierDetection {
                 consecutive_5xx_errors: o.consecutive_5xx_errors,
                 interval: o.interval,

@@ -2,8 +2,8 @@
 //! (`render`), read back from what the cluster holds (`read`), applied with
 //! server-side apply, waited on, observed and deleted.
 
-pub mod blue_green;
 mod claims;
+pub mod colors;
 mod custom;
 mod external_secrets;
 mod mesh;
@@ -12,6 +12,7 @@ mod render;
 
 pub use claims::{VOLUME_LABEL, WHEN_DELETED, deletable, expand_claims, remake_pending_claims};
 pub use external_secrets::{Sync, target as external_secrets_target};
+pub use mesh::weighted as mesh_weighted;
 pub use read::{ours, spec_of};
 pub use render::{origin_of, render, same_objects};
 
@@ -421,11 +422,15 @@ pub async fn wait_for_external_secrets(
 /// (`Unschedulable: 0/3 nodes are available: ...`) or their container
 /// states say (`ImagePullBackOff: Back-off pulling image "x"` on 2 pods),
 /// for a rollout error; `None` when no pod says anything useful.
-pub async fn pod_problems(client: &kube::Client, namespace: &str, name: &str) -> Option<String> {
+pub async fn pod_problems(
+    client: &kube::Client,
+    namespace: &str,
+    selector: &str,
+) -> Option<String> {
     let pods: kube::Api<k8s_openapi::api::core::v1::Pod> =
         kube::Api::namespaced(client.clone(), namespace);
     let list = pods
-        .list(&kube::api::ListParams::default().labels(&format!("{NAME_LABEL}={name}")))
+        .list(&kube::api::ListParams::default().labels(selector))
         .await
         .ok()?;
     let mut problems: BTreeMap<String, usize> = BTreeMap::new();
@@ -589,7 +594,7 @@ pub struct Observed {
     /// share, by name.
     pub claims: BTreeMap<String, Json>,
     /// A blue-green workload's colors, taken off `objects`.
-    pub release: Option<blue_green::BlueGreen>,
+    pub release: Option<colors::Released>,
 }
 
 impl Observed {
@@ -709,7 +714,7 @@ pub async fn observe(
     }
     // No Deployment of the workload's name: a blue-green one has two.
     let colors = if out.controller().is_none() && kinds.contains(&"Deployment") {
-        let colors = blue_green::Colors::read(client, namespace, name, stop).await?;
+        let colors = colors::Colors::read(client, namespace, name, stop).await?;
         let pods = |d: &Json| d["spec"]["template"]["spec"]["serviceAccountName"].clone();
         if let Some(sa) = [&colors.blue, &colors.green]
             .into_iter()
@@ -748,7 +753,7 @@ pub async fn observe(
         }
     }
     if let Some(colors) = colors {
-        blue_green::uncolor(&mut out, name, &colors);
+        colors::uncolor(&mut out, name, &colors);
     }
     Ok(out)
 }

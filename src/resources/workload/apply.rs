@@ -27,8 +27,8 @@ pub(super) async fn apply_workload(
     if let Err(failed) = check_addons(provider, client, prior, model).await {
         return failed;
     }
-    if model.spec.is_blue_green() {
-        return super::blue_green::release(provider, client, prior, (planned, model), op).await;
+    if model.spec.releases_by_color() {
+        return super::release::release(provider, client, prior, (planned, model), op).await;
     }
     let objects = workload::render(&model.spec);
     let prior_objects = prior.map_or_else(Vec::new, |(_, was)| workload::render(&was.spec));
@@ -128,11 +128,11 @@ pub(super) async fn apply_workload(
         Ok(workload::Rollout::Progressing)
     };
     if let Some((_, was)) = prior
-        && was.spec.is_blue_green()
+        && was.spec.releases_by_color()
         && matches!(rollout, Ok(workload::Rollout::Available))
     {
         // Left blue-green: the colors go once the plain Deployment serves.
-        let colors = workload::blue_green::deployments(name);
+        let colors = workload::colors::deployments(name);
         if let Err(e) = workload::delete(client, namespace, &colors, wait.timeout, &wait.stop).await
         {
             return Applied::failed(
@@ -166,7 +166,14 @@ pub(super) async fn outcome(
         .ok();
     let lb = observed.and_then(|o| o.load_balancer_ip());
     let pods = async {
-        workload::pod_problems(client, namespace, name)
+        let selector = match controller
+            .strip_prefix(name.as_str())
+            .and_then(|c| c.strip_prefix('-'))
+        {
+            Some(color) => workload::colors::pods(name, color),
+            None => format!("{}={name}", workload::NAME_LABEL),
+        };
+        workload::pod_problems(client, namespace, &selector)
             .await
             .map(|p| format!(" Pods: {p}."))
             .unwrap_or_default()

@@ -7,9 +7,9 @@
 
 mod addons;
 mod apply;
-mod blue_green;
 mod claims;
 mod model;
+mod release;
 use self::claims::{Recorded, plan_claims};
 mod schema;
 mod validate;
@@ -30,7 +30,7 @@ use crate::framework::schema::Schema;
 use crate::framework::types::Type;
 use crate::framework::validators;
 use crate::framework::value::Value;
-use crate::kube::workload::blue_green::Color;
+use crate::kube::workload::colors::Color;
 use crate::kube::workload::{self, Addon};
 
 pub use self::model::*;
@@ -315,10 +315,11 @@ impl Resource for Workload {
             Err(d) => return Applied::failed(Value::Null, d.into()),
         };
         let mut objects = workload::render(&model.spec);
-        if model.spec.is_blue_green() {
+        if model.spec.releases_by_color() {
             // Neither color may be someone else's.
-            let green = workload::blue_green::colored(&objects, Color::Green, "");
-            objects = workload::blue_green::colored(&objects, Color::Blue, "");
+            let release = model.spec.rollout.clone().unwrap_or_default();
+            let green = workload::colors::colored(&objects, Color::Green, &release);
+            objects = workload::colors::colored(&objects, Color::Blue, &release);
             objects.extend(green.into_iter().filter(|o| o["kind"] == "Deployment"));
         }
         match workload::foreign(&client, &objects, &provider.stop).await {
@@ -448,11 +449,11 @@ impl Resource for Workload {
         };
         // Dependents first: the reverse of the order they were applied in.
         let mut objects = workload::deletable(&workload::render(&model.spec));
-        if model.spec.is_blue_green() {
+        if model.spec.releases_by_color() {
             // Both colors stand for the one Deployment.
             let name = &model.spec.name;
             objects.retain(|(kind, n)| !(kind == "Deployment" && n == name));
-            objects.extend(workload::blue_green::deployments(name));
+            objects.extend(workload::colors::deployments(name));
         }
         objects.reverse();
         let wait = wait_for(provider, prior, "delete", 5);
@@ -581,7 +582,7 @@ fn read_back(prior: &Value, spec: &WorkloadSpec, observed: &workload::Observed) 
     base.set_attr("kind", read.get("kind").clone());
     let rendered = |v: &Value| {
         Model::decode(v)
-            .map(|m| workload::blue_green::comparable(&m.spec))
+            .map(|m| workload::colors::comparable(&m.spec))
             .ok()
     };
     let reference = rendered(&base).unwrap_or(applied);
@@ -741,7 +742,7 @@ fn plan_observed(prior: &Value, planned: &mut Value) {
     }
     let rendered = |v: &Value| {
         Model::decode(v)
-            .map(|m| workload::blue_green::comparable(&m.spec))
+            .map(|m| workload::colors::comparable(&m.spec))
             .ok()
     };
     let (before, after) = match (after.is_wholly_known(), rendered(prior), rendered(&after)) {
@@ -779,8 +780,10 @@ fn plan_observed(prior: &Value, planned: &mut Value) {
 /// template (or a new strategy), and the previous one is scaled down by the
 /// first apply after its time, which the plan shows.
 fn plan_release(prior: &Value, planned: &mut Value, same_deployment: bool) {
-    let blue_green = |v: &Value| v.get("rollout").get("strategy").as_str() == Some(BLUE_GREEN);
-    let (live, kept) = match (blue_green(prior), blue_green(planned)) {
+    let by_color = |v: &Value| {
+        v.get("rollout").is_set() && v.get("kind").as_str().is_none_or(|k| k == "Deployment")
+    };
+    let (live, kept) = match (by_color(prior), by_color(planned)) {
         (_, false) if planned.get("rollout").is_wholly_known() => (Value::Null, Value::Null),
         (true, true) if same_deployment => {
             let until = prior.get("previous_kept_until");

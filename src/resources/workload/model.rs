@@ -684,12 +684,16 @@ impl Default for Strategy {
     }
 }
 
-/// A release driven by the apply itself (`rollout`).
+/// A release driven by the apply itself (`rollout`): the new version runs
+/// in the color (Deployment) that is not live.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 #[serde(default)]
 pub struct Release {
-    /// `blue-green`.
+    /// `blue-green` or `canary`.
     pub strategy: String,
+    /// Canary: the share of traffic at each step before all of it.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub steps: Vec<CanaryStep>,
     /// How long the previous version stays scaled after a switch.
     pub keep_previous: String,
 }
@@ -698,21 +702,46 @@ impl Default for Release {
     fn default() -> Self {
         Release {
             strategy: BLUE_GREEN.into(),
+            steps: Vec::new(),
             keep_previous: "1h".into(),
         }
     }
 }
 
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(default)]
+pub struct CanaryStep {
+    /// Percent of the traffic (or of the pods, without a mesh).
+    pub weight: i64,
+    /// How long the step lasts once its pods are ready.
+    pub pause: String,
+}
+
+impl Default for CanaryStep {
+    fn default() -> Self {
+        CanaryStep {
+            weight: 0,
+            pause: "0s".into(),
+        }
+    }
+}
+
 pub const BLUE_GREEN: &str = "blue-green";
+pub const CANARY: &str = "canary";
 
 impl WorkloadSpec {
-    /// Whether new versions go live by a blue-green switch.
-    pub fn is_blue_green(&self) -> bool {
-        self.kind == Kind::Deployment
-            && self
-                .rollout
-                .as_ref()
-                .is_some_and(|r| r.strategy == BLUE_GREEN)
+    /// Whether new versions go live in a second Deployment (blue-green or
+    /// canary), rather than by the Deployment's own rolling update.
+    pub fn releases_by_color(&self) -> bool {
+        self.kind == Kind::Deployment && self.rollout.is_some()
+    }
+
+    /// The canary steps; empty for other releases.
+    pub fn canary_steps(&self) -> &[CanaryStep] {
+        match &self.rollout {
+            Some(r) if r.strategy == CANARY && self.kind == Kind::Deployment => &r.steps,
+            _ => &[],
+        }
     }
 }
 

@@ -12,7 +12,7 @@ use crate::resources::node_pool::POOL_TYPES;
 const SERVICE_TYPES: &[&str] = &["ClusterIP", "NodePort", "LoadBalancer"];
 const PROTOCOLS: &[&str] = &["TCP", "UDP", "SCTP"];
 const PULL_POLICIES: &[&str] = &["Always", "IfNotPresent", "Never"];
-const RELEASES: &[&str] = &[super::BLUE_GREEN];
+const RELEASES: &[&str] = &[super::BLUE_GREEN, super::CANARY];
 const STRATEGIES: &[&str] = &["RollingUpdate", "Recreate", "OnDelete"];
 pub const KINDS: &[&str] = &["Deployment", "StatefulSet", "Job", "CronJob"];
 const RETENTION: &[&str] = &["Retain", "Delete"];
@@ -446,7 +446,21 @@ pub fn schema() -> Schema {
                 Attribute::string("strategy")
                     .required()
                     .validate(validators::one_of(RELEASES))
-                    .describe("`blue-green`: the new version runs beside the live one as a second Deployment (`NAME-blue`, `NAME-green`); the Service switches to it only once all its pods are ready, and the previous version stays scaled for `keep_previous`."),
+                    .describe("`blue-green`: the new version runs beside the live one as a second Deployment (`NAME-blue`, `NAME-green`); the Service switches to it only once all its pods are ready. `canary`: the same, with traffic moved in `steps` first, each checked; a failing step rolls back to the live version and fails the apply with the reason."),
+                Attribute::object_list(
+                    "steps",
+                    vec![
+                        Attribute::number("weight")
+                            .required()
+                            .validate(validators::int_between(1, 99))
+                            .describe("Percent of the traffic the new version gets in this step. Without a mesh, traffic follows the pods: the new version gets this share of `replicas` (at least one pod) beside all of the live version's, so the share is approximate."),
+                        Attribute::string("pause")
+                            .default("0s")
+                            .validate(validators::duration)
+                            .describe("How long the step lasts once the new pods are ready (`5m`); the apply waits, checking that they stay ready and do not restart. Count the pauses in `timeouts`."),
+                    ],
+                )
+                .describe("Canary: the steps before the new version takes all the traffic, with rising weights: `[{ weight = 10, pause = \"5m\" }, { weight = 50, pause = \"10m\" }]`."),
                 Attribute::string("keep_previous")
                     .default("1h")
                     .validate(validators::duration)

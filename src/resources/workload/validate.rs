@@ -248,24 +248,55 @@ fn shared_by_nodes(config: &Value, name: &str, v: &Value, diags: &mut Diagnostic
     }
 }
 
-/// A blue-green release switches a Service once the new version is ready:
-/// it needs both.
+/// A blue-green or canary release switches a Service once the new version
+/// is ready: it needs both; a canary needs rising steps, which blue-green
+/// has none of.
 pub(super) fn validate_rollout(config: &Value, diags: &mut Diagnostics) {
-    if config.get("rollout").get("strategy").as_str() != Some(super::BLUE_GREEN) {
+    let rollout = config.get("rollout");
+    let Some(strategy) = rollout.get("strategy").as_str() else {
         return;
-    }
+    };
     if config.get("service").is_null() {
         diags.attribute_error(
             AttributePath::attr("rollout").join("strategy"),
-            "Blue-green needs a service",
-            "A blue-green release moves traffic by switching the workload's Service to the new version: set `service`, or leave `rollout` out for a rolling update.",
+            "Releases by color need a service",
+            format!("A {strategy} release moves traffic by switching the workload's Service to the new version: set `service`, or leave `rollout` out for a rolling update."),
         );
     }
     if config.get("wait_for_rollout").as_bool() == Some(false) {
         diags.attribute_error(
             AttributePath::attr("wait_for_rollout"),
-            "Blue-green waits for the new version",
-            "A blue-green release switches traffic only once the new version is ready, so its apply always waits: remove wait_for_rollout = false.",
+            "Releases by color wait for the new version",
+            format!("A {strategy} release switches traffic only once the new version is ready, so its apply always waits: remove wait_for_rollout = false."),
         );
+    }
+    let steps = rollout.get("steps");
+    let at = AttributePath::attr("rollout").join("steps");
+    match (strategy, steps.elements().len()) {
+        (super::CANARY, 0) if !steps.is_unknown() => diags.attribute_error(
+            at,
+            "A canary needs steps",
+            "Give the traffic the new version gets before all of it, e.g. steps = [{ weight = 10, pause = \"5m\" }, { weight = 50, pause = \"10m\" }].",
+        ),
+        (super::BLUE_GREEN, n) if n > 0 => diags.attribute_error(
+            at,
+            "Blue-green has no steps",
+            "A blue-green release moves all the traffic at once: remove steps, or use strategy = \"canary\".",
+        ),
+        _ => {}
+    }
+    let mut last = 0.0;
+    for (i, step) in steps.elements().iter().enumerate() {
+        let Some(weight) = step.get("weight").as_f64() else {
+            continue;
+        };
+        if weight <= last {
+            diags.attribute_error(
+                AttributePath::attr("rollout").join("steps").index(i).join("weight"),
+                "Canary weights rise",
+                format!("Step {} gives the new version {weight}% after {last}%: each step gives it more of the traffic.", i + 1),
+            );
+        }
+        last = weight;
     }
 }

@@ -1,9 +1,10 @@
-//! Blue-green releases with no controller to install: the workload's
-//! Deployment runs as two, `NAME-blue` and `NAME-green`, whose pods carry
-//! their color as a label. The Service and the autoscaler follow the live
-//! color. A new version goes to the other color, and the Service switches
-//! to it once all its pods are ready; the previous color stays scaled
-//! until a time written on it, so that switching back starts no pods.
+//! Releases with no controller to install (blue-green and canary): the
+//! workload's Deployment runs as two, `NAME-blue` and `NAME-green`, whose
+//! pods carry their color as a label. The Service and the autoscaler
+//! follow the live color. A new version goes to the other color, and the
+//! Service switches to it once all its pods are ready (after a canary's
+//! steps, in which it selects both); the previous color stays scaled until
+//! a time written on it, so that switching back starts no pods.
 //!
 //! Everything else renders and reads back as for one Deployment: the
 //! colors are added to the rendering (`colored`) and taken off what is read
@@ -16,15 +17,18 @@ use tokio_util::sync::CancellationToken;
 use super::{Observed, api};
 use crate::framework::validators::parse_duration;
 use crate::kube::{KubeError, retried};
-use crate::resources::workload::{BLUE_GREEN, Release};
+use crate::resources::workload::Release;
 
 /// The pod label that tells the colors apart.
 pub const COLOR_LABEL: &str = "genesis.dev/color";
 /// On a color's Deployment: the identity of its pod template, to tell
 /// whether it already runs the version asked for.
 const TEMPLATE: &str = "genesis.dev/template";
-/// On a color's Deployment: the configuration's `keep_previous`, for import.
-const KEEP_PREVIOUS: &str = "genesis.dev/keep-previous";
+/// On a color's Deployment: the configuration's `rollout`, for import.
+const ROLLOUT: &str = "genesis.dev/rollout";
+/// On the Service while a canary's steps send traffic to both colors: the
+/// live one.
+const LIVE: &str = "genesis.dev/live-color";
 /// On the previous color's Deployment: until when it stays scaled.
 const KEEP_UNTIL: &str = "genesis.dev/keep-until";
 
@@ -69,6 +73,33 @@ pub fn deployments(workload: &str) -> Vec<(String, String)> {
         .collect()
 }
 
+/// The label selector of a color's pods.
+pub fn pods(workload: &str, color: &str) -> String {
+    format!("{}={workload},{COLOR_LABEL}={color}", super::NAME_LABEL)
+}
+
+/// How many times the containers of a color's pods have restarted.
+pub async fn restarts(
+    client: &kube::Client,
+    namespace: &str,
+    (workload, color): (&str, Color),
+    stop: &CancellationToken,
+) -> Result<i64, KubeError> {
+    let api: kube::Api<k8s_openapi::api::core::v1::Pod> =
+        kube::Api::namespaced(client.clone(), namespace);
+    let params = kube::api::ListParams::default().labels(&pods(workload, color.name()));
+    let list = retried(stop, || api.list(&params))
+        .await
+        .map_err(|e| KubeError::from_kube("listing the new version's pods", e))?;
+    Ok(list
+        .items
+        .iter()
+        .filter_map(|p| p.status.as_ref()?.container_statuses.as_ref())
+        .flatten()
+        .map(|c| i64::from(c.restart_count))
+        .sum())
+}
+
 /// A pod template's identity: equal templates, equal identities.
 fn template_id(template: &Json) -> String {
     let digest = ring::digest::digest(&ring::digest::SHA256, template.to_string().as_bytes());
@@ -80,7 +111,8 @@ fn template_id(template: &Json) -> String {
 
 /// The rendered objects with the Deployment as `color` runs it, and the
 /// Service and the autoscaler on that color.
-pub fn colored(objects: &[Json], color: Color, keep_previous: &str) -> Vec<Json> {
+pub fn colored(objects: &[Json], color: Color, release: &Release) -> Vec<Json> {
+    let routed = routed_by_mesh(objects);
     objects
         .iter()
         .map(|object| {
@@ -91,11 +123,16 @@ pub fn colored(objects: &[Json], color: Color, keep_previous: &str) -> Vec<Json>
                     o["metadata"]["name"] = color.deployment(name).into();
                     let annotations = &mut o["metadata"]["annotations"];
                     annotations[TEMPLATE] = template_id(&object["spec"]["template"]).into();
-                    annotations[KEEP_PREVIOUS] = keep_previous.into();
+                    annotations[ROLLOUT] =
+                        serde_json::to_string(release).unwrap_or_default().into();
                     o["spec"]["selector"]["matchLabels"][COLOR_LABEL] = color.name().into();
                     o["spec"]["template"]["metadata"]["labels"][COLOR_LABEL] = color.name().into();
                 }
+                // Through the mesh, the Service reaches both colors and
+                // the VirtualService picks one.
+                Some("Service") if routed => o = shared(&o, color),
                 Some("Service") => o["spec"]["selector"][COLOR_LABEL] = color.name().into(),
+                Some("VirtualService") => o = super::mesh::weighted(&o, &all_to(color)),
                 Some("HorizontalPodAutoscaler") => {
                     let target = &mut o["spec"]["scaleTargetRef"]["name"];
                     *target = color.deployment(target.as_str().unwrap_or_default()).into();
@@ -107,14 +144,34 @@ pub fn colored(objects: &[Json], color: Color, keep_previous: &str) -> Vec<Json>
         .collect()
 }
 
+/// Whether the mesh routes between the colors (a VirtualService does),
+/// rather than the Service's selector.
+pub fn routed_by_mesh(objects: &[Json]) -> bool {
+    objects.iter().any(|o| o["kind"] == "VirtualService")
+}
+
+/// The VirtualService's weights that send all the traffic to `color`.
+pub fn all_to(color: Color) -> [(Color, i64); 2] {
+    [(color, 100), (color.other(), 0)]
+}
+
+/// The Service sending traffic to both colors' pods, while a canary's
+/// steps share it out by pod count; it names the live color meanwhile.
+pub fn shared(service: &Json, live: Color) -> Json {
+    let mut service = service.clone();
+    if let Some(selector) = service["spec"]["selector"].as_object_mut() {
+        selector.remove(COLOR_LABEL);
+    }
+    service["metadata"]["annotations"][LIVE] = live.name().into();
+    service
+}
+
 /// The workload's objects for comparing two configurations: a blue-green
 /// one in one color (either would do), so that its release settings count.
 pub fn comparable(spec: &crate::resources::workload::WorkloadSpec) -> Vec<Json> {
     let objects = super::render(spec);
     match &spec.rollout {
-        Some(release) if spec.is_blue_green() => {
-            colored(&objects, Color::Blue, &release.keep_previous)
-        }
+        Some(release) if spec.releases_by_color() => colored(&objects, Color::Blue, release),
         _ => objects,
     }
 }
@@ -154,7 +211,10 @@ impl Colors {
         )?;
         let live = service
             .as_ref()
-            .and_then(|s| s["spec"]["selector"][COLOR_LABEL].as_str())
+            .and_then(|s| {
+                let selected = s["spec"]["selector"][COLOR_LABEL].as_str();
+                selected.or(s["metadata"]["annotations"][LIVE].as_str())
+            })
             .and_then(Color::parse);
         Ok(Colors { live, blue, green })
     }
@@ -272,11 +332,13 @@ pub async fn scale(
         .map_err(|e| KubeError::from_kube(&format!("scaling Deployment {deployment}"), e))
 }
 
-/// What a read of a blue-green workload reports beside its objects.
+/// What a read of a workload released by color reports beside its
+/// objects.
 #[derive(Clone, Debug, PartialEq)]
-pub struct BlueGreen {
+pub struct Released {
     pub live: Color,
-    pub keep_previous: String,
+    /// The `rollout` setting the live color was applied with.
+    pub setting: Release,
     pub previous_kept_until: Option<String>,
 }
 
@@ -296,13 +358,16 @@ pub fn uncolor(observed: &mut Observed, name: &str, colors: &Colors) {
     let Some(mut d) = colors.deployment(live).cloned() else {
         return;
     };
-    let keep_previous = d["metadata"]["annotations"][KEEP_PREVIOUS]
+    let setting = d["metadata"]["annotations"][ROLLOUT]
         .as_str()
-        .unwrap_or(&Release::default().keep_previous)
-        .to_string();
+        .and_then(|r| serde_json::from_str(r).ok())
+        .unwrap_or_default();
     d["metadata"]["name"] = name.into();
-    if let Some(annotations) = d["metadata"]["annotations"].as_object_mut() {
-        for key in [TEMPLATE, KEEP_PREVIOUS, KEEP_UNTIL] {
+    if let Some(annotations) = d
+        .pointer_mut("/metadata/annotations")
+        .and_then(Json::as_object_mut)
+    {
+        for key in [TEMPLATE, ROLLOUT, KEEP_UNTIL] {
             annotations.remove(key);
         }
         if annotations.is_empty() {
@@ -321,9 +386,23 @@ pub fn uncolor(observed: &mut Observed, name: &str, colors: &Colors) {
     }
     observed.objects.insert("Deployment", d);
     if let Some(service) = observed.objects.get_mut("Service") {
-        service["spec"]["selector"]
-            .as_object_mut()
-            .map(|s| s.remove(COLOR_LABEL));
+        if let Some(selector) = service["spec"]["selector"].as_object_mut() {
+            selector.remove(COLOR_LABEL);
+        }
+        if let Some(annotations) = service
+            .pointer_mut("/metadata/annotations")
+            .and_then(Json::as_object_mut)
+        {
+            annotations.remove(LIVE);
+            if annotations.is_empty() {
+                service["metadata"]
+                    .as_object_mut()
+                    .map(|m| m.remove("annotations"));
+            }
+        }
+    }
+    if let Some(vs) = observed.objects.get_mut("VirtualService") {
+        *vs = super::mesh::weighted(vs, &all_to(Color::Blue));
     }
     if let Some(hpa) = observed.objects.get_mut("HorizontalPodAutoscaler") {
         hpa["spec"]["scaleTargetRef"]["name"] = name.into();
@@ -332,21 +411,11 @@ pub fn uncolor(observed: &mut Observed, name: &str, colors: &Colors) {
         live: Some(live),
         ..colors.clone()
     };
-    observed.release = Some(BlueGreen {
+    observed.release = Some(Released {
         live,
-        keep_previous,
+        setting,
         previous_kept_until: colors.previous_kept_until(),
     });
-}
-
-impl BlueGreen {
-    /// The `rollout` setting this reading gives.
-    pub fn setting(&self) -> Release {
-        Release {
-            strategy: BLUE_GREEN.into(),
-            keep_previous: self.keep_previous.clone(),
-        }
-    }
 }
 
 #[cfg(test)]
@@ -366,7 +435,11 @@ mod tests {
     #[test]
     fn a_color_is_added_and_taken_off_again() {
         let objects = rendering();
-        let green = colored(&objects, Color::Green, "30m");
+        let release = Release {
+            keep_previous: "30m".into(),
+            ..Release::default()
+        };
+        let green = colored(&objects, Color::Green, &release);
         assert_eq!(green[0]["metadata"]["name"], "api-green");
         assert_eq!(
             green[0]["spec"]["selector"]["matchLabels"][COLOR_LABEL],
@@ -387,7 +460,7 @@ mod tests {
         assert_eq!(observed.objects["HorizontalPodAutoscaler"], objects[2]);
         let release = observed.release.unwrap();
         assert_eq!(
-            (release.live, release.keep_previous.as_str()),
+            (release.live, release.setting.keep_previous.as_str()),
             (Color::Green, "30m")
         );
     }
@@ -399,8 +472,8 @@ mod tests {
         v2[0]["spec"]["template"]["spec"]["containers"][0]["image"] = "v2".into();
         let colors = Colors {
             live: Some(Color::Blue),
-            blue: Some(colored(&v1, Color::Blue, "1h")[0].clone()),
-            green: Some(colored(&v2, Color::Green, "1h")[0].clone()),
+            blue: Some(colored(&v1, Color::Blue, &Release::default())[0].clone()),
+            green: Some(colored(&v2, Color::Green, &Release::default())[0].clone()),
         };
         assert_eq!(
             colors.target(&v1),
@@ -413,7 +486,7 @@ mod tests {
 
     #[test]
     fn the_previous_color_expires_at_its_mark() {
-        let mut green = colored(&rendering(), Color::Green, "1h")[0].clone();
+        let mut green = colored(&rendering(), Color::Green, &Release::default())[0].clone();
         green["spec"]["replicas"] = 2.into();
         green["metadata"]["annotations"][KEEP_UNTIL] = "2026-12-02T12:00:00Z".into();
         let colors = Colors {
