@@ -26,7 +26,7 @@ fn canary(image: &str) -> String {
         image,
         r#"{
     strategy = "canary"
-    steps    = [{ weight = 25, pause = "3s" }, { weight = 50, pause = "1s" }]
+    steps    = [{ weight = 25, pause = "3s" }, { weight = 50, pause = "1s" }, { weight = 75 }]
   }"#,
     )
 }
@@ -247,15 +247,12 @@ fn canary_releases_move_traffic_in_steps_and_roll_back_on_failure() {
         );
         assert!(!ws.plan_has_changes());
 
-        // 25% then 50% of the pods, with the Service on both colors, then
-        // all of them on green.
+        // 25%, 50% then 75% of the pods, with the Service on both colors,
+        // then all of them on green.
         ws.write("main.tf", &canary("nginx:1.28"));
         let seen = watch(&ws, || moment(&sim, "green"), |_| false);
-        for step in [
-            (1, String::new()),
-            (2, String::new()),
-            (4, "green".to_string()),
-        ] {
+        let steps = [(1, ""), (2, ""), (3, ""), (4, "green")].map(|(n, c)| (n, c.to_string()));
+        for step in steps {
             assert!(seen.contains(&step), "{step:?} in {seen:?}");
         }
         assert_eq!(image(&sim, "green"), "nginx:1.28");
@@ -374,7 +371,7 @@ fn through_the_mesh_the_canary_steps_are_the_virtual_service_weights() {
                 .filter(|w| **w != (100, 0))
                 .cloned()
                 .collect::<Vec<_>>(),
-            [(75, 25), (50, 50), (0, 100)],
+            [(75, 25), (50, 50), (25, 75), (0, 100)],
             "{seen:?}"
         );
         assert_eq!(image(&sim, "green"), "nginx:1.28");
@@ -384,6 +381,62 @@ fn through_the_mesh_the_canary_steps_are_the_virtual_service_weights() {
         assert!(
             !ws.plan_has_changes(),
             "an imported meshed canary has no diff"
+        );
+    });
+}
+
+/// The autoscaler, the disruption budget and the network policy across a
+/// release: the autoscaler follows the live color, and the new color starts
+/// with as many pods as the live one has; the budget and the policy select
+/// the workload's pods of both colors.
+#[test]
+fn the_autoscaler_follows_the_live_color() {
+    each_terraform(|tf| {
+        let sim = Sim::start();
+        let apply = ["apply", "-input=false", "-auto-approve", "-no-color"];
+        let autoscaled = |image: &str| {
+            config(image, "1h").replace(
+                "  replicas  = 4\n",
+                r#"  autoscaling       = { min_replicas = 3, max_replicas = 6, cpu_target = 70 }
+  resources         = { requests = { cpu = "250m" } }
+  disruption_budget = { min_available = "50%" }
+  network_policy    = { allow_from = [{ cidr = "10.0.0.0/8", ports = [8080] }] }
+"#,
+            )
+        };
+        let ws = Workspace::new(tf, &[("main.tf", &autoscaled("nginx:1.27"))]).against(&sim);
+        ws.run(&apply).ok();
+        let target = |sim: &Sim| {
+            objects(sim)["autoscaling/horizontalpodautoscalers/apps/api"]["spec"]["scaleTargetRef"]
+                ["name"]
+                .clone()
+        };
+        assert_eq!(target(&sim), "api-blue");
+
+        ws.write("main.tf", &autoscaled("nginx:1.28"));
+        ws.run(&apply).ok();
+        assert_eq!(target(&sim), "api-green");
+        assert!(deployment(&sim, "green")["spec"]["replicas"].as_i64() >= Some(3));
+        for selected in [
+            "policy/poddisruptionbudgets/apps/api",
+            "networking.k8s.io/networkpolicies/apps/api",
+        ] {
+            let object = &objects(&sim)[selected];
+            let spec = &object["spec"];
+            let labels = spec["selector"]["matchLabels"]
+                .as_object()
+                .or(spec["podSelector"]["matchLabels"].as_object())
+                .cloned()
+                .unwrap_or_default();
+            assert!(
+                !labels.contains_key("genesis.dev/color")
+                    && labels.contains_key("app.kubernetes.io/name"),
+                "{selected} selects both colors: {object}"
+            );
+        }
+        assert!(
+            !ws.plan_has_changes(),
+            "scaling by the autoscaler is no diff"
         );
     });
 }

@@ -286,24 +286,7 @@ fn workloads_on_a_real_api_server() {
             &[
                 (
                     "main.tf",
-                    &format!(
-                        r#"
-terraform {{
-  required_providers {{
-    genesis = {{ source = "genesis-platform/genesis" }}
-  }}
-}}
-
-resource "genesis_workload" "taken" {{
-  kubeconfig_path  = "./kubeconfig"
-  namespace        = "{ns}"
-  name             = "taken"
-  image            = "nginx:1.27"
-  replicas         = 1
-  wait_for_rollout = false
-}}
-"#
-                    ),
+                    &kubeconfig_workload("taken", &ns, "  replicas = 1"),
                 ),
                 ("kubeconfig", &server.kubeconfig),
             ],
@@ -345,6 +328,30 @@ resource "genesis_workload" "taken" {{
             "the CronJob's claim outlives it"
         );
     });
+}
+
+/// A workload NAME (nginx) in `namespace` of the cluster `./kubeconfig`
+/// points at, not waited on (the real server runs no pods), with more
+/// `settings`.
+fn kubeconfig_workload(name: &str, namespace: &str, settings: &str) -> String {
+    format!(
+        r#"
+terraform {{
+  required_providers {{
+    genesis = {{ source = "genesis-platform/genesis" }}
+  }}
+}}
+
+resource "genesis_workload" "{name}" {{
+  kubeconfig_path  = "./kubeconfig"
+  wait_for_rollout = false
+  namespace        = "{namespace}"
+  name             = "{name}"
+  image            = "nginx:1.27"
+{settings}
+}}
+"#
+    )
 }
 
 fn cluster_config(quota_pods: u32, disk: &str) -> String {
@@ -879,23 +886,7 @@ fn stored_by_both(
     let sim = crate::harness::Sim::start();
     let (cluster, sim_kubeconfig) = simulated_cluster(tf, &sim, namespace);
     server.kubectl(&["create", "namespace", namespace]);
-    let workload = format!(
-        r#"
-terraform {{
-  required_providers {{
-    genesis = {{ source = "genesis-platform/genesis" }}
-  }}
-}}
-resource "genesis_workload" "api" {{
-  kubeconfig_path  = "./kubeconfig"
-  wait_for_rollout = false
-  namespace        = "{namespace}"
-  name             = "api"
-  image            = "nginx:1.27"
-{settings}
-}}
-"#
-    );
+    let workload = kubeconfig_workload("api", namespace, settings);
     let mut stored = Vec::new();
     for (at, kubeconfig) in [("sim", &sim_kubeconfig), ("real", &server.kubeconfig)] {
         let ws = Workspace::new(tf, &[("main.tf", &workload), ("kubeconfig", kubeconfig)]);

@@ -349,14 +349,17 @@ impl Sim {
     /// One tick of the simulated controllers, in every cluster.
     fn tick(self: &Arc<Self>) {
         self.reconcile();
+        let now = self.now();
+        let mut world = self.world();
+        let world = &mut *world;
         let settings = kube::controllers::Settings {
             rollout_time: self.config.rollout_time,
             failing_images: self.config.failing_images.clone(),
             progress_deadline_cap: self.config.progress_deadline_cap,
-            now: self.now(),
-            secret_values: self.world().secret_values.clone(),
+            now,
+            secret_values: &world.secret_values,
         };
-        for k in self.world().kube.values_mut() {
+        for k in world.kube.values_mut() {
             kube::controllers::run(&mut k.objects, &mut k.memory, &settings);
         }
     }

@@ -2,6 +2,7 @@
 //! manages, and the thin layer that applies them with server-side apply
 //! (field manager `genesis`) and reads them back.
 
+pub mod addons;
 pub mod namespaces;
 pub mod secret_stores;
 pub mod storage_classes;

@@ -15,7 +15,7 @@ use super::objects::Objects;
 
 /// What the controllers need to know from the simulator's configuration.
 #[derive(Clone, Debug)]
-pub struct Settings {
+pub struct Settings<'a> {
     /// How long a rollout takes to become available.
     pub rollout_time: Duration,
     /// Images containing one of these never become ready.
@@ -28,7 +28,7 @@ pub struct Settings {
     pub now: jiff::Timestamp,
     /// The simulator's secret store (`POST /_sim/secrets`), which the
     /// External Secrets Operator's controller reads.
-    pub secret_values: std::collections::BTreeMap<String, String>,
+    pub secret_values: &'a std::collections::BTreeMap<String, String>,
 }
 
 /// Per-object controller memory that is not part of the API objects.
@@ -70,7 +70,7 @@ impl Rollout {
 pub fn run(objects: &mut Objects, memory: &mut Memory, settings: &Settings) {
     let now = super::objects::now_rfc3339_seconds();
     super::custom::run(objects, &now);
-    super::external_secrets::run(objects, &settings.secret_values, &now);
+    super::external_secrets::run(objects, settings.secret_values, &now);
     deployments(objects, memory, settings);
     super::stateful_sets::run(objects, memory, settings);
     super::cron_jobs::run(objects, memory, settings.now);
@@ -342,13 +342,7 @@ pub(super) fn keys_under<T>(
     prefix: &str,
     memory: &mut HashMap<String, T>,
 ) -> Vec<String> {
-    let keys: Vec<String> = objects
-        .objects
-        .range(prefix.to_string()..)
-        .map(|(k, _)| k)
-        .take_while(|k| k.starts_with(prefix))
-        .cloned()
-        .collect();
+    let keys = objects.keys_under(prefix);
     memory.retain(|k, _| keys.binary_search(k).is_ok());
     keys
 }

@@ -32,16 +32,6 @@ pub fn run(objects: &mut Objects, values: &BTreeMap<String, String>, now: &str) 
     sync(objects, values, now);
 }
 
-fn keys(objects: &Objects, prefix: &str) -> Vec<String> {
-    objects
-        .objects
-        .range(prefix.to_string()..)
-        .map(|(k, _)| k)
-        .take_while(|k| k.starts_with(prefix))
-        .cloned()
-        .collect()
-}
-
 fn condition(status: &str, reason: &str, message: &str, since: &str) -> Json {
     json!({"type": "Ready", "status": status, "reason": reason, "message": message, "lastTransitionTime": since})
 }
@@ -58,7 +48,7 @@ fn since<'a>(object: &'a Json, status: &str, now: &'a str) -> &'a str {
 }
 
 fn validate_stores(objects: &mut Objects, now: &str) {
-    for key in keys(objects, STORES) {
+    for key in objects.keys_under(STORES) {
         let Some(store) = objects.objects.get(&key) else {
             continue;
         };
@@ -118,7 +108,7 @@ fn sync(objects: &mut Objects, values: &BTreeMap<String, String>, now: &str) {
     let Some(secrets) = super::resources::find("", "v1", "secrets") else {
         return;
     };
-    for key in keys(objects, EXTERNAL_SECRETS) {
+    for key in objects.keys_under(EXTERNAL_SECRETS) {
         let Some(es) = objects.objects.get(&key).cloned() else {
             continue;
         };

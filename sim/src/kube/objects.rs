@@ -295,6 +295,17 @@ fn ctx_for(rt: &ResourceType) -> String {
 }
 
 impl Objects {
+    /// The keys that start with `prefix` (a kind's, or a namespace's within
+    /// it), in order.
+    pub fn keys_under(&self, prefix: &str) -> Vec<String> {
+        self.objects
+            .range(prefix.to_string()..)
+            .map(|(k, _)| k)
+            .take_while(|k| k.starts_with(prefix))
+            .cloned()
+            .collect()
+    }
+
     /// Objects restored from a state file.
     pub fn restore(objects: BTreeMap<String, Json>, resource_version: u64) -> Self {
         Objects {

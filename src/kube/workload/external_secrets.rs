@@ -14,7 +14,7 @@ use serde_json::Value as Json;
 use crate::resources::workload::{ExternalSecret, WorkloadSpec};
 
 /// The operator's API group and version, which the cluster must serve.
-pub const GROUP: (&str, &str) = ("external-secrets.io", "v1");
+pub const GROUP: (&str, &str) = crate::kube::addons::EXTERNAL_SECRETS;
 
 /// (kind, group, version, plural), for reading and deleting.
 pub const KIND: (&str, &str, &str, &str) = (

@@ -17,7 +17,7 @@ use crate::resources::workload::{Mesh, OutlierDetection, Retries, WorkloadSpec};
 
 /// The Istio API groups a meshed workload needs, with their version: the
 /// cluster must serve them (Istio's CustomResourceDefinitions).
-pub const GROUPS: [(&str, &str); 2] = [("security.istio.io", "v1"), ("networking.istio.io", "v1")];
+pub const GROUPS: [(&str, &str); 2] = crate::kube::addons::ISTIO;
 
 /// The kinds, for reading and deleting: (kind, group, version, plural).
 pub const KINDS: [(&str, &str, &str, &str); 3] = [

@@ -10,6 +10,7 @@ mod mesh;
 mod read;
 mod render;
 
+pub use crate::kube::addons::{Addon, serves};
 pub use claims::{VOLUME_LABEL, WHEN_DELETED, deletable, expand_claims, remake_pending_claims};
 pub use external_secrets::{Sync, target as external_secrets_target};
 pub use mesh::weighted as mesh_weighted;
@@ -772,29 +773,11 @@ fn mounts_claims(controller: &Json) -> bool {
         .is_some_and(|v| v.iter().any(|v| v["persistentVolumeClaim"].is_object()))
 }
 
-/// APIs a cluster serves only when something Genesis does not install is
-/// there (Istio, the External Secrets Operator), which some workloads use.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum Addon {
-    Istio,
-    ExternalSecrets,
-}
-
-impl Addon {
-    pub const ALL: [Addon; 2] = [Addon::Istio, Addon::ExternalSecrets];
-
-    fn groups(self) -> &'static [(&'static str, &'static str)] {
-        match self {
-            Addon::Istio => &mesh::GROUPS,
-            Addon::ExternalSecrets => std::slice::from_ref(&external_secrets::GROUP),
-        }
-    }
-
-    fn owns(self, kind: &str) -> bool {
-        match self {
-            Addon::Istio => mesh::KINDS.iter().any(|m| m.0 == kind),
-            Addon::ExternalSecrets => external_secrets::KIND.0 == kind,
-        }
+/// Whether `kind` is one of an add-on's.
+fn owned_by(addon: Addon, kind: &str) -> bool {
+    match addon {
+        Addon::Istio => mesh::KINDS.iter().any(|m| m.0 == kind),
+        Addon::ExternalSecrets => external_secrets::KIND.0 == kind,
     }
 }
 
@@ -804,31 +787,12 @@ pub fn kinds(addons: &[Addon]) -> Vec<&'static str> {
     KINDS
         .iter()
         .map(|k| k.0)
-        .filter(|k| Addon::ALL.iter().all(|a| addons.contains(a) || !a.owns(k)))
+        .filter(|k| {
+            Addon::ALL
+                .iter()
+                .all(|a| addons.contains(a) || !owned_by(*a, k))
+        })
         .collect()
-}
-
-/// Whether the cluster serves an add-on's APIs (its
-/// CustomResourceDefinitions are installed).
-pub async fn serves(
-    client: &kube::Client,
-    addon: Addon,
-    stop: &CancellationToken,
-) -> Result<bool, crate::kube::KubeError> {
-    for (group, version) in addon.groups() {
-        let gv = format!("{group}/{version}");
-        match retried(stop, || client.list_api_group_resources(&gv)).await {
-            Ok(_) => {}
-            Err(kube::Error::Api(s)) if s.code == 404 => return Ok(false),
-            Err(e) => {
-                return Err(crate::kube::KubeError::from_kube(
-                    &format!("reading the cluster's {gv} API"),
-                    e,
-                ));
-            }
-        }
-    }
-    Ok(true)
 }
 
 #[cfg(test)]

@@ -16,8 +16,8 @@ use crate::framework::path::AttributePath;
 use crate::framework::schema::Attribute;
 use crate::framework::validators;
 use crate::framework::value::Value;
+use crate::kube::addons::Addon;
 use crate::kube::secret_stores::{SecretStoreSpec, StoreProvider};
-use crate::kube::workload::Addon;
 use crate::provider::ProviderContext;
 
 pub const ATTRIBUTE: &str = "secret_stores";
@@ -196,18 +196,16 @@ pub fn validate_secret_stores(config: &Value, diags: &mut Diagnostics) {
 
 /// The External Secrets Operator missing from the cluster, and what to do.
 pub fn no_operator() -> Diagnostic {
-    Diagnostic::error(
-        "The External Secrets Operator is not installed in the cluster",
-        "secret_stores are External Secrets Operator ClusterSecretStores (external-secrets.io/v1), and the cluster does not serve that API. Genesis does not install the operator: install the External Secrets Operator 0.16 or later (its Helm chart, external-secrets/external-secrets), with access to the stores (Workload Identity on GKE, EKS Pod Identity or IRSA on EKS). Then apply again, or remove `secret_stores`.",
-    )
-    .at(AttributePath::attr(ATTRIBUTE))
+    Addon::ExternalSecrets
+        .missing(ATTRIBUTE)
+        .at(AttributePath::attr(ATTRIBUTE))
 }
 
 /// Whether the cluster serves the operator's API; `None` when it cannot
 /// be asked.
 pub async fn serves_stores(provider: &ProviderContext, observed: &ObservedCluster) -> Option<bool> {
     let client = common::cluster_client(provider, observed).await.ok()?;
-    crate::kube::workload::serves(&client, Addon::ExternalSecrets, &provider.stop)
+    crate::kube::addons::serves(&client, Addon::ExternalSecrets, &provider.stop)
         .await
         .ok()
 }
@@ -222,7 +220,7 @@ pub async fn sync_secret_stores(
         return Ok(());
     }
     let client = common::cluster_client(provider, observed).await?;
-    let served = crate::kube::workload::serves(&client, Addon::ExternalSecrets, &provider.stop)
+    let served = crate::kube::addons::serves(&client, Addon::ExternalSecrets, &provider.stop)
         .await
         .map_err(|e| Diagnostic::error("Failed to read the cluster", e.to_string()))?;
     if !served {

@@ -60,18 +60,9 @@ fn addon_setting(addon: Addon) -> &'static str {
     }
 }
 
-/// An add-on's APIs missing from the cluster, and what to do.
+/// The add-on missing, named at the setting that needs it.
 pub fn missing(addon: Addon) -> Diagnostic {
-    match addon {
-        Addon::Istio => Diagnostic::error(
-            "Istio is not installed in the cluster",
-            "The workload's mesh settings are Istio objects (PeerAuthentication, VirtualService, DestinationRule), and the cluster does not serve Istio's APIs (security.istio.io/v1, networking.istio.io/v1). Genesis does not install Istio: on GKE, enable Cloud Service Mesh for the cluster's fleet; on EKS, install Istio (istioctl install, or its base and istiod Helm charts). Then apply again, or remove `mesh`.",
-        ),
-        Addon::ExternalSecrets => Diagnostic::error(
-            "The External Secrets Operator is not installed in the cluster",
-            "The workload's external_secrets are an ExternalSecret (external-secrets.io/v1), and the cluster does not serve that API. Genesis does not install the operator: install the External Secrets Operator 0.16 or later (its Helm chart, external-secrets/external-secrets), with access to the stores in genesis_cluster.secret_stores (Workload Identity on GKE, EKS Pod Identity or IRSA on EKS). Then apply again, or remove `external_secrets`.",
-        ),
-    }
+    addon.missing(addon_setting(addon))
 }
 
 /// The mesh's routing settings apply to the workload's service.

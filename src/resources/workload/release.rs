@@ -106,12 +106,14 @@ pub(super) async fn release(
         });
     if !unchanged {
         // Until the new color is ready, the Service and the autoscaler stay
-        // on the live one; a canary starts with its first step's pods.
+        // on the live one; a canary starts with its first step's pods (an
+        // autoscaled one is scaled to them below: its count is never
+        // applied, lest the next apply, which leaves it out, reset it).
         let staged: Vec<Json> = colored
             .iter()
             .filter(|o| !switching || !follows_live(o))
             .map(|o| match steps.first() {
-                Some(step) if o["kind"] == "Deployment" => {
+                Some(step) if o["kind"] == "Deployment" && spec.replicas.is_some() => {
                     let mut d = o.clone();
                     d["spec"]["replicas"] = step_count(full, step).into();
                     d
@@ -134,13 +136,23 @@ pub(super) async fn release(
             return unswitched(error("Failed to apply the workload", e), true);
         }
     }
+    if let Some(step) = steps.first()
+        && spec.autoscaling.is_some()
+    {
+        let (deployment, count) = (target.deployment(name), step_count(full, step));
+        if let Err(e) = colors::scale(client, namespace, &deployment, count, &wait.stop).await {
+            return unswitched(error("Failed to scale the new version", e), true);
+        }
+    }
     if let Err(failed) = sync_secrets(client, (planned, model), &wait).await {
         return unswitched(failed.diagnostics, true);
     }
     let deployment = target.deployment(name);
     let workload = (namespace.as_str(), name.as_str());
-    if let Some(serving) = live.live.filter(|_| !steps.is_empty()) {
-        let canary = Canary {
+    let canary = live
+        .live
+        .filter(|_| !steps.is_empty())
+        .map(|serving| Canary {
             client,
             workload,
             live: serving,
@@ -148,10 +160,11 @@ pub(super) async fn release(
             colored: &colored,
             serving: colors::colored(&objects, serving, &setting),
             wait: &wait,
-        };
-        if let Err(failed) = canary.run(steps, full).await {
-            return unswitched(failed, true);
-        }
+        });
+    if let Some(canary) = &canary
+        && let Err(failed) = canary.run(steps, full).await
+    {
+        return unswitched(failed, true);
     }
     if switching && spec.autoscaling.is_some() {
         if let Err(e) = colors::scale(client, namespace, &deployment, full, &wait.stop).await {
@@ -181,7 +194,17 @@ pub(super) async fn release(
             return ended;
         }
         let mut failed = ended.diagnostics;
-        if let Some(serving) = live.live {
+        // After a canary's steps, the traffic they moved goes back.
+        let rolled_back = match &canary {
+            Some(canary) => canary.roll_back().await,
+            None => Ok(()),
+        };
+        if let Err(e) = rolled_back {
+            failed.push(Diagnostic::error(
+                "Failed to roll back",
+                format!("{e}: check where the Service {namespace}/{name} sends traffic."),
+            ));
+        } else if let Some(serving) = live.live {
             failed.push(Diagnostic::warning(
                 "Traffic not switched",
                 format!(
