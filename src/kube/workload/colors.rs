@@ -294,18 +294,14 @@ pub async fn keep(
     until: &str,
     stop: &CancellationToken,
 ) -> Result<(), KubeError> {
-    let Some(api) = api(client, "Deployment", namespace) else {
-        return Ok(());
-    };
-    let patch = kube::api::Patch::Merge(json!({"metadata": {"annotations": {KEEP_UNTIL: until}}}));
-    let params = kube::api::PatchParams {
-        field_manager: Some(crate::kube::FIELD_MANAGER.into()),
-        ..Default::default()
-    };
-    retried(stop, || api.patch(deployment, &params, &patch))
-        .await
-        .map(|_| ())
-        .map_err(|e| KubeError::from_kube(&format!("marking Deployment {deployment}"), e))
+    let marked = json!({"metadata": {"annotations": {KEEP_UNTIL: until}}});
+    update(
+        client,
+        (namespace, deployment),
+        Change::Object(marked),
+        stop,
+    )
+    .await
 }
 
 /// Sets a color's pod count through the scale subresource, so that the
@@ -318,18 +314,50 @@ pub async fn scale(
     replicas: i64,
     stop: &CancellationToken,
 ) -> Result<(), KubeError> {
+    let count = json!({"spec": {"replicas": replicas}});
+    update(client, (namespace, deployment), Change::Scale(count), stop).await
+}
+
+/// A merge patch to a color's Deployment or to its scale subresource.
+enum Change {
+    Object(Json),
+    Scale(Json),
+}
+
+/// Writes `change` as an update of Genesis's rather than as part of its
+/// applied configuration.
+async fn update(
+    client: &kube::Client,
+    (namespace, deployment): (&str, &str),
+    change: Change,
+    stop: &CancellationToken,
+) -> Result<(), KubeError> {
     let Some(api) = api(client, "Deployment", namespace) else {
         return Ok(());
     };
-    let patch = kube::api::Patch::Merge(json!({"spec": {"replicas": replicas}}));
     let params = kube::api::PatchParams {
         field_manager: Some(crate::kube::FIELD_MANAGER.into()),
         ..Default::default()
     };
-    retried(stop, || api.patch_scale(deployment, &params, &patch))
-        .await
-        .map(|_| ())
-        .map_err(|e| KubeError::from_kube(&format!("scaling Deployment {deployment}"), e))
+    let written = match &change {
+        Change::Object(patch) => {
+            let patch = kube::api::Patch::Merge(patch);
+            retried(stop, || api.patch(deployment, &params, &patch))
+                .await
+                .map(|_| ())
+        }
+        Change::Scale(patch) => {
+            let patch = kube::api::Patch::Merge(patch);
+            retried(stop, || api.patch_scale(deployment, &params, &patch))
+                .await
+                .map(|_| ())
+        }
+    };
+    let what = match change {
+        Change::Object(_) => "marking",
+        Change::Scale(_) => "scaling",
+    };
+    written.map_err(|e| KubeError::from_kube(&format!("{what} Deployment {deployment}"), e))
 }
 
 /// What a read of a workload released by color reports beside its
@@ -340,6 +368,22 @@ pub struct Released {
     /// The `rollout` setting the live color was applied with.
     pub setting: Release,
     pub previous_kept_until: Option<String>,
+}
+
+/// Removes Genesis's own annotations, and the annotations with them when
+/// nothing else is left.
+fn remove_annotations(object: &mut Json, keys: &[&str]) {
+    let Some(meta) = object.get_mut("metadata").and_then(Json::as_object_mut) else {
+        return;
+    };
+    if let Some(annotations) = meta.get_mut("annotations").and_then(Json::as_object_mut) {
+        for key in keys {
+            annotations.remove(*key);
+        }
+        if annotations.is_empty() {
+            meta.remove("annotations");
+        }
+    }
 }
 
 /// Takes the colors off what was read: the live color's Deployment stands
@@ -363,19 +407,7 @@ pub fn uncolor(observed: &mut Observed, name: &str, colors: &Colors) {
         .and_then(|r| serde_json::from_str(r).ok())
         .unwrap_or_default();
     d["metadata"]["name"] = name.into();
-    if let Some(annotations) = d
-        .pointer_mut("/metadata/annotations")
-        .and_then(Json::as_object_mut)
-    {
-        for key in [TEMPLATE, ROLLOUT, KEEP_UNTIL] {
-            annotations.remove(key);
-        }
-        if annotations.is_empty() {
-            d["metadata"]
-                .as_object_mut()
-                .map(|m| m.remove("annotations"));
-        }
-    }
+    remove_annotations(&mut d, &[TEMPLATE, ROLLOUT, KEEP_UNTIL]);
     for labels in [
         "/spec/selector/matchLabels",
         "/spec/template/metadata/labels",
@@ -389,17 +421,7 @@ pub fn uncolor(observed: &mut Observed, name: &str, colors: &Colors) {
         if let Some(selector) = service["spec"]["selector"].as_object_mut() {
             selector.remove(COLOR_LABEL);
         }
-        if let Some(annotations) = service
-            .pointer_mut("/metadata/annotations")
-            .and_then(Json::as_object_mut)
-        {
-            annotations.remove(LIVE);
-            if annotations.is_empty() {
-                service["metadata"]
-                    .as_object_mut()
-                    .map(|m| m.remove("annotations"));
-            }
-        }
+        remove_annotations(service, &[LIVE]);
     }
     if let Some(vs) = observed.objects.get_mut("VirtualService") {
         *vs = super::mesh::weighted(vs, &all_to(Color::Blue));

@@ -100,22 +100,8 @@ pub(super) async fn apply_workload(
     let (namespace, name) = (&model.spec.namespace, &model.spec.name);
     let wait = wait_for(provider, planned, op, 10);
     let kept = workload::identities(&objects);
-    let dropped: Vec<(String, String)> = workload::deletable(&prior_objects)
-        .into_iter()
-        .filter(|o| !kept.contains(o))
-        .collect();
-    if !dropped.is_empty()
-        && let Err(e) =
-            workload::delete(client, namespace, &dropped, wait.timeout, &wait.stop).await
-    {
-        return Applied::failed(
-            planned_state(planned, "Progressing", None),
-            Diagnostic::error(
-                "Failed to remove objects the workload no longer has",
-                e.to_string(),
-            )
-            .into(),
-        );
+    if let Err(e) = remove_dropped(client, namespace, &prior_objects, &kept, &wait).await {
+        return Applied::failed(planned_state(planned, "Progressing", None), e);
     }
     let waits = model.apply.wait_for_rollout;
     if waits && let Err(failed) = sync_secrets(client, (planned, model), &wait).await {
@@ -231,6 +217,33 @@ pub(super) async fn outcome(
             Diagnostic::error("Failed to watch the rollout", e.to_string()).into(),
         ),
     }
+}
+
+/// Removes what the prior rendering had (`prior_objects`) and the new one
+/// does not (`kept`).
+pub(super) async fn remove_dropped(
+    client: &kube::Client,
+    namespace: &str,
+    prior_objects: &[serde_json::Value],
+    kept: &[(String, String)],
+    wait: &Wait,
+) -> Result<(), Diagnostics> {
+    let dropped: Vec<(String, String)> = workload::deletable(prior_objects)
+        .into_iter()
+        .filter(|o| !kept.contains(o))
+        .collect();
+    if dropped.is_empty() {
+        return Ok(());
+    }
+    workload::delete(client, namespace, &dropped, wait.timeout, &wait.stop)
+        .await
+        .map_err(|e| {
+            Diagnostic::error(
+                "Failed to remove objects the workload no longer has",
+                e.to_string(),
+            )
+            .into()
+        })
 }
 
 /// Checks the add-ons the workload starts using: a plan made before the

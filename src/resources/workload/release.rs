@@ -13,7 +13,7 @@ use std::time::Duration;
 use k8s_openapi::jiff::Timestamp;
 use serde_json::Value as Json;
 
-use super::apply::{outcome, sync_secrets};
+use super::apply::{outcome, remove_dropped, sync_secrets};
 use super::{CanaryStep, Model, Release, planned_state};
 use crate::cloud::cluster::Wait;
 use crate::framework::diagnostics::{Diagnostic, Diagnostics};
@@ -228,18 +228,8 @@ pub(super) async fn release(
     // new color serves.
     let mut kept = workload::identities(&colored);
     kept.extend(colors::deployments(name));
-    let dropped: Vec<(String, String)> = workload::deletable(&prior_objects)
-        .into_iter()
-        .filter(|o| !kept.contains(o))
-        .collect();
-    if !dropped.is_empty()
-        && let Err(e) =
-            workload::delete(client, namespace, &dropped, wait.timeout, &wait.stop).await
-    {
-        return Applied::failed(
-            released(planned, target),
-            error("Failed to remove objects the workload no longer has", e),
-        );
+    if let Err(e) = remove_dropped(client, namespace, &prior_objects, &kept, &wait).await {
+        return Applied::failed(released(planned, target), e);
     }
     let mut ended = outcome(client, (planned, model), &deployment, rollout, &wait).await;
     let now = Colors::read(client, namespace, name, &wait.stop).await;
