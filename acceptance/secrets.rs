@@ -7,7 +7,8 @@
 //! nowhere in Terraform's state; read back (no change, drift, import), a
 //! value the store lacks failing the apply with the operator's reason, a
 //! store Genesis did not make never taken over, and all removed with the
-//! settings.
+//! settings. The same secrets as files, mounted from the operator's
+//! Secret.
 
 use base64::Engine;
 use serde_json::Value as Json;
@@ -169,6 +170,38 @@ fn external_secrets_feed_the_workload_and_never_enter_the_state() {
 
         // Imported, the cluster reads its stores back and the workload its
         // external secrets.
+        ws.reimport_all();
+        ws.assert_plan_counts((0, 0, 0));
+
+        // As files: the operator's Secret mounted read-only, no variables;
+        // read back, and imported, as such.
+        let files = format!("{SECRETS}  external_secrets_mount_path = \"/var/run/secrets/app\"\n");
+        ws.write("main.tf", &config(&files));
+        ws.run(&["apply", "-input=false", "-auto-approve"]).ok();
+        let pod = object(&sim, "apps/deployments/apps/api")["spec"]["template"]["spec"].clone();
+        let container = &pod["containers"][0];
+        assert!(
+            container["volumeMounts"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .any(|m| {
+                    m["name"] == "external-secrets"
+                        && m["mountPath"] == "/var/run/secrets/app"
+                        && m["readOnly"] == true
+                }),
+            "{container}"
+        );
+        assert!(
+            pod["volumes"].as_array().unwrap().iter().any(|v| {
+                v["name"] == "external-secrets"
+                    && v["secret"]["secretName"] == "api-external-secrets"
+            }),
+            "{pod}"
+        );
+        let variables = container["env"].to_string();
+        assert!(!variables.contains("DB_PASSWORD"), "{variables}");
+        assert!(!ws.plan_has_changes(), "files read back");
         ws.reimport_all();
         ws.assert_plan_counts((0, 0, 0));
 

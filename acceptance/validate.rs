@@ -276,6 +276,17 @@ const CASES: &[Case] = &[
         message: "each step gives it more of the traffic",
     },
     Case {
+        name: "external secret files without external secrets",
+        hcl: r#"resource "genesis_workload" "w" {
+  name                        = "w"
+  image                       = "nginx:1.27"
+  kubeconfig_path             = "./kubeconfig"
+  external_secrets_mount_path = "/var/run/secrets/app"
+}"#,
+        line: "external_secrets_mount_path",
+        message: "set external_secrets or remove",
+    },
+    Case {
         name: "refresh interval in days",
         hcl: r#"resource "genesis_workload" "w" {
   name                              = "w"

@@ -28,6 +28,7 @@ use k8s_openapi::apimachinery::pkg::apis::meta::v1::LabelSelector;
 use k8s_openapi::apimachinery::pkg::util::intstr::IntOrString;
 use serde_json::{Map, Value as Json};
 
+use super::render::EXTERNAL_SECRETS_VOLUME;
 use super::{NAME_LABEL, Observed, VOLUME_LABEL, WHEN_DELETED};
 use crate::cloud::origin;
 use crate::kube::{FIELD_MANAGER, MANAGED_BY};
@@ -192,6 +193,16 @@ fn labels_of(selector: Option<&LabelSelector>) -> Option<Labels> {
 /// have it; `applied` gives what the objects do not say (its namespace and
 /// name). What produces no object reads as left out when the object is
 /// missing, so the next plan puts it back.
+/// Where the container mounts the volume `name`.
+fn mount_path(container: &Container, name: &str) -> Option<String> {
+    container
+        .volume_mounts
+        .iter()
+        .flatten()
+        .find(|m| m.name == name)
+        .map(|m| m.mount_path.clone())
+}
+
 pub fn spec_of(observed: &Observed, applied: &WorkloadSpec) -> WorkloadSpec {
     let live = &observed.objects;
     // By the name they were found under: a claim cut down to Genesis's
@@ -247,12 +258,8 @@ pub fn spec_of(observed: &Observed, applied: &WorkloadSpec) -> WorkloadSpec {
             &[],
         ),
         config_data: typed::<ConfigMap>(live.get("ConfigMap")).map(|m| m.data.unwrap_or_default()),
-        config_mount_path: container
-            .volume_mounts
-            .iter()
-            .flatten()
-            .find(|m| m.name == "config")
-            .map(|m| m.mount_path.clone()),
+        config_mount_path: mount_path(&container, "config"),
+        external_secrets_mount_path: mount_path(&container, EXTERNAL_SECRETS_VOLUME),
         service: typed::<Service>(live.get("Service")).map(|s| service(&s, &container)),
         ingress: typed::<Ingress>(live.get("Ingress")).map(|i| ingress(&i)),
         disruption_budget: typed::<PodDisruptionBudget>(live.get("PodDisruptionBudget")).map(|p| {
@@ -425,8 +432,9 @@ fn volumes(
         .volume_mounts
         .iter()
         .flatten()
-        // Genesis's own: a writable /tmp and config_data's files.
-        .filter(|m| m.name != "tmp" && m.name != "config")
+        // Genesis's own: a writable /tmp, config_data's and external
+        // secrets' files.
+        .filter(|m| !["tmp", "config", EXTERNAL_SECRETS_VOLUME].contains(&m.name.as_str()))
         .map(|m| {
             let mut v = model::Volume {
                 mount_path: m.mount_path.clone(),

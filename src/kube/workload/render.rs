@@ -264,6 +264,7 @@ fn environment(w: &WorkloadSpec) -> Vec<EnvVar> {
     let external = w
         .external_secrets
         .keys()
+        .filter(|_| w.external_secrets_mount_path.is_none())
         .map(|name| from_secret(name, super::external_secrets::target(&w.name), name.clone()));
     plain.chain(secrets).chain(external).collect()
 }
@@ -371,6 +372,14 @@ fn container(w: &WorkloadSpec) -> Container {
             ..VolumeMount::default()
         });
     }
+    if let Some(path) = external_secret_files(w) {
+        mounts.push(VolumeMount {
+            name: EXTERNAL_SECRETS_VOLUME.into(),
+            mount_path: path.to_string(),
+            read_only: Some(true),
+            ..VolumeMount::default()
+        });
+    }
     mounts.extend(w.volumes.iter().map(|(name, v)| VolumeMount {
         name: name.clone(),
         mount_path: v.mount_path.clone(),
@@ -444,6 +453,16 @@ fn placement(w: &WorkloadSpec) -> (Labels, Vec<Toleration>) {
     (node_selector, tolerations)
 }
 
+/// The volume `external_secrets` are mounted from, as files.
+pub const EXTERNAL_SECRETS_VOLUME: &str = "external-secrets";
+
+/// Where `external_secrets` are mounted as files, when they are.
+fn external_secret_files(w: &WorkloadSpec) -> Option<&str> {
+    w.external_secrets_mount_path
+        .as_deref()
+        .filter(|_| !w.external_secrets.is_empty())
+}
+
 fn pod(w: &WorkloadSpec) -> PodSpec {
     let sc = w.security();
     let mut volumes = vec![Volume {
@@ -457,6 +476,16 @@ fn pod(w: &WorkloadSpec) -> PodSpec {
             config_map: Some(ConfigMapVolumeSource {
                 name: w.name.clone(),
                 ..ConfigMapVolumeSource::default()
+            }),
+            ..Volume::default()
+        });
+    }
+    if external_secret_files(w).is_some() {
+        volumes.push(Volume {
+            name: EXTERNAL_SECRETS_VOLUME.into(),
+            secret: Some(SecretVolumeSource {
+                secret_name: Some(super::external_secrets::target(&w.name)),
+                ..SecretVolumeSource::default()
             }),
             ..Volume::default()
         });

@@ -197,21 +197,26 @@ impl Resource for Workload {
         validate_rollout(config, diags);
         validate_volumes(config, diags);
         validate_containers(config, diags);
-        if config.get("config_mount_path").is_set() && config.get("config_data").is_null() {
-            diags.attribute_error(
-                AttributePath::attr("config_mount_path"),
-                "Nothing to mount",
-                "config_mount_path mounts config_data: set config_data or remove config_mount_path.",
-            );
-        }
-        if let Some(path) = config.get("config_mount_path").as_str()
-            && !path.starts_with('/')
-        {
-            diags.attribute_error(
-                AttributePath::attr("config_mount_path"),
-                "Relative mount path",
-                format!("{path:?} must be an absolute path, e.g. \"/etc/app\"."),
-            );
+        for (mount, data) in [
+            ("config_mount_path", "config_data"),
+            ("external_secrets_mount_path", "external_secrets"),
+        ] {
+            if config.get(mount).is_set() && config.get(data).is_null() {
+                diags.attribute_error(
+                    AttributePath::attr(mount),
+                    "Nothing to mount",
+                    format!("{mount} mounts {data}: set {data} or remove {mount}."),
+                );
+            }
+            if let Some(path) = config.get(mount).as_str()
+                && !path.starts_with('/')
+            {
+                diags.attribute_error(
+                    AttributePath::attr(mount),
+                    "Relative mount path",
+                    format!("{path:?} must be an absolute path, e.g. \"/etc/app\"."),
+                );
+            }
         }
         for map in ["node_selector", "labels"] {
             for (key, _) in config.get(map).entries().into_iter().flatten() {

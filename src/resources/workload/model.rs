@@ -110,6 +110,8 @@ pub struct WorkloadSpec {
     #[serde(skip_serializing_if = "BTreeMap::is_empty")]
     pub external_secrets: BTreeMap<String, ExternalSecret>,
     pub external_secrets_refresh_interval: String,
+    /// `external_secrets` as files in this directory rather than variables.
+    pub external_secrets_mount_path: Option<String>,
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub env_from_secrets: Vec<String>,
     /// A ConfigMap named after the workload; `Some` even when empty.
@@ -175,6 +177,7 @@ impl Default for WorkloadSpec {
             secret_env: BTreeMap::new(),
             external_secrets: BTreeMap::new(),
             external_secrets_refresh_interval: "1h".into(),
+            external_secrets_mount_path: None,
             env_from_secrets: Vec::new(),
             config_data: None,
             config_mount_path: None,

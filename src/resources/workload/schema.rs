@@ -376,6 +376,8 @@ pub fn schema() -> Schema {
             .default("1h")
             .validate(validators::go_duration)
             .describe("How often the operator reads `external_secrets` again from the store (`1h`, the default; `0` reads them once)."),
+        Attribute::string("external_secrets_mount_path")
+            .describe("Mount `external_secrets` as files in this directory (read-only, a file per variable name, e.g. `/var/run/secrets/app/DB_PASSWORD`) instead of as environment variables. The operator's refreshes reach the files without a restart."),
         Attribute::string_list("env_from_secrets").describe("Secrets whose every key becomes an environment variable."),
         Attribute::string_map("config_data").describe("Data for a ConfigMap named after the workload, given to the container as environment variables (or as files, with `config_mount_path`)."),
         Attribute::string("config_mount_path").describe("Mount `config_data` as files in this directory instead of as environment variables."),

@@ -177,13 +177,26 @@ pub(super) fn validate_kind(config: &Value, diags: &mut Diagnostics) {
 pub(super) fn validate_volumes(config: &Value, diags: &mut Diagnostics) {
     let mut paths: Vec<&str> = vec!["/tmp"];
     paths.extend(config.get("config_mount_path").as_str());
+    let secret_files = config.get("external_secrets_mount_path");
+    if let Some(path) = secret_files.as_str()
+        && paths.contains(&path)
+    {
+        diags.attribute_error(
+            AttributePath::attr("external_secrets_mount_path"),
+            "Mount path in use",
+            format!("{path} is already mounted (config_mount_path, or Genesis's /tmp): choose another directory."),
+        );
+    }
+    paths.extend(secret_files.as_str());
     for (name, v) in config.get("volumes").entries().into_iter().flatten() {
         let at = AttributePath::attr("volumes").key(name);
-        if !validators::is_dns1123_label(name) || name == "tmp" || name == "config" {
+        if !validators::is_dns1123_label(name)
+            || ["tmp", "config", "external-secrets"].contains(&name.as_str())
+        {
             diags.attribute_error(
                 at.clone(),
                 "Invalid volume name",
-                format!("{name:?} must be a DNS label (lowercase letters, digits and '-') other than \"tmp\" and \"config\", which Genesis uses."),
+                format!("{name:?} must be a DNS label (lowercase letters, digits and '-') other than \"tmp\", \"config\" and \"external-secrets\", which Genesis uses."),
             );
         }
         let sources = ["size", "empty_dir", "config_map", "secret", "claim_name"];
