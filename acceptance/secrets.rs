@@ -153,6 +153,33 @@ fn external_secrets_feed_the_workload_and_never_enter_the_state() {
         assert!(!shown.contains(VALUE) && !shown.contains(&encoded));
         assert!(!ws.plan_has_changes(), "the ExternalSecret reads back");
 
+        // A value rotated in the store reaches the Secret once the refresh
+        // interval has passed, with nothing for Terraform to do.
+        sim.put_secret("db-password", "rotated-battery");
+        let rotated = base64::engine::general_purpose::STANDARD.encode("rotated-battery");
+        let at =
+            |key: &str| object(&sim, "/secrets/apps/api-external-secrets")["data"][key].clone();
+        std::thread::sleep(std::time::Duration::from_millis(300));
+        assert_ne!(
+            at("DB_PASSWORD"),
+            rotated.as_str(),
+            "not before the interval"
+        );
+        sim.control(
+            "POST",
+            "/_sim/clock",
+            Some(serde_json::json!({"seconds": 31 * 60})),
+        );
+        let started = std::time::Instant::now();
+        while at("DB_PASSWORD") != rotated.as_str() {
+            assert!(
+                started.elapsed().as_secs() < 10,
+                "the rotated value never arrived"
+            );
+            std::thread::sleep(std::time::Duration::from_millis(100));
+        }
+        assert!(!ws.plan_has_changes(), "a rotation is no diff");
+
         // A key changed behind Terraform's back shows, and goes back.
         let path = "/apis/external-secrets.io/v1/namespaces/apps/externalsecrets/api";
         let mut data = es["spec"]["data"].clone();

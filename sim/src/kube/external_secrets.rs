@@ -104,6 +104,53 @@ fn synced_version(es: &Json) -> String {
     )
 }
 
+/// Whether an ExternalSecret's refresh interval has passed since its last
+/// read.
+fn refresh_due(es: &Json, now: &str) -> bool {
+    let interval = es["spec"]["refreshInterval"].as_str().unwrap_or("1h");
+    let (Some(interval), Ok(last), Ok(now)) = (
+        go_duration(interval),
+        es["status"]["refreshTime"]
+            .as_str()
+            .unwrap_or_default()
+            .parse::<jiff::Timestamp>(),
+        now.parse::<jiff::Timestamp>(),
+    ) else {
+        return false;
+    };
+    !interval.is_zero()
+        && now.duration_since(last)
+            >= jiff::SignedDuration::try_from(interval).unwrap_or(jiff::SignedDuration::MAX)
+}
+
+/// A duration as Go's time.ParseDuration reads it (`1h30m`, `10s`, `0`).
+fn go_duration(text: &str) -> Option<std::time::Duration> {
+    if text == "0" {
+        return Some(std::time::Duration::ZERO);
+    }
+    let mut rest = text;
+    let mut seconds = 0.0;
+    while !rest.is_empty() {
+        let digits = rest.find(|c: char| !(c.is_ascii_digit() || c == '.'))?;
+        let (number, tail) = rest.split_at(digits);
+        let unit = ["ns", "us", "µs", "ms", "s", "m", "h"]
+            .into_iter()
+            .filter(|u| tail.starts_with(u))
+            .max_by_key(|u| u.len())?;
+        let scale = match unit {
+            "h" => 3600.0,
+            "m" => 60.0,
+            "s" => 1.0,
+            "ms" => 1e-3,
+            "us" | "µs" => 1e-6,
+            _ => 1e-9,
+        };
+        seconds += number.parse::<f64>().ok()? * scale;
+        rest = &tail[unit.len()..];
+    }
+    std::time::Duration::try_from_secs_f64(seconds).ok()
+}
+
 fn sync(objects: &mut Objects, values: &BTreeMap<String, String>, now: &str) {
     let Some(secrets) = super::resources::find("", "v1", "secrets") else {
         return;
@@ -127,9 +174,9 @@ fn sync(objects: &mut Objects, values: &BTreeMap<String, String>, now: &str) {
         let synced = es["status"]["syncedResourceVersion"] == version.as_str()
             && es["status"]["conditions"][0]["status"] == "True"
             && objects.objects.contains_key(&secret_key);
-        // A refresh interval of 0 syncs once; the simulator does not
-        // refresh on a timer otherwise (values change only when tests say).
-        if synced {
+        // Synced, it is read again from the store once its refresh
+        // interval has passed since the last read (never with "0").
+        if synced && !refresh_due(&es, now) {
             continue;
         }
         let spec = &es["spec"];
@@ -230,5 +277,27 @@ fn sync(objects: &mut Objects, values: &BTreeMap<String, String>, now: &str) {
             o["status"]["syncedResourceVersion"] = json!(version);
             o["status"]["binding"] = json!({"name": target});
         });
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn refreshes_come_due_after_the_interval() {
+        assert_eq!(
+            go_duration("1h30m"),
+            Some(std::time::Duration::from_secs(5400))
+        );
+        assert_eq!(go_duration("0"), Some(std::time::Duration::ZERO));
+        assert_eq!(go_duration("1d"), None);
+        let es = |interval: &str| json!({"spec": {"refreshInterval": interval}, "status": {"refreshTime": "2026-12-02T12:00:00Z"}});
+        assert!(!refresh_due(&es("30m"), "2026-12-02T12:29:59Z"));
+        assert!(refresh_due(&es("30m"), "2026-12-02T12:30:00Z"));
+        assert!(
+            !refresh_due(&es("0"), "2027-01-01T00:00:00Z"),
+            "0 reads once"
+        );
     }
 }
