@@ -17,7 +17,9 @@ const CLUSTER: &str = "projects/p/locations/us-central1/clusters/apps";
 fn config(image: &str, keep_previous: &str) -> String {
     release(
         image,
-        &format!(r#"{{ strategy = "blue-green", keep_previous = "{keep_previous}" }}"#),
+        &format!(
+            r#"{{ strategy = "blue-green", keep_previous = "{keep_previous}", preview = true }}"#
+        ),
     )
 }
 
@@ -66,6 +68,14 @@ fn objects(sim: &Sim) -> Json {
     sim.state()["kube"][CLUSTER]["objects"]["objects"].clone()
 }
 
+/// The color the preview Service selects.
+fn preview(sim: &Sim) -> String {
+    objects(sim)["/services/apps/api-preview"]["spec"]["selector"]["genesis.dev/color"]
+        .as_str()
+        .unwrap_or_default()
+        .to_string()
+}
+
 /// The color the Service sends traffic to.
 fn live(sim: &Sim) -> String {
     objects(sim)["/services/apps/api"]["spec"]["selector"]["genesis.dev/color"]
@@ -109,7 +119,10 @@ fn blue_green_releases_switch_only_to_a_ready_version() {
         let ws = Workspace::new(tf, &[("main.tf", &config("nginx:1.27", "1h"))]).against(&sim);
         ws.run(&apply).ok();
         assert_eq!(live(&sim), "blue");
-        assert_eq!(output(&ws, "live"), "blue");
+        assert_eq!(
+            (output(&ws, "live"), preview(&sim)),
+            ("blue".into(), "blue".into())
+        );
         assert_eq!(pods(&sim, "blue").len(), 4);
         assert!(objects(&sim)["apps/deployments/apps/api"].is_null());
         assert!(!ws.plan_has_changes(), "no diff after the first release");
@@ -158,6 +171,11 @@ fn blue_green_releases_switch_only_to_a_ready_version() {
             "{both}"
         );
         assert_eq!(live(&sim), "blue", "the Service stayed on the live version");
+        assert_eq!(
+            preview(&sim),
+            "green",
+            "the preview reaches the new version"
+        );
         assert_eq!(output(&ws, "live"), "blue");
         assert!(ws.plan_has_changes(), "the next apply releases again");
 
@@ -191,6 +209,7 @@ fn blue_green_releases_switch_only_to_a_ready_version() {
 
         ws.run(&["destroy", "-input=false", "-auto-approve"]).ok();
         assert!(deployment(&sim, "blue").is_null() && deployment(&sim, "green").is_null());
+        assert!(objects(&sim)["/services/apps/api-preview"].is_null());
     });
 }
 
@@ -438,5 +457,15 @@ fn the_autoscaler_follows_the_live_color() {
             !ws.plan_has_changes(),
             "scaling by the autoscaler is no diff"
         );
+
+        // The preview Service goes with the setting.
+        assert_eq!(preview(&sim), "green");
+        ws.write(
+            "main.tf",
+            &autoscaled("nginx:1.28").replace(", preview = true", ""),
+        );
+        ws.run(&apply).ok();
+        assert!(objects(&sim)["/services/apps/api-preview"].is_null());
+        assert!(!ws.plan_has_changes());
     });
 }

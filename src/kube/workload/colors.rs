@@ -65,12 +65,28 @@ impl Color {
     }
 }
 
-/// Both colors' Deployments, as (kind, name), for removing them.
-pub fn deployments(workload: &str) -> Vec<(String, String)> {
+/// What a release by color adds to the workload's objects, as (kind,
+/// name), for removing them: both colors' Deployments and the preview
+/// Service.
+pub fn objects(workload: &str) -> Vec<(String, String)> {
     Color::BOTH
         .into_iter()
         .map(|c| ("Deployment".to_string(), c.deployment(workload)))
+        .chain([("Service".to_string(), preview(workload))])
         .collect()
+}
+
+/// The preview Service's name.
+pub fn preview(workload: &str) -> String {
+    format!("{workload}-preview")
+}
+
+/// Whether a rendered object is the preview Service.
+pub fn is_preview(object: &Json) -> bool {
+    let workload = object["metadata"]["labels"][super::NAME_LABEL]
+        .as_str()
+        .unwrap_or_default();
+    object["kind"] == "Service" && object["metadata"]["name"] == preview(workload).as_str()
 }
 
 /// The label selector of a color's pods.
@@ -113,6 +129,36 @@ fn template_id(template: &Json) -> String {
 /// Service and the autoscaler on that color.
 pub fn colored(objects: &[Json], color: Color, release: &Release) -> Vec<Json> {
     let routed = routed_by_mesh(objects);
+    // The preview reaches the new version alone, inside the cluster.
+    let preview = objects
+        .iter()
+        .find(|o| o["kind"] == "Service")
+        .filter(|_| release.preview)
+        .map(|service| {
+            let (meta, spec) = (&service["metadata"], &service["spec"]);
+            let ports: Vec<Json> = spec["ports"]
+                .as_array()
+                .into_iter()
+                .flatten()
+                .map(|p| {
+                    let mut port = p.clone();
+                    port.as_object_mut().map(|p| p.remove("nodePort"));
+                    port
+                })
+                .collect();
+            let mut selector = spec["selector"].clone();
+            selector[COLOR_LABEL] = color.name().into();
+            json!({
+                "apiVersion": "v1",
+                "kind": "Service",
+                "metadata": {
+                    "name": preview(meta["name"].as_str().unwrap_or_default()),
+                    "namespace": meta["namespace"],
+                    "labels": meta["labels"],
+                },
+                "spec": {"type": "ClusterIP", "ports": ports, "selector": selector},
+            })
+        });
     objects
         .iter()
         .map(|object| {
@@ -141,6 +187,7 @@ pub fn colored(objects: &[Json], color: Color, release: &Release) -> Vec<Json> {
             }
             o
         })
+        .chain(preview)
         .collect()
 }
 

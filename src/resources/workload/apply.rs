@@ -118,7 +118,7 @@ pub(super) async fn apply_workload(
         && matches!(rollout, Ok(workload::Rollout::Available))
     {
         // Left blue-green: the colors go once the plain Deployment serves.
-        let colors = workload::colors::deployments(name);
+        let colors = workload::colors::objects(name);
         if let Err(e) = workload::delete(client, namespace, &colors, wait.timeout, &wait.stop).await
         {
             return Applied::failed(

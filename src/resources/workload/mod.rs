@@ -458,7 +458,7 @@ impl Resource for Workload {
             // Both colors stand for the one Deployment.
             let name = &model.spec.name;
             objects.retain(|(kind, n)| !(kind == "Deployment" && n == name));
-            objects.extend(workload::colors::deployments(name));
+            objects.extend(workload::colors::objects(name));
         }
         objects.reverse();
         let wait = wait_for(provider, prior, "delete", 5);

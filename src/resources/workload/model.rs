@@ -699,6 +699,8 @@ pub struct Release {
     pub steps: Vec<CanaryStep>,
     /// How long the previous version stays scaled after a switch.
     pub keep_previous: String,
+    /// A Service `NAME-preview` on the new version.
+    pub preview: bool,
 }
 
 impl Default for Release {
@@ -707,6 +709,7 @@ impl Default for Release {
             strategy: BLUE_GREEN.into(),
             steps: Vec::new(),
             keep_previous: "1h".into(),
+            preview: false,
         }
     }
 }

@@ -29,10 +29,11 @@ use crate::resources::common::wait_for;
 /// The Service, the autoscaler and the mesh's routes: what follows the
 /// live color.
 fn follows_live(object: &Json) -> bool {
+    let kind = object["kind"].as_str();
     matches!(
-        object["kind"].as_str(),
+        kind,
         Some("Service" | "HorizontalPodAutoscaler" | "VirtualService")
-    )
+    ) && !colors::is_preview(object)
 }
 
 fn of_kind<'a>(objects: &'a [Json], kind: &str) -> Option<&'a Json> {
@@ -226,9 +227,23 @@ pub(super) async fn release(
     // What the prior configuration had and this one does not (the plain
     // Deployment of a workload released otherwise before) goes once the
     // new color serves.
+    // What a prior release by color added counts too (a preview Service
+    // turned off).
+    let prior_colored = match prior {
+        Some((_, was)) if was.spec.releases_by_color() => colors::colored(
+            &prior_objects,
+            target,
+            &was.spec.rollout.clone().unwrap_or_default(),
+        ),
+        _ => prior_objects.clone(),
+    };
     let mut kept = workload::identities(&colored);
-    kept.extend(colors::deployments(name));
-    if let Err(e) = remove_dropped(client, namespace, &prior_objects, &kept, &wait).await {
+    kept.extend(
+        colors::objects(name)
+            .into_iter()
+            .filter(|o| o.0 == "Deployment"),
+    );
+    if let Err(e) = remove_dropped(client, namespace, &prior_colored, &kept, &wait).await {
         return Applied::failed(released(planned, target), e);
     }
     let mut ended = outcome(client, (planned, model), &deployment, rollout, &wait).await;
