@@ -910,7 +910,13 @@ mod tests {
         use super::super::colors::{self, Color, Colors};
         for (_, model) in crate::resources::workload::planned_samples() {
             let objects = colors::comparable(&model.spec);
-            let mut live = super::super::Observed::of(&objects);
+            // A read finds the workload's Service by its name.
+            let found: Vec<Json> = objects
+                .iter()
+                .filter(|o| !colors::is_preview(o))
+                .cloned()
+                .collect();
+            let mut live = super::super::Observed::of(&found);
             // A release by color is read through its colors.
             if model.spec.releases_by_color() {
                 let deployment = live.objects.remove("Deployment");
