@@ -28,7 +28,7 @@ fn canary(image: &str) -> String {
         image,
         r#"{
     strategy = "canary"
-    steps    = [{ weight = 25, pause = "3s" }, { weight = 50, pause = "1s" }, { weight = 75 }]
+    steps    = [{ weight = 25, pause = "3s" }, { weight = 50, pause = "1s" }, { weight = 75, pause = "1s" }]
   }"#,
     )
 }
@@ -49,8 +49,8 @@ resource "genesis_workload" "api" {{
 
   progress_deadline_seconds = 5
   timeouts {{
-    create = "20s"
-    update = "20s"
+    create = "60s"
+    update = "60s"
   }}
 }}
 
@@ -231,6 +231,7 @@ fn watch<T: PartialEq + Clone + std::fmt::Debug>(
 ) -> Vec<T> {
     let mut run = ws.spawn(&["apply", "-input=false", "-auto-approve", "-no-color"]);
     let mut seen: Vec<T> = Vec::new();
+    let mut killed = false;
     let deadline = std::time::Instant::now() + std::time::Duration::from_secs(90);
     while run.try_wait().ok().flatten().is_none() {
         let now = at();
@@ -239,12 +240,18 @@ fn watch<T: PartialEq + Clone + std::fmt::Debug>(
         }
         if stop_at(&now) {
             crate::faults::kill_with_children(run.id());
+            killed = true;
             break;
         }
         assert!(std::time::Instant::now() < deadline, "{seen:?}");
         std::thread::sleep(std::time::Duration::from_millis(50));
     }
-    let _ = run.wait();
+    let status = run.wait();
+    assert!(
+        killed || status.is_ok_and(|s| s.success()),
+        "the watched apply failed; seen: {seen:?}\n{}",
+        ws.run(&["plan", "-input=false", "-no-color"]).stdout
+    );
     let end = at();
     if seen.last() != Some(&end) {
         seen.push(end);
