@@ -3,8 +3,11 @@
 //! ReplicaSets and Pods, namespaces are finalized and the garbage collector
 //! runs), built from the Go module proxy by `scripts/peers kube` at a pinned
 //! release, started on loopback with a throwaway CA and a static token, and
-//! stopped when dropped. No kubelet or scheduler runs: pods stay Pending, so
-//! rollout waits are tested on genesis-sim only.
+//! stopped when dropped. No kubelet or scheduler runs, and pods stay
+//! Pending, unless the test asks for nodes (`start_with_nodes`): then
+//! kube-scheduler places pods on a node that KWOK (sigs.k8s.io/kwok, from
+//! `scripts/peers kwok`) plays the kubelet of, turning them Running and
+//! Ready, so rollouts complete as on a cluster (no container runs).
 
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
@@ -151,6 +154,67 @@ impl ApiServer {
         server
     }
 
+    /// The server with kube-scheduler, and KWOK as the kubelet of one node
+    /// (`kwok-node-0`): Deployments roll out, their pods ready at once.
+    pub fn start_with_nodes() -> ApiServer {
+        let mut server = ApiServer::start();
+        let bin = peer("kube");
+        let kubeconfig = server.kubeconfig_path();
+        let kubeconfig = kubeconfig.to_str().unwrap().to_string();
+        server.spawn(
+            &bin,
+            "kube-scheduler",
+            &[
+                &format!("--kubeconfig={kubeconfig}"),
+                "--leader-elect=false",
+                "--secure-port=0",
+            ],
+        );
+        let kwok = peer("kwok");
+        let stages = crate::harness::peer_part("kwok", "kwok-stages");
+        server.spawn_program(
+            &kwok,
+            "kwok",
+            &[
+                &format!("--kubeconfig={kubeconfig}"),
+                &format!("--config={}", stages.display()),
+                "--manage-all-nodes=false",
+                "--manage-nodes-with-annotation-selector=kwok.x-k8s.io/node=fake",
+                "--cidr=10.244.0.0/16",
+                "--node-ip=10.0.0.10",
+                "--server-address=",
+            ],
+        );
+        let node = serde_json::json!({
+            "apiVersion": "v1",
+            "kind": "Node",
+            "metadata": {
+                "name": "kwok-node-0",
+                "annotations": {"kwok.x-k8s.io/node": "fake"},
+                "labels": {"kubernetes.io/hostname": "kwok-node-0", "type": "kwok"},
+            },
+        });
+        let file = server.dir.path().join("node.json");
+        std::fs::write(&file, node.to_string()).unwrap();
+        server.kubectl(&["apply", "-f", file.to_str().unwrap()]);
+        server.eventually("the KWOK node is ready", || {
+            let node = server.get("", "node", "kwok-node-0");
+            let ready = node.as_ref().is_some_and(|n| {
+                n["status"]["conditions"]
+                    .as_array()
+                    .into_iter()
+                    .flatten()
+                    .any(|c| c["type"] == "Ready" && c["status"] == "True")
+            });
+            if ready {
+                Ok(())
+            } else {
+                Err(format!("{node:?}\n{}", server.log_tail("kwok")))
+            }
+        });
+        server
+    }
+
     /// genesis-sim whose GKE clusters all publish this server as their
     /// Kubernetes API: the control plane simulated, the API server real.
     pub fn behind_simulated_gke(&self) -> Sim {
@@ -164,14 +228,19 @@ impl ApiServer {
     }
 
     fn spawn(&mut self, bin: &Path, name: &'static str, args: &[&str]) {
+        self.spawn_program(&bin.join(name), name, args);
+    }
+
+    /// Starts `program`, logging to `NAME.log`.
+    fn spawn_program(&mut self, program: &Path, name: &'static str, args: &[&str]) {
         let log = std::fs::File::create(self.dir.path().join(format!("{name}.log"))).unwrap();
-        let child = Command::new(bin.join(name))
+        let child = Command::new(program)
             .args(args)
             .stdin(Stdio::null())
             .stdout(log.try_clone().unwrap())
             .stderr(log)
             .spawn()
-            .unwrap_or_else(|e| panic!("{name} from scripts/peers kube cannot start: {e}"));
+            .unwrap_or_else(|e| panic!("{name} from scripts/peers cannot start: {e}"));
         self.children.push((name, child));
     }
 

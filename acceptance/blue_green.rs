@@ -7,6 +7,8 @@
 //! colors back. Canary: the new color's pods and the shared Service follow
 //! the steps; a failing canary rolls back and fails the apply with the
 //! pods' reason; an apply killed between steps is taken up by the next.
+//! Analysis: a version whose pods answer the check with an error never
+//! gets all the traffic.
 
 use serde_json::Value as Json;
 
@@ -224,7 +226,7 @@ fn moment(sim: &Sim, color: &str) -> (i64, String) {
 
 /// Runs an apply, noting each distinct moment (`at`) until it ends, or
 /// until `stop_at` says to kill it.
-fn watch<T: PartialEq + Clone + std::fmt::Debug>(
+pub(crate) fn watch<T: PartialEq + Clone + std::fmt::Debug>(
     ws: &Workspace,
     at: impl Fn() -> T,
     stop_at: impl Fn(&T) -> bool,
@@ -332,6 +334,86 @@ fn canary_releases_move_traffic_in_steps_and_roll_back_on_failure() {
 
         ws.run(&["destroy", "-input=false", "-auto-approve"]).ok();
         assert!(deployment(&sim, "blue").is_null() && deployment(&sim, "green").is_null());
+    });
+}
+
+/// How many GETs went through the pod proxy.
+fn analyses(sim: &Sim) -> u64 {
+    sim.state()["requests"]["kube GET pods/proxy"]
+        .as_u64()
+        .unwrap_or(0)
+}
+
+#[test]
+fn releases_move_traffic_only_to_a_version_that_passes_its_analysis() {
+    each_terraform(|tf| {
+        let sim = Sim::start();
+        let apply = ["apply", "-input=false", "-auto-approve", "-no-color"];
+        let analysis = r#"analysis = { path = "/healthz?window=1m" }"#;
+        let canary = |image: &str| {
+            release(
+                image,
+                &format!(
+                    r#"{{
+    strategy = "canary"
+    steps    = [{{ weight = 25, pause = "1s" }}, {{ weight = 50, pause = "1s" }}]
+    {analysis}
+  }}"#
+                ),
+            )
+        };
+        let blue_green = |image: &str| {
+            release(
+                image,
+                &format!(r#"{{ strategy = "blue-green", {analysis} }}"#),
+            )
+        };
+        let ws = Workspace::new(tf, &[("main.tf", &canary("nginx:1.27"))]).against(&sim);
+        ws.run(&apply).ok();
+        assert_eq!(live(&sim), "blue");
+        assert!(analyses(&sim) >= 4, "each of the 4 pods was asked");
+
+        // Its pods get ready but answer the check with 503: the first
+        // step rolls back, with the answer.
+        ws.write("main.tf", &canary("registry.example/api:unhealthy"));
+        let run = ws.run(&apply).assert_no_crash();
+        let text = run.stderr.split_whitespace().collect::<Vec<_>>().join(" ");
+        assert!(
+            !run.status.success()
+                && text.contains("Canary failed")
+                && text.contains("Step 1 (25% of the traffic)")
+                && text.contains("GET /healthz?window=1m")
+                && text.contains("port 8080 answered 503 Service Unavailable: unhealthy"),
+            "{}",
+            run.stderr
+        );
+        assert_eq!(live(&sim), "blue");
+        assert_eq!(deployment(&sim, "green")["spec"]["replicas"], 0);
+        assert_eq!(output(&ws, "live"), "blue");
+
+        // Blue-green checks the whole new version before the switch.
+        ws.write("main.tf", &blue_green("registry.example/api:unhealthy"));
+        let run = ws.run(&apply).assert_no_crash();
+        let both = format!("{}{}", run.stdout, run.stderr);
+        let text = both.split_whitespace().collect::<Vec<_>>().join(" ");
+        assert!(
+            !run.status.success()
+                && text.contains("Analysis failed")
+                && text.contains("apps/api-green")
+                && text.contains("Traffic not switched"),
+            "{both}"
+        );
+        assert_eq!(live(&sim), "blue", "the Service stayed on the live version");
+
+        // A healthy version passes and takes the traffic.
+        ws.write("main.tf", &blue_green("nginx:1.28"));
+        ws.run(&apply).ok();
+        assert_eq!(
+            (live(&sim), image(&sim, "green")),
+            ("green".into(), "nginx:1.28".into())
+        );
+        assert!(!ws.plan_has_changes());
+        ws.run(&["destroy", "-input=false", "-auto-approve"]).ok();
     });
 }
 

@@ -805,6 +805,12 @@ impl Workspace {
 /// API server, tfplugindocs), built by `scripts/peers NAME` at its pinned
 /// version: cached per machine, so only the first call builds.
 pub fn peer(name: &str) -> PathBuf {
+    peer_part(name, name)
+}
+
+/// One of the paths `scripts/peers NAME` prints (`PART=PATH`), for a peer
+/// of several parts (KWOK and its stages).
+pub fn peer_part(name: &str, part: &str) -> PathBuf {
     let script = Path::new(env!("CARGO_MANIFEST_DIR")).join("scripts/peers");
     let out = Command::new(&script)
         .arg(name)
@@ -815,8 +821,8 @@ pub fn peer(name: &str) -> PathBuf {
     let stdout = String::from_utf8_lossy(&out.stdout);
     let path = stdout
         .lines()
-        .find_map(|l| l.strip_prefix(&format!("{name}=")))
-        .unwrap_or_else(|| panic!("scripts/peers {name} prints {name}=PATH"));
+        .find_map(|l| l.strip_prefix(&format!("{part}=")))
+        .unwrap_or_else(|| panic!("scripts/peers {name} prints {part}=PATH"));
     PathBuf::from(path)
 }
 

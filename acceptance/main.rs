@@ -18,6 +18,7 @@ mod quickstart;
 mod registry;
 mod registry_aws;
 mod release;
+mod releases_real;
 mod schema;
 mod secrets;
 mod stateful;

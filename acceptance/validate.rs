@@ -276,6 +276,31 @@ const CASES: &[Case] = &[
         message: "each step gives it more of the traffic",
     },
     Case {
+        name: "an analysis path that is no path",
+        hcl: r#"resource "genesis_workload" "w" {
+  name            = "w"
+  image           = "nginx:1.27"
+  kubeconfig_path = "./kubeconfig"
+  ports           = [{ container_port = 8080 }]
+  service         = { ports = [{ port = 80, target_port = 8080 }] }
+  rollout         = { strategy = "blue-green", analysis = { path = "healthz" } }
+}"#,
+        line: "rollout",
+        message: "is not an HTTP path",
+    },
+    Case {
+        name: "an analysis with no port to ask",
+        hcl: r#"resource "genesis_workload" "w" {
+  name            = "w"
+  image           = "nginx:1.27"
+  kubeconfig_path = "./kubeconfig"
+  service         = { ports = [{ port = 80 }] }
+  rollout         = { strategy = "blue-green", analysis = { path = "/healthz" } }
+}"#,
+        line: "rollout",
+        message: "set analysis.port",
+    },
+    Case {
         name: "external secret files without external secrets",
         hcl: r#"resource "genesis_workload" "w" {
   name                        = "w"

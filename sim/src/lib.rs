@@ -61,6 +61,10 @@ pub struct Config {
     pub rollout_time: Duration,
     /// Images containing one of these never become ready.
     pub failing_images: Vec<String>,
+    /// Pods with images containing one of these run and turn ready, but
+    /// answer every HTTP request through the API server's pod proxy with
+    /// 503 (a version whose own health check fails).
+    pub unhealthy_images: Vec<String>,
     /// Upper bound on deployments' progress deadlines.
     pub progress_deadline_cap: Option<Duration>,
     /// Where to keep the simulated state across restarts.
@@ -91,6 +95,7 @@ impl Default for Config {
             seed: 1,
             rollout_time: Duration::ZERO,
             failing_images: vec!["does-not-exist".to_string(), ":broken".to_string()],
+            unhealthy_images: vec![":unhealthy".to_string()],
             progress_deadline_cap: None,
             state_file: None,
             aws_credentials: vec![("testing".to_string(), "testing".to_string())],

@@ -23,6 +23,9 @@ OPTIONS:
     --failing-image TEXT    Images containing TEXT never become ready and their rollouts end
                             in ProgressDeadlineExceeded (repeatable; default: does-not-exist
                             and :broken).
+    --unhealthy-image TEXT  Pods of images containing TEXT turn ready but answer HTTP
+                            requests through the API server's pod proxy with 503
+                            (repeatable; default: :unhealthy).
     --progress-deadline SECS  Cap on deployments' progressDeadlineSeconds (default: none).
     --state-file PATH       Keep the simulated state in PATH (saved every half second when it
                             changed, restored at start with the same cluster endpoints and CAs),
@@ -43,6 +46,7 @@ fn parse(args: &[String]) -> Result<Option<genesis_sim::Config>, String> {
     let mut tokens = Vec::new();
     let mut aws_credentials = Vec::new();
     let mut failing = Vec::new();
+    let mut unhealthy = Vec::new();
     let mut i = 0;
     while i < args.len() {
         let flag = args[i].as_str();
@@ -87,6 +91,7 @@ fn parse(args: &[String]) -> Result<Option<genesis_sim::Config>, String> {
                 config.rollout_time = Duration::from_secs_f64(secs.clamp(0.0, 3600.0));
             }
             "--failing-image" => failing.push(value()?),
+            "--unhealthy-image" => unhealthy.push(value()?),
             "--state-file" => config.state_file = Some(value()?.into()),
             "--progress-deadline" => {
                 let secs: f64 = value()?
@@ -111,6 +116,9 @@ fn parse(args: &[String]) -> Result<Option<genesis_sim::Config>, String> {
     }
     if !failing.is_empty() {
         config.failing_images = failing;
+    }
+    if !unhealthy.is_empty() {
+        config.unhealthy_images = unhealthy;
     }
     Ok(Some(config))
 }

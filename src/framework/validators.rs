@@ -267,6 +267,17 @@ pub fn duration(v: &Value) -> Result<(), String> {
     })
 }
 
+/// An HTTP request path: from `/`, with no spaces or fragment.
+pub fn http_path(v: &Value) -> Result<(), String> {
+    let Some(s) = v.as_str() else { return Ok(()) };
+    if !s.starts_with('/') || s.contains(|c: char| c.is_whitespace() || c == '#') {
+        return Err(format!(
+            "{s:?} is not an HTTP path: start it with / and leave out spaces and fragments, such as \"/healthz\" or \"/check?window=5m\"."
+        ));
+    }
+    Ok(())
+}
+
 /// A duration as Go writes them (`1h`, `2h30m`, `10s`, `0`), for fields
 /// read by Go controllers: units up to hours, no days.
 pub fn go_duration(v: &Value) -> Result<(), String> {
@@ -359,6 +370,16 @@ mod tests {
         }
         for bad in ["1d", "", "h", "10", "5 m", "1hour"] {
             assert!(go_duration(&Value::from(bad)).is_err(), "{bad}");
+        }
+    }
+
+    #[test]
+    fn http_paths_start_with_a_slash() {
+        for ok in ["/", "/healthz", "/check?window=5m"] {
+            assert!(http_path(&Value::from(ok)).is_ok(), "{ok}");
+        }
+        for bad in ["healthz", "", "/a b", "/a#b"] {
+            assert!(http_path(&Value::from(bad)).is_err(), "{bad}");
         }
     }
 

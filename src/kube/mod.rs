@@ -4,6 +4,7 @@
 
 pub mod addons;
 pub mod namespaces;
+pub mod owned;
 pub mod secret_stores;
 pub mod storage_classes;
 pub mod workload;
@@ -150,8 +151,13 @@ pub async fn connect_kubeconfig(
 }
 
 /// The client for `config`, naming itself in the User-Agent (the API
-/// server's audit log records it) as kubectl does.
+/// server's audit log records it) as kubectl does. kube-rs's own retries
+/// are off: every call goes through `retried`, which keeps to the
+/// operation's deadline and to Terraform's stop, where kube-rs would back
+/// off for minutes on a 503; and an application's own 503, answered
+/// through the pod proxy to a release's analysis, is its answer.
 fn client(mut config: kube::Config) -> Result<kube::Client, KubeError> {
+    config.default_retry = false;
     config.headers.push((
         http::header::USER_AGENT,
         http::HeaderValue::from_static(concat!(

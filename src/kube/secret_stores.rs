@@ -9,11 +9,11 @@
 
 use std::collections::BTreeSet;
 
-use kube::api::{Api, ApiResource, DeleteParams, DynamicObject, ListParams, Patch, PatchParams};
+use kube::api::{Api, ApiResource, DynamicObject, ListParams, Patch, PatchParams};
 use serde_json::{Value as Json, json};
 use tokio_util::sync::CancellationToken;
 
-use super::{FIELD_MANAGER, KubeError, MANAGED_BY, retried};
+use super::{FIELD_MANAGER, KubeError, MANAGED_BY, owned, retried};
 
 /// Where a store reads secrets.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -123,16 +123,6 @@ impl SecretStoreSpec {
     }
 }
 
-fn is_genesis(store: &DynamicObject) -> bool {
-    store
-        .metadata
-        .labels
-        .as_ref()
-        .and_then(|l| l.get(MANAGED_BY.0))
-        .map(String::as_str)
-        == Some(MANAGED_BY.1)
-}
-
 /// Makes the cluster's Genesis stores exactly `wanted`.
 pub async fn reconcile(
     client: &kube::Client,
@@ -146,11 +136,12 @@ pub async fn reconcile(
         let live = retried(stop, || stores.get_opt(&store.name))
             .await
             .map_err(|e| KubeError::from_kube(&call, e))?;
-        if live.as_ref().is_some_and(|l| !is_genesis(l)) {
-            return Err(KubeError::Refused(format!(
-                "ClusterSecretStore {:?} already exists in the cluster and Genesis did not make it (it has no {}={} label); Genesis does not take over stores others manage. Give the store another name, or delete the existing one first",
-                store.name, MANAGED_BY.0, MANAGED_BY.1
-            )));
+        if live.as_ref().is_some_and(|l| !owned::is_ours(&l.metadata)) {
+            return Err(owned::not_ours(
+                "ClusterSecretStore",
+                &store.name,
+                "stores others manage",
+            ));
         }
         let manifest = Patch::Apply(store.manifest());
         retried(stop, || stores.patch(&store.name, &params, &manifest))
@@ -158,23 +149,8 @@ pub async fn reconcile(
             .map_err(|e| KubeError::from_kube(&call, e))?;
     }
     let keep: BTreeSet<&str> = wanted.iter().map(|s| s.name.as_str()).collect();
-    let delete = DeleteParams::default();
-    for existing in managed(client, stop).await? {
-        if keep.contains(existing.name.as_str()) {
-            continue;
-        }
-        match retried(stop, || stores.delete(&existing.name, &delete)).await {
-            Ok(_) => {}
-            Err(kube::Error::Api(s)) if s.code == 404 => {}
-            Err(e) => {
-                return Err(KubeError::from_kube(
-                    &format!("deleting ClusterSecretStore {}", existing.name),
-                    e,
-                ));
-            }
-        }
-    }
-    Ok(())
+    let existing = managed(client, stop).await?.into_iter().map(|s| s.name);
+    owned::delete_dropped(&stores, "ClusterSecretStore", existing, &keep, stop).await
 }
 
 /// The stores Genesis manages in the cluster, as they are now: none where
@@ -184,8 +160,7 @@ pub async fn managed(
     stop: &CancellationToken,
 ) -> Result<Vec<SecretStoreSpec>, KubeError> {
     let stores: Api<DynamicObject> = Api::all_with(client.clone(), &resource());
-    let selector = format!("{}={}", MANAGED_BY.0, MANAGED_BY.1);
-    let listing = ListParams::default().labels(&selector);
+    let listing = ListParams::default().labels(&owned::selector());
     let list = match retried(stop, || stores.list(&listing)).await {
         Ok(list) => list,
         Err(kube::Error::Api(s)) if s.code == 404 => return Ok(Vec::new()),

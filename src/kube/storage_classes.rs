@@ -9,10 +9,10 @@ use std::collections::{BTreeMap, BTreeSet};
 
 use k8s_openapi::api::storage::v1::StorageClass;
 use k8s_openapi::apimachinery::pkg::apis::meta::v1::ObjectMeta;
-use kube::api::{Api, DeleteParams, ListParams, Patch, PatchParams};
+use kube::api::{Api, ListParams, Patch, PatchParams};
 use tokio_util::sync::CancellationToken;
 
-use super::{FIELD_MANAGER, KubeError, MANAGED_BY, retried};
+use super::{FIELD_MANAGER, KubeError, MANAGED_BY, owned, retried};
 
 /// The annotation that makes a class the cluster's default.
 pub const DEFAULT_CLASS: &str = "storageclass.kubernetes.io/is-default-class";
@@ -85,16 +85,6 @@ impl StorageClassSpec {
     }
 }
 
-fn is_genesis(class: &StorageClass) -> bool {
-    class
-        .metadata
-        .labels
-        .as_ref()
-        .and_then(|l| l.get(MANAGED_BY.0))
-        .map(String::as_str)
-        == Some(MANAGED_BY.1)
-}
-
 /// Makes the cluster's Genesis classes exactly `wanted`.
 pub async fn reconcile(
     client: &kube::Client,
@@ -103,25 +93,21 @@ pub async fn reconcile(
 ) -> Result<(), KubeError> {
     let classes: Api<StorageClass> = Api::all(client.clone());
     let params = PatchParams::apply(FIELD_MANAGER).force();
-    let delete = DeleteParams::default();
     for class in wanted {
         let call = format!("applying StorageClass {}", class.name);
         let live = retried(stop, || classes.get_opt(&class.name))
             .await
             .map_err(|e| KubeError::from_kube(&call, e))?;
         if let Some(live) = &live {
-            if !is_genesis(live) {
-                return Err(KubeError::Refused(format!(
-                    "StorageClass {:?} already exists in the cluster and Genesis did not make it (it has no {}={} label); Genesis does not take over classes the cloud or others manage. Give the class another name, or delete the existing one first",
-                    class.name, MANAGED_BY.0, MANAGED_BY.1
-                )));
+            if !owned::is_ours(&live.metadata) {
+                return Err(owned::not_ours(
+                    "StorageClass",
+                    &class.name,
+                    "classes the cloud or others manage",
+                ));
             }
             if StorageClassSpec::of(live).replaced_by(class) {
-                match retried(stop, || classes.delete(&class.name, &delete)).await {
-                    Ok(_) => {}
-                    Err(kube::Error::Api(s)) if s.code == 404 => {}
-                    Err(e) => return Err(KubeError::from_kube(&call, e)),
-                }
+                owned::delete(&classes, "StorageClass", &class.name, stop).await?;
             }
         }
         let manifest = Patch::Apply(class.manifest());
@@ -130,21 +116,8 @@ pub async fn reconcile(
             .map_err(|e| KubeError::from_kube(&call, e))?;
     }
     let keep: BTreeSet<&str> = wanted.iter().map(|c| c.name.as_str()).collect();
-    for existing in managed(client, stop).await? {
-        if !keep.contains(existing.name.as_str()) {
-            match retried(stop, || classes.delete(&existing.name, &delete)).await {
-                Ok(_) => {}
-                Err(kube::Error::Api(s)) if s.code == 404 => {}
-                Err(e) => {
-                    return Err(KubeError::from_kube(
-                        &format!("deleting StorageClass {}", existing.name),
-                        e,
-                    ));
-                }
-            }
-        }
-    }
-    Ok(())
+    let existing = managed(client, stop).await?.into_iter().map(|c| c.name);
+    owned::delete_dropped(&classes, "StorageClass", existing, &keep, stop).await
 }
 
 /// The classes Genesis manages in the cluster, as they are now.
@@ -153,8 +126,7 @@ pub async fn managed(
     stop: &CancellationToken,
 ) -> Result<Vec<StorageClassSpec>, KubeError> {
     let classes: Api<StorageClass> = Api::all(client.clone());
-    let selector = format!("{}={}", MANAGED_BY.0, MANAGED_BY.1);
-    let listing = ListParams::default().labels(&selector);
+    let listing = ListParams::default().labels(&owned::selector());
     let list = retried(stop, || classes.list(&listing))
         .await
         .map_err(|e| KubeError::from_kube("listing StorageClasses", e))?;

@@ -14,3 +14,26 @@ resource "genesis_workload" "api" {
   service           = { type = "LoadBalancer", ports = [{ port = 80, target_port = 8080 }] }
   node_pool_type    = "agent-runtime"
 }
+
+# A canary release: 10%, then 50% of the traffic before all of it; at each
+# step the new pods must stay ready and answer the application's own check.
+resource "genesis_workload" "checkout" {
+  cluster   = genesis_cluster.prod.id
+  namespace = "shop"
+  name      = "checkout"
+  image     = "us-central1-docker.pkg.dev/genesis-project-prod/genesis-images/checkout:2.4.0"
+  replicas  = 10
+
+  ports   = [{ name = "http", container_port = 8080 }]
+  service = { ports = [{ port = 80, target_port = 8080 }] }
+
+  rollout = {
+    strategy = "canary"
+    steps    = [{ weight = 10, pause = "5m" }, { weight = 50, pause = "10m" }]
+    analysis = { path = "/healthz/deep" }
+  }
+
+  timeouts {
+    update = "30m"
+  }
+}

@@ -15,6 +15,7 @@ pub mod jobs;
 pub mod objects;
 pub mod openapi;
 pub mod protobuf;
+mod proxy;
 pub mod quantity;
 pub mod resources;
 pub mod stateful_sets;
@@ -423,6 +424,13 @@ async fn request(
     if let Some(d) = discovery {
         return axum::Json(d).into_response();
     }
+    if let Some(at) = proxy::target(path) {
+        let found = sim.world().kube.get(&cluster).and_then(|k| {
+            let pods = resources::find("", "v1", "pods")?;
+            k.objects.get(pods, at.namespace, at.pod).ok()
+        });
+        return proxy::answer(found.as_ref(), &at, &sim.config.unhealthy_images);
+    }
     let Some(target) = parse_target(path, &custom) else {
         return status_response(&KubeError::path_not_found());
     };
@@ -588,6 +596,9 @@ async fn request(
 /// A short description of a path for fault rules and counters:
 /// `deployments`, `deployments/scale`, `namespaces`...
 fn path_kind(path: &str) -> String {
+    if proxy::target(path).is_some() {
+        return "pods/proxy".into();
+    }
     match parse_target(path, &[]) {
         Some(t) => match t.subresource {
             Some(s) => format!("{}/{s}", t.rt.plural),

@@ -223,6 +223,22 @@ pub fn comparable(spec: &crate::resources::workload::WorkloadSpec) -> Vec<Json> 
     }
 }
 
+async fn get(
+    client: &kube::Client,
+    namespace: &str,
+    kind: &'static str,
+    object: String,
+    stop: &CancellationToken,
+) -> Result<Option<Json>, KubeError> {
+    let Some(api) = api(client, kind, namespace) else {
+        return Ok(None);
+    };
+    retried(stop, || api.get_opt(&object))
+        .await
+        .map(|o| o.map(|o| serde_json::to_value(o).unwrap_or_default()))
+        .map_err(|e| KubeError::from_kube(&format!("reading {kind} {object}"), e))
+}
+
 /// What the cluster says of a blue-green workload's colors.
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct Colors {
@@ -242,28 +258,56 @@ impl Colors {
         name: &str,
         stop: &CancellationToken,
     ) -> Result<Colors, KubeError> {
-        let get = |kind: &'static str, object: String| async move {
-            let Some(api) = api(client, kind, namespace) else {
-                return Ok(None);
-            };
-            retried(stop, || api.get_opt(&object))
-                .await
-                .map(|o| o.map(|o| serde_json::to_value(o).unwrap_or_default()))
-                .map_err(|e| KubeError::from_kube(&format!("reading {kind} {object}"), e))
-        };
-        let (service, blue, green) = tokio::try_join!(
-            get("Service", name.to_string()),
-            get("Deployment", Color::Blue.deployment(name)),
-            get("Deployment", Color::Green.deployment(name)),
+        let (service, colors) = tokio::try_join!(
+            get(client, namespace, "Service", name.to_string(), stop),
+            Colors::read_deployments(client, namespace, name, stop),
         )?;
-        let live = service
-            .as_ref()
-            .and_then(|s| {
-                let selected = s["spec"]["selector"][COLOR_LABEL].as_str();
-                selected.or(s["metadata"]["annotations"][LIVE].as_str())
-            })
-            .and_then(Color::parse);
-        Ok(Colors { live, blue, green })
+        Ok(Colors {
+            live: Colors::live_in(service.as_ref()),
+            ..colors
+        })
+    }
+
+    /// Reads both Deployments; `live` is left to the caller, who has read
+    /// the Service (`live_in`).
+    pub async fn read_deployments(
+        client: &kube::Client,
+        namespace: &str,
+        name: &str,
+        stop: &CancellationToken,
+    ) -> Result<Colors, KubeError> {
+        let (blue, green) = tokio::try_join!(
+            get(
+                client,
+                namespace,
+                "Deployment",
+                Color::Blue.deployment(name),
+                stop
+            ),
+            get(
+                client,
+                namespace,
+                "Deployment",
+                Color::Green.deployment(name),
+                stop
+            ),
+        )?;
+        Ok(Colors {
+            live: None,
+            blue,
+            green,
+        })
+    }
+
+    /// The color a Service sends traffic to: the one it selects, or
+    /// (sharing it in a canary step, or through the mesh) the one marked
+    /// live.
+    pub fn live_in(service: Option<&Json>) -> Option<Color> {
+        let s = service?;
+        let selected = s["spec"]["selector"][COLOR_LABEL].as_str();
+        selected
+            .or(s["metadata"]["annotations"][LIVE].as_str())
+            .and_then(Color::parse)
     }
 
     pub fn deployment(&self, color: Color) -> Option<&Json> {

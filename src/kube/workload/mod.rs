@@ -2,6 +2,7 @@
 //! (`render`), read back from what the cluster holds (`read`), applied with
 //! server-side apply, waited on, observed and deleted.
 
+pub mod analysis;
 mod claims;
 pub mod colors;
 mod custom;
@@ -11,7 +12,8 @@ mod read;
 mod render;
 
 pub use crate::kube::addons::{Addon, serves};
-pub use claims::{VOLUME_LABEL, WHEN_DELETED, deletable, expand_claims, remake_pending_claims};
+use claims::remake_pending_claims;
+pub use claims::{VOLUME_LABEL, WHEN_DELETED, deletable, expand_claims};
 pub use external_secrets::{Sync, target as external_secrets_target};
 pub use mesh::weighted as mesh_weighted;
 pub use read::{ours, spec_of};
@@ -79,6 +81,19 @@ fn api(
         namespace,
         &resource,
     ))
+}
+
+/// Applies `objects`, a new rendering of a workload that was rendered
+/// `prior`: volume claims still pending at another size are made again
+/// first (`remake_pending_claims`).
+pub async fn apply_over(
+    client: &kube::Client,
+    (prior, objects): (&[Json], &[Json]),
+    timeout: std::time::Duration,
+    stop: &CancellationToken,
+) -> Result<(), crate::kube::KubeError> {
+    remake_pending_claims(client, (prior, objects), timeout, stop).await?;
+    apply(client, objects, stop).await
 }
 
 /// Applies every object with server-side apply (field manager `genesis`).
@@ -715,7 +730,12 @@ pub async fn observe(
     }
     // No Deployment of the workload's name: a blue-green one has two.
     let colors = if out.controller().is_none() && kinds.contains(&"Deployment") {
-        let colors = colors::Colors::read(client, namespace, name, stop).await?;
+        // Their live color is the Service's, read below with the others.
+        let colors = if kinds.contains(&"Service") {
+            colors::Colors::read_deployments(client, namespace, name, stop).await?
+        } else {
+            colors::Colors::read(client, namespace, name, stop).await?
+        };
         let pods = |d: &Json| d["spec"]["template"]["spec"]["serviceAccountName"].clone();
         if let Some(sa) = [&colors.blue, &colors.green]
             .into_iter()
@@ -753,7 +773,10 @@ pub async fn observe(
             out.objects.insert(kind, object);
         }
     }
-    if let Some(colors) = colors {
+    if let Some(mut colors) = colors {
+        if kinds.contains(&"Service") {
+            colors.live = colors::Colors::live_in(out.objects.get("Service"));
+        }
         colors::uncolor(&mut out, name, &colors);
     }
     Ok(out)

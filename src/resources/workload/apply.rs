@@ -67,17 +67,7 @@ pub(super) async fn apply_workload(
         Ok(())
     } else {
         let timeout = wait_for(provider, planned, op, 10).timeout;
-        match workload::remake_pending_claims(
-            client,
-            (&prior_objects, &objects),
-            timeout,
-            &provider.stop,
-        )
-        .await
-        {
-            Ok(()) => workload::apply(client, &objects, &provider.stop).await,
-            Err(e) => Err(e),
-        }
+        workload::apply_over(client, (&prior_objects, &objects), timeout, &provider.stop).await
     };
     if let Err(e) = applied {
         // A create that applied some objects before failing keeps them in

@@ -701,6 +701,9 @@ pub struct Release {
     pub keep_previous: String,
     /// A Service `NAME-preview` on the new version.
     pub preview: bool,
+    /// An HTTP check of the new version's pods before traffic moves.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub analysis: Option<Analysis>,
 }
 
 impl Default for Release {
@@ -710,6 +713,7 @@ impl Default for Release {
             steps: Vec::new(),
             keep_previous: "1h".into(),
             preview: false,
+            analysis: None,
         }
     }
 }
@@ -728,6 +732,28 @@ impl Default for CanaryStep {
         CanaryStep {
             weight: 0,
             pause: "0s".into(),
+        }
+    }
+}
+
+/// `rollout.analysis`: a GET that each ready pod of the new version must
+/// answer with a 2xx status.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(default)]
+pub struct Analysis {
+    pub path: String,
+    /// `None`: the first of the workload's ports.
+    pub port: Option<i64>,
+    /// How long one answer may take.
+    pub timeout: String,
+}
+
+impl Default for Analysis {
+    fn default() -> Self {
+        Analysis {
+            path: "/".into(),
+            port: None,
+            timeout: "5s".into(),
         }
     }
 }

@@ -21,6 +21,7 @@ use crate::framework::resource::Applied;
 use crate::framework::validators::parse_duration;
 use crate::framework::value::Value;
 use crate::kube::KubeError;
+use crate::kube::workload::analysis::Check as Analysis;
 use crate::kube::workload::colors::{self, Color, Colors};
 use crate::kube::workload::{self, Rollout};
 use crate::provider::ProviderContext;
@@ -76,12 +77,16 @@ pub(super) async fn release(
     };
 
     // The plan showed the previous version scaled down once its time passed.
+    let mut kept_until = live.previous_kept_until();
     if let Some(previous) = live.expired_previous(Timestamp::now())
         && previous != target
-        && let Err(e) =
-            colors::scale(client, namespace, &previous.deployment(name), 0, &wait.stop).await
     {
-        return unswitched(error("Failed to scale down the previous version", e), false);
+        if let Err(e) =
+            colors::scale(client, namespace, &previous.deployment(name), 0, &wait.stop).await
+        {
+            return unswitched(error("Failed to scale down the previous version", e), false);
+        }
+        kept_until = None;
     }
 
     // The full count of the new color: the configuration's, else (with an
@@ -96,20 +101,24 @@ pub(super) async fn release(
         serving.max(spec.autoscaling.as_ref().map_or(1, |a| a.min_replicas))
     });
     let prior_objects = prior.map_or_else(Vec::new, |(_, was)| workload::render(&was.spec));
+    // The prior objects as they would be on `target`.
+    let prior_colored = match prior {
+        Some((_, was)) if was.spec.releases_by_color() => colors::colored(
+            &prior_objects,
+            target,
+            &was.spec.rollout.clone().unwrap_or_default(),
+        ),
+        _ => prior_objects.clone(),
+    };
     let unchanged = !switching
-        && prior.is_some_and(|(_, was)| {
-            let before = colors::colored(
-                &prior_objects,
-                target,
-                &was.spec.rollout.clone().unwrap_or_default(),
-            );
-            was.spec.releases_by_color() && workload::same_objects(&before, &colored)
-        });
+        && prior.is_some_and(|(_, was)| was.spec.releases_by_color())
+        && workload::same_objects(&prior_colored, &colored);
     if !unchanged {
         // Until the new color is ready, the Service and the autoscaler stay
-        // on the live one; a canary starts with its first step's pods (an
-        // autoscaled one is scaled to them below: its count is never
-        // applied, lest the next apply, which leaves it out, reset it).
+        // on the live one; a canary starts with its first step's pods,
+        // lest all of them start at once (an autoscaled one's count is
+        // never applied, lest the next apply, which leaves it out, reset
+        // it: its steps scale it).
         let staged: Vec<Json> = colored
             .iter()
             .filter(|o| !switching || !follows_live(o))
@@ -122,27 +131,10 @@ pub(super) async fn release(
                 _ => o.clone(),
             })
             .collect();
-        let applied = match workload::remake_pending_claims(
-            client,
-            (&prior_objects, &objects),
-            wait.timeout,
-            &wait.stop,
-        )
-        .await
-        {
-            Ok(()) => workload::apply(client, &staged, &wait.stop).await,
-            Err(e) => Err(e),
-        };
+        let applied =
+            workload::apply_over(client, (&prior_objects, &staged), wait.timeout, &wait.stop).await;
         if let Err(e) = applied {
             return unswitched(error("Failed to apply the workload", e), true);
-        }
-    }
-    if let Some(step) = steps.first()
-        && spec.autoscaling.is_some()
-    {
-        let (deployment, count) = (target.deployment(name), step_count(full, step));
-        if let Err(e) = colors::scale(client, namespace, &deployment, count, &wait.stop).await {
-            return unswitched(error("Failed to scale the new version", e), true);
         }
     }
     if let Err(failed) = sync_secrets(client, (planned, model), &wait).await {
@@ -150,6 +142,14 @@ pub(super) async fn release(
     }
     let deployment = target.deployment(name);
     let workload = (namespace.as_str(), name.as_str());
+    let analysis = setting.analysis.as_ref().map(|a| Analysis {
+        path: &a.path,
+        port: a
+            .port
+            .or_else(|| spec.ports.first().map(|p| p.container_port))
+            .unwrap_or(80),
+        timeout: Duration::from_secs_f64(parse_duration(&a.timeout).unwrap_or(5.0)),
+    });
     let canary = live
         .live
         .filter(|_| !steps.is_empty())
@@ -160,6 +160,7 @@ pub(super) async fn release(
             target,
             colored: &colored,
             serving: colors::colored(&objects, serving, &setting),
+            analysis: analysis.as_ref(),
             wait: &wait,
         });
     if let Some(canary) = &canary
@@ -189,12 +190,28 @@ pub(super) async fn release(
         &wait.stop,
     )
     .await;
-    if !matches!(rollout, Ok(Rollout::Available)) {
-        let ended = outcome(client, (planned, model), &deployment, rollout, &wait).await;
-        if !switching {
-            return ended;
+    // The new version, ready, passes its analysis before traffic moves.
+    let analyzed = match (&analysis, &rollout) {
+        (Some(check), Ok(Rollout::Available)) if switching => {
+            let selector = colors::pods(name, target.name());
+            workload::analysis::run(client, namespace, &selector, check, &wait.stop).await
         }
-        let mut failed = ended.diagnostics;
+        _ => Ok(()),
+    };
+    if !matches!(rollout, Ok(Rollout::Available)) || analyzed.is_err() {
+        let mut failed = match analyzed {
+            Err(reason) => Diagnostics::from(Diagnostic::error(
+                "Analysis failed",
+                format!("The new version {namespace}/{deployment}: {reason}."),
+            )),
+            Ok(()) => {
+                let ended = outcome(client, (planned, model), &deployment, rollout, &wait).await;
+                if !switching {
+                    return ended;
+                }
+                ended.diagnostics
+            }
+        };
         // After a canary's steps, the traffic they moved goes back.
         let rolled_back = match &canary {
             Some(canary) => canary.roll_back().await,
@@ -216,27 +233,20 @@ pub(super) async fn release(
         }
         return unswitched(failed, true);
     }
-    if switching
-        && let Err(e) = switch(client, workload, &live, (target, &colored), &setting, &wait).await
-    {
-        return unswitched(
-            error("Failed to switch traffic to the new version", e),
-            true,
-        );
+    if switching {
+        match switch(client, workload, &live, (target, &colored), &setting, &wait).await {
+            Ok(until) => kept_until = until,
+            Err(e) => {
+                return unswitched(
+                    error("Failed to switch traffic to the new version", e),
+                    true,
+                );
+            }
+        }
     }
     // What the prior configuration had and this one does not (the plain
-    // Deployment of a workload released otherwise before) goes once the
-    // new color serves.
-    // What a prior release by color added counts too (a preview Service
-    // turned off).
-    let prior_colored = match prior {
-        Some((_, was)) if was.spec.releases_by_color() => colors::colored(
-            &prior_objects,
-            target,
-            &was.spec.rollout.clone().unwrap_or_default(),
-        ),
-        _ => prior_objects.clone(),
-    };
+    // Deployment of a workload released otherwise before, a preview
+    // Service turned off) goes once the new color serves.
     let mut kept = workload::identities(&colored);
     kept.extend(
         colors::objects(name)
@@ -247,8 +257,6 @@ pub(super) async fn release(
         return Applied::failed(released(planned, target), e);
     }
     let mut ended = outcome(client, (planned, model), &deployment, rollout, &wait).await;
-    let now = Colors::read(client, namespace, name, &wait.stop).await;
-    let kept_until = now.ok().and_then(|c| c.previous_kept_until());
     ended.state.set_attr("live_color", target.name().into());
     ended
         .state
@@ -272,6 +280,7 @@ struct Canary<'a> {
     colored: &'a [Json],
     /// The objects as the live color has them, to roll back to.
     serving: Vec<Json>,
+    analysis: Option<&'a Analysis<'a>>,
     wait: &'a Wait,
 }
 
@@ -308,20 +317,19 @@ impl Canary<'_> {
         Ok(())
     }
 
-    /// One step: the new color's share of pods ready, the Service on both
-    /// colors, then the pause, in which its pods must stay ready and not
-    /// restart.
+    /// One step: the new color's share of pods ready (and analyzed), the
+    /// Service on both colors, then the pause, in which its pods must stay
+    /// ready and not restart, and at whose end they are analyzed again.
     async fn step(&self, n: usize, step: &CanaryStep, full: i64) -> Result<(), String> {
         let (namespace, name) = self.workload;
         let deployment = self.target.deployment(name);
         let count = step_count(full, step);
         let (client, stop) = (self.client, &self.wait.stop);
-        if n > 0 {
-            colors::scale(client, namespace, &deployment, count, stop)
-                .await
-                .map_err(|e| e.to_string())?;
-        }
+        colors::scale(client, namespace, &deployment, count, stop)
+            .await
+            .map_err(|e| e.to_string())?;
         self.ready(&deployment).await?;
+        self.analyze().await?;
         // Through the mesh, the step's weight exactly; else the Service
         // reaches both colors and traffic follows the pods.
         let shares = match of_kind(self.colored, "VirtualService") {
@@ -360,7 +368,20 @@ impl Canary<'_> {
             }
             self.ready(&deployment).await?;
         }
+        if !pause.is_zero() {
+            self.analyze().await?;
+        }
         Ok(())
+    }
+
+    /// The analysis of the new color's ready pods, when one is configured.
+    async fn analyze(&self) -> Result<(), String> {
+        let Some(check) = self.analysis else {
+            return Ok(());
+        };
+        let (namespace, name) = self.workload;
+        let selector = colors::pods(name, self.target.name());
+        workload::analysis::run(self.client, namespace, &selector, check, &self.wait.stop).await
     }
 
     /// Waits until the new color's pods are ready and available, or says
@@ -416,6 +437,7 @@ impl Canary<'_> {
 
 /// Moves traffic to `target`: the live color is marked with how long it
 /// stays scaled, then the Service and the autoscaler follow `target`.
+/// Returns the mark, unless the previous color is scaled down at once.
 async fn switch(
     client: &kube::Client,
     (namespace, name): (&str, &str),
@@ -423,8 +445,9 @@ async fn switch(
     (target, colored): (Color, &[Json]),
     setting: &Release,
     wait: &Wait,
-) -> Result<(), KubeError> {
+) -> Result<Option<String>, KubeError> {
     let previous = live.live.filter(|c| *c != target);
+    let mut kept_until = None;
     if let Some(previous) = previous {
         let until = colors::kept_until(Timestamp::now(), &setting.keep_previous);
         colors::keep(
@@ -435,6 +458,7 @@ async fn switch(
             &wait.stop,
         )
         .await?;
+        kept_until = Some(until);
     }
     let following: Vec<Json> = colored
         .iter()
@@ -446,8 +470,9 @@ async fn switch(
         && parse_duration(&setting.keep_previous).unwrap_or(0.0) <= 0.0
     {
         colors::scale(client, namespace, &previous.deployment(name), 0, &wait.stop).await?;
+        kept_until = None;
     }
-    Ok(())
+    Ok(kept_until)
 }
 
 /// The planned state on `target`, for a failure after the switch.

@@ -470,6 +470,23 @@ pub fn schema() -> Schema {
                     .default("1h")
                     .validate(validators::duration)
                     .describe("How long the previous version stays scaled after a switch (`1h`, the default; `0s` scales it down at once). Until then, re-applying its image switches back at once, with no new pods; the first apply after it scales it to zero, and the plan shows that apply (`previous_kept_until`)."),
+                Attribute::object(
+                    "analysis",
+                    vec![
+                        Attribute::string("path")
+                            .required()
+                            .validate(validators::http_path)
+                            .describe("The path asked, from `/` (a query string is passed on): `/healthz/deep`, or an endpoint of the application that answers 2xx while the version is healthy by its own measure (error rate, latency)."),
+                        Attribute::number("port")
+                            .validate(validators::int_between(1, 65_535))
+                            .describe("The container port asked; by default the first of `ports`."),
+                        Attribute::string("timeout")
+                            .default("5s")
+                            .validate(validators::duration)
+                            .describe("How long one answer may take."),
+                    ],
+                )
+                .describe("An HTTP check of the new version before traffic moves to it: every ready pod of the new version is asked `GET path` through the API server's pod proxy (Terraform needs no network path to the pods, only the `pods/proxy` permission) and must answer 2xx; a pod is asked up to three times, two seconds apart. Blue-green checks once all the new pods are ready, before the switch; a canary at each step, once its pods are ready and again at the end of its pause. A failing check fails the release as a failing pod does: the canary rolls back, blue-green keeps traffic on the live version, and the error gives the pod's answer."),
             ],
         )
         .describe("A release driven by the apply itself, with no controller to install (Deployments with a `service`). Without it, a new version is the Deployment's rolling update (`strategy`)."),

@@ -283,6 +283,19 @@ pub(super) fn validate_rollout(config: &Value, diags: &mut Diagnostics) {
             format!("A {strategy} release switches traffic only once the new version is ready, so its apply always waits: remove wait_for_rollout = false."),
         );
     }
+    let analysis = rollout.get("analysis");
+    let ports = config.get("ports");
+    if analysis.is_set()
+        && analysis.get("port").is_null()
+        && !ports.is_unknown()
+        && ports.elements().is_empty()
+    {
+        diags.attribute_error(
+            AttributePath::attr("rollout").join("analysis").join("port"),
+            "The analysis needs a port",
+            "The workload has no ports to ask by default: set analysis.port to the container port that serves the check.",
+        );
+    }
     let steps = rollout.get("steps");
     let at = AttributePath::attr("rollout").join("steps");
     match (strategy, steps.elements().len()) {
