@@ -161,16 +161,9 @@ fn blue_green_releases_switch_only_to_a_ready_version() {
 
         // A version that never gets ready never gets traffic.
         ws.write("main.tf", &config("registry.example/api:broken", "1h"));
-        let run = ws.run(&apply).assert_no_crash();
-        // Terraform writes warnings to stdout, errors to stderr.
-        let both = format!("{}{}", run.stdout, run.stderr);
-        let text = both.split_whitespace().collect::<Vec<_>>().join(" ");
-        assert!(
-            !run.status.success()
-                && text.contains("Traffic not switched")
-                && text.contains("apps/api-blue")
-                && text.contains("ImagePullBackOff"),
-            "{both}"
+        apply_fails_saying(
+            &ws,
+            &["Traffic not switched", "apps/api-blue", "ImagePullBackOff"],
         );
         assert_eq!(live(&sim), "blue", "the Service stayed on the live version");
         assert_eq!(
@@ -293,16 +286,14 @@ fn canary_releases_move_traffic_in_steps_and_roll_back_on_failure() {
 
         // A canary that never gets ready: rolled back, with the pods' reason.
         ws.write("main.tf", &canary("registry.example/api:broken"));
-        let run = ws.run(&apply).assert_no_crash();
-        let text = run.stderr.split_whitespace().collect::<Vec<_>>().join(" ");
-        assert!(
-            !run.status.success()
-                && text.contains("Canary failed")
-                && text.contains("Step 1 (25% of the traffic)")
-                && text.contains("ImagePullBackOff")
-                && text.contains("sends all traffic to apps/api-green again"),
-            "{}",
-            run.stderr
+        apply_fails_saying(
+            &ws,
+            &[
+                "Canary failed",
+                "Step 1 (25% of the traffic)",
+                "ImagePullBackOff",
+                "sends all traffic to apps/api-green again",
+            ],
         );
         assert_eq!(live(&sim), "green");
         assert_eq!(
@@ -335,6 +326,21 @@ fn canary_releases_move_traffic_in_steps_and_roll_back_on_failure() {
         ws.run(&["destroy", "-input=false", "-auto-approve"]).ok();
         assert!(deployment(&sim, "blue").is_null() && deployment(&sim, "green").is_null());
     });
+}
+
+/// Runs an apply that must fail, saying each of `phrases`: Terraform
+/// writes warnings to stdout, errors to stderr.
+fn apply_fails_saying(ws: &Workspace, phrases: &[&str]) {
+    let run = ws
+        .run(&["apply", "-input=false", "-auto-approve", "-no-color"])
+        .assert_no_crash();
+    let both = format!("{}{}", run.stdout, run.stderr);
+    let text = both.split_whitespace().collect::<Vec<_>>().join(" ");
+    let missing: Vec<&&str> = phrases.iter().filter(|p| !text.contains(**p)).collect();
+    assert!(
+        !run.status.success() && missing.is_empty(),
+        "missing {missing:?}:\n{both}"
+    );
 }
 
 /// How many GETs went through the pod proxy.
@@ -376,16 +382,14 @@ fn releases_move_traffic_only_to_a_version_that_passes_its_analysis() {
         // Its pods get ready but answer the check with 503: the first
         // step rolls back, with the answer.
         ws.write("main.tf", &canary("registry.example/api:unhealthy"));
-        let run = ws.run(&apply).assert_no_crash();
-        let text = run.stderr.split_whitespace().collect::<Vec<_>>().join(" ");
-        assert!(
-            !run.status.success()
-                && text.contains("Canary failed")
-                && text.contains("Step 1 (25% of the traffic)")
-                && text.contains("GET /healthz?window=1m")
-                && text.contains("port 8080 answered 503 Service Unavailable: unhealthy"),
-            "{}",
-            run.stderr
+        apply_fails_saying(
+            &ws,
+            &[
+                "Canary failed",
+                "Step 1 (25% of the traffic)",
+                "GET /healthz?window=1m",
+                "port 8080 answered 503 Service Unavailable: unhealthy",
+            ],
         );
         assert_eq!(live(&sim), "blue");
         assert_eq!(deployment(&sim, "green")["spec"]["replicas"], 0);
@@ -393,15 +397,9 @@ fn releases_move_traffic_only_to_a_version_that_passes_its_analysis() {
 
         // Blue-green checks the whole new version before the switch.
         ws.write("main.tf", &blue_green("registry.example/api:unhealthy"));
-        let run = ws.run(&apply).assert_no_crash();
-        let both = format!("{}{}", run.stdout, run.stderr);
-        let text = both.split_whitespace().collect::<Vec<_>>().join(" ");
-        assert!(
-            !run.status.success()
-                && text.contains("Analysis failed")
-                && text.contains("apps/api-green")
-                && text.contains("Traffic not switched"),
-            "{both}"
+        apply_fails_saying(
+            &ws,
+            &["Analysis failed", "apps/api-green", "Traffic not switched"],
         );
         assert_eq!(live(&sim), "blue", "the Service stayed on the live version");
 
