@@ -126,6 +126,18 @@ fn blue_green_releases_switch_only_to_a_ready_version() {
             ("blue".into(), "blue".into())
         );
         assert_eq!(pods(&sim, "blue").len(), 4);
+        let ready = |slice: &Json| {
+            let endpoints = slice["endpoints"].as_array().cloned().unwrap_or_default();
+            endpoints
+                .iter()
+                .filter(|e| e["conditions"]["ready"] == true)
+                .count()
+        };
+        assert_eq!(
+            ready(&objects(&sim)["discovery.k8s.io/endpointslices/apps/api-preview-sim"]),
+            4,
+            "the release waited for the preview Service's endpoints"
+        );
         assert!(objects(&sim)["apps/deployments/apps/api"].is_null());
         assert!(!ws.plan_has_changes(), "no diff after the first release");
 

@@ -118,6 +118,21 @@ fn releases_by_color_on_a_real_api_server() {
             ("green".to_string(), &Json::from(3))
         );
         assert_eq!(selected(&server, namespace, "api-preview"), "green");
+        let ready = server.kubectl(&[
+            "-n",
+            namespace,
+            "get",
+            "endpointslices",
+            "-l",
+            "kubernetes.io/service-name=api-preview",
+            "-o",
+            "jsonpath={.items[*].endpoints[*].conditions.ready}",
+        ]);
+        assert_eq!(
+            ready.split_whitespace().filter(|r| *r == "true").count(),
+            3,
+            "the preview Service's endpoints: {ready}"
+        );
         let blue_pods = pods(&server, namespace, "blue");
         assert_eq!(blue_pods.len(), 3, "the previous version stays scaled");
         assert!(!ws.plan_has_changes());

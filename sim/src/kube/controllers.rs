@@ -4,6 +4,7 @@
 //! cannot bind are not scheduled), StatefulSets (in `stateful_sets`), Jobs
 //! (in `jobs`), CronJobs (in `cron_jobs`), volume claims (in `claims`), the autoscaler keeping deployments
 //! and StatefulSets within their HPA's bounds, load-balancer addresses,
+//! Services' endpoints (in `endpoint_slices`),
 //! garbage collection and namespace termination.
 
 use std::collections::HashMap;
@@ -81,6 +82,7 @@ pub fn run(objects: &mut Objects, memory: &mut Memory, settings: &Settings) {
     super::claims::run(objects);
     autoscalers(objects);
     load_balancers(objects);
+    super::endpoint_slices::run(objects);
     objects.collect_garbage(&mut memory.terminating);
 }
 

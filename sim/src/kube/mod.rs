@@ -8,6 +8,7 @@ pub mod controllers;
 pub mod cron_jobs;
 pub mod custom;
 pub mod defaults;
+mod endpoint_slices;
 mod external_secrets;
 pub mod fields;
 pub mod immutable;

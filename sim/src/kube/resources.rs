@@ -258,6 +258,17 @@ pub const RESOURCES: &[ResourceType] = &[
         generation: true,
     },
     ResourceType {
+        group: "discovery.k8s.io",
+        version: "v1",
+        plural: "endpointslices",
+        singular: "endpointslice",
+        kind: "EndpointSlice",
+        namespaced: true,
+        short_names: &[],
+        subresources: &[],
+        generation: true,
+    },
+    ResourceType {
         group: "apiextensions.k8s.io",
         version: "v1",
         plural: "customresourcedefinitions",

@@ -6,6 +6,7 @@ pub mod analysis;
 mod claims;
 pub mod colors;
 mod custom;
+pub mod endpoints;
 mod external_secrets;
 mod mesh;
 mod read;

@@ -190,18 +190,31 @@ pub(super) async fn release(
         &wait.stop,
     )
     .await;
-    // The new version, ready, passes its analysis before traffic moves.
-    let analyzed = match (&analysis, &rollout) {
-        (Some(check), Ok(Rollout::Available)) if switching => {
-            let selector = colors::pods(name, target.name());
-            workload::analysis::run(client, namespace, &selector, check, &wait.stop).await
+    // The new version, ready, is reached through its preview Service and
+    // passes its analysis before traffic moves.
+    let checked = match &rollout {
+        Ok(Rollout::Available) if switching => {
+            let previewed = if setting.preview {
+                previewed(client, workload, full, &wait).await
+            } else {
+                Ok(())
+            };
+            match (previewed, &analysis) {
+                (Ok(()), Some(check)) => {
+                    let selector = colors::pods(name, target.name());
+                    workload::analysis::run(client, namespace, &selector, check, &wait.stop)
+                        .await
+                        .map_err(|reason| ("Analysis failed", reason))
+                }
+                (previewed, _) => previewed.map_err(|reason| ("Preview not ready", reason)),
+            }
         }
         _ => Ok(()),
     };
-    if !matches!(rollout, Ok(Rollout::Available)) || analyzed.is_err() {
-        let mut failed = match analyzed {
-            Err(reason) => Diagnostics::from(Diagnostic::error(
-                "Analysis failed",
+    if !matches!(rollout, Ok(Rollout::Available)) || checked.is_err() {
+        let mut failed = match checked {
+            Err((summary, reason)) => Diagnostics::from(Diagnostic::error(
+                summary,
                 format!("The new version {namespace}/{deployment}: {reason}."),
             )),
             Ok(()) => {
@@ -262,6 +275,34 @@ pub(super) async fn release(
         .state
         .set_attr("previous_kept_until", kept_until.into());
     ended
+}
+
+/// Waits until the preview Service lists `count` ready pods (the new
+/// version's, which it selects) in its endpoints, or the timeout runs out.
+async fn previewed(
+    client: &kube::Client,
+    (namespace, name): (&str, &str),
+    count: i64,
+    wait: &Wait,
+) -> Result<(), String> {
+    let service = colors::preview(name);
+    loop {
+        let ready = workload::endpoints::ready(client, namespace, &service, &wait.stop)
+            .await
+            .map_err(|e| e.to_string())?;
+        if ready as i64 >= count {
+            return Ok(());
+        }
+        if wait.started.elapsed() >= wait.timeout {
+            return Err(format!(
+                "the preview Service {namespace}/{service} lists {ready} of its {count} pods as ready endpoints"
+            ));
+        }
+        tokio::select! {
+            () = tokio::time::sleep(Duration::from_secs(1)) => {}
+            () = wait.stop.cancelled() => return Err("Terraform asked the provider to stop".into()),
+        }
+    }
 }
 
 /// The new color's pods at a step: its share of the full count, at least

@@ -465,7 +465,7 @@ pub fn schema() -> Schema {
                 .describe("Canary: the steps before the new version takes all the traffic, with rising weights: `[{ weight = 10, pause = \"5m\" }, { weight = 50, pause = \"10m\" }]`."),
                 Attribute::bool("preview")
                     .default(false)
-                    .describe("A ClusterIP Service `NAME-preview`, with the workload's ports, on the new version: during a release the color that is not live yet (to test it before it gets traffic), then the live one."),
+                    .describe("A ClusterIP Service `NAME-preview`, with the workload's ports, on the new version: during a release the color that is not live yet (to test it before it gets traffic), then the live one. Before the switch, the release waits until the preview Service lists every pod of the new version as a ready endpoint (its EndpointSlices), so the Service is known to reach them."),
                 Attribute::string("keep_previous")
                     .default("1h")
                     .validate(validators::duration)
