@@ -155,7 +155,9 @@ impl ApiServer {
     }
 
     /// The server with kube-scheduler, and KWOK as the kubelet of one node
-    /// (`kwok-node-0`): Deployments roll out, their pods ready at once.
+    /// (`kwok-node-0`): Deployments roll out, their pods ready at once,
+    /// except those of `registry.example/api:broken`, which stay in
+    /// ImagePullBackOff (acceptance/kwok/failing-images.yaml).
     pub fn start_with_nodes() -> ApiServer {
         let mut server = ApiServer::start();
         let bin = peer("kube");
@@ -178,6 +180,13 @@ impl ApiServer {
             &[
                 &format!("--kubeconfig={kubeconfig}"),
                 &format!("--config={}", stages.display()),
+                // Pods of a failing image never start (acceptance/kwok).
+                &format!(
+                    "--config={}",
+                    Path::new(env!("CARGO_MANIFEST_DIR"))
+                        .join("acceptance/kwok/failing-images.yaml")
+                        .display()
+                ),
                 "--manage-all-nodes=false",
                 "--manage-nodes-with-annotation-selector=kwok.x-k8s.io/node=fake",
                 "--cidr=10.244.0.0/16",

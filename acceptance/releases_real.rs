@@ -3,9 +3,10 @@
 //! the Service switches to the new color once its Deployment is available,
 //! re-applying the previous image switches back with no new pod, and a
 //! canary's steps scale the new color and share the Service before it takes
-//! all the traffic. The failures (pods that never get ready, a failing
-//! analysis, a kill between steps) are tested on genesis-sim
-//! (blue_green.rs), whose pods can fail.
+//! all the traffic, and a canary whose pods never start (KWOK's stage in
+//! acceptance/kwok) is rolled back with their reason. The other failures
+//! (a failing analysis, restarts, a kill between steps) are tested on
+//! genesis-sim (blue_green.rs).
 
 use serde_json::Value as Json;
 
@@ -30,6 +31,8 @@ resource "genesis_workload" "api" {{
   ports           = [{{ name = "http", container_port = 8080 }}]
   service         = {{ ports = [{{ port = 80, target_port = 8080 }}] }}
   rollout         = {rollout}
+
+  progress_deadline_seconds = 15
   timeouts {{
     create = "90s"
     update = "90s"
@@ -172,6 +175,30 @@ fn releases_by_color_on_a_real_api_server() {
             "blue stays scaled"
         );
         assert!(!ws.plan_has_changes(), "no diff after a canary release");
+
+        // A canary whose pods never start (KWOK's stage for this image):
+        // rolled back, with the pods' reason; green keeps all the traffic.
+        ws.write(
+            "main.tf",
+            &config(namespace, "registry.example/api:broken", CANARY),
+        );
+        let run = ws.run(&apply).assert_no_crash();
+        let text = run.stderr.split_whitespace().collect::<Vec<_>>().join(" ");
+        assert!(
+            !run.status.success()
+                && text.contains("Canary failed")
+                && text.contains("Step 1 (33% of the traffic)")
+                && text.contains("ImagePullBackOff")
+                && text.contains(&format!("sends all traffic to {namespace}/api-green again")),
+            "{}",
+            run.stderr
+        );
+        assert_eq!(selected(&server, namespace, "api"), "green");
+        assert_eq!(
+            deployment(&server, namespace, "blue")["spec"]["replicas"],
+            0
+        );
+        assert!(ws.plan_has_changes(), "the next apply releases again");
 
         ws.run(&["destroy", "-input=false", "-auto-approve"]).ok();
         server.eventually("the colors are gone", || {

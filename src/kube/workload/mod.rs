@@ -547,10 +547,14 @@ pub fn rollout_of(d: &Json) -> Rollout {
         );
     }
     let count = |k: &str| status[k].as_i64().unwrap_or(0);
+    // A Deployment's ready and available counts include the old
+    // ReplicaSets' pods: it is done only once every pod is an updated one
+    // (as `kubectl rollout status` waits), lest an old pod stand in for a
+    // new one that never gets ready.
     let done = if d["kind"] == "StatefulSet" {
         stateful_set_done(d, desired)
     } else {
-        count("updatedReplicas") >= desired
+        count("updatedReplicas") >= desired && count("replicas") <= count("updatedReplicas")
     };
     if done && count("readyReplicas") >= desired && count("availableReplicas") >= desired {
         Rollout::Available
@@ -843,6 +847,14 @@ mod tests {
         assert!(
             matches!(rollout_of(&deployment(2, 2, 0, Some("ProgressDeadlineExceeded"))), Rollout::Failed(m) if m.contains("timed out"))
         );
+        // An old pod, still ready, does not stand in for a new one.
+        let mut replacing = deployment(2, 2, 2, None);
+        replacing["status"]["replicas"] = json!(3);
+        replacing["status"]["updatedReplicas"] = json!(2);
+        replacing["status"]["readyReplicas"] = json!(2);
+        assert_eq!(rollout_of(&replacing), Rollout::Progressing);
+        replacing["status"]["replicas"] = json!(2);
+        assert_eq!(rollout_of(&replacing), Rollout::Available);
         // A status from before the latest change says nothing about it.
         assert_eq!(
             rollout_of(&deployment(3, 2, 0, Some("ProgressDeadlineExceeded"))),
