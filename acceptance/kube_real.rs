@@ -638,6 +638,43 @@ fn the_simulator_stores_workloads_as_the_real_server_does() {
         }
         stored.push(objects);
     }
+    // A node port on a Service whose type is left to its default
+    // (ClusterIP) is refused by both, in the real server's words.
+    let service = r#"{"apiVersion": "v1", "kind": "Service",
+        "metadata": {"name": "np", "namespace": "same"},
+        "spec": {"selector": {"app": "np"}, "ports": [{"port": 80, "targetPort": 8080, "nodePort": 30080}]}}"#;
+    let refusals: Vec<String> = [&sim_kubeconfig, &server.kubeconfig]
+        .into_iter()
+        .map(|kubeconfig| {
+            let dir = tempfile::tempdir().unwrap();
+            std::fs::write(dir.path().join("kubeconfig"), kubeconfig).unwrap();
+            std::fs::write(dir.path().join("np.json"), service).unwrap();
+            let out = std::process::Command::new("kubectl")
+                .arg("--kubeconfig")
+                .arg(dir.path().join("kubeconfig"))
+                .args(["apply", "--server-side", "-f", "np.json"])
+                .current_dir(dir.path())
+                .output()
+                .unwrap();
+            assert!(
+                !out.status.success(),
+                "a node port on a ClusterIP Service was accepted"
+            );
+            String::from_utf8_lossy(&out.stderr).into_owned()
+        })
+        .collect();
+    assert_eq!(
+        refusals[0], refusals[1],
+        "genesis-sim refuses as the real server does"
+    );
+    assert!(
+        refusals[1].contains(
+            "spec.ports[0].nodePort: Forbidden: may not be used when `type` is 'ClusterIP'"
+        ),
+        "{}",
+        refusals[1]
+    );
+
     let (simulated, real) = (&stored[0], &stored[1]);
     let differing: Vec<String> = real
         .iter()

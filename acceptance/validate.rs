@@ -204,6 +204,19 @@ const CASES: &[Case] = &[
         message: "DB_PASSWORD is already set in env",
     },
     Case {
+        // `type` left out is ClusterIP (the schema's default), which takes
+        // no node port: refused here, not at apply by the API server.
+        name: "node port on a Service of the default type",
+        hcl: r#"resource "genesis_workload" "w" {
+  name            = "np"
+  image           = "nginx:1.27"
+  kubeconfig_path = "./kubeconfig"
+  service         = { ports = [{ port = 80, target_port = 8080, node_port = 30080 }] }
+}"#,
+        line: "service",
+        message: "node_port applies to NodePort and LoadBalancer services",
+    },
+    Case {
         name: "blue-green without a service",
         hcl: r#"resource "genesis_workload" "w" {
   name            = "w"

@@ -86,6 +86,75 @@ fn for_each_nested(
     }
 }
 
+/// The configuration as it will be planned: every attribute the
+/// configuration leaves null takes its schema default, nested ones
+/// included; nothing else changes (unknowns stay unknown, computed values
+/// stay null). A rule across attributes that depends on a value, not on
+/// whether the user wrote it, reads it here, so a defaulted value (a
+/// Service's `type`) is checked as if written out and the default is
+/// stated once, in the schema. (Rules about what was written, such as a
+/// setting that does not apply to a cloud, read the configuration.)
+pub fn with_defaults(block: &Block, config: &Value) -> Value {
+    let mut out = config.clone();
+    if !matches!(out, Value::Object(_)) {
+        return out;
+    }
+    for attr in &block.attributes {
+        let value = attribute_with_defaults(attr, config.get(&attr.name));
+        out.set_attr(&attr.name, value);
+    }
+    for nested in &block.blocks {
+        let value = match config.get(&nested.type_name) {
+            v @ Value::Object(_) => with_defaults(&nested.block, v),
+            Value::List(items) => Value::List(
+                items
+                    .iter()
+                    .map(|i| with_defaults(&nested.block, i))
+                    .collect(),
+            ),
+            other => other.clone(),
+        };
+        out.set_attr(&nested.type_name, value);
+    }
+    out
+}
+
+fn attribute_with_defaults(attr: &Attribute, config: &Value) -> Value {
+    if config.is_null() {
+        return match (attr.mode, &attr.default) {
+            (Mode::OptionalComputed, Some(default)) => default.clone(),
+            _ => Value::Null,
+        };
+    }
+    let Some((nesting, attrs)) = attr.nested() else {
+        return config.clone();
+    };
+    let object = |item: &Value| -> Value {
+        let mut out = item.clone();
+        if matches!(out, Value::Object(_)) {
+            for inner in attrs {
+                out.set_attr(
+                    &inner.name,
+                    attribute_with_defaults(inner, item.get(&inner.name)),
+                );
+            }
+        }
+        out
+    };
+    match (nesting, config) {
+        (Nesting::Single, _) => object(config),
+        (Nesting::List, Value::List(items)) => Value::List(items.iter().map(object).collect()),
+        (Nesting::Set, Value::Set(items)) => Value::set(items.iter().map(object).collect()),
+        (Nesting::Map, Value::Map(entries)) => Value::Map(
+            entries
+                .iter()
+                .map(|(k, item)| (k.clone(), object(item)))
+                .collect(),
+        ),
+        _ => config.clone(),
+    }
+}
+
 /// Builds the planned state from Terraform's proposed new state: defaults
 /// for attributes the configuration leaves out, unknown for computed values
 /// of a new resource, the prior spelling where the configuration's is
@@ -365,6 +434,29 @@ mod tests {
         assert_eq!(
             planned.get("items").elements()[0].get("effect"),
             &Value::from("NoSchedule")
+        );
+    }
+
+    #[test]
+    fn defaults_fill_what_the_configuration_leaves_out_and_nothing_else() {
+        let mut cfg = config("x", "big");
+        cfg.set_attr("size", Value::Unknown);
+        let effective = with_defaults(&block(), &cfg);
+        assert_eq!(effective.get("flag"), &Value::Bool(true));
+        assert_eq!(
+            effective.get("items").elements()[0].get("effect"),
+            &Value::from("NoSchedule")
+        );
+        assert_eq!(effective.get("id"), &Value::Null, "computed stays null");
+        assert_eq!(
+            effective.get("size"),
+            &Value::Unknown,
+            "unknown stays unknown"
+        );
+        cfg.set_attr("flag", false.into());
+        assert_eq!(
+            with_defaults(&block(), &cfg).get("flag"),
+            &Value::Bool(false)
         );
     }
 

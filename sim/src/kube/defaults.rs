@@ -125,7 +125,10 @@ pub fn apply(rt: &ResourceType, obj: &mut Json) -> Result<(), KubeError> {
             job_spec(&mut obj["spec"]["jobTemplate"]["spec"]);
             set_default(obj, &["status"], json!({}));
         }
-        "Service" => service(obj),
+        "Service" => {
+            service(obj);
+            refuse_cluster_ip_node_ports(rt, obj)?;
+        }
         "LimitRange" => limit_range(obj),
         "Secret" if obj["type"].is_null() => obj["type"] = json!("Opaque"),
         "HorizontalPodAutoscaler" => {
@@ -379,6 +382,32 @@ fn service(obj: &mut Json) {
         }
     }
     set_default(obj, &["status", "loadBalancer"], json!({}));
+}
+
+/// Validation after defaulting, as the real server validates: a node port
+/// on a Service whose type (given or defaulted) is ClusterIP is refused.
+fn refuse_cluster_ip_node_ports(rt: &ResourceType, obj: &Json) -> Result<(), KubeError> {
+    if obj["spec"]["type"] != "ClusterIP" {
+        return Ok(());
+    }
+    let causes: Vec<(String, String)> = obj["spec"]["ports"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .enumerate()
+        .filter(|(_, p)| !p["nodePort"].is_null())
+        .map(|(i, _)| {
+            (
+                format!("spec.ports[{i}].nodePort"),
+                "Forbidden: may not be used when `type` is 'ClusterIP'".to_string(),
+            )
+        })
+        .collect();
+    if causes.is_empty() {
+        return Ok(());
+    }
+    let name = obj["metadata"]["name"].as_str().unwrap_or_default();
+    Err(KubeError::invalid_causes(rt, name, &causes))
 }
 
 /// Quantities under resources, quotas and limit ranges, in canonical form.

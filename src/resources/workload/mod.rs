@@ -27,6 +27,7 @@ use super::node_pool::is_label_key;
 use crate::framework::diagnostics::{Diagnostic, Diagnostics};
 use crate::framework::identity::{IdentityAttribute, IdentitySchema};
 use crate::framework::path::AttributePath;
+use crate::framework::plan::with_defaults;
 use crate::framework::resource::{Applied, PlanContext, Refreshed, Resource};
 use crate::framework::schema::Schema;
 use crate::framework::types::Type;
@@ -181,6 +182,10 @@ impl Resource for Workload {
                 "Give the service ports (service.ports), or give the container ports (ports) for the service to expose.",
             );
         }
+        // Left out, `type` is the schema's default (ClusterIP), which the
+        // API server refuses a node port as it refuses one written out.
+        let effective = with_defaults(&schema().block, config);
+        let service = effective.get("service");
         if service.get("type").as_str() == Some("ClusterIP") {
             for (i, p) in service.get("ports").elements().iter().enumerate() {
                 if p.get("node_port").is_set() {
