@@ -9,7 +9,8 @@ use crate::harness::{Sim, Workspace, each_terraform};
 
 const CLUSTER: &str = "projects/p1/locations/us-central1-a/clusters/c";
 
-fn config() -> String {
+/// A GKE platform: a zonal cluster, a pool, a repository and a workload.
+pub fn config() -> String {
     config_v(1)
 }
 

@@ -92,6 +92,11 @@ resource "genesis_workload" "api" {{
     )
 }
 
+/// An EKS platform: a cluster, a node group and a workload.
+pub fn platform() -> String {
+    config(&BASE)
+}
+
 const ARN: &str = "arn:aws:eks:us-east-1:123456789012:cluster/genesis-eks";
 
 /// After a destroy: no cluster or node group in the simulator, and no

@@ -11,6 +11,7 @@ mod harness;
 mod import_config;
 mod jobs;
 mod kube_real;
+mod logs;
 mod mesh;
 mod node_pool;
 mod plan;

@@ -4,7 +4,12 @@
 //! `TF_LOG_PROVIDER` or `TF_LOG`, as with Go providers.
 //!
 //! Events carry names and addresses, never attribute values: values can hold
-//! secrets (tokens, keys, kubeconfigs).
+//! secrets (tokens, keys, kubeconfigs). What the libraries log at trace
+//! (request headers, signatures, credentials) is redacted on the way out.
+
+mod redact;
+
+pub use redact::redact;
 
 use std::fmt::Write as _;
 use std::io::Write as _;
@@ -77,8 +82,9 @@ struct Fields(serde_json::Map<String, serde_json::Value>, String);
 
 impl Visit for Fields {
     fn record_str(&mut self, field: &Field, value: &str) {
+        let value = redact(value).into_owned();
         if field.name() == "message" {
-            self.1 = value.to_string();
+            self.1 = value;
         } else {
             self.0.insert(field.name().to_string(), value.into());
         }
@@ -87,6 +93,7 @@ impl Visit for Fields {
     fn record_debug(&mut self, field: &Field, value: &dyn std::fmt::Debug) {
         let mut s = String::new();
         let _ = write!(s, "{value:?}");
+        let s = redact(&s).into_owned();
         if field.name() == "message" {
             self.1 = s;
         } else {
