@@ -23,18 +23,7 @@ fn config_v(version: u32) -> String {
     } else {
         ("{ tier = \"two\" }", 5, "nginx:1.28")
     };
-    r#"
-terraform {
-  required_providers {
-    genesis = { source = "genesis-platform/genesis" }
-  }
-}
-
-provider "genesis" {
-  project = "p1"
-  region  = "us-central1"
-}
-
+    let platform = r#"
 resource "genesis_cluster" "c" {
   name                  = "c"
   regional_cluster      = false
@@ -62,8 +51,9 @@ resource "genesis_workload" "api" {
   image     = "IMAGE"
   service   = { ports = [{ port = 80 }] }
 }
-"#
-    .replace("LABELS", labels)
+"#;
+    format!("{}{platform}", crate::harness::GKE_PREAMBLE)
+        .replace("LABELS", labels)
     .replace("MAX_NODES", &max_nodes.to_string())
     .replace("IMAGE", image)
 }
@@ -165,12 +155,12 @@ pub fn kill_at(ws: &Workspace, sim: &Sim, args: &[&str], points: &[KillPoint]) -
     killed
 }
 
-/// The provider is killed with SIGKILL at eleven points of the platform's
+/// The provider is killed with SIGKILL at twelve points of the platform's
 /// life: during each create, each in-place update and each delete. After
 /// each phase a plain apply (or destroy) converges: no change left, nothing
 /// created twice, and nothing left behind at the end.
 #[test]
-fn applies_killed_at_eleven_points_converge() {
+fn applies_killed_at_twelve_points_converge() {
     each_terraform(|tf| {
         let sim = Sim::start_with(genesis_sim::Config {
             operation_time: std::time::Duration::from_secs(2),
@@ -196,8 +186,22 @@ fn applies_killed_at_eleven_points_converge() {
                 .clone()
         }
         let apply = ["apply", "-input=false", "-auto-approve"];
-        let creates: [KillPoint; 5] = [
+        // Artifact Registry refuses a second create of the name while the
+        // first one's operation runs, before it serves the repository.
+        fn repository_being_made(s: &Sim) -> bool {
+            s.state()["artifact_registry"]["operations"]
+                .as_object()
+                .is_some_and(|ops| {
+                    ops.values()
+                        .any(|op| op["creates"].is_object() && op["body"]["done"] == false)
+                })
+        }
+        let creates: [KillPoint; 6] = [
             ("cluster create", Box::new(|s: &Sim| cluster(s).is_object())),
+            (
+                "repository create, its operation running",
+                Box::new(repository_being_made),
+            ),
             (
                 "repository create",
                 Box::new(|s: &Sim| repository(s).is_object()),
@@ -273,10 +277,59 @@ fn applies_killed_at_eleven_points_converge() {
             "nothing left in the cloud: {:#}",
             state["gke"]
         );
-        eprintln!("killed at {killed} of 11 points");
+        eprintln!("killed at {killed} of 12 points");
         assert!(
             killed >= 6,
             "most points were reached and killed at: {killed}"
+        );
+    });
+}
+
+/// Artifact Registry creates a repository through a long-running operation
+/// and refuses a second create of the name while it runs, before it serves
+/// the repository. A provider killed then, and an apply run again at once,
+/// meets "already exists" for a repository it cannot read yet: it waits
+/// until it can, finds its own fingerprint and adopts it (before, the apply
+/// failed with ALREADY_EXISTS and destroy left the repository behind).
+#[test]
+fn a_repository_create_killed_while_its_operation_runs_is_adopted() {
+    each_terraform(|tf| {
+        let sim = Sim::start_with(genesis_sim::Config {
+            operation_time: std::time::Duration::from_secs(6),
+            ..genesis_sim::Config::default()
+        });
+        let config = format!(
+            r#"{}
+resource "genesis_registry" "images" {{
+  name             = "images"
+  cleanup_policies = {{ keep = {{ action = "KEEP", keep_count = 5 }} }}
+}}
+"#,
+            crate::harness::GKE_PREAMBLE
+        );
+        let ws = Workspace::new(tf, &[("main.tf", &config)]).against(&sim);
+        let apply = ["apply", "-input=false", "-auto-approve", "-no-color"];
+        let running = |s: &Sim| {
+            s.state()["artifact_registry"]["operations"]
+                .as_object()
+                .is_some_and(|ops| {
+                    ops.values()
+                        .any(|op| op["creates"].is_object() && op["body"]["done"] == false)
+                })
+        };
+        let points: [KillPoint; 1] = [("repository create", Box::new(running))];
+        assert_eq!(kill_at(&ws, &sim, &apply, &points), 1, "killed mid-create");
+        assert!(running(&sim), "the create operation still runs");
+        let run = ws.run(&apply).assert_no_crash();
+        assert!(run.status.success(), "the apply adopts: {}", run.stderr);
+        assert!(state_list(&ws).contains("genesis_registry.images"));
+        assert!(!ws.plan_has_changes(), "converged");
+        ws.run(&["destroy", "-input=false", "-auto-approve"]).ok();
+        assert!(
+            sim.state()["artifact_registry"]["repositories"]
+                .as_object()
+                .is_none_or(|r| r.is_empty()),
+            "nothing left behind"
         );
     });
 }

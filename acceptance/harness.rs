@@ -644,6 +644,21 @@ pub fn kubectl(kubeconfig: &Path, namespace: &str) -> impl Fn(&[&str]) -> String
     }
 }
 
+/// The provider from the local mirror, on GCP project `p1` in
+/// `us-central1`: the start of most configurations against genesis-sim.
+pub const GKE_PREAMBLE: &str = r#"
+terraform {
+  required_providers {
+    genesis = { source = "genesis-platform/genesis" }
+  }
+}
+
+provider "genesis" {
+  project = "p1"
+  region  = "us-central1"
+}
+"#;
+
 /// Outputs of `genesis_cluster.main` that `Workspace::cluster_kubectl`
 /// makes a kubeconfig from.
 pub const CLUSTER_OUTPUTS: &str = r#"

@@ -9,18 +9,7 @@ use serde_json::Value as Json;
 
 use crate::harness::{Sim, Workspace, each_terraform};
 
-const HEADER: &str = r#"
-terraform {
-  required_providers {
-    genesis = { source = "genesis-platform/genesis" }
-  }
-}
-
-provider "genesis" {
-  project = "p1"
-  region  = "us-central1"
-}
-"#;
+const HEADER: &str = crate::harness::GKE_PREAMBLE;
 
 const CLUSTER: &str = "projects/p1/locations/us-central1-a/clusters/c";
 

@@ -128,6 +128,39 @@ where
     }
 }
 
+/// Reads an object that a create met as "already exists" until it can be
+/// read, or the deadline passes (then `None`). A service that creates
+/// through a long-running operation may refuse a second create of a name
+/// before it serves the first (Artifact Registry does): what cannot be
+/// read yet cannot be told to be ours or someone else's.
+pub async fn read_once_it_exists<T, F, Fut>(
+    wait: &super::cluster::Wait,
+    mut read: F,
+) -> Result<Option<T>, CloudError>
+where
+    F: FnMut() -> Fut,
+    Fut: Future<Output = Result<Option<T>, CloudError>>,
+{
+    let mut pause = Duration::from_millis(250);
+    loop {
+        if let Some(found) = read().await? {
+            return Ok(Some(found));
+        }
+        if Instant::now() + pause >= wait.deadline() {
+            return Ok(None);
+        }
+        tracing::debug!(
+            elapsed_ms = wait.started.elapsed().as_millis() as u64,
+            "the create met an object it cannot read yet: waiting"
+        );
+        tokio::select! {
+            () = tokio::time::sleep(pause) => {}
+            () = wait.stop.cancelled() => return Ok(None),
+        }
+        pause = (pause * 2).min(Duration::from_secs(5));
+    }
+}
+
 /// What one look at an object being created found.
 pub enum Poll {
     Ready,

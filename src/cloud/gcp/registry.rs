@@ -17,7 +17,7 @@ use crate::cloud::CloudError;
 use crate::cloud::cluster::Wait;
 use crate::cloud::origin;
 use crate::cloud::registry::{CleanupPolicy, ObservedRegistry, Registries, RegistrySpec};
-use crate::cloud::retry::{Backoff, read_optional, retry};
+use crate::cloud::retry::{Backoff, read_once_it_exists, read_optional, retry};
 
 fn repo_name(project: &str, location: &str, name: &str) -> String {
     format!("projects/{project}/locations/{location}/repositories/{name}")
@@ -142,6 +142,30 @@ pub fn observe(project: &str, location: &str, r: &Repository) -> ObservedRegistr
     }
 }
 
+impl Gcp {
+    /// The repository as Artifact Registry serves it, labels included.
+    async fn get_repository(
+        &self,
+        client: &google_cloud_artifactregistry_v1::client::ArtifactRegistry,
+        project: &str,
+        location: &str,
+        name: &str,
+        wait: &Wait,
+    ) -> Result<Option<Repository>, CloudError> {
+        let full = repo_name(project, location, name);
+        read_optional(wait, || async {
+            client
+                .get_repository()
+                .set_name(&full)
+                .with_user_agent(&self.user_agent)
+                .send()
+                .await
+                .map_err(|e| api_error("reading the Artifact Registry repository", e))
+        })
+        .await
+    }
+}
+
 #[async_trait]
 impl Registries for Gcp {
     async fn create(
@@ -180,22 +204,18 @@ impl Registries for Gcp {
             Ok(Err(error)) => {
                 if error.is_already_exists() {
                     // An earlier attempt of this create made it (see
-                    // `origin`): it is ours. Anything else is not.
-                    let full = repo_name(&spec.project, &spec.location, &spec.name);
-                    let own = client
-                        .get_repository()
-                        .set_name(&full)
-                        .with_user_agent(&self.user_agent)
-                        .send()
-                        .await
-                        .ok()
-                        .filter(|r| {
-                            origin::made_by(
-                                r.labels.iter(),
-                                origin::LABEL,
-                                &origin::fingerprint(spec),
-                            )
-                        });
+                    // `origin`): it is ours. Anything else is not. It may
+                    // still be being made (its create operation running):
+                    // it is judged once it can be read.
+                    let own = read_once_it_exists(wait, || {
+                        self.get_repository(client, &spec.project, &spec.location, &spec.name, wait)
+                    })
+                    .await
+                    .ok()
+                    .flatten()
+                    .filter(|r| {
+                        origin::made_by(r.labels.iter(), origin::LABEL, &origin::fingerprint(spec))
+                    });
                     return match own {
                         Some(r) => {
                             tracing::info!(repository = %spec.name, "adopting the repository an earlier attempt of this create made");
@@ -239,17 +259,9 @@ impl Registries for Gcp {
         wait: &Wait,
     ) -> Result<Option<ObservedRegistry>, CloudError> {
         let client = self.artifact_registry().await?;
-        let full = repo_name(project, location, name);
-        let repository = read_optional(wait, || async {
-            client
-                .get_repository()
-                .set_name(&full)
-                .with_user_agent(&self.user_agent)
-                .send()
-                .await
-                .map_err(|e| api_error("reading the Artifact Registry repository", e))
-        })
-        .await?;
+        let repository = self
+            .get_repository(client, project, location, name, wait)
+            .await?;
         Ok(repository.map(|r| observe(project, location, &r)))
     }
 
