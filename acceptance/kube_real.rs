@@ -500,7 +500,8 @@ fn cluster_namespaces_on_a_real_api_server() {
 }
 
 /// What legitimately differs between two API servers holding the same
-/// object: identities, times, versions, allocated addresses, status.
+/// object: identities, times, versions, allocated addresses, status, and
+/// the claim of the resource instance holding it (random per create).
 fn comparable(object: &serde_json::Value) -> serde_json::Value {
     let mut o = object.clone();
     if let Some(meta) = o["metadata"].as_object_mut() {
@@ -515,6 +516,7 @@ fn comparable(object: &serde_json::Value) -> serde_json::Value {
         }
         if let Some(annotations) = meta.get_mut("annotations").and_then(|a| a.as_object_mut()) {
             annotations.remove("deployment.kubernetes.io/revision");
+            annotations.remove("genesis-platform.dev/claim");
             if annotations.is_empty() {
                 meta.remove("annotations");
             }

@@ -13,6 +13,7 @@ mod jobs;
 mod kube_real;
 mod logs;
 mod mesh;
+mod moves;
 mod node_pool;
 mod plan;
 mod quickstart;

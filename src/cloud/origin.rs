@@ -16,6 +16,31 @@ pub const LABEL: &str = "genesis-origin";
 /// The Kubernetes annotation key.
 pub const ANNOTATION: &str = "genesis-platform.dev/origin";
 
+/// The Kubernetes annotation naming which resource instance holds an
+/// object now: a random claim each create makes, kept in the instance's
+/// private data and written on every object it applies. A create that
+/// adopts objects of the same origin (its own earlier attempt, or another
+/// instance with the same configuration that Terraform is deleting in the
+/// same apply, as when a `for_each` key is renamed without `moved`) writes
+/// its own claim over them, and a delete leaves objects whose claim is not
+/// its own: the objects move, and are never deleted under their new owner.
+pub const CLAIM_ANNOTATION: &str = "genesis-platform.dev/claim";
+
+/// A new claim: 64 random bits in hex.
+pub fn new_claim() -> String {
+    use ring::rand::SecureRandom;
+    let mut bytes = [0u8; 8];
+    if ring::rand::SystemRandom::new().fill(&mut bytes).is_err() {
+        // No system randomness: the time and process still tell two
+        // instances of one apply apart.
+        let now = std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .unwrap_or_default();
+        bytes = (now.as_nanos() as u64 ^ u64::from(std::process::id())).to_be_bytes();
+    }
+    bytes.iter().map(|b| format!("{b:02x}")).collect()
+}
+
 /// A short digest of what a create sends (FNV-1a, 64 bits, in hex: a valid
 /// GCP label value, AWS tag value and annotation). Stable for the same
 /// input within a provider version; a create across an upgrade that
@@ -50,5 +75,12 @@ mod tests {
         assert_ne!(fingerprint(&("pool", 3)), fingerprint(&("pool", 4)));
         let f = fingerprint(&"x");
         assert!(f.len() == 16 && f.chars().all(|c| c.is_ascii_hexdigit()));
+    }
+
+    #[test]
+    fn claims_are_new_each_time() {
+        let (a, b) = (new_claim(), new_claim());
+        assert_ne!(a, b);
+        assert!(a.len() == 16 && a.chars().all(|c| c.is_ascii_hexdigit()));
     }
 }

@@ -11,6 +11,7 @@ pub mod private;
 pub mod resource;
 pub mod schema;
 pub mod server;
+pub mod turns;
 pub mod types;
 pub mod validators;
 pub mod value;

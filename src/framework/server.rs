@@ -15,6 +15,7 @@ use super::plan::{keep_equivalent_block, plan_block, requires_replace, validate_
 use super::private::Private;
 use super::resource::{PlanContext, Resource};
 use super::schema::Schema;
+use super::turns::{Op, Turns};
 use super::types::Type;
 use super::value::Value;
 use super::write_only;
@@ -55,6 +56,8 @@ pub struct ProviderServer {
     /// configuration, that object is also the one Terraform then destroys
     /// as "deposed", and the delete must not take the new object with it.
     created: std::sync::Mutex<std::collections::HashSet<(String, String)>>,
+    /// Creates and deletes of one name take turns (see `turns`).
+    turns: Turns,
 }
 
 fn process_env(name: &str) -> Option<String> {
@@ -81,6 +84,7 @@ impl ProviderServer {
             stop,
             env: process_env,
             created: std::sync::Mutex::default(),
+            turns: Turns::default(),
         }
     }
 
@@ -296,6 +300,14 @@ impl ProviderServer {
         let mut private = Private::decode(planned_private);
         private.refusals.clear();
         if planned.is_null() {
+            let _turn = match prior.get("name").as_str() {
+                Some(name) => Some(
+                    self.turns
+                        .take((type_name.into(), name.into()), Op::Delete)
+                        .await,
+                ),
+                None => None,
+            };
             // The last line of deletion protection, for deletes no plan
             // refused (a tainted object's replacement).
             let mut refused = Diagnostics::new();
@@ -311,7 +323,7 @@ impl ProviderServer {
             } else if created_now {
                 Diagnostic::warning(
                     "Kept: the replacement is the same object",
-                    format!("{type_name} {id} was created again in this apply under the same name (create_before_destroy with a fixed name), so the object Terraform destroys as the old one is the new one. It was not deleted and stays in state once. Give the replacement another name to get a new object."),
+                    format!("{type_name} {id} was created again in this apply under the same name, by another address (a for_each key renamed without a `moved` block) or by a replacement (create_before_destroy with a fixed name), so the object Terraform destroys as the old one is the new one. It was not deleted and stays in state once, under the new address. A `moved` block makes a rename a move; another name gives a replacement a new object."),
                 )
                 .into()
             } else {
@@ -335,6 +347,15 @@ impl ProviderServer {
         // The resource works with the configured write-only values.
         let mut full = planned.clone();
         write_only::copy_write_only(block, &mut full, Some(config));
+        // Held until the object is recorded as created in this apply.
+        let _turn = match planned.get("name").as_str() {
+            Some(name) if creating => Some(
+                self.turns
+                    .take((type_name.into(), name.into()), Op::Create)
+                    .await,
+            ),
+            _ => None,
+        };
         let mut applied = if creating {
             resource.create(&provider, &full).await
         } else {

@@ -199,7 +199,7 @@ pub async fn remake_pending_claims(
         wait_until_gone(
             client,
             namespace,
-            &[("PersistentVolumeClaim", name)],
+            &[("PersistentVolumeClaim", name, None)],
             (started, timeout),
             stop,
         )

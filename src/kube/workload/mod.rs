@@ -18,7 +18,7 @@ pub use claims::{VOLUME_LABEL, WHEN_DELETED, deletable, expand_claims};
 pub use external_secrets::{Sync, target as external_secrets_target};
 pub use mesh::weighted as mesh_weighted;
 pub use read::{ours, spec_of};
-pub use render::{origin_of, render, same_objects};
+pub use render::{claim_of, origin_of, render, same_objects};
 
 use std::collections::BTreeMap;
 
@@ -115,13 +115,108 @@ pub async fn apply(
         };
         let params = PatchParams::apply(crate::kube::FIELD_MANAGER).force();
         let patch = Patch::Apply(object);
-        retried(stop, || api.patch(name, &params, &patch))
-            .await
-            .map_err(|e| {
-                crate::kube::KubeError::from_kube(&format!("applying {kind} {namespace}/{name}"), e)
-            })?;
+        let call = format!("applying {kind} {namespace}/{name}");
+        let started = std::time::Instant::now();
+        loop {
+            let applied = retried(stop, || api.patch(name, &params, &patch))
+                .await
+                .map_err(|e| crate::kube::KubeError::from_kube(&call, e))?;
+            // Applied to an object on its way out (another resource
+            // instance deleting it in the same apply): it would be gone
+            // with the change. Wait it out and make it again.
+            let Some(uid) = applied
+                .metadata
+                .deletion_timestamp
+                .as_ref()
+                .and(applied.metadata.uid.clone())
+            else {
+                break;
+            };
+            tracing::info!(
+                kind,
+                namespace,
+                name,
+                "applied to an object being deleted: waiting to make it again"
+            );
+            let going = [(kind, name, Some(uid.as_str()))];
+            wait_until_gone(
+                client,
+                namespace,
+                &going,
+                (started, APPLY_AFTER_DELETE),
+                stop,
+            )
+            .await?;
+        }
     }
     Ok(())
+}
+
+/// How long an apply waits for an object someone else is deleting to go.
+const APPLY_AFTER_DELETE: std::time::Duration = std::time::Duration::from_secs(300);
+
+/// Deletes a resource instance's objects (kind, name) as [`delete`] does,
+/// but only those it still holds: an object whose claim annotation names
+/// another instance (a newer create adopted it: a renamed `for_each` key,
+/// a replacement under `create_before_destroy`) is left to it, and a
+/// delete is made only on the version read (a precondition), so a claim
+/// written between the read and the delete is never deleted under its new
+/// owner. Returns the objects left to another instance.
+pub async fn delete_held(
+    client: &kube::Client,
+    namespace: &str,
+    objects: &[(String, String)],
+    claim: Option<&str>,
+    timeout: std::time::Duration,
+    stop: &CancellationToken,
+) -> Result<Vec<(String, String)>, crate::kube::KubeError> {
+    let started = std::time::Instant::now();
+    let mut going = Vec::new();
+    let mut left = Vec::new();
+    for (kind, name) in objects {
+        let Some(api) = api(client, kind, namespace) else {
+            continue;
+        };
+        let call = format!("deleting {kind} {namespace}/{name}");
+        loop {
+            let Some(live) = retried(stop, || api.get_opt(name))
+                .await
+                .map_err(|e| crate::kube::KubeError::from_kube(&call, e))?
+            else {
+                break;
+            };
+            let held = live
+                .metadata
+                .annotations
+                .as_ref()
+                .and_then(|a| a.get(crate::cloud::origin::CLAIM_ANNOTATION));
+            if held.is_some_and(|held| Some(held.as_str()) != claim) {
+                left.push((kind.clone(), name.clone()));
+                break;
+            }
+            let mut params = kube::api::DeleteParams::foreground();
+            params.preconditions = Some(kube::api::Preconditions {
+                uid: live.metadata.uid.clone(),
+                resource_version: live.metadata.resource_version.clone(),
+            });
+            match retried(stop, || api.delete(name, &params)).await {
+                Ok(_) => {
+                    going.push((kind.as_str(), name.as_str(), live.metadata.uid));
+                    break;
+                }
+                Err(kube::Error::Api(s)) if s.code == 404 => break,
+                // Changed since it was read: read it again.
+                Err(kube::Error::Api(s)) if s.code == 409 => continue,
+                Err(e) => return Err(crate::kube::KubeError::from_kube(&call, e)),
+            }
+        }
+    }
+    let going: Vec<(&str, &str, Option<&str>)> = going
+        .iter()
+        .map(|(kind, name, uid)| (*kind, *name, uid.as_deref()))
+        .collect();
+    wait_until_gone(client, namespace, &going, (started, timeout), stop).await?;
+    Ok(left)
 }
 
 /// Deletes objects (kind, name) of a workload, each with foreground
@@ -142,7 +237,7 @@ pub async fn delete(
         };
         let params = kube::api::DeleteParams::foreground();
         match retried(stop, || api.delete(name, &params)).await {
-            Ok(_) => going.push((kind.as_str(), name.as_str())),
+            Ok(_) => going.push((kind.as_str(), name.as_str(), None)),
             Err(kube::Error::Api(s)) if s.code == 404 => {}
             Err(e) => {
                 return Err(crate::kube::KubeError::from_kube(
@@ -155,31 +250,33 @@ pub async fn delete(
     wait_until_gone(client, namespace, &going, (started, timeout), stop).await
 }
 
-/// Waits until the objects (kind, name) are gone, polling with backoff,
-/// until `timeout` from `started`.
+/// Waits until the objects (kind, name, uid) are gone, polling with
+/// backoff, until `timeout` from `started`. With a uid, an object of that
+/// name made again since (another uid) counts as gone.
 async fn wait_until_gone(
     client: &kube::Client,
     namespace: &str,
-    objects: &[(&str, &str)],
+    objects: &[(&str, &str, Option<&str>)],
     (started, timeout): (std::time::Instant, std::time::Duration),
     stop: &CancellationToken,
 ) -> Result<(), crate::kube::KubeError> {
-    let mut going: Vec<(&str, &str)> = objects.to_vec();
+    let mut going = objects.to_vec();
     let mut pause = std::time::Duration::from_millis(50);
     loop {
         let mut left = Vec::new();
-        for (kind, name) in going {
+        for (kind, name, uid) in going {
             let Some(api) = api(client, kind, namespace) else {
                 continue;
             };
             let exists = retried(stop, || api.get_opt(name))
                 .await
                 .map_err(|e| crate::kube::KubeError::from_kube("waiting for a deletion", e))?;
-            if exists.is_some() {
-                left.push((kind, name));
+            if exists.is_some_and(|o| uid.is_none_or(|uid| o.metadata.uid.as_deref() == Some(uid)))
+            {
+                left.push((kind, name, uid));
             }
         }
-        let Some((kind, name)) = left.first() else {
+        let Some((kind, name, _)) = left.first() else {
             return Ok(());
         };
         if started.elapsed() > timeout {

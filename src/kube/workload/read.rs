@@ -176,11 +176,15 @@ fn port_number(v: &IntOrString) -> i64 {
 }
 
 /// A label or annotation map without the keys Genesis sets itself (and
-/// never its origin marker).
+/// never its origin marker or its owner's claim).
 fn without(map: Option<&Labels>, keys: &[&str]) -> Labels {
     map.into_iter()
         .flatten()
-        .filter(|(k, _)| !keys.contains(&k.as_str()) && k.as_str() != origin::ANNOTATION)
+        .filter(|(k, _)| {
+            !keys.contains(&k.as_str())
+                && k.as_str() != origin::ANNOTATION
+                && k.as_str() != origin::CLAIM_ANNOTATION
+        })
         .map(|(k, v)| (k.clone(), v.clone()))
         .collect()
 }

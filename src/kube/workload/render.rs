@@ -136,6 +136,11 @@ pub fn render(w: &WorkloadSpec) -> Vec<Json> {
     out.extend(ingress(w).map(to_json));
     out.extend(super::mesh::render(w, |name| metadata(w, name)));
     stamp_origin(&mut out);
+    if let Some(claim) = &w.owner_claim {
+        for object in &mut out {
+            object["metadata"]["annotations"][origin::CLAIM_ANNOTATION] = json!(claim);
+        }
+    }
     out
 }
 
@@ -152,6 +157,11 @@ fn stamp_origin(objects: &mut [Json]) {
 /// The origin fingerprint an object carries, if any.
 pub fn origin_of(object: &Json) -> Option<&str> {
     object["metadata"]["annotations"][origin::ANNOTATION].as_str()
+}
+
+/// The claim of the resource instance holding an object, if any.
+pub fn claim_of(object: &Json) -> Option<&str> {
+    object["metadata"]["annotations"][origin::CLAIM_ANNOTATION].as_str()
 }
 
 fn service_account(w: &WorkloadSpec) -> Option<ServiceAccount> {

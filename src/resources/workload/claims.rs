@@ -179,6 +179,10 @@ pub(super) fn plan_destroy(spec: &WorkloadSpec, diags: &mut Diagnostics) {
 pub(super) struct Recorded {
     #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
     expandable: BTreeMap<String, bool>,
+    /// This instance's claim on its objects (`origin::CLAIM_ANNOTATION`);
+    /// none in state written before claims (its objects carry none either).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub(super) claim: Option<String>,
 }
 
 impl Recorded {
@@ -187,7 +191,8 @@ impl Recorded {
     }
 
     /// The record after asking the cluster about the classes `spec`'s
-    /// claims name; the previous one when the cluster did not answer.
+    /// claims name (the previous answers when the cluster did not answer),
+    /// with `spec`'s claim on its objects.
     pub(super) async fn observe(
         client: &kube::Client,
         spec: &WorkloadSpec,
@@ -208,9 +213,13 @@ impl Recorded {
                     expandable.insert(name.clone(), allowed);
                 }
                 Ok(None) => {}
-                Err(_) => return previous.to_vec(),
+                Err(_) => {
+                    expandable = Recorded::decode(previous).expandable;
+                    break;
+                }
             }
         }
-        serde_json::to_vec(&Recorded { expandable }).unwrap_or_default()
+        let claim = spec.owner_claim.clone();
+        serde_json::to_vec(&Recorded { expandable, claim }).unwrap_or_default()
     }
 }

@@ -317,10 +317,12 @@ impl Resource for Workload {
     }
 
     async fn create(&self, provider: &ProviderContext, planned: &Value) -> Applied {
-        let model = match Model::decode(planned) {
+        let mut model = match Model::decode(planned) {
             Ok(model) => model,
             Err(d) => return Applied::failed(Value::Null, d),
         };
+        // A new instance's claim: objects it adopts become its own.
+        model.spec.owner_claim = Some(crate::cloud::origin::new_claim());
         let client = match connect(provider, &model.target, planned).await {
             Ok(Some(c)) => c,
             Ok(None) => return Applied::failed(Value::Null, cluster_missing(&model.target)),
@@ -344,11 +346,15 @@ impl Resource for Workload {
                 );
             }
         }
-        apply_workload(provider, &client, None, (planned, &model), "create").await
+        let mut applied =
+            apply_workload(provider, &client, None, (planned, &model), "create").await;
+        applied.private = Recorded::observe(&client, &model.spec, &provider.stop, &[]).await;
+        applied
     }
 
     async fn read(&self, provider: &ProviderContext, state: &Value, private: &[u8]) -> Refreshed {
-        let model = Model::decode(state)?;
+        let mut model = Model::decode(state)?;
+        model.spec.owner_claim = Recorded::decode(private).claim;
         // A workload whose cluster is gone is gone too.
         let client = match connect(provider, &model.target, state).await? {
             Some(c) => c,
@@ -385,6 +391,11 @@ impl Resource for Workload {
         let Some(controller) = observed.controller() else {
             return Ok(None);
         };
+        if spec.image.is_empty() && spec.owner_claim.is_none() {
+            // An import holds the objects as whoever made them did.
+            model.spec.owner_claim = workload::claim_of(controller).map(str::to_string);
+        }
+        let spec = &model.spec;
         let mut fresh = read_back(state, spec, &observed);
         // After an import, attributes the objects read the same as their
         // defaults (and what only the configuration says) take the
@@ -423,10 +434,18 @@ impl Resource for Workload {
         planned: &Value,
         private: &[u8],
     ) -> Applied {
-        let (was, model) = match (Model::decode(prior), Model::decode(planned)) {
+        let (mut was, mut model) = match (Model::decode(prior), Model::decode(planned)) {
             (Ok(was), Ok(model)) => (was, model),
             (Err(d), _) | (_, Err(d)) => return Applied::failed(prior.clone(), d),
         };
+        // Objects applied before claims existed carry none: they are
+        // claimed now.
+        was.spec.owner_claim = Recorded::decode(private).claim;
+        model.spec.owner_claim = was
+            .spec
+            .owner_claim
+            .clone()
+            .or_else(|| Some(crate::cloud::origin::new_claim()));
         let client = match connect(provider, &model.target, planned).await {
             Ok(Some(c)) => c,
             Ok(None) => return Applied::failed(prior.clone(), cluster_missing(&model.target)),
@@ -448,7 +467,7 @@ impl Resource for Workload {
         &self,
         provider: &ProviderContext,
         prior: &Value,
-        _private: &[u8],
+        private: &[u8],
     ) -> Diagnostics {
         let model = match Model::decode(prior) {
             Ok(model) => model,
@@ -470,8 +489,32 @@ impl Resource for Workload {
         objects.reverse();
         let wait = wait_for(provider, prior, "delete", 5);
         let namespace = &model.spec.namespace;
-        match workload::delete(&client, namespace, &objects, wait.timeout, &wait.stop).await {
-            Ok(()) => Diagnostics::new(),
+        let claim = Recorded::decode(private).claim;
+        let held = workload::delete_held(
+            &client,
+            namespace,
+            &objects,
+            claim.as_deref(),
+            wait.timeout,
+            &wait.stop,
+        )
+        .await;
+        match held {
+            Ok(left) if left.is_empty() => Diagnostics::new(),
+            Ok(left) => {
+                let named: Vec<String> = left
+                    .iter()
+                    .map(|(k, n)| format!("{k} {namespace}/{n}"))
+                    .collect();
+                Diagnostic::warning(
+                    "The workload's objects moved to another resource",
+                    format!(
+                        "Not deleted, because another genesis_workload now holds them (it was created with the same namespace, name and configuration in this apply, for example under a renamed for_each key, and adopted them): {}. A `moved` block makes such a rename a move in the plan too.",
+                        named.join(", ")
+                    ),
+                )
+                .into()
+            }
             Err(e) => Diagnostic::error("Failed to delete the workload", e.to_string()).into(),
         }
     }

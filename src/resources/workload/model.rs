@@ -156,6 +156,11 @@ pub struct WorkloadSpec {
     pub labels: Strings,
     #[serde(skip_serializing_if = "BTreeMap::is_empty")]
     pub annotations: Strings,
+    /// Which resource instance holds the objects (`origin::CLAIM_ANNOTATION`):
+    /// not configuration but the instance's private data, written on
+    /// every object so that a delete leaves what a newer instance took.
+    #[serde(skip)]
+    pub owner_claim: Option<String>,
 }
 
 impl Default for WorkloadSpec {
@@ -208,6 +213,7 @@ impl Default for WorkloadSpec {
             node_pool_type: None,
             labels: Strings::new(),
             annotations: Strings::new(),
+            owner_claim: None,
         }
     }
 }
