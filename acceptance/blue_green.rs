@@ -266,6 +266,18 @@ pub(crate) fn watch<T: PartialEq + Clone + std::fmt::Debug>(
     seen
 }
 
+/// Applies a canary release of `image` (to blue) and kills the provider
+/// once the Service shares the traffic, in the first step's pause.
+fn kill_in_the_first_pause(ws: &Workspace, sim: &Sim, image: &str) {
+    ws.write("main.tf", &canary(image));
+    let seen = watch(ws, || moment(sim, "blue"), |(_, live)| live.is_empty());
+    assert_eq!(
+        seen.last().map(|m| m.1.as_str()),
+        Some(""),
+        "killed mid-canary: {seen:?}"
+    );
+}
+
 #[test]
 fn canary_releases_move_traffic_in_steps_and_roll_back_on_failure() {
     each_terraform(|tf| {
@@ -317,13 +329,7 @@ fn canary_releases_move_traffic_in_steps_and_roll_back_on_failure() {
 
         // An apply killed in the first step's pause: the Service still
         // shares traffic, and the next apply takes the release up.
-        ws.write("main.tf", &canary("nginx:1.29"));
-        let seen = watch(&ws, || moment(&sim, "blue"), |(_, live)| live.is_empty());
-        assert_eq!(
-            seen.last().map(|m| m.1.as_str()),
-            Some(""),
-            "killed mid-canary: {seen:?}"
-        );
+        kill_in_the_first_pause(&ws, &sim, "nginx:1.29");
         assert!(
             ws.plan_has_changes(),
             "the interrupted release shows in the plan"
@@ -337,6 +343,70 @@ fn canary_releases_move_traffic_in_steps_and_roll_back_on_failure() {
 
         ws.run(&["destroy", "-input=false", "-auto-approve"]).ok();
         assert!(deployment(&sim, "blue").is_null() && deployment(&sim, "green").is_null());
+    });
+}
+
+/// A canary killed in its first pause leaves a version that is neither in
+/// the configuration nor in the state taking a share of the traffic, on
+/// the color that held the previous version. Going back to the live
+/// version must not plan "No changes" (issue 29): the read sees the
+/// unfinished release (status `Progressing`), and the apply sends all
+/// traffic back to the live color and scales the canary to zero; the
+/// previous version is no longer kept, and the state says so.
+#[test]
+fn an_unfinished_canary_is_undone_when_the_configuration_goes_back() {
+    each_terraform(|tf| {
+        let sim = Sim::start();
+        let apply = ["apply", "-input=false", "-auto-approve", "-no-color"];
+        let ws = Workspace::new(tf, &[("main.tf", &canary("nginx:1.27"))]).against(&sim);
+        ws.run(&apply).ok();
+        ws.write("main.tf", &canary("nginx:1.28"));
+        ws.run(&apply).ok();
+        assert_eq!(
+            (live(&sim), image(&sim, "blue")),
+            ("green".into(), "nginx:1.27".into())
+        );
+
+        kill_in_the_first_pause(&ws, &sim, "nginx:1.29");
+        assert_eq!(
+            image(&sim, "blue"),
+            "nginx:1.29",
+            "the canary shares the traffic"
+        );
+
+        ws.write("main.tf", &canary("nginx:1.28"));
+        let plan = ws.plan_json();
+        let change = plan["resource_changes"]
+            .as_array()
+            .and_then(|c| c.iter().find(|c| c["address"] == "genesis_workload.api"))
+            .map(|c| c["change"].clone())
+            .unwrap_or_default();
+        assert_eq!(
+            change["actions"],
+            serde_json::json!(["update"]),
+            "{change:#}"
+        );
+        assert_eq!(change["before"]["status"], "Progressing");
+        ws.run(&apply).ok();
+        assert_eq!(live(&sim), "green", "all traffic on the live version");
+        assert_eq!(
+            deployment(&sim, "blue")["spec"]["replicas"],
+            0,
+            "the canary is gone"
+        );
+        assert_eq!(image(&sim, "green"), "nginx:1.28");
+        let state = ws.run(&["show", "-json"]).ok().json();
+        let api = state["values"]["root_module"]["resources"]
+            .as_array()
+            .and_then(|r| r.iter().find(|r| r["address"] == "genesis_workload.api"))
+            .cloned()
+            .unwrap_or_default();
+        assert_eq!(api["values"]["status"], "Available");
+        assert!(
+            api["values"]["previous_kept_until"].is_null(),
+            "nothing kept: {api:#}"
+        );
+        assert!(!ws.plan_has_changes(), "converged");
     });
 }
 

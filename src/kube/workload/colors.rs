@@ -31,6 +31,10 @@ const ROLLOUT: &str = "genesis.dev/rollout";
 const LIVE: &str = "genesis.dev/live-color";
 /// On the previous color's Deployment: until when it stays scaled.
 const KEEP_UNTIL: &str = "genesis.dev/keep-until";
+/// Beside `KEEP_UNTIL`: the template the color ran when it was marked. A
+/// release that puts a new version on that color changes its template, so
+/// the copy is no longer the previous version (the release is unfinished).
+const KEPT_TEMPLATE: &str = "genesis.dev/kept-template";
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Color {
@@ -338,15 +342,26 @@ impl Colors {
         (d["spec"]["replicas"].as_i64().unwrap_or(1) > 0).then_some((previous, d))
     }
 
-    /// Until when the previous color stays scaled: its mark, else (a switch
-    /// stopped before it was marked) since it was made.
+    /// Until when the previous color stays scaled: its mark, when it still
+    /// runs the version it was marked with.
     pub fn previous_kept_until(&self) -> Option<String> {
         let (_, d) = self.scaled_previous()?;
-        let meta = &d["metadata"];
-        meta["annotations"][KEEP_UNTIL]
+        let annotations = &d["metadata"]["annotations"];
+        let until = annotations[KEEP_UNTIL].as_str()?;
+        // Marks from before KEPT_TEMPLATE existed are taken as they are.
+        let kept = annotations[KEPT_TEMPLATE]
             .as_str()
-            .or(meta["creationTimestamp"].as_str())
-            .map(str::to_string)
+            .is_none_or(|t| Some(t) == annotations[TEMPLATE].as_str());
+        kept.then(|| until.to_string())
+    }
+
+    /// Whether a release was left unfinished (an apply killed or stopped
+    /// in a canary's steps, or before a switch): the color that is not live
+    /// has pods, but is not the previous version kept for a rollback; it
+    /// runs a version that is neither live nor in the state, and may share
+    /// the traffic.
+    pub fn unfinished(&self) -> bool {
+        self.scaled_previous().is_some() && self.previous_kept_until().is_none()
     }
 
     /// The previous color, when its time to stay scaled has passed.
@@ -381,11 +396,13 @@ pub fn kept_until(now: Timestamp, keep_previous: &str) -> String {
 pub async fn keep(
     client: &kube::Client,
     namespace: &str,
-    deployment: &str,
+    deployment: (&str, Option<&Json>),
     until: &str,
     stop: &CancellationToken,
 ) -> Result<(), KubeError> {
-    let marked = json!({"metadata": {"annotations": {KEEP_UNTIL: until}}});
+    let (deployment, live) = deployment;
+    let template = live.and_then(template_of);
+    let marked = json!({"metadata": {"annotations": {KEEP_UNTIL: until, KEPT_TEMPLATE: template}}});
     update(
         client,
         (namespace, deployment),
@@ -459,6 +476,8 @@ pub struct Released {
     /// The `rollout` setting the live color was applied with.
     pub setting: Release,
     pub previous_kept_until: Option<String>,
+    /// A release left unfinished (`Colors::unfinished`).
+    pub unfinished: bool,
 }
 
 /// Removes Genesis's own annotations, and the annotations with them when
@@ -498,7 +517,7 @@ pub fn uncolor(observed: &mut Observed, name: &str, colors: &Colors) {
         .and_then(|r| serde_json::from_str(r).ok())
         .unwrap_or_default();
     d["metadata"]["name"] = name.into();
-    remove_annotations(&mut d, &[TEMPLATE, ROLLOUT, KEEP_UNTIL]);
+    remove_annotations(&mut d, &[TEMPLATE, ROLLOUT, KEEP_UNTIL, KEPT_TEMPLATE]);
     for labels in [
         "/spec/selector/matchLabels",
         "/spec/template/metadata/labels",
@@ -528,6 +547,7 @@ pub fn uncolor(observed: &mut Observed, name: &str, colors: &Colors) {
         live,
         setting,
         previous_kept_until: colors.previous_kept_until(),
+        unfinished: colors.unfinished(),
     });
 }
 
@@ -598,6 +618,33 @@ mod tests {
     }
 
     #[test]
+    fn a_color_running_another_version_than_it_was_kept_with_is_an_unfinished_release() {
+        let v1 = rendering();
+        let mut v3 = rendering();
+        v3[0]["spec"]["template"]["spec"]["containers"][0]["image"] = "v3".into();
+        let kept = |objects: &[Json]| {
+            let mut d = colored(objects, Color::Green, &Release::default())[0].clone();
+            d["spec"]["replicas"] = 1.into();
+            let template = template_of(&colored(&v1, Color::Green, &Release::default())[0]);
+            d["metadata"]["annotations"][KEEP_UNTIL] = "2026-12-02T12:00:00Z".into();
+            d["metadata"]["annotations"][KEPT_TEMPLATE] = template.into();
+            Colors {
+                live: Some(Color::Blue),
+                blue: None,
+                green: Some(d),
+            }
+        };
+        assert!(!kept(&v1).unfinished(), "the previous version, kept");
+        assert!(kept(&v3).unfinished(), "a canary of v3 left on green");
+        assert_eq!(kept(&v3).previous_kept_until(), None);
+        let mut unmarked = kept(&v1);
+        if let Some(d) = unmarked.green.as_mut() {
+            d["metadata"]["annotations"] = json!({});
+        }
+        assert!(unmarked.unfinished(), "a release never switched to");
+    }
+
+    #[test]
     fn the_previous_color_expires_at_its_mark() {
         let mut green = colored(&rendering(), Color::Green, &Release::default())[0].clone();
         green["spec"]["replicas"] = 2.into();
@@ -619,6 +666,7 @@ mod tests {
             ..colors
         };
         assert_eq!(scaled_down.previous_kept_until(), None);
+        assert!(!scaled_down.unfinished());
         assert_eq!(
             kept_until(at("2026-12-02T11:00:00.4Z"), "1h30m"),
             "2026-12-02T12:30:00Z"

@@ -412,9 +412,13 @@ impl Resource for Workload {
         }
         // Pods run on their last synced Secret while the operator cannot
         // sync it: the status says so, and the next plan waits again.
+        // A release left unfinished (a canary's steps, a version never
+        // switched to) is still going: the next plan finishes or undoes it.
+        let unfinished = observed.release.as_ref().is_some_and(|r| r.unfinished);
         let status = match observed.external_secrets_sync() {
             Some(workload::Sync::Failed(_)) => "Failed",
             Some(workload::Sync::Pending) => "Progressing",
+            _ if unfinished => "Progressing",
             _ => status_name(&workload::rollout_of(controller)),
         };
         fresh.set_attr("status", status.into());

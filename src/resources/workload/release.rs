@@ -89,6 +89,26 @@ pub(super) async fn release(
         kept_until = None;
     }
 
+    // A release left unfinished, and the configuration back on the live
+    // version: its traffic goes back to the live color, and the color it
+    // was put on (no longer the previous version) is scaled to zero.
+    if !switching && live.unfinished() {
+        let following: Vec<Json> = colored
+            .iter()
+            .filter(|o| follows_live(o))
+            .cloned()
+            .collect();
+        let other = target.other().deployment(name);
+        let undone = match workload::apply(client, &following, &wait.stop).await {
+            Ok(()) => colors::scale(client, namespace, &other, 0, &wait.stop).await,
+            Err(e) => Err(e),
+        };
+        if let Err(e) = undone {
+            return unswitched(error("Failed to undo the unfinished release", e), false);
+        }
+        kept_until = None;
+    }
+
     // The full count of the new color: the configuration's, else (with an
     // autoscaler) as many pods as the live color has, so the switch does
     // not drop capacity.
@@ -491,14 +511,8 @@ async fn switch(
     let mut kept_until = None;
     if let Some(previous) = previous {
         let until = colors::kept_until(Timestamp::now(), &setting.keep_previous);
-        colors::keep(
-            client,
-            namespace,
-            &previous.deployment(name),
-            &until,
-            &wait.stop,
-        )
-        .await?;
+        let marked = (previous.deployment(name), live.deployment(previous));
+        colors::keep(client, namespace, (&marked.0, marked.1), &until, &wait.stop).await?;
         kept_until = Some(until);
     }
     let following: Vec<Json> = colored
