@@ -54,8 +54,8 @@ resource "genesis_workload" "api" {
 "#;
     format!("{}{platform}", crate::harness::GKE_PREAMBLE)
         .replace("LABELS", labels)
-    .replace("MAX_NODES", &max_nodes.to_string())
-    .replace("IMAGE", image)
+        .replace("MAX_NODES", &max_nodes.to_string())
+        .replace("IMAGE", image)
 }
 
 /// A moment of the apply at which the provider is killed, told by what the
