@@ -25,6 +25,7 @@ mod schema;
 mod secrets;
 mod stateful;
 mod truth;
+mod unknowns;
 mod validate;
 mod workload;
 mod workload_apply;

@@ -629,16 +629,22 @@ fn plan_eks(
         return;
     }
     let wanted = config.get("eks");
-    let private_endpoint = config.get("enable_private_endpoint").as_bool() == Some(true);
+    // Planned from values that may come from other resources: unknown
+    // until they are known, unless the default decides alone.
     if wanted.get("endpoint_private_access").is_null() {
+        let private_endpoint = config.get("enable_private_endpoint").bool_or(false);
         eks.set_attr(
             "endpoint_private_access",
-            (e.endpoint_private_access || private_endpoint).into(),
+            default_or(e.endpoint_private_access, private_endpoint),
         );
     }
     if wanted.get("secrets_encryption").is_null() {
-        let on = e.secrets_encryption || wanted.get("kms_key_arn").is_set();
-        eks.set_attr("secrets_encryption", on.into());
+        let key = wanted.get("kms_key_arn");
+        let keyed = (!key.is_unknown()).then(|| key.is_set());
+        eks.set_attr(
+            "secrets_encryption",
+            default_or(e.secrets_encryption, keyed),
+        );
     }
     if eks.get("secrets_encryption").as_bool() == Some(false) && wanted.get("kms_key_arn").is_null()
     {
@@ -705,6 +711,17 @@ fn plan_version(prior: &Value, planned: &Value, diags: &mut Diagnostics) {
 /// The schema's value type, for tests that build configurations.
 pub fn value_type() -> Type {
     schema().value_type()
+}
+
+/// A planned flag that is on by default or by a setting (`None` while that
+/// setting is unknown): unknown only when the default leaves it to the
+/// setting and the setting is not known yet.
+fn default_or(default: bool, setting: Option<bool>) -> Value {
+    match (default, setting) {
+        (true, _) => Value::Bool(true),
+        (false, Some(on)) => Value::Bool(on),
+        (false, None) => Value::Unknown,
+    }
 }
 
 #[cfg(test)]
