@@ -204,6 +204,16 @@ const CASES: &[Case] = &[
         message: "DB_PASSWORD is already set in env",
     },
     Case {
+        // `cloud` left out is gcp (the schema's default).
+        name: "eks settings on a cluster of the default cloud",
+        hcl: r#"resource "genesis_cluster" "c" {
+  name = "c"
+  eks  = { subnet_ids = ["subnet-0a", "subnet-0b"] }
+}"#,
+        line: "eks",
+        message: "applies only when cloud",
+    },
+    Case {
         // `type` left out is ClusterIP (the schema's default), which takes
         // no node port: refused here, not at apply by the API server.
         name: "node port on a Service of the default type",

@@ -3,6 +3,7 @@
 //! that applies the schema's rules and Terraform's invariants.
 
 pub mod diagnostics;
+pub mod field;
 pub mod identity;
 pub mod model;
 pub mod path;
@@ -15,4 +16,5 @@ pub mod turns;
 pub mod types;
 pub mod validators;
 pub mod value;
+pub mod view;
 pub mod write_only;

@@ -111,7 +111,13 @@ pub fn plan_location(
 /// Refuses GCP-only settings on an AWS resource (and the reverse), naming
 /// the attribute.
 pub fn only_for_cloud(config: &Value, cloud: &str, attributes: &[&str], diags: &mut Diagnostics) {
-    let Some(actual) = config.get("cloud").as_str() else {
+    // Left out, the cloud is the schema's default.
+    let default = cloud_attribute().default.unwrap_or_default();
+    let actual = match config.get("cloud") {
+        Value::Null => &default,
+        written => written,
+    };
+    let Some(actual) = actual.as_str() else {
         return;
     };
     if actual == cloud {

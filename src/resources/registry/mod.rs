@@ -4,19 +4,20 @@
 //! spelling) never show as a change.
 
 mod model;
+mod rules;
 
 use std::collections::BTreeMap;
 
 use async_trait::async_trait;
 
 use self::model::{PolicyModel, RegistryModel};
+use self::rules::RegistryView;
 
 use super::common::{self, Owner, bad_import_id, only_for_cloud, state_with, wait_for};
 use crate::cloud::registry::{CleanupPolicy, ObservedRegistry, Registries, RegistrySpec};
 use crate::framework::diagnostics::{Diagnostic, Diagnostics};
 use crate::framework::identity::IdentitySchema;
 use crate::framework::model::{decode, encode};
-use crate::framework::path::AttributePath;
 use crate::framework::resource::{Applied, PlanContext, Refreshed, Resource};
 use crate::framework::schema::{Attribute, Block, Schema};
 use crate::framework::types::Type;
@@ -129,67 +130,34 @@ impl Resource for Registry {
             &["project_id", "cleanup_policy_dry_run", "description"],
             diags,
         );
-        // Which naming rules apply depends on the cloud: wait until it is known.
-        let cloud = config.get("cloud");
-        let aws = cloud.as_str() == Some("aws");
-        if let Some(name) = config.get("name").as_str()
-            && !cloud.is_unknown()
-        {
-            let result = if aws {
-                ecr_name(name)
-            } else {
-                validators::google_resource_name(&name.into())
-            };
-            if let Err(message) = result {
-                diags.attribute_error(
-                    AttributePath::attr("name"),
-                    "Invalid repository name",
-                    message,
-                );
-            }
-        }
-        if aws && config.get("format").as_str().is_some_and(|f| f != "DOCKER") {
-            diags.attribute_error(
-                AttributePath::attr("format"),
-                "ECR holds container images only",
-                "On AWS, repositories are ECR repositories, which are always DOCKER: remove format or set it to \"DOCKER\".",
-            );
-        }
-        for (id, policy) in config
-            .get("cleanup_policies")
-            .entries()
-            .into_iter()
-            .flatten()
-        {
-            validate_policy(id, policy, diags);
-        }
-        if aws {
-            validate_ecr_policies(config.get("cleanup_policies"), diags);
+        match RegistryView::of(config) {
+            Ok(view) => rules::validate(&view, diags),
+            Err(refused) => diags.extend(refused),
         }
     }
 
     fn modify_plan(&self, ctx: &PlanContext<'_>, planned: &mut Value, diags: &mut Diagnostics) {
         common::plan_location(planned, ctx.config, &ctx.provider.config, diags);
-        if planned.get("cloud").as_str() == Some("gcp") {
-            let (project, region, name) = (
-                planned.get("project_id").as_str().map(str::to_string),
-                planned.get("region").as_str().map(str::to_string),
-                planned.get("name").as_str().map(str::to_string),
-            );
-            if let (Some(project), Some(region), Some(name)) = (project, region, name) {
-                planned.set_attr(
-                    "id",
-                    format!("projects/{project}/locations/{region}/repositories/{name}").into(),
-                );
-                if let Some(format) = planned.get("format").as_str() {
-                    planned.set_attr(
-                        "repository_url",
-                        repository_url(&region, format, &project, &name).into(),
-                    );
+        let view = match RegistryView::of(planned) {
+            Ok(view) => view,
+            Err(refused) => return diags.extend(refused),
+        };
+        match rules::on_gcp(&view) {
+            Some(true) => {
+                if let Some((id, url)) = rules::planned_identity(&view) {
+                    planned.set_attr("id", id.into());
+                    if let Some(url) = url {
+                        planned.set_attr("repository_url", url.into());
+                    }
                 }
             }
-        } else {
-            planned.set_attr("cleanup_policy_dry_run", Value::Null);
+            Some(false) => planned.set_attr("cleanup_policy_dry_run", Value::Null),
+            // Null on ECR, the default on Artifact Registry: unknown until
+            // the cloud is known (a value written out stays as written).
+            None if ctx.config.get("cleanup_policy_dry_run").is_null() => {
+                planned.set_attr("cleanup_policy_dry_run", Value::Unknown);
+            }
+            None => {}
         }
     }
 
@@ -525,138 +493,6 @@ fn ecr_name(name: &str) -> Result<(), String> {
         Err(format!(
             "{name:?} is not a valid ECR repository name: use 2 to 256 lowercase letters, digits, '-', '_', '.' and '/', starting with a letter or digit."
         ))
-    }
-}
-
-/// What ECR lifecycle rules can say: expire by age (whole days) or beyond
-/// a count, for tagged images with prefixes, untagged ones, or any (one
-/// such rule at most, evaluated last).
-fn validate_ecr_policies(policies: &Value, diags: &mut Diagnostics) {
-    let mut any = Vec::new();
-    for (id, policy) in policies.entries().into_iter().flatten() {
-        let path = AttributePath::attr("cleanup_policies").key(id);
-        for name in [
-            "newer_than",
-            "version_name_prefixes",
-            "package_name_prefixes",
-        ] {
-            if policy.get(name).is_set() {
-                diags.attribute_error(
-                    path.join(name),
-                    "Not available on ECR",
-                    format!("ECR lifecycle rules cannot match on `{name}`: remove it."),
-                );
-            }
-        }
-        match policy.get("action").as_str() {
-            Some("KEEP") if policy.get("keep_count").is_null() => diags.attribute_error(
-                path.join("action"),
-                "KEEP needs keep_count on ECR",
-                "ECR keeps images only by count: set keep_count (the rule expires all but that many most recent images).",
-            ),
-            Some("DELETE") => match policy.get("older_than").as_str().and_then(validators::parse_duration) {
-                None if !policy.get("older_than").is_unknown() => diags.attribute_error(
-                    path.join("older_than"),
-                    "DELETE needs older_than on ECR",
-                    "ECR deletes images by age: set older_than, in whole days (e.g. \"30d\").",
-                ),
-                Some(seconds) if seconds % 86_400.0 != 0.0 => diags.attribute_error(
-                    path.join("older_than"),
-                    "Not a whole number of days",
-                    "ECR counts image age in days: write older_than as whole days, e.g. \"30d\".",
-                ),
-                _ => {}
-            },
-            _ => {}
-        }
-        let prefixes = policy.get("tag_prefixes");
-        if prefixes.is_unknown() || policy.get("tag_state").is_unknown() {
-            continue;
-        }
-        let prefixes = prefixes.is_set();
-        match policy.get("tag_state").as_str().unwrap_or("ANY") {
-            "TAGGED" if !prefixes => diags.attribute_error(
-                path.join("tag_state"),
-                "TAGGED needs tag_prefixes on ECR",
-                "An ECR rule for tagged images needs tag_prefixes.",
-            ),
-            "UNTAGGED" if prefixes => diags.attribute_error(
-                path.join("tag_prefixes"),
-                "Untagged images have no tags",
-                "Remove tag_prefixes from a policy for UNTAGGED images.",
-            ),
-            "ANY" => any.push(id.as_str()),
-            _ => {}
-        }
-    }
-    if any.len() > 1 {
-        diags.attribute_error(
-            AttributePath::attr("cleanup_policies"),
-            "More than one policy for any tag state",
-            format!(
-                "ECR allows one lifecycle rule for images in any tag state, evaluated last; {} all match ANY. Give the others tag_state = \"TAGGED\" (with tag_prefixes) or \"UNTAGGED\".",
-                any.join(", ")
-            ),
-        );
-    }
-}
-
-fn validate_policy(id: &str, policy: &Value, diags: &mut Diagnostics) {
-    let path = AttributePath::attr("cleanup_policies").key(id);
-    if !validators::is_dns1123_label(id) {
-        diags.attribute_error(
-            path.clone(),
-            "Invalid cleanup policy ID",
-            format!("{id:?} is not a valid policy ID: use lowercase letters, digits and '-'."),
-        );
-    }
-    let action = policy.get("action").as_str();
-    if policy.get("keep_count").is_set() {
-        if action == Some("DELETE") {
-            diags.attribute_error(
-                path.join("keep_count"),
-                "keep_count needs a KEEP policy",
-                "keep_count keeps the most recent versions, so the policy's action must be \"KEEP\".",
-            );
-        }
-        for name in [
-            "tag_prefixes",
-            "version_name_prefixes",
-            "older_than",
-            "newer_than",
-        ] {
-            if policy.get(name).is_set() {
-                diags.attribute_error(
-                    path.join(name),
-                    "Condition conflicts with keep_count",
-                    format!("A policy with keep_count matches versions by recency only: move `{name}` to a policy of its own."),
-                );
-            }
-        }
-    } else if action == Some("DELETE")
-        && [
-            "tag_prefixes",
-            "version_name_prefixes",
-            "package_name_prefixes",
-            "older_than",
-            "newer_than",
-        ]
-        .iter()
-        .all(|n| policy.get(n).is_null())
-        && (policy.get("tag_state").is_null() || policy.get("tag_state").as_str() == Some("ANY"))
-    {
-        diags.attribute_error(
-            path.clone(),
-            "Cleanup policy deletes everything",
-            "A DELETE policy with no condition matches every version in the repository. Add a condition such as older_than = \"90d\" or tag_state = \"UNTAGGED\".",
-        );
-    }
-    if policy.get("tag_state").as_str() == Some("UNTAGGED") && policy.get("tag_prefixes").is_set() {
-        diags.attribute_error(
-            path.join("tag_prefixes"),
-            "Tag prefixes on untagged versions",
-            "tag_prefixes cannot match versions with tag_state = \"UNTAGGED\": set tag_state to \"TAGGED\" or remove tag_prefixes.",
-        );
     }
 }
 
