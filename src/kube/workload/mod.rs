@@ -178,7 +178,9 @@ pub async fn delete_held(
             continue;
         };
         let call = format!("deleting {kind} {namespace}/{name}");
-        loop {
+        // A precondition fails only when the object changed between the
+        // read and the delete: a few rounds settle it.
+        for round in 1..=5 {
             let Some(live) = retried(stop, || api.get_opt(name))
                 .await
                 .map_err(|e| crate::kube::KubeError::from_kube(&call, e))?
@@ -206,7 +208,7 @@ pub async fn delete_held(
                 }
                 Err(kube::Error::Api(s)) if s.code == 404 => break,
                 // Changed since it was read: read it again.
-                Err(kube::Error::Api(s)) if s.code == 409 => continue,
+                Err(kube::Error::Api(s)) if s.code == 409 && round < 5 => continue,
                 Err(e) => return Err(crate::kube::KubeError::from_kube(&call, e)),
             }
         }
