@@ -15,7 +15,7 @@ use super::plan::{keep_equivalent_block, plan_block, requires_replace, validate_
 use super::private::Private;
 use super::resource::{PlanContext, Resource};
 use super::schema::Schema;
-use super::turns::{Op, Turns};
+use super::turns::{Op, Turn, Turns};
 use super::types::Type;
 use super::value::Value;
 use super::write_only;
@@ -86,6 +86,13 @@ impl ProviderServer {
             created: std::sync::Mutex::default(),
             turns: Turns::default(),
         }
+    }
+
+    /// A turn for `op` on the object `value` names (see `turns`); none for
+    /// a resource without a `name`.
+    async fn turn(&self, type_name: &str, value: &Value, op: Op) -> Option<Turn<'_>> {
+        let name = value.get("name").as_str()?;
+        Some(self.turns.take((type_name.into(), name.into()), op).await)
     }
 
     pub fn provider_schema(&self) -> &Schema {
@@ -300,14 +307,7 @@ impl ProviderServer {
         let mut private = Private::decode(planned_private);
         private.refusals.clear();
         if planned.is_null() {
-            let _turn = match prior.get("name").as_str() {
-                Some(name) => Some(
-                    self.turns
-                        .take((type_name.into(), name.into()), Op::Delete)
-                        .await,
-                ),
-                None => None,
-            };
+            let _turn = self.turn(type_name, prior, Op::Delete).await;
             // The last line of deletion protection, for deletes no plan
             // refused (a tainted object's replacement).
             let mut refused = Diagnostics::new();
@@ -348,13 +348,10 @@ impl ProviderServer {
         let mut full = planned.clone();
         write_only::copy_write_only(block, &mut full, Some(config));
         // Held until the object is recorded as created in this apply.
-        let _turn = match planned.get("name").as_str() {
-            Some(name) if creating => Some(
-                self.turns
-                    .take((type_name.into(), name.into()), Op::Create)
-                    .await,
-            ),
-            _ => None,
+        let _turn = if creating {
+            self.turn(type_name, planned, Op::Create).await
+        } else {
+            None
         };
         let mut applied = if creating {
             resource.create(&provider, &full).await
