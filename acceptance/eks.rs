@@ -8,7 +8,7 @@
 
 use serde_json::Value as Json;
 
-use crate::harness::{Moto, Sim, Workspace, each_terraform};
+use crate::harness::{Moto, Sim, Workspace, actions, each_terraform};
 
 #[derive(Clone, Copy)]
 struct Settings<'a> {
@@ -111,15 +111,6 @@ fn assert_nothing_left(sim: &Sim, moto: &Moto) {
 
 fn cluster(sim: &Sim) -> Json {
     sim.state()["eks"]["clusters"][ARN].clone()
-}
-
-/// The actions Terraform plans for one resource.
-fn actions(plan: &Json, address: &str) -> Json {
-    plan["resource_changes"]
-        .as_array()
-        .and_then(|changes| changes.iter().find(|c| c["address"] == address))
-        .map(|c| c["change"]["actions"].clone())
-        .unwrap_or_else(|| panic!("{address} is not in the plan"))
 }
 
 #[test]
@@ -587,6 +578,8 @@ fn the_eks_production_example_applies_imports_and_destroys() {
         let eks = sim.state()["eks"].clone();
         let c = &eks["clusters"][arn];
         assert_eq!(c["status"], "ACTIVE");
+        assert_eq!(c["deletionProtection"], true, "prod: EKS protects it too");
+        assert_eq!(c["upgradePolicy"]["supportType"], "STANDARD");
         assert_eq!(c["resourcesVpcConfig"]["endpointPrivateAccess"], true);
         assert!(
             c["encryptionConfig"][0]["provider"]["keyArn"]

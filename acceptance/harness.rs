@@ -426,6 +426,15 @@ pub fn planned<'a>(plan: &'a Json, address: &str) -> &'a Json {
         .unwrap_or_else(|| panic!("{address} is not in the plan"))
 }
 
+/// The actions Terraform plans for one resource (`["update"]`, ...).
+pub fn actions(plan: &Json, address: &str) -> Json {
+    plan["resource_changes"]
+        .as_array()
+        .and_then(|changes| changes.iter().find(|c| c["address"] == address))
+        .map(|c| c["change"]["actions"].clone())
+        .unwrap_or_else(|| panic!("{address} is not in the plan"))
+}
+
 /// Runs a test body against every Terraform.
 pub fn each_terraform(body: impl Fn(&Terraform)) {
     for tf in terraforms() {
@@ -646,6 +655,16 @@ pub fn kubectl(kubeconfig: &Path, namespace: &str) -> impl Fn(&[&str]) -> String
 
 /// The provider from the local mirror, on GCP project `p1` in
 /// `us-central1`: the start of most configurations against genesis-sim.
+/// The preamble of an EKS configuration (the region comes from
+/// `against_eks`'s environment).
+pub const EKS_PREAMBLE: &str = r#"
+terraform {
+  required_providers {
+    genesis = { source = "genesis-platform/genesis" }
+  }
+}
+"#;
+
 pub const GKE_PREAMBLE: &str = r#"
 terraform {
   required_providers {

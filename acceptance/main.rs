@@ -2,6 +2,7 @@
 //! See `harness.rs` for how Terraform is found and configured.
 
 mod apiserver;
+mod auto_mode;
 mod blue_green;
 mod cluster;
 mod crash;

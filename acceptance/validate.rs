@@ -96,6 +96,33 @@ const CASES: &[Case] = &[
         message: "Autopilot",
     },
     Case {
+        name: "Auto Mode without access entries",
+        hcl: r#"resource "genesis_cluster" "c" {
+  name             = "c"
+  cloud            = "aws"
+  enable_autopilot = true
+  eks = {
+    subnet_ids          = ["subnet-a", "subnet-b"]
+    authentication_mode = "CONFIG_MAP"
+  }
+}"#,
+        line: "authentication_mode",
+        message: "access entries",
+    },
+    Case {
+        name: "unknown EKS support policy",
+        hcl: r#"resource "genesis_cluster" "c" {
+  name  = "c"
+  cloud = "aws"
+  eks = {
+    subnet_ids   = ["subnet-a", "subnet-b"]
+    support_type = "FOREVER"
+  }
+}"#,
+        line: "support_type",
+        message: "EXTENDED",
+    },
+    Case {
         name: "retired monitoring component",
         hcl: r#"resource "genesis_cluster" "c" {
   name                  = "c"

@@ -25,6 +25,9 @@ pub struct ClusterSpec {
     pub logging_components: Vec<String>,
     /// GCP resource labels or AWS tags (with Genesis' own markers).
     pub labels: BTreeMap<String, String>,
+    /// The cloud runs the nodes: GKE Autopilot, EKS Auto Mode (which also
+    /// runs the load balancers, block storage and the core add-ons).
+    pub autopilot: bool,
     pub cloud: ClusterCloud,
 }
 
@@ -54,7 +57,6 @@ pub struct GkeCluster {
     /// A region (regional cluster) or a zone (zonal cluster).
     pub location: String,
     pub description: Option<String>,
-    pub autopilot: bool,
     pub release_channel: Option<String>,
     pub network: String,
     pub subnetwork: String,
@@ -92,6 +94,12 @@ pub struct EksCluster {
     pub service_ipv4_cidr: Option<String>,
     /// EKS add-ons by name (`vpc-cni`, `coredns`, ...).
     pub addons: Vec<String>,
+    /// EKS refuses to delete the cluster while this is on.
+    pub deletion_protection: bool,
+    /// `STANDARD` (upgraded by EKS when standard support ends) or
+    /// `EXTENDED` (kept on its version for up to 12 more months, at the
+    /// extended-support price).
+    pub support_type: String,
 }
 
 impl ClusterSpec {

@@ -5,7 +5,7 @@
 use serde_json::{Value as Json, json};
 
 use super::{
-    AwsError, Change, Context, DEFAULT_VERSION, Eks, VERSIONS, cluster_arn, minor, now_epoch,
+    AwsError, Change, Context, DEFAULT_VERSION, Eks, VERSIONS, cluster_arn, merge, minor, now_epoch,
 };
 
 impl Eks {
@@ -61,7 +61,20 @@ impl Eks {
         }
         let network = &body["kubernetesNetworkConfig"];
         let ip_family = network["ipFamily"].as_str().unwrap_or("ipv4");
-        let cluster = json!({
+        let auto_mode = auto_mode_of(&body, None)?;
+        if auto_mode == Some(true) {
+            if body["bootstrapSelfManagedAddons"] != false {
+                return Err(AwsError::invalid(
+                    "When EKS Auto Mode is enabled, bootstrapSelfManagedAddons must be set to false.",
+                ));
+            }
+            if body["accessConfig"]["authenticationMode"].as_str() == Some("CONFIG_MAP") {
+                return Err(AwsError::invalid(
+                    "EKS Auto Mode requires the cluster's authentication mode to be API or API_AND_CONFIG_MAP.",
+                ));
+            }
+        }
+        let mut cluster = json!({
             "name": name,
             "arn": arn,
             "createdAt": now_epoch(),
@@ -93,7 +106,12 @@ impl Eks {
                 "bootstrapClusterCreatorAdminPermissions": body["accessConfig"]["bootstrapClusterCreatorAdminPermissions"].as_bool().unwrap_or(true),
             },
             "health": {"issues": []},
+            "deletionProtection": body["deletionProtection"].as_bool().unwrap_or(false),
+            "upgradePolicy": {"supportType": body["upgradePolicy"]["supportType"].as_str().unwrap_or("EXTENDED")},
         });
+        if let Some(on) = auto_mode {
+            merge(&mut cluster, &auto_mode_patch(on, &body["computeConfig"]));
+        }
         self.clusters.insert(arn.clone(), cluster);
         self.schedule(ctx, &arn, Change::ClusterActive);
         Ok(json!({"cluster": self.clusters[&arn]}))
@@ -113,6 +131,11 @@ impl Eks {
         }
         if c["status"] == "DELETING" {
             return Ok(json!({"cluster": c}));
+        }
+        if c["deletionProtection"] == true {
+            return Err(AwsError::invalid(format!(
+                "Cluster {name} has deletion protection enabled. Disable deletion protection before deleting the cluster."
+            )));
         }
         if let Some(c) = self.clusters.get_mut(&arn) {
             c["status"] = json!("DELETING");
@@ -151,18 +174,27 @@ impl Eks {
         if network {
             kinds.push("VpcConfigUpdate");
         }
+        // Auto Mode's three capabilities are one update.
+        let load_balancing = !body["kubernetesNetworkConfig"]["elasticLoadBalancing"].is_null();
         for (member, kind) in [
             ("logging", "LoggingUpdate"),
             ("accessConfig", "AccessConfigUpdate"),
             ("upgradePolicy", "UpgradePolicyUpdate"),
             ("zonalShiftConfig", "ZonalShiftConfigUpdate"),
             ("computeConfig", "AutoModeUpdate"),
-            ("kubernetesNetworkConfig", "ConfigUpdate"),
+            (
+                "kubernetesNetworkConfig",
+                if load_balancing {
+                    "AutoModeUpdate"
+                } else {
+                    "ConfigUpdate"
+                },
+            ),
             ("storageConfig", "AutoModeUpdate"),
             ("remoteNetworkConfig", "RemoteNetworkConfigUpdate"),
             ("deletionProtection", "DeletionProtectionUpdate"),
         ] {
-            if !body[member].is_null() {
+            if !body[member].is_null() && !kinds.contains(&kind) {
                 kinds.push(kind);
             }
         }
@@ -277,6 +309,39 @@ impl Eks {
                 patch["accessConfig"] =
                     json!({"authenticationMode": body["accessConfig"]["authenticationMode"]});
             }
+            "AutoModeUpdate" => {
+                let Some(on) = auto_mode_of(&body, Some(&current))? else {
+                    return Err(AwsError::invalid("No changes were requested."));
+                };
+                if on && current["accessConfig"]["authenticationMode"] == "CONFIG_MAP" {
+                    return Err(AwsError::invalid(
+                        "EKS Auto Mode requires the cluster's authentication mode to be API or API_AND_CONFIG_MAP.",
+                    ));
+                }
+                let node_role = &current["computeConfig"]["nodeRoleArn"];
+                let asked = &body["computeConfig"]["nodeRoleArn"];
+                if on && node_role.is_string() && asked.is_string() && asked != node_role {
+                    return Err(AwsError::invalid(
+                        "nodeRoleArn cannot be changed once the compute capability of EKS Auto Mode has been enabled.",
+                    ));
+                }
+                params.push(("ComputeConfig", body["computeConfig"].to_string()));
+                params.push(("StorageConfig", body["storageConfig"].to_string()));
+                params.push((
+                    "KubernetesNetworkConfig",
+                    body["kubernetesNetworkConfig"].to_string(),
+                ));
+                patch = auto_mode_patch(on, &body["computeConfig"]);
+            }
+            "DeletionProtectionUpdate" => {
+                if body["deletionProtection"] == current["deletionProtection"] {
+                    return Err(AwsError::invalid(
+                        "Cluster is already at the desired configuration with deletionProtection as requested",
+                    ));
+                }
+                params.push(("DeletionProtection", body["deletionProtection"].to_string()));
+                patch["deletionProtection"] = body["deletionProtection"].clone();
+            }
             other => {
                 for (member, _) in body.as_object().into_iter().flatten() {
                     if member != "clientRequestToken" {
@@ -358,6 +423,70 @@ impl Eks {
             None,
         ))
     }
+}
+
+/// Whether a request turns Auto Mode on (`Some(true)`), off, or leaves it
+/// (`None`): EKS takes the three capabilities only all on or all off. An
+/// update is checked with what it leaves as the cluster has it.
+fn auto_mode_of(body: &Json, current: Option<&Json>) -> Result<Option<bool>, AwsError> {
+    let paths: [&[&str]; 3] = [
+        &["computeConfig", "enabled"],
+        &["storageConfig", "blockStorage", "enabled"],
+        &["kubernetesNetworkConfig", "elasticLoadBalancing", "enabled"],
+    ];
+    let at = |v: &Json, path: &[&str]| path.iter().fold(v.clone(), |v, k| v[*k].clone());
+    let asked: Vec<Json> = paths.iter().map(|p| at(body, p)).collect();
+    if asked.iter().all(Json::is_null) {
+        return Ok(None);
+    }
+    let values: Vec<bool> = paths
+        .iter()
+        .zip(&asked)
+        .map(|(p, v)| match (v, current) {
+            (Json::Bool(b), _) => *b,
+            (_, Some(c)) => at(c, p) == true,
+            (_, None) => false,
+        })
+        .collect();
+    if values.iter().any(|v| *v != values[0]) {
+        return Err(AwsError::invalid(
+            "For EKS Auto Mode, please ensure that all required configs, including computeConfig, kubernetesNetworkConfig, and blockStorage are all either fully enabled or fully disabled.",
+        ));
+    }
+    let compute = &body["computeConfig"];
+    let pools = compute["nodePools"].as_array().cloned().unwrap_or_default();
+    if let Some(bad) = pools
+        .iter()
+        .find(|p| !matches!(p.as_str(), Some("general-purpose" | "system")))
+    {
+        return Err(AwsError::invalid(format!(
+            "Unsupported node pool {bad}: the built-in node pools are general-purpose and system."
+        )));
+    }
+    if values[0] && !pools.is_empty() && compute["nodeRoleArn"].as_str().is_none_or(str::is_empty) {
+        return Err(AwsError::invalid(
+            "nodeRoleArn is required when nodePools are specified.",
+        ));
+    }
+    Ok(Some(values[0]))
+}
+
+/// The cluster's Auto Mode settings as DescribeCluster reports them.
+fn auto_mode_patch(on: bool, compute: &Json) -> Json {
+    let compute = if on {
+        json!({
+            "enabled": true,
+            "nodePools": compute["nodePools"].as_array().cloned().unwrap_or_default(),
+            "nodeRoleArn": compute["nodeRoleArn"],
+        })
+    } else {
+        json!({"enabled": false, "nodePools": [], "nodeRoleArn": null})
+    };
+    json!({
+        "computeConfig": compute,
+        "storageConfig": {"blockStorage": {"enabled": on}},
+        "kubernetesNetworkConfig": {"elasticLoadBalancing": {"enabled": on}},
+    })
 }
 
 /// The cluster's logging after a request: each requested setup turns its

@@ -199,12 +199,16 @@ impl Eks {
         for p in due {
             self.finish(p);
         }
-        // Add-ons that need nodes recover once a node group runs.
+        // Add-ons that need nodes recover once a node group runs (or Auto
+        // Mode launches nodes for them).
+        let with_nodes: Vec<String> = self
+            .addons
+            .keys()
+            .filter(|c| self.has_active_nodes(c))
+            .cloned()
+            .collect();
         for (cluster, addons) in &mut self.addons {
-            let nodes = self
-                .nodegroups
-                .get(cluster)
-                .is_some_and(|groups| groups.values().any(|g| g["status"] == "ACTIVE"));
+            let nodes = with_nodes.contains(cluster);
             for addon in addons.values_mut() {
                 if addon["status"] == "DEGRADED" && nodes {
                     addon["status"] = json!("ACTIVE");
@@ -214,10 +218,18 @@ impl Eks {
         }
     }
 
+    /// Nodes for pods: an ACTIVE node group, or Auto Mode, which launches
+    /// nodes for pending pods.
     fn has_active_nodes(&self, cluster: &str) -> bool {
-        self.nodegroups
+        let auto_mode = self
+            .clusters
             .get(cluster)
-            .is_some_and(|groups| groups.values().any(|g| g["status"] == "ACTIVE"))
+            .is_some_and(|c| c["computeConfig"]["enabled"] == true && c["status"] == "ACTIVE");
+        auto_mode
+            || self
+                .nodegroups
+                .get(cluster)
+                .is_some_and(|groups| groups.values().any(|g| g["status"] == "ACTIVE"))
     }
 
     fn finish(&mut self, p: Pending) {

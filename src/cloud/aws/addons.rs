@@ -243,7 +243,9 @@ impl Aws {
     }
 
     /// Makes the cluster's add-ons the wanted ones: installs the new (or
-    /// records those that wait for nodes), removes the dropped.
+    /// records those that wait for nodes, unless Auto Mode makes nodes for
+    /// them), removes the dropped.
+    #[allow(clippy::too_many_arguments)]
     pub(super) async fn sync_addons(
         &self,
         region: &str,
@@ -251,10 +253,11 @@ impl Aws {
         arn: &str,
         current_tags: &BTreeMap<String, String>,
         wanted: &[String],
+        auto_mode: bool,
         wait: &Wait,
     ) -> Result<(), CloudError> {
         let installed = self.addons(region, name, wait).await?;
-        let nodes = self.has_active_nodes(region, name, wait).await?;
+        let nodes = auto_mode || self.has_active_nodes(region, name, wait).await?;
         let mut install = Vec::new();
         let mut later: Vec<String> = current_tags
             .get(AFTER_NODES_TAG)

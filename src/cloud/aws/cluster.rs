@@ -10,11 +10,13 @@ use std::time::Duration;
 use async_trait::async_trait;
 use aws_sdk_eks::types::{
     AccessScope, AccessScopeType, AuthenticationMode, ClusterStatus, CreateAccessConfigRequest,
-    EncryptionConfig, IpFamily, KubernetesNetworkConfigRequest, LogSetup, LogType, Logging,
-    Provider, UpdateAccessConfigRequest, VpcConfigRequest,
+    ElasticLoadBalancing, EncryptionConfig, IpFamily, KubernetesNetworkConfigRequest, LogSetup,
+    LogType, Logging, Provider, SupportType, UpdateAccessConfigRequest, UpgradePolicyRequest,
+    VpcConfigRequest,
 };
 
 use super::addons::{AFTER_NODES, in_eks_order};
+use super::auto_mode;
 use super::iam::Role;
 use super::updates::{retry_also, send};
 use super::{Aws, api_error, with_issues};
@@ -147,6 +149,12 @@ fn logging(types: &[String]) -> Logging {
     Logging::builder().set_cluster_logging(Some(setups)).build()
 }
 
+fn upgrade_policy(e: &EksCluster) -> UpgradePolicyRequest {
+    UpgradePolicyRequest::builder()
+        .support_type(SupportType::from(e.support_type.as_str()))
+        .build()
+}
+
 fn encryption(key: &str) -> EncryptionConfig {
     EncryptionConfig::builder()
         .resources("secrets")
@@ -243,6 +251,13 @@ pub fn observe(
             .and_then(|n| n.service_ipv4_cidr())
             .map(str::to_string),
         addons,
+        deletion_protection: c.deletion_protection() == Some(true),
+        // EKS's own default, for clusters made before the setting existed.
+        support_type: c
+            .upgrade_policy()
+            .and_then(|u| u.support_type())
+            .map_or("EXTENDED", |t| t.as_str())
+            .to_string(),
     };
     let spec = ClusterSpec {
         name: c.name().unwrap_or_default().to_string(),
@@ -260,6 +275,7 @@ pub fn observe(
             .into_iter()
             .filter(|(k, _)| !is_internal_tag(k))
             .collect(),
+        autopilot: auto_mode::is_on(c),
         cloud: ClusterCloud::Eks(eks),
     };
     ObservedCluster {
@@ -450,7 +466,7 @@ impl Aws {
     }
 
     /// Sends one UpdateClusterConfig (one kind of change) and follows it.
-    async fn update_config<F>(
+    pub(super) async fn update_config<F>(
         &self,
         call: &str,
         region: &str,
@@ -559,17 +575,18 @@ impl Clusters for Aws {
         let e = settings(spec).map_err(|e| (e, None))?;
         let (region, name) = (e.region.as_str(), spec.name.as_str());
         let call = "creating the EKS cluster";
+        let auto = spec.autopilot;
         let role = match &e.role_arn {
             Some(arn) => arn.clone(),
             None => self
-                .ensure_role(name, Role::Cluster, wait)
+                .ensure_role(name, Role::Cluster, auto, wait)
                 .await
                 .map_err(|e| (e, None))?,
         };
         let node_role = match &e.node_role_arn {
             Some(arn) => arn.clone(),
             None => self
-                .ensure_role(name, Role::Node, wait)
+                .ensure_role(name, Role::Node, auto, wait)
                 .await
                 .map_err(|e| (e, None))?,
         };
@@ -582,9 +599,11 @@ impl Clusters for Aws {
             ),
             (None, false) => None,
         };
+        // Auto Mode makes nodes for the add-ons' pods itself: nothing waits
+        // for a node group.
         let (before, after): (Vec<String>, Vec<String>) = in_eks_order(&e.addons)
             .into_iter()
-            .partition(|a| !AFTER_NODES.contains(&a.as_str()));
+            .partition(|a| auto || !AFTER_NODES.contains(&a.as_str()));
         let after_refs: Vec<&str> = after.iter().map(String::as_str).collect();
         let eks = self.eks(region).await;
         let config_map = e.authentication_mode == "CONFIG_MAP";
@@ -597,8 +616,13 @@ impl Clusters for Aws {
                 KubernetesNetworkConfigRequest::builder()
                     .ip_family(IpFamily::from(e.ip_family.as_str()))
                     .set_service_ipv4_cidr(e.service_ipv4_cidr.clone())
+                    .set_elastic_load_balancing(
+                        auto.then(|| ElasticLoadBalancing::builder().enabled(true).build()),
+                    )
                     .build(),
             )
+            .deletion_protection(e.deletion_protection)
+            .upgrade_policy(upgrade_policy(e))
             .logging(logging(&spec.logging_components))
             .access_config(
                 CreateAccessConfigRequest::builder()
@@ -612,6 +636,14 @@ impl Clusters for Aws {
             .set_version(spec.kubernetes_version.clone());
         if let Some(key) = &key {
             request = request.encryption_config(encryption(key));
+        }
+        if auto {
+            // EKS refuses to also install the self-managed networking
+            // add-ons on an Auto Mode cluster: it runs their work itself.
+            request = request
+                .compute_config(auto_mode::compute(true, &node_role))
+                .storage_config(auto_mode::block_storage(true))
+                .bootstrap_self_managed_addons(false);
         }
         // Throttling, 5xx, a busy account and a role IAM has not spread yet
         // are retried until the timeout; "already exists" is adopted when
@@ -732,6 +764,18 @@ impl Clusters for Aws {
             })
             .await?;
         }
+        if was.deletion_protection != e.deletion_protection {
+            self.update_config("changing deletion protection", region, name, wait, |r| {
+                r.deletion_protection(e.deletion_protection)
+            })
+            .await?;
+        }
+        if was.support_type != e.support_type {
+            self.update_config("changing the support policy", region, name, wait, |r| {
+                r.upgrade_policy(upgrade_policy(e))
+            })
+            .await?;
+        }
         // One step at a time towards API.
         let modes = ["CONFIG_MAP", "API_AND_CONFIG_MAP", "API"];
         let rank = |m: &str| modes.iter().position(|x| *x == m).unwrap_or(0);
@@ -754,6 +798,11 @@ impl Clusters for Aws {
                 },
             )
             .await?;
+        }
+        if from.autopilot != to.autopilot {
+            let node_role = e.node_role_arn.clone().unwrap_or_default();
+            self.switch_auto_mode(region, name, to.autopilot, &node_role, wait)
+                .await?;
         }
         if e.secrets_encryption && !was.secrets_encryption {
             let key = match &e.kms_key_arn {
@@ -825,8 +874,16 @@ impl Clusters for Aws {
         }
         self.set_tags(&arn, region, &have, &wanted, wait).await?;
         if was.addons != e.addons {
-            self.sync_addons(region, name, &arn, &current_tags, &e.addons, wait)
-                .await?;
+            self.sync_addons(
+                region,
+                name,
+                &arn,
+                &current_tags,
+                &e.addons,
+                to.autopilot,
+                wait,
+            )
+            .await?;
         }
         Ok(())
     }

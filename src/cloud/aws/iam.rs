@@ -38,8 +38,8 @@ impl Role {
         }
     }
 
-    /// The AWS managed policies the role needs.
-    pub fn policies(self) -> &'static [&'static str] {
+    /// The AWS managed policies the role needs with managed node groups.
+    fn base_policies(self) -> &'static [&'static str] {
         match self {
             Role::Cluster => &["arn:aws:iam::aws:policy/AmazonEKSClusterPolicy"],
             Role::Node => &[
@@ -47,6 +47,36 @@ impl Role {
                 "arn:aws:iam::aws:policy/AmazonEKS_CNI_Policy",
                 "arn:aws:iam::aws:policy/AmazonEC2ContainerRegistryReadOnly",
             ],
+        }
+    }
+
+    /// What Auto Mode adds: EKS launches the instances, volumes and load
+    /// balancers as the cluster role; its nodes need the minimal node
+    /// policy and image pulls.
+    fn auto_mode_policies(self) -> &'static [&'static str] {
+        match self {
+            Role::Cluster => &[
+                "arn:aws:iam::aws:policy/AmazonEKSComputePolicy",
+                "arn:aws:iam::aws:policy/AmazonEKSBlockStoragePolicy",
+                "arn:aws:iam::aws:policy/AmazonEKSLoadBalancingPolicy",
+                "arn:aws:iam::aws:policy/AmazonEKSNetworkingPolicy",
+            ],
+            Role::Node => &[
+                "arn:aws:iam::aws:policy/AmazonEKSWorkerNodeMinimalPolicy",
+                "arn:aws:iam::aws:policy/AmazonEC2ContainerRegistryPullOnly",
+            ],
+        }
+    }
+
+    /// The AWS managed policies the role needs, and those Genesis attached
+    /// for the other mode and takes off (never any other).
+    pub fn policies(self, auto_mode: bool) -> (Vec<&'static str>, &'static [&'static str]) {
+        let mut wanted = self.base_policies().to_vec();
+        if auto_mode {
+            wanted.extend(self.auto_mode_policies());
+            (wanted, &[])
+        } else {
+            (wanted, self.auto_mode_policies())
         }
     }
 
@@ -77,12 +107,14 @@ fn tag(key: &str, value: &str) -> aws_sdk_iam::types::Tag {
 }
 
 impl Aws {
-    /// The role's ARN: created with its policies, or the one an earlier
-    /// attempt created for this cluster.
+    /// The role's ARN: created with the policies the mode needs, or the
+    /// one an earlier attempt (or an earlier mode) created for this
+    /// cluster, its policies brought to the mode's.
     pub async fn ensure_role(
         &self,
         cluster: &str,
         role: Role,
+        auto_mode: bool,
         wait: &Wait,
     ) -> Result<String, CloudError> {
         let iam = self.iam().await;
@@ -99,6 +131,7 @@ impl Aws {
                 .map_err(|e| api_error("creating the IAM role", e))
         })
         .await;
+        let fresh = created.is_ok();
         let arn = match created {
             Ok(out) => out.role().map(|r| r.arn().to_string()),
             Err(e) if e.is_already_exists() || status_is(&e, "EntityAlreadyExists") => {
@@ -119,18 +152,69 @@ impl Aws {
         };
         let arn =
             arn.ok_or_else(|| CloudError::Invalid(format!("IAM returned no ARN for {name}")))?;
-        for policy in role.policies() {
+        // A role made now has no policy of the other mode to take off.
+        self.fit_policies(&name, role, auto_mode, !fresh, wait)
+            .await?;
+        Ok(arn)
+    }
+
+    /// Brings the policies of the role Genesis made for the cluster (if
+    /// it made one) to what the mode needs.
+    pub async fn fit_own_role(
+        &self,
+        cluster: &str,
+        role: Role,
+        auto_mode: bool,
+        wait: &Wait,
+    ) -> Result<(), CloudError> {
+        let name = role.name(cluster);
+        if self.own_role(&name, cluster, wait).await?.is_some() {
+            self.fit_policies(&name, role, auto_mode, true, wait)
+                .await?;
+        }
+        Ok(())
+    }
+
+    /// Attaches the managed policies the mode needs and detaches those
+    /// only the other mode needs (attaching and detaching are idempotent).
+    async fn fit_policies(
+        &self,
+        name: &str,
+        role: Role,
+        auto_mode: bool,
+        detach: bool,
+        wait: &Wait,
+    ) -> Result<(), CloudError> {
+        let iam = self.iam().await;
+        let backoff = Backoff::until(wait.deadline());
+        let (wanted, unwanted) = role.policies(auto_mode);
+        for policy in wanted {
             retry(backoff, &wait.stop, || async {
                 iam.attach_role_policy()
-                    .role_name(&name)
-                    .policy_arn(*policy)
+                    .role_name(name)
+                    .policy_arn(policy)
                     .send()
                     .await
                     .map_err(|e| api_error("attaching a policy to the IAM role", e))
             })
             .await?;
         }
-        Ok(arn)
+        for policy in unwanted.iter().filter(|_| detach) {
+            let detached = retry(backoff, &wait.stop, || async {
+                iam.detach_role_policy()
+                    .role_name(name)
+                    .policy_arn(*policy)
+                    .send()
+                    .await
+                    .map_err(|e| api_error("detaching a policy from the IAM role", e))
+            })
+            .await;
+            match detached {
+                Err(e) if !(e.is_not_found() || status_is(&e, "NoSuchEntity")) => return Err(e),
+                _ => {}
+            }
+        }
+        Ok(())
     }
 
     /// The role's ARN when it carries this cluster's tag.

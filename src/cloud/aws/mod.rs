@@ -5,6 +5,7 @@
 //! region, since each resource may name its own.
 
 pub mod addons;
+pub mod auto_mode;
 pub mod cluster;
 pub mod disks;
 pub mod gpus;

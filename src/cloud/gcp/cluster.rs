@@ -74,11 +74,11 @@ pub fn cluster_body(spec: &ClusterSpec, g: &GkeCluster) -> Cluster {
         .set_network(&g.network)
         .set_subnetwork(&g.subnetwork)
         .set_resource_labels(labels)
-        .set_shielded_nodes(ShieldedNodes::new().set_enabled(g.shielded_nodes || g.autopilot))
+        .set_shielded_nodes(ShieldedNodes::new().set_enabled(g.shielded_nodes || spec.autopilot))
         .set_binary_authorization(binary_authorization(g.binary_authorization))
         .set_monitoring_config(monitoring(g))
         .set_logging_config(logging(spec));
-    if g.autopilot {
+    if spec.autopilot {
         c = c.set_autopilot(Autopilot::new().set_enabled(true));
     } else {
         c = c.set_node_pools([NodePool::new()
@@ -107,7 +107,7 @@ pub fn cluster_body(spec: &ClusterSpec, g: &GkeCluster) -> Cluster {
     if !spec.authorized_networks.is_empty() {
         c = c.set_master_authorized_networks_config(authorized_networks(spec));
     }
-    if g.workload_identity || g.autopilot {
+    if g.workload_identity || spec.autopilot {
         c = c.set_workload_identity_config(
             WorkloadIdentityConfig::new().set_workload_pool(format!("{}.svc.id.goog", g.project)),
         );
@@ -200,7 +200,6 @@ pub fn observe(project: &str, c: &Cluster) -> ObservedCluster {
         project: project.to_string(),
         location: c.location.clone(),
         description: (!c.description.is_empty()).then(|| c.description.clone()),
-        autopilot: c.autopilot.as_ref().is_some_and(|a| a.enabled),
         release_channel: c
             .release_channel
             .as_ref()
@@ -254,6 +253,7 @@ pub fn observe(project: &str, c: &Cluster) -> ObservedCluster {
             .filter(|(k, _)| k.as_str() != origin::LABEL)
             .map(|(k, v)| (k.clone(), v.clone()))
             .collect(),
+        autopilot: c.autopilot.as_ref().is_some_and(|a| a.enabled),
         cloud: ClusterCloud::Gke(gke),
     };
     ObservedCluster {
@@ -517,7 +517,7 @@ impl crate::cloud::cluster::Clusters for Gcp {
         if let Err(e) = waited {
             return Err((e, observed.ok().flatten()));
         }
-        if !g.autopilot {
+        if !spec.autopilot {
             let pool = format!(
                 "{}/nodePools/{BOOTSTRAP_POOL}",
                 name_of(project, location, &spec.name)
@@ -667,7 +667,7 @@ impl crate::cloud::cluster::Clusters for Gcp {
             })
             .await?;
         }
-        if was.network_policy != g.network_policy && !g.autopilot {
+        if was.network_policy != g.network_policy && !to.autopilot {
             let policy = NetworkPolicy::new()
                 .set_enabled(g.network_policy)
                 .set_provider(gke::network_policy::Provider::Calico);

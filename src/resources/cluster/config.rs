@@ -176,6 +176,7 @@ pub struct EksConfig {
     pub ip_family: String,
     pub service_ipv4_cidr: Option<String>,
     pub addons: Option<Vec<String>>,
+    pub support_type: String,
 }
 
 impl Default for EksConfig {
@@ -192,6 +193,7 @@ impl Default for EksConfig {
             ip_family: "ipv4".into(),
             service_ipv4_cidr: None,
             addons: None,
+            support_type: "STANDARD".into(),
         }
     }
 }

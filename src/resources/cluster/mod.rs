@@ -7,6 +7,7 @@
 //! shape serves both clouds: the shared settings at the top level, GKE's
 //! own beside them (null on EKS), EKS's in the `eks` object.
 
+mod auto_mode;
 mod config;
 mod model;
 mod namespaces;
@@ -64,6 +65,7 @@ impl Resource for Cluster {
         only_for_cloud(config, "aws", &["eks"], diags);
         validate_storage_classes(config, diags);
         validate_secret_stores(config, diags);
+        auto_mode::validate(config, diags);
         if is_eks(config) {
             validate_eks(config, diags);
         } else if !config.get("cloud").is_unknown() {
@@ -78,7 +80,7 @@ impl Resource for Cluster {
             );
         }
         let autopilot = config.get("enable_autopilot").as_bool() == Some(true);
-        if autopilot {
+        if autopilot && !is_eks(config) {
             for (name, why) in [
                 (
                     "enable_workload_identity",
@@ -167,7 +169,8 @@ impl Resource for Cluster {
 
     fn replaced_by(&self, prior: &Value, planned: &Value) -> Vec<AttributePath> {
         let (old, new) = (prior.get("eks"), planned.get("eks"));
-        let mut paths = Vec::new();
+        let mut paths: Vec<AttributePath> =
+            auto_mode::replaced_by(prior, planned).into_iter().collect();
         // EKS can start encrypting secrets, never stop or change the key.
         if old.get("secrets_encryption").as_bool() == Some(true)
             && new.get("secrets_encryption").as_bool() == Some(false)
@@ -486,13 +489,6 @@ fn validate_eks(config: &Value, diags: &mut Diagnostics) {
             );
         }
     }
-    if config.get("enable_autopilot").as_bool() == Some(true) {
-        diags.attribute_error(
-            AttributePath::attr("enable_autopilot"),
-            "Autopilot is a GKE mode",
-            "EKS has no Autopilot mode: remove enable_autopilot or set cloud = \"gcp\".",
-        );
-    }
     if config.get("regional_cluster").as_bool() == Some(false) {
         diags.attribute_error(
             AttributePath::attr("regional_cluster"),
@@ -653,8 +649,8 @@ fn plan_eks(
         // Turning encryption on: the key Genesis creates is known after apply.
         eks.set_attr("kms_key_arn", Value::Unknown);
     }
-    if wanted.get("addons").is_null() {
-        eks.set_attr("addons", set_of(EKS_DEFAULT_ADDONS));
+    if let Some(addons) = auto_mode::planned_addons(config, ctx.prior) {
+        eks.set_attr("addons", addons);
     }
     // EKS moves the authentication mode one way only.
     let rank = |m: Option<&str>| EKS_AUTHENTICATION_MODES.iter().position(|x| Some(*x) == m);

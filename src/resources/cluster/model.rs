@@ -3,7 +3,7 @@
 //! reports. Settings of the other cloud are null in the state.
 
 use super::config::ClusterConfig;
-use super::schema::{EKS_DEFAULT_ADDONS, environment_defaults};
+use super::schema::{default_addons, environment_defaults};
 use crate::cloud::cluster::{
     AuthorizedNetwork, ClusterAddress, ClusterCloud, ClusterSpec, EksCluster, GkeCluster,
     ObservedCluster,
@@ -106,8 +106,13 @@ pub fn spec_of(config: &ClusterConfig) -> ClusterSpec {
             service_ipv4_cidr: eks.service_ipv4_cidr.clone(),
             addons: match &eks.addons {
                 Some(_) => sorted(&eks.addons),
-                None => EKS_DEFAULT_ADDONS.iter().map(|s| s.to_string()).collect(),
+                None => default_addons(config.enable_autopilot)
+                    .iter()
+                    .map(|s| s.to_string())
+                    .collect(),
             },
+            deletion_protection: flag(config.deletion_protection),
+            support_type: eks.support_type.clone(),
         })
     } else {
         ClusterCloud::Gke(GkeCluster {
@@ -118,7 +123,6 @@ pub fn spec_of(config: &ClusterConfig) -> ClusterSpec {
                 config.zone.clone().unwrap_or_default()
             },
             description: config.description.clone(),
-            autopilot: config.enable_autopilot,
             release_channel: config.release_channel.clone(),
             network: config.network.clone().unwrap_or_else(|| "default".into()),
             subnetwork: config
@@ -150,6 +154,7 @@ pub fn spec_of(config: &ClusterConfig) -> ClusterSpec {
             .collect(),
         logging_components: sorted(&config.logging_components),
         labels,
+        autopilot: config.enable_autopilot,
         cloud,
     }
 }
@@ -249,8 +254,9 @@ pub fn state_from(base: &Value, observed: &ObservedCluster) -> Value {
         observed.master_version.clone().into(),
     );
     set(&mut state, "self_link", observed.self_link.clone().into());
+    set(&mut state, "enable_autopilot", spec.autopilot.into());
     match &spec.cloud {
-        ClusterCloud::Gke(g) => gke_into_state(&mut state, g),
+        ClusterCloud::Gke(g) => gke_into_state(&mut state, g, spec.autopilot),
         ClusterCloud::Eks(e) => eks_into_state(&mut state, base, e, &spec.kubernetes_version),
     }
     // After an import the configuration-only settings follow the
@@ -268,7 +274,7 @@ pub fn state_from(base: &Value, observed: &ObservedCluster) -> Value {
     state
 }
 
-fn gke_into_state(state: &mut Value, g: &GkeCluster) {
+fn gke_into_state(state: &mut Value, g: &GkeCluster, autopilot: bool) {
     if state.get("kubernetes_version").is_unknown() {
         state.set_attr("kubernetes_version", Value::Null);
     }
@@ -290,7 +296,6 @@ fn gke_into_state(state: &mut Value, g: &GkeCluster) {
     }
     set("location", g.location.clone().into());
     set("description", g.description.clone().into());
-    set("enable_autopilot", g.autopilot.into());
     set("network", g.network.clone().into());
     set("subnetwork", g.subnetwork.clone().into());
     set("enable_private_cluster", g.private_nodes.into());
@@ -303,7 +308,7 @@ fn gke_into_state(state: &mut Value, g: &GkeCluster) {
     if g.release_channel.is_some() {
         set("release_channel", g.release_channel.clone().into());
     }
-    if !g.autopilot {
+    if !autopilot {
         set("enable_network_policy", g.network_policy.into());
         set("enable_shielded_nodes", g.shielded_nodes.into());
     } else {
@@ -327,7 +332,8 @@ fn eks_into_state(state: &mut Value, base: &Value, e: &EksCluster, version: &Opt
     state.set_attr("region", e.region.clone().into());
     state.set_attr("location", e.region.clone().into());
     state.set_attr("regional_cluster", true.into());
-    state.set_attr("enable_autopilot", false.into());
+    // EKS keeps the protection itself: what it reports is the truth.
+    state.set_attr("deletion_protection", e.deletion_protection.into());
     let old = base.get("eks");
     let security_groups =
         if e.security_group_ids.is_empty() && old.get("security_group_ids").is_null() {
@@ -352,6 +358,7 @@ fn eks_into_state(state: &mut Value, base: &Value, e: &EksCluster, version: &Opt
             ("ip_family", e.ip_family.clone().into()),
             ("service_ipv4_cidr", e.service_ipv4_cidr.clone().into()),
             ("addons", set_of(&e.addons)),
+            ("support_type", e.support_type.clone().into()),
         ]),
     );
 }

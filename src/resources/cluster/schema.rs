@@ -127,6 +127,15 @@ pub const EKS_DEFAULT_ADDONS: &[&str] = &[
     "eks-pod-identity-agent",
     "aws-ebs-csi-driver",
 ];
+pub const EKS_SUPPORT_TYPES: &[&str] = &["STANDARD", "EXTENDED"];
+
+/// The add-ons an EKS cluster gets when `eks.addons` is left out: none
+/// on Auto Mode, which runs pod and service networking, DNS, block storage
+/// and pod identity itself.
+pub fn default_addons(auto_mode: bool) -> &'static [&'static str] {
+    if auto_mode { &[] } else { EKS_DEFAULT_ADDONS }
+}
+
 pub const EKS_LOG_TYPES: &[&str] = &[
     "api",
     "audit",
@@ -174,8 +183,7 @@ pub fn schema() -> Schema {
             .describe("`dev`, `staging` or `prod`. Sets the defaults below, per cloud; anything set explicitly wins. A setting of the other cloud stays null.\n\n| setting | cloud | dev | staging | prod |\n|---|---|---|---|---|\n| deletion_protection | both | false | false | true |\n| release_channel | gcp | RAPID | REGULAR | STABLE |\n| enable_private_cluster | gcp | false | true | true |\n| enable_binary_authorization | gcp | false | false | true |\n| enable_managed_prometheus | gcp | false | true | true |\n| logging_components | gcp | SYSTEM_COMPONENTS, WORKLOADS | same | same |\n| eks.endpoint_private_access | aws | false | true | true |\n| eks.secrets_encryption | aws | false | false | true |\n| logging_components | aws | none | api, audit | api, audit, authenticator |"),
         Attribute::bool("enable_autopilot")
             .default(false)
-            .force_new()
-            .describe("Create a GKE Autopilot cluster: Google manages the nodes, so `genesis_node_pool` cannot be used with it. Changing it replaces the cluster."),
+            .describe("Let the cloud run the nodes. On GCP a GKE Autopilot cluster: Google manages the nodes, so `genesis_node_pool` cannot be used with it; changing it replaces the cluster. On AWS an EKS Auto Mode cluster: EKS launches nodes for pending pods from its `general-purpose` and `system` node pools, and runs the load balancers, EBS volumes and core add-ons itself (so `eks.addons` defaults to none); the roles Genesis makes get the Auto Mode managed policies (AmazonEKSComputePolicy, AmazonEKSBlockStoragePolicy, AmazonEKSLoadBalancingPolicy, AmazonEKSNetworkingPolicy; nodes AmazonEKSWorkerNodeMinimalPolicy and AmazonEC2ContainerRegistryPullOnly). Auto Mode needs `eks.authentication_mode` `API` or `API_AND_CONFIG_MAP`; it is turned on or off in place, and the add-ons a cluster already has stay until `eks.addons` lists fewer (nodes of existing node groups still need them). Auto Mode nodes are billed with an Auto Mode management fee on top of EC2."),
         Attribute::string("release_channel")
             .optional_computed()
             .validate(validators::one_of(RELEASE_CHANNELS))
@@ -244,7 +252,7 @@ pub fn schema() -> Schema {
             .describe("Labels on the cluster (GCP resource labels, AWS tags)."),
         Attribute::bool("deletion_protection")
             .optional_computed()
-            .describe("Refuse to destroy or replace the cluster. Default `true` for `environment = \"prod\"`, else `false`. The check runs at plan time, before any API call, so `terraform destroy` stops with a message instead of failing half-way."),
+            .describe("Refuse to destroy or replace the cluster. Default `true` for `environment = \"prod\"`, else `false`. The check runs at plan time, before any API call, so `terraform destroy` stops with a message instead of failing half-way. On EKS the cluster's own deletion protection is set too (changed in place), so no other tool deletes it either; GKE has no such setting."),
         Attribute::string_list("kubernetes_namespaces")
             .validate(namespace_names)
             .equivalent_when(validators::same_members)
@@ -365,7 +373,11 @@ fn eks_attributes() -> Vec<Attribute> {
         Attribute::string_set("addons")
             .optional_computed()
             .validate(validators::each_one_of(EKS_DEFAULT_ADDONS))
-            .describe("EKS add-ons to install, in the order EKS needs them (vpc-cni and the pod identity agent before any node group, coredns and the EBS CSI driver once nodes run): any of `vpc-cni`, `kube-proxy`, `coredns`, `eks-pod-identity-agent`, `aws-ebs-csi-driver`. Default: all five."),
+            .describe("EKS add-ons to install, in the order EKS needs them (vpc-cni and the pod identity agent before any node group, coredns and the EBS CSI driver once nodes run): any of `vpc-cni`, `kube-proxy`, `coredns`, `eks-pod-identity-agent`, `aws-ebs-csi-driver`. Default: all five. On an Auto Mode cluster (`enable_autopilot`), which runs their work itself, none at create, and afterwards the ones the cluster has (a cluster switched to Auto Mode keeps them for its node groups): write `addons = []` to remove them."),
+        Attribute::string("support_type")
+            .default("STANDARD")
+            .validate(validators::one_of(EKS_SUPPORT_TYPES))
+            .describe("What EKS does when the cluster's Kubernetes version leaves standard support: `STANDARD` (the default) upgrades it to the next version; `EXTENDED` keeps it up to 12 more months at the extended-support price (six times the control plane's hourly price). EKS's own default is `EXTENDED`; Genesis chooses the one that never bills more by surprise. Changed in place."),
     ]
 }
 

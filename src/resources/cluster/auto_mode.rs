@@ -1,0 +1,145 @@
+//! `enable_autopilot`'s rules, read from a typed view of the configuration
+//! (`framework::view`): the mode is GKE Autopilot or EKS Auto Mode, and
+//! what follows from it on EKS (access entries, the add-ons it runs
+//! itself) is checked and planned here; on GKE a change replaces the
+//! cluster, on EKS it is made in place.
+
+use super::schema::{default_addons, schema};
+use crate::framework::diagnostics::Diagnostics;
+use crate::framework::field::Field;
+use crate::framework::path::AttributePath;
+use crate::framework::value::Value;
+use crate::framework::view;
+
+/// What the mode's rules read of a cluster's configuration or plan.
+#[derive(serde::Deserialize, Default)]
+#[serde(default)]
+struct ModeView {
+    cloud: Field<String>,
+    enable_autopilot: Field<bool>,
+    eks: Field<EksModeView>,
+}
+
+#[derive(serde::Deserialize, Default)]
+#[serde(default)]
+struct EksModeView {
+    authentication_mode: Field<String>,
+    addons: Field<Vec<String>>,
+}
+
+impl ModeView {
+    fn of(value: &Value) -> Option<ModeView> {
+        view::effective(&schema().block, value).ok()
+    }
+
+    fn eks(&self) -> bool {
+        self.cloud.as_str() == Some("aws")
+    }
+}
+
+/// Auto Mode maps its nodes to Kubernetes through access entries, which
+/// the aws-auth ConfigMap alone does not have.
+pub fn validate(config: &Value, diags: &mut Diagnostics) {
+    let Some(mode) = ModeView::of(config) else {
+        return;
+    };
+    let eks = mode.eks.known();
+    if mode.eks()
+        && mode.enable_autopilot.known() == Some(&true)
+        && eks.and_then(|e| e.authentication_mode.as_str()) == Some("CONFIG_MAP")
+    {
+        diags.attribute_error(
+            AttributePath::attr("eks").join("authentication_mode"),
+            "Auto Mode needs access entries",
+            "EKS Auto Mode (enable_autopilot = true) gives its nodes and controllers access through access entries, which CONFIG_MAP does not have: set authentication_mode to \"API\" (the default) or \"API_AND_CONFIG_MAP\", or set enable_autopilot = false.",
+        );
+    }
+}
+
+/// The add-ons planned when `eks.addons` is left out: none on a new Auto
+/// Mode cluster, all five core ones otherwise. A cluster switched to Auto
+/// Mode in place keeps the ones it has (the nodes of its node groups still
+/// need them) until the configuration lists fewer. Unknown while the mode
+/// is.
+pub fn planned_addons(config: &Value, prior: &Value) -> Option<Value> {
+    let wanted = ModeView::of(config)?;
+    if wanted.eks.known().is_some_and(|e| !e.addons.is_null()) {
+        return None;
+    }
+    let names =
+        |items: &[String]| Value::set(items.iter().map(|s| Value::from(s.as_str())).collect());
+    Some(match wanted.enable_autopilot {
+        Field::Unknown => Value::Unknown,
+        Field::Known(true) if !prior.is_null() => {
+            let had = ModeView::of(prior)?;
+            match had.eks.known().map(|e| &e.addons) {
+                Some(Field::Known(addons)) => names(addons),
+                _ => names(&[]),
+            }
+        }
+        Field::Known(auto) => names(&to_strings(default_addons(auto))),
+        Field::Null => names(&to_strings(default_addons(false))),
+    })
+}
+
+fn to_strings(items: &[&str]) -> Vec<String> {
+    items.iter().map(|s| s.to_string()).collect()
+}
+
+/// A GKE cluster cannot change mode: switching replaces it. EKS switches
+/// in place.
+pub fn replaced_by(prior: &Value, planned: &Value) -> Option<AttributePath> {
+    let (was, now) = (ModeView::of(prior)?, ModeView::of(planned)?);
+    let changed = matches!(
+        (was.enable_autopilot.known(), now.enable_autopilot.known()),
+        (Some(a), Some(b)) if a != b
+    );
+    (changed && !now.eks()).then(|| AttributePath::attr("enable_autopilot"))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn cluster(cloud: &str, autopilot: bool) -> Value {
+        let mut v = schema().block.null_object();
+        v.set_attr("name", "c".into());
+        v.set_attr("cloud", cloud.into());
+        v.set_attr("enable_autopilot", autopilot.into());
+        v
+    }
+
+    #[test]
+    fn a_mode_change_replaces_a_gke_cluster_and_not_an_eks_one() {
+        assert_eq!(
+            replaced_by(&cluster("gcp", false), &cluster("gcp", true)),
+            Some(AttributePath::attr("enable_autopilot"))
+        );
+        assert_eq!(
+            replaced_by(&cluster("aws", false), &cluster("aws", true)),
+            None
+        );
+        assert_eq!(
+            replaced_by(&cluster("gcp", true), &cluster("gcp", true)),
+            None
+        );
+    }
+
+    #[test]
+    fn auto_mode_plans_no_core_addons_at_create_and_keeps_them_after_a_switch() {
+        let set = |items: &[&str]| Value::set(items.iter().map(|s| Value::from(*s)).collect());
+        let mut eks = Value::object([("subnet_ids", Value::List(vec!["a".into(), "b".into()]))]);
+        let mut config = cluster("aws", true);
+        config.set_attr("eks", eks.clone());
+        assert_eq!(planned_addons(&config, &Value::Null), Some(set(&[])));
+        let mut prior = cluster("aws", false);
+        eks.set_attr("addons", set(&["vpc-cni", "kube-proxy"]));
+        prior.set_attr("eks", eks);
+        assert_eq!(
+            planned_addons(&config, &prior),
+            Some(set(&["vpc-cni", "kube-proxy"]))
+        );
+        config.set_attr("enable_autopilot", Value::Unknown);
+        assert_eq!(planned_addons(&config, &prior), Some(Value::Unknown));
+    }
+}
