@@ -1,10 +1,11 @@
 //! `enable_autopilot = true` on AWS is EKS Auto Mode, applied by the real
 //! Terraform against genesis-sim's EKS face and moto's IAM: the cluster
 //! made with EKS's three capabilities on and its node pools, the roles
-//! with the Auto Mode policies, no core add-on installed (EKS runs them);
-//! switched off and on again in place (the add-ons it has are kept); EKS's
-//! own deletion protection and support policy from the configuration, in
-//! place; import with no change; destroy that leaves nothing.
+//! with the Auto Mode policies, no core add-on installed (EKS runs them;
+//! metrics-server is); switched off and on again in place (the add-ons it
+//! has are kept); EKS's own deletion protection and support policy from
+//! the configuration, in place; import with no change; destroy that leaves
+//! nothing.
 
 use serde_json::{Value as Json, json};
 
@@ -112,7 +113,11 @@ fn eks_auto_mode_is_made_switched_in_place_protected_and_imported() {
         );
         assert_eq!(c["deletionProtection"], false);
         assert_eq!(c["upgradePolicy"]["supportType"], "STANDARD");
-        assert!(addons(&sim).is_empty(), "Auto Mode runs the core add-ons");
+        assert_eq!(
+            addons(&sim),
+            ["metrics-server"],
+            "Auto Mode runs the core add-ons, not metrics-server"
+        );
         assert_eq!(
             policies(&moto, "auto-cluster"),
             "['AmazonEKSBlockStoragePolicy', 'AmazonEKSClusterPolicy', 'AmazonEKSComputePolicy', 'AmazonEKSLoadBalancingPolicy', 'AmazonEKSNetworkingPolicy']"
@@ -140,7 +145,12 @@ fn eks_auto_mode_is_made_switched_in_place_protected_and_imported() {
         assert_eq!(c["computeConfig"]["enabled"], false);
         assert_eq!(
             addons(&sim),
-            ["eks-pod-identity-agent", "kube-proxy", "vpc-cni"]
+            [
+                "eks-pod-identity-agent",
+                "kube-proxy",
+                "metrics-server",
+                "vpc-cni"
+            ]
         );
         assert_eq!(
             c["tags"]["genesis-after-nodes"],
@@ -160,7 +170,7 @@ fn eks_auto_mode_is_made_switched_in_place_protected_and_imported() {
         let c = cluster(&sim);
         assert_eq!(c["computeConfig"]["enabled"], true);
         assert!(c["tags"]["genesis-after-nodes"].is_null(), "{c:#}");
-        assert_eq!(addons(&sim).len(), 5);
+        assert_eq!(addons(&sim).len(), 6);
         let updates: Vec<Json> = sim.state()["eks"]["updates"][ARN]
             .as_array()
             .unwrap()

@@ -653,8 +653,6 @@ pub fn kubectl(kubeconfig: &Path, namespace: &str) -> impl Fn(&[&str]) -> String
     }
 }
 
-/// The provider from the local mirror, on GCP project `p1` in
-/// `us-central1`: the start of most configurations against genesis-sim.
 /// The preamble of an EKS configuration (the region comes from
 /// `against_eks`'s environment).
 pub const EKS_PREAMBLE: &str = r#"
@@ -665,6 +663,8 @@ terraform {
 }
 "#;
 
+/// The provider from the local mirror, on GCP project `p1` in
+/// `us-central1`: the start of most configurations against genesis-sim.
 pub const GKE_PREAMBLE: &str = r#"
 terraform {
   required_providers {

@@ -964,3 +964,132 @@ fn stored_by_both(
     drop(cluster);
     stored
 }
+
+/// An EKS cluster made straight through genesis-sim's EKS API, without the
+/// metrics-server add-on, and a kubeconfig with an EKS token for it (signed
+/// as `aws eks get-token` signs one, by boto3).
+fn simulated_eks_cluster_without_metrics(sim: &crate::harness::Sim) -> String {
+    let script = format!(
+        r#"
+import base64, json, time, boto3
+creds = dict(region_name='us-east-1', aws_access_key_id='testing', aws_secret_access_key='testing')
+eks = boto3.client('eks', endpoint_url='{eks}', **creds)
+eks.create_cluster(name='no-metrics', roleArn='arn:aws:iam::123456789012:role/r',
+                   resourcesVpcConfig={{'subnetIds': ['subnet-a', 'subnet-b']}})
+while True:
+    c = eks.describe_cluster(name='no-metrics')['cluster']
+    if c['status'] == 'ACTIVE' and c.get('endpoint'):
+        break
+    time.sleep(0.2)
+sts = boto3.client('sts', **creds)
+def name_cluster(request, **kwargs):
+    request.headers['x-k8s-aws-id'] = 'no-metrics'
+sts.meta.events.register('before-sign.sts.GetCallerIdentity', name_cluster)
+url = sts.generate_presigned_url('get_caller_identity', Params={{}}, ExpiresIn=60, HttpMethod='GET')
+token = 'k8s-aws-v1.' + base64.urlsafe_b64encode(url.encode()).decode().rstrip('=')
+print(json.dumps({{'endpoint': c['endpoint'], 'ca': c['certificateAuthority']['data'], 'token': token}}))
+"#,
+        eks = sim.running.urls.eks
+    );
+    let out = std::process::Command::new("python3")
+        .args(["-c", &script])
+        .output()
+        .expect("python3");
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let made: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    json!({
+        "apiVersion": "v1",
+        "kind": "Config",
+        "clusters": [{"name": "eks", "cluster": {
+            "server": made["endpoint"],
+            "certificate-authority-data": made["ca"],
+        }}],
+        "users": [{"name": "eks", "user": {"token": made["token"]}}],
+        "contexts": [{"name": "eks", "context": {"cluster": "eks", "user": "eks"}}],
+        "current-context": "eks",
+    })
+    .to_string()
+}
+
+/// An autoscaler on a cluster that serves no resource metrics (no
+/// metrics-server) reads the same from genesis-sim and the real API server
+/// with its controller manager: the controller's conditions, in its words,
+/// and `kubectl get hpa`'s TARGETS column (`<unknown>`).
+#[test]
+fn an_autoscaler_without_metrics_reads_as_on_the_real_server() {
+    let server = ApiServer::start();
+    let sim = crate::harness::Sim::start();
+    let sim_kubeconfig = simulated_eks_cluster_without_metrics(&sim);
+    let deployment = r#"
+      {"apiVersion": "apps/v1", "kind": "Deployment",
+       "metadata": {"name": "api", "namespace": "default"},
+       "spec": {"replicas": 2, "selector": {"matchLabels": {"app": "api"}},
+                "template": {"metadata": {"labels": {"app": "api"}},
+                             "spec": {"containers": [{"name": "api", "image": "nginx:1.27",
+                                      "resources": {"requests": {"cpu": "100m"}}}]}}}}"#;
+    let autoscaler = r#"
+      {"apiVersion": "autoscaling/v2", "kind": "HorizontalPodAutoscaler",
+       "metadata": {"name": "api", "namespace": "default"},
+       "spec": {"scaleTargetRef": {"apiVersion": "apps/v1", "kind": "Deployment", "name": "api"},
+                "minReplicas": 2, "maxReplicas": 6,
+                "metrics": [{"type": "Resource", "resource": {"name": "cpu",
+                             "target": {"type": "Utilization", "averageUtilization": 70}}}]}}"#;
+    let seen: Vec<(serde_json::Value, String)> = [&sim_kubeconfig, &server.kubeconfig]
+        .into_iter()
+        .map(|kubeconfig| {
+            let dir = tempfile::tempdir().unwrap();
+            std::fs::write(dir.path().join("kubeconfig"), kubeconfig).unwrap();
+            std::fs::write(dir.path().join("deployment.json"), deployment).unwrap();
+            std::fs::write(dir.path().join("autoscaler.json"), autoscaler).unwrap();
+            let kubectl = crate::harness::kubectl(&dir.path().join("kubeconfig"), "default");
+            let file = |name: &str| dir.path().join(name).to_str().unwrap().to_string();
+            kubectl(&["apply", "--server-side", "-f", &file("deployment.json")]);
+            kubectl(&["apply", "--server-side", "-f", &file("autoscaler.json")]);
+            let conditions = server.eventually("the autoscaler's conditions", || {
+                let hpa: serde_json::Value =
+                    serde_json::from_str(&kubectl(&["get", "hpa", "api", "-o", "json"])).unwrap();
+                let conditions: Vec<serde_json::Value> = hpa["status"]["conditions"]
+                    .as_array()
+                    .cloned()
+                    .unwrap_or_default()
+                    .into_iter()
+                    .map(|c| json!([c["type"], c["status"], c["reason"], c["message"]]))
+                    .collect();
+                if conditions.iter().any(|c| c[0] == "ScalingActive") {
+                    Ok(json!(conditions))
+                } else {
+                    Err(hpa["status"].to_string())
+                }
+            });
+            // NAME REFERENCE TARGETS MINPODS MAXPODS (REPLICAS and AGE are
+            // each server's own time).
+            let table = kubectl(&["get", "hpa", "api"]);
+            let columns: Vec<String> = table
+                .lines()
+                .map(|l| {
+                    let cells: Vec<&str> = l
+                        .split("  ")
+                        .map(str::trim)
+                        .filter(|c| !c.is_empty())
+                        .collect();
+                    cells
+                        .iter()
+                        .take(5)
+                        .copied()
+                        .collect::<Vec<_>>()
+                        .join(" | ")
+                })
+                .collect();
+            (conditions, columns.join("\n"))
+        })
+        .collect();
+    assert_eq!(
+        seen[0], seen[1],
+        "genesis-sim (left) reports an autoscaler without metrics as the real server (right) does"
+    );
+    assert!(seen[1].1.contains("<unknown>/70%"), "{}", seen[1].1);
+}

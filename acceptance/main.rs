@@ -17,6 +17,7 @@ mod mesh;
 mod moves;
 mod node_pool;
 mod plan;
+mod platform;
 mod quickstart;
 mod registry;
 mod registry_aws;

@@ -271,6 +271,32 @@ pub struct ProviderContext {
     pub aws: Arc<crate::cloud::aws::Aws>,
     /// Kubernetes clients, shared by every workload on the same cluster.
     pub kube: Arc<crate::kube::Clients>,
+    /// What this run's plans of clusters will change.
+    pub planned: Arc<PlannedClusters>,
+}
+
+/// What the plans of clusters in this provider process will change that
+/// their workloads' plans depend on: Terraform plans a cluster before the
+/// workloads that name its ID, through one provider process.
+#[derive(Default)]
+pub struct PlannedClusters {
+    metrics: std::sync::Mutex<std::collections::HashMap<String, bool>>,
+}
+
+impl PlannedClusters {
+    /// Records whether the cluster `id` serves resource metrics once its
+    /// plan is applied.
+    pub fn set_metrics(&self, id: &str, served: bool) {
+        let mut metrics = self.metrics.lock().unwrap_or_else(|e| e.into_inner());
+        metrics.insert(id.to_string(), served);
+    }
+
+    /// Whether the cluster `id`'s plan in this run makes it serve resource
+    /// metrics; `None` when it was not planned here.
+    pub fn metrics(&self, id: &str) -> Option<bool> {
+        let metrics = self.metrics.lock().unwrap_or_else(|e| e.into_inner());
+        metrics.get(id).copied()
+    }
 }
 
 impl ProviderContext {
@@ -279,6 +305,7 @@ impl ProviderContext {
             gcp: Arc::new(Gcp::new(config.clone())),
             aws: Arc::new(crate::cloud::aws::Aws::new(config.clone())),
             kube: Arc::default(),
+            planned: Arc::default(),
             config,
             stop,
         }

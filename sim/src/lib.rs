@@ -357,14 +357,25 @@ impl Sim {
         let now = self.now();
         let mut world = self.world();
         let world = &mut *world;
+        let with_metrics: Vec<String> = world
+            .kube
+            .keys()
+            .filter(|c| kube::metrics::of(world, c) == kube::metrics::Metrics::Served)
+            .cloned()
+            .collect();
         let settings = kube::controllers::Settings {
             rollout_time: self.config.rollout_time,
             failing_images: self.config.failing_images.clone(),
             progress_deadline_cap: self.config.progress_deadline_cap,
             now,
             secret_values: &world.secret_values,
+            metrics: false,
         };
-        for k in world.kube.values_mut() {
+        for (cluster, k) in world.kube.iter_mut() {
+            let settings = kube::controllers::Settings {
+                metrics: with_metrics.contains(cluster),
+                ..settings.clone()
+            };
             kube::controllers::run(&mut k.objects, &mut k.memory, &settings);
         }
     }

@@ -168,6 +168,14 @@ fn client(mut config: kube::Config) -> Result<kube::Client, KubeError> {
     kube::Client::try_from(config).map_err(|e| KubeError::Connect(e.to_string()))
 }
 
+/// A key (which may hold a credential) as a hash.
+fn key_hash(key: &[&str]) -> u64 {
+    use std::hash::{Hash, Hasher};
+    let mut hasher = std::collections::hash_map::DefaultHasher::new();
+    key.hash(&mut hasher);
+    hasher.finish()
+}
+
 /// The Kubernetes clients this provider process has made, one per cluster
 /// endpoint, CA and credential (or kubeconfig and context), so that the
 /// workloads of one cluster share its connections instead of each opening
@@ -175,6 +183,8 @@ fn client(mut config: kube::Config) -> Result<kube::Client, KubeError> {
 #[derive(Default)]
 pub struct Clients {
     made: std::sync::Mutex<std::collections::HashMap<u64, kube::Client>>,
+    /// Whether a cluster serves an add-on's APIs, as last asked.
+    served: std::sync::Mutex<std::collections::HashMap<(u64, addons::Addon), bool>>,
 }
 
 impl Clients {
@@ -189,16 +199,25 @@ impl Clients {
         F: FnOnce() -> Fut,
         Fut: std::future::Future<Output = Result<kube::Client, KubeError>>,
     {
-        use std::hash::{Hash, Hasher};
-        let mut hasher = std::collections::hash_map::DefaultHasher::new();
-        key.hash(&mut hasher);
-        let key = hasher.finish();
+        let key = key_hash(key);
         if let Some(client) = self.lock().get(&key) {
             return Ok(client.clone());
         }
         let client = make().await?;
         self.lock().insert(key, client.clone());
         Ok(client)
+    }
+
+    /// Whether the cluster `key` names serves `addon`'s APIs, when this
+    /// process asked already: a plan of many workloads asks once.
+    pub fn remembered(&self, key: &[&str], addon: addons::Addon) -> Option<bool> {
+        let served = self.served.lock().unwrap_or_else(|e| e.into_inner());
+        served.get(&(key_hash(key), addon)).copied()
+    }
+
+    pub fn remember(&self, key: &[&str], addon: addons::Addon, served: bool) {
+        let mut remembered = self.served.lock().unwrap_or_else(|e| e.into_inner());
+        remembered.insert((key_hash(key), addon), served);
     }
 
     /// The client for a cluster's endpoint, CA and token.

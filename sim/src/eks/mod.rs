@@ -29,7 +29,7 @@ pub const ACCOUNT: &str = "123456789012";
 pub const DEFAULT_VERSION: &str = "1.33";
 pub(super) const VERSIONS: &[&str] = &["1.30", "1.31", "1.32", "1.33", "1.34"];
 /// Add-ons whose pods need nodes: DEGRADED until a node group is ACTIVE.
-const NEEDS_NODES: &[&str] = &["coredns", "aws-ebs-csi-driver"];
+const NEEDS_NODES: &[&str] = &["coredns", "aws-ebs-csi-driver", "metrics-server"];
 
 /// Simulated EKS state, by cluster ARN.
 #[derive(Debug, Default, Serialize, Deserialize)]

@@ -30,6 +30,8 @@ pub struct Settings<'a> {
     /// The simulator's secret store (`POST /_sim/secrets`), which the
     /// External Secrets Operator's controller reads.
     pub secret_values: &'a std::collections::BTreeMap<String, String>,
+    /// The cluster serves resource metrics (`kube::metrics`).
+    pub metrics: bool,
 }
 
 /// Per-object controller memory that is not part of the API objects.
@@ -80,7 +82,7 @@ pub fn run(objects: &mut Objects, memory: &mut Memory, settings: &Settings) {
     super::jobs::run(objects, memory, settings);
     // After the pods it binds claims for on first use.
     super::claims::run(objects);
-    autoscalers(objects);
+    autoscalers(objects, settings.metrics);
     load_balancers(objects);
     super::endpoint_slices::run(objects);
     objects.collect_garbage(&mut memory.terminating);
@@ -469,10 +471,11 @@ pub(super) fn same_status(a: &Json, b: &Json) -> bool {
 /// Keeps each HPA's target within its bounds, writing through the scale
 /// subresource as the real autoscaler does (so the field is the
 /// autoscaler's, and an applier that leaves replicas out never fights it).
-fn autoscalers(objects: &mut Objects) {
+/// Its status says whether it gets metrics, as the real controller's does.
+fn autoscalers(objects: &mut Objects, metrics: bool) {
     const PREFIX: &str = "autoscaling/horizontalpodautoscalers/";
     // What each pass reads of an autoscaler, not a copy of it.
-    let hpas: Vec<(String, String, i64, Option<i64>, Json)> = objects
+    let hpas: Vec<(String, String, i64, Option<i64>, Json, Json)> = objects
         .objects
         .range(PREFIX.to_string()..)
         .take_while(|(k, _)| k.starts_with(PREFIX))
@@ -491,10 +494,12 @@ fn autoscalers(objects: &mut Objects) {
                 hpa["spec"]["minReplicas"].as_i64().unwrap_or(1),
                 hpa["spec"]["maxReplicas"].as_i64(),
                 hpa["status"].clone(),
+                hpa["spec"].clone(),
             ))
         })
         .collect();
-    for (hpa_key, key, min, max, previous) in hpas {
+    let now = super::objects::now_rfc3339_seconds();
+    for (hpa_key, key, min, max, previous, spec) in hpas {
         let Some(target) = objects.objects.get(&key) else {
             continue;
         };
@@ -504,7 +509,15 @@ fn autoscalers(objects: &mut Objects) {
         if desired != current {
             objects.scale_as(&key, desired, "horizontal-pod-autoscaler");
         }
-        let status = json!({"currentReplicas": current, "desiredReplicas": desired});
+        let mut status = json!({"currentReplicas": current, "desiredReplicas": desired});
+        if metrics {
+            status["currentMetrics"] = super::metrics::current(&spec);
+        }
+        status["conditions"] = super::metrics::condition_entries(
+            super::metrics::conditions(&spec, metrics),
+            &previous["conditions"],
+            &now,
+        );
         if previous != status {
             objects.controller_write(&hpa_key, |o| o["status"] = status);
         }

@@ -13,6 +13,7 @@ mod external_secrets;
 pub mod fields;
 pub mod immutable;
 pub mod jobs;
+pub mod metrics;
 pub mod objects;
 pub mod openapi;
 pub mod protobuf;
@@ -369,6 +370,22 @@ async fn request(
         .and_then(|v| v.to_str().ok())
         .unwrap_or_default();
     let wants_aggregated = accept.contains("as=APIGroupDiscoveryList");
+    if method == Method::GET && path.trim_end_matches('/') == "/apis/metrics.k8s.io/v1beta1" {
+        match metrics::of(&sim.world(), &cluster) {
+            metrics::Metrics::Served => {
+                return axum::Json(metrics::resource_list()).into_response();
+            }
+            metrics::Metrics::Starting => {
+                return status_response(&KubeError {
+                    code: 503,
+                    reason: "ServiceUnavailable",
+                    message: "the server is currently unable to handle the request".into(),
+                    details: Json::Null,
+                });
+            }
+            metrics::Metrics::Absent => {}
+        }
+    }
     let discovery = match (method.as_str(), path.trim_end_matches('/')) {
         ("GET", "/version") => Some(resources::version()),
         ("GET", "/api") if wants_aggregated => {

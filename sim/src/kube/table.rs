@@ -76,6 +76,7 @@ fn columns(kind: &str) -> &'static [(&'static str, &'static str)] {
         ],
         "HorizontalPodAutoscaler" => &[
             ("Reference", "string"),
+            ("Targets", "string"),
             ("MinPods", "string"),
             ("MaxPods", "integer"),
             ("Replicas", "integer"),
@@ -173,6 +174,7 @@ fn cells_of(kind: &str, o: &Json) -> Vec<Json> {
                     spec["scaleTargetRef"]["kind"].as_str().unwrap_or_default(),
                     spec["scaleTargetRef"]["name"].as_str().unwrap_or_default()
                 )),
+                json!(super::metrics::targets(o)),
                 json!(spec["minReplicas"].as_i64().unwrap_or(1).to_string()),
                 json!(count(&spec["maxReplicas"])),
                 json!(count(&status["currentReplicas"])),

@@ -1,7 +1,8 @@
 //! EKS add-ons: installed in the order EKS needs (networking and pod
-//! identity first; coredns and the EBS CSI driver, whose pods need nodes,
-//! once a node group is ACTIVE, recorded on the cluster until then), each
-//! waited on until ACTIVE, and removed before the cluster.
+//! identity first; coredns, the EBS CSI driver and metrics-server, whose
+//! pods need nodes, once a node group is ACTIVE, recorded on the cluster
+//! until then), each waited on until ACTIVE, and removed before the
+//! cluster.
 
 use std::collections::BTreeMap;
 use std::time::Duration;
@@ -15,7 +16,7 @@ use crate::cloud::origin;
 use crate::cloud::retry::{Backoff, Poll, poll_until_ready, read_optional, retry};
 
 /// Add-ons whose pods need nodes: installed once a node group is ACTIVE.
-pub const AFTER_NODES: &[&str] = &["coredns", "aws-ebs-csi-driver"];
+pub const AFTER_NODES: &[&str] = &["coredns", "aws-ebs-csi-driver", "metrics-server"];
 /// The order EKS needs add-ons in: networking and pod identity before
 /// anything else, the add-ons whose pods need nodes last.
 const ADDON_ORDER: &[&str] = &[
@@ -24,6 +25,7 @@ const ADDON_ORDER: &[&str] = &[
     "kube-proxy",
     "coredns",
     "aws-ebs-csi-driver",
+    "metrics-server",
 ];
 
 pub fn in_eks_order(addons: &[String]) -> Vec<String> {

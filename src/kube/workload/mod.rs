@@ -905,6 +905,7 @@ fn owned_by(addon: Addon, kind: &str) -> bool {
     match addon {
         Addon::Istio => mesh::KINDS.iter().any(|m| m.0 == kind),
         Addon::ExternalSecrets => external_secrets::KIND.0 == kind,
+        Addon::Metrics => false,
     }
 }
 
@@ -915,7 +916,7 @@ pub fn kinds(addons: &[Addon]) -> Vec<&'static str> {
         .iter()
         .map(|k| k.0)
         .filter(|k| {
-            Addon::ALL
+            Addon::WITH_OBJECTS
                 .iter()
                 .all(|a| addons.contains(a) || !owned_by(*a, k))
         })

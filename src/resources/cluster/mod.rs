@@ -7,8 +7,8 @@
 //! shape serves both clouds: the shared settings at the top level, GKE's
 //! own beside them (null on EKS), EKS's in the `eks` object.
 
-mod auto_mode;
 mod config;
+mod mode;
 mod model;
 mod namespaces;
 mod schema;
@@ -65,7 +65,7 @@ impl Resource for Cluster {
         only_for_cloud(config, "aws", &["eks"], diags);
         validate_storage_classes(config, diags);
         validate_secret_stores(config, diags);
-        auto_mode::validate(config, diags);
+        mode::validate(config, diags);
         if is_eks(config) {
             validate_eks(config, diags);
         } else if !config.get("cloud").is_unknown() {
@@ -165,12 +165,12 @@ impl Resource for Cluster {
         if ctx.is_create() {
             plan_computed_location(planned);
         }
+        tell_workloads(ctx.provider, planned);
     }
 
     fn replaced_by(&self, prior: &Value, planned: &Value) -> Vec<AttributePath> {
         let (old, new) = (prior.get("eks"), planned.get("eks"));
-        let mut paths: Vec<AttributePath> =
-            auto_mode::replaced_by(prior, planned).into_iter().collect();
+        let mut paths: Vec<AttributePath> = mode::replaced_by(prior, planned).into_iter().collect();
         // EKS can start encrypting secrets, never stop or change the key.
         if old.get("secrets_encryption").as_bool() == Some(true)
             && new.get("secrets_encryption").as_bool() == Some(false)
@@ -233,6 +233,7 @@ impl Resource for Cluster {
         match provider.clusters(&at).create(&spec, &wait).await {
             Ok(observed) => {
                 let state = state_from(planned, &observed);
+                tell_workloads(provider, &state);
                 let inside = async {
                     sync_namespaces(provider, &observed, &namespace_specs(&config)).await?;
                     sync_storage_classes(provider, &observed, &storage_class_specs(&config))
@@ -365,6 +366,7 @@ impl Resource for Cluster {
             ),
         };
         applied.private = private.to_vec();
+        tell_workloads(provider, &applied.state);
         for d in [namespaces.err(), storage.err(), stores.err()]
             .into_iter()
             .flatten()
@@ -443,6 +445,15 @@ impl Resource for Cluster {
                 format!("arn:aws:eks:{region}:{account}:cluster/{name}")
             }
         })
+    }
+}
+
+/// Tells the plans of the cluster's workloads later in this run (an
+/// apply plans them again once the cluster is made) whether the cluster
+/// will serve resource metrics.
+fn tell_workloads(provider: &ProviderContext, cluster: &Value) {
+    if let Some((id, metrics)) = mode::serves_metrics(cluster) {
+        provider.planned.set_metrics(&id, metrics);
     }
 }
 
@@ -649,7 +660,7 @@ fn plan_eks(
         // Turning encryption on: the key Genesis creates is known after apply.
         eks.set_attr("kms_key_arn", Value::Unknown);
     }
-    if let Some(addons) = auto_mode::planned_addons(config, ctx.prior) {
+    if let Some(addons) = mode::planned_addons(config, ctx.prior) {
         eks.set_attr("addons", addons);
     }
     // EKS moves the authentication mode one way only.

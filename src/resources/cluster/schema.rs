@@ -120,20 +120,28 @@ pub const GKE_DEFAULT_LOGGING: &[&str] = &["SYSTEM_COMPONENTS", "WORKLOADS"];
 pub const GKE_DEFAULT_MONITORING: &[&str] = &["SYSTEM_COMPONENTS"];
 
 /// The add-ons every EKS cluster gets unless `eks.addons` says otherwise.
-pub const EKS_DEFAULT_ADDONS: &[&str] = &[
+/// The EKS add-ons Genesis installs: the core ones EKS clusters need for
+/// node groups, and metrics-server, which serves the resource metrics
+/// HorizontalPodAutoscalers scale on (GKE has them built in).
+pub const EKS_ADDONS: &[&str] = &[
     "vpc-cni",
     "kube-proxy",
     "coredns",
     "eks-pod-identity-agent",
     "aws-ebs-csi-driver",
+    "metrics-server",
 ];
 pub const EKS_SUPPORT_TYPES: &[&str] = &["STANDARD", "EXTENDED"];
 
-/// The add-ons an EKS cluster gets when `eks.addons` is left out: none
-/// on Auto Mode, which runs pod and service networking, DNS, block storage
-/// and pod identity itself.
+/// The add-ons an EKS cluster gets when `eks.addons` is left out: all of
+/// them, or on Auto Mode, which runs pod and service networking, DNS,
+/// block storage and pod identity itself, metrics-server alone.
 pub fn default_addons(auto_mode: bool) -> &'static [&'static str] {
-    if auto_mode { &[] } else { EKS_DEFAULT_ADDONS }
+    if auto_mode {
+        &["metrics-server"]
+    } else {
+        EKS_ADDONS
+    }
 }
 
 pub const EKS_LOG_TYPES: &[&str] = &[
@@ -372,8 +380,8 @@ fn eks_attributes() -> Vec<Attribute> {
             .describe("The range Kubernetes services get addresses from (EKS picks 10.100.0.0/16 or 172.20.0.0/16 when left out). Changing it replaces the cluster."),
         Attribute::string_set("addons")
             .optional_computed()
-            .validate(validators::each_one_of(EKS_DEFAULT_ADDONS))
-            .describe("EKS add-ons to install, in the order EKS needs them (vpc-cni and the pod identity agent before any node group, coredns and the EBS CSI driver once nodes run): any of `vpc-cni`, `kube-proxy`, `coredns`, `eks-pod-identity-agent`, `aws-ebs-csi-driver`. Default: all five. On an Auto Mode cluster (`enable_autopilot`), which runs their work itself, none at create, and afterwards the ones the cluster has (a cluster switched to Auto Mode keeps them for its node groups): write `addons = []` to remove them."),
+            .validate(validators::each_one_of(EKS_ADDONS))
+            .describe("EKS add-ons to install, in the order EKS needs them (vpc-cni and the pod identity agent before any node group; coredns, the EBS CSI driver and metrics-server once nodes run): any of `vpc-cni`, `kube-proxy`, `coredns`, `eks-pod-identity-agent`, `aws-ebs-csi-driver`, `metrics-server` (the resource metrics a workload's `autoscaling` scales on, which GKE has built in: without it a plan with `autoscaling` on the cluster is refused). Default: all six. On an Auto Mode cluster (`enable_autopilot`), which runs the core ones' work itself, `metrics-server` alone at create, and afterwards the ones the cluster has (a cluster switched to Auto Mode keeps them for its node groups): write the list to change it. EKS add-ons cost nothing beyond the nodes their pods run on."),
         Attribute::string("support_type")
             .default("STANDARD")
             .validate(validators::one_of(EKS_SUPPORT_TYPES))

@@ -1,41 +1,126 @@
-//! What a workload needs that Genesis does not install (Istio, the
-//! External Secrets Operator): which settings use which, the check that
-//! the cluster serves their APIs, and what to do when it does not.
+//! What a workload needs in its cluster beyond Kubernetes itself: Istio
+//! and the External Secrets Operator (which Genesis does not install), and
+//! resource metrics for `autoscaling` (built into GKE, the metrics-server
+//! add-on Genesis installs on EKS). Which settings use which, the check
+//! that the cluster serves their APIs, and what to do when it does not.
+
+use serde_json::Value as Json;
 
 use super::{Target, WorkloadSpec, connect};
-use crate::framework::diagnostics::{Diagnostic, Diagnostics};
+use crate::framework::diagnostics::{Diagnostic, Diagnostics, Severity};
+use crate::framework::field::Field;
 use crate::framework::path::AttributePath;
 use crate::framework::resource::PlanContext;
 use crate::framework::value::Value;
+use crate::framework::view;
 use crate::kube::workload::{self, Addon};
+
+/// The add-ons a plan is checked for, each with the setting that uses it.
+const CHECKED: [(Addon, &str); 3] = [
+    (Addon::Istio, "mesh"),
+    (Addon::ExternalSecrets, "external_secrets"),
+    (Addon::Metrics, "autoscaling"),
+];
+
+/// What the check reads of a planned workload.
+#[derive(serde::Deserialize, Default)]
+#[serde(default)]
+struct UsesView {
+    cluster: Field<String>,
+    kubeconfig_path: Field<String>,
+    kubeconfig_context: Field<String>,
+    mesh: Field<Json>,
+    external_secrets: Field<Json>,
+    autoscaling: Field<Json>,
+}
+
+impl UsesView {
+    /// Whether the setting is there and not empty (unknown counts: what
+    /// it becomes is checked by the next plan or the apply).
+    fn uses(&self, setting: &str) -> bool {
+        let field = match setting {
+            "mesh" => &self.mesh,
+            "external_secrets" => &self.external_secrets,
+            _ => &self.autoscaling,
+        };
+        match field.known() {
+            Some(Json::Object(o)) => !o.is_empty(),
+            Some(Json::Null) | None => false,
+            Some(_) => true,
+        }
+    }
+
+    fn target(&self) -> Option<Target> {
+        let known = |f: &Field<String>| match f {
+            Field::Unknown => Err(()),
+            _ => Ok(f.known().cloned()),
+        };
+        Some(Target {
+            cluster: known(&self.cluster).ok()?,
+            kubeconfig_path: known(&self.kubeconfig_path).ok()?,
+            kubeconfig_context: known(&self.kubeconfig_context).ok()?,
+        })
+    }
+}
 
 /// A workload using an add-on on a cluster that exists is checked against
 /// it: without the add-on's APIs the plan fails with what to install,
-/// rather than the apply with an API error.
+/// rather than the apply with an API error (or, for metrics, an autoscaler
+/// that never scales). On a cluster given by a kubeconfig, which Genesis
+/// does not make, it is a warning. What a cluster serves is asked once per
+/// provider process, not once per workload.
 pub async fn check_plan(ctx: &PlanContext<'_>, planned: &Value, diags: &mut Diagnostics) {
-    let needed: Vec<Addon> = Addon::ALL
-        .into_iter()
-        .filter(|a| {
-            let setting = planned.get(addon_setting(*a));
-            setting.is_set() && setting.entries().is_none_or(|e| !e.is_empty())
-        })
-        .collect();
-    let reachable = ["cluster", "kubeconfig_path", "kubeconfig_context"]
-        .iter()
-        .all(|a| !planned.get(a).is_unknown());
-    if needed.is_empty() || !reachable {
+    let Ok(uses) = view::as_written::<UsesView>(planned) else {
+        return;
+    };
+    let needed: Vec<(Addon, &str)> = CHECKED.into_iter().filter(|(_, s)| uses.uses(s)).collect();
+    // A cluster not known yet is checked by the apply.
+    let Some(target) = uses.target() else {
+        return;
+    };
+    if needed.is_empty() {
         return;
     }
-    let Ok(target) = crate::framework::model::decode::<Target>(planned) else {
-        return;
-    };
-    // A cluster that cannot be reached yet is checked by the apply.
-    let Ok(Some(client)) = connect(ctx.provider, &target, planned).await else {
-        return;
-    };
-    for addon in needed {
-        if let Ok(false) = workload::serves(&client, addon, &ctx.provider.stop).await {
-            diags.push(missing(addon).at(AttributePath::attr(addon_setting(addon))));
+    let key = [
+        target.cluster.as_deref().unwrap_or_default(),
+        target.kubeconfig_path.as_deref().unwrap_or_default(),
+        target.kubeconfig_context.as_deref().unwrap_or_default(),
+    ];
+    let mut client = None;
+    for (addon, setting) in needed {
+        // The cluster's plan in this run installs it (metrics-server added
+        // to eks.addons): the apply makes the cluster serve it.
+        if addon == Addon::Metrics
+            && let Some(cluster) = &target.cluster
+            && ctx.provider.planned.metrics(cluster) == Some(true)
+        {
+            continue;
+        }
+        let served = match ctx.provider.kube.remembered(&key, addon) {
+            Some(served) => served,
+            None => {
+                if client.is_none() {
+                    // A cluster that cannot be reached yet is checked by
+                    // the apply.
+                    let Ok(Some(c)) = connect(ctx.provider, &target, planned).await else {
+                        return;
+                    };
+                    client = Some(c);
+                }
+                let Some(c) = &client else { return };
+                let Ok(served) = workload::serves(c, addon, &ctx.provider.stop).await else {
+                    continue;
+                };
+                ctx.provider.kube.remember(&key, addon, served);
+                served
+            }
+        };
+        if !served {
+            let mut d = missing(addon).at(AttributePath::attr(setting));
+            if target.cluster.is_none() {
+                d.severity = Severity::Warning;
+            }
+            diags.push(d);
         }
     }
 }
@@ -52,17 +137,13 @@ pub fn addons_of(spec: &WorkloadSpec) -> Vec<Addon> {
     out
 }
 
-/// The setting that uses an add-on.
-fn addon_setting(addon: Addon) -> &'static str {
-    match addon {
-        Addon::Istio => "mesh",
-        Addon::ExternalSecrets => "external_secrets",
-    }
-}
-
 /// The add-on missing, named at the setting that needs it.
 pub fn missing(addon: Addon) -> Diagnostic {
-    addon.missing(addon_setting(addon))
+    let setting = CHECKED
+        .iter()
+        .find(|(a, _)| *a == addon)
+        .map_or("", |(_, s)| s);
+    addon.missing(setting)
 }
 
 /// The mesh's routing settings apply to the workload's service.

@@ -365,7 +365,7 @@ impl Resource for Workload {
         // import (its stub has no image yet) where the cluster serves it.
         let mut addons = addons_of(spec);
         if spec.image.is_empty() {
-            for addon in Addon::ALL {
+            for addon in Addon::WITH_OBJECTS {
                 if workload::serves(&client, addon, &provider.stop)
                     .await
                     .unwrap_or(false)

@@ -418,7 +418,7 @@ pub fn schema() -> Schema {
                 scaling_rule("scale_down", "down"),
             ],
         )
-        .describe("A HorizontalPodAutoscaler (autoscaling/v2). It owns `replicas`: scaling never shows as a diff."),
+        .describe("A HorizontalPodAutoscaler (autoscaling/v2). It owns `replicas`: scaling never shows as a diff. It scales on the cluster's resource metrics (`metrics.k8s.io`): built into GKE, the metrics-server add-on Genesis installs on EKS (`genesis_cluster.eks.addons`). On a cluster that exists and serves none, the plan is refused here (a warning for a cluster given by a kubeconfig)."),
         resources("Compute resources. Equivalent spellings (`1` and `1000m`) are the same value and never show as a diff. A GPU request (`extended = { \"nvidia.com/gpu\" = \"1\" }`) also tolerates the GPU nodes' `nvidia.com/gpu` taint."),
         Attribute::object_list("init_containers", extra_container(false))
             .describe("Containers run one after the other before the workload's starts, each to completion, e.g. one that waits for a database. They run after the sidecars have started."),

@@ -1,8 +1,10 @@
-//! `enable_autopilot`'s rules, read from a typed view of the configuration
-//! (`framework::view`): the mode is GKE Autopilot or EKS Auto Mode, and
-//! what follows from it on EKS (access entries, the add-ons it runs
-//! itself) is checked and planned here; on GKE a change replaces the
-//! cluster, on EKS it is made in place.
+//! The cluster's mode and the add-ons that follow from it, read from a
+//! typed view of the configuration (`framework::view`): `enable_autopilot`
+//! is GKE Autopilot or EKS Auto Mode; what follows from it on EKS (access
+//! entries, the add-ons it runs itself) is checked and planned here; on
+//! GKE a change replaces the cluster, on EKS it is made in place. Whether
+//! the planned cluster serves resource metrics is told to the workloads'
+//! plans that follow in the same run.
 
 use super::schema::{default_addons, schema};
 use crate::framework::diagnostics::Diagnostics;
@@ -15,6 +17,7 @@ use crate::framework::view;
 #[derive(serde::Deserialize, Default)]
 #[serde(default)]
 struct ModeView {
+    id: Field<String>,
     cloud: Field<String>,
     enable_autopilot: Field<bool>,
     eks: Field<EksModeView>,
@@ -56,8 +59,8 @@ pub fn validate(config: &Value, diags: &mut Diagnostics) {
     }
 }
 
-/// The add-ons planned when `eks.addons` is left out: none on a new Auto
-/// Mode cluster, all five core ones otherwise. A cluster switched to Auto
+/// The add-ons planned when `eks.addons` is left out: the schema's default
+/// for the mode on a new cluster, or when Auto Mode is off. A cluster switched to Auto
 /// Mode in place keeps the ones it has (the nodes of its node groups still
 /// need them) until the configuration lists fewer. Unknown while the mode
 /// is.
@@ -80,6 +83,19 @@ pub fn planned_addons(config: &Value, prior: &Value) -> Option<Value> {
         Field::Known(auto) => names(&to_strings(default_addons(auto))),
         Field::Null => names(&to_strings(default_addons(false))),
     })
+}
+
+/// Whether the cluster in a plan will serve resource metrics once applied
+/// (GKE always; EKS with the metrics-server add-on), by its ID: `None`
+/// for a cluster not made yet or add-ons not known.
+pub fn serves_metrics(planned: &Value) -> Option<(String, bool)> {
+    let view = ModeView::of(planned)?;
+    let id = view.id.known()?.clone();
+    if !view.eks() {
+        return Some((id, true));
+    }
+    let addons = view.eks.known()?.addons.known()?;
+    Some((id, addons.iter().any(|a| a == "metrics-server")))
 }
 
 fn to_strings(items: &[&str]) -> Vec<String> {
@@ -126,12 +142,15 @@ mod tests {
     }
 
     #[test]
-    fn auto_mode_plans_no_core_addons_at_create_and_keeps_them_after_a_switch() {
+    fn auto_mode_plans_metrics_alone_at_create_and_keeps_the_rest_after_a_switch() {
         let set = |items: &[&str]| Value::set(items.iter().map(|s| Value::from(*s)).collect());
         let mut eks = Value::object([("subnet_ids", Value::List(vec!["a".into(), "b".into()]))]);
         let mut config = cluster("aws", true);
         config.set_attr("eks", eks.clone());
-        assert_eq!(planned_addons(&config, &Value::Null), Some(set(&[])));
+        assert_eq!(
+            planned_addons(&config, &Value::Null),
+            Some(set(&["metrics-server"]))
+        );
         let mut prior = cluster("aws", false);
         eks.set_attr("addons", set(&["vpc-cni", "kube-proxy"]));
         prior.set_attr("eks", eks);
@@ -141,5 +160,25 @@ mod tests {
         );
         config.set_attr("enable_autopilot", Value::Unknown);
         assert_eq!(planned_addons(&config, &prior), Some(Value::Unknown));
+    }
+
+    #[test]
+    fn a_planned_cluster_tells_whether_it_will_serve_metrics() {
+        let mut gke = cluster("gcp", false);
+        assert_eq!(serves_metrics(&gke), None, "not made yet");
+        gke.set_attr("id", "projects/p/locations/l/clusters/c".into());
+        assert_eq!(serves_metrics(&gke).map(|(_, m)| m), Some(true));
+        let mut eks = cluster("aws", false);
+        eks.set_attr("id", "arn:aws:eks:r:1:cluster/c".into());
+        let addons = |names: &[&str]| {
+            Value::object([(
+                "addons",
+                Value::set(names.iter().map(|s| Value::from(*s)).collect()),
+            )])
+        };
+        eks.set_attr("eks", addons(&["vpc-cni"]));
+        assert_eq!(serves_metrics(&eks).map(|(_, m)| m), Some(false));
+        eks.set_attr("eks", addons(&["vpc-cni", "metrics-server"]));
+        assert_eq!(serves_metrics(&eks).map(|(_, m)| m), Some(true));
     }
 }
