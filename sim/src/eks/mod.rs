@@ -13,6 +13,7 @@
 mod clusters;
 pub mod model;
 mod nodegroups;
+mod pod_identity;
 pub mod token;
 
 use std::collections::BTreeMap;
@@ -42,6 +43,10 @@ pub struct Eks {
     pub addons: BTreeMap<String, BTreeMap<String, Json>>,
     /// Access entries by cluster, then principal, with their policies.
     pub access_entries: BTreeMap<String, BTreeMap<String, Json>>,
+    /// Pod Identity associations by cluster, then ID
+    /// (`PodIdentityAssociation` shape).
+    #[serde(default)]
+    pub pod_identity_associations: BTreeMap<String, BTreeMap<String, Json>>,
     /// Updates by cluster, oldest first.
     pub updates: BTreeMap<String, Vec<Update>>,
     /// Changes that happen when their time comes.
@@ -251,6 +256,7 @@ impl Eks {
                 self.nodegroups.remove(&cluster);
                 self.addons.remove(&cluster);
                 self.access_entries.remove(&cluster);
+                self.pod_identity_associations.remove(&cluster);
                 self.updates.remove(&cluster);
             }
             Change::NodegroupActive(name) => {
@@ -549,6 +555,11 @@ impl Eks {
                 Ok(json!({"addon": body}))
             }
             "CreateAccessEntry" => self.create_access_entry(ctx),
+            "CreatePodIdentityAssociation"
+            | "DescribePodIdentityAssociation"
+            | "UpdatePodIdentityAssociation"
+            | "DeletePodIdentityAssociation"
+            | "ListPodIdentityAssociations" => self.pod_identity(ctx),
             "DescribeAccessEntry" => {
                 let arn = ctx.cluster_arn();
                 self.cluster(&arn)?;

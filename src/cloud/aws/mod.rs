@@ -11,6 +11,7 @@ pub mod disks;
 pub mod gpus;
 pub mod iam;
 pub mod node_group;
+pub mod pod_identity;
 pub mod registry;
 pub mod token;
 pub mod updates;

@@ -873,6 +873,7 @@ fn service_account(
         gcp_service_account: annotations.get(gcp).cloned(),
         aws_role_arn: annotations.get(aws).cloned(),
         annotations: without(Some(&annotations), &[gcp, aws]),
+        pod_identity: false,
     };
     (read != model::ServiceAccount::default()).then_some(read)
 }

@@ -173,7 +173,7 @@ fn service_account(w: &WorkloadSpec) -> Option<ServiceAccount> {
     if let Some(gsa) = sa.gcp_service_account {
         annotations.insert("iam.gke.io/gcp-service-account".into(), gsa);
     }
-    if let Some(role) = sa.aws_role_arn {
+    if let Some(role) = sa.aws_role_arn.filter(|_| !sa.pod_identity) {
         annotations.insert("eks.amazonaws.com/role-arn".into(), role);
     }
     Some(ServiceAccount {

@@ -8,6 +8,7 @@
 mod addons;
 mod apply;
 mod claims;
+mod identity;
 mod model;
 mod plan;
 mod release;
@@ -323,6 +324,7 @@ impl Resource for Workload {
         };
         // A new instance's claim: objects it adopts become its own.
         model.spec.owner_claim = Some(crate::cloud::origin::new_claim());
+        identity::mark(&mut model);
         let client = match connect(provider, &model.target, planned).await {
             Ok(Some(c)) => c,
             Ok(None) => return Applied::failed(Value::Null, cluster_missing(&model.target)),
@@ -348,6 +350,7 @@ impl Resource for Workload {
         }
         let mut applied =
             apply_workload(provider, &client, None, (planned, &model), "create").await;
+        made_identity(provider, None, &model, planned, &mut applied).await;
         applied.private = Recorded::observe(&client, &model.spec, &provider.stop, &[]).await;
         applied
     }
@@ -355,6 +358,7 @@ impl Resource for Workload {
     async fn read(&self, provider: &ProviderContext, state: &Value, private: &[u8]) -> Refreshed {
         let mut model = Model::decode(state)?;
         model.spec.owner_claim = Recorded::decode(private).claim;
+        identity::mark(&mut model);
         // A workload whose cluster is gone is gone too.
         let client = match connect(provider, &model.target, state).await? {
             Some(c) => c,
@@ -397,6 +401,8 @@ impl Resource for Workload {
         }
         let spec = &model.spec;
         let mut fresh = read_back(state, spec, &observed);
+        let wait = wait_for(provider, state, "read", 5);
+        identity::read_into(provider, &model, &mut fresh, &wait).await?;
         // After an import, attributes the objects read the same as their
         // defaults (and what only the configuration says) take the
         // default, as the next plan would.
@@ -450,6 +456,8 @@ impl Resource for Workload {
             .owner_claim
             .clone()
             .or_else(|| Some(crate::cloud::origin::new_claim()));
+        identity::mark(&mut was);
+        identity::mark(&mut model);
         let client = match connect(provider, &model.target, planned).await {
             Ok(Some(c)) => c,
             Ok(None) => return Applied::failed(prior.clone(), cluster_missing(&model.target)),
@@ -463,6 +471,7 @@ impl Resource for Workload {
             "update",
         )
         .await;
+        made_identity(provider, Some(&was.spec), &model, planned, &mut applied).await;
         applied.private = Recorded::observe(&client, &model.spec, &provider.stop, private).await;
         applied
     }
@@ -473,10 +482,11 @@ impl Resource for Workload {
         prior: &Value,
         private: &[u8],
     ) -> Diagnostics {
-        let model = match Model::decode(prior) {
+        let mut model = match Model::decode(prior) {
             Ok(model) => model,
             Err(d) => return d,
         };
+        model.spec.owner_claim = Recorded::decode(private).claim;
         let client = match connect(provider, &model.target, prior).await {
             Ok(Some(c)) => c,
             Ok(None) => return Diagnostics::new(),
@@ -503,6 +513,9 @@ impl Resource for Workload {
             &wait.stop,
         )
         .await;
+        if let Err(d) = identity::remove(provider, &model, &wait).await {
+            return d.into();
+        }
         match held {
             Ok(left) if left.is_empty() => Diagnostics::new(),
             Ok(left) => {
@@ -627,6 +640,25 @@ impl Resource for Workload {
 /// Genesis's parts of the live objects. Where a reading renders the same
 /// objects as the prior state (`1` for `1000m`, a node-pool shortcut
 /// spelled out), the prior's spelling stays, so only real changes show.
+/// After the objects are applied, the workload's cloud identity
+/// (`identity.rs`); a failure is the apply's, and the next plan tries again
+/// (the refresh reads what exists).
+async fn made_identity(
+    provider: &ProviderContext,
+    was: Option<&WorkloadSpec>,
+    model: &Model,
+    planned: &Value,
+    applied: &mut Applied,
+) {
+    if applied.diagnostics.has_errors() {
+        return;
+    }
+    let wait = wait_for(provider, planned, "update", 5);
+    if let Err(d) = identity::apply(provider, was, model, &wait).await {
+        applied.diagnostics.push(d);
+    }
+}
+
 fn read_back(prior: &Value, spec: &WorkloadSpec, observed: &workload::Observed) -> Value {
     let applied = workload::render(spec);
     let live = observed.ours(&spec.name, &applied);

@@ -941,6 +941,11 @@ pub struct ServiceAccount {
     pub aws_role_arn: Option<String>,
     #[serde(skip_serializing_if = "BTreeMap::is_empty")]
     pub annotations: Strings,
+    /// `aws_role_arn` is given by an EKS Pod Identity association (the
+    /// workload runs on a Genesis EKS cluster), not the IRSA annotation:
+    /// set by the resource, never part of the configuration.
+    #[serde(skip)]
+    pub pod_identity: bool,
 }
 
 impl Default for ServiceAccount {
@@ -951,6 +956,7 @@ impl Default for ServiceAccount {
             gcp_service_account: None,
             aws_role_arn: None,
             annotations: Strings::new(),
+            pod_identity: false,
         }
     }
 }

@@ -632,11 +632,11 @@ pub fn schema() -> Schema {
                 Attribute::bool("create").default(true).describe("Create a ServiceAccount named after the workload (or `name`)."),
                 Attribute::string("name").validate(validators::dns1123_subdomain).describe("The ServiceAccount to run as (default: the workload's name)."),
                 Attribute::string("gcp_service_account").describe("A Google service account email for Workload Identity (`iam.gke.io/gcp-service-account`)."),
-                Attribute::string("aws_role_arn").describe("An IAM role for IRSA (`eks.amazonaws.com/role-arn`)."),
+                Attribute::string("aws_role_arn").describe("The IAM role the pods act as. On a `genesis_cluster` on EKS, Genesis makes an EKS Pod Identity association for the service account (the role must trust `pods.eks.amazonaws.com` with `sts:AssumeRole` and `sts:TagSession`, and the cluster run the pod identity agent: the `eks-pod-identity-agent` add-on, or Auto Mode), removes it with the workload and reads it back for drift and import; an association another workload holds is never taken over. Through a kubeconfig it is the IRSA annotation (`eks.amazonaws.com/role-arn`), which needs the cluster's OIDC provider."),
                 Attribute::string_map("annotations").describe("More annotations on the ServiceAccount."),
             ],
         )
-        .describe("The pods' identity, with its cloud identity annotation."),
+        .describe("The pods' identity and its cloud identity."),
         Attribute::string_map("node_selector").describe("Node labels the pods must run on."),
         Attribute::object_list(
             "tolerations",
