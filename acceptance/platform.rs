@@ -279,6 +279,24 @@ fn a_workload_role_on_eks_is_a_pod_identity_association() {
         ws.write("main.tf", &identity_config(Some("api")));
         ws.run(&["apply", "-input=false", "-auto-approve"]).ok();
         assert_eq!(associations(&sim).len(), 1);
+
+        // A cluster planned without the pod identity agent: refused at
+        // the role, before any change.
+        let without_agent = identity_config(Some("api")).replace(
+            r#"eks   = { subnet_ids = ["subnet-0a", "subnet-0b"] }"#,
+            r#"eks   = { subnet_ids = ["subnet-0a", "subnet-0b"], addons = ["vpc-cni", "kube-proxy", "coredns", "metrics-server"] }"#,
+        );
+        ws.write("main.tf", &without_agent);
+        let refused = ws.run(&["plan", "-input=false", "-no-color"]);
+        assert!(!refused.status.success());
+        assert!(
+            refused
+                .stderr
+                .contains("The cluster runs no pod identity agent"),
+            "{}",
+            refused.stderr
+        );
+        ws.write("main.tf", &identity_config(Some("api")));
         ws.run(&["destroy", "-input=false", "-auto-approve"]).ok();
         assert!(associations(&sim).is_empty());
     });

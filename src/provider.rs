@@ -277,25 +277,36 @@ pub struct ProviderContext {
 
 /// What the plans of clusters in this provider process will change that
 /// their workloads' plans depend on: Terraform plans a cluster before the
-/// workloads that name its ID, through one provider process.
+/// workloads that name its ID, through one provider process (and an apply
+/// applies it before it plans them again).
 #[derive(Default)]
 pub struct PlannedClusters {
-    metrics: std::sync::Mutex<std::collections::HashMap<String, bool>>,
+    runs: std::sync::Mutex<std::collections::HashMap<String, ClusterRuns>>,
+}
+
+/// What a planned cluster runs once applied, for the settings of its
+/// workloads that need it.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct ClusterRuns {
+    /// Resource metrics (`metrics.k8s.io`), for `autoscaling`.
+    pub metrics: bool,
+    /// The EKS pod identity agent (or Auto Mode's), for
+    /// `service_account.aws_role_arn`; always true on GKE.
+    pub pod_identity: bool,
 }
 
 impl PlannedClusters {
-    /// Records whether the cluster `id` serves resource metrics once its
-    /// plan is applied.
-    pub fn set_metrics(&self, id: &str, served: bool) {
-        let mut metrics = self.metrics.lock().unwrap_or_else(|e| e.into_inner());
-        metrics.insert(id.to_string(), served);
+    /// Records what the cluster `id` runs once its plan is applied.
+    pub fn set(&self, id: &str, runs: ClusterRuns) {
+        let mut all = self.runs.lock().unwrap_or_else(|e| e.into_inner());
+        all.insert(id.to_string(), runs);
     }
 
-    /// Whether the cluster `id`'s plan in this run makes it serve resource
-    /// metrics; `None` when it was not planned here.
-    pub fn metrics(&self, id: &str) -> Option<bool> {
-        let metrics = self.metrics.lock().unwrap_or_else(|e| e.into_inner());
-        metrics.get(id).copied()
+    /// What the cluster `id` runs once applied, when it was planned (or
+    /// applied) in this process.
+    pub fn runs(&self, id: &str) -> Option<ClusterRuns> {
+        let all = self.runs.lock().unwrap_or_else(|e| e.into_inner());
+        all.get(id).copied()
     }
 }
 

@@ -449,11 +449,11 @@ impl Resource for Cluster {
 }
 
 /// Tells the plans of the cluster's workloads later in this run (an
-/// apply plans them again once the cluster is made) whether the cluster
-/// will serve resource metrics.
+/// apply plans them again once the cluster is made) what the cluster will
+/// run.
 fn tell_workloads(provider: &ProviderContext, cluster: &Value) {
-    if let Some((id, metrics)) = mode::serves_metrics(cluster) {
-        provider.planned.set_metrics(&id, metrics);
+    if let Some((id, runs)) = mode::runs(cluster) {
+        provider.planned.set(&id, runs);
     }
 }
 

@@ -2,9 +2,9 @@
 //! typed view of the configuration (`framework::view`): `enable_autopilot`
 //! is GKE Autopilot or EKS Auto Mode; what follows from it on EKS (access
 //! entries, the add-ons it runs itself) is checked and planned here; on
-//! GKE a change replaces the cluster, on EKS it is made in place. Whether
-//! the planned cluster serves resource metrics is told to the workloads'
-//! plans that follow in the same run.
+//! GKE a change replaces the cluster, on EKS it is made in place. What the
+//! planned cluster runs (resource metrics, pod identity) is told to the
+//! workloads' plans that follow in the same run.
 
 use super::schema::{default_addons, schema};
 use crate::framework::diagnostics::Diagnostics;
@@ -12,6 +12,7 @@ use crate::framework::field::Field;
 use crate::framework::path::AttributePath;
 use crate::framework::value::Value;
 use crate::framework::view;
+use crate::provider::ClusterRuns;
 
 /// What the mode's rules read of a cluster's configuration or plan.
 #[derive(serde::Deserialize, Default)]
@@ -85,17 +86,29 @@ pub fn planned_addons(config: &Value, prior: &Value) -> Option<Value> {
     })
 }
 
-/// Whether the cluster in a plan will serve resource metrics once applied
-/// (GKE always; EKS with the metrics-server add-on), by its ID: `None`
-/// for a cluster not made yet or add-ons not known.
-pub fn serves_metrics(planned: &Value) -> Option<(String, bool)> {
+/// What the cluster in a plan runs once applied (GKE: metrics and
+/// Workload Identity built in; EKS: what its add-ons or Auto Mode run), by
+/// its ID: `None` for a cluster not made yet or add-ons not known.
+pub fn runs(planned: &Value) -> Option<(String, ClusterRuns)> {
     let view = ModeView::of(planned)?;
     let id = view.id.known()?.clone();
     if !view.eks() {
-        return Some((id, true));
+        let all = ClusterRuns {
+            metrics: true,
+            pod_identity: true,
+        };
+        return Some((id, all));
     }
     let addons = view.eks.known()?.addons.known()?;
-    Some((id, addons.iter().any(|a| a == "metrics-server")))
+    let has = |name: &str| addons.iter().any(|a| a == name);
+    let auto_mode = view.enable_autopilot.known() == Some(&true);
+    Some((
+        id,
+        ClusterRuns {
+            metrics: has("metrics-server"),
+            pod_identity: auto_mode || has("eks-pod-identity-agent"),
+        },
+    ))
 }
 
 fn to_strings(items: &[&str]) -> Vec<String> {
@@ -163,11 +176,15 @@ mod tests {
     }
 
     #[test]
-    fn a_planned_cluster_tells_whether_it_will_serve_metrics() {
+    fn a_planned_cluster_tells_what_it_will_run() {
         let mut gke = cluster("gcp", false);
-        assert_eq!(serves_metrics(&gke), None, "not made yet");
+        assert_eq!(runs(&gke), None, "not made yet");
         gke.set_attr("id", "projects/p/locations/l/clusters/c".into());
-        assert_eq!(serves_metrics(&gke).map(|(_, m)| m), Some(true));
+        let all = ClusterRuns {
+            metrics: true,
+            pod_identity: true,
+        };
+        assert_eq!(runs(&gke).map(|(_, r)| r), Some(all));
         let mut eks = cluster("aws", false);
         eks.set_attr("id", "arn:aws:eks:r:1:cluster/c".into());
         let addons = |names: &[&str]| {
@@ -177,8 +194,15 @@ mod tests {
             )])
         };
         eks.set_attr("eks", addons(&["vpc-cni"]));
-        assert_eq!(serves_metrics(&eks).map(|(_, m)| m), Some(false));
-        eks.set_attr("eks", addons(&["vpc-cni", "metrics-server"]));
-        assert_eq!(serves_metrics(&eks).map(|(_, m)| m), Some(true));
+        assert_eq!(runs(&eks).map(|(_, r)| r), Some(ClusterRuns::default()));
+        eks.set_attr("eks", addons(&["eks-pod-identity-agent", "metrics-server"]));
+        assert_eq!(runs(&eks).map(|(_, r)| r), Some(all));
+        eks.set_attr("enable_autopilot", true.into());
+        eks.set_attr("eks", addons(&["metrics-server"]));
+        assert_eq!(
+            runs(&eks).map(|(_, r)| r),
+            Some(all),
+            "Auto Mode runs the agent"
+        );
     }
 }

@@ -92,7 +92,11 @@ pub async fn check_plan(ctx: &PlanContext<'_>, planned: &Value, diags: &mut Diag
         // to eks.addons): the apply makes the cluster serve it.
         if addon == Addon::Metrics
             && let Some(cluster) = &target.cluster
-            && ctx.provider.planned.metrics(cluster) == Some(true)
+            && ctx
+                .provider
+                .planned
+                .runs(cluster)
+                .is_some_and(|r| r.metrics)
         {
             continue;
         }

@@ -10,9 +10,57 @@
 use super::{ClusterName, Model, WorkloadSpec};
 use crate::cloud::aws::pod_identity::ServiceAccountAt;
 use crate::cloud::cluster::Wait;
-use crate::framework::diagnostics::Diagnostic;
+use crate::framework::diagnostics::{Diagnostic, Diagnostics};
+use crate::framework::field::Field;
+use crate::framework::path::AttributePath;
+use crate::framework::resource::PlanContext;
 use crate::framework::value::Value;
+use crate::framework::view;
 use crate::provider::ProviderContext;
+
+/// What the plan check reads of a workload.
+#[derive(serde::Deserialize, Default)]
+#[serde(default)]
+struct RoleView {
+    cluster: Field<String>,
+    service_account: Field<ServiceAccountView>,
+}
+
+#[derive(serde::Deserialize, Default)]
+#[serde(default)]
+struct ServiceAccountView {
+    aws_role_arn: Field<String>,
+}
+
+/// A role on an EKS cluster whose plan in this run leaves it without the
+/// pod identity agent is refused: its pods would never get the role.
+pub fn check_plan(ctx: &PlanContext<'_>, planned: &Value, diags: &mut Diagnostics) {
+    let Ok(view) = view::as_written::<RoleView>(planned) else {
+        return;
+    };
+    let Some(cluster) = view.cluster.known() else {
+        return;
+    };
+    let role = view
+        .service_account
+        .known()
+        .map(|sa| sa.aws_role_arn.is_set());
+    let on_eks = matches!(ClusterName::parse(cluster), Some(ClusterName::Aws { .. }));
+    let without_agent = ctx
+        .provider
+        .planned
+        .runs(cluster)
+        .is_some_and(|r| !r.pod_identity);
+    if on_eks && role == Some(true) && without_agent {
+        diags.push(
+            Diagnostic::error(
+                "The cluster runs no pod identity agent",
+                "service_account.aws_role_arn is given to the pods through an EKS Pod Identity association, which the pod identity agent serves; the cluster will not run it. Keep \"eks-pod-identity-agent\" in the genesis_cluster's eks.addons (the default), or turn on Auto Mode (enable_autopilot), which runs it itself.",
+            )
+            .at(AttributePath::attr("service_account").join("aws_role_arn")),
+        );
+    }
+}
 
 /// The EKS cluster (region, name) a workload runs on, when it is one.
 fn eks_cluster(model: &Model) -> Option<(String, String)> {

@@ -307,6 +307,7 @@ impl Resource for Workload {
     /// apply with an API error.
     async fn check_plan(&self, ctx: &PlanContext<'_>, planned: &Value, diags: &mut Diagnostics) {
         addons::check_plan(ctx, planned, diags).await;
+        identity::check_plan(ctx, planned, diags);
     }
 
     /// Data outlives its workload unless the configuration says otherwise:
