@@ -79,34 +79,6 @@ impl Resource for Cluster {
                 "`zone` makes a zonal cluster, but regional_cluster is true (the default). Set regional_cluster = false for a zonal cluster, or remove zone.",
             );
         }
-        let autopilot = config.get("enable_autopilot").as_bool() == Some(true);
-        if autopilot && !is_eks(config) {
-            for (name, why) in [
-                (
-                    "enable_workload_identity",
-                    "Autopilot clusters always use Workload Identity",
-                ),
-                (
-                    "enable_shielded_nodes",
-                    "Autopilot nodes are always shielded",
-                ),
-            ] {
-                if config.get(name).as_bool() == Some(false) {
-                    diags.attribute_error(
-                        AttributePath::attr(name),
-                        "Setting conflicts with Autopilot",
-                        format!("{why}: remove `{name} = false` or set enable_autopilot = false."),
-                    );
-                }
-            }
-            if config.get("regional_cluster").as_bool() == Some(false) {
-                diags.attribute_error(
-                    AttributePath::attr("regional_cluster"),
-                    "Autopilot clusters are regional",
-                    "GKE Autopilot clusters are always regional: remove regional_cluster = false or set enable_autopilot = false.",
-                );
-            }
-        }
         let private = config.get("enable_private_cluster");
         if private.as_bool() == Some(false) {
             if config.get("enable_private_endpoint").as_bool() == Some(true) {

@@ -21,6 +21,9 @@ struct ModeView {
     id: Field<String>,
     cloud: Field<String>,
     enable_autopilot: Field<bool>,
+    regional_cluster: Field<bool>,
+    enable_workload_identity: Field<bool>,
+    enable_shielded_nodes: Field<bool>,
     eks: Field<EksModeView>,
 }
 
@@ -41,12 +44,45 @@ impl ModeView {
     }
 }
 
-/// Auto Mode maps its nodes to Kubernetes through access entries, which
-/// the aws-auth ConfigMap alone does not have.
+/// What each mode rules out: GKE Autopilot always has Workload Identity
+/// and shielded nodes and is regional; EKS Auto Mode maps its nodes to
+/// Kubernetes through access entries, which the aws-auth ConfigMap alone
+/// does not have.
 pub fn validate(config: &Value, diags: &mut Diagnostics) {
     let Some(mode) = ModeView::of(config) else {
         return;
     };
+    let gke_autopilot =
+        mode.enable_autopilot.known() == Some(&true) && mode.cloud.known().is_some() && !mode.eks();
+    if gke_autopilot {
+        for (name, setting, why) in [
+            (
+                "enable_workload_identity",
+                &mode.enable_workload_identity,
+                "Autopilot clusters always use Workload Identity",
+            ),
+            (
+                "enable_shielded_nodes",
+                &mode.enable_shielded_nodes,
+                "Autopilot nodes are always shielded",
+            ),
+        ] {
+            if setting.known() == Some(&false) {
+                diags.attribute_error(
+                    AttributePath::attr(name),
+                    "Setting conflicts with Autopilot",
+                    format!("{why}: remove `{name} = false` or set enable_autopilot = false."),
+                );
+            }
+        }
+        if mode.regional_cluster.known() == Some(&false) {
+            diags.attribute_error(
+                AttributePath::attr("regional_cluster"),
+                "Autopilot clusters are regional",
+                "GKE Autopilot clusters are always regional: remove regional_cluster = false or set enable_autopilot = false.",
+            );
+        }
+    }
     let eks = mode.eks.known();
     if mode.eks()
         && mode.enable_autopilot.known() == Some(&true)
