@@ -797,17 +797,23 @@ impl Moto {
             "import boto3, json\nclient = lambda name: boto3.client(name, endpoint_url='{}', region_name='us-east-1', aws_access_key_id='testing', aws_secret_access_key='testing')\necr, iam, kms = client('ecr'), client('iam'), client('kms')\n",
             self.endpoint
         );
-        let out = Command::new("python3")
-            .args(["-c", &format!("{prelude}{script}")])
-            .output()
-            .expect("python3");
-        assert!(
-            out.status.success(),
-            "python against moto failed: {}",
-            String::from_utf8_lossy(&out.stderr)
-        );
-        String::from_utf8_lossy(&out.stdout).trim().to_string()
+        python(&format!("{prelude}{script}"))
     }
+}
+
+/// Runs a Python script (boto3 is there, moto's own dependency), asserting
+/// it succeeds; returns what it printed, trimmed.
+pub fn python(script: &str) -> String {
+    let out = Command::new("python3")
+        .args(["-c", script])
+        .output()
+        .expect("python3");
+    assert!(
+        out.status.success(),
+        "python failed: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    String::from_utf8_lossy(&out.stdout).trim().to_string()
 }
 
 impl Drop for Moto {

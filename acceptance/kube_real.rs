@@ -991,16 +991,7 @@ print(json.dumps({{'endpoint': c['endpoint'], 'ca': c['certificateAuthority']['d
 "#,
         eks = sim.running.urls.eks
     );
-    let out = std::process::Command::new("python3")
-        .args(["-c", &script])
-        .output()
-        .expect("python3");
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    let made: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    let made: serde_json::Value = serde_json::from_str(&crate::harness::python(&script)).unwrap();
     json!({
         "apiVersion": "v1",
         "kind": "Config",

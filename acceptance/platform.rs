@@ -177,15 +177,7 @@ for a in eks.list_pod_identity_associations(clusterName='metrics')['associations
 "#,
         eks = sim.running.urls.eks
     );
-    let out = std::process::Command::new("python3")
-        .args(["-c", &script])
-        .output()
-        .expect("python3");
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
+    crate::harness::python(&script);
 }
 
 /// `service_account.aws_role_arn` on an EKS cluster is an EKS Pod Identity
