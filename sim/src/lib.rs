@@ -363,7 +363,7 @@ impl Sim {
             .filter(|c| kube::metrics::of(world, c) == kube::metrics::Metrics::Served)
             .cloned()
             .collect();
-        let settings = kube::controllers::Settings {
+        let mut settings = kube::controllers::Settings {
             rollout_time: self.config.rollout_time,
             failing_images: self.config.failing_images.clone(),
             progress_deadline_cap: self.config.progress_deadline_cap,
@@ -372,10 +372,7 @@ impl Sim {
             metrics: false,
         };
         for (cluster, k) in world.kube.iter_mut() {
-            let settings = kube::controllers::Settings {
-                metrics: with_metrics.contains(cluster),
-                ..settings.clone()
-            };
+            settings.metrics = with_metrics.contains(cluster);
             kube::controllers::run(&mut k.objects, &mut k.memory, &settings);
         }
     }

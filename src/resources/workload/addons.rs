@@ -35,13 +35,13 @@ struct UsesView {
 }
 
 impl UsesView {
-    /// Whether the setting is there and not empty (unknown counts: what
-    /// it becomes is checked by the next plan or the apply).
-    fn uses(&self, setting: &str) -> bool {
-        let field = match setting {
-            "mesh" => &self.mesh,
-            "external_secrets" => &self.external_secrets,
-            _ => &self.autoscaling,
+    /// Whether the setting that uses `addon` is there and not empty (an
+    /// unknown one is checked by the next plan or the apply).
+    fn uses(&self, addon: Addon) -> bool {
+        let field = match addon {
+            Addon::Istio => &self.mesh,
+            Addon::ExternalSecrets => &self.external_secrets,
+            Addon::Metrics => &self.autoscaling,
         };
         match field.known() {
             Some(Json::Object(o)) => !o.is_empty(),
@@ -73,7 +73,7 @@ pub async fn check_plan(ctx: &PlanContext<'_>, planned: &Value, diags: &mut Diag
     let Ok(uses) = view::as_written::<UsesView>(planned) else {
         return;
     };
-    let needed: Vec<(Addon, &str)> = CHECKED.into_iter().filter(|(_, s)| uses.uses(s)).collect();
+    let needed: Vec<(Addon, &str)> = CHECKED.into_iter().filter(|(a, _)| uses.uses(*a)).collect();
     // A cluster not known yet is checked by the apply.
     let Some(target) = uses.target() else {
         return;
