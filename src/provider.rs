@@ -293,6 +293,10 @@ pub struct ClusterRuns {
     /// The EKS pod identity agent (or Auto Mode's), for
     /// `service_account.aws_role_arn`; always true on GKE.
     pub pod_identity: bool,
+    /// An ingress controller for Ingresses left without a class (GKE's
+    /// built-in one, or Auto Mode's behind the `alb` class Genesis
+    /// makes), for `ingress`.
+    pub ingress: bool,
 }
 
 impl PlannedClusters {

@@ -82,11 +82,14 @@ pub trait Disks: Send + Sync {
     }
 }
 
-/// The disks of the cloud named as in `genesis_cluster.cloud`.
-pub fn of_cloud(cloud: &str) -> Option<&'static dyn Disks> {
-    match cloud {
-        "gcp" => Some(&super::gcp::disks::PersistentDisks),
-        "aws" => Some(&super::aws::disks::ElasticBlockStore),
+/// The disks of the cloud named as in `genesis_cluster.cloud`, on a
+/// cluster whose nodes the cloud runs (`managed_nodes`: GKE Autopilot,
+/// EKS Auto Mode) or not.
+pub fn of_cluster(cloud: &str, managed_nodes: bool) -> Option<&'static dyn Disks> {
+    match (cloud, managed_nodes) {
+        ("gcp", _) => Some(&super::gcp::disks::PersistentDisks),
+        ("aws", false) => Some(&super::aws::disks::EBS_CSI_ADDON),
+        ("aws", true) => Some(&super::aws::disks::AUTO_MODE),
         _ => None,
     }
 }

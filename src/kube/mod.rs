@@ -3,6 +3,7 @@
 //! (field manager `genesis`) and reads them back.
 
 pub mod addons;
+pub mod ingress_classes;
 pub mod namespaces;
 pub mod owned;
 pub mod secret_stores;
@@ -185,6 +186,8 @@ pub struct Clients {
     made: std::sync::Mutex<std::collections::HashMap<u64, kube::Client>>,
     /// Whether a cluster serves an add-on's APIs, as last asked.
     served: std::sync::Mutex<std::collections::HashMap<(u64, addons::Addon), bool>>,
+    /// A cluster's IngressClasses, as last listed.
+    ingress_classes: std::sync::Mutex<std::collections::HashMap<u64, Vec<String>>>,
 }
 
 impl Clients {
@@ -218,6 +221,33 @@ impl Clients {
     pub fn remember(&self, key: &[&str], addon: addons::Addon, served: bool) {
         let mut remembered = self.served.lock().unwrap_or_else(|e| e.into_inner());
         remembered.insert((key_hash(key), addon), served);
+    }
+
+    /// The IngressClasses of the cluster `key` names, listed once per
+    /// process however many workloads ask.
+    pub async fn ingress_classes(
+        &self,
+        key: &[&str],
+        client: &kube::Client,
+        stop: &tokio_util::sync::CancellationToken,
+    ) -> Result<Vec<String>, KubeError> {
+        let key = key_hash(key);
+        let listed = |m: &Self| {
+            m.ingress_classes
+                .lock()
+                .unwrap_or_else(|e| e.into_inner())
+                .get(&key)
+                .cloned()
+        };
+        if let Some(names) = listed(self) {
+            return Ok(names);
+        }
+        let names = ingress_classes::names(client, stop).await?;
+        self.ingress_classes
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .insert(key, names.clone());
+        Ok(names)
     }
 
     /// The client for a cluster's endpoint, CA and token.

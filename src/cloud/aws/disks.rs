@@ -1,11 +1,24 @@
-//! EKS's EBS CSI driver (the `aws-ebs-csi-driver` add-on): EBS volume
-//! types, always encrypted.
+//! EBS volumes, always encrypted, through one of EKS's two CSI drivers:
+//! the `aws-ebs-csi-driver` add-on on clusters with node groups, or Auto
+//! Mode's own block storage driver, which takes the same parameters under
+//! another provisioner name (and is the only one running there).
 
 use std::collections::BTreeMap;
 
 use crate::cloud::disks::{DiskSettings, DiskType, Disks, number};
 
-pub struct ElasticBlockStore;
+pub struct ElasticBlockStore {
+    provisioner: &'static str,
+}
+
+/// Through the `aws-ebs-csi-driver` add-on.
+pub static EBS_CSI_ADDON: ElasticBlockStore = ElasticBlockStore {
+    provisioner: "ebs.csi.aws.com",
+};
+/// Through EKS Auto Mode's block storage.
+pub static AUTO_MODE: ElasticBlockStore = ElasticBlockStore {
+    provisioner: "ebs.csi.eks.amazonaws.com",
+};
 
 const TYPES: &[DiskType] = &[
     disk("gp3", true, true),
@@ -26,7 +39,7 @@ const fn disk(name: &'static str, iops: bool, throughput: bool) -> DiskType {
 
 impl Disks for ElasticBlockStore {
     fn provisioner(&self) -> &'static str {
-        "ebs.csi.aws.com"
+        self.provisioner
     }
 
     fn types(&self) -> &'static [DiskType] {

@@ -31,7 +31,7 @@ use serde_json::{Map, Value as Json};
 use super::render::EXTERNAL_SECRETS_VOLUME;
 use super::{NAME_LABEL, Observed, VOLUME_LABEL, WHEN_DELETED};
 use crate::cloud::origin;
-use crate::kube::{FIELD_MANAGER, MANAGED_BY};
+use crate::kube::{FIELD_MANAGER, MANAGED_BY, ingress_classes};
 use crate::resources::node_pool::{LABEL_NODE_POOL, LABEL_POOL_TYPE};
 use crate::resources::workload::{self as model, Kind, WorkloadSpec};
 
@@ -786,6 +786,17 @@ fn ingress(i: &Ingress) -> model::Ingress {
         .and_then(|h| h.paths.into_iter().next())
         .unwrap_or_default();
     let defaults = model::Ingress::default();
+    let annotated = i
+        .metadata
+        .annotations
+        .as_ref()
+        .and_then(|a| a.get(ingress_classes::CLASS_ANNOTATION))
+        .filter(|class| ingress_classes::is_gce(class) && spec.ingress_class_name.is_none())
+        .cloned();
+    let written_as_class: &[&str] = match annotated {
+        Some(_) => &[ingress_classes::CLASS_ANNOTATION],
+        None => &[],
+    };
     model::Ingress {
         host: rule.host.unwrap_or_default(),
         path: path.path.unwrap_or(defaults.path),
@@ -796,8 +807,8 @@ fn ingress(i: &Ingress) -> model::Ingress {
             .flatten()
             .next()
             .and_then(|t| t.secret_name.clone()),
-        class_name: spec.ingress_class_name,
-        annotations: without(i.metadata.annotations.as_ref(), &[]),
+        class_name: spec.ingress_class_name.or(annotated),
+        annotations: without(i.metadata.annotations.as_ref(), written_as_class),
     }
 }
 

@@ -43,7 +43,7 @@ use serde_json::{Value as Json, json};
 use super::{NAME_LABEL, VOLUME_LABEL, WHEN_DELETED};
 use crate::cloud::origin;
 use crate::framework::validators::parse_quantity;
-use crate::kube::MANAGED_BY;
+use crate::kube::{MANAGED_BY, ingress_classes};
 use crate::resources::node_pool::{LABEL_NODE_POOL, LABEL_POOL_TYPE};
 use crate::resources::workload::{self as model, Kind, WorkloadSpec};
 
@@ -973,10 +973,19 @@ fn network_policy(w: &WorkloadSpec) -> Option<NetworkPolicy> {
 fn ingress(w: &WorkloadSpec) -> Option<Ingress> {
     let i = w.ingress.as_ref()?;
     let port = service_ports(w).first().map_or(80, |p| p.port);
+    // GKE's controller reads its classes from the annotation only.
+    let mut annotations = i.annotations.clone();
+    let class_name = match i.class_name.as_deref() {
+        Some(class) if ingress_classes::is_gce(class) => {
+            annotations.insert(ingress_classes::CLASS_ANNOTATION.into(), class.into());
+            None
+        }
+        other => other.map(str::to_string),
+    };
     Some(Ingress {
-        metadata: with_annotations(metadata(w, &w.name), &i.annotations),
+        metadata: with_annotations(metadata(w, &w.name), &annotations),
         spec: Some(IngressSpec {
-            ingress_class_name: i.class_name.clone(),
+            ingress_class_name: class_name,
             rules: Some(vec![IngressRule {
                 host: Some(i.host.clone()),
                 http: Some(HTTPIngressRuleValue {

@@ -210,6 +210,7 @@ impl Resource for Cluster {
                     sync_namespaces(provider, &observed, &namespace_specs(&config)).await?;
                     sync_storage_classes(provider, &observed, &storage_class_specs(&config))
                         .await?;
+                    mode::sync_ingress_class(provider, &observed, &config).await?;
                     sync_secret_stores(provider, &observed, &secret_store_specs(&config)).await
                 }
                 .await;
@@ -302,10 +303,20 @@ impl Resource for Cluster {
             }
             _ => Ok(()),
         };
-        let inside: [(&[&str], &Result<(), Diagnostic>); 3] = [
+        // Auto Mode's class follows the mode; ensured on every update, so
+        // one deleted by hand comes back.
+        let ingress = match &observed {
+            Ok(Some(o)) if config.enable_autopilot || was.enable_autopilot => {
+                mode::sync_ingress_class(provider, o, &config).await
+            }
+            _ => Ok(()),
+        };
+        let inside: [(&[&str], &Result<(), Diagnostic>); 4] = [
             (&["kubernetes_namespaces", "namespace"], &namespaces),
             (&["storage_classes"], &storage),
             (&["secret_stores"], &stores),
+            // Not an attribute: the next update (any change) retries it.
+            (&[], &ingress),
         ];
         let mut applied = match observed {
             Ok(Some(o)) if inside.iter().any(|(_, r)| r.is_err()) => {
@@ -339,7 +350,7 @@ impl Resource for Cluster {
         };
         applied.private = private.to_vec();
         tell_workloads(provider, &applied.state);
-        for d in [namespaces.err(), storage.err(), stores.err()]
+        for d in [namespaces.err(), storage.err(), stores.err(), ingress.err()]
             .into_iter()
             .flatten()
         {

@@ -3,16 +3,21 @@
 //! is GKE Autopilot or EKS Auto Mode; what follows from it on EKS (access
 //! entries, the add-ons it runs itself) is checked and planned here; on
 //! GKE a change replaces the cluster, on EKS it is made in place. What the
-//! planned cluster runs (resource metrics, pod identity) is told to the
-//! workloads' plans that follow in the same run.
+//! planned cluster runs (resource metrics, pod identity, an ingress
+//! controller) is told to the workloads' plans that follow in the same
+//! run; the IngressClass Auto Mode needs is made here too.
 
+use super::super::common;
+use super::config::ClusterConfig;
 use super::schema::{default_addons, schema};
-use crate::framework::diagnostics::Diagnostics;
+use crate::cloud::cluster::ObservedCluster;
+use crate::framework::diagnostics::{Diagnostic, Diagnostics};
 use crate::framework::field::Field;
 use crate::framework::path::AttributePath;
 use crate::framework::value::Value;
 use crate::framework::view;
-use crate::provider::ClusterRuns;
+use crate::kube::ingress_classes;
+use crate::provider::{ClusterRuns, ProviderContext};
 
 /// What the mode's rules read of a cluster's configuration or plan.
 #[derive(serde::Deserialize, Default)]
@@ -132,6 +137,7 @@ pub fn runs(planned: &Value) -> Option<(String, ClusterRuns)> {
         let all = ClusterRuns {
             metrics: true,
             pod_identity: true,
+            ingress: true,
         };
         return Some((id, all));
     }
@@ -143,8 +149,32 @@ pub fn runs(planned: &Value) -> Option<(String, ClusterRuns)> {
         ClusterRuns {
             metrics: has("metrics-server"),
             pod_identity: auto_mode || has("eks-pod-identity-agent"),
+            ingress: auto_mode,
         },
     ))
+}
+
+/// EKS Auto Mode's `alb` IngressClass, made with the mode (its load
+/// balancer controller takes no Ingress without one) and removed when the
+/// mode goes; nothing on GKE, whose controller needs no class.
+pub async fn sync_ingress_class(
+    provider: &ProviderContext,
+    observed: &ObservedCluster,
+    config: &ClusterConfig,
+) -> Result<(), Diagnostic> {
+    if config.cloud != "aws" || observed.endpoint.is_empty() {
+        return Ok(());
+    }
+    let client = common::cluster_client(provider, observed).await?;
+    ingress_classes::reconcile_auto_mode(&client, config.enable_autopilot, &provider.stop)
+        .await
+        .map_err(|e| {
+            Diagnostic::error(
+                "Failed to set up Auto Mode's IngressClass",
+                format!("{e}. The cluster itself is in place; run terraform apply again to retry."),
+            )
+            .at(AttributePath::attr("enable_autopilot"))
+        })
 }
 
 fn to_strings(items: &[&str]) -> Vec<String> {
@@ -219,6 +249,7 @@ mod tests {
         let all = ClusterRuns {
             metrics: true,
             pod_identity: true,
+            ingress: true,
         };
         assert_eq!(runs(&gke).map(|(_, r)| r), Some(all));
         let mut eks = cluster("aws", false);
@@ -232,13 +263,17 @@ mod tests {
         eks.set_attr("eks", addons(&["vpc-cni"]));
         assert_eq!(runs(&eks).map(|(_, r)| r), Some(ClusterRuns::default()));
         eks.set_attr("eks", addons(&["eks-pod-identity-agent", "metrics-server"]));
-        assert_eq!(runs(&eks).map(|(_, r)| r), Some(all));
+        let without_ingress = ClusterRuns {
+            ingress: false,
+            ..all
+        };
+        assert_eq!(runs(&eks).map(|(_, r)| r), Some(without_ingress));
         eks.set_attr("enable_autopilot", true.into());
         eks.set_attr("eks", addons(&["metrics-server"]));
         assert_eq!(
             runs(&eks).map(|(_, r)| r),
             Some(all),
-            "Auto Mode runs the agent"
+            "Auto Mode runs the agent and an ingress controller"
         );
     }
 }

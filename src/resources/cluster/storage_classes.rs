@@ -29,7 +29,7 @@ pub fn attribute() -> Attribute {
     Attribute::object_map(ATTRIBUTE, vec![
         Attribute::string("type")
             .required()
-            .describe("The cloud's disk type. GKE (`pd.csi.storage.gke.io`): `pd-balanced`, `pd-ssd`, `pd-standard`, `pd-extreme`, `hyperdisk-balanced`, `hyperdisk-throughput`, `hyperdisk-extreme`, `hyperdisk-ml`. EKS (`ebs.csi.aws.com`, always encrypted): `gp3`, `gp2`, `io2`, `io1`, `st1`, `sc1`. Changing it makes the class again (existing volumes keep theirs)."),
+            .describe("The cloud's disk type. GKE (`pd.csi.storage.gke.io`): `pd-balanced`, `pd-ssd`, `pd-standard`, `pd-extreme`, `hyperdisk-balanced`, `hyperdisk-throughput`, `hyperdisk-extreme`, `hyperdisk-ml`. EKS (`ebs.csi.aws.com`, or Auto Mode's own `ebs.csi.eks.amazonaws.com`, always encrypted): `gp3`, `gp2`, `io2`, `io1`, `st1`, `sc1`. Changing it makes the class again (existing volumes keep theirs)."),
         Attribute::number("iops")
             .validate(validators::int_between(1, 1_000_000))
             .describe("Provisioned IOPS of each volume: GKE `pd-extreme`, `hyperdisk-balanced`, `hyperdisk-extreme`; EKS `gp3`, `io1`, `io2`. Changing it makes the class again; existing volumes keep theirs."),
@@ -119,13 +119,16 @@ impl StorageClassModel {
 
 type Classes = BTreeMap<String, StorageClassModel>;
 
+/// The disks read back: both EKS drivers take the same parameters, so
+/// the mode does not matter for reading.
 fn disks_of(state: &Value) -> Option<&'static dyn Disks> {
-    disks::of_cloud(state.get("cloud").as_str().unwrap_or("gcp"))
+    disks::of_cluster(state.get("cloud").as_str().unwrap_or("gcp"), false)
 }
 
 /// The StorageClasses the configuration asks for.
 pub fn storage_class_specs(config: &ClusterConfig) -> Vec<StorageClassSpec> {
-    let Some(disks) = disks::of_cloud(&config.cloud) else {
+    // On EKS Auto Mode the add-on's driver does not run: its own does.
+    let Some(disks) = disks::of_cluster(&config.cloud, config.enable_autopilot) else {
         return Vec::new();
     };
     config
@@ -147,7 +150,7 @@ pub fn validate_storage_classes(config: &Value, diags: &mut Diagnostics) {
             defaults.push(name.clone());
         }
         let (Some(disks), Some(disk_type)) = (
-            disks::of_cloud(config.get("cloud").as_str().unwrap_or("gcp"))
+            disks::of_cluster(config.get("cloud").as_str().unwrap_or("gcp"), false)
                 .filter(|_| !config.get("cloud").is_unknown()),
             class.get("type").as_str(),
         ) else {
@@ -280,13 +283,13 @@ mod tests {
             allow_expansion: true,
             default: false,
         };
-        let gke = disks::of_cloud("gcp").unwrap();
+        let gke = disks::of_cluster("gcp", false).unwrap();
         let spec = class.spec("fast", gke);
         assert_eq!(spec.provisioner, "pd.csi.storage.gke.io");
         assert_eq!(spec.parameters["provisioned-throughput-on-create"], "250Mi");
         assert_eq!(StorageClassModel::of(&spec, gke), class);
 
-        let eks = disks::of_cloud("aws").unwrap();
+        let eks = disks::of_cluster("aws", false).unwrap();
         let gp3 = StorageClassModel {
             disk_type: "gp3".into(),
             ..class
@@ -296,11 +299,18 @@ mod tests {
         assert_eq!(spec.parameters["encrypted"], "true");
         assert_eq!(spec.parameters["iops"], "6000");
         assert_eq!(StorageClassModel::of(&spec, eks), gp3);
+
+        // Auto Mode runs its own driver, with the same parameters.
+        let auto_mode = disks::of_cluster("aws", true).unwrap();
+        let on_auto_mode = gp3.spec("fast", auto_mode);
+        assert_eq!(on_auto_mode.provisioner, "ebs.csi.eks.amazonaws.com");
+        assert_eq!(on_auto_mode.parameters, spec.parameters);
+        assert!(spec.replaced_by(&on_auto_mode));
     }
 
     #[test]
     fn disk_settings_are_checked_against_the_cloud() {
-        let gke = disks::of_cloud("gcp").unwrap();
+        let gke = disks::of_cluster("gcp", false).unwrap();
         let bad = DiskSettings {
             disk_type: "pd-ssd".into(),
             iops: Some(3000),
@@ -313,7 +323,7 @@ mod tests {
         };
         assert_eq!(gke.problems(&eks_type)[0].0, "type");
         assert!(
-            disks::of_cloud("aws")
+            disks::of_cluster("aws", false)
                 .unwrap()
                 .problems(&eks_type)
                 .is_empty()

@@ -51,15 +51,11 @@ impl UsesView {
     }
 
     fn target(&self) -> Option<Target> {
-        let known = |f: &Field<String>| match f {
-            Field::Unknown => Err(()),
-            _ => Ok(f.known().cloned()),
-        };
-        Some(Target {
-            cluster: known(&self.cluster).ok()?,
-            kubeconfig_path: known(&self.kubeconfig_path).ok()?,
-            kubeconfig_context: known(&self.kubeconfig_context).ok()?,
-        })
+        Target::planned(
+            &self.cluster,
+            &self.kubeconfig_path,
+            &self.kubeconfig_context,
+        )
     }
 }
 
@@ -81,11 +77,7 @@ pub async fn check_plan(ctx: &PlanContext<'_>, planned: &Value, diags: &mut Diag
     if needed.is_empty() {
         return;
     }
-    let key = [
-        target.cluster.as_deref().unwrap_or_default(),
-        target.kubeconfig_path.as_deref().unwrap_or_default(),
-        target.kubeconfig_context.as_deref().unwrap_or_default(),
-    ];
+    let key = target.key();
     let mut client = None;
     for (addon, setting) in needed {
         // The cluster's plan in this run installs it (metrics-server added

@@ -9,6 +9,7 @@ mod addons;
 mod apply;
 mod claims;
 mod identity;
+mod ingress;
 mod model;
 mod plan;
 mod release;
@@ -57,6 +58,7 @@ impl Resource for Workload {
 
     fn validate(&self, config: &Value, diags: &mut Diagnostics) {
         validate_mesh(config, diags);
+        ingress::validate(config, diags);
         let cluster = config.get("cluster");
         let kubeconfig = config.get("kubeconfig_path");
         if cluster.is_null() && kubeconfig.is_null() {
@@ -290,6 +292,7 @@ impl Resource for Workload {
             };
             planned.set_attr("replicas", replicas);
         }
+        ingress::plan_class(config, planned);
         if ctx.is_create() {
             planned.set_attr("id", workload_id(planned));
             plan_release(&Value::Null, planned, false);
@@ -307,6 +310,7 @@ impl Resource for Workload {
     /// apply with an API error.
     async fn check_plan(&self, ctx: &PlanContext<'_>, planned: &Value, diags: &mut Diagnostics) {
         addons::check_plan(ctx, planned, diags).await;
+        ingress::check_plan(ctx, planned, diags).await;
         identity::check_plan(ctx, planned, diags);
     }
 

@@ -7,6 +7,7 @@ use std::collections::BTreeMap;
 
 use serde::{Deserialize, Serialize};
 
+use crate::framework::field::Field;
 use crate::framework::diagnostics::{Diagnostic, Diagnostics};
 use crate::framework::model::{decode, encode};
 use crate::framework::value::Value;
@@ -82,6 +83,34 @@ pub struct Target {
     pub cluster: Option<String>,
     pub kubeconfig_path: Option<String>,
     pub kubeconfig_context: Option<String>,
+}
+
+impl Target {
+    /// The target a plan names, once all three settings are known.
+    pub fn planned(
+        cluster: &Field<String>,
+        kubeconfig_path: &Field<String>,
+        kubeconfig_context: &Field<String>,
+    ) -> Option<Target> {
+        let known = |f: &Field<String>| match f {
+            Field::Unknown => None,
+            _ => Some(f.known().cloned()),
+        };
+        Some(Target {
+            cluster: known(cluster)?,
+            kubeconfig_path: known(kubeconfig_path)?,
+            kubeconfig_context: known(kubeconfig_context)?,
+        })
+    }
+
+    /// What the provider process remembers about the target by.
+    pub fn key(&self) -> [&str; 3] {
+        [
+            self.cluster.as_deref().unwrap_or_default(),
+            self.kubeconfig_path.as_deref().unwrap_or_default(),
+            self.kubeconfig_context.as_deref().unwrap_or_default(),
+        ]
+    }
 }
 
 /// Everything that becomes Kubernetes objects.

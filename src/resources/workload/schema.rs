@@ -541,7 +541,9 @@ pub fn schema() -> Schema {
                     .validate(validators::one_of(&["Prefix", "Exact", "ImplementationSpecific"]))
                     .describe("`Prefix` (default), `Exact` or `ImplementationSpecific`."),
                 Attribute::string("tls_secret").validate(validators::dns1123_subdomain).describe("A Secret holding the TLS certificate for `host`."),
-                Attribute::string("class_name").describe("The IngressClass, e.g. `gce` or `nginx`."),
+                Attribute::string("class_name")
+                    .optional_computed()
+                    .describe("The IngressClass, i.e. which controller makes the load balancer. Left out: the cluster's own, the same HCL on both clouds: on GKE none (its built-in controller makes an external Application Load Balancer), on EKS `alb` (Auto Mode's, whose class Genesis makes, or the AWS Load Balancer Controller's); through a kubeconfig, the cluster's default class. GKE's `gce` and `gce-internal` are written as the `kubernetes.io/ingress.class` annotation, the only place GKE reads them. A class the cluster lacks is refused at plan time."),
                 Attribute::string_map("annotations").describe("Annotations on the Ingress."),
             ],
         )
