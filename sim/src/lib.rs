@@ -357,11 +357,10 @@ impl Sim {
         let now = self.now();
         let mut world = self.world();
         let world = &mut *world;
-        let with_metrics: Vec<String> = world
+        let platforms: std::collections::BTreeMap<String, kube::platform::Platform> = world
             .kube
             .keys()
-            .filter(|c| kube::metrics::of(world, c) == kube::metrics::Metrics::Served)
-            .cloned()
+            .map(|c| (c.clone(), kube::platform::of(world, c)))
             .collect();
         let mut settings = kube::controllers::Settings {
             rollout_time: self.config.rollout_time,
@@ -369,10 +368,10 @@ impl Sim {
             progress_deadline_cap: self.config.progress_deadline_cap,
             now,
             secret_values: &world.secret_values,
-            metrics: false,
+            platform: kube::platform::Platform::default(),
         };
         for (cluster, k) in world.kube.iter_mut() {
-            settings.metrics = with_metrics.contains(cluster);
+            settings.platform = platforms.get(cluster).cloned().unwrap_or_default();
             kube::controllers::run(&mut k.objects, &mut k.memory, &settings);
         }
     }

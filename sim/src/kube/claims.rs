@@ -3,16 +3,18 @@
 //! at once with `Immediate` binding, when a pod that mounts it is
 //! scheduled with `WaitForFirstConsumer`; a bound claim's capacity follows
 //! its request (expansion, which admission allowed). A claim whose class
-//! does not exist stays Pending, and so do the pods that mount it.
+//! does not exist, or whose class's provisioner does not run in the
+//! cluster (`platform`), stays Pending, and so do the pods that mount it.
 
 use serde_json::{Value as Json, json};
 
 use super::objects::Objects;
+use super::platform::Platform;
 use super::storage_classes;
 
 const PREFIX: &str = "/persistentvolumeclaims/";
 
-pub fn run(objects: &mut Objects) {
+pub fn run(objects: &mut Objects, platform: &Platform) {
     let keys: Vec<String> = objects
         .objects
         .range(PREFIX.to_string()..)
@@ -28,7 +30,7 @@ pub fn run(objects: &mut Objects) {
         }
         let bound = claim["status"]["phase"] == "Bound";
         let binds =
-            !bound && storage_classes::provisions(objects, claim) && consumed(objects, claim);
+            !bound && storage_classes::provisions(objects, claim, platform) && consumed(objects, claim);
         if !bound && !binds {
             continue;
         }
@@ -81,11 +83,11 @@ fn mounted(spec: &Json) -> impl Iterator<Item = &Json> {
 
 /// Whether the scheduler can place a pod of `spec` in `ns`: every claim it
 /// mounts exists and is bound, or its class can provision it.
-pub fn schedulable(objects: &Objects, ns: &str, spec: &Json) -> bool {
+pub fn schedulable(objects: &Objects, ns: &str, spec: &Json, platform: &Platform) -> bool {
     mounted(spec).all(|name| {
         let key = format!("{PREFIX}{ns}/{}", name.as_str().unwrap_or_default());
         objects.objects.get(&key).is_some_and(|c| {
-            c["status"]["phase"] == "Bound" || storage_classes::provisions(objects, c)
+            c["status"]["phase"] == "Bound" || storage_classes::provisions(objects, c, platform)
         })
     })
 }

@@ -30,8 +30,8 @@ pub struct Settings<'a> {
     /// The simulator's secret store (`POST /_sim/secrets`), which the
     /// External Secrets Operator's controller reads.
     pub secret_values: &'a std::collections::BTreeMap<String, String>,
-    /// The cluster serves resource metrics (`kube::metrics`).
-    pub metrics: bool,
+    /// What the cloud runs in the cluster (`kube::platform`).
+    pub platform: super::platform::Platform,
 }
 
 /// Per-object controller memory that is not part of the API objects.
@@ -81,9 +81,11 @@ pub fn run(objects: &mut Objects, memory: &mut Memory, settings: &Settings) {
     super::cron_jobs::run(objects, memory, settings.now);
     super::jobs::run(objects, memory, settings);
     // After the pods it binds claims for on first use.
-    super::claims::run(objects);
-    autoscalers(objects, settings.metrics);
+    super::platform::install(objects, &settings.platform);
+    super::claims::run(objects, &settings.platform);
+    autoscalers(objects, settings.platform.metrics);
     load_balancers(objects);
+    super::ingresses::run(objects, &settings.platform);
     super::endpoint_slices::run(objects);
     objects.collect_garbage(&mut memory.terminating);
 }
@@ -144,7 +146,8 @@ fn deployments(objects: &mut Objects, memory: &mut Memory, settings: &Settings) 
         let name = obj["metadata"]["name"].as_str().unwrap_or_default();
         let rs = format!("{name}-{}", rollout.replica_set);
         let ns = obj["metadata"]["namespace"].as_str().unwrap_or_default();
-        let placed = super::claims::schedulable(objects, ns, &template["spec"]);
+        let placed =
+            super::claims::schedulable(objects, ns, &template["spec"], &settings.platform);
         let ready = !failing && placed && elapsed >= settings.rollout_time;
         let available = if ready { desired } else { 0 };
         let previous = &obj["status"]["conditions"];

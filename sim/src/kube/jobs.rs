@@ -33,7 +33,12 @@ pub fn run(objects: &mut Objects, memory: &mut Memory, settings: &Settings) {
             continue;
         }
         let ns = job["metadata"]["namespace"].as_str().unwrap_or_default();
-        let placed = claims::schedulable(objects, ns, &job["spec"]["template"]["spec"]);
+        let placed = claims::schedulable(
+            objects,
+            ns,
+            &job["spec"]["template"]["spec"],
+            &settings.platform,
+        );
         // The run starts when its pod is placed.
         let started = *memory.jobs.entry(key.clone()).or_insert_with(Instant::now);
         if !placed {

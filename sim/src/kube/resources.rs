@@ -258,6 +258,17 @@ pub const RESOURCES: &[ResourceType] = &[
         generation: true,
     },
     ResourceType {
+        group: "networking.k8s.io",
+        version: "v1",
+        plural: "ingressclasses",
+        singular: "ingressclass",
+        kind: "IngressClass",
+        namespaced: false,
+        short_names: &[],
+        subresources: &[],
+        generation: true,
+    },
+    ResourceType {
         group: "discovery.k8s.io",
         version: "v1",
         plural: "endpointslices",

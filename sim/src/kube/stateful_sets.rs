@@ -52,7 +52,7 @@ pub fn run(objects: &mut Objects, memory: &mut Memory, settings: &Settings) {
         }
         let failing = cannot_pull(template, settings);
         let desired = set["spec"]["replicas"].as_i64().unwrap_or(1).max(0);
-        let unbound = !sync_claims(objects, &set, desired);
+        let unbound = !sync_claims(objects, &set, desired, &settings.platform);
         let ready = !failing && !unbound && revisions.started.elapsed() >= settings.rollout_time;
         let strategy = &set["spec"]["updateStrategy"];
         let on_delete = strategy["type"] == "OnDelete";
@@ -123,7 +123,12 @@ pub fn run(objects: &mut Objects, memory: &mut Memory, settings: &Settings) {
 /// volume controller in `claims` binds and grows); owned by the
 /// StatefulSet only when it is to delete them. Whether every pod's claims
 /// are bound or can be (their StorageClass exists).
-fn sync_claims(objects: &mut Objects, set: &Json, desired: i64) -> bool {
+fn sync_claims(
+    objects: &mut Objects,
+    set: &Json,
+    desired: i64,
+    platform: &super::platform::Platform,
+) -> bool {
     let Some(claims) = resources::find("", "v1", "persistentvolumeclaims") else {
         return true;
     };
@@ -177,7 +182,7 @@ fn sync_claims(objects: &mut Objects, set: &Json, desired: i64) -> bool {
                 continue;
             };
             if existing["status"]["phase"] != "Bound"
-                && !super::storage_classes::provisions(objects, existing)
+                && !super::storage_classes::provisions(objects, existing, platform)
             {
                 all_bound = false;
             }

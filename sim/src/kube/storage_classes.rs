@@ -5,6 +5,7 @@
 use serde_json::{Value as Json, json};
 
 use super::objects::{Objects, Write};
+use super::platform::Platform;
 
 fn class(name: &str, provisioner: &str, disk: &str, binding: &str, expands: bool) -> Json {
     let mut class = json!({
@@ -89,12 +90,14 @@ pub fn key(name: &str) -> String {
     format!("storage.k8s.io/storageclasses//{name}")
 }
 
-/// Whether a claim's StorageClass exists (its provisioner can make the
-/// volume).
-pub fn provisions(objects: &Objects, claim: &Json) -> bool {
+/// Whether a claim's volume can be made: its StorageClass exists and the
+/// class's provisioner runs in the cluster.
+pub fn provisions(objects: &Objects, claim: &Json, platform: &Platform) -> bool {
     claim["spec"]["storageClassName"]
         .as_str()
-        .is_some_and(|class| objects.objects.contains_key(&key(class)))
+        .and_then(|class| objects.objects.get(&key(class)))
+        .and_then(|class| class["provisioner"].as_str())
+        .is_some_and(|p| platform.provisioners.contains(&p))
 }
 
 /// The DefaultStorageClass admission plugin: a new claim that names no

@@ -1076,4 +1076,30 @@ mod tests {
             .unwrap();
         assert_eq!(d["spec"]["replicas"], 3);
     }
+
+    #[test]
+    fn gkes_classes_are_written_where_gke_reads_them_and_read_back() {
+        for (class, annotated) in [("gce", true), ("gce-internal", true), ("alb", false)] {
+            let w = WorkloadSpec {
+                name: "shop".into(),
+                namespace: "apps".into(),
+                image: "nginx:1.27".into(),
+                service: Some(model::Service::default()),
+                ingress: Some(model::Ingress {
+                    host: "shop.example.com".into(),
+                    class_name: Some(class.into()),
+                    ..model::Ingress::default()
+                }),
+                ..WorkloadSpec::default()
+            };
+            let objects = render(&w);
+            let ingress = objects.iter().find(|o| o["kind"] == "Ingress").unwrap();
+            let annotation = &ingress["metadata"]["annotations"][ingress_classes::CLASS_ANNOTATION];
+            assert_eq!(annotation == class, annotated, "{class}: {ingress}");
+            assert_eq!(ingress["spec"]["ingressClassName"].is_null(), annotated);
+            let live = super::super::Observed::of(&objects).ours(&w.name, &objects);
+            let read = super::super::spec_of(&live, &w);
+            assert_eq!(read.ingress, w.ingress, "{class}");
+        }
+    }
 }

@@ -1,0 +1,83 @@
+//! The ingress controllers a cluster runs (`platform`) give its Ingresses
+//! an address in `status.loadBalancer.ingress`:
+//!
+//! - GKE's built-in controller takes an Ingress with no class at all, or
+//!   with the `kubernetes.io/ingress.class` annotation `gce` (an external
+//!   address) or `gce-internal` (one in the VPC). It ignores
+//!   `spec.ingressClassName`: an Ingress with any class name there is left
+//!   to another controller.
+//! - EKS Auto Mode's ALB controller takes those whose IngressClass names
+//!   `eks.amazonaws.com/alb`, with a DNS name that starts `internal-`
+//!   unless the class's IngressClassParams say `internet-facing` (the
+//!   ALB's default scheme is internal).
+//!
+//! Any other Ingress keeps an empty status, as where no controller takes
+//! it: what a user of a cluster without a controller sees.
+
+use serde_json::{Value as Json, json};
+
+use super::controllers::hash;
+use super::objects::Objects;
+use super::platform::Platform;
+
+const PREFIX: &str = "networking.k8s.io/ingresses/";
+const CLASS_ANNOTATION: &str = "kubernetes.io/ingress.class";
+
+pub fn run(objects: &mut Objects, platform: &Platform) {
+    let waiting: Vec<(String, Json)> = objects
+        .objects
+        .range(PREFIX.to_string()..)
+        .take_while(|(k, _)| k.starts_with(PREFIX))
+        .filter(|(_, i)| {
+            i["metadata"]["deletionTimestamp"].is_null()
+                && i["status"]["loadBalancer"]["ingress"].is_null()
+        })
+        .filter_map(|(k, i)| Some((k.clone(), address(objects, i, platform)?)))
+        .collect();
+    for (key, address) in waiting {
+        objects.controller_write(&key, |i| {
+            i["status"]["loadBalancer"] = json!({ "ingress": [address] })
+        });
+    }
+}
+
+/// The address the controller that takes `ingress` gives it, if one runs.
+fn address(objects: &Objects, ingress: &Json, platform: &Platform) -> Option<Json> {
+    let n = hash(&ingress["metadata"]["uid"]);
+    let annotation = ingress["metadata"]["annotations"][CLASS_ANNOTATION].as_str();
+    let class_name = ingress["spec"]["ingressClassName"].as_str();
+    if platform.gce_ingress {
+        return match (annotation, class_name) {
+            (None, None) | (Some("gce"), _) => {
+                Some(json!({"ip": format!("198.51.100.{}", n % 250 + 2)}))
+            }
+            (Some("gce-internal"), _) => Some(json!({"ip": format!("10.128.0.{}", n % 250 + 2)})),
+            _ => None,
+        };
+    }
+    let region = platform.auto_mode_alb.as_deref()?;
+    let class = objects
+        .objects
+        .get(&format!("networking.k8s.io/ingressclasses//{}", class_name?))?;
+    if class["spec"]["controller"] != "eks.amazonaws.com/alb" {
+        return None;
+    }
+    let parameters = &class["spec"]["parameters"];
+    let public = parameters["kind"] == "IngressClassParams"
+        && objects
+            .objects
+            .get(&format!(
+                "eks.amazonaws.com/ingressclassparams//{}",
+                parameters["name"].as_str().unwrap_or_default()
+            ))
+            .is_some_and(|p| p["spec"]["scheme"] == "internet-facing");
+    let short = |v: &Json| v.as_str().unwrap_or_default().chars().take(8).collect::<String>();
+    let name = format!(
+        "k8s-{}-{}-{:010x}",
+        short(&ingress["metadata"]["namespace"]),
+        short(&ingress["metadata"]["name"]),
+        n & 0xff_ffff_ffff
+    );
+    let scheme = if public { "" } else { "internal-" };
+    Some(json!({"hostname": format!("{scheme}{name}-{}.{region}.elb.amazonaws.com", n % 1_000_000_000)}))
+}

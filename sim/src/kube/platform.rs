@@ -1,0 +1,145 @@
+//! What a managed cluster runs besides Kubernetes, as its cloud set it
+//! up, which decides what its objects get:
+//!
+//! - resource metrics (`kube::metrics`), for autoscalers;
+//! - the CSI drivers that make volumes: GKE's Persistent Disk driver is
+//!   built in; on EKS the EBS driver runs once the `aws-ebs-csi-driver`
+//!   add-on is ACTIVE (the in-tree `kubernetes.io/aws-ebs` of the `gp2`
+//!   class is migrated to it), and Auto Mode's own
+//!   `ebs.csi.eks.amazonaws.com` while its block storage is on. A claim
+//!   whose class's provisioner does not run stays Pending, as on the
+//!   cloud;
+//! - the ingress controllers: GKE's built-in one, and on EKS Auto Mode's
+//!   ALB controller while its load balancing is on (`kube::ingresses`).
+//!
+//! Clusters the simulator does not know as EKS (GKE's, and those tests
+//! start directly) run what GKE runs.
+
+use serde_json::{Value as Json, json};
+
+use super::metrics::{self, Metrics};
+use super::objects::Objects;
+use crate::World;
+
+/// What runs in one cluster.
+#[derive(Clone, Debug, Default)]
+pub struct Platform {
+    pub metrics: bool,
+    /// The provisioners whose volumes get made.
+    pub provisioners: Vec<&'static str>,
+    /// GKE's built-in ingress controller.
+    pub gce_ingress: bool,
+    /// The region of an EKS Auto Mode cluster whose ALB controller runs.
+    pub auto_mode_alb: Option<String>,
+    /// EKS Auto Mode is on: its CustomResourceDefinitions are installed.
+    pub auto_mode: bool,
+}
+
+const GKE_PROVISIONERS: &[&str] = &["pd.csi.storage.gke.io", "kubernetes.io/gce-pd"];
+const EBS_ADDON_PROVISIONERS: &[&str] = &["ebs.csi.aws.com", "kubernetes.io/aws-ebs"];
+const AUTO_MODE_PROVISIONER: &str = "ebs.csi.eks.amazonaws.com";
+
+/// What runs in the cluster the simulator keys by `cluster` (an EKS
+/// cluster's ARN, a GKE cluster's name).
+pub fn of(world: &World, cluster: &str) -> Platform {
+    let metrics = metrics::of(world, cluster) == Metrics::Served;
+    let Some(region) = cluster
+        .strip_prefix("arn:aws:eks:")
+        .and_then(|rest| rest.split(':').next())
+    else {
+        return Platform {
+            metrics,
+            provisioners: GKE_PROVISIONERS.to_vec(),
+            gce_ingress: true,
+            ..Platform::default()
+        };
+    };
+    let eks = world.eks.clusters.get(cluster);
+    let on = |path: &[&str]| {
+        eks.is_some_and(|c| {
+            c["status"] == "ACTIVE" && path.iter().fold(c, |v, step| &v[step]) == &json!(true)
+        })
+    };
+    let mut provisioners = Vec::new();
+    let addon_active = world
+        .eks
+        .addons
+        .get(cluster)
+        .and_then(|a| a.get("aws-ebs-csi-driver"))
+        .is_some_and(|a| a["status"] == "ACTIVE");
+    if addon_active {
+        provisioners.extend(EBS_ADDON_PROVISIONERS);
+    }
+    if on(&["storageConfig", "blockStorage", "enabled"]) {
+        provisioners.push(AUTO_MODE_PROVISIONER);
+    }
+    let load_balancing = on(&["kubernetesNetworkConfig", "elasticLoadBalancing", "enabled"]);
+    Platform {
+        metrics,
+        provisioners,
+        gce_ingress: false,
+        auto_mode_alb: load_balancing.then(|| region.to_string()),
+        auto_mode: on(&["computeConfig", "enabled"]),
+    }
+}
+
+/// The CustomResourceDefinitions EKS installs with Auto Mode (those
+/// Genesis writes): `IngressClassParams`, the parameters of an IngressClass
+/// of Auto Mode's ALB controller.
+pub fn auto_mode_definitions() -> Vec<Json> {
+    let key_values = json!({"type": "array", "items": {"type": "object", "required": ["key"], "properties": {
+        "key": {"type": "string"}, "value": {"type": "string"},
+    }}});
+    vec![json!({
+        "apiVersion": "apiextensions.k8s.io/v1",
+        "kind": "CustomResourceDefinition",
+        "metadata": {"name": "ingressclassparams.eks.amazonaws.com"},
+        "spec": {
+            "group": "eks.amazonaws.com",
+            "scope": "Cluster",
+            "names": {"plural": "ingressclassparams", "singular": "ingressclassparams", "kind": "IngressClassParams", "listKind": "IngressClassParamsList"},
+            "versions": [{
+                "name": "v1",
+                "served": true,
+                "storage": true,
+                "schema": {"openAPIV3Schema": {"type": "object", "properties": {
+                    "apiVersion": {"type": "string"},
+                    "kind": {"type": "string"},
+                    "metadata": {"type": "object"},
+                    "spec": {"type": "object", "properties": {
+                        "scheme": {"type": "string", "enum": ["internal", "internet-facing"]},
+                        "ipAddressType": {"type": "string", "enum": ["ipv4", "dualstack", "dualstack-without-public-ipv4"]},
+                        "group": {"type": "object", "required": ["name"], "properties": {"name": {"type": "string"}}},
+                        "subnets": {"type": "object", "properties": {
+                            "ids": {"type": "array", "items": {"type": "string"}},
+                            "tags": {"type": "object", "additionalProperties": {"type": "array", "items": {"type": "string"}}},
+                        }},
+                        "certificateARNs": {"type": "array", "items": {"type": "string"}},
+                        "sslPolicy": {"type": "string"},
+                        "namespaceSelector": {"type": "object", "x-kubernetes-preserve-unknown-fields": true},
+                        "tags": key_values,
+                        "loadBalancerAttributes": key_values,
+                    }},
+                }}},
+            }],
+        },
+    })]
+}
+
+/// Installs Auto Mode's definitions in a cluster where the mode is on and
+/// they are not yet (EKS leaves them when the mode goes).
+pub fn install(objects: &mut Objects, platform: &Platform) {
+    if !platform.auto_mode {
+        return;
+    }
+    let Some(rt) = super::resources::find(super::custom::GROUP, "v1", super::custom::PLURAL) else {
+        return;
+    };
+    for definition in auto_mode_definitions() {
+        let name = definition["metadata"]["name"].as_str().unwrap_or_default();
+        let key = format!("{}/{}//{name}", super::custom::GROUP, super::custom::PLURAL);
+        if !objects.objects.contains_key(&key) {
+            objects.create_as("eks", rt, "", definition);
+        }
+    }
+}
