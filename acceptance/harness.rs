@@ -314,6 +314,15 @@ impl Workspace {
         self.in_state(|r| r["identity"].clone())
     }
 
+    /// The attributes the state holds for the resource at `address`.
+    pub fn values(&self, address: &str) -> Json {
+        self.in_state(|r| r["values"].clone())
+            .into_iter()
+            .find(|(a, _)| a == address)
+            .map(|(_, values)| values)
+            .unwrap_or_default()
+    }
+
     /// (address, what `pick` takes from it) for each managed resource of
     /// `terraform show -json`.
     fn in_state(&self, pick: impl Fn(&Json) -> Json) -> Vec<(String, Json)> {

@@ -10,6 +10,7 @@ mod eks;
 mod faults;
 mod harness;
 mod import_config;
+mod ingress;
 mod jobs;
 mod kube_real;
 mod logs;

@@ -13,7 +13,9 @@
 //!   Balancer Controller's chart makes `alb` too): without one, nothing
 //!   ever gives the Ingress an address.
 
-use k8s_openapi::api::networking::v1::{IngressClass, IngressClassParametersReference, IngressClassSpec};
+use k8s_openapi::api::networking::v1::{
+    IngressClass, IngressClassParametersReference, IngressClassSpec,
+};
 use k8s_openapi::apimachinery::pkg::apis::meta::v1::ObjectMeta;
 use kube::api::{Api, ApiResource, DynamicObject, Patch, PatchParams};
 use serde_json::json;
@@ -36,6 +38,10 @@ pub const DEFAULT_CLASS: &str = "ingressclass.kubernetes.io/is-default-class";
 pub fn is_gce(class: &str) -> bool {
     matches!(class, "gce" | "gce-internal")
 }
+
+/// How long a cluster just switched to Auto Mode may take to serve the
+/// IngressClassParams definition.
+const DEFINITION_WAIT: std::time::Duration = std::time::Duration::from_secs(120);
 
 fn parameters() -> ApiResource {
     let gvk = kube::api::GroupVersionKind::gvk("eks.amazonaws.com", "v1", "IngressClassParams");
@@ -108,9 +114,31 @@ pub async fn reconcile_auto_mode(
     }
     let apply = PatchParams::apply(FIELD_MANAGER).force();
     let manifest = Patch::Apply(auto_mode_parameters());
-    retried(stop, || params.patch(ALB, &apply, &manifest))
-        .await
-        .map_err(|e| KubeError::from_kube(&format!("applying IngressClassParams {ALB}"), e))?;
+    // EKS installs the definition as the mode comes on: a cluster just
+    // switched may not serve it for a moment.
+    let served_by = std::time::Instant::now() + DEFINITION_WAIT;
+    loop {
+        match retried(stop, || params.patch(ALB, &apply, &manifest)).await {
+            Ok(_) => break,
+            Err(kube::Error::Api(s)) if s.code == 404 && std::time::Instant::now() < served_by => {
+                tokio::select! {
+                    () = tokio::time::sleep(std::time::Duration::from_millis(500)) => {}
+                    () = stop.cancelled() => {
+                        return Err(KubeError::Transport {
+                            call: format!("applying IngressClassParams {ALB}"),
+                            message: "stopped while EKS installed Auto Mode's definitions".into(),
+                        });
+                    }
+                }
+            }
+            Err(e) => {
+                return Err(KubeError::from_kube(
+                    &format!("applying IngressClassParams {ALB}"),
+                    e,
+                ));
+            }
+        }
+    }
     let manifest = Patch::Apply(auto_mode_class());
     retried(stop, || classes.patch(ALB, &apply, &manifest))
         .await

@@ -29,8 +29,9 @@ pub fn run(objects: &mut Objects, platform: &Platform) {
             continue;
         }
         let bound = claim["status"]["phase"] == "Bound";
-        let binds =
-            !bound && storage_classes::provisions(objects, claim, platform) && consumed(objects, claim);
+        let binds = !bound
+            && storage_classes::provisions(objects, claim, platform)
+            && consumed(objects, claim);
         if !bound && !binds {
             continue;
         }

@@ -72,6 +72,8 @@ impl Rollout {
 
 pub fn run(objects: &mut Objects, memory: &mut Memory, settings: &Settings) {
     let now = super::objects::now_rfc3339_seconds();
+    // Definitions the cloud installs are established in the same pass.
+    super::platform::install(objects, &settings.platform);
     super::custom::run(objects, &now);
     // The operator refreshes on the simulator's time, which tests move.
     let clock = settings.now.strftime("%Y-%m-%dT%H:%M:%SZ").to_string();
@@ -81,7 +83,6 @@ pub fn run(objects: &mut Objects, memory: &mut Memory, settings: &Settings) {
     super::cron_jobs::run(objects, memory, settings.now);
     super::jobs::run(objects, memory, settings);
     // After the pods it binds claims for on first use.
-    super::platform::install(objects, &settings.platform);
     super::claims::run(objects, &settings.platform);
     autoscalers(objects, settings.platform.metrics);
     load_balancers(objects);
@@ -146,8 +147,7 @@ fn deployments(objects: &mut Objects, memory: &mut Memory, settings: &Settings) 
         let name = obj["metadata"]["name"].as_str().unwrap_or_default();
         let rs = format!("{name}-{}", rollout.replica_set);
         let ns = obj["metadata"]["namespace"].as_str().unwrap_or_default();
-        let placed =
-            super::claims::schedulable(objects, ns, &template["spec"], &settings.platform);
+        let placed = super::claims::schedulable(objects, ns, &template["spec"], &settings.platform);
         let ready = !failing && placed && elapsed >= settings.rollout_time;
         let available = if ready { desired } else { 0 };
         let previous = &obj["status"]["conditions"];

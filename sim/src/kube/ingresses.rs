@@ -56,9 +56,10 @@ fn address(objects: &Objects, ingress: &Json, platform: &Platform) -> Option<Jso
         };
     }
     let region = platform.auto_mode_alb.as_deref()?;
-    let class = objects
-        .objects
-        .get(&format!("networking.k8s.io/ingressclasses//{}", class_name?))?;
+    let class = objects.objects.get(&format!(
+        "networking.k8s.io/ingressclasses//{}",
+        class_name?
+    ))?;
     if class["spec"]["controller"] != "eks.amazonaws.com/alb" {
         return None;
     }
@@ -71,7 +72,13 @@ fn address(objects: &Objects, ingress: &Json, platform: &Platform) -> Option<Jso
                 parameters["name"].as_str().unwrap_or_default()
             ))
             .is_some_and(|p| p["spec"]["scheme"] == "internet-facing");
-    let short = |v: &Json| v.as_str().unwrap_or_default().chars().take(8).collect::<String>();
+    let short = |v: &Json| {
+        v.as_str()
+            .unwrap_or_default()
+            .chars()
+            .take(8)
+            .collect::<String>()
+    };
     let name = format!(
         "k8s-{}-{}-{:010x}",
         short(&ingress["metadata"]["namespace"]),
@@ -79,5 +86,7 @@ fn address(objects: &Objects, ingress: &Json, platform: &Platform) -> Option<Jso
         n & 0xff_ffff_ffff
     );
     let scheme = if public { "" } else { "internal-" };
-    Some(json!({"hostname": format!("{scheme}{name}-{}.{region}.elb.amazonaws.com", n % 1_000_000_000)}))
+    Some(
+        json!({"hostname": format!("{scheme}{name}-{}.{region}.elb.amazonaws.com", n % 1_000_000_000)}),
+    )
 }

@@ -196,7 +196,10 @@ mod tests {
             ("cluster", cluster),
             (
                 "ingress",
-                Value::object([("host", Value::from("shop.example.com")), ("class_name", class)]),
+                Value::object([
+                    ("host", Value::from("shop.example.com")),
+                    ("class_name", class),
+                ]),
             ),
         ])
     }

@@ -7,8 +7,8 @@ use std::collections::BTreeMap;
 
 use serde::{Deserialize, Serialize};
 
-use crate::framework::field::Field;
 use crate::framework::diagnostics::{Diagnostic, Diagnostics};
+use crate::framework::field::Field;
 use crate::framework::model::{decode, encode};
 use crate::framework::value::Value;
 
