@@ -577,6 +577,11 @@ impl Workspace {
             .with_env("GOOGLE_OAUTH_ACCESS_TOKEN", &urls.token)
     }
 
+    /// The workspace's directory.
+    pub fn path(&self) -> &Path {
+        self.dir.path()
+    }
+
     /// Replaces a configuration file.
     pub fn write(&self, name: &str, content: &str) {
         std::fs::write(self.dir.path().join(name), content).unwrap();
@@ -729,6 +734,20 @@ pub fn install_istio(kubectl: &Kubectl) {
             "destinationrules.networking.istio.io",
         ],
     );
+}
+
+/// Makes an IngressClass for `controller`, as that controller's chart
+/// would, with `kubectl` (the manifest written in `dir`).
+pub fn install_ingress_class(kubectl: &Kubectl, dir: &Path, name: &str, controller: &str) {
+    let file = dir.join(format!("ingress-class-{name}.json"));
+    let class = serde_json::json!({
+        "apiVersion": "networking.k8s.io/v1",
+        "kind": "IngressClass",
+        "metadata": {"name": name},
+        "spec": {"controller": controller},
+    });
+    std::fs::write(&file, class.to_string()).unwrap();
+    kubectl(&["apply", "-f", file.to_str().unwrap()]);
 }
 
 /// Installs the External Secrets Operator's definitions of ExternalSecret

@@ -6,7 +6,7 @@
 
 use serde_json::{Value as Json, json};
 
-use crate::harness::{Sim, Workspace, each_terraform, kubeconfig};
+use crate::harness::{Sim, Workspace, each_terraform, install_ingress_class, kubeconfig};
 use crate::workload::EVERYTHING;
 
 const CLUSTER: &str = "projects/p/locations/us-central1/clusters/apps";
@@ -122,6 +122,18 @@ fn workloads_are_read_back_from_the_cluster() {
     each_terraform(|tf| {
         let sim = Sim::start();
         let ws = Workspace::new(tf, &[("main.tf", &config())]).against(&sim);
+        // `everything`'s Ingress names the nginx class, which the cluster
+        // must have (its plan is refused otherwise): installed as
+        // ingress-nginx's chart would, once the cluster exists.
+        let cluster_first = [
+            "apply",
+            "-input=false",
+            "-auto-approve",
+            "-target=genesis_cluster.main",
+        ];
+        ws.run(&cluster_first).ok();
+        let kubectl = ws.cluster_kubectl(&sim, "jobs");
+        install_ingress_class(&kubectl, ws.path(), "nginx", "k8s.io/ingress-nginx");
         ws.run(&["apply", "-input=false", "-auto-approve"]).ok();
         assert_no_changes(&ws, "a second plan shows no changes");
 
