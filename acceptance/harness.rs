@@ -478,6 +478,26 @@ impl Sim {
         }
     }
 
+    /// Calls genesis-sim's IAM face as gcloud would: `POST {path}` (under
+    /// `/v1/`) with `body`; returns the response.
+    pub fn iam(&self, path: &str, body: &Json) -> Json {
+        let script = format!(
+            "import json, urllib.request\nrequest = urllib.request.Request('{}/v1/{path}', data=r'''{body}'''.encode(), method='POST', headers={{'Authorization': 'Bearer {}', 'Content-Type': 'application/json'}})\nprint(urllib.request.urlopen(request).read().decode())",
+            self.running.urls.iam, self.running.urls.token,
+        );
+        serde_json::from_str(&python(&script)).expect("IAM answers JSON")
+    }
+
+    /// Makes a Google service account in `project`, as a platform team
+    /// would; returns its email.
+    pub fn create_service_account(&self, project: &str, id: &str) -> String {
+        let made = self.iam(
+            &format!("projects/{project}/serviceAccounts"),
+            &serde_json::json!({"accountId": id}),
+        );
+        made["email"].as_str().unwrap_or_default().to_string()
+    }
+
     /// The whole simulated state.
     pub fn state(&self) -> Json {
         self._runtime.block_on(async { self.running.sim.dump() })
@@ -574,6 +594,7 @@ impl Workspace {
                 "GENESIS_ARTIFACT_REGISTRY_ENDPOINT",
                 &urls.artifact_registry,
             )
+            .with_env("GENESIS_IAM_ENDPOINT", &urls.iam)
             .with_env("GOOGLE_OAUTH_ACCESS_TOKEN", &urls.token)
     }
 

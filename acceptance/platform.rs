@@ -293,3 +293,106 @@ fn a_workload_role_on_eks_is_a_pod_identity_association() {
         assert!(associations(&sim).is_empty());
     });
 }
+
+const GKE: &str = "projects/p/locations/us-central1/clusters/apps";
+const MEMBER: &str = "serviceAccount:p.svc.id.goog[apps/api]";
+
+fn gke_identity_config(account: Option<&str>) -> String {
+    let service_account = account.map_or(String::new(), |a| {
+        format!(r#"service_account = {{ gcp_service_account = "{a}" }}"#)
+    });
+    format!(
+        r#"{cluster}
+resource "genesis_workload" "api" {{
+  cluster          = genesis_cluster.main.id
+  namespace        = "apps"
+  name             = "api"
+  image            = "nginx:1.27"
+  wait_for_rollout = false
+  {service_account}
+}}
+"#,
+        cluster = crate::harness::apps_cluster(&["apps"]),
+    )
+}
+
+/// The members the Google service account's policy grants Workload
+/// Identity to, and the policy itself.
+fn workload_identity_users(sim: &Sim, account: &str) -> (Vec<String>, Json) {
+    let policy = sim.iam(
+        &format!("projects/-/serviceAccounts/{account}:getIamPolicy"),
+        &json!({}),
+    );
+    let members = policy["bindings"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .filter(|b| b["role"] == "roles/iam.workloadIdentityUser")
+        .flat_map(|b| b["members"].as_array().cloned().unwrap_or_default())
+        .filter_map(|m| m.as_str().map(str::to_string))
+        .collect();
+    (members, policy)
+}
+
+/// `service_account.gcp_service_account` on a GKE cluster is Workload
+/// Identity made, not just annotated: the annotation, and the Google
+/// service account's grant of `roles/iam.workloadIdentityUser` to the
+/// cluster project's pool member for the workload's service account, made
+/// with the workload beside what others granted, put back when removed
+/// outside Terraform, moved when the account changes, and taken back when
+/// the setting or the workload goes.
+#[test]
+fn a_workload_account_on_gke_is_granted_workload_identity() {
+    each_terraform(|tf| {
+        let sim = Sim::start();
+        let runtime = sim.create_service_account("p", "api-runtime");
+        let other = sim.create_service_account("p", "api-runtime-v2");
+        // Someone else's grant on the same account, which must stay.
+        let theirs = json!({"role": "roles/iam.serviceAccountTokenCreator", "members": ["user:ops@example.com"]});
+        sim.iam(
+            &format!("projects/-/serviceAccounts/{runtime}:setIamPolicy"),
+            &json!({"policy": {"bindings": [theirs]}}),
+        );
+        let ws =
+            Workspace::new(tf, &[("main.tf", &gke_identity_config(Some(&runtime)))]).against(&sim);
+        ws.run(&["apply", "-input=false", "-auto-approve"]).ok();
+        let (members, policy) = workload_identity_users(&sim, &runtime);
+        assert_eq!(members, [MEMBER], "{policy:#}");
+        assert!(policy["bindings"].as_array().unwrap().contains(&theirs));
+        let account = &sim.state()["kube"][GKE]["objects"]["objects"]["/serviceaccounts/apps/api"];
+        assert_eq!(
+            account["metadata"]["annotations"]["iam.gke.io/gcp-service-account"],
+            json!(runtime),
+            "{account:#}"
+        );
+        assert!(!ws.plan_has_changes(), "settled");
+
+        // Drift: the grant removed outside Terraform shows, and is put back.
+        sim.iam(
+            &format!("projects/-/serviceAccounts/{runtime}:setIamPolicy"),
+            &json!({"policy": {"bindings": [theirs]}}),
+        );
+        let plan = ws.plan_json();
+        assert_eq!(actions(&plan, "genesis_workload.api"), json!(["update"]));
+        ws.run(&["apply", "-input=false", "-auto-approve"]).ok();
+        assert_eq!(workload_identity_users(&sim, &runtime).0, [MEMBER]);
+
+        // Another account: the grant moves.
+        ws.write("main.tf", &gke_identity_config(Some(&other)));
+        ws.run(&["apply", "-input=false", "-auto-approve"]).ok();
+        assert!(workload_identity_users(&sim, &runtime).0.is_empty());
+        assert_eq!(workload_identity_users(&sim, &other).0, [MEMBER]);
+
+        // The setting gone, the grant goes; with the workload, too.
+        ws.write("main.tf", &gke_identity_config(None));
+        ws.run(&["apply", "-input=false", "-auto-approve"]).ok();
+        assert!(workload_identity_users(&sim, &other).0.is_empty());
+        ws.write("main.tf", &gke_identity_config(Some(&runtime)));
+        ws.run(&["apply", "-input=false", "-auto-approve"]).ok();
+        assert_eq!(workload_identity_users(&sim, &runtime).0, [MEMBER]);
+        ws.run(&["destroy", "-input=false", "-auto-approve"]).ok();
+        let (members, policy) = workload_identity_users(&sim, &runtime);
+        assert!(members.is_empty(), "{policy:#}");
+        assert_eq!(policy["bindings"], json!([theirs]), "theirs stays");
+    });
+}

@@ -82,7 +82,7 @@ const SETTINGS: &[Setting] = &[
     },
     Setting {
         name: "access_token",
-        description: "A Google OAuth 2.0 access token. It is used for the GKE and Artifact Registry APIs and for the Kubernetes API of GKE clusters, as `gke-gcloud-auth-plugin` does.",
+        description: "A Google OAuth 2.0 access token. It is used for the GKE, Artifact Registry and IAM APIs and for the Kubernetes API of GKE clusters, as `gke-gcloud-auth-plugin` does.",
         env: &["GOOGLE_OAUTH_ACCESS_TOKEN"],
         sensitive: true,
     },
@@ -96,6 +96,12 @@ const SETTINGS: &[Setting] = &[
         name: "artifact_registry_endpoint",
         description: "Base URL of the Artifact Registry API, for genesis-sim or a private endpoint. Default: `https://artifactregistry.googleapis.com/`.",
         env: &["GENESIS_ARTIFACT_REGISTRY_ENDPOINT"],
+        sensitive: false,
+    },
+    Setting {
+        name: "iam_endpoint",
+        description: "Base URL of the IAM API (Workload Identity bindings on Google service accounts), for genesis-sim or a private endpoint. Default: `https://iam.googleapis.com/`.",
+        env: &["GENESIS_IAM_ENDPOINT"],
         sensitive: false,
     },
     Setting {
@@ -139,9 +145,11 @@ pub fn schema() -> Schema {
             let attr = Attribute::string(s.name).describe(&description);
             let attr = if s.sensitive { attr.sensitive() } else { attr };
             match s.name {
-                "gke_endpoint" | "artifact_registry_endpoint" | "aws_endpoint" | "eks_endpoint" => {
-                    attr.validate(url)
-                }
+                "gke_endpoint"
+                | "artifact_registry_endpoint"
+                | "iam_endpoint"
+                | "aws_endpoint"
+                | "eks_endpoint" => attr.validate(url),
                 _ => attr,
             }
         })
@@ -175,6 +183,7 @@ pub struct ProviderConfig {
     pub access_token: Option<Secret>,
     pub gke_endpoint: Option<String>,
     pub artifact_registry_endpoint: Option<String>,
+    pub iam_endpoint: Option<String>,
     pub aws_region: Option<String>,
     pub aws_profile: Option<String>,
     pub aws_endpoint: Option<String>,
@@ -235,6 +244,7 @@ impl ProviderConfig {
             access_token: get("access_token").map(Secret::new),
             gke_endpoint: get("gke_endpoint"),
             artifact_registry_endpoint: get("artifact_registry_endpoint"),
+            iam_endpoint: get("iam_endpoint"),
             aws_region: get("aws_region"),
             aws_profile: get("aws_profile"),
             aws_endpoint: get("aws_endpoint"),
@@ -290,8 +300,9 @@ pub struct PlannedClusters {
 pub struct ClusterRuns {
     /// Resource metrics (`metrics.k8s.io`), for `autoscaling`.
     pub metrics: bool,
-    /// The EKS pod identity agent (or Auto Mode's), for
-    /// `service_account.aws_role_arn`; always true on GKE.
+    /// What gives pods their cloud identity: the EKS pod identity agent
+    /// (or Auto Mode's), for `service_account.aws_role_arn`; GKE Workload
+    /// Identity, for `service_account.gcp_service_account`.
     pub pod_identity: bool,
     /// An ingress controller for Ingresses left without a class (GKE's
     /// built-in one, or Auto Mode's behind the `alb` class Genesis

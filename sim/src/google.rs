@@ -41,6 +41,11 @@ impl ApiError {
         ApiError::new(404, "NOT_FOUND", format!("Not found: {name}."))
     }
 
+    /// A read-modify-write that lost a race (an IAM policy's etag).
+    pub fn aborted(message: impl Into<String>) -> Self {
+        ApiError::new(409, "ABORTED", message)
+    }
+
     pub fn already_exists(name: &str) -> Self {
         ApiError::new(409, "ALREADY_EXISTS", format!("Already exists: {name}."))
     }

@@ -13,6 +13,7 @@ pub mod eks;
 pub mod faults;
 pub mod gke;
 pub mod google;
+pub mod iam;
 pub mod kube;
 mod snapshot;
 
@@ -39,6 +40,7 @@ use crate::google::{ApiError, bearer};
 /// Google's discovery documents, the contract of the Google faces.
 pub const GKE_DISCOVERY: &str = include_str!("../api/container.v1.json");
 pub const ARTIFACT_REGISTRY_DISCOVERY: &str = include_str!("../api/artifactregistry.v1.json");
+pub const IAM_DISCOVERY: &str = include_str!("../api/iam.v1.json");
 
 /// The EKS service model, the contract of the EKS face.
 pub const EKS_MODEL: &str = include_str!("../api/eks-2017-11-01.service-2.json");
@@ -109,6 +111,8 @@ impl Default for Config {
 pub struct World {
     pub gke: gke::Gke,
     pub artifact_registry: artifact_registry::ArtifactRegistry,
+    /// Service accounts and their IAM policies.
+    pub iam: iam::Iam,
     pub eks: eks::Eks,
     /// Each cluster's Kubernetes API objects, by cluster name (the ARN of
     /// an EKS cluster).
@@ -159,6 +163,7 @@ pub struct Sim {
     config: Config,
     gke_api: Api,
     artifact_registry_api: Api,
+    iam_api: Api,
     eks_model: eks::model::Model,
     world: Mutex<World>,
     faults: Mutex<Faults>,
@@ -172,6 +177,7 @@ pub struct Sim {
 pub struct Urls {
     pub gke: String,
     pub artifact_registry: String,
+    pub iam: String,
     pub eks: String,
     pub control: String,
     pub token: String,
@@ -182,6 +188,7 @@ impl Sim {
         Arc::new(Sim {
             gke_api: Api::parse(GKE_DISCOVERY),
             artifact_registry_api: Api::parse(ARTIFACT_REGISTRY_DISCOVERY),
+            iam_api: Api::parse(IAM_DISCOVERY),
             eks_model: eks::model::Model::parse(EKS_MODEL),
             faults: Mutex::new(Faults::with_seed(config.seed)),
             world: Mutex::new(World::default()),
@@ -402,6 +409,7 @@ impl Running {
 enum Face {
     Gke,
     ArtifactRegistry,
+    Iam,
 }
 
 impl Face {
@@ -409,6 +417,7 @@ impl Face {
         match self {
             Face::Gke => "gke",
             Face::ArtifactRegistry => "artifactregistry",
+            Face::Iam => "iam",
         }
     }
 }
@@ -428,10 +437,12 @@ pub async fn start(config: Config) -> std::io::Result<Running> {
     let registry = bind(port(1)).await?;
     let control_listener = bind(port(2)).await?;
     let eks_listener = bind(port(3)).await?;
+    let iam_listener = bind(port(4)).await?;
     let url = |l: &TcpListener| l.local_addr().map(|a: SocketAddr| format!("http://{a}"));
     let urls = Urls {
         gke: url(&gke)?,
         artifact_registry: url(&registry)?,
+        iam: url(&iam_listener)?,
         eks: url(&eks_listener)?,
         control: url(&control_listener)?,
         token: config.tokens.first().cloned().unwrap_or_default(),
@@ -441,6 +452,11 @@ pub async fn start(config: Config) -> std::io::Result<Running> {
     serve(
         registry,
         google_router(sim.clone(), Face::ArtifactRegistry),
+        stopped.clone(),
+    );
+    serve(
+        iam_listener,
+        google_router(sim.clone(), Face::Iam),
         stopped.clone(),
     );
     serve(
@@ -528,6 +544,7 @@ async fn google_request(
     let api = match face {
         Face::Gke => &sim.gke_api,
         Face::ArtifactRegistry => &sim.artifact_registry_api,
+        Face::Iam => &sim.iam_api,
     };
     let Some(route) = api.route(method.as_str(), uri.path()) else {
         return (
@@ -612,6 +629,15 @@ async fn google_request(
                     next_id,
                 };
                 world.artifact_registry.handle(&mut ctx)
+            }
+            Face::Iam => {
+                let mut ctx = iam::Context {
+                    method: &method_id,
+                    params: &route.params,
+                    body: json_body,
+                    next_id,
+                };
+                world.iam.handle(&mut ctx)
             }
         }
     };

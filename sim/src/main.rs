@@ -10,8 +10,8 @@ USAGE:
     genesis-sim [OPTIONS]
 
 OPTIONS:
-    --port PORT             First port; the GKE, Artifact Registry, control and EKS faces take
-                            PORT, PORT+1, PORT+2 and PORT+3. 0 (the default) picks free ports.
+    --port PORT             First port; the GKE, Artifact Registry, control, EKS and IAM faces
+                            take PORT to PORT+4. 0 (the default) picks free ports.
     --token TOKEN           A bearer token to accept (repeatable). Default: the development
                             token genesis-sim-dev-token, printed in the ready line.
     --aws-credentials KEY:SECRET  An AWS access key whose EKS tokens the EKS clusters' API
@@ -34,10 +34,11 @@ OPTIONS:
 
 Once every face listens (on 127.0.0.1 only), one line of JSON is printed:
     {\"gke\":\"http://127.0.0.1:...\",\"artifact_registry\":\"http://127.0.0.1:...\",
-     \"eks\":\"http://127.0.0.1:...\",\"control\":\"http://127.0.0.1:...\",\"token\":\"...\"}
+     \"iam\":\"http://127.0.0.1:...\",\"eks\":\"http://127.0.0.1:...\",
+     \"control\":\"http://127.0.0.1:...\",\"token\":\"...\"}
 
-Point the provider at it with GENESIS_GKE_ENDPOINT, GENESIS_ARTIFACT_REGISTRY_ENDPOINT and
-GOOGLE_OAUTH_ACCESS_TOKEN for GCP; AWS_ENDPOINT_URL_EKS (with IAM, STS and KMS on moto through
+Point the provider at it with GENESIS_GKE_ENDPOINT, GENESIS_ARTIFACT_REGISTRY_ENDPOINT,
+GENESIS_IAM_ENDPOINT and GOOGLE_OAUTH_ACCESS_TOKEN for GCP; AWS_ENDPOINT_URL_EKS (with IAM, STS and KMS on moto through
 AWS_ENDPOINT_URL) for EKS. The control API (/_sim/state, /_sim/reset, /_sim/faults,
 /_sim/requests, /_sim/objects) is described in the README.";
 

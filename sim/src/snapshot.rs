@@ -24,6 +24,8 @@ pub struct Snapshot {
     kube: BTreeMap<String, SavedCluster>,
     #[serde(default)]
     eks: Option<crate::eks::Eks>,
+    #[serde(default)]
+    iam: Option<crate::iam::Iam>,
 }
 
 #[derive(Serialize, Deserialize)]
@@ -89,6 +91,9 @@ fn take(sim: &Sim) -> Snapshot {
             })
             .collect(),
         eks: serde_json::to_value(&world.eks)
+            .ok()
+            .and_then(|v| serde_json::from_value(v).ok()),
+        iam: serde_json::to_value(&world.iam)
             .ok()
             .and_then(|v| serde_json::from_value(v).ok()),
         kube: world
@@ -168,6 +173,7 @@ pub fn restore(sim: &Arc<Sim>, snapshot: Snapshot) -> std::io::Result<()> {
         })
         .collect();
     world.eks = snapshot.eks.unwrap_or_default();
+    world.iam = snapshot.iam.unwrap_or_default();
     let mut servers = sim.kube_servers.lock().unwrap_or_else(|e| e.into_inner());
     for (name, saved) in snapshot.kube {
         let port = saved

@@ -11,6 +11,7 @@ pub mod node_pool;
 pub mod origin;
 pub mod registry;
 pub mod retry;
+pub mod workload_identity;
 
 use std::time::Duration;
 

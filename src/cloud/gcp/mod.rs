@@ -8,6 +8,7 @@ pub mod disks;
 pub mod gpus;
 pub mod node_pool;
 pub mod registry;
+pub mod workload_identity;
 
 use google_cloud_auth::credentials::{
     CacheableResource, Credentials, CredentialsProvider, EntityTag,
@@ -28,6 +29,7 @@ pub struct Gcp {
     pub(super) user_agent: String,
     gke: OnceCell<google_cloud_container_v1::client::ClusterManager>,
     artifact_registry: OnceCell<google_cloud_artifactregistry_v1::client::ArtifactRegistry>,
+    iam: OnceCell<google_cloud_iam_admin_v1::client::Iam>,
     /// One lock per cluster: GKE runs one operation per cluster at a time.
     cluster_locks: Mutex<HashMap<String, Arc<Mutex<()>>>>,
 }
@@ -39,6 +41,7 @@ impl Gcp {
             config,
             gke: OnceCell::new(),
             artifact_registry: OnceCell::new(),
+            iam: OnceCell::new(),
             cluster_locks: Mutex::new(HashMap::new()),
         }
     }

@@ -134,12 +134,13 @@ pub fn runs(planned: &Value) -> Option<(String, ClusterRuns)> {
     let view = ModeView::of(planned)?;
     let id = view.id.known()?.clone();
     if !view.eks() {
-        let all = ClusterRuns {
+        let gke = ClusterRuns {
             metrics: true,
-            pod_identity: true,
+            // Workload Identity, on unless turned off.
+            pod_identity: view.enable_workload_identity.known() != Some(&false),
             ingress: true,
         };
-        return Some((id, all));
+        return Some((id, gke));
     }
     let addons = view.eks.known()?.addons.known()?;
     let has = |name: &str| addons.iter().any(|a| a == name);
@@ -252,6 +253,12 @@ mod tests {
             ingress: true,
         };
         assert_eq!(runs(&gke).map(|(_, r)| r), Some(all));
+        gke.set_attr("enable_workload_identity", false.into());
+        let without_identity = ClusterRuns {
+            pod_identity: false,
+            ..all
+        };
+        assert_eq!(runs(&gke).map(|(_, r)| r), Some(without_identity));
         let mut eks = cluster("aws", false);
         eks.set_attr("id", "arn:aws:eks:r:1:cluster/c".into());
         let addons = |names: &[&str]| {

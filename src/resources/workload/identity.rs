@@ -1,15 +1,23 @@
-//! A workload's cloud identity made, not just annotated. On a Genesis EKS
-//! cluster `service_account.aws_role_arn` is an EKS Pod Identity
-//! association for the workload's service account, held with the
-//! workload's claim, removed with it and read back for drift and import.
-//! The IRSA annotation is then not written: it needs an OIDC provider, and
-//! the web-identity variables EKS injects for it come before Pod
-//! Identity's in the AWS SDKs' credential chain. Through a kubeconfig (a
-//! cluster Genesis does not know) the annotation stays what it was.
+//! A workload's cloud identity made, not just annotated
+//! (`cloud::workload_identity`), on a Genesis cluster:
+//!
+//! - EKS: `service_account.aws_role_arn` is an EKS Pod Identity
+//!   association for the workload's service account, held with the
+//!   workload's claim. The IRSA annotation is then not written: it needs
+//!   an OIDC provider, and the web-identity variables EKS injects for it
+//!   come before Pod Identity's in the AWS SDKs' credential chain.
+//! - GKE: `service_account.gcp_service_account` is written as Workload
+//!   Identity's annotation and granted on the Google service account
+//!   (`roles/iam.workloadIdentityUser` for the cluster project's workload
+//!   pool member), without which the annotation does nothing.
+//!
+//! Either is removed with the workload or the setting, and read back for
+//! drift and import. Through a kubeconfig (a cluster Genesis does not
+//! know) only the annotations are written.
 
 use super::{ClusterName, Model, WorkloadSpec};
-use crate::cloud::aws::pod_identity::ServiceAccountAt;
 use crate::cloud::cluster::Wait;
+use crate::cloud::workload_identity::{Holder, PodIdentity, WorkloadIdentities, WorkloadIdentity};
 use crate::framework::diagnostics::{Diagnostic, Diagnostics};
 use crate::framework::field::Field;
 use crate::framework::path::AttributePath;
@@ -30,155 +38,221 @@ struct RoleView {
 #[serde(default)]
 struct ServiceAccountView {
     aws_role_arn: Field<String>,
+    gcp_service_account: Field<String>,
 }
 
-/// A role on an EKS cluster whose plan in this run leaves it without the
-/// pod identity agent is refused: its pods would never get the role.
+/// An identity on a cluster whose plan in this run leaves it without what
+/// serves it (the pod identity agent on EKS, Workload Identity on GKE) is
+/// refused: its pods would never get it.
 pub fn check_plan(ctx: &PlanContext<'_>, planned: &Value, diags: &mut Diagnostics) {
     let Ok(view) = view::as_written::<RoleView>(planned) else {
         return;
     };
-    let Some(cluster) = view.cluster.known() else {
+    let (Some(id), Some(sa)) = (view.cluster.known(), view.service_account.known()) else {
         return;
     };
-    let role = view
-        .service_account
-        .known()
-        .map(|sa| sa.aws_role_arn.is_set());
-    let on_eks = matches!(ClusterName::parse(cluster), Some(ClusterName::Aws { .. }));
-    let without_agent = ctx
+    let Some(cluster) = ClusterName::parse(id) else {
+        return;
+    };
+    let without = ctx
         .provider
         .planned
-        .runs(cluster)
+        .runs(id)
         .is_some_and(|r| !r.pod_identity);
-    if on_eks && role == Some(true) && without_agent {
+    let (setting, asked, summary, detail) = match cluster {
+        ClusterName::Aws { .. } => (
+            "aws_role_arn",
+            sa.aws_role_arn.is_set(),
+            "The cluster runs no pod identity agent",
+            "service_account.aws_role_arn is given to the pods through an EKS Pod Identity association, which the pod identity agent serves; the cluster will not run it. Keep \"eks-pod-identity-agent\" in the genesis_cluster's eks.addons (the default), or turn on Auto Mode (enable_autopilot), which runs it itself.",
+        ),
+        ClusterName::Gcp { .. } => (
+            "gcp_service_account",
+            sa.gcp_service_account.is_set(),
+            "The cluster has Workload Identity off",
+            "service_account.gcp_service_account is given to the pods through GKE Workload Identity, which the cluster will not run. Leave enable_workload_identity out of the genesis_cluster (it defaults to true), or set it to true.",
+        ),
+    };
+    if asked && without {
         diags.push(
-            Diagnostic::error(
-                "The cluster runs no pod identity agent",
-                "service_account.aws_role_arn is given to the pods through an EKS Pod Identity association, which the pod identity agent serves; the cluster will not run it. Keep \"eks-pod-identity-agent\" in the genesis_cluster's eks.addons (the default), or turn on Auto Mode (enable_autopilot), which runs it itself.",
-            )
-            .at(AttributePath::attr("service_account").join("aws_role_arn")),
+            Diagnostic::error(summary, detail)
+                .at(AttributePath::attr("service_account").join(setting)),
         );
     }
 }
 
-/// The EKS cluster (region, name) a workload runs on, when it is one.
-fn eks_cluster(model: &Model) -> Option<(String, String)> {
-    match ClusterName::parse(model.target.cluster.as_deref()?)? {
-        ClusterName::Aws { region, name, .. } => Some((region, name)),
-        ClusterName::Gcp { .. } => None,
+/// The workload's cluster's cloud identities, when Genesis knows the
+/// cluster.
+fn identities<'a>(
+    provider: &'a ProviderContext,
+    cluster: &'a ClusterName,
+) -> Box<dyn WorkloadIdentities + 'a> {
+    match cluster {
+        ClusterName::Aws { region, name, .. } => Box::new(PodIdentity {
+            aws: &provider.aws,
+            region,
+            cluster: name,
+        }),
+        ClusterName::Gcp { project, .. } => Box::new(WorkloadIdentity {
+            gcp: &provider.gcp,
+            project,
+        }),
     }
+}
+
+fn cluster_of(model: &Model) -> Option<ClusterName> {
+    ClusterName::parse(model.target.cluster.as_deref()?)
 }
 
 /// Marks the spec's role as given by Pod Identity when the workload runs
 /// on an EKS cluster, so its ServiceAccount is rendered without the IRSA
 /// annotation.
 pub fn mark(model: &mut Model) {
-    let on_eks = eks_cluster(model).is_some();
+    let on_eks = matches!(cluster_of(model), Some(ClusterName::Aws { .. }));
     if let Some(sa) = model.spec.service_account.as_mut() {
         sa.pod_identity = on_eks;
     }
 }
 
-fn at<'a>(cluster: &'a (String, String), spec: &'a WorkloadSpec) -> ServiceAccountAt<'a> {
-    ServiceAccountAt {
-        region: &cluster.0,
-        cluster: &cluster.1,
-        namespace: &spec.namespace,
-        name: spec.service_account_name(),
+/// The identity the spec asks of its cluster's cloud.
+fn wanted<'a>(cluster: &ClusterName, spec: &'a WorkloadSpec) -> Option<&'a str> {
+    let sa = spec.service_account.as_ref()?;
+    match cluster {
+        ClusterName::Aws { .. } => sa.aws_role_arn.as_deref(),
+        ClusterName::Gcp { .. } => sa.gcp_service_account.as_deref(),
     }
 }
 
-fn role(spec: &WorkloadSpec) -> Option<&str> {
-    spec.service_account
-        .as_ref()
-        .and_then(|sa| sa.aws_role_arn.as_deref())
+fn holder(spec: &WorkloadSpec) -> Holder<'_> {
+    Holder {
+        namespace: &spec.namespace,
+        name: spec.service_account_name(),
+        claim: spec.owner_claim.as_deref(),
+    }
 }
 
-/// Brings the association to the spec, after `was` (the prior spec, if
-/// any): made or changed when a role is given, removed when it no longer
-/// is or the service account changed.
+fn what(cluster: &ClusterName, verb: &str) -> String {
+    match cluster {
+        ClusterName::Aws { .. } => format!("{verb} the EKS Pod Identity association"),
+        ClusterName::Gcp { .. } => format!("{verb} the Workload Identity grant"),
+    }
+}
+
+/// Brings the cloud identity to the spec, after `was` (the prior spec, if
+/// any): given when the spec asks for one, taken back when it no longer
+/// does, or asks for another, or the service account changed.
 pub async fn apply(
     provider: &ProviderContext,
     was: Option<&WorkloadSpec>,
     model: &Model,
     wait: &Wait,
 ) -> Result<(), Diagnostic> {
-    let Some(cluster) = eks_cluster(model) else {
+    let Some(cluster) = cluster_of(model) else {
         return Ok(());
     };
+    let cloud = identities(provider, &cluster);
     let spec = &model.spec;
-    let claim = spec.owner_claim.as_deref().unwrap_or_default();
+    let claim = spec.owner_claim.as_deref();
     if let Some(was) = was
-        && role(was).is_some()
-        && (role(spec).is_none() || was.service_account_name() != spec.service_account_name())
+        && let Some(had) = wanted(&cluster, was)
+        && !kept(&cluster, was, spec, had)
     {
-        provider
-            .aws
-            .remove_pod_identity(at(&cluster, was), Some(claim), wait)
+        let before = Holder {
+            claim,
+            ..holder(was)
+        };
+        cloud
+            .revoke(before, had, wait)
             .await
-            .map_err(|e| e.diagnostic("remove the EKS Pod Identity association"))?;
+            .map_err(|e| e.diagnostic(&what(&cluster, "remove")))?;
     }
-    if let Some(role) = role(spec) {
-        provider
-            .aws
-            .set_pod_identity(at(&cluster, spec), role, claim, wait)
+    if let Some(identity) = wanted(&cluster, spec) {
+        cloud
+            .grant(holder(spec), identity, wait)
             .await
-            .map_err(|e| e.diagnostic("make the EKS Pod Identity association"))?;
+            .map_err(|e| e.diagnostic(&what(&cluster, "make")))?;
     }
     Ok(())
 }
 
-/// Removes the workload's association (its own, or one no workload holds).
+/// Whether what `was` had (`had`) stays for `spec`: on EKS the one
+/// association of the service account changes its role in place; on GKE a
+/// grant is for one Google service account.
+fn kept(cluster: &ClusterName, was: &WorkloadSpec, spec: &WorkloadSpec, had: &str) -> bool {
+    let same_account = was.service_account_name() == spec.service_account_name();
+    match cluster {
+        ClusterName::Aws { .. } => same_account && wanted(cluster, spec).is_some(),
+        ClusterName::Gcp { .. } => same_account && wanted(cluster, spec) == Some(had),
+    }
+}
+
+/// Takes the workload's identity back (its own, or one no workload holds).
 pub async fn remove(
     provider: &ProviderContext,
     model: &Model,
     wait: &Wait,
 ) -> Result<(), Diagnostic> {
-    let Some(cluster) = eks_cluster(model) else {
+    let Some(cluster) = cluster_of(model) else {
         return Ok(());
     };
-    provider
-        .aws
-        .remove_pod_identity(
-            at(&cluster, &model.spec),
-            model.spec.owner_claim.as_deref(),
-            wait,
-        )
+    let Some(identity) = wanted(&cluster, &model.spec) else {
+        // EKS: an association may be there without the setting (drift).
+        if matches!(cluster, ClusterName::Aws { .. }) {
+            return identities(provider, &cluster)
+                .revoke(holder(&model.spec), "", wait)
+                .await
+                .map_err(|e| e.diagnostic(&what(&cluster, "remove")));
+        }
+        return Ok(());
+    };
+    identities(provider, &cluster)
+        .revoke(holder(&model.spec), identity, wait)
         .await
-        .map_err(|e| e.diagnostic("remove the EKS Pod Identity association"))
+        .map_err(|e| e.diagnostic(&what(&cluster, "remove")))
 }
 
-/// Writes the role the association gives (or null without one) into a
-/// refreshed state's `service_account.aws_role_arn`.
+/// Writes the identity the cloud gives (or null without one) into a
+/// refreshed state's `service_account`: the role of the association on
+/// EKS; on GKE the Google service account the live annotation names (in
+/// `fresh`), if it grants the workload's service account its use.
 pub async fn read_into(
     provider: &ProviderContext,
     model: &Model,
     fresh: &mut Value,
     wait: &Wait,
 ) -> Result<(), Diagnostic> {
-    let Some(cluster) = eks_cluster(model) else {
+    let Some(cluster) = cluster_of(model) else {
         return Ok(());
     };
-    let found = provider
-        .aws
-        .pod_identity(at(&cluster, &model.spec), wait)
+    let (attribute, expected) = match &cluster {
+        ClusterName::Aws { .. } => ("aws_role_arn", None),
+        ClusterName::Gcp { .. } => {
+            let at = AttributePath::attr("service_account").join("gcp_service_account");
+            match fresh.at(&at).as_str() {
+                Some(annotated) => ("gcp_service_account", Some(annotated.to_string())),
+                None => return Ok(()),
+            }
+        }
+    };
+    let found: Value = identities(provider, &cluster)
+        .identity(holder(&model.spec), expected.as_deref(), wait)
         .await
-        .map_err(|e| e.diagnostic("read the EKS Pod Identity association"))?;
-    let role: Value = found.map(|a| a.role_arn).into();
+        .map_err(|e| e.diagnostic(&what(&cluster, "read")))?
+        .into();
     match fresh.get_mut("service_account") {
-        Some(sa @ Value::Object(_)) => sa.set_attr("aws_role_arn", role),
-        _ if role.is_null() => {}
-        _ => fresh.set_attr(
-            "service_account",
-            Value::object([
+        Some(sa @ Value::Object(_)) => sa.set_attr(attribute, found),
+        _ if found.is_null() => {}
+        _ => {
+            let mut sa = Value::object([
                 ("create", true.into()),
                 ("name", Value::Null),
                 ("gcp_service_account", Value::Null),
-                ("aws_role_arn", role),
+                ("aws_role_arn", Value::Null),
                 ("annotations", Value::Null),
-            ]),
-        ),
+            ]);
+            sa.set_attr(attribute, found);
+            fresh.set_attr("service_account", sa);
+        }
     }
     Ok(())
 }
