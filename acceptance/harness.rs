@@ -498,6 +498,24 @@ impl Sim {
         made["email"].as_str().unwrap_or_default().to_string()
     }
 
+    /// Makes the Google service accounts a workspace's configuration names
+    /// in `gcp_service_account`, which exist before Terraform runs.
+    pub fn create_accounts_named_in(&self, ws: &Workspace) {
+        for entry in std::fs::read_dir(ws.path()).unwrap().flatten() {
+            let text = std::fs::read_to_string(entry.path()).unwrap_or_default();
+            for line in text.lines().filter(|l| l.contains("gcp_service_account")) {
+                let Some(email) = line.split('"').nth(1) else {
+                    continue;
+                };
+                if let Some((id, rest)) = email.split_once('@')
+                    && let Some(project) = rest.strip_suffix(".iam.gserviceaccount.com")
+                {
+                    self.create_service_account(project, id);
+                }
+            }
+        }
+    }
+
     /// The whole simulated state.
     pub fn state(&self) -> Json {
         self._runtime.block_on(async { self.running.sim.dump() })

@@ -396,3 +396,78 @@ fn a_workload_account_on_gke_is_granted_workload_identity() {
         assert_eq!(policy["bindings"], json!([theirs]), "theirs stays");
     });
 }
+
+fn volume_config(default_class: bool) -> String {
+    let classes = if default_class {
+        r#"storage_classes = { gp3 = { type = "gp3", default = true } }"#
+    } else {
+        ""
+    };
+    format!(
+        r#"{EKS_PREAMBLE}
+resource "genesis_cluster" "main" {{
+  cloud = "aws"
+  name  = "metrics"
+  eks   = {{ subnet_ids = ["subnet-0a", "subnet-0b"] }}
+  kubernetes_namespaces = ["apps"]
+  {classes}
+}}
+
+resource "genesis_node_pool" "general" {{
+  cluster      = genesis_cluster.main.id
+  name         = "general"
+  machine_type = "t3.large"
+}}
+
+resource "genesis_workload" "db" {{
+  cluster   = genesis_cluster.main.id
+  namespace = "apps"
+  name      = "db"
+  image     = "postgres:17"
+  volumes   = {{ data = {{ size = "10Gi", mount_path = "/var/lib/postgresql/data" }} }}
+  depends_on = [genesis_node_pool.general]
+}}
+"#
+    )
+}
+
+/// A volume that names no class gets the cluster's default one; an EKS
+/// cluster has none (EKS marks none since Kubernetes 1.30), so its claim
+/// would stay Pending and the rollout never end. Once the cluster exists
+/// the workload's plan is refused at the volume, naming the fix; a default
+/// class added to the cluster's `storage_classes` in the same run is
+/// taken, and the claim binds through the EBS add-on's driver.
+#[test]
+fn a_volume_without_a_class_needs_a_default_one_on_eks() {
+    each_terraform(|tf| {
+        let sim = Sim::start();
+        let moto = Moto::start();
+        let ws = Workspace::new(tf, &[("main.tf", &volume_config(false))]).against_eks(&sim, &moto);
+        let refused = ws.run(&["apply", "-input=false", "-auto-approve", "-no-color"]);
+        assert!(!refused.status.success(), "a claim nothing would bind");
+        let stderr = refused
+            .stderr
+            .split_whitespace()
+            .collect::<Vec<_>>()
+            .join(" ");
+        for said in [
+            "The cluster has no default StorageClass",
+            "default = true",
+            "volumes = {",
+        ] {
+            assert!(stderr.contains(said), "{said}: {}", refused.stderr);
+        }
+        let objects = sim.state()["kube"][ARN]["objects"]["objects"].clone();
+        assert!(objects["/persistentvolumeclaims/apps/db-data"].is_null());
+
+        ws.write("main.tf", &volume_config(true));
+        ws.run(&["apply", "-input=false", "-auto-approve"]).ok();
+        let claim =
+            sim.state()["kube"][ARN]["objects"]["objects"]["/persistentvolumeclaims/apps/db-data"]
+                .clone();
+        assert_eq!(claim["spec"]["storageClassName"], "gp3", "{claim:#}");
+        assert_eq!(claim["status"]["phase"], "Bound", "{claim:#}");
+        assert!(!ws.plan_has_changes(), "settled");
+        ws.run(&["destroy", "-input=false", "-auto-approve"]).ok();
+    });
+}

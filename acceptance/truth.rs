@@ -707,6 +707,9 @@ fn every_example_imports_with_no_change() {
             let ws = Workspace::example(tf, example)
                 .against(&sim)
                 .with_env("TF_VAR_with_standard_cluster", "true");
+            sim.create_accounts_named_in(&ws);
+            // Only the provider's calls are counted from here.
+            sim.running.sim.reset_requests();
             ws.run(&["apply", "-input=false", "-auto-approve"]).ok();
             sim.assert_calls_name_the_provider();
             let resources = ws.reimport_all();

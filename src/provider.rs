@@ -296,7 +296,7 @@ pub struct PlannedClusters {
 
 /// What a planned cluster runs once applied, for the settings of its
 /// workloads that need it.
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
 pub struct ClusterRuns {
     /// Resource metrics (`metrics.k8s.io`), for `autoscaling`.
     pub metrics: bool,
@@ -308,6 +308,12 @@ pub struct ClusterRuns {
     /// built-in one, or Auto Mode's behind the `alb` class Genesis
     /// makes), for `ingress`.
     pub ingress: bool,
+    /// The StorageClasses Genesis makes in it (`storage_classes`), for
+    /// volumes that name one.
+    pub storage_classes: Vec<String>,
+    /// A default StorageClass (GKE's own, or one of `storage_classes`),
+    /// for volumes that name none.
+    pub default_storage_class: bool,
 }
 
 impl PlannedClusters {
@@ -321,7 +327,7 @@ impl PlannedClusters {
     /// applied) in this process.
     pub fn runs(&self, id: &str) -> Option<ClusterRuns> {
         let all = self.runs.lock().unwrap_or_else(|e| e.into_inner());
-        all.get(id).copied()
+        all.get(id).cloned()
     }
 }
 

@@ -21,7 +21,7 @@ use kube::api::{Api, ApiResource, DynamicObject, Patch, PatchParams};
 use serde_json::json;
 use tokio_util::sync::CancellationToken;
 
-use super::{FIELD_MANAGER, KubeError, MANAGED_BY, owned, retried};
+use super::{Classes, FIELD_MANAGER, KubeError, MANAGED_BY, owned, retried};
 
 /// The class an EKS cluster's Ingresses use: Auto Mode's (which Genesis
 /// makes) or the AWS Load Balancer Controller's.
@@ -146,21 +146,20 @@ pub async fn reconcile_auto_mode(
     Ok(())
 }
 
-/// The names of the cluster's IngressClasses.
-pub async fn names(
+/// The cluster's IngressClasses.
+pub async fn classes(
     client: &kube::Client,
     stop: &CancellationToken,
-) -> Result<Vec<String>, KubeError> {
+) -> Result<Classes, KubeError> {
     let classes: Api<IngressClass> = Api::all(client.clone());
     let all = kube::api::ListParams::default();
     let list = retried(stop, || classes.list(&all))
         .await
         .map_err(|e| KubeError::from_kube("listing IngressClasses", e))?;
-    Ok(list
-        .items
-        .into_iter()
-        .filter_map(|c| c.metadata.name)
-        .collect())
+    Ok(Classes::of(
+        list.items.iter().map(|c| &c.metadata),
+        DEFAULT_CLASS,
+    ))
 }
 
 #[cfg(test)]

@@ -186,8 +186,60 @@ pub struct Clients {
     made: std::sync::Mutex<std::collections::HashMap<u64, kube::Client>>,
     /// Whether a cluster serves an add-on's APIs, as last asked.
     served: std::sync::Mutex<std::collections::HashMap<(u64, addons::Addon), bool>>,
-    /// A cluster's IngressClasses, as last listed.
-    ingress_classes: std::sync::Mutex<std::collections::HashMap<u64, Vec<String>>>,
+    /// A cluster's IngressClasses and StorageClasses, as last listed.
+    classes: std::sync::Mutex<std::collections::HashMap<(u64, ClassKind), Classes>>,
+}
+
+/// The classes of one kind a cluster has.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct Classes {
+    pub names: Vec<String>,
+    /// The one objects that name no class get (the newest, if several).
+    pub default: Option<String>,
+}
+
+impl Classes {
+    /// The classes of these objects, the default marked by `annotation`
+    /// (the newest of several, as Kubernetes picks).
+    pub fn of<'a>(
+        objects: impl Iterator<Item = &'a k8s_openapi::apimachinery::pkg::apis::meta::v1::ObjectMeta>,
+        annotation: &str,
+    ) -> Classes {
+        let mut names = Vec::new();
+        let mut default = None;
+        for meta in objects.filter(|m| m.deletion_timestamp.is_none()) {
+            let Some(name) = meta.name.clone() else {
+                continue;
+            };
+            let marked = meta
+                .annotations
+                .as_ref()
+                .and_then(|a| a.get(annotation))
+                .is_some_and(|v| v == "true");
+            if marked {
+                let created = meta.creation_timestamp.as_ref().map(|t| t.0);
+                if default.as_ref().is_none_or(|(at, _)| created >= *at) {
+                    default = Some((created, name.clone()));
+                }
+            }
+            names.push(name);
+        }
+        Classes {
+            names,
+            default: default.map(|(_, name)| name),
+        }
+    }
+
+    pub fn has(&self, name: &str) -> bool {
+        self.names.iter().any(|n| n == name)
+    }
+}
+
+/// Which classes: of Ingresses, or of volumes.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum ClassKind {
+    Ingress,
+    Storage,
 }
 
 impl Clients {
@@ -223,31 +275,35 @@ impl Clients {
         remembered.insert((key_hash(key), addon), served);
     }
 
-    /// The IngressClasses of the cluster `key` names, listed once per
+    /// The classes of `kind` of the cluster `key` names, listed once per
     /// process however many workloads ask.
-    pub async fn ingress_classes(
+    pub async fn classes(
         &self,
         key: &[&str],
+        kind: ClassKind,
         client: &kube::Client,
         stop: &tokio_util::sync::CancellationToken,
-    ) -> Result<Vec<String>, KubeError> {
-        let key = key_hash(key);
+    ) -> Result<Classes, KubeError> {
+        let key = (key_hash(key), kind);
         let listed = |m: &Self| {
-            m.ingress_classes
+            m.classes
                 .lock()
                 .unwrap_or_else(|e| e.into_inner())
                 .get(&key)
                 .cloned()
         };
-        if let Some(names) = listed(self) {
-            return Ok(names);
+        if let Some(classes) = listed(self) {
+            return Ok(classes);
         }
-        let names = ingress_classes::names(client, stop).await?;
-        self.ingress_classes
+        let classes = match kind {
+            ClassKind::Ingress => ingress_classes::classes(client, stop).await?,
+            ClassKind::Storage => storage_classes::classes(client, stop).await?,
+        };
+        self.classes
             .lock()
             .unwrap_or_else(|e| e.into_inner())
-            .insert(key, names.clone());
-        Ok(names)
+            .insert(key, classes.clone());
+        Ok(classes)
     }
 
     /// The client for a cluster's endpoint, CA and token.

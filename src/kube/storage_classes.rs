@@ -12,7 +12,7 @@ use k8s_openapi::apimachinery::pkg::apis::meta::v1::ObjectMeta;
 use kube::api::{Api, ListParams, Patch, PatchParams};
 use tokio_util::sync::CancellationToken;
 
-use super::{FIELD_MANAGER, KubeError, MANAGED_BY, owned, retried};
+use super::{Classes, FIELD_MANAGER, KubeError, MANAGED_BY, owned, retried};
 
 /// The annotation that makes a class the cluster's default.
 pub const DEFAULT_CLASS: &str = "storageclass.kubernetes.io/is-default-class";
@@ -138,6 +138,22 @@ pub async fn managed(
         .collect();
     out.sort_by(|a, b| a.name.cmp(&b.name));
     Ok(out)
+}
+
+/// The cluster's StorageClasses, its own and Genesis's.
+pub async fn classes(
+    client: &kube::Client,
+    stop: &CancellationToken,
+) -> Result<Classes, KubeError> {
+    let classes: Api<StorageClass> = Api::all(client.clone());
+    let all = ListParams::default();
+    let list = retried(stop, || classes.list(&all))
+        .await
+        .map_err(|e| KubeError::from_kube("listing StorageClasses", e))?;
+    Ok(Classes::of(
+        list.items.iter().map(|c| &c.metadata),
+        DEFAULT_CLASS,
+    ))
 }
 
 /// Whether the class `name` lets its claims grow: `None` when the cluster

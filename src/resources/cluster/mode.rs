@@ -30,6 +30,13 @@ struct ModeView {
     enable_workload_identity: Field<bool>,
     enable_shielded_nodes: Field<bool>,
     eks: Field<EksModeView>,
+    storage_classes: Field<std::collections::BTreeMap<String, Field<StorageClassView>>>,
+}
+
+#[derive(serde::Deserialize, Default)]
+#[serde(default)]
+struct StorageClassView {
+    default: Field<bool>,
 }
 
 #[derive(serde::Deserialize, Default)]
@@ -133,12 +140,25 @@ pub fn planned_addons(config: &Value, prior: &Value) -> Option<Value> {
 pub fn runs(planned: &Value) -> Option<(String, ClusterRuns)> {
     let view = ModeView::of(planned)?;
     let id = view.id.known()?.clone();
+    let classes = view.storage_classes.known();
+    let storage_classes: Vec<String> = classes
+        .into_iter()
+        .flatten()
+        .map(|(n, _)| n.clone())
+        .collect();
+    let default_class = classes
+        .into_iter()
+        .flatten()
+        .any(|(_, c)| c.known().is_some_and(|c| c.default.known() == Some(&true)));
     if !view.eks() {
         let gke = ClusterRuns {
             metrics: true,
             // Workload Identity, on unless turned off.
             pod_identity: view.enable_workload_identity.known() != Some(&false),
             ingress: true,
+            storage_classes,
+            // GKE's own standard-rwo.
+            default_storage_class: true,
         };
         return Some((id, gke));
     }
@@ -151,6 +171,9 @@ pub fn runs(planned: &Value) -> Option<(String, ClusterRuns)> {
             metrics: has("metrics-server"),
             pod_identity: auto_mode || has("eks-pod-identity-agent"),
             ingress: auto_mode,
+            storage_classes,
+            // EKS marks none since 1.30, Auto Mode never did.
+            default_storage_class: default_class,
         },
     ))
 }
@@ -251,14 +274,20 @@ mod tests {
             metrics: true,
             pod_identity: true,
             ingress: true,
+            storage_classes: Vec::new(),
+            default_storage_class: true,
         };
-        assert_eq!(runs(&gke).map(|(_, r)| r), Some(all));
+        assert_eq!(runs(&gke).map(|(_, r)| r), Some(all.clone()));
         gke.set_attr("enable_workload_identity", false.into());
         let without_identity = ClusterRuns {
             pod_identity: false,
-            ..all
+            ..all.clone()
         };
         assert_eq!(runs(&gke).map(|(_, r)| r), Some(without_identity));
+        let all = ClusterRuns {
+            default_storage_class: false,
+            ..all
+        };
         let mut eks = cluster("aws", false);
         eks.set_attr("id", "arn:aws:eks:r:1:cluster/c".into());
         let addons = |names: &[&str]| {
@@ -269,10 +298,25 @@ mod tests {
         };
         eks.set_attr("eks", addons(&["vpc-cni"]));
         assert_eq!(runs(&eks).map(|(_, r)| r), Some(ClusterRuns::default()));
+        // A class of its own marked default is the cluster's default.
+        let mut with_class = eks.clone();
+        with_class.set_attr(
+            "storage_classes",
+            Value::Map(
+                [(
+                    "gp3".to_string(),
+                    Value::object([("type", "gp3".into()), ("default", true.into())]),
+                )]
+                .into(),
+            ),
+        );
+        let runs_with_class = runs(&with_class).map(|(_, r)| r).unwrap();
+        assert_eq!(runs_with_class.storage_classes, ["gp3"]);
+        assert!(runs_with_class.default_storage_class);
         eks.set_attr("eks", addons(&["eks-pod-identity-agent", "metrics-server"]));
         let without_ingress = ClusterRuns {
             ingress: false,
-            ..all
+            ..all.clone()
         };
         assert_eq!(runs(&eks).map(|(_, r)| r), Some(without_ingress));
         eks.set_attr("enable_autopilot", true.into());

@@ -1,15 +1,22 @@
 //! What a plan may do to a workload's volume claims: they grow (where
 //! their StorageClass allows it) but never shrink or change class, and
 //! pods a scale-in removes leave their claims behind unless told otherwise.
+//! A new claim's class must be one the cluster has (or will have once its
+//! plan is applied): one it lacks, or no default for a claim that names
+//! none, would leave the claim Pending and its pods with it.
 
 use std::collections::BTreeMap;
 
-use crate::framework::diagnostics::{Diagnostic, Diagnostics};
+use crate::framework::diagnostics::{Diagnostic, Diagnostics, Severity};
+use crate::framework::field::Field;
 use crate::framework::path::AttributePath;
+use crate::framework::resource::PlanContext;
 use crate::framework::validators;
 use crate::framework::value::Value;
+use crate::framework::view;
+use crate::kube::ClassKind;
 
-use super::{Kind, Model, WorkloadSpec};
+use super::{Kind, Model, Target, WorkloadSpec, connect};
 
 /// The pods' claims can grow (the live claims are expanded in place), but
 /// never shrink, and their class and access modes are set for good: such
@@ -221,5 +228,120 @@ impl Recorded {
         }
         let claim = spec.owner_claim.clone();
         serde_json::to_vec(&Recorded { expandable, claim }).unwrap_or_default()
+    }
+}
+
+/// What the class check reads of a workload.
+#[derive(serde::Deserialize, Default)]
+#[serde(default)]
+struct ClaimsView {
+    cluster: Field<String>,
+    kubeconfig_path: Field<String>,
+    kubeconfig_context: Field<String>,
+    volumes: Field<BTreeMap<String, Field<VolumeView>>>,
+}
+
+#[derive(serde::Deserialize, Default)]
+#[serde(default)]
+struct VolumeView {
+    size: Field<String>,
+    storage_class: Field<String>,
+}
+
+impl ClaimsView {
+    /// The claim volumes with a known class (or none), by name.
+    fn claims(&self) -> BTreeMap<&str, Option<&str>> {
+        self.volumes
+            .known()
+            .into_iter()
+            .flatten()
+            .filter_map(|(name, v)| {
+                let v = v.known().filter(|v| v.size.is_set())?;
+                match &v.storage_class {
+                    Field::Unknown => None,
+                    class => Some((name.as_str(), class.known().map(String::as_str))),
+                }
+            })
+            .collect()
+    }
+}
+
+/// New claims whose class the cluster lacks, or that name none where it
+/// has no default (EKS marks none since 1.30, Auto Mode has none), are
+/// refused once the cluster exists; through a kubeconfig it is a warning.
+/// Classes the cluster's plan in this run makes count as there. The
+/// cluster's classes are listed once per process.
+pub(super) async fn check_classes(ctx: &PlanContext<'_>, planned: &Value, diags: &mut Diagnostics) {
+    let Ok(view) = view::as_written::<ClaimsView>(planned) else {
+        return;
+    };
+    let prior = view::as_written::<ClaimsView>(ctx.prior).unwrap_or_default();
+    let had = prior.claims();
+    let runs = view
+        .cluster
+        .known()
+        .and_then(|c| ctx.provider.planned.runs(c))
+        .unwrap_or_default();
+    let unsure: Vec<(&str, Option<&str>)> = view
+        .claims()
+        .into_iter()
+        .filter(|(name, _)| !had.contains_key(name))
+        .filter(|(_, class)| match class {
+            Some(c) => !runs.storage_classes.iter().any(|n| n == c),
+            None => !runs.default_storage_class,
+        })
+        .collect();
+    if unsure.is_empty() {
+        return;
+    }
+    let Some(target) = Target::planned(
+        &view.cluster,
+        &view.kubeconfig_path,
+        &view.kubeconfig_context,
+    ) else {
+        return;
+    };
+    // A cluster that cannot be reached yet is checked by the apply.
+    let Ok(Some(client)) = connect(ctx.provider, &target, planned).await else {
+        return;
+    };
+    let Ok(classes) = ctx
+        .provider
+        .kube
+        .classes(
+            &target.key(),
+            ClassKind::Storage,
+            &client,
+            &ctx.provider.stop,
+        )
+        .await
+    else {
+        return;
+    };
+    let pending = "the claim would stay Pending, and the pods that mount it with it";
+    for (name, class) in unsure {
+        let at = AttributePath::attr("volumes").key(name);
+        let mut d = match class {
+            Some(c) if !classes.has(c) => Diagnostic::error(
+                "No such StorageClass in the cluster",
+                format!(
+                    "The cluster has no StorageClass {c:?} (it has {}): {pending}. Name one it has, or add {c:?} to the genesis_cluster's storage_classes.",
+                    classes.names.join(", ")
+                ),
+            )
+            .at(at.join("storage_class")),
+            None if classes.default.is_none() => Diagnostic::error(
+                "The cluster has no default StorageClass",
+                format!(
+                    "volumes[{name:?}] names no storage_class, and the cluster marks none as its default (EKS marks none since Kubernetes 1.30, and Auto Mode has none): {pending}. Add a class with default = true to the genesis_cluster's storage_classes (on EKS: `gp3 = {{ type = \"gp3\", default = true }}`), or name one in storage_class."
+                ),
+            )
+            .at(at),
+            _ => continue,
+        };
+        if target.cluster.is_none() {
+            d.severity = Severity::Warning;
+        }
+        diags.push(d);
     }
 }

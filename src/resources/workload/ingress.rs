@@ -15,6 +15,7 @@ use crate::framework::path::AttributePath;
 use crate::framework::resource::PlanContext;
 use crate::framework::value::Value;
 use crate::framework::view;
+use crate::kube::ClassKind;
 use crate::kube::ingress_classes::{self, ALB, CLASS_ANNOTATION};
 use crate::resources::cluster::ClusterName;
 
@@ -138,15 +139,20 @@ pub async fn check_plan(ctx: &PlanContext<'_>, planned: &Value, diags: &mut Diag
     let Ok(classes) = ctx
         .provider
         .kube
-        .ingress_classes(&target.key(), &client, &ctx.provider.stop)
+        .classes(
+            &target.key(),
+            ClassKind::Ingress,
+            &client,
+            &ctx.provider.stop,
+        )
         .await
     else {
         return;
     };
-    if classes.contains(&class) {
+    if classes.has(&class) {
         return;
     }
-    let mut d = missing(&class, cloud, &classes);
+    let mut d = missing(&class, cloud, &classes.names);
     if target.cluster.is_none() {
         d.severity = Severity::Warning;
     }

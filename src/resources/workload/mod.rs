@@ -311,6 +311,7 @@ impl Resource for Workload {
     async fn check_plan(&self, ctx: &PlanContext<'_>, planned: &Value, diags: &mut Diagnostics) {
         addons::check_plan(ctx, planned, diags).await;
         ingress::check_plan(ctx, planned, diags).await;
+        claims::check_classes(ctx, planned, diags).await;
         identity::check_plan(ctx, planned, diags);
     }
 
