@@ -113,6 +113,17 @@ pub struct Run {
 }
 
 impl Run {
+    /// Fails the test unless the command failed saying each of `phrases`
+    /// (compared with Terraform's line wrapping taken out).
+    #[track_caller]
+    pub fn refused_saying(&self, phrases: &[&str]) {
+        assert!(!self.status.success(), "refused: {}", self.stdout);
+        let said = self.stderr.split_whitespace().collect::<Vec<_>>().join(" ");
+        for phrase in phrases {
+            assert!(said.contains(phrase), "{phrase}: {}", self.stderr);
+        }
+    }
+
     /// Fails the test unless the command succeeded.
     #[track_caller]
     pub fn ok(self) -> Run {

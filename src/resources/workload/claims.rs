@@ -16,7 +16,7 @@ use crate::framework::value::Value;
 use crate::framework::view;
 use crate::kube::ClassKind;
 
-use super::{Kind, Model, Target, WorkloadSpec, connect};
+use super::{Kind, Model, Target, WorkloadSpec, cluster_classes};
 
 /// The pods' claims can grow (the live claims are expanded in place), but
 /// never shrink, and their class and access modes are set for good: such
@@ -301,21 +301,7 @@ pub(super) async fn check_classes(ctx: &PlanContext<'_>, planned: &Value, diags:
     ) else {
         return;
     };
-    // A cluster that cannot be reached yet is checked by the apply.
-    let Ok(Some(client)) = connect(ctx.provider, &target, planned).await else {
-        return;
-    };
-    let Ok(classes) = ctx
-        .provider
-        .kube
-        .classes(
-            &target.key(),
-            ClassKind::Storage,
-            &client,
-            &ctx.provider.stop,
-        )
-        .await
-    else {
+    let Some(classes) = cluster_classes(ctx, &target, planned, ClassKind::Storage).await else {
         return;
     };
     let pending = "the claim would stay Pending, and the pods that mount it with it";

@@ -8,7 +8,7 @@ use std::collections::BTreeMap;
 
 use serde_json::Value as Json;
 
-use super::{Target, connect};
+use super::{Target, cluster_classes};
 use crate::framework::diagnostics::{Diagnostic, Diagnostics, Severity};
 use crate::framework::field::Field;
 use crate::framework::path::AttributePath;
@@ -132,21 +132,7 @@ pub async fn check_plan(ctx: &PlanContext<'_>, planned: &Value, diags: &mut Diag
     {
         return;
     }
-    // A cluster that cannot be reached yet is checked by the apply.
-    let Ok(Some(client)) = connect(ctx.provider, &target, planned).await else {
-        return;
-    };
-    let Ok(classes) = ctx
-        .provider
-        .kube
-        .classes(
-            &target.key(),
-            ClassKind::Ingress,
-            &client,
-            &ctx.provider.stop,
-        )
-        .await
-    else {
+    let Some(classes) = cluster_classes(ctx, &target, planned, ClassKind::Ingress).await else {
         return;
     };
     if classes.has(&class) {
@@ -214,7 +200,9 @@ mod tests {
         let config = config(cluster, class);
         let mut planned = config.clone();
         plan_class(&config, &mut planned);
-        planned.get("ingress").get("class_name").clone()
+        planned
+            .at(&AttributePath::attr("ingress").join("class_name"))
+            .clone()
     }
 
     #[test]

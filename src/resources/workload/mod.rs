@@ -37,6 +37,7 @@ use crate::framework::validators;
 use crate::framework::value::Value;
 use crate::kube::workload::colors::Color;
 use crate::kube::workload::{self, Addon};
+use crate::kube::{ClassKind, Classes};
 
 pub use self::model::*;
 pub use self::schema::schema;
@@ -814,6 +815,25 @@ async fn connect(
     super::common::cluster_client(provider, &cluster)
         .await
         .map(Some)
+}
+
+/// The classes of `kind` the target cluster has, for a plan's checks:
+/// `None` while it cannot be reached (not made yet: the apply plans again
+/// and checks then) or cannot be listed.
+async fn cluster_classes(
+    ctx: &PlanContext<'_>,
+    target: &Target,
+    planned: &Value,
+    kind: ClassKind,
+) -> Option<Classes> {
+    let Ok(Some(client)) = connect(ctx.provider, target, planned).await else {
+        return None;
+    };
+    let key = target.key();
+    let kube = &ctx.provider.kube;
+    kube.classes(&key, kind, &client, &ctx.provider.stop)
+        .await
+        .ok()
 }
 
 fn planned_state(planned: &Value, status: &str, load_balancer_ip: Option<String>) -> Value {
