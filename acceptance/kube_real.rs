@@ -1084,3 +1084,105 @@ fn an_autoscaler_without_metrics_reads_as_on_the_real_server() {
     );
     assert!(seen[1].1.contains("<unknown>/70%"), "{}", seen[1].1);
 }
+
+/// An Ingress that names no class gets the cluster's default IngressClass
+/// when it is created (the DefaultIngressClass admission plugin), from
+/// genesis-sim as from the real API server; one with GKE's class
+/// annotation, or a class of its own, is left as it is. Also who owns the
+/// class admission set, which decides whether the creator's next
+/// server-side apply, which does not name it, takes it away again.
+#[test]
+fn a_default_ingress_class_is_given_as_on_the_real_server() {
+    let server = ApiServer::start();
+    let sim = crate::harness::Sim::start();
+    let tf = &crate::harness::terraforms()[0];
+    let (_cluster, sim_kubeconfig) = simulated_cluster(tf, &sim, "apps");
+    let class = r#"{"apiVersion": "networking.k8s.io/v1", "kind": "IngressClass",
+       "metadata": {"name": "alb", "annotations": {"ingressclass.kubernetes.io/is-default-class": "true"}},
+       "spec": {"controller": "eks.amazonaws.com/alb"}}"#;
+    let ingress = |name: &str, extra: &str| {
+        format!(
+            r#"{{"apiVersion": "networking.k8s.io/v1", "kind": "Ingress",
+               "metadata": {{"name": "{name}", "namespace": "apps"{extra}}},
+               "spec": {{"defaultBackend": {{"service": {{"name": "shop", "port": {{"number": 80}}}}}}}}}}"#
+        )
+    };
+    let files = [
+        ("class.json", class.to_string()),
+        ("plain.json", ingress("plain", "")),
+        (
+            "annotated.json",
+            ingress(
+                "annotated",
+                r#", "annotations": {"kubernetes.io/ingress.class": "gce"}"#,
+            ),
+        ),
+        (
+            "relabelled.json",
+            ingress("plain", r#", "labels": {"tier": "web"}"#),
+        ),
+    ];
+    let seen: Vec<serde_json::Value> = [&sim_kubeconfig, &server.kubeconfig]
+        .into_iter()
+        .map(|kubeconfig| {
+            let dir = tempfile::tempdir().unwrap();
+            std::fs::write(dir.path().join("kubeconfig"), kubeconfig).unwrap();
+            for (name, text) in &files {
+                std::fs::write(dir.path().join(name), text).unwrap();
+            }
+            let kubectl = crate::harness::kubectl(&dir.path().join("kubeconfig"), "apps");
+            let file = |name: &str| dir.path().join(name).to_str().unwrap().to_string();
+            let apply = |name: &str| {
+                kubectl(&[
+                    "apply",
+                    "--server-side",
+                    "--field-manager=genesis",
+                    "-f",
+                    &file(name),
+                ]);
+            };
+            if kubeconfig == &server.kubeconfig {
+                kubectl(&["create", "namespace", "apps"]);
+            }
+            apply("class.json");
+            // The admission plugin reads the classes from an informer.
+            server.eventually("the class is listed", || {
+                let listed = kubectl(&["get", "ingressclass", "-o", "name"]);
+                if listed.contains("alb") {
+                    Ok(())
+                } else {
+                    Err(listed)
+                }
+            });
+            apply("plain.json");
+            apply("annotated.json");
+            let read = |name: &str| -> serde_json::Value {
+                serde_json::from_str(&kubectl(&["get", "ingress", name, "-o", "json"])).unwrap()
+            };
+            let owned_by_genesis = |o: &serde_json::Value| {
+                o["metadata"]["managedFields"]
+                    .as_array()
+                    .into_iter()
+                    .flatten()
+                    .filter(|m| m["manager"] == "genesis")
+                    .any(|m| m["fieldsV1"]["f:spec"]["f:ingressClassName"].is_object())
+            };
+            let plain = read("plain");
+            let annotated = read("annotated");
+            // The creator applies again without the class.
+            apply("relabelled.json");
+            let again = read("plain");
+            json!({
+                "plain": plain["spec"]["ingressClassName"],
+                "plain owned by its creator": owned_by_genesis(&plain),
+                "annotated": annotated["spec"]["ingressClassName"],
+                "after the creator's next apply": again["spec"]["ingressClassName"],
+            })
+        })
+        .collect();
+    assert_eq!(
+        seen[0], seen[1],
+        "genesis-sim (left) and the real API server (right)"
+    );
+    eprintln!("{:#}", seen[1]);
+}

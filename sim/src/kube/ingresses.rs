@@ -23,6 +23,25 @@ use super::platform::Platform;
 const PREFIX: &str = "networking.k8s.io/ingresses/";
 const CLASS_ANNOTATION: &str = "kubernetes.io/ingress.class";
 
+/// The DefaultIngressClass admission plugin: a new Ingress that names no
+/// class, in its field or GKE's annotation, gets the default class, when
+/// the cluster has one. The field is then nobody's in managedFields (the
+/// creator did not write it), so the creator's next apply keeps it.
+pub fn admit(objects: &Objects, ingress: &mut Json) {
+    let named = !ingress["spec"]["ingressClassName"].is_null()
+        || !ingress["metadata"]["annotations"][CLASS_ANNOTATION].is_null();
+    if named {
+        return;
+    }
+    let default = objects.newest_marked(
+        "networking.k8s.io/ingressclasses/",
+        "ingressclass.kubernetes.io/is-default-class",
+    );
+    if let Some(class) = default {
+        ingress["spec"]["ingressClassName"] = json!(class);
+    }
+}
+
 pub fn run(objects: &mut Objects, platform: &Platform) {
     let waiting: Vec<(String, Json)> = objects
         .objects

@@ -485,6 +485,9 @@ impl Objects {
         if rt.kind == "PersistentVolumeClaim" {
             super::storage_classes::admit_claim(self, &mut obj);
         }
+        if rt.kind == "Ingress" {
+            super::ingresses::admit(self, &mut obj);
+        }
         obj["metadata"]["managedFields"] = json!([managed_entry(w, "Update", rt, &fields)]);
         obj["metadata"]["resourceVersion"] = json!(self.next_rv());
         self.objects.insert(key(rt, ns, &name), obj.clone());
@@ -836,6 +839,21 @@ impl Objects {
             subresource,
         };
         let _ = self.store(rt, &ns, &name, &current, next, &w, "Update", None);
+    }
+
+    /// The name of the newest object under `prefix` whose annotation
+    /// `annotation` is "true": the default class, as admission picks it.
+    pub fn newest_marked(&self, prefix: &str, annotation: &str) -> Option<String> {
+        self.objects
+            .range(prefix.to_string()..)
+            .take_while(|(k, _)| k.starts_with(prefix))
+            .filter(|(_, c)| c["metadata"]["annotations"][annotation] == "true")
+            .max_by_key(|(_, c)| {
+                c["metadata"]["creationTimestamp"]
+                    .as_str()
+                    .map(str::to_string)
+            })
+            .and_then(|(_, c)| c["metadata"]["name"].as_str().map(str::to_string))
     }
 
     /// An object created by a controller (a deployment's pods), recorded

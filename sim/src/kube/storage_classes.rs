@@ -106,19 +106,10 @@ pub fn admit_claim(objects: &Objects, claim: &mut Json) {
     if claim["spec"].get("storageClassName").is_some() {
         return;
     }
-    let default = objects
-        .objects
-        .range("storage.k8s.io/storageclasses/".to_string()..)
-        .take_while(|(k, _)| k.starts_with("storage.k8s.io/storageclasses/"))
-        .filter(|(_, c)| {
-            c["metadata"]["annotations"]["storageclass.kubernetes.io/is-default-class"] == "true"
-        })
-        .max_by_key(|(_, c)| {
-            c["metadata"]["creationTimestamp"]
-                .as_str()
-                .map(str::to_string)
-        })
-        .and_then(|(_, c)| c["metadata"]["name"].as_str().map(str::to_string));
+    let default = objects.newest_marked(
+        "storage.k8s.io/storageclasses/",
+        "storageclass.kubernetes.io/is-default-class",
+    );
     if let Some(class) = default {
         claim["spec"]["storageClassName"] = json!(class);
     }

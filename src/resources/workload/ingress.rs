@@ -70,20 +70,30 @@ pub fn validate(config: &Value, diags: &mut Diagnostics) {
     }
 }
 
-/// Plans a class left out as the cluster's own: none on GKE (its built-in
-/// controller), `alb` on EKS, none through a kubeconfig (the cluster's
-/// default class applies); unknown while the cluster is.
-pub fn plan_class(config: &Value, planned: &mut Value) {
+/// Plans a class left out as the cluster's own: `alb` on EKS; elsewhere
+/// none on a new Ingress (GKE's built-in controller takes it), then what
+/// the cluster gave it (Kubernetes gives a new Ingress that names no class
+/// the default class, if the cluster marks one, and the field is then
+/// nobody's: Genesis's next apply leaves it, so the plan keeps it too).
+/// Unknown while the cluster is.
+pub fn plan_class(config: &Value, prior: &Value, planned: &mut Value) {
     let Ok(view) = view::as_written::<IngressView>(config) else {
         return;
     };
     if !view.ingress.known().is_some_and(|i| i.class_name.is_null()) {
         return;
     }
+    let given = || {
+        let prior = view::as_written::<IngressView>(prior).unwrap_or_default();
+        match prior.ingress.known().map(|i| &i.class_name) {
+            Some(Field::Known(class)) => Value::from(class.as_str()),
+            _ => Value::Null,
+        }
+    };
     let class = match &view.cluster {
         Field::Unknown => Value::Unknown,
         Field::Known(id) if cloud_of(id) == Some(Cloud::Eks) => Value::from(ALB),
-        _ => Value::Null,
+        _ => given(),
     };
     if let Some(ingress) = planned.get_mut("ingress") {
         ingress.set_attr("class_name", class);
@@ -197,9 +207,13 @@ mod tests {
     }
 
     fn planned_class(cluster: Value, class: Value) -> Value {
+        planned_after(cluster, class, &Value::Null)
+    }
+
+    fn planned_after(cluster: Value, class: Value, prior: &Value) -> Value {
         let config = config(cluster, class);
         let mut planned = config.clone();
-        plan_class(&config, &mut planned);
+        plan_class(&config, prior, &mut planned);
         planned
             .at(&AttributePath::attr("ingress").join("class_name"))
             .clone()
@@ -215,6 +229,12 @@ mod tests {
         assert_eq!(planned_class(Value::Unknown, Value::Null), Value::Unknown);
         assert_eq!(
             planned_class(eks, Value::from("nginx")),
+            Value::from("nginx")
+        );
+        // What the cluster's default class gave it stays.
+        let given = config(Value::Null, Value::from("nginx"));
+        assert_eq!(
+            planned_after(Value::Null, Value::Null, &given),
             Value::from("nginx")
         );
     }

@@ -293,7 +293,7 @@ impl Resource for Workload {
             };
             planned.set_attr("replicas", replicas);
         }
-        ingress::plan_class(config, planned);
+        ingress::plan_class(config, ctx.prior, planned);
         if ctx.is_create() {
             planned.set_attr("id", workload_id(planned));
             plan_release(&Value::Null, planned, false);
