@@ -308,8 +308,8 @@ fn storage_classes_come_with_the_cluster() {
             "left as GKE made it"
         );
 
-        // A claim naming a class the cluster lacks never binds: the apply
-        // says why the pods wait.
+        // A claim naming a class the cluster lacks would never bind: the
+        // plan says so, with the classes there are, and makes nothing.
         ws.write("main.tf", &classes_config(balanced, "2Gi", "fast-ssd"));
         ws.run(&["apply", "-input=false", "-auto-approve"]).ok();
         let missing = classes_config(balanced, "1Gi", "no-such-class")
@@ -319,14 +319,16 @@ fn storage_classes_come_with_the_cluster() {
                 "\"genesis_workload\" \"cache\"",
             );
         ws.write("main.tf", &missing);
-        let failed = ws.run(&["apply", "-input=false", "-auto-approve", "-no-color"]);
-        assert!(!failed.status.success());
+        let refused = ws.run(&["apply", "-input=false", "-auto-approve", "-no-color"]);
+        refused.refused_saying(&[
+            "No such StorageClass in the cluster",
+            r#"storage_class = "no-such-class""#,
+            "it has fast-ssd, premium-rwo, standard, standard-rwo",
+        ]);
+        let objects = sim.state()["kube"][CLUSTER]["objects"]["objects"].clone();
         assert!(
-            failed
-                .stderr
-                .contains("unbound immediate PersistentVolumeClaims"),
-            "{}",
-            failed.stderr
+            objects["apps/statefulsets/apps/cache"].is_null(),
+            "nothing made"
         );
 
         // Classes left out of the configuration go; the cloud's stay.
