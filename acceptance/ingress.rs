@@ -8,7 +8,7 @@
 //! Mode fixes it in one apply. genesis-sim gives an Ingress an address
 //! only from a controller that takes it.
 
-use serde_json::Value as Json;
+use serde_json::{Value as Json, json};
 
 use crate::harness::{EKS_PREAMBLE, Moto, Sim, Workspace, apps_cluster, each_terraform};
 
@@ -61,6 +61,14 @@ fn ingress(sim: &Sim, cluster: &str) -> Json {
     }
 }
 
+/// The workload's `ingress_address` once a refresh has read it (the
+/// controller may give the address after the apply ended).
+fn address_in_state(ws: &Workspace) -> Json {
+    ws.run(&["apply", "-refresh-only", "-input=false", "-auto-approve"])
+        .ok();
+    ws.values("genesis_workload.shop")["ingress_address"].clone()
+}
+
 #[test]
 fn an_ingress_gets_an_address_from_the_same_block_on_gke_and_eks() {
     each_terraform(|tf| {
@@ -73,6 +81,7 @@ fn an_ingress_gets_an_address_from_the_same_block_on_gke_and_eks() {
         let address = &on_gke["status"]["loadBalancer"]["ingress"][0];
         assert!(address["ip"].is_string(), "GKE's controller: {on_gke:#}");
         assert!(!ws.plan_has_changes(), "settled on GKE");
+        assert_eq!(address_in_state(&ws), address["ip"]);
 
         // EKS with node groups: nothing takes the Ingress, and the plan
         // says so once the cluster exists; nothing of the workload is made.
@@ -109,6 +118,7 @@ fn an_ingress_gets_an_address_from_the_same_block_on_gke_and_eks() {
         );
         let shop = ws.values("genesis_workload.shop");
         assert_eq!(shop["ingress"]["class_name"], "alb", "{shop:#}");
+        assert_eq!(address_in_state(&ws), json!(host));
         assert!(!ws.plan_has_changes(), "settled on EKS");
 
         ws.run(&["destroy", "-input=false", "-auto-approve"]).ok();

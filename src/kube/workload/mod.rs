@@ -781,6 +781,15 @@ impl Observed {
             .as_str()
             .map(str::to_string)
     }
+
+    /// The Ingress's address: an IP (GKE) or a DNS name (an ALB).
+    pub fn ingress_address(&self) -> Option<String> {
+        let address = &self.objects.get("Ingress")?["status"]["loadBalancer"]["ingress"][0];
+        address["ip"]
+            .as_str()
+            .or_else(|| address["hostname"].as_str())
+            .map(str::to_string)
+    }
 }
 
 /// Whether a live object is the workload's: one Genesis made for it (its

@@ -4,7 +4,7 @@
 //! rollout done).
 
 use super::addons::{addons_of, missing};
-use super::{Kind, Model, planned_state, status_name};
+use super::{Addresses, Kind, Model, planned_state, status_name};
 use crate::cloud::cluster::Wait;
 use crate::framework::diagnostics::{Diagnostic, Diagnostics};
 use crate::framework::resource::Applied;
@@ -80,7 +80,7 @@ pub(super) async fn apply_workload(
         {
             Value::Null
         } else {
-            planned_state(planned, "Failed", None)
+            planned_state(planned, "Failed", Addresses::default())
         };
         return Applied::failed(
             state,
@@ -91,7 +91,10 @@ pub(super) async fn apply_workload(
     let wait = wait_for(provider, planned, op, 10);
     let kept = workload::identities(&objects);
     if let Err(e) = remove_dropped(client, namespace, &prior_objects, &kept, &wait).await {
-        return Applied::failed(planned_state(planned, "Progressing", None), e);
+        return Applied::failed(
+            planned_state(planned, "Progressing", Addresses::default()),
+            e,
+        );
     }
     let waits = model.apply.wait_for_rollout;
     if waits && let Err(failed) = sync_secrets(client, (planned, model), &wait).await {
@@ -112,7 +115,7 @@ pub(super) async fn apply_workload(
         if let Err(e) = workload::delete(client, namespace, &colors, wait.timeout, &wait.stop).await
         {
             return Applied::failed(
-                planned_state(planned, "Available", None),
+                planned_state(planned, "Available", Addresses::default()),
                 Diagnostic::error(
                     "Failed to remove the blue and green Deployments",
                     e.to_string(),
@@ -137,10 +140,15 @@ pub(super) async fn outcome(
     let (namespace, name) = (&model.spec.namespace, &model.spec.name);
     let kind = model.spec.kind.name();
     let waits = model.apply.wait_for_rollout;
-    let observed = workload::observe(client, namespace, name, &["Service"], &wait.stop)
+    let observed = workload::observe(client, namespace, name, &["Service", "Ingress"], &wait.stop)
         .await
         .ok();
-    let lb = observed.and_then(|o| o.load_balancer_ip());
+    let lb = observed
+        .map(|o| Addresses {
+            load_balancer_ip: o.load_balancer_ip(),
+            ingress: o.ingress_address(),
+        })
+        .unwrap_or_default();
     let pods = async {
         let selector = match controller
             .strip_prefix(name.as_str())
@@ -289,7 +297,7 @@ pub(super) async fn sync_secrets(
         Err(e) => e.to_string(),
     };
     Err(Applied::failed(
-        planned_state(planned, "Progressing", None),
+        planned_state(planned, "Progressing", Addresses::default()),
         Diagnostic::error("Secrets not synced", problem).into(),
     ))
 }

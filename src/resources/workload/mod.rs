@@ -300,6 +300,9 @@ impl Resource for Workload {
             if !has_load_balancer(planned).unwrap_or(true) {
                 planned.set_attr("load_balancer_ip", Value::Null);
             }
+            if planned.at(&AttributePath::attr("ingress")).is_null() {
+                planned.set_attr("ingress_address", Value::Null);
+            }
         } else {
             plan_observed(ctx.prior, planned);
         }
@@ -436,6 +439,7 @@ impl Resource for Workload {
         };
         fresh.set_attr("status", status.into());
         fresh.set_attr("load_balancer_ip", observed.load_balancer_ip().into());
+        fresh.set_attr("ingress_address", observed.ingress_address().into());
         let release = observed.release.as_ref();
         fresh.set_attr("live_color", release.map(|r| r.live.name()).into());
         let kept = release.and_then(|r| r.previous_kept_until.clone());
@@ -836,10 +840,18 @@ async fn cluster_classes(
         .ok()
 }
 
-fn planned_state(planned: &Value, status: &str, load_balancer_ip: Option<String>) -> Value {
+/// What an apply observed of the workload's addresses.
+#[derive(Default)]
+pub(super) struct Addresses {
+    pub load_balancer_ip: Option<String>,
+    pub ingress: Option<String>,
+}
+
+fn planned_state(planned: &Value, status: &str, addresses: Addresses) -> Value {
     let mut state = planned.clone();
     state.set_attr("status", status.into());
-    state.set_attr("load_balancer_ip", load_balancer_ip.into());
+    state.set_attr("load_balancer_ip", addresses.load_balancer_ip.into());
+    state.set_attr("ingress_address", addresses.ingress.into());
     // Known only once a blue-green release has switched.
     for release in ["live_color", "previous_kept_until"] {
         if !state.get(release).is_wholly_known() {

@@ -16,7 +16,8 @@ type Strings = BTreeMap<String, String>;
 
 /// The resource's attributes in typed form: where the workload runs, what
 /// it is, and how an apply treats it. The rest is observed (`id`,
-/// `status`, `load_balancer_ip`) or the framework's (`timeouts`).
+/// `status`, `load_balancer_ip`, `ingress_address`) or the framework's
+/// (`timeouts`).
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct Model {
     pub target: Target,
@@ -1025,7 +1026,13 @@ pub fn planned_samples() -> Vec<(Value, Model)> {
         .map(|sample| {
             let config = sample.conform(&ty);
             let mut planned = plan_block(&schema.block, &config, &config, &Value::Null);
-            for computed in ["id", "status", "load_balancer_ip", "replicas"] {
+            for computed in [
+                "id",
+                "status",
+                "load_balancer_ip",
+                "ingress_address",
+                "replicas",
+            ] {
                 if planned.get(computed).is_unknown() {
                     planned.set_attr(computed, Value::Null);
                 }

@@ -3,6 +3,7 @@
 //! how long the previous one stays.
 
 use super::{Model, workload};
+use crate::framework::path::AttributePath;
 use crate::framework::value::Value;
 
 /// Whether the workload has a LoadBalancer service; `None` while unknown.
@@ -17,13 +18,14 @@ pub(super) fn has_load_balancer(planned: &Value) -> Option<bool> {
     }
 }
 
-/// Plans `status` and `load_balancer_ip` of an update: each keeps its prior
-/// value unless the objects it comes from change. A new rollout's outcome,
-/// and a changed load balancer's address, are known only after apply; a
-/// workload without a LoadBalancer service has no address at all.
+/// Plans `status`, `load_balancer_ip` and `ingress_address` of an update:
+/// each keeps its prior value unless the objects it comes from change. A
+/// new rollout's outcome, and a changed load balancer's address, are known
+/// only after apply; a workload without a LoadBalancer service (or an
+/// Ingress) has no such address at all.
 pub(super) fn plan_observed(prior: &Value, planned: &mut Value) {
     let mut after = planned.clone();
-    for observed in ["status", "load_balancer_ip"] {
+    for observed in ["status", "load_balancer_ip", "ingress_address"] {
         after.set_attr(observed, prior.get(observed).clone());
     }
     let rendered = |v: &Value| {
@@ -59,6 +61,13 @@ pub(super) fn plan_observed(prior: &Value, planned: &mut Value) {
         _ => Value::Unknown,
     };
     planned.set_attr("load_balancer_ip", address);
+    let ingress = match planned.at(&AttributePath::attr("ingress")) {
+        Value::Null => Value::Null,
+        Value::Unknown => Value::Unknown,
+        _ if unchanged("Ingress") => prior.at(&AttributePath::attr("ingress_address")).clone(),
+        _ => Value::Unknown,
+    };
+    planned.set_attr("ingress_address", ingress);
     plan_release(prior, planned, unchanged("Deployment"));
 }
 

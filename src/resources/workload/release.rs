@@ -14,7 +14,7 @@ use k8s_openapi::jiff::Timestamp;
 use serde_json::Value as Json;
 
 use super::apply::{outcome, remove_dropped, sync_secrets};
-use super::{CanaryStep, Model, Release, planned_state};
+use super::{Addresses, CanaryStep, Model, Release, planned_state};
 use crate::cloud::cluster::Wait;
 use crate::framework::diagnostics::{Diagnostic, Diagnostics};
 use crate::framework::resource::Applied;
@@ -57,7 +57,10 @@ pub(super) async fn release(
     // Until the switch, the live version is the one the prior state has.
     let unswitched = |failed: Diagnostics, staged: bool| match prior {
         Some((prior, _)) => Applied::failed(prior.clone(), failed),
-        None if staged => Applied::failed(planned_state(planned, "Failed", None), failed),
+        None if staged => Applied::failed(
+            planned_state(planned, "Failed", Addresses::default()),
+            failed,
+        ),
         None => Applied::failed(Value::Null, failed),
     };
     let error =
@@ -532,7 +535,7 @@ async fn switch(
 
 /// The planned state on `target`, for a failure after the switch.
 fn released(planned: &Value, target: Color) -> Value {
-    let mut state = planned_state(planned, "Available", None);
+    let mut state = planned_state(planned, "Available", Addresses::default());
     state.set_attr("live_color", target.name().into());
     state
 }

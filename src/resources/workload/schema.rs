@@ -668,6 +668,9 @@ pub fn schema() -> Schema {
         Attribute::string("load_balancer_ip")
             .computed()
             .describe("The external address of a LoadBalancer service, once assigned."),
+        Attribute::string("ingress_address")
+            .computed()
+            .describe("The address of the Ingress's load balancer once its controller assigned one: an IP on GKE, a DNS name on EKS (an ALB). Null without `ingress`; a refresh reads it when the controller was slower than the apply."),
         Attribute::string("live_color")
             .computed()
             .describe("Blue-green: the color (`blue` or `green`) whose Deployment, `NAME-COLOR`, the Service sends traffic to."),
