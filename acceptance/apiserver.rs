@@ -41,7 +41,21 @@ fn free_port() -> u16 {
 }
 
 impl ApiServer {
+    /// etcd, kube-apiserver and kube-controller-manager on free ports.
+    /// A port found free can be taken by another test before etcd or the
+    /// API server binds it: such a start is tried again on other ports.
     pub fn start() -> ApiServer {
+        for attempt in 1.. {
+            match ApiServer::try_start() {
+                Ok(server) => return server,
+                Err(taken) if attempt < 3 => eprintln!("a port was taken, starting again: {taken}"),
+                Err(taken) => panic!("{taken}"),
+            }
+        }
+        unreachable!()
+    }
+
+    fn try_start() -> Result<ApiServer, String> {
         let bin = peer("kube");
         let dir = tempfile::tempdir().unwrap();
         let root = dir.path().to_path_buf();
@@ -130,7 +144,7 @@ impl ApiServer {
                 "--allow-privileged=true",
             ],
         );
-        server.wait_ready();
+        server.wait_ready()?;
         server.spawn(
             &bin,
             "kube-controller-manager",
@@ -151,7 +165,7 @@ impl ApiServer {
                 "--concurrent-namespace-syncs=5",
             ],
         );
-        server
+        Ok(server)
     }
 
     /// The server with kube-scheduler, and KWOK as the kubelet of one node
@@ -261,19 +275,25 @@ impl ApiServer {
         lines[lines.len().saturating_sub(30)..].join("\n")
     }
 
-    fn wait_ready(&mut self) {
+    /// Waits until the API server is ready; `Err` when a port it or etcd
+    /// wanted was taken meanwhile.
+    fn wait_ready(&mut self) -> Result<(), String> {
         let started = Instant::now();
         loop {
             let out = self.kubectl_output(&["get", "--raw", "/readyz"]);
             if out.status.success() {
-                return;
+                return Ok(());
             }
             let exited = self
                 .children
                 .iter_mut()
                 .find_map(|(name, child)| Some((*name, child.try_wait().ok()??)));
             if let Some((name, status)) = exited {
-                panic!("{name} exited ({status}):\n{}", self.log_tail(name));
+                let log = self.log_tail(name);
+                if log.contains("address already in use") {
+                    return Err(format!("{name} exited ({status}): a port was taken"));
+                }
+                panic!("{name} exited ({status}):\n{log}");
             }
             assert!(
                 started.elapsed() < Duration::from_secs(90),
