@@ -24,7 +24,7 @@ fn the_quickstart_applies_shows_and_destroys() {
             ("gcp", 4, "api_address = \"203.0.113."),
             // EKS and ECR, with kubectl authenticated by the AWS CLI's
             // token, which genesis-sim's EKS checks as EKS does.
-            ("aws", 5, "cluster_id = \"arn:aws:eks:us-east-1:"),
+            ("aws", 4, "cluster_id = \"arn:aws:eks:us-east-1:"),
         ] {
             let dir = tempfile::tempdir().unwrap();
             let out = Command::new(root.join("scripts/quickstart"))

@@ -2,8 +2,8 @@
 # on the cluster (an API with an autoscaler, a disruption budget, a
 # LoadBalancer service and an ingress; a background worker), all in one
 # apply. On GKE (cloud = "gcp") an Autopilot cluster and Artifact Registry;
-# on EKS (cloud = "aws") an EKS cluster with one managed node group, and
-# ECR: the same resources either way. Set with_standard_cluster = true to
+# on EKS (cloud = "aws") an EKS Auto Mode cluster and ECR: the same
+# resources either way. Set with_standard_cluster = true to
 # add a GKE Standard cluster with two typed node pools.
 #
 # `scripts/quickstart` applies it against genesis-sim, the local simulator
@@ -65,21 +65,12 @@ resource "genesis_cluster" "apps" {
   name        = "quickstart"
   environment = "dev"
 
-  # Autopilot runs the nodes on GKE; on EKS the node group below does.
-  enable_autopilot      = var.cloud == "gcp"
+  # The cloud runs the nodes: GKE Autopilot, EKS Auto Mode (whose load
+  # balancer controller also gives the API's ingress its address, as GKE's
+  # does).
+  enable_autopilot      = true
   eks                   = var.cloud == "aws" ? { subnet_ids = var.subnet_ids } : null
   kubernetes_namespaces = ["apps", "jobs"]
-}
-
-resource "genesis_node_pool" "apps" {
-  count = var.cloud == "aws" ? 1 : 0
-
-  cluster        = genesis_cluster.apps.id
-  name           = "apps"
-  machine_type   = "t3.large"
-  min_nodes      = 1
-  max_nodes      = 4
-  node_pool_type = "general-purpose"
 }
 
 resource "genesis_registry" "images" {
