@@ -210,7 +210,10 @@ impl Resource for Cluster {
                     sync_namespaces(provider, &observed, &namespace_specs(&config)).await?;
                     sync_storage_classes(provider, &observed, &storage_class_specs(&config))
                         .await?;
-                    mode::sync_ingress_class(provider, &observed, &config).await?;
+                    // A new cluster has no class of Genesis's to remove.
+                    if config.enable_autopilot {
+                        mode::sync_ingress_class(provider, &observed, &config).await?;
+                    }
                     sync_secret_stores(provider, &observed, &secret_store_specs(&config)).await
                 }
                 .await;

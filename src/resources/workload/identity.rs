@@ -195,18 +195,15 @@ pub async fn remove(
     let Some(cluster) = cluster_of(model) else {
         return Ok(());
     };
-    let Some(identity) = wanted(&cluster, &model.spec) else {
-        // EKS: an association may be there without the setting (drift).
-        if matches!(cluster, ClusterName::Aws { .. }) {
-            return identities(provider, &cluster)
-                .revoke(holder(&model.spec), "", wait)
-                .await
-                .map_err(|e| e.diagnostic(&what(&cluster, "remove")));
-        }
+    let identity = wanted(&cluster, &model.spec);
+    // On EKS an association may be there without the setting (drift): the
+    // service account's is removed whatever role it gives. A GKE grant is
+    // on the account the setting names.
+    if identity.is_none() && matches!(cluster, ClusterName::Gcp { .. }) {
         return Ok(());
-    };
+    }
     identities(provider, &cluster)
-        .revoke(holder(&model.spec), identity, wait)
+        .revoke(holder(&model.spec), identity.unwrap_or_default(), wait)
         .await
         .map_err(|e| e.diagnostic(&what(&cluster, "remove")))
 }
