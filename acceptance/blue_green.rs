@@ -12,7 +12,7 @@
 
 use serde_json::Value as Json;
 
-use crate::harness::{Sim, Workspace, each_terraform};
+use crate::harness::{Sim, Workspace, each_terraform, first_terraform};
 
 const CLUSTER: &str = "projects/p/locations/us-central1/clusters/apps";
 
@@ -115,7 +115,7 @@ fn output(ws: &Workspace, name: &str) -> String {
 
 #[test]
 fn blue_green_releases_switch_only_to_a_ready_version() {
-    each_terraform(|tf| {
+    first_terraform(|tf| {
         let sim = Sim::start();
         let apply = ["apply", "-input=false", "-auto-approve", "-no-color"];
         let ws = Workspace::new(tf, &[("main.tf", &config("nginx:1.27", "1h"))]).against(&sim);
@@ -280,7 +280,7 @@ fn kill_in_the_first_pause(ws: &Workspace, sim: &Sim, image: &str) {
 
 #[test]
 fn canary_releases_move_traffic_in_steps_and_roll_back_on_failure() {
-    each_terraform(|tf| {
+    first_terraform(|tf| {
         let sim = Sim::start();
         let apply = ["apply", "-input=false", "-auto-approve", "-no-color"];
         let ws = Workspace::new(tf, &[("main.tf", &canary("nginx:1.27"))]).against(&sim);
@@ -434,7 +434,7 @@ fn analyses(sim: &Sim) -> u64 {
 
 #[test]
 fn releases_move_traffic_only_to_a_version_that_passes_its_analysis() {
-    each_terraform(|tf| {
+    first_terraform(|tf| {
         let sim = Sim::start();
         let apply = ["apply", "-input=false", "-auto-approve", "-no-color"];
         let analysis = r#"analysis = { path = "/healthz?window=1m" }"#;
@@ -515,7 +515,7 @@ fn weights(sim: &Sim) -> (i64, i64) {
 
 #[test]
 fn through_the_mesh_the_canary_steps_are_the_virtual_service_weights() {
-    each_terraform(|tf| {
+    first_terraform(|tf| {
         let sim = Sim::start();
         let apply = ["apply", "-input=false", "-auto-approve", "-no-color"];
         let meshed = |image: &str, mesh: &str| {
@@ -579,7 +579,7 @@ fn through_the_mesh_the_canary_steps_are_the_virtual_service_weights() {
 /// the workload's pods of both colors.
 #[test]
 fn the_autoscaler_follows_the_live_color() {
-    each_terraform(|tf| {
+    first_terraform(|tf| {
         let sim = Sim::start();
         let apply = ["apply", "-input=false", "-auto-approve", "-no-color"];
         let autoscaled = |image: &str| {

@@ -2,7 +2,7 @@
 //! genesis-sim: create, no-op plan, in-place update, replacement, import,
 //! drift, deletion protection and destroy.
 
-use crate::harness::{Sim, Workspace, each_terraform};
+use crate::harness::{Sim, Workspace, each_terraform, first_terraform};
 
 fn config(description: &str, channel: &str, labels: &str, protect: bool) -> String {
     format!(
@@ -186,7 +186,7 @@ fn cluster_lifecycle_against_the_simulator() {
 #[test]
 fn the_service_mesh_labels_the_namespaces() {
     const CLUSTER: &str = "projects/p/locations/us-central1/clusters/apps";
-    each_terraform(|tf| {
+    first_terraform(|tf| {
         let sim = Sim::start();
         let plain = crate::harness::apps_cluster(&["apps", "jobs"]);
         let meshed = plain.replace(

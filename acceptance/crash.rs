@@ -5,7 +5,7 @@
 
 use serde_json::json;
 
-use crate::harness::{Sim, Workspace, each_terraform};
+use crate::harness::{Sim, Workspace, each_terraform, first_terraform};
 
 const CLUSTER: &str = "projects/p1/locations/us-central1-a/clusters/c";
 
@@ -70,7 +70,7 @@ fn state_list(ws: &Workspace) -> String {
 /// retried, meets its own object, and adopts it.
 #[test]
 fn creates_whose_response_is_lost_adopt_their_own_object() {
-    each_terraform(|tf| {
+    first_terraform(|tf| {
         let sim = Sim::start();
         for (api, method) in [
             ("gke", "container.projects.locations.clusters.create"),
@@ -293,7 +293,7 @@ fn applies_killed_at_twelve_points_converge() {
 /// failed with ALREADY_EXISTS and destroy left the repository behind).
 #[test]
 fn a_repository_create_killed_while_its_operation_runs_is_adopted() {
-    each_terraform(|tf| {
+    first_terraform(|tf| {
         let sim = Sim::start_with(genesis_sim::Config {
             operation_time: std::time::Duration::from_secs(6),
             ..genesis_sim::Config::default()
@@ -394,7 +394,7 @@ pub fn chaos_seed() -> u64 {
 /// applied and destroyed all the same, and nothing is left behind.
 #[test]
 fn the_platform_is_applied_and_destroyed_through_a_storm() {
-    each_terraform(|tf| {
+    first_terraform(|tf| {
         let seed = chaos_seed();
         let sim = Sim::start_with(genesis_sim::Config {
             seed,

@@ -8,7 +8,7 @@
 
 use serde_json::Value as Json;
 
-use crate::harness::{Moto, Sim, Workspace, actions, each_terraform};
+use crate::harness::{Moto, Sim, Workspace, actions, each_terraform, first_terraform};
 
 #[derive(Clone, Copy)]
 struct Settings<'a> {
@@ -115,7 +115,7 @@ fn cluster(sim: &Sim) -> Json {
 
 #[test]
 fn eks_cluster_lifecycle_against_the_simulator_and_moto() {
-    each_terraform(|tf| {
+    first_terraform(|tf| {
         let sim = Sim::start();
         let moto = Moto::start();
         let ws = Workspace::new(tf, &[("main.tf", &config(&BASE))]).against_eks(&sim, &moto);
@@ -477,7 +477,7 @@ fn a_failed_node_group_is_kept_tainted_with_its_health_issues() {
 /// and destroyed all the same, nothing made twice, nothing left behind.
 #[test]
 fn eks_applies_and_destroys_through_a_storm() {
-    each_terraform(|tf| {
+    first_terraform(|tf| {
         let sim = Sim::start_with(genesis_sim::Config {
             seed: crate::crash::chaos_seed(),
             ..genesis_sim::Config::default()
@@ -523,7 +523,7 @@ fn eks_applies_and_destroys_through_a_storm() {
 /// killed one made.
 #[test]
 fn eks_creates_killed_midway_are_resumed() {
-    each_terraform(|tf| {
+    first_terraform(|tf| {
         let sim = Sim::start_with(genesis_sim::Config {
             operation_time: std::time::Duration::from_secs(2),
             ..genesis_sim::Config::default()
@@ -569,7 +569,7 @@ fn eks_creates_killed_midway_are_resumed() {
 /// nothing Genesis made (roles deleted, its KMS key scheduled for deletion).
 #[test]
 fn the_eks_production_example_applies_imports_and_destroys() {
-    each_terraform(|tf| {
+    first_terraform(|tf| {
         let sim = Sim::start();
         let moto = Moto::start();
         let ws = Workspace::example(tf, "eks-production").against_eks(&sim, &moto);

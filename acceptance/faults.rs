@@ -4,7 +4,7 @@
 
 use serde_json::json;
 
-use crate::harness::{Sim, Workspace, each_terraform};
+use crate::harness::{Sim, Workspace, each_terraform, first_terraform};
 
 fn config(name: &str, create_timeout: &str) -> String {
     format!(
@@ -37,7 +37,7 @@ fn state_list(ws: &Workspace) -> String {
 
 #[test]
 fn transient_errors_are_retried() {
-    each_terraform(|tf| {
+    first_terraform(|tf| {
         let sim = Sim::start();
         // A storm of 503s and 429s on every GKE method.
         sim.control(
@@ -101,7 +101,7 @@ fn a_failed_creation_is_kept_and_tainted_then_replaced() {
 
 #[test]
 fn a_stuck_operation_times_out_without_losing_the_cluster() {
-    each_terraform(|tf| {
+    first_terraform(|tf| {
         let sim = Sim::start();
         sim.control("POST", "/_sim/faults", Some(json!({"stuck_operations": 1})));
         let ws = Workspace::new(tf, &[("main.tf", &config("stuck", "3s"))]).against(&sim);
@@ -191,7 +191,7 @@ pub fn kill_with_children(pid: u32) {
 /// (they are all safe to repeat) and nothing shows in the next plan.
 #[test]
 fn kubernetes_api_errors_are_retried() {
-    each_terraform(|tf| {
+    first_terraform(|tf| {
         let sim = Sim::start();
         let config = r#"
 terraform {

@@ -455,12 +455,28 @@ pub fn actions(plan: &Json, address: &str) -> Json {
         .unwrap_or_else(|| panic!("{address} is not in the plan"))
 }
 
-/// Runs a test body against every Terraform.
+/// Runs a test body against every Terraform: for what a client can change
+/// (the protocol's RPCs, planning, refresh, import, identity, moves,
+/// write-only and ephemeral values, taints, a provider that dies mid-run).
 pub fn each_terraform(body: impl Fn(&Terraform)) {
     for tf in terraforms() {
         eprintln!("-- with {}", tf.label);
         body(&tf);
     }
+}
+
+/// Runs a test body against the first Terraform only, or every one with
+/// `GENESIS_FULL_MATRIX=1`: for what the provider and the cloud decide once
+/// an ordinary plan is applied (rollouts, releases, retries, storms, data
+/// kept), where the other clients make the same RPCs and only add minutes
+/// to CI.
+pub fn first_terraform(body: impl Fn(&Terraform)) {
+    if std::env::var_os("GENESIS_FULL_MATRIX").is_some_and(|v| v == "1") {
+        return each_terraform(body);
+    }
+    let tf = terraforms().swap_remove(0);
+    eprintln!("-- with {} (first client only)", tf.label);
+    body(&tf);
 }
 
 /// genesis-sim running in this test process, on its own runtime.

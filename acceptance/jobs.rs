@@ -6,7 +6,7 @@
 
 use serde_json::Value as Json;
 
-use crate::harness::{Sim, Workspace, each_terraform};
+use crate::harness::{Sim, Workspace, first_terraform};
 
 const CLUSTER: &str = "projects/p/locations/us-central1/clusters/apps";
 
@@ -55,7 +55,7 @@ fn objects(sim: &Sim) -> Json {
 
 #[test]
 fn jobs_run_to_completion_and_cron_jobs_keep_their_schedule() {
-    each_terraform(|tf| {
+    first_terraform(|tf| {
         let sim = Sim::start();
         let ws = Workspace::new(
             tf,

@@ -11,7 +11,7 @@
 use serde_json::json;
 
 use crate::apiserver::ApiServer;
-use crate::harness::{Workspace, each_terraform};
+use crate::harness::{Workspace, first_terraform};
 use crate::workload::EVERYTHING;
 
 /// `backups` is the size of the claim the backup CronJob's pods share.
@@ -132,7 +132,7 @@ fn assert_no_changes(ws: &Workspace, why: &str) {
 fn workloads_on_a_real_api_server() {
     let server = ApiServer::start();
     let round = std::cell::Cell::new(0);
-    each_terraform(|tf| {
+    first_terraform(|tf| {
         round.set(round.get() + 1);
         let ns = format!("apps-{}", round.get());
         server.kubectl(&["create", "namespace", &ns]);
@@ -406,7 +406,7 @@ const CLUSTER: &str = "projects/p/locations/us-central1/clusters/apps";
 /// drift made with kubectl put back, import, destroy.
 #[test]
 fn cluster_namespaces_on_a_real_api_server() {
-    each_terraform(|tf| {
+    first_terraform(|tf| {
         let server = ApiServer::start();
         let sim = server.behind_simulated_gke();
         let ws = Workspace::new(tf, &[("main.tf", &cluster_config(50, "pd-ssd"))]).against(&sim);

@@ -7,7 +7,7 @@
 
 use serde_json::Value as Json;
 
-use crate::harness::{Sim, Workspace, each_terraform};
+use crate::harness::{Sim, Workspace, first_terraform};
 
 const CLUSTER: &str = "projects/p/locations/us-central1/clusters/apps";
 
@@ -54,7 +54,7 @@ fn object(sim: &Sim, path: &str) -> Json {
 
 #[test]
 fn meshed_workloads_get_istio_objects() {
-    each_terraform(|tf| {
+    first_terraform(|tf| {
         let sim = Sim::start();
         let ws = Workspace::new(tf, &[("main.tf", &config(""))]).against(&sim);
         ws.run(&["apply", "-input=false", "-auto-approve"]).ok();

@@ -6,7 +6,7 @@
 use std::path::Path;
 use std::process::Command;
 
-use crate::harness::each_terraform;
+use crate::harness::first_terraform;
 
 #[test]
 fn the_quickstart_applies_shows_and_destroys() {
@@ -19,7 +19,7 @@ fn the_quickstart_applies_shows_and_destroys() {
         debug.join("genesis-sim").exists(),
         "genesis-sim is built by `cargo test --workspace`"
     );
-    each_terraform(|tf| {
+    first_terraform(|tf| {
         for (cloud, resources, extra) in [
             ("gcp", 4, "api_address = \"203.0.113."),
             // EKS and ECR, with kubectl authenticated by the AWS CLI's

@@ -4,7 +4,7 @@
 //! with boto3; import by ARN; destroy. Cleanup policies ECR cannot express
 //! are refused at plan time with their attribute paths.
 
-use crate::harness::{Moto, Workspace, each_terraform};
+use crate::harness::{Moto, Workspace, first_terraform};
 
 fn config(immutable: bool, older_than: &str, team: &str) -> String {
     format!(
@@ -39,7 +39,7 @@ const DESCRIBE: &str =
 
 #[test]
 fn ecr_repository_lifecycle_against_moto() {
-    each_terraform(|tf| {
+    first_terraform(|tf| {
         let moto = Moto::start();
         let ws = Workspace::new(tf, &[("main.tf", &config(true, "14d", "platform"))])
             .against_moto(&moto);

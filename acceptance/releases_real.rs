@@ -11,7 +11,7 @@
 use serde_json::Value as Json;
 
 use crate::apiserver::ApiServer;
-use crate::harness::{Workspace, each_terraform};
+use crate::harness::{Workspace, first_terraform};
 
 fn config(namespace: &str, image: &str, rollout: &str) -> String {
     format!(
@@ -85,7 +85,7 @@ fn deployment(server: &ApiServer, namespace: &str, color: &str) -> Json {
 fn releases_by_color_on_a_real_api_server() {
     let server = ApiServer::start_with_nodes();
     let n = std::sync::atomic::AtomicUsize::new(0);
-    each_terraform(|tf| {
+    first_terraform(|tf| {
         let namespace = format!(
             "releases-{}",
             n.fetch_add(1, std::sync::atomic::Ordering::SeqCst)

@@ -5,7 +5,7 @@
 
 use serde_json::Value as Json;
 
-use crate::harness::{Sim, Workspace, each_terraform};
+use crate::harness::{Sim, Workspace, each_terraform, first_terraform};
 
 const CLUSTER: &str = "projects/p/locations/us-central1/clusters/apps";
 
@@ -49,7 +49,7 @@ fn claim_size(sim: &Sim, ordinal: u32) -> Json {
 
 #[test]
 fn stateful_sets_keep_their_data() {
-    each_terraform(|tf| {
+    first_terraform(|tf| {
         let sim = Sim::start();
         let ws = Workspace::new(
             tf,
@@ -387,7 +387,7 @@ resource "genesis_workload" "cache" {{
 /// deleted only when told.
 #[test]
 fn shared_claims_outlive_their_workloads() {
-    each_terraform(|tf| {
+    first_terraform(|tf| {
         let sim = Sim::start();
         let ws = Workspace::new(tf, &[("main.tf", &shared_config("1Gi", ""))]).against(&sim);
         ws.run(&["apply", "-input=false", "-auto-approve"]).ok();
@@ -537,7 +537,7 @@ fn the_data_tier_keeps_its_data() {
         "data-rabbitmq-1",
         "data-rabbitmq-2",
     ];
-    each_terraform(|tf| {
+    first_terraform(|tf| {
         let sim = Sim::start();
         let ws = Workspace::example(tf, "data-tier").against(&sim);
         let example = std::fs::read_to_string(ws.dir.path().join("main.tf")).unwrap();
