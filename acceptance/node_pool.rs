@@ -5,7 +5,7 @@
 
 use std::time::Duration;
 
-use crate::harness::{Sim, Workspace, each_terraform};
+use crate::harness::{Sim, Workspace, each_terraform, first_terraform};
 
 /// The provider requirement and the zonal cluster the pools go on.
 const DEV_CLUSTER: &str = r#"
@@ -69,7 +69,7 @@ const CLUSTER: &str = "projects/genesis-project-dev/locations/us-central1-a/clus
 
 #[test]
 fn node_pools_lifecycle_against_the_simulator() {
-    each_terraform(|tf| {
+    first_terraform(|tf| {
         let sim = Sim::start_with(genesis_sim::Config {
             operation_time: Duration::from_millis(300),
             ..genesis_sim::Config::default()
@@ -273,7 +273,7 @@ resource "genesis_node_pool" "gpu" {{
 /// and taken away only by a new pool.
 #[test]
 fn gpu_pools_on_gke() {
-    each_terraform(|tf| {
+    first_terraform(|tf| {
         let sim = Sim::start();
         let l4 = r#"gpu = { type = "nvidia-l4", driver = "LATEST" }"#;
         let ws = Workspace::new(tf, &[("main.tf", &gpu_pool("g2-standard-8", l4))]).against(&sim);
@@ -349,5 +349,34 @@ fn gpu_pools_on_gke() {
             "{}",
             plan.stdout
         );
+    });
+}
+
+/// GKE refuses node pools on an Autopilot cluster: once the cluster exists
+/// the plan says so at the pool, instead of an apply that fails on GKE's
+/// error.
+#[test]
+fn a_pool_on_an_autopilot_cluster_is_refused_at_plan_time() {
+    each_terraform(|tf| {
+        let sim = Sim::start();
+        let cluster = DEV_CLUSTER
+            .replace("  zone             = \"us-central1-a\"\n", "")
+            .replace("regional_cluster = false", "enable_autopilot = true");
+        let ws = Workspace::new(tf, &[("main.tf", &cluster)]).against(&sim);
+        ws.run(&["apply", "-input=false", "-auto-approve"]).ok();
+        let pool = r#"
+resource "genesis_node_pool" "batch" {
+  cluster = genesis_cluster.dev.id
+  name    = "batch"
+}
+"#;
+        ws.write("main.tf", &format!("{cluster}{pool}"));
+        ws.run(&["plan", "-input=false", "-no-color"])
+            .refused_saying(&[
+                "The cluster takes no node pools",
+                "GKE Autopilot makes the nodes",
+                "set enable_autopilot = false",
+                "with genesis_node_pool.batch",
+            ]);
     });
 }

@@ -314,6 +314,10 @@ pub struct ClusterRuns {
     /// A default StorageClass (GKE's own, or one of `storage_classes`),
     /// for volumes that name none.
     pub default_storage_class: bool,
+    /// Why the cluster takes no `genesis_node_pool`: GKE Autopilot makes
+    /// every node itself. `None` where pools are welcome (EKS node groups
+    /// run beside Auto Mode's nodes).
+    pub node_pools_refused: Option<&'static str>,
 }
 
 impl PlannedClusters {

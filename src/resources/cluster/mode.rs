@@ -134,6 +134,10 @@ pub fn planned_addons(config: &Value, prior: &Value) -> Option<Value> {
     })
 }
 
+/// GKE refuses node pools on an Autopilot cluster: it makes the nodes each
+/// workload asks for itself.
+const AUTOPILOT_MAKES_THE_NODES: &str = "GKE Autopilot makes the nodes each workload asks for and refuses node pools of its own: remove this genesis_node_pool, or set enable_autopilot = false on the cluster (which replaces it).";
+
 /// What the cluster in a plan runs once applied (GKE: metrics and
 /// Workload Identity built in; EKS: what its add-ons or Auto Mode run), by
 /// its ID: `None` for a cluster not made yet or add-ons not known.
@@ -159,6 +163,8 @@ pub fn runs(planned: &Value) -> Option<(String, ClusterRuns)> {
             storage_classes,
             // GKE's own standard-rwo.
             default_storage_class: true,
+            node_pools_refused: (view.enable_autopilot.known() == Some(&true))
+                .then_some(AUTOPILOT_MAKES_THE_NODES),
         };
         return Some((id, gke));
     }
@@ -174,6 +180,7 @@ pub fn runs(planned: &Value) -> Option<(String, ClusterRuns)> {
             storage_classes,
             // EKS marks none since 1.30, Auto Mode never did.
             default_storage_class: default_class,
+            node_pools_refused: None,
         },
     ))
 }
@@ -276,8 +283,17 @@ mod tests {
             ingress: true,
             storage_classes: Vec::new(),
             default_storage_class: true,
+            node_pools_refused: None,
         };
         assert_eq!(runs(&gke).map(|(_, r)| r), Some(all.clone()));
+        let mut autopilot = gke.clone();
+        autopilot.set_attr("enable_autopilot", true.into());
+        assert!(
+            runs(&autopilot)
+                .and_then(|(_, r)| r.node_pools_refused)
+                .is_some(),
+            "Autopilot takes no pools"
+        );
         gke.set_attr("enable_workload_identity", false.into());
         let without_identity = ClusterRuns {
             pod_identity: false,

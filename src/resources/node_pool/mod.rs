@@ -160,6 +160,19 @@ impl Resource for NodePool {
 
     fn modify_plan(&self, ctx: &PlanContext<'_>, planned: &mut Value, diags: &mut Diagnostics) {
         let config = ctx.config;
+        let cluster = planned.get("cluster").as_str().map(str::to_owned);
+        // Known when the cluster was planned or read in this process.
+        if let Some(why) = cluster
+            .as_deref()
+            .and_then(|c| ctx.provider.planned.runs(c))
+            .and_then(|runs| runs.node_pools_refused)
+        {
+            diags.push(
+                Diagnostic::error("The cluster takes no node pools", why)
+                    .at(AttributePath::attr("cluster")),
+            );
+            return;
+        }
         let eks = on_eks(planned);
         // A GPU node group runs an AMI with the NVIDIA driver.
         let gpu_image = config
@@ -231,10 +244,7 @@ impl Resource for NodePool {
         planned.set_attr("effective_labels", effective_labels(planned));
         planned.set_attr("effective_taints", effective_taints(planned));
         if ctx.is_create()
-            && let (Some(cluster), Some(name)) = (
-                planned.get("cluster").as_str(),
-                planned.get("name").as_str(),
-            )
+            && let (Some(cluster), Some(name)) = (cluster, planned.get("name").as_str())
         {
             planned.set_attr("id", format!("{cluster}/nodePools/{name}").into());
         }
