@@ -1186,3 +1186,71 @@ fn a_default_ingress_class_is_given_as_on_the_real_server() {
     );
     eprintln!("{:#}", seen[1]);
 }
+
+/// A watch from the resource version a client read tells of a deletion
+/// made before the watch began (the real server replays it from its watch
+/// cache), on genesis-sim as on the real server. Genesis waits for its
+/// deletions that way: one GET, then one watch from the version read.
+#[test]
+fn a_watch_from_a_version_replays_an_earlier_deletion_as_on_the_real_server() {
+    let server = ApiServer::start();
+    let sim = crate::harness::Sim::start();
+    let tf = &crate::harness::terraforms()[0];
+    let (_cluster, sim_kubeconfig) = simulated_cluster(tf, &sim, "apps");
+    let seen: Vec<serde_json::Value> = [&sim_kubeconfig, &server.kubeconfig]
+        .into_iter()
+        .map(|kubeconfig| {
+            let dir = tempfile::tempdir().unwrap();
+            std::fs::write(dir.path().join("kubeconfig"), kubeconfig).unwrap();
+            let kubectl = crate::harness::kubectl(&dir.path().join("kubeconfig"), "apps");
+            if kubeconfig == &server.kubeconfig {
+                kubectl(&["create", "namespace", "apps"]);
+            }
+            for name in ["staying", "going"] {
+                kubectl(&["create", "configmap", name, "--from-literal=a=b"]);
+            }
+            let read = kubectl(&[
+                "get",
+                "configmap",
+                "going",
+                "-o",
+                "jsonpath={.metadata.resourceVersion}",
+            ]);
+            kubectl(&["delete", "configmap", "going", "--wait=false"]);
+            let watch = |name: &str| {
+                kubectl(&[
+                    "get",
+                    "--raw",
+                    &format!("/api/v1/namespaces/apps/configmaps?watch=1&fieldSelector=metadata.name%3D{name}&resourceVersion={read}&timeoutSeconds=2"),
+                ])
+            };
+            let events = |out: String| -> Vec<serde_json::Value> {
+                out.lines()
+                    .map(|l| {
+                        let e: serde_json::Value = serde_json::from_str(l).unwrap();
+                        let version: u64 = e["object"]["metadata"]["resourceVersion"]
+                            .as_str()
+                            .and_then(|v| v.parse().ok())
+                            .unwrap_or(0);
+                        json!([e["type"], e["object"]["metadata"]["name"], version > read.parse::<u64>().unwrap()])
+                    })
+                    .collect()
+            };
+            json!({
+                "deleted before the watch": events(watch("going")),
+                "unchanged since": events(watch("staying")),
+            })
+        })
+        .collect();
+    assert_eq!(
+        seen[0], seen[1],
+        "genesis-sim (left) and the real API server (right)"
+    );
+    assert_eq!(
+        seen[1],
+        json!({
+            "deleted before the watch": [["DELETED", "going", true]],
+            "unchanged since": [],
+        })
+    );
+}

@@ -2,7 +2,8 @@
 //! wall time of `terraform apply` from empty state (the cluster and the
 //! workloads together), of a refreshing `terraform plan` with no change and
 //! with one image changed, and of `terraform destroy`, with the Kubernetes
-//! API calls per workload (counted by genesis-sim). Operations and
+//! API calls per workload of the apply, the refresh and the destroy
+//! (counted by genesis-sim). Operations and
 //! rollouts finish at once in the simulator, so the times are the
 //! provider's and Terraform's own. Prints the README's Markdown table.
 
@@ -94,7 +95,9 @@ fn main() {
         assert_eq!(code, Some(2), "one workload changes");
     });
     let update = timed(|| tf(&["apply", "-input=false", "-auto-approve"]));
+    running.sim.reset_requests();
     let destroy = timed(|| tf(&["destroy", "-input=false", "-auto-approve"]));
+    let destroyed = calls(&running);
 
     let per = |n: u64| n as f64 / WORKLOADS as f64;
     println!(
@@ -132,6 +135,11 @@ fn main() {
         "| Kubernetes / GKE calls per workload, refresh | {:.1} / {:.1} |",
         per(refreshed.2),
         per(refreshed.0)
+    );
+    println!(
+        "| Kubernetes / GKE calls per workload, destroy | {:.1} / {:.1} |",
+        per(destroyed.2),
+        per(destroyed.0)
     );
     running.shutdown();
 }

@@ -306,7 +306,7 @@ fn sync_pods(
         .collect();
     for key in &owned {
         if !wanted.iter().any(|name| key.ends_with(&format!("/{name}"))) {
-            objects.objects.remove(key);
+            objects.remove(key);
         }
     }
     for name in &wanted {

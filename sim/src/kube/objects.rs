@@ -66,6 +66,17 @@ impl KubeError {
         }
     }
 
+    /// A watch from a resource version older than the deletions kept: the
+    /// client lists again.
+    pub fn expired(since: u64, oldest: u64) -> Self {
+        KubeError {
+            code: 410,
+            reason: "Expired",
+            message: format!("too old resource version: {since} ({oldest})"),
+            details: Json::Null,
+        }
+    }
+
     pub fn path_not_found() -> Self {
         KubeError {
             code: 404,
@@ -259,7 +270,21 @@ pub struct Objects {
     pub objects: BTreeMap<String, Json>,
     pub resource_version: u64,
     uid_counter: u64,
+    /// The latest deletions (resource version, key, the object as it
+    /// went), so that a watch from an earlier version is told of them, as
+    /// the real server's watch cache tells: a client that deletes and then
+    /// watches from the version its DELETE returned sees the DELETED event
+    /// even when the object went before the watch began.
+    #[serde(skip)]
+    deleted: std::collections::VecDeque<(u64, String, Json)>,
+    /// Watches from before this version are refused with 410 Expired:
+    /// deletions since then may have been forgotten.
+    #[serde(skip)]
+    forgotten_before: u64,
 }
+
+/// How many deletions are remembered for watches.
+const DELETIONS_KEPT: usize = 10_000;
 
 impl Default for Objects {
     fn default() -> Self {
@@ -267,6 +292,8 @@ impl Default for Objects {
             objects: BTreeMap::new(),
             resource_version: 100,
             uid_counter: 0,
+            deleted: Default::default(),
+            forgotten_before: 0,
         };
         for ns in ["default", "kube-system", "kube-public", "kube-node-lease"] {
             let rt = super::resources::find("", "v1", "namespaces").unwrap();
@@ -312,7 +339,58 @@ impl Objects {
             uid_counter: objects.len() as u64 + 1,
             objects,
             resource_version,
+            deleted: Default::default(),
+            forgotten_before: resource_version,
         }
+    }
+
+    /// Removes an object: its deletion takes a resource version of its own
+    /// and is remembered for watches.
+    pub fn remove(&mut self, key: &str) -> Option<Json> {
+        let mut gone = self.objects.remove(key)?;
+        let version = self.next_rv();
+        gone["metadata"]["resourceVersion"] = json!(version);
+        if self.deleted.len() == DELETIONS_KEPT
+            && let Some((v, _, _)) = self.deleted.pop_front()
+        {
+            self.forgotten_before = v;
+        }
+        self.deleted
+            .push_back((self.resource_version, key.to_string(), gone.clone()));
+        Some(gone)
+    }
+
+    /// The objects of a type in a namespace (all when `ns` is empty) that
+    /// match `selector` and were deleted after resource version `since`,
+    /// as they went; 410 Expired when such deletions may be forgotten.
+    pub fn deleted_since(
+        &self,
+        rt: &ResourceType,
+        ns: &str,
+        selector: Option<&str>,
+        since: u64,
+    ) -> Result<Vec<Json>, KubeError> {
+        if since < self.forgotten_before {
+            return Err(KubeError::expired(since, self.forgotten_before));
+        }
+        let prefix = if ns.is_empty() {
+            format!("{}/{}/", rt.group, rt.plural)
+        } else {
+            format!("{}/{}/{}/", rt.group, rt.plural, ns)
+        };
+        let requirements = parse_selector(selector.unwrap_or(""))?;
+        Ok(self
+            .deleted
+            .iter()
+            .filter(|(version, key, object)| {
+                *version > since
+                    && key.starts_with(&prefix)
+                    && requirements
+                        .iter()
+                        .all(|r| r.matches(&object["metadata"]["labels"]))
+            })
+            .map(|(_, _, object)| object.clone())
+            .collect())
     }
 
     /// Defaults and admission: built-in kinds' defaults, a
@@ -756,7 +834,7 @@ impl Objects {
             // Its resources go with it (the real server's
             // customresourcecleanup finalizer).
             for k in custom::instances(&self.objects, &obj) {
-                self.objects.remove(&k);
+                self.remove(&k);
             }
         }
         if propagation == Some("Foreground") {
@@ -786,7 +864,7 @@ impl Objects {
                 }
             }
         }
-        self.objects.remove(&key(rt, ns, name));
+        self.remove(&key(rt, ns, name));
         Ok(obj)
     }
 
@@ -928,7 +1006,7 @@ impl Objects {
             .collect();
         gone.extend(foreground.iter().map(|(k, _)| (*k).clone()));
         for k in gone {
-            self.objects.remove(&k);
+            self.remove(&k);
         }
         // Terminating namespaces: remove their contents, then themselves.
         let terminating: Vec<String> = self
@@ -955,12 +1033,12 @@ impl Objects {
                 .or_insert_with(std::time::Instant::now);
             if inside.is_empty() {
                 if since.elapsed() >= std::time::Duration::from_millis(300) {
-                    self.objects.remove(&format!("/namespaces//{ns}"));
+                    self.remove(&format!("/namespaces//{ns}"));
                     terminating_since.remove(&ns);
                 }
             } else {
                 for k in inside {
-                    self.objects.remove(&k);
+                    self.remove(&k);
                 }
             }
         }

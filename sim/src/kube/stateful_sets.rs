@@ -245,7 +245,7 @@ fn sync_pods(
             .get(&key)
             .is_some_and(|p| p["metadata"]["labels"]["controller-revision-hash"] != revision);
         if stale {
-            objects.objects.remove(&key);
+            objects.remove(&key);
         }
         if !objects.objects.contains_key(&key) {
             let mut labels = template["metadata"]["labels"].clone();
@@ -324,7 +324,7 @@ fn remove_past(objects: &mut Objects, prefix: &str, desired: i64, owned: impl Fn
         .map(|(k, _)| k.clone())
         .collect();
     for k in past {
-        objects.objects.remove(&k);
+        objects.remove(&k);
     }
 }
 

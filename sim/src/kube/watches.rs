@@ -2,9 +2,11 @@
 //! `kubectl wait` and informers use them: a stream of newline-separated
 //! JSON events (ADDED, MODIFIED, DELETED, and the BOOKMARK that ends the
 //! initial events when they are asked for), from a resource version on,
-//! until `timeoutSeconds`. The store has no change log, so the stream
-//! compares listings on a short period; every change between two looks is
-//! seen, intermediate states of one object may be folded into one event.
+//! until `timeoutSeconds`. The store keeps no change log but its latest
+//! deletions, so the stream replays those after the version asked for and
+//! then compares listings on a short period; every change between two
+//! looks is seen, intermediate states of one object may be folded into
+//! one event.
 
 use std::collections::{BTreeMap, VecDeque};
 use std::sync::Arc;
@@ -129,6 +131,18 @@ impl Stream {
         )
     }
 
+    /// The objects watched that were deleted after `since`, as they went.
+    fn deleted_since(&self, since: u64) -> Option<Result<Vec<Json>, KubeError>> {
+        let world = self.sim.world();
+        let kube = world.kube.get(&self.request.cluster)?;
+        let r = &self.request;
+        Some(
+            kube.objects
+                .deleted_since(r.rt, &r.namespace, r.labels.as_deref(), since)
+                .map(|gone| gone.into_iter().filter(|o| r.fields.matches(o)).collect()),
+        )
+    }
+
     /// Queues the events between what was known and `now`.
     fn compare(&mut self, now: Vec<Json>) {
         let mut seen = BTreeMap::new();
@@ -201,6 +215,21 @@ impl Stream {
                 }
             };
             if std::mem::take(&mut self.first) {
+                // Deletions after the version asked for come first, as the
+                // real server replays them from its watch cache.
+                if let Some(since) = self.request.since {
+                    match self.deleted_since(since)? {
+                        Ok(gone) => self
+                            .pending
+                            .extend(gone.iter().map(|o| event("DELETED", o))),
+                        Err(e) => {
+                            self.pending
+                                .push_back(json!({"type": "ERROR", "object": e.status()}));
+                            self.deadline = Instant::now();
+                            continue;
+                        }
+                    }
+                }
                 self.start(now, version);
             } else {
                 self.compare(now);

@@ -196,7 +196,7 @@ pub async fn delete_held(
                 left.push((kind.clone(), name.clone()));
                 break;
             }
-            let mut params = kube::api::DeleteParams::foreground();
+            let mut params = deletion(kind);
             params.preconditions = Some(kube::api::Preconditions {
                 uid: live.metadata.uid.clone(),
                 resource_version: live.metadata.resource_version.clone(),
@@ -221,8 +221,20 @@ pub async fn delete_held(
     Ok(left)
 }
 
-/// Deletes objects (kind, name) of a workload, each with foreground
-/// propagation (its dependents, such as a deployment's pods, go first), and
+/// How an object of `kind` is deleted: the controllers of pods with
+/// foreground propagation, so that the wait ends once their pods are gone;
+/// the rest in the background, which removes them at once (what they own,
+/// such as a Service's EndpointSlices, the garbage collector takes later,
+/// as it does for `kubectl delete`).
+fn deletion(kind: &str) -> kube::api::DeleteParams {
+    if CONTROLLERS.contains(&kind) {
+        kube::api::DeleteParams::foreground()
+    } else {
+        kube::api::DeleteParams::background()
+    }
+}
+
+/// Deletes objects (kind, name) of a workload (see [`deletion`]) and
 /// waits until all of them are gone.
 pub async fn delete(
     client: &kube::Client,
@@ -237,7 +249,7 @@ pub async fn delete(
         let Some(api) = api(client, kind, namespace) else {
             continue;
         };
-        let params = kube::api::DeleteParams::foreground();
+        let params = deletion(kind);
         match retried(stop, || api.delete(name, &params)).await {
             Ok(_) => going.push((kind.as_str(), name.as_str(), None)),
             Err(kube::Error::Api(s)) if s.code == 404 => {}
@@ -252,44 +264,119 @@ pub async fn delete(
     wait_until_gone(client, namespace, &going, (started, timeout), stop).await
 }
 
-/// Waits until the objects (kind, name, uid) are gone, polling with
-/// backoff, until `timeout` from `started`. With a uid, an object of that
-/// name made again since (another uid) counts as gone.
+/// Waits until the objects (kind, name, uid) are gone, until `timeout`
+/// from `started`. With a uid, an object of that name made again since
+/// (another uid) counts as gone.
 async fn wait_until_gone(
     client: &kube::Client,
     namespace: &str,
     objects: &[(&str, &str, Option<&str>)],
+    deadline: (std::time::Instant, std::time::Duration),
+    stop: &CancellationToken,
+) -> Result<(), crate::kube::KubeError> {
+    for &(kind, name, uid) in objects {
+        if let Some(api) = api(client, kind, namespace) {
+            wait_gone(&api, (kind, namespace, name, uid), deadline, stop).await?;
+        }
+    }
+    Ok(())
+}
+
+/// Waits until one object is gone: it is read, and while it is there its
+/// name is watched from the version read, so that however long the garbage
+/// collector takes, the wait costs two calls (a GET every second would
+/// cost one per second per object). Where watching is refused (RBAC
+/// without `watch`) or fails, it polls with backoff instead.
+async fn wait_gone(
+    api: &kube::Api<kube::api::DynamicObject>,
+    (kind, namespace, name, uid): (&str, &str, &str, Option<&str>),
     (started, timeout): (std::time::Instant, std::time::Duration),
     stop: &CancellationToken,
 ) -> Result<(), crate::kube::KubeError> {
-    let mut going = objects.to_vec();
     let mut pause = std::time::Duration::from_millis(50);
     loop {
-        let mut left = Vec::new();
-        for (kind, name, uid) in going {
-            let Some(api) = api(client, kind, namespace) else {
-                continue;
-            };
-            let exists = retried(stop, || api.get_opt(name))
-                .await
-                .map_err(|e| crate::kube::KubeError::from_kube("waiting for a deletion", e))?;
-            if exists.is_some_and(|o| uid.is_none_or(|uid| o.metadata.uid.as_deref() == Some(uid)))
-            {
-                left.push((kind, name, uid));
-            }
-        }
-        let Some((kind, name, _)) = left.first() else {
+        let live = retried(stop, || api.get_opt(name))
+            .await
+            .map_err(|e| crate::kube::KubeError::from_kube("waiting for a deletion", e))?
+            .filter(|o| uid.is_none_or(|uid| o.metadata.uid.as_deref() == Some(uid)));
+        let Some(live) = live else {
             return Ok(());
         };
-        if started.elapsed() > timeout {
+        let left = timeout.saturating_sub(started.elapsed());
+        if left.is_zero() || stop.is_cancelled() {
+            let why = if stop.is_cancelled() {
+                "still there when Terraform stopped".to_string()
+            } else {
+                format!("still there after {timeout:?}")
+            };
             return Err(crate::kube::KubeError::Transport {
                 call: format!("deleting {kind} {namespace}/{name}"),
-                message: format!("still there after {timeout:?}"),
+                message: why,
             });
         }
-        going = left;
-        tokio::time::sleep(pause).await;
-        pause = (pause * 2).min(std::time::Duration::from_secs(1));
+        let version = live.metadata.resource_version.unwrap_or_default();
+        match watch_deletion(api, name, uid, &version, left, stop).await {
+            Ok(true) => return Ok(()),
+            // The watch ended (its timeout, an expired version): read again.
+            Ok(false) => {}
+            Err(e) => {
+                tracing::debug!(kind, namespace, name, error = %e, "watching a deletion failed: polling");
+                tokio::select! {
+                    () = tokio::time::sleep(pause.min(left)) => {}
+                    () = stop.cancelled() => {}
+                }
+                pause = (pause * 2).min(std::time::Duration::from_secs(1));
+            }
+        }
+    }
+}
+
+/// Watches `name` from `version` for at most `left`: true once it is
+/// deleted (or made again under another uid), false when the watch ends
+/// first or the wait is stopped.
+async fn watch_deletion(
+    api: &kube::Api<kube::api::DynamicObject>,
+    name: &str,
+    uid: Option<&str>,
+    version: &str,
+    left: std::time::Duration,
+    stop: &CancellationToken,
+) -> Result<bool, kube::Error> {
+    use kube::api::{WatchEvent, WatchParams};
+    use tokio_stream::StreamExt as _;
+    // kube-rs refuses a server-side timeout of 295 s or more.
+    let seconds = left.as_secs().clamp(1, 290) as u32;
+    let params = WatchParams::default()
+        .fields(&format!("metadata.name={name}"))
+        .timeout(seconds);
+    let events = api.watch(&params, version).await?;
+    tokio::pin!(events);
+    let other = |o: &kube::api::DynamicObject| {
+        uid.is_some_and(|uid| o.metadata.uid.as_deref() != Some(uid))
+    };
+    // The server ends the watch at its timeout; a little more here in case
+    // it does not.
+    let deadline = tokio::time::sleep(std::time::Duration::from_secs(u64::from(seconds) + 5));
+    tokio::pin!(deadline);
+    loop {
+        let event = tokio::select! {
+            () = stop.cancelled() => return Ok(false),
+            () = &mut deadline => return Ok(false),
+            event = events.next() => event,
+        };
+        match event {
+            None => return Ok(false),
+            Some(Err(e)) => return Err(e),
+            Some(Ok(WatchEvent::Deleted(o))) if !other(&o) => return Ok(true),
+            Some(Ok(WatchEvent::Added(o) | WatchEvent::Modified(o))) if other(&o) => {
+                return Ok(true);
+            }
+            Some(Ok(WatchEvent::Error(e))) => {
+                tracing::debug!(code = e.code, reason = %e.reason, "deletion watch ended");
+                return Ok(false);
+            }
+            Some(Ok(_)) => {}
+        }
     }
 }
 
