@@ -45,8 +45,19 @@ impl ApiServer {
     /// A port found free can be taken by another test before etcd or the
     /// API server binds it: such a start is tried again on other ports.
     pub fn start() -> ApiServer {
+        ApiServer::start_with_audit(false)
+    }
+
+    /// The server with an audit log of every request's verb, resource and
+    /// User-Agent, so that a test counts the calls the provider made
+    /// ([`ApiServer::calls_of`]).
+    pub fn start_audited() -> ApiServer {
+        ApiServer::start_with_audit(true)
+    }
+
+    fn start_with_audit(audit: bool) -> ApiServer {
         for attempt in 1.. {
-            match ApiServer::try_start() {
+            match ApiServer::try_start(audit) {
                 Ok(server) => return server,
                 Err(taken) if attempt < 3 => eprintln!("a port was taken, starting again: {taken}"),
                 Err(taken) => panic!("{taken}"),
@@ -55,7 +66,7 @@ impl ApiServer {
         unreachable!()
     }
 
-    fn try_start() -> Result<ApiServer, String> {
+    fn try_start(audit: bool) -> Result<ApiServer, String> {
         let bin = peer("kube");
         let dir = tempfile::tempdir().unwrap();
         let root = dir.path().to_path_buf();
@@ -118,32 +129,41 @@ impl ApiServer {
                 "--unsafe-no-fsync",
             ],
         );
-        server.spawn(
-            &bin,
-            "kube-apiserver",
-            &[
-                &format!("--etcd-servers={etcd}"),
-                "--bind-address=127.0.0.1",
-                "--advertise-address=127.0.0.1",
-                &format!("--secure-port={secure_port}"),
-                &format!("--cert-dir={}", path("certs")),
-                &format!("--tls-cert-file={}", path("apiserver.crt")),
-                &format!("--tls-private-key-file={}", path("apiserver.key")),
-                &format!("--token-auth-file={}", path("tokens.csv")),
-                "--authorization-mode=Node,RBAC",
-                "--service-account-issuer=https://kubernetes.default.svc",
-                &format!(
-                    "--service-account-key-file={}",
-                    path("service-accounts.pub")
-                ),
-                &format!(
-                    "--service-account-signing-key-file={}",
-                    path("service-accounts.key")
-                ),
-                "--service-cluster-ip-range=10.96.0.0/16",
-                "--allow-privileged=true",
-            ],
-        );
+        // One line per request, when its response is complete (a watch's
+        // when it ends).
+        std::fs::write(
+            path("audit-policy.yaml"),
+            "apiVersion: audit.k8s.io/v1\nkind: Policy\nomitStages: [RequestReceived, ResponseStarted]\nrules:\n- level: Metadata\n",
+        )
+        .unwrap();
+        let mut args = vec![
+            format!("--etcd-servers={etcd}"),
+            "--bind-address=127.0.0.1".into(),
+            "--advertise-address=127.0.0.1".into(),
+            format!("--secure-port={secure_port}"),
+            format!("--cert-dir={}", path("certs")),
+            format!("--tls-cert-file={}", path("apiserver.crt")),
+            format!("--tls-private-key-file={}", path("apiserver.key")),
+            format!("--token-auth-file={}", path("tokens.csv")),
+            "--authorization-mode=Node,RBAC".into(),
+            "--service-account-issuer=https://kubernetes.default.svc".into(),
+            format!(
+                "--service-account-key-file={}",
+                path("service-accounts.pub")
+            ),
+            format!(
+                "--service-account-signing-key-file={}",
+                path("service-accounts.key")
+            ),
+            "--service-cluster-ip-range=10.96.0.0/16".into(),
+            "--allow-privileged=true".into(),
+        ];
+        if audit {
+            args.push(format!("--audit-policy-file={}", path("audit-policy.yaml")));
+            args.push(format!("--audit-log-path={}", path("audit.log")));
+        }
+        let args: Vec<&str> = args.iter().map(String::as_str).collect();
+        server.spawn(&bin, "kube-apiserver", &args);
         server.wait_ready()?;
         server.spawn(
             &bin,
@@ -265,6 +285,25 @@ impl ApiServer {
             .spawn()
             .unwrap_or_else(|e| panic!("{name} from scripts/peers cannot start: {e}"));
         self.children.push((name, child));
+    }
+
+    /// The requests audited so far (`start_audited`) whose User-Agent
+    /// names `agent`: (verb, resource) each, in the order they completed.
+    pub fn calls_of(&self, agent: &str) -> Vec<(String, String)> {
+        let log = std::fs::read_to_string(self.dir.path().join("audit.log"))
+            .expect("an audited server (ApiServer::start_audited)");
+        log.lines()
+            .filter_map(|line| serde_json::from_str::<serde_json::Value>(line).ok())
+            .filter(|e| {
+                e["userAgent"]
+                    .as_str()
+                    .is_some_and(|a| a.starts_with(agent))
+            })
+            .map(|e| {
+                let text = |v: &serde_json::Value| v.as_str().unwrap_or_default().to_string();
+                (text(&e["verb"]), text(&e["objectRef"]["resource"]))
+            })
+            .collect()
     }
 
     /// The last lines of a component's log, for failure messages.
