@@ -1007,6 +1007,23 @@ fn owned_by(addon: Addon, kind: &str) -> bool {
 
 /// The kinds a workload may own, without an add-on's unless in `addons`:
 /// most clusters have neither, and a read asks for each kind.
+/// Of `kinds`, those a refresh of a workload `rendered` so reads: the
+/// kinds its objects have, and always the pods' controllers (a blue-green
+/// Deployment is rendered under its colors' names) and claims (shared ones
+/// are found through the pods that mount them). Objects of other kinds are
+/// not the workload's, whatever their names.
+pub fn kinds_rendered(rendered: &[Json], kinds: &[&'static str]) -> Vec<&'static str> {
+    kinds
+        .iter()
+        .copied()
+        .filter(|kind| {
+            CONTROLLERS.contains(kind)
+                || *kind == "PersistentVolumeClaim"
+                || rendered.iter().any(|o| o["kind"] == *kind)
+        })
+        .collect()
+}
+
 pub fn kinds(addons: &[Addon]) -> Vec<&'static str> {
     KINDS
         .iter()

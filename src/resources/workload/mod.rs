@@ -388,20 +388,20 @@ impl Resource for Workload {
                 }
             }
         }
-        let observed = workload::observe(
-            &client,
-            &spec.namespace,
-            &spec.name,
-            &workload::kinds(&addons),
-            &provider.stop,
-        )
-        .await
-        .map_err(|e| {
-            Diagnostics::from(Diagnostic::error(
-                "Failed to read the workload",
-                e.to_string(),
-            ))
-        })?;
+        // An import reads every kind; a refresh, those the workload has.
+        let mut kinds = workload::kinds(&addons);
+        if !spec.image.is_empty() {
+            kinds = workload::kinds_rendered(&workload::render(spec), &kinds);
+        }
+        let observed =
+            workload::observe(&client, &spec.namespace, &spec.name, &kinds, &provider.stop)
+                .await
+                .map_err(|e| {
+                    Diagnostics::from(Diagnostic::error(
+                        "Failed to read the workload",
+                        e.to_string(),
+                    ))
+                })?;
         let Some(controller) = observed.controller() else {
             return Ok(None);
         };
