@@ -10,7 +10,9 @@
 
 use serde_json::{Value as Json, json};
 
-use crate::harness::{EKS_PREAMBLE, Moto, Sim, Workspace, actions, each_terraform};
+use crate::harness::{
+    EKS_PREAMBLE, Moto, Sim, Workspace, actions, each_terraform, first_terraform,
+};
 
 const ARN: &str = "arn:aws:eks:us-east-1:123456789012:cluster/metrics";
 
@@ -461,5 +463,51 @@ fn a_volume_without_a_class_needs_a_default_one_on_eks() {
         assert_eq!(claim["status"]["phase"], "Bound", "{claim:#}");
         assert!(!ws.plan_has_changes(), "settled");
         ws.run(&["destroy", "-input=false", "-auto-approve"]).ok();
+    });
+}
+
+/// The refresh of many workloads on one EKS cluster lists the cluster's
+/// Pod Identity associations once (in pages, as EKS serves them), not once
+/// per workload, and describes only those it finds: the identities of 121
+/// workloads (120 with a role) cost 122 EKS calls, where listing per
+/// workload cost 241. A change made since (the role of one) is read
+/// afresh by the next run.
+#[test]
+fn a_refresh_lists_a_clusters_pod_identities_once() {
+    const WORKLOADS: usize = 120;
+    first_terraform(|tf| {
+        let sim = Sim::start();
+        let moto = Moto::start();
+        let mut config = identity_config(None);
+        for i in 0..WORKLOADS {
+            config.push_str(&format!(
+                r#"
+resource "genesis_workload" "w{i}" {{
+  cluster          = genesis_cluster.main.id
+  namespace        = "apps"
+  name             = "w{i}"
+  image            = "nginx:1.27"
+  wait_for_rollout = false
+  service_account  = {{ aws_role_arn = "arn:aws:iam::123456789012:role/w{i}" }}
+}}
+"#
+            ));
+        }
+        let ws = Workspace::new(tf, &[("main.tf", &config)]).against_eks(&sim, &moto);
+        ws.run(&["apply", "-input=false", "-auto-approve"]).ok();
+        assert_eq!(associations(&sim).len(), WORKLOADS);
+        sim.running.sim.reset_requests();
+        assert!(!ws.plan_has_changes(), "settled");
+        let calls = |operation: &str| {
+            sim.running.sim.dump()["requests"][format!("eks.{operation}")]
+                .as_u64()
+                .unwrap_or(0)
+        };
+        // Two pages of at most 100.
+        assert_eq!(calls("ListPodIdentityAssociations"), 2);
+        assert_eq!(calls("DescribePodIdentityAssociation"), WORKLOADS as u64);
+
+        change_role_outside(&sim, "someone-else");
+        assert!(ws.plan_has_changes(), "the change made outside shows");
     });
 }

@@ -1,7 +1,8 @@
 //! EKS Pod Identity associations: the IAM role the pods of one service
 //! account in one namespace get through the pod identity agent. One
 //! association per namespace and service account; created, described,
-//! listed (filtered by namespace and service account, as summaries),
+//! listed (filtered by namespace and service account, as summaries, in
+//! pages of `maxResults`),
 //! updated (the role) and deleted as the service model says.
 
 use serde_json::{Value as Json, json};
@@ -122,7 +123,35 @@ impl Eks {
                         })
                     })
                     .collect();
-                Ok(json!({"associations": summaries}))
+                // Pages of maxResults (1 to 100, 100 when left out); the
+                // token is where the next page starts.
+                let size = match ctx.query_one("maxResults") {
+                    None => 100,
+                    Some(n) => match n.parse::<usize>() {
+                        Ok(n @ 1..=100) => n,
+                        _ => {
+                            return Err(AwsError::invalid(
+                                "maxResults must be between 1 and 100".to_string(),
+                            ));
+                        }
+                    },
+                };
+                let start = match ctx.query_one("nextToken") {
+                    None => 0,
+                    Some(token) => token
+                        .parse::<usize>()
+                        .ok()
+                        .filter(|&at| at <= summaries.len())
+                        .ok_or_else(|| {
+                            AwsError::invalid("The nextToken is not valid".to_string())
+                        })?,
+                };
+                let end = (start + size).min(summaries.len());
+                let mut page = json!({"associations": summaries[start..end]});
+                if end < summaries.len() {
+                    page["nextToken"] = json!(end.to_string());
+                }
+                Ok(page)
             }
         }
     }

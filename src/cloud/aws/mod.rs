@@ -37,6 +37,9 @@ pub struct Aws {
     cluster_locks: Mutex<HashMap<String, Arc<Mutex<()>>>>,
     /// Kubernetes tokens by cluster, reused until shortly before they expire.
     tokens: token::Tokens,
+    /// Each cluster's Pod Identity associations, listed once for the
+    /// refreshes of all its workloads.
+    pod_identities: pod_identity::Listings,
 }
 
 impl Aws {
@@ -49,6 +52,7 @@ impl Aws {
             kms: Mutex::default(),
             cluster_locks: Mutex::default(),
             tokens: token::Tokens::default(),
+            pod_identities: pod_identity::Listings::default(),
         }
     }
 
