@@ -288,7 +288,8 @@ impl ApiServer {
     }
 
     /// The requests audited so far (`start_audited`) whose User-Agent
-    /// names `agent`: (verb, resource) each, in the order they completed.
+    /// starts with `agent`: (verb, resource) each, in the order they
+    /// completed.
     pub fn calls_of(&self, agent: &str) -> Vec<(String, String)> {
         let log = std::fs::read_to_string(self.dir.path().join("audit.log"))
             .expect("an audited server (ApiServer::start_audited)");

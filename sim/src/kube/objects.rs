@@ -317,6 +317,16 @@ fn key(rt: &ResourceType, ns: &str, name: &str) -> String {
     format!("{}/{}/{}/{}", rt.group, rt.plural, ns, name)
 }
 
+/// The keys of a type's objects in a namespace (in all when `ns` is
+/// empty) start with this.
+fn prefix_of(rt: &ResourceType, ns: &str) -> String {
+    if ns.is_empty() {
+        format!("{}/{}/", rt.group, rt.plural)
+    } else {
+        format!("{}/{}/{}/", rt.group, rt.plural, ns)
+    }
+}
+
 fn ctx_for(rt: &ResourceType) -> String {
     openapi::kind_schema(rt.group, rt.version, rt.kind).unwrap_or_default()
 }
@@ -373,11 +383,7 @@ impl Objects {
         if since < self.forgotten_before {
             return Err(KubeError::expired(since, self.forgotten_before));
         }
-        let prefix = if ns.is_empty() {
-            format!("{}/{}/", rt.group, rt.plural)
-        } else {
-            format!("{}/{}/{}/", rt.group, rt.plural, ns)
-        };
+        let prefix = prefix_of(rt, ns);
         let requirements = parse_selector(selector.unwrap_or(""))?;
         Ok(self
             .deleted
@@ -443,11 +449,7 @@ impl Objects {
         ns: &str,
         selector: Option<&str>,
     ) -> Result<Json, KubeError> {
-        let prefix = if ns.is_empty() {
-            format!("{}/{}/", rt.group, rt.plural)
-        } else {
-            format!("{}/{}/{}/", rt.group, rt.plural, ns)
-        };
+        let prefix = prefix_of(rt, ns);
         let requirements = parse_selector(selector.unwrap_or(""))?;
         let items: Vec<Json> = self
             .objects

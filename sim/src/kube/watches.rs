@@ -143,6 +143,14 @@ impl Stream {
         )
     }
 
+    /// Ends the watch with an ERROR event carrying `e`'s Status, as the
+    /// real server ends one.
+    fn fail(&mut self, e: &KubeError) {
+        self.pending
+            .push_back(json!({"type": "ERROR", "object": e.status()}));
+        self.deadline = Instant::now();
+    }
+
     /// Queues the events between what was known and `now`.
     fn compare(&mut self, now: Vec<Json>) {
         let mut seen = BTreeMap::new();
@@ -208,9 +216,7 @@ impl Stream {
             let (now, version) = match self.look()? {
                 Ok(found) => found,
                 Err(e) => {
-                    self.pending
-                        .push_back(json!({"type": "ERROR", "object": e.status()}));
-                    self.deadline = Instant::now();
+                    self.fail(&e);
                     continue;
                 }
             };
@@ -223,9 +229,7 @@ impl Stream {
                             .pending
                             .extend(gone.iter().map(|o| event("DELETED", o))),
                         Err(e) => {
-                            self.pending
-                                .push_back(json!({"type": "ERROR", "object": e.status()}));
-                            self.deadline = Instant::now();
+                            self.fail(&e);
                             continue;
                         }
                     }
