@@ -76,22 +76,13 @@ fn policies(moto: &Moto, role: &str) -> String {
     ))
 }
 
-fn apply_settles(ws: &Workspace) {
-    ws.run(&["apply", "-input=false", "-auto-approve"]).ok();
-    assert!(
-        !ws.plan_has_changes(),
-        "settled:\n{}",
-        ws.run(&["plan", "-input=false", "-no-color"]).stdout
-    );
-}
-
 #[test]
 fn eks_auto_mode_is_made_switched_in_place_protected_and_imported() {
     each_terraform(|tf| {
         let sim = Sim::start();
         let moto = Moto::start();
         let ws = Workspace::new(tf, &[("main.tf", &config(&AUTO))]).against_eks(&sim, &moto);
-        apply_settles(&ws);
+        ws.apply_settles();
 
         let c = cluster(&sim);
         assert_eq!(c["status"], "ACTIVE");
@@ -140,7 +131,7 @@ fn eks_auto_mode_is_made_switched_in_place_protected_and_imported() {
         let plan = ws.plan_json();
         assert_eq!(actions(&plan, "genesis_cluster.auto"), json!(["update"]));
         assert_eq!(actions(&plan, "genesis_workload.api"), json!(["no-op"]));
-        apply_settles(&ws);
+        ws.apply_settles();
         let c = cluster(&sim);
         assert_eq!(c["computeConfig"]["enabled"], false);
         assert_eq!(
@@ -166,7 +157,7 @@ fn eks_auto_mode_is_made_switched_in_place_protected_and_imported() {
         ws.write("main.tf", &config(&AUTO));
         let plan = ws.plan_json();
         assert_eq!(actions(&plan, "genesis_cluster.auto"), json!(["update"]));
-        apply_settles(&ws);
+        ws.apply_settles();
         let c = cluster(&sim);
         assert_eq!(c["computeConfig"]["enabled"], true);
         assert!(c["tags"]["genesis-after-nodes"].is_null(), "{c:#}");
@@ -188,7 +179,7 @@ fn eks_auto_mode_is_made_switched_in_place_protected_and_imported() {
         ws.write("main.tf", &config(&protected));
         let plan = ws.plan_json();
         assert_eq!(actions(&plan, "genesis_cluster.auto"), json!(["update"]));
-        apply_settles(&ws);
+        ws.apply_settles();
         let c = cluster(&sim);
         assert_eq!(c["deletionProtection"], true);
         assert_eq!(c["upgradePolicy"]["supportType"], "EXTENDED");
@@ -208,7 +199,7 @@ fn eks_auto_mode_is_made_switched_in_place_protected_and_imported() {
         assert!(!refused.status.success(), "protected");
         assert_eq!(cluster(&sim)["status"], "ACTIVE");
         ws.write("main.tf", &config(&AUTO));
-        apply_settles(&ws);
+        ws.apply_settles();
         assert_eq!(cluster(&sim)["deletionProtection"], false);
         ws.run(&["destroy", "-input=false", "-auto-approve"]).ok();
         let eks = &sim.state()["eks"];

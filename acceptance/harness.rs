@@ -710,6 +710,17 @@ impl Workspace {
             _ => panic!("terraform plan failed:\n{}\n{}", run.stdout, run.stderr),
         }
     }
+
+    /// `terraform apply`, then asserts the next plan is empty (showing it
+    /// when it is not).
+    pub fn apply_settles(&self) {
+        self.run(&["apply", "-input=false", "-auto-approve"]).ok();
+        assert!(
+            !self.plan_has_changes(),
+            "settled:\n{}",
+            self.run(&["plan", "-input=false", "-no-color"]).stdout
+        );
+    }
 }
 
 /// Runs kubectl through `kubeconfig` in `namespace`, asserting it

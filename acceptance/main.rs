@@ -3,6 +3,7 @@
 
 mod apiserver;
 mod auto_mode;
+mod auto_mode_pools;
 mod blue_green;
 mod cluster;
 mod crash;

@@ -314,10 +314,20 @@ pub struct ClusterRuns {
     /// A default StorageClass (GKE's own, or one of `storage_classes`),
     /// for volumes that name none.
     pub default_storage_class: bool,
-    /// Why the cluster takes no `genesis_node_pool`: GKE Autopilot makes
-    /// every node itself. `None` where pools are welcome (EKS node groups
-    /// run beside Auto Mode's nodes).
-    pub node_pools_refused: Option<&'static str>,
+    /// What a new `genesis_node_pool` on it is.
+    pub node_pools: NodePoolsAs,
+}
+
+/// What a cluster makes of a new `genesis_node_pool`.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub enum NodePoolsAs {
+    /// A GKE node pool or an EKS managed node group.
+    #[default]
+    CloudPools,
+    /// A Karpenter NodePool with its NodeClass (EKS Auto Mode).
+    Karpenter,
+    /// None, and why: GKE Autopilot makes every node itself.
+    Refused(&'static str),
 }
 
 impl PlannedClusters {

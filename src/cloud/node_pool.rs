@@ -45,11 +45,14 @@ pub struct PoolSpec {
     pub cloud: PoolCloud,
 }
 
-/// The settings only one cloud has.
+/// The settings only one cloud (or one mode of it) has.
 #[derive(Clone, Debug, PartialEq)]
 pub enum PoolCloud {
     Gke(GkePool),
+    /// An EKS managed node group.
     Eks(EksPool),
+    /// A Karpenter NodePool on an EKS Auto Mode cluster.
+    EksAutoMode(AutoModePool),
 }
 
 impl Default for PoolCloud {
@@ -78,18 +81,26 @@ pub struct EksPool {
     pub subnet_ids: Vec<String>,
 }
 
+/// What EKS Auto Mode lets a pool choose beyond what both clouds share:
+/// the nodes run as the cluster's node role, on the image Auto Mode picks.
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct AutoModePool {
+    /// The nodes' subnets; the cluster's when empty.
+    pub subnet_ids: Vec<String>,
+}
+
 impl PoolSpec {
     pub fn gke(&self) -> Option<&GkePool> {
         match &self.cloud {
             PoolCloud::Gke(g) => Some(g),
-            PoolCloud::Eks(_) => None,
+            _ => None,
         }
     }
 
     pub fn eks(&self) -> Option<&EksPool> {
         match &self.cloud {
             PoolCloud::Eks(e) => Some(e),
-            PoolCloud::Gke(_) => None,
+            _ => None,
         }
     }
 }

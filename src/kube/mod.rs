@@ -5,6 +5,7 @@
 pub mod addons;
 pub mod ingress_classes;
 pub mod namespaces;
+pub mod node_pools;
 pub mod owned;
 pub mod secret_stores;
 pub mod storage_classes;

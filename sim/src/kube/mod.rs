@@ -3,6 +3,7 @@
 //! tokens. It answers as the recorded v1.36 server in
 //! `../shared/kube/transcripts` does.
 
+pub mod auto_mode;
 pub mod claims;
 pub mod controllers;
 pub mod cron_jobs;

@@ -10,15 +10,16 @@
 //!   whose class's provisioner does not run stays Pending, as on the
 //!   cloud;
 //! - the ingress controllers: GKE's built-in one, and on EKS Auto Mode's
-//!   ALB controller while its load balancing is on (`kube::ingresses`).
+//!   ALB controller while its load balancing is on (`kube::ingresses`);
+//! - EKS Auto Mode's definitions, built-in node pools and their status
+//!   (`kube::auto_mode`).
 //!
 //! Clusters the simulator does not know as EKS (GKE's, and those tests
 //! start directly) run what GKE runs.
 
-use serde_json::{Value as Json, json};
+use serde_json::json;
 
 use super::metrics::{self, Metrics};
-use super::objects::Objects;
 use crate::World;
 
 /// What runs in one cluster.
@@ -33,6 +34,8 @@ pub struct Platform {
     pub auto_mode_alb: Option<String>,
     /// EKS Auto Mode is on: its CustomResourceDefinitions are installed.
     pub auto_mode: bool,
+    /// The built-in NodePools Auto Mode runs (`computeConfig.nodePools`).
+    pub auto_mode_node_pools: Vec<String>,
 }
 
 const GKE_PROVISIONERS: &[&str] = &["pd.csi.storage.gke.io", "kubernetes.io/gce-pd"];
@@ -80,66 +83,12 @@ pub fn of(world: &World, cluster: &str) -> Platform {
         gce_ingress: false,
         auto_mode_alb: load_balancing.then(|| region.to_string()),
         auto_mode: on(&["computeConfig", "enabled"]),
-    }
-}
-
-/// The CustomResourceDefinitions EKS installs with Auto Mode (those
-/// Genesis writes): `IngressClassParams`, the parameters of an IngressClass
-/// of Auto Mode's ALB controller.
-pub fn auto_mode_definitions() -> Vec<Json> {
-    let key_values = json!({"type": "array", "items": {"type": "object", "required": ["key"], "properties": {
-        "key": {"type": "string"}, "value": {"type": "string"},
-    }}});
-    vec![json!({
-        "apiVersion": "apiextensions.k8s.io/v1",
-        "kind": "CustomResourceDefinition",
-        "metadata": {"name": "ingressclassparams.eks.amazonaws.com"},
-        "spec": {
-            "group": "eks.amazonaws.com",
-            "scope": "Cluster",
-            "names": {"plural": "ingressclassparams", "singular": "ingressclassparams", "kind": "IngressClassParams", "listKind": "IngressClassParamsList"},
-            "versions": [{
-                "name": "v1",
-                "served": true,
-                "storage": true,
-                "schema": {"openAPIV3Schema": {"type": "object", "properties": {
-                    "apiVersion": {"type": "string"},
-                    "kind": {"type": "string"},
-                    "metadata": {"type": "object"},
-                    "spec": {"type": "object", "properties": {
-                        "scheme": {"type": "string", "enum": ["internal", "internet-facing"]},
-                        "ipAddressType": {"type": "string", "enum": ["ipv4", "dualstack", "dualstack-without-public-ipv4"]},
-                        "group": {"type": "object", "required": ["name"], "properties": {"name": {"type": "string"}}},
-                        "subnets": {"type": "object", "properties": {
-                            "ids": {"type": "array", "items": {"type": "string"}},
-                            "tags": {"type": "object", "additionalProperties": {"type": "array", "items": {"type": "string"}}},
-                        }},
-                        "certificateARNs": {"type": "array", "items": {"type": "string"}},
-                        "sslPolicy": {"type": "string"},
-                        "namespaceSelector": {"type": "object", "x-kubernetes-preserve-unknown-fields": true},
-                        "tags": key_values,
-                        "loadBalancerAttributes": key_values,
-                    }},
-                }}},
-            }],
-        },
-    })]
-}
-
-/// Installs Auto Mode's definitions in a cluster where the mode is on and
-/// they are not yet (EKS leaves them when the mode goes).
-pub fn install(objects: &mut Objects, platform: &Platform) {
-    if !platform.auto_mode {
-        return;
-    }
-    let Some(rt) = super::resources::find(super::custom::GROUP, "v1", super::custom::PLURAL) else {
-        return;
-    };
-    for definition in auto_mode_definitions() {
-        let name = definition["metadata"]["name"].as_str().unwrap_or_default();
-        let key = format!("{}/{}//{name}", super::custom::GROUP, super::custom::PLURAL);
-        if !objects.objects.contains_key(&key) {
-            objects.create_as("eks", rt, "", definition);
-        }
+        auto_mode_node_pools: eks
+            .filter(|_| on(&["computeConfig", "enabled"]))
+            .and_then(|c| c["computeConfig"]["nodePools"].as_array())
+            .into_iter()
+            .flatten()
+            .filter_map(|p| p.as_str().map(str::to_string))
+            .collect(),
     }
 }

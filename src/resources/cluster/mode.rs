@@ -17,7 +17,7 @@ use crate::framework::path::AttributePath;
 use crate::framework::value::Value;
 use crate::framework::view;
 use crate::kube::ingress_classes;
-use crate::provider::{ClusterRuns, ProviderContext};
+use crate::provider::{ClusterRuns, NodePoolsAs, ProviderContext};
 
 /// What the mode's rules read of a cluster's configuration or plan.
 #[derive(serde::Deserialize, Default)]
@@ -163,8 +163,11 @@ pub fn runs(planned: &Value) -> Option<(String, ClusterRuns)> {
             storage_classes,
             // GKE's own standard-rwo.
             default_storage_class: true,
-            node_pools_refused: (view.enable_autopilot.known() == Some(&true))
-                .then_some(AUTOPILOT_MAKES_THE_NODES),
+            node_pools: if view.enable_autopilot.known() == Some(&true) {
+                NodePoolsAs::Refused(AUTOPILOT_MAKES_THE_NODES)
+            } else {
+                NodePoolsAs::CloudPools
+            },
         };
         return Some((id, gke));
     }
@@ -180,7 +183,11 @@ pub fn runs(planned: &Value) -> Option<(String, ClusterRuns)> {
             storage_classes,
             // EKS marks none since 1.30, Auto Mode never did.
             default_storage_class: default_class,
-            node_pools_refused: None,
+            node_pools: if auto_mode {
+                NodePoolsAs::Karpenter
+            } else {
+                NodePoolsAs::CloudPools
+            },
         },
     ))
 }
@@ -283,15 +290,16 @@ mod tests {
             ingress: true,
             storage_classes: Vec::new(),
             default_storage_class: true,
-            node_pools_refused: None,
+            node_pools: NodePoolsAs::CloudPools,
         };
         assert_eq!(runs(&gke).map(|(_, r)| r), Some(all.clone()));
         let mut autopilot = gke.clone();
         autopilot.set_attr("enable_autopilot", true.into());
         assert!(
-            runs(&autopilot)
-                .and_then(|(_, r)| r.node_pools_refused)
-                .is_some(),
+            matches!(
+                runs(&autopilot).map(|(_, r)| r.node_pools),
+                Some(NodePoolsAs::Refused(_))
+            ),
             "Autopilot takes no pools"
         );
         gke.set_attr("enable_workload_identity", false.into());
@@ -339,8 +347,11 @@ mod tests {
         eks.set_attr("eks", addons(&["metrics-server"]));
         assert_eq!(
             runs(&eks).map(|(_, r)| r),
-            Some(all),
-            "Auto Mode runs the agent and an ingress controller"
+            Some(ClusterRuns {
+                node_pools: NodePoolsAs::Karpenter,
+                ..all
+            }),
+            "Auto Mode runs the agent, an ingress controller and Karpenter"
         );
     }
 }

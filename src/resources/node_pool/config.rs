@@ -50,6 +50,8 @@ pub struct PoolConfig {
     pub status: Option<String>,
     pub kubernetes_version: Option<String>,
     pub version: Option<String>,
+    /// What the pool is on its cluster (`KIND_*`); `None` until known.
+    pub kind: Option<String>,
 }
 
 impl Default for PoolConfig {
@@ -86,6 +88,7 @@ impl Default for PoolConfig {
             status: None,
             kubernetes_version: None,
             version: None,
+            kind: None,
         }
     }
 }

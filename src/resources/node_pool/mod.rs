@@ -4,26 +4,30 @@
 //! find their nodes; `effective_labels` and `effective_taints` show exactly
 //! what is sent.
 
+mod auto_mode;
 mod config;
 mod model;
 mod schema;
 
 use async_trait::async_trait;
 
+use self::auto_mode::AutoModePools;
 use self::model::*;
 use self::schema::*;
 use super::cluster::ClusterName;
 use super::common::{bad_import_id, minor_version, state_with, version_step, wait_for};
 use crate::cloud::gpus;
-use crate::cloud::node_pool::ObservedPool;
+use crate::cloud::node_pool::{AutoModePool, NodePools, ObservedPool, PoolCloud, PoolSpec};
 use crate::framework::diagnostics::{Diagnostic, Diagnostics};
+use crate::framework::field::Field;
 use crate::framework::identity::{IdentityAttribute, IdentitySchema};
 use crate::framework::path::AttributePath;
 use crate::framework::resource::{Applied, PlanContext, Refreshed, Resource};
 use crate::framework::schema::Schema;
 use crate::framework::types::Type;
 use crate::framework::value::Value;
-use crate::provider::ProviderContext;
+use crate::framework::view;
+use crate::provider::{NodePoolsAs, ProviderContext};
 
 pub use self::model::{is_label_key, parse_id};
 pub use self::schema::{
@@ -162,32 +166,49 @@ impl Resource for NodePool {
         let config = ctx.config;
         let cluster = planned.get("cluster").as_str().map(str::to_owned);
         // Known when the cluster was planned or read in this process.
-        if let Some(why) = cluster
+        let runs = cluster
             .as_deref()
-            .and_then(|c| ctx.provider.planned.runs(c))
-            .and_then(|runs| runs.node_pools_refused)
-        {
+            .and_then(|c| ctx.provider.planned.runs(c));
+        if let Some(NodePoolsAs::Refused(why)) = runs.as_ref().map(|r| &r.node_pools) {
             diags.push(
-                Diagnostic::error("The cluster takes no node pools", why)
+                Diagnostic::error("The cluster takes no node pools", *why)
                     .at(AttributePath::attr("cluster")),
             );
             return;
         }
         let eks = on_eks(planned);
-        // A GPU node group runs an AMI with the NVIDIA driver.
-        let gpu_image = config
-            .get("gpu")
-            .is_set()
-            .then(|| gpus::of_cloud(true).default_image());
+        let kind = plan_kind(ctx, eks);
+        planned.set_attr("kind", kind.clone());
+        let karpenter = kind.as_str() == Some(KIND_KARPENTER);
+        // A new pool's kind is decided at apply, but what its cluster will
+        // make of it is known here when the cluster was planned or read.
+        let will_be_karpenter =
+            runs.as_ref().map(|r| &r.node_pools) == Some(&NodePoolsAs::Karpenter);
+        if karpenter || (ctx.is_create() && will_be_karpenter) {
+            auto_mode::refuse_unsupported(config, false, diags);
+        }
+        if karpenter && runs.is_some_and(|r| r.node_pools != NodePoolsAs::Karpenter) {
+            diags.push(
+                Diagnostic::error(
+                    "The cluster no longer runs EKS Auto Mode",
+                    "This pool is a Karpenter NodePool, and without Auto Mode nothing makes its nodes: remove the genesis_node_pool (and add one after the switch, which makes an EKS managed node group), or keep enable_autopilot = true on the cluster.",
+                )
+                .at(AttributePath::attr("cluster")),
+            );
+        }
+        let gpu = config.get("gpu").is_set();
         for (name, gke, eks_default) in cloud_defaults() {
             if config.get(name).is_null() {
                 planned.set_attr(
                     name,
                     match eks {
                         Some(false) => gke,
-                        Some(true) if name == "image_type" => match gpu_image.flatten() {
-                            Some(image) => image.into(),
-                            None => eks_default,
+                        // Auto Mode picks the node image: which one it is
+                        // follows what the pool is.
+                        Some(true) if name == "image_type" => match &kind {
+                            Value::Unknown => Value::Unknown,
+                            _ if karpenter => Value::Null,
+                            _ => node_group_image(gpu).into(),
                         },
                         Some(true) => eks_default,
                         // Known once the cluster's ID is.
@@ -251,33 +272,72 @@ impl Resource for NodePool {
     }
 
     fn replaced_by(&self, prior: &Value, planned: &Value) -> Vec<AttributePath> {
+        // Karpenter replaces the nodes of a changed NodePool itself.
+        if kind_of(planned).as_str() == Some(KIND_KARPENTER) {
+            return Vec::new();
+        }
+        let changed = |name: &&str| {
+            let new = planned.get(name);
+            !new.is_unknown() && prior.get(name) != new
+        };
+        // Neither cloud changes a pool's VMs between Spot (or
+        // preemptible) and standard.
+        let capacity = ["preemptible", "spot"].into_iter().filter(changed);
         // EKS makes a new node group for these; GKE rolls the nodes, but
         // cannot take their GPUs away.
         if on_eks(planned) != Some(true) {
             let gpus_removed = prior.get("gpu").is_set() && planned.get("gpu").is_null();
-            return gpus_removed
-                .then(|| AttributePath::attr("gpu"))
-                .into_iter()
+            return capacity
+                .map(AttributePath::attr)
+                .chain(gpus_removed.then(|| AttributePath::attr("gpu")))
                 .collect();
         }
         ["machine_type", "image_type", "disk_size_gb"]
             .into_iter()
-            .filter(|name| {
-                let new = planned.get(name);
-                !new.is_unknown() && prior.get(name) != new
-            })
+            .filter(changed)
+            .chain(capacity)
             .map(AttributePath::attr)
             .collect()
     }
 
     async fn create(&self, provider: &ProviderContext, planned: &Value) -> Applied {
-        let spec = match spec_of(planned) {
+        let mut spec = match spec_of(planned) {
             Ok(spec) => spec,
             Err(d) => return Applied::failed(Value::Null, d),
         };
         let wait = wait_for(provider, planned, "create", 30);
-        match provider
-            .node_pools(&spec.cluster)
+        // Not known at plan time (the cluster was not planned in this run):
+        // what the cluster makes of a pool now.
+        if let (Some(eks), true) = (spec.eks(), kind_of(planned).is_unknown()) {
+            match auto_mode::cluster_runs_auto_mode(provider, &spec.cluster, &wait).await {
+                Ok(true) => {
+                    let mut refused = Diagnostics::new();
+                    auto_mode::refuse_unsupported(planned, true, &mut refused);
+                    if refused.has_errors() {
+                        return Applied::failed(Value::Null, refused);
+                    }
+                    spec.cloud = PoolCloud::EksAutoMode(AutoModePool {
+                        subnet_ids: eks.subnet_ids.clone(),
+                    });
+                }
+                Ok(false) => {
+                    let gpu = spec.gpu.is_some();
+                    if let PoolCloud::Eks(group) = &mut spec.cloud
+                        && group.ami_type.is_empty()
+                    {
+                        group.ami_type = node_group_image(gpu).to_string();
+                    }
+                }
+                Err(e) => {
+                    return Applied::failed(
+                        Value::Null,
+                        e.diagnostic("read the pool's cluster").into(),
+                    );
+                }
+            }
+        }
+        let auto_mode = AutoModePools(provider);
+        match back_end(provider, &auto_mode, &spec)
             .create(&spec, &wait)
             .await
         {
@@ -301,11 +361,22 @@ impl Resource for NodePool {
     async fn read(&self, provider: &ProviderContext, state: &Value, private: &[u8]) -> Refreshed {
         let spec = spec_of(state)?;
         let wait = wait_for(provider, state, "read", 5);
-        match provider
-            .node_pools(&spec.cluster)
+        let auto_mode = AutoModePools(provider);
+        let mut found = back_end(provider, &auto_mode, &spec)
             .get(&spec.cluster, &spec.name, &wait)
-            .await
+            .await;
+        // An import (or a state from before `kind`): on an Auto Mode
+        // cluster, a pool that is no node group may be a NodePool.
+        if matches!(found, Ok(None))
+            && spec.eks().is_some()
+            && kind_of(state).is_null()
+            && auto_mode::cluster_runs_auto_mode(provider, &spec.cluster, &wait)
+                .await
+                .unwrap_or(false)
         {
+            found = auto_mode.get(&spec.cluster, &spec.name, &wait).await;
+        }
+        match found {
             Ok(Some(observed)) => Ok(Some((
                 state_from(state, &observed),
                 recorded(&observed, private),
@@ -327,7 +398,8 @@ impl Resource for NodePool {
             (Err(d), _) | (_, Err(d)) => return Applied::failed(prior.clone(), d),
         };
         let wait = wait_for(provider, planned, "update", 30);
-        let pools = provider.node_pools(&to.cluster);
+        let auto_mode = AutoModePools(provider);
+        let pools = back_end(provider, &auto_mode, &to);
         let result = pools.update(&from, &to, &wait).await;
         let mut applied = match pools.get(&to.cluster, &to.name, &wait).await {
             Ok(Some(observed)) => Applied {
@@ -372,8 +444,8 @@ impl Resource for NodePool {
             Err(d) => return d,
         };
         let wait = wait_for(provider, prior, "delete", 30);
-        match provider
-            .node_pools(&spec.cluster)
+        let auto_mode = AutoModePools(provider);
+        match back_end(provider, &auto_mode, &spec)
             .delete(&spec.cluster, &spec.name, &wait)
             .await
         {
@@ -421,6 +493,47 @@ impl Resource for NodePool {
         let cluster = schema.part(identity, "cluster")?.unwrap_or_default();
         let name = schema.part(identity, "name")?.unwrap_or_default();
         Ok(format!("{cluster}/nodePools/{name}"))
+    }
+}
+
+/// The back end of what the pool is: the cloud's node pools or node
+/// groups, or Auto Mode's Karpenter NodePools.
+fn back_end<'a>(
+    provider: &'a ProviderContext,
+    auto_mode: &'a AutoModePools<'a>,
+    spec: &PoolSpec,
+) -> &'a dyn NodePools {
+    match spec.cloud {
+        PoolCloud::EksAutoMode(_) => auto_mode,
+        _ => provider.node_pools(&spec.cluster),
+    }
+}
+
+/// `kind` of a plan or a state.
+fn kind_of(value: &Value) -> Field<String> {
+    #[derive(serde::Deserialize, Default)]
+    #[serde(default)]
+    struct KindView {
+        kind: Field<String>,
+    }
+    view::as_written::<KindView>(value).map_or(Field::Null, |v| v.kind)
+}
+
+/// What the pool is: what it was made as, once made. A new pool on EKS is
+/// what its cluster makes of one when the pool is created (a Karpenter
+/// NodePool on Auto Mode), which only the apply knows for sure: the plan
+/// of a cluster that does not change is not in the apply's provider
+/// process, so planning the kind from it would change it between plan and
+/// apply.
+fn plan_kind(ctx: &PlanContext<'_>, eks: Option<bool>) -> Value {
+    if !ctx.is_create()
+        && let Some(kind) = kind_of(ctx.prior).known()
+    {
+        return kind.clone().into();
+    }
+    match eks {
+        Some(false) => KIND_GKE.into(),
+        _ => Value::Unknown,
     }
 }
 

@@ -9,7 +9,9 @@ use super::super::common::minor_version;
 use super::config::PoolConfig;
 use super::schema::*;
 use crate::cloud::gpus::{self, PoolGpu};
-use crate::cloud::node_pool::{EksPool, GkePool, ObservedPool, PoolCloud, PoolSpec, PoolTaint};
+use crate::cloud::node_pool::{
+    AutoModePool, EksPool, GkePool, ObservedPool, PoolCloud, PoolSpec, PoolTaint,
+};
 use crate::framework::diagnostics::{Diagnostic, Diagnostics};
 use crate::framework::path::AttributePath;
 use crate::framework::validators;
@@ -32,11 +34,17 @@ pub(super) fn spec_of(state: &Value) -> Result<PoolSpec, Diagnostics> {
             let eks = config.eks.clone().unwrap_or_default();
             let mut subnets = eks.subnet_ids.unwrap_or_default();
             subnets.sort();
-            PoolCloud::Eks(EksPool {
-                ami_type: text(&config.image_type),
-                node_role_arn: eks.node_role_arn,
-                subnet_ids: subnets,
-            })
+            if config.kind.as_deref() == Some(KIND_KARPENTER) {
+                PoolCloud::EksAutoMode(AutoModePool {
+                    subnet_ids: subnets,
+                })
+            } else {
+                PoolCloud::Eks(EksPool {
+                    ami_type: text(&config.image_type),
+                    node_role_arn: eks.node_role_arn,
+                    subnet_ids: subnets,
+                })
+            }
         }
         ClusterName::Gcp { .. } => PoolCloud::Gke(GkePool {
             disk_type: text(&config.disk_type),
@@ -273,33 +281,42 @@ pub(super) fn state_from(base: &Value, observed: &ObservedPool) -> Value {
             );
             set(&mut state, "eks", Value::Null);
         }
-        PoolCloud::Eks(e) => {
+        PoolCloud::Eks(_) | PoolCloud::EksAutoMode(_) => {
             for name in GKE_ONLY {
                 set(&mut state, name, Value::Null);
             }
-            set(&mut state, "image_type", e.ami_type.clone().into());
             // EKS has one SPOT capacity type for both.
             if spec.spot && base.get("preemptible").as_bool() == Some(true) {
                 set(&mut state, "preemptible", true.into());
                 set(&mut state, "spot", false.into());
             }
+            let (ami_type, role, subnet_ids) = match &spec.cloud {
+                PoolCloud::Eks(e) => (
+                    Value::from(e.ami_type.clone()),
+                    e.node_role_arn.clone(),
+                    &e.subnet_ids,
+                ),
+                // Auto Mode picks the image; the nodes run as its role.
+                PoolCloud::EksAutoMode(a) => (Value::Null, None, &a.subnet_ids),
+                PoolCloud::Gke(_) => (Value::Null, None, &Vec::new()),
+            };
+            set(&mut state, "image_type", ami_type);
             // The node group's own role and subnets stay as configured:
             // left out, they are the cluster's, and the state says so (null).
             let old = base.get("eks");
             if old.is_set() {
-                let subnets = if validators::same_members(
-                    old.get("subnet_ids"),
-                    &Value::List(e.subnet_ids.iter().map(|s| s.clone().into()).collect()),
-                ) || old.get("subnet_ids").is_null()
+                let listed = Value::List(subnet_ids.iter().map(|s| s.clone().into()).collect());
+                let subnets = if validators::same_members(old.get("subnet_ids"), &listed)
+                    || old.get("subnet_ids").is_null()
                 {
                     old.get("subnet_ids").clone()
                 } else {
-                    Value::List(e.subnet_ids.iter().map(|s| s.clone().into()).collect())
+                    listed
                 };
                 let role = if old.get("node_role_arn").is_null() {
                     Value::Null
                 } else {
-                    e.node_role_arn.clone().into()
+                    role.into()
                 };
                 set(
                     &mut state,
@@ -309,6 +326,12 @@ pub(super) fn state_from(base: &Value, observed: &ObservedPool) -> Value {
             }
         }
     }
+    let kind = match &spec.cloud {
+        PoolCloud::Gke(_) => KIND_GKE,
+        PoolCloud::Eks(_) => KIND_NODE_GROUP,
+        PoolCloud::EksAutoMode(_) => KIND_KARPENTER,
+    };
+    set(&mut state, "kind", kind.into());
     set(&mut state, "status", observed.status.clone().into());
     set(&mut state, "version", observed.version.clone().into());
     // The version asked for stays as written while the nodes run it (`1.33`

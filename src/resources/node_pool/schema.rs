@@ -1,6 +1,7 @@
 //! The schema of `genesis_node_pool`, the pool types with the labels and
 //! taints they imply, and which settings belong to which cloud.
 
+use crate::cloud::gpus;
 use crate::framework::schema::{Attribute, Block, Schema};
 use crate::framework::validators;
 use crate::framework::value::Value;
@@ -68,13 +69,24 @@ pub(super) fn on_eks(v: &Value) -> Option<bool> {
 }
 
 /// Defaults that depend on the cloud: (attribute, GKE, EKS).
+/// The AMI type of an EKS node group whose configuration names none: one
+/// with the NVIDIA driver for GPU nodes.
+pub(super) fn node_group_image(gpu: bool) -> &'static str {
+    match gpu.then(|| gpus::of_cloud(true).default_image()).flatten() {
+        Some(image) => image,
+        None => NODE_GROUP_IMAGE,
+    }
+}
+
+const NODE_GROUP_IMAGE: &str = "AL2023_x86_64_STANDARD";
+
 pub(super) fn cloud_defaults() -> [(&'static str, Value, Value); 6] {
     [
         ("machine_type", "e2-medium".into(), "t3.medium".into()),
         (
             "image_type",
             "COS_CONTAINERD".into(),
-            "AL2023_x86_64_STANDARD".into(),
+            NODE_GROUP_IMAGE.into(),
         ),
         ("disk_type", "pd-balanced".into(), Value::Null),
         ("auto_upgrade", true.into(), Value::Null),
@@ -84,6 +96,11 @@ pub(super) fn cloud_defaults() -> [(&'static str, Value, Value); 6] {
 }
 
 /// Node label keys Genesis sets on every pool; workloads select on them.
+/// What a pool is on its cluster (`kind`).
+pub(super) const KIND_GKE: &str = "gke-node-pool";
+pub(super) const KIND_NODE_GROUP: &str = "eks-node-group";
+pub(super) const KIND_KARPENTER: &str = "karpenter-node-pool";
+
 pub const LABEL_NODE_POOL: &str = "genesis.io/node-pool";
 pub const LABEL_POOL_TYPE: &str = "genesis.io/pool-type";
 pub const LABEL_WORKLOAD_TYPE: &str = "genesis.io/workload-type";
@@ -193,12 +210,10 @@ pub(super) fn schema() -> Schema {
             .describe("What runs on the pool: `compute-intensive`, `memory-intensive`, `io-intensive` or `general`; labels nodes `genesis.io/workload-type`."),
         Attribute::bool("preemptible")
             .default(false)
-            .force_new()
-            .describe("Use preemptible VMs (24-hour maximum life; on EKS the SPOT capacity type). Changing it replaces the pool."),
+            .describe("Use preemptible VMs (24-hour maximum life; on EKS the SPOT capacity type). Changing it replaces a GKE pool or an EKS node group; a Karpenter NodePool changes in place."),
         Attribute::bool("spot")
             .optional_computed()
-            .force_new()
-            .describe("Use Spot VMs (on EKS the SPOT capacity type). Default `true` for `node_pool_type = \"spot\"`. Changing it replaces the pool."),
+            .describe("Use Spot VMs (on EKS the SPOT capacity type). Default `true` for `node_pool_type = \"spot\"`. Changing it replaces a GKE pool or an EKS node group; a Karpenter NodePool changes in place."),
         Attribute::object(
             "gpu",
             vec![
@@ -266,6 +281,9 @@ pub(super) fn schema() -> Schema {
         Attribute::string("kubernetes_version")
             .optional_computed()
             .describe("The Kubernetes version of the nodes, e.g. `1.33`. Upgraded in place, after the control plane (reference `genesis_cluster.NAME.kubernetes_version` so that one apply upgrades both in order): GKE surge-upgrades the pool, EKS rolls the node group. Never newer than the control plane (two minors ahead of it are refused at plan time, one by the cloud at apply) and never downgraded (refused at plan time). Left out, the nodes start on the control plane's version and keep theirs; on GKE with `auto_upgrade` the version is a minimum, since GKE moves the nodes along with the control plane."),
+        Attribute::string("kind")
+            .computed()
+            .describe("What the pool is on its cluster, decided when it is created: `gke-node-pool` (a GKE node pool), `eks-node-group` (an EKS managed node group) or `karpenter-node-pool` (on an EKS Auto Mode cluster: a Karpenter NodePool with an EKS NodeClass of the same name, whose nodes Auto Mode makes as pods need them, up to `max_nodes`). A pool keeps its kind when its cluster switches mode."),
         Attribute::string("version")
             .computed()
             .describe("The Kubernetes version the nodes run, as the cloud reports it (`1.33.5-gke.1080000` on GKE, `1.33` on EKS)."),
