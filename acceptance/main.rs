@@ -6,6 +6,7 @@ mod auto_mode;
 mod auto_mode_pools;
 mod blue_green;
 mod cluster;
+mod cluster_access;
 mod crash;
 mod eks;
 mod faults;

@@ -19,24 +19,7 @@ pub fn resource_page(
     (import_block, import): (&str, &str),
     identity: Option<(&IdentitySchema, &str)>,
 ) -> String {
-    let mut out = String::new();
-    let _ = writeln!(
-        out,
-        "---\npage_title: \"{type_name} Resource - genesis\"\nsubcategory: \"\"\ndescription: |-\n  {}\n---\n",
-        schema.block.description
-    );
-    let _ = writeln!(
-        out,
-        "# {type_name} (Resource)\n\n{}\n",
-        schema.block.description
-    );
-    let _ = writeln!(
-        out,
-        "## Example Usage\n\n```terraform\n{}\n```\n",
-        example.trim_end()
-    );
-    out.push_str("## Schema\n\n");
-    block_sections(&mut out, &schema.block, "");
+    let mut out = head("Resource", type_name, schema, example);
     if !import.is_empty() || !import_block.is_empty() {
         out.push_str("## Import\n\n");
     }
@@ -62,6 +45,49 @@ pub fn resource_page(
         );
         identity_section(&mut out, schema);
     }
+    finish(out)
+}
+
+/// `docs/data-sources/<name>.md` for one data source.
+pub fn data_source_page(type_name: &str, schema: &Schema, example: &str) -> String {
+    finish(head("Data Source", type_name, schema, example))
+}
+
+/// `docs/ephemeral-resources/<name>.md` for one ephemeral resource.
+pub fn ephemeral_page(type_name: &str, schema: &Schema, example: &str) -> String {
+    finish(head("Ephemeral Resource", type_name, schema, example))
+}
+
+/// The front matter, description, example and schema of a page, as
+/// tfplugindocs writes them for a `kind` ("Resource", "Data Source", ...).
+fn head(kind: &str, type_name: &str, schema: &Schema, example: &str) -> String {
+    let mut out = String::new();
+    let _ = writeln!(
+        out,
+        "---\npage_title: \"{type_name} {kind} - genesis\"\nsubcategory: \"\"\ndescription: |-\n  {}\n---\n",
+        schema.block.description
+    );
+    let _ = writeln!(
+        out,
+        "# {type_name} ({kind})\n\n{}\n",
+        schema.block.description
+    );
+    example_and_schema(&mut out, schema, example);
+    out
+}
+
+/// The example and the schema's sections, as every page ends.
+fn example_and_schema(out: &mut String, schema: &Schema, example: &str) {
+    let _ = writeln!(
+        out,
+        "## Example Usage\n\n```terraform\n{}\n```\n",
+        example.trim_end()
+    );
+    out.push_str("## Schema\n\n");
+    block_sections(out, &schema.block, "");
+}
+
+fn finish(mut out: String) -> String {
     out.truncate(out.trim_end().len());
     out.push('\n');
     out
@@ -96,13 +122,7 @@ pub fn provider_page(schema: &Schema, example: &str) -> String {
         schema.block.description
     );
     let _ = writeln!(out, "# genesis Provider\n\n{}\n", schema.block.description);
-    let _ = writeln!(
-        out,
-        "## Example Usage\n\n```terraform\n{}\n```\n",
-        example.trim_end()
-    );
-    out.push_str("## Schema\n\n");
-    block_sections(&mut out, &schema.block, "");
+    example_and_schema(&mut out, schema, example);
     out
 }
 

@@ -10,7 +10,10 @@ pub mod protocol;
 pub mod provider;
 pub mod resources;
 
-/// The provider with every resource type registered.
+/// The provider with every resource type, data source and ephemeral
+/// resource registered.
 pub fn provider_server() -> framework::server::ProviderServer {
     framework::server::ProviderServer::new(provider::schema(), resources::all())
+        .with_data_sources(resources::data_sources())
+        .with_ephemeral_resources(resources::ephemeral_resources())
 }

@@ -116,10 +116,25 @@ impl Visit for Fields {
 
 /// RFC 3339 with microseconds in UTC, as hclog writes it.
 fn timestamp() -> String {
-    let now = std::time::SystemTime::now()
+    let now = std::time::SystemTime::now();
+    let micros = now
         .duration_since(std::time::UNIX_EPOCH)
-        .unwrap_or_default();
-    let secs = now.as_secs() as i64;
+        .unwrap_or_default()
+        .subsec_micros();
+    format!("{}.{micros:06}Z", civil_seconds(now))
+}
+
+/// `time` in RFC 3339, to the second, in UTC (`2026-12-07T01:46:22Z`).
+pub fn rfc3339(time: std::time::SystemTime) -> String {
+    format!("{}Z", civil_seconds(time))
+}
+
+/// `YYYY-MM-DDTHH:MM:SS` of `time` in UTC.
+fn civil_seconds(time: std::time::SystemTime) -> String {
+    let secs = time
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap_or_default()
+        .as_secs() as i64;
     let (days, rem) = (secs.div_euclid(86_400), secs.rem_euclid(86_400));
     // Civil date from days since the epoch (Howard Hinnant's algorithm).
     let z = days + 719_468;
@@ -132,11 +147,10 @@ fn timestamp() -> String {
     let month = if mp < 10 { mp + 3 } else { mp - 9 };
     let year = yoe + era * 400 + i64::from(month <= 2);
     format!(
-        "{year:04}-{month:02}-{day:02}T{:02}:{:02}:{:02}.{:06}Z",
+        "{year:04}-{month:02}-{day:02}T{:02}:{:02}:{:02}",
         rem / 3600,
         rem % 3600 / 60,
         rem % 60,
-        now.subsec_micros()
     )
 }
 
@@ -155,6 +169,12 @@ mod tests {
         };
         assert_eq!(level_from_env(env), Some(Level::ERROR));
         assert_eq!(level_from_env(|_| None), None);
+    }
+
+    #[test]
+    fn times_read_as_rfc3339() {
+        let time = std::time::UNIX_EPOCH + std::time::Duration::from_secs(1_796_607_982);
+        assert_eq!(rfc3339(time), "2026-12-07T01:46:22Z");
     }
 
     #[test]

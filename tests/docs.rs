@@ -40,6 +40,31 @@ fn docs_match_the_schemas() {
         let short = name.strip_prefix("genesis_").unwrap();
         check(&root.join(format!("docs/resources/{short}.md")), &page);
     }
+    for source in genesis::resources::data_sources() {
+        let name = source.type_name();
+        let page = genesis::docs::data_source_page(
+            name,
+            &source.schema(),
+            &read(&format!("examples/data-sources/{name}/data-source.tf")),
+        );
+        let short = name.strip_prefix("genesis_").unwrap();
+        check(&root.join(format!("docs/data-sources/{short}.md")), &page);
+    }
+    for resource in genesis::resources::ephemeral_resources() {
+        let name = resource.type_name();
+        let page = genesis::docs::ephemeral_page(
+            name,
+            &resource.schema(),
+            &read(&format!(
+                "examples/ephemeral-resources/{name}/ephemeral-resource.tf"
+            )),
+        );
+        let short = name.strip_prefix("genesis_").unwrap();
+        check(
+            &root.join(format!("docs/ephemeral-resources/{short}.md")),
+            &page,
+        );
+    }
     let index = genesis::docs::provider_page(
         &genesis::provider::schema(),
         &read("examples/provider/provider.tf"),

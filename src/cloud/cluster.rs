@@ -252,4 +252,13 @@ pub trait Clusters: Send + Sync {
 
     /// A bearer token for the cluster's Kubernetes API.
     async fn kube_token(&self, at: &ClusterAddress) -> Result<Secret, CloudError>;
+
+    /// A token to hand to other clients (the kubernetes and helm
+    /// providers), made now, with when it expires where that is known.
+    async fn client_token(
+        &self,
+        at: &ClusterAddress,
+    ) -> Result<(Secret, Option<std::time::SystemTime>), CloudError> {
+        Ok((self.kube_token(at).await?, None))
+    }
 }

@@ -8,11 +8,14 @@ use std::sync::RwLock;
 
 use tokio_util::sync::CancellationToken;
 
+use super::data_source::DataSource;
 use super::diagnostics::{Diagnostic, Diagnostics};
+use super::ephemeral::EphemeralResource;
 use super::identity::IdentitySchema;
 use super::path::AttributePath;
-use super::plan::{keep_equivalent_block, plan_block, requires_replace, validate_block};
+use super::plan::{keep_equivalent_block, plan_block, requires_replace};
 use super::private::Private;
+use super::registry::{Registry, locatable, validate};
 use super::resource::{PlanContext, Resource};
 use super::schema::Schema;
 use super::turns::{Op, Turn, Turns};
@@ -46,6 +49,8 @@ pub struct NewState {
 pub struct ProviderServer {
     provider_schema: Schema,
     resources: BTreeMap<&'static str, Registered>,
+    pub(super) data_sources: Registry<dyn DataSource>,
+    pub(super) ephemerals: Registry<dyn EphemeralResource>,
     context: RwLock<ProviderContext>,
     stop: CancellationToken,
     env: fn(&str) -> Option<String>,
@@ -80,12 +85,33 @@ impl ProviderServer {
         ProviderServer {
             provider_schema,
             resources,
+            data_sources: Registry::new("data source", "data"),
+            ephemerals: Registry::new("ephemeral resource", "ephemeral"),
             context: RwLock::new(ProviderContext::new(config, stop.clone())),
             stop,
             env: process_env,
             created: std::sync::Mutex::default(),
             turns: Turns::default(),
         }
+    }
+
+    /// Registers the data sources.
+    pub fn with_data_sources(mut self, sources: Vec<Box<dyn DataSource>>) -> Self {
+        for source in sources {
+            let schema = source.schema();
+            self.data_sources.insert(source.type_name(), source, schema);
+        }
+        self
+    }
+
+    /// Registers the ephemeral resources.
+    pub fn with_ephemeral_resources(mut self, resources: Vec<Box<dyn EphemeralResource>>) -> Self {
+        for resource in resources {
+            let schema = resource.schema();
+            self.ephemerals
+                .insert(resource.type_name(), resource, schema);
+        }
+        self
     }
 
     /// A turn for `op` on the object `value` names (see `turns`); none for
@@ -117,7 +143,7 @@ impl ProviderServer {
         })
     }
 
-    fn context(&self) -> ProviderContext {
+    pub(super) fn context(&self) -> ProviderContext {
         self.context
             .read()
             .unwrap_or_else(|e| e.into_inner())
@@ -130,14 +156,7 @@ impl ProviderServer {
     }
 
     pub fn validate_provider(&self, config: &Value) -> Diagnostics {
-        let mut diags = Diagnostics::new();
-        validate_block(
-            &self.provider_schema.block,
-            config,
-            &AttributePath::root(),
-            &mut diags,
-        );
-        locatable(&self.provider_schema, diags)
+        validate(&self.provider_schema, config, |_| {})
     }
 
     pub fn configure(&self, config: &Value, terraform_version: &str) -> Diagnostics {
@@ -157,15 +176,9 @@ impl ProviderServer {
             Ok(r) => r,
             Err(d) => return d,
         };
-        let mut diags = Diagnostics::new();
-        validate_block(
-            &registered.schema.block,
-            config,
-            &AttributePath::root(),
-            &mut diags,
-        );
-        registered.resource.validate(config, &mut diags);
-        locatable(&registered.schema, diags)
+        validate(&registered.schema, config, |diags| {
+            registered.resource.validate(config, diags)
+        })
     }
 
     /// Plans a change. `write_only_allowed` is Terraform's client
@@ -513,15 +526,6 @@ impl ProviderServer {
 }
 
 /// Points each diagnostic where Terraform can show it in the configuration.
-fn locatable(schema: &Schema, diags: Diagnostics) -> Diagnostics {
-    let mut out = Diagnostics::new();
-    for mut d in diags {
-        d.path = d.path.map(|p| schema.block.locatable(&p));
-        out.push(d);
-    }
-    out
-}
-
 fn replace_unknowns(value: Value) -> Value {
     match value {
         Value::Unknown => Value::Null,

@@ -29,6 +29,20 @@ impl ProviderService {
             .map(|s| s.value_type())
             .ok_or_else(|| unsupported("resource type", type_name))
     }
+
+    fn data_source_type(&self, type_name: &str) -> Result<Type, Diagnostics> {
+        self.server
+            .data_source_schema(type_name)
+            .map(|s| s.value_type())
+            .ok_or_else(|| unsupported("data source", type_name))
+    }
+
+    fn ephemeral_type(&self, type_name: &str) -> Result<Type, Diagnostics> {
+        self.server
+            .ephemeral_schema(type_name)
+            .map(|s| s.value_type())
+            .ok_or_else(|| unsupported("ephemeral resource", type_name))
+    }
 }
 
 impl ProviderService {
@@ -74,6 +88,20 @@ impl Provider for ProviderService {
                     type_name: name.to_string(),
                 })
                 .collect(),
+            data_sources: self
+                .server
+                .data_source_schemas()
+                .map(|(name, _)| pb::get_metadata::DataSourceMetadata {
+                    type_name: name.to_string(),
+                })
+                .collect(),
+            ephemeral_resources: self
+                .server
+                .ephemeral_schemas()
+                .map(|(name, _)| pb::get_metadata::EphemeralMetadata {
+                    type_name: name.to_string(),
+                })
+                .collect(),
             ..Default::default()
         }))
     }
@@ -88,6 +116,16 @@ impl Provider for ProviderService {
             resource_schemas: self
                 .server
                 .resource_schemas()
+                .map(|(name, schema)| (name.to_string(), convert::schema(schema)))
+                .collect(),
+            data_source_schemas: self
+                .server
+                .data_source_schemas()
+                .map(|(name, schema)| (name.to_string(), convert::schema(schema)))
+                .collect(),
+            ephemeral_resource_schemas: self
+                .server
+                .ephemeral_schemas()
                 .map(|(name, schema)| (name.to_string(), convert::schema(schema)))
                 .collect(),
             server_capabilities: Some(capabilities()),
@@ -129,11 +167,14 @@ impl Provider for ProviderService {
         &self,
         request: Request<pb::validate_data_resource_config::Request>,
     ) -> Reply<pb::validate_data_resource_config::Response> {
+        let req = request.into_inner();
+        let diags = self
+            .data_source_type(&req.type_name)
+            .and_then(|ty| decode(req.config.as_ref(), &ty))
+            .map(|config| self.server.validate_data_source(&req.type_name, &config))
+            .unwrap_or_else(|d| d);
         Ok(Response::new(pb::validate_data_resource_config::Response {
-            diagnostics: convert::diagnostics(unsupported(
-                "data source",
-                &request.into_inner().type_name,
-            )),
+            diagnostics: convert::diagnostics(diags),
         }))
     }
 
@@ -422,12 +463,21 @@ impl Provider for ProviderService {
         &self,
         request: Request<pb::read_data_source::Request>,
     ) -> Reply<pb::read_data_source::Response> {
+        let req = request.into_inner();
+        let (state, diags) = match self
+            .data_source_type(&req.type_name)
+            .and_then(|ty| Ok((decode(req.config.as_ref(), &ty)?, ty)))
+        {
+            Ok((config, ty)) => {
+                let (state, diags) = self.server.read_data_source(&req.type_name, &config).await;
+                (Some(encode(&state, &ty)), diags)
+            }
+            Err(d) => (None, d),
+        };
         Ok(Response::new(pb::read_data_source::Response {
-            diagnostics: convert::diagnostics(unsupported(
-                "data source",
-                &request.into_inner().type_name,
-            )),
-            ..Default::default()
+            state,
+            diagnostics: convert::diagnostics(diags),
+            deferred: None,
         }))
     }
 
@@ -435,12 +485,15 @@ impl Provider for ProviderService {
         &self,
         request: Request<pb::validate_ephemeral_resource_config::Request>,
     ) -> Reply<pb::validate_ephemeral_resource_config::Response> {
+        let req = request.into_inner();
+        let diags = self
+            .ephemeral_type(&req.type_name)
+            .and_then(|ty| decode(req.config.as_ref(), &ty))
+            .map(|config| self.server.validate_ephemeral(&req.type_name, &config))
+            .unwrap_or_else(|d| d);
         Ok(Response::new(
             pb::validate_ephemeral_resource_config::Response {
-                diagnostics: convert::diagnostics(unsupported(
-                    "ephemeral resource",
-                    &request.into_inner().type_name,
-                )),
+                diagnostics: convert::diagnostics(diags),
             },
         ))
     }
@@ -449,12 +502,27 @@ impl Provider for ProviderService {
         &self,
         request: Request<pb::open_ephemeral_resource::Request>,
     ) -> Reply<pb::open_ephemeral_resource::Response> {
+        let req = request.into_inner();
+        let decoded = self
+            .ephemeral_type(&req.type_name)
+            .and_then(|ty| Ok((decode(req.config.as_ref(), &ty)?, ty)));
+        let (config, ty) = match decoded {
+            Ok(found) => found,
+            Err(d) => {
+                return Ok(Response::new(pb::open_ephemeral_resource::Response {
+                    diagnostics: convert::diagnostics(d),
+                    ..Default::default()
+                }));
+            }
+        };
+        let (opened, diags) = self.server.open_ephemeral(&req.type_name, &config).await;
+        let failed = diags.has_errors();
         Ok(Response::new(pb::open_ephemeral_resource::Response {
-            diagnostics: convert::diagnostics(unsupported(
-                "ephemeral resource",
-                &request.into_inner().type_name,
-            )),
-            ..Default::default()
+            diagnostics: convert::diagnostics(diags),
+            renew_at: opened.renew_at.map(prost_types::Timestamp::from),
+            result: (!failed).then(|| encode(&opened.result, &ty)),
+            private: (!opened.private.is_empty()).then_some(opened.private),
+            deferred: None,
         }))
     }
 
@@ -462,24 +530,32 @@ impl Provider for ProviderService {
         &self,
         request: Request<pb::renew_ephemeral_resource::Request>,
     ) -> Reply<pb::renew_ephemeral_resource::Response> {
-        Ok(Response::new(pb::renew_ephemeral_resource::Response {
-            diagnostics: convert::diagnostics(unsupported(
-                "ephemeral resource",
-                &request.into_inner().type_name,
-            )),
-            ..Default::default()
-        }))
+        let req = request.into_inner();
+        let private = req.private.unwrap_or_default();
+        Ok(Response::new(
+            match self.server.renew_ephemeral(&req.type_name, &private).await {
+                Ok((private, renew_at)) => pb::renew_ephemeral_resource::Response {
+                    diagnostics: Vec::new(),
+                    renew_at: renew_at.map(prost_types::Timestamp::from),
+                    private: (!private.is_empty()).then_some(private),
+                },
+                Err(d) => pb::renew_ephemeral_resource::Response {
+                    diagnostics: convert::diagnostics(d),
+                    ..Default::default()
+                },
+            },
+        ))
     }
 
     async fn close_ephemeral_resource(
         &self,
         request: Request<pb::close_ephemeral_resource::Request>,
     ) -> Reply<pb::close_ephemeral_resource::Response> {
+        let req = request.into_inner();
+        let private = req.private.unwrap_or_default();
+        let diags = self.server.close_ephemeral(&req.type_name, &private).await;
         Ok(Response::new(pb::close_ephemeral_resource::Response {
-            diagnostics: convert::diagnostics(unsupported(
-                "ephemeral resource",
-                &request.into_inner().type_name,
-            )),
+            diagnostics: convert::diagnostics(diags),
         }))
     }
 

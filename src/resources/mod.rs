@@ -8,6 +8,8 @@ pub mod node_pool;
 pub mod registry;
 pub mod workload;
 
+use crate::framework::data_source::DataSource;
+use crate::framework::ephemeral::EphemeralResource;
 use crate::framework::resource::Resource;
 
 pub fn all() -> Vec<Box<dyn Resource>> {
@@ -17,4 +19,12 @@ pub fn all() -> Vec<Box<dyn Resource>> {
         Box::new(registry::Registry),
         Box::new(workload::Workload),
     ]
+}
+
+pub fn data_sources() -> Vec<Box<dyn DataSource>> {
+    vec![Box::new(cluster::ClusterData)]
+}
+
+pub fn ephemeral_resources() -> Vec<Box<dyn EphemeralResource>> {
+    vec![Box::new(cluster::ClusterCredentials)]
 }

@@ -944,6 +944,17 @@ impl Clusters for Aws {
             .get(region, name, self.credentials("signing the EKS token"))
             .await
     }
+
+    async fn client_token(
+        &self,
+        at: &ClusterAddress,
+    ) -> Result<(Secret, Option<std::time::SystemTime>), CloudError> {
+        let (region, name) = address_of(at)?;
+        let credentials = self.credentials("signing the EKS token").await?;
+        let now = std::time::SystemTime::now();
+        let token = super::token::mint(&credentials, region, name, now)?;
+        Ok((token, Some(now + super::token::VALID_FOR)))
+    }
 }
 
 #[cfg(test)]

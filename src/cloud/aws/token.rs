@@ -24,6 +24,9 @@ pub const PREFIX: &str = "k8s-aws-v1.";
 pub const CLUSTER_HEADER: &str = "x-k8s-aws-id";
 /// How long a token is used before a fresh one is minted.
 const REUSE_FOR: Duration = Duration::from_secs(14 * 60);
+/// How long a token handed to other clients is said to last: EKS accepts
+/// it for 15 minutes, and `aws eks get-token` reports 14.
+pub const VALID_FOR: Duration = REUSE_FOR;
 
 /// Tokens minted so far, by region and cluster.
 #[derive(Default)]

@@ -8,6 +8,8 @@
 //! own beside them (null on EKS), EKS's in the `eks` object.
 
 mod config;
+mod credentials;
+mod data_source;
 mod mode;
 mod model;
 mod namespaces;
@@ -45,7 +47,9 @@ use crate::framework::validators;
 use crate::framework::value::Value;
 use crate::provider::ProviderContext;
 
-pub use self::model::{ClusterName, ENVIRONMENT_LABEL};
+pub use self::credentials::ClusterCredentials;
+pub use self::data_source::ClusterData;
+pub use self::model::{ClusterName, ENVIRONMENT_LABEL, cluster_id};
 pub use self::schema::TYPE_NAME;
 
 pub struct Cluster;

@@ -512,3 +512,13 @@ impl ClusterName {
         }
     }
 }
+
+/// A validator: the value is a cluster's ID (`genesis_cluster`'s `id`).
+pub fn cluster_id(v: &Value) -> Result<(), String> {
+    match v.as_str() {
+        Some(s) if ClusterName::parse(s).is_none() => Err(format!(
+            "{s:?} is not a cluster ID: use a genesis_cluster's id (`genesis_cluster.NAME.id`), i.e. projects/PROJECT/locations/LOCATION/clusters/NAME or an EKS cluster ARN."
+        )),
+        _ => Ok(()),
+    }
+}

@@ -6,7 +6,7 @@ use crate::framework::schema::{Attribute, Block, Schema};
 use crate::framework::validators;
 use crate::framework::value::Value;
 
-use super::super::cluster::ClusterName;
+use super::super::cluster::{ClusterName, cluster_id};
 use super::super::common::timeouts_block;
 
 pub const TYPE_NAME: &str = "genesis_node_pool";
@@ -296,13 +296,4 @@ pub(super) fn schema() -> Schema {
         )
         .with_block(timeouts_block(&[("create", "30m"), ("update", "30m"), ("delete", "30m")])),
     )
-}
-
-pub(super) fn cluster_id(v: &Value) -> Result<(), String> {
-    match v.as_str() {
-        Some(s) if ClusterName::parse(s).is_none() => Err(format!(
-            "{s:?} is not a cluster ID: use a genesis_cluster's id (`genesis_cluster.NAME.id`), i.e. projects/PROJECT/locations/LOCATION/clusters/NAME or an EKS cluster ARN."
-        )),
-        _ => Ok(()),
-    }
 }
