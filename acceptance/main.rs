@@ -8,6 +8,7 @@ mod blue_green;
 mod cluster;
 mod cluster_access;
 mod crash;
+mod data_sources;
 mod eks;
 mod faults;
 mod harness;

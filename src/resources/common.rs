@@ -265,3 +265,24 @@ pub fn cloud_identity_parts(identity: &Value) -> Result<(Owner<'_>, &str, &str),
     };
     Ok((owner, location, name))
 }
+
+/// Where a data source looks: its own setting, else the provider's, else
+/// an error naming both.
+pub fn given_or_provider(
+    given: Option<&str>,
+    provider: Option<&String>,
+    attribute: &str,
+    setting: &str,
+) -> Result<String, Diagnostics> {
+    given
+        .map(str::to_string)
+        .or_else(|| provider.cloned())
+        .ok_or_else(|| {
+            Diagnostic::error(
+                "Where is it?",
+                format!("Set `{attribute}`, or the provider's `{setting}`."),
+            )
+            .at(AttributePath::attr(attribute))
+            .into()
+        })
+}

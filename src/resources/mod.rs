@@ -22,7 +22,11 @@ pub fn all() -> Vec<Box<dyn Resource>> {
 }
 
 pub fn data_sources() -> Vec<Box<dyn DataSource>> {
-    vec![Box::new(cluster::ClusterData)]
+    vec![
+        Box::new(cluster::ClusterData),
+        Box::new(registry::data_source()),
+        Box::new(workload::data_source()),
+    ]
 }
 
 pub fn ephemeral_resources() -> Vec<Box<dyn EphemeralResource>> {

@@ -5,7 +5,7 @@
 
 use async_trait::async_trait;
 
-use super::super::common::wait_for;
+use super::super::common::{given_or_provider, wait_for};
 use super::model::{ClusterName, cluster_id};
 use crate::cloud::cluster::{ClusterAddress, ObservedCluster};
 use crate::framework::data_source::DataSource;
@@ -141,39 +141,24 @@ fn address(provider: &ProviderContext, lookup: &Lookup) -> Result<ClusterAddress
         });
     }
     let name = lookup.name.as_str().unwrap_or_default().to_string();
-    let missing = |attribute: &str, setting: &str| -> Diagnostics {
-        Diagnostic::error(
-            "Where is the cluster?",
-            format!("Set `{attribute}`, or the provider's `{setting}`."),
-        )
-        .at(AttributePath::attr(attribute))
-        .into()
-    };
-    let config = &provider.config;
+    let (given, config) = (&lookup.location, &provider.config);
     if lookup.cloud.as_str() == Some("aws") {
-        let region = lookup
-            .location
-            .as_str()
-            .map(str::to_string)
-            .or_else(|| config.aws_region.clone())
-            .ok_or_else(|| missing("location", "aws_region"))?;
+        let region = given_or_provider(
+            given.as_str(),
+            config.aws_region.as_ref(),
+            "location",
+            "aws_region",
+        )?;
         return Ok(ClusterAddress::Eks { region, name });
     }
-    let project = lookup
-        .project_id
-        .as_str()
-        .map(str::to_string)
-        .or_else(|| config.project.clone())
-        .ok_or_else(|| missing("project_id", "project"))?;
-    let location = lookup
-        .location
-        .as_str()
-        .map(str::to_string)
-        .or_else(|| config.region.clone())
-        .ok_or_else(|| missing("location", "region"))?;
     Ok(ClusterAddress::Gke {
-        project,
-        location,
+        project: given_or_provider(
+            lookup.project_id.as_str(),
+            config.project.as_ref(),
+            "project_id",
+            "project",
+        )?,
+        location: given_or_provider(given.as_str(), config.region.as_ref(), "location", "region")?,
         name,
     })
 }

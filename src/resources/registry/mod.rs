@@ -3,6 +3,7 @@
 //! Durations are compared by length, so `90d` and `7776000s` (the API's
 //! spelling) never show as a change.
 
+mod data_source;
 mod model;
 mod rules;
 
@@ -24,6 +25,8 @@ use crate::framework::types::Type;
 use crate::framework::validators;
 use crate::framework::value::Value;
 use crate::provider::ProviderContext;
+
+pub use self::data_source::data_source;
 
 pub const TYPE_NAME: &str = "genesis_registry";
 

@@ -8,6 +8,7 @@
 mod addons;
 mod apply;
 mod claims;
+mod data_source;
 mod identity;
 mod ingress;
 mod model;
@@ -44,6 +45,8 @@ pub use self::schema::schema;
 use crate::provider::ProviderContext;
 
 pub const TYPE_NAME: &str = "genesis_workload";
+
+pub use self::data_source::data_source;
 
 pub struct Workload;
 
