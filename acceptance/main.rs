@@ -11,6 +11,7 @@ mod crash;
 mod data_sources;
 mod eks;
 mod faults;
+mod functions;
 mod harness;
 mod import_config;
 mod ingress;

@@ -10,10 +10,11 @@ pub mod protocol;
 pub mod provider;
 pub mod resources;
 
-/// The provider with every resource type, data source and ephemeral
-/// resource registered.
+/// The provider with every resource type, data source, ephemeral
+/// resource and function registered.
 pub fn provider_server() -> framework::server::ProviderServer {
     framework::server::ProviderServer::new(provider::schema(), resources::all())
         .with_data_sources(resources::data_sources())
         .with_ephemeral_resources(resources::ephemeral_resources())
+        .with_functions(resources::functions::all())
 }

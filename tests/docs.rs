@@ -65,6 +65,14 @@ fn docs_match_the_schemas() {
             &page,
         );
     }
+    for function in genesis::resources::functions::all() {
+        let name = function.name();
+        let page = genesis::docs::function_page(
+            function.as_ref(),
+            &read(&format!("examples/functions/{name}/function.tf")),
+        );
+        check(&root.join(format!("docs/functions/{name}.md")), &page);
+    }
     let index = genesis::docs::provider_page(
         &genesis::provider::schema(),
         &read("examples/provider/provider.tf"),

@@ -188,7 +188,49 @@ async fn unknown_types_and_unoffered_features_answer_with_diagnostics() {
         .await
         .unwrap()
         .into_inner();
-    assert!(functions.functions.is_empty() && functions.diagnostics.is_empty());
+    let mut names: Vec<&str> = functions.functions.keys().map(String::as_str).collect();
+    names.sort();
+    assert_eq!(names, ["parse_cluster_id", "parse_image", "repository_url"]);
+    assert!(functions.diagnostics.is_empty());
+    let call = |name: &str, argument: &[u8]| pb::call_function::Request {
+        name: name.into(),
+        arguments: vec![pb::DynamicValue {
+            msgpack: argument.to_vec(),
+            json: Vec::new(),
+        }],
+    };
+    // A number where a string goes, and a function the provider lacks.
+    let wrong = client
+        .call_function(call("parse_image", &[0x2a]))
+        .await
+        .unwrap()
+        .into_inner();
+    assert_eq!(wrong.error.and_then(|e| e.function_argument), Some(0));
+    let missing = client
+        .call_function(call("nope", &[0xa1, b'x']))
+        .await
+        .unwrap()
+        .into_inner();
+    assert!(missing.result.is_none() && missing.error.is_some());
+    // A data source or an ephemeral resource the provider lacks.
+    let data = client
+        .read_data_source(pb::read_data_source::Request {
+            type_name: "genesis_nope".into(),
+            ..Default::default()
+        })
+        .await
+        .unwrap()
+        .into_inner();
+    assert_eq!(errors(&data.diagnostics).len(), 1, "{data:?}");
+    let ephemeral = client
+        .open_ephemeral_resource(pb::open_ephemeral_resource::Request {
+            type_name: "genesis_nope".into(),
+            ..Default::default()
+        })
+        .await
+        .unwrap()
+        .into_inner();
+    assert_eq!(errors(&ephemeral.diagnostics).len(), 1, "{ephemeral:?}");
     let identities = client
         .get_resource_identity_schemas(pb::get_resource_identity_schemas::Request {})
         .await

@@ -7,6 +7,7 @@ pub mod data_source;
 pub mod diagnostics;
 pub mod ephemeral;
 pub mod field;
+pub mod function;
 pub mod identity;
 pub mod model;
 pub mod path;

@@ -11,6 +11,7 @@ use tokio_util::sync::CancellationToken;
 use super::data_source::DataSource;
 use super::diagnostics::{Diagnostic, Diagnostics};
 use super::ephemeral::EphemeralResource;
+use super::function::{Function, Functions};
 use super::identity::IdentitySchema;
 use super::path::AttributePath;
 use super::plan::{keep_equivalent_block, plan_block, requires_replace};
@@ -51,6 +52,7 @@ pub struct ProviderServer {
     resources: BTreeMap<&'static str, Registered>,
     pub(super) data_sources: Registry<dyn DataSource>,
     pub(super) ephemerals: Registry<dyn EphemeralResource>,
+    pub functions: Functions,
     context: RwLock<ProviderContext>,
     stop: CancellationToken,
     env: fn(&str) -> Option<String>,
@@ -87,6 +89,7 @@ impl ProviderServer {
             resources,
             data_sources: Registry::new("data source", "data"),
             ephemerals: Registry::new("ephemeral resource", "ephemeral"),
+            functions: Functions::default(),
             context: RwLock::new(ProviderContext::new(config, stop.clone())),
             stop,
             env: process_env,
@@ -111,6 +114,12 @@ impl ProviderServer {
             self.ephemerals
                 .insert(resource.type_name(), resource, schema);
         }
+        self
+    }
+
+    /// Registers the provider's functions.
+    pub fn with_functions(mut self, functions: Vec<Box<dyn Function>>) -> Self {
+        self.functions = Functions::new(functions);
         self
     }
 

@@ -157,3 +157,39 @@ pub fn identity_schema(schema: &IdentitySchema) -> pb::ResourceIdentitySchema {
             .collect(),
     }
 }
+
+/// The functions' signatures, by name.
+pub fn functions(
+    functions: &crate::framework::function::Functions,
+) -> std::collections::HashMap<String, pb::Function> {
+    let markdown = pb::StringKind::Markdown as i32;
+    functions
+        .all()
+        .map(|f| {
+            let parameters = f
+                .parameters()
+                .into_iter()
+                .map(|p| pb::function::Parameter {
+                    name: p.name.to_string(),
+                    r#type: p.ty.to_json().to_string().into_bytes(),
+                    allow_null_value: false,
+                    allow_unknown_values: false,
+                    description: p.description.to_string(),
+                    description_kind: markdown,
+                })
+                .collect();
+            let function = pb::Function {
+                parameters,
+                variadic_parameter: None,
+                r#return: Some(pb::function::Return {
+                    r#type: f.returns().to_json().to_string().into_bytes(),
+                }),
+                summary: f.summary().to_string(),
+                description: f.description().to_string(),
+                description_kind: markdown,
+                deprecation_message: String::new(),
+            };
+            (f.name().to_string(), function)
+        })
+        .collect()
+}

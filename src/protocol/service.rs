@@ -10,6 +10,7 @@ use super::convert::{self, decode, encode};
 use super::generated::tfplugin6 as pb;
 use super::generated::tfplugin6::provider_server::Provider;
 use crate::framework::diagnostics::{Diagnostic, Diagnostics};
+use crate::framework::function::FunctionError;
 use crate::framework::server::ProviderServer;
 use crate::framework::types::Type;
 use crate::framework::value::Value;
@@ -95,6 +96,14 @@ impl Provider for ProviderService {
                     type_name: name.to_string(),
                 })
                 .collect(),
+            functions: self
+                .server
+                .functions
+                .all()
+                .map(|f| pb::get_metadata::FunctionMetadata {
+                    name: f.name().to_string(),
+                })
+                .collect(),
             ephemeral_resources: self
                 .server
                 .ephemeral_schemas()
@@ -123,6 +132,7 @@ impl Provider for ProviderService {
                 .data_source_schemas()
                 .map(|(name, schema)| (name.to_string(), convert::schema(schema)))
                 .collect(),
+            functions: convert::functions(&self.server.functions),
             ephemeral_resource_schemas: self
                 .server
                 .ephemeral_schemas()
@@ -563,23 +573,53 @@ impl Provider for ProviderService {
         &self,
         _: Request<pb::get_functions::Request>,
     ) -> Reply<pb::get_functions::Response> {
-        Ok(Response::new(pb::get_functions::Response::default()))
+        Ok(Response::new(pb::get_functions::Response {
+            functions: convert::functions(&self.server.functions),
+            diagnostics: Vec::new(),
+        }))
     }
 
     async fn call_function(
         &self,
         request: Request<pb::call_function::Request>,
     ) -> Reply<pb::call_function::Response> {
-        Ok(Response::new(pb::call_function::Response {
+        let req = request.into_inner();
+        let failed = |e: FunctionError| pb::call_function::Response {
             result: None,
             error: Some(pb::FunctionError {
-                text: format!(
-                    "this provider has no function named {:?}",
-                    request.into_inner().name
-                ),
-                function_argument: None,
+                text: e.text,
+                function_argument: e.argument.map(|i| i as i64),
             }),
-        }))
+        };
+        let Some(function) = self.server.functions.get(&req.name) else {
+            return Ok(Response::new(failed(FunctionError {
+                text: format!("this provider has no function named {:?}", req.name),
+                argument: None,
+            })));
+        };
+        let parameters = function.parameters();
+        let mut arguments = Vec::with_capacity(req.arguments.len());
+        for (i, argument) in req.arguments.iter().enumerate() {
+            let ty = parameters.get(i).map_or(Type::Dynamic, |p| p.ty.clone());
+            match decode(Some(argument), &ty) {
+                Ok(v) => arguments.push(v),
+                Err(_) => {
+                    return Ok(Response::new(failed(FunctionError::at(
+                        i,
+                        "the argument is not of the parameter's type",
+                    ))));
+                }
+            }
+        }
+        Ok(Response::new(
+            match self.server.functions.call(&req.name, &arguments) {
+                Ok(result) => pb::call_function::Response {
+                    result: Some(encode(&result, &function.returns())),
+                    error: None,
+                },
+                Err(e) => failed(e),
+            },
+        ))
     }
 
     async fn stop_provider(

@@ -4,6 +4,7 @@
 
 pub mod cluster;
 mod common;
+pub mod functions;
 pub mod node_pool;
 pub mod registry;
 pub mod workload;
