@@ -27,9 +27,20 @@ impl Terraform {
     /// Whether the client keeps resource identity (Terraform and OpenTofu
     /// 1.12 and later).
     pub fn has_resource_identity(&self) -> bool {
+        self.version() >= (1, 12)
+    }
+
+    /// Whether the client has list resources and `terraform query`
+    /// (Terraform 1.14 and later; no OpenTofu yet).
+    pub fn has_query(&self) -> bool {
+        !self.is_opentofu() && self.version() >= (1, 14)
+    }
+
+    /// (major, minor) of the client's version.
+    fn version(&self) -> (u32, u32) {
         let version = self.label.rsplit('v').next().unwrap_or_default();
         let mut parts = version.split('.').map(|p| p.parse::<u32>().unwrap_or(0));
-        (parts.next().unwrap_or(0), parts.next().unwrap_or(0)) >= (1, 12)
+        (parts.next().unwrap_or(0), parts.next().unwrap_or(0))
     }
 
     /// The registry host unqualified provider sources resolve to.
@@ -477,6 +488,23 @@ pub fn first_terraform(body: impl Fn(&Terraform)) {
     let tf = terraforms().swap_remove(0);
     eprintln!("-- with {} (first client only)", tf.label);
     body(&tf);
+}
+
+/// Runs a test body against each client that has `terraform query`; the
+/// suite fails when none does (CI always has Terraform 1.15).
+pub fn each_terraform_with_query(body: impl Fn(&Terraform)) {
+    let clients: Vec<Terraform> = terraforms()
+        .into_iter()
+        .filter(Terraform::has_query)
+        .collect();
+    assert!(
+        !clients.is_empty(),
+        "no client has `terraform query` (Terraform 1.14+): set GENESIS_EXTRA_TERRAFORM as scripts/test does"
+    );
+    for tf in clients {
+        eprintln!("-- with {}", tf.label);
+        body(&tf);
+    }
 }
 
 /// genesis-sim running in this test process, on its own runtime.

@@ -23,6 +23,7 @@ mod moves;
 mod node_pool;
 mod plan;
 mod platform;
+mod query;
 mod quickstart;
 mod registry;
 mod registry_aws;

@@ -54,6 +54,12 @@ pub fn data_source_page(type_name: &str, schema: &Schema, example: &str) -> Stri
     finish(head("Data Source", type_name, schema, example))
 }
 
+/// `docs/list-resources/<name>.md` for one list resource (`terraform
+/// query`); its example is a `.tfquery.hcl` file.
+pub fn list_resource_page(type_name: &str, schema: &Schema, example: &str) -> String {
+    finish(head("List Resource", type_name, schema, example))
+}
+
 /// `docs/ephemeral-resources/<name>.md` for one ephemeral resource.
 pub fn ephemeral_page(type_name: &str, schema: &Schema, example: &str) -> String {
     finish(head("Ephemeral Resource", type_name, schema, example))

@@ -16,5 +16,6 @@ pub fn provider_server() -> framework::server::ProviderServer {
     framework::server::ProviderServer::new(provider::schema(), resources::all())
         .with_data_sources(resources::data_sources())
         .with_ephemeral_resources(resources::ephemeral_resources())
+        .with_list_resources(resources::list_resources())
         .with_functions(resources::functions::all())
 }

@@ -65,6 +65,18 @@ fn docs_match_the_schemas() {
             &page,
         );
     }
+    for list in genesis::resources::list_resources() {
+        let name = list.type_name();
+        let page = genesis::docs::list_resource_page(
+            name,
+            &list.schema(),
+            &read(&format!(
+                "examples/list-resources/{name}/list-resource.tfquery.hcl"
+            )),
+        );
+        let short = name.strip_prefix("genesis_").unwrap();
+        check(&root.join(format!("docs/list-resources/{short}.md")), &page);
+    }
     for function in genesis::resources::functions::all() {
         let name = function.name();
         let page = genesis::docs::function_page(

@@ -9,6 +9,7 @@ pub mod ephemeral;
 pub mod field;
 pub mod function;
 pub mod identity;
+pub mod list;
 pub mod model;
 pub mod path;
 pub mod plan;

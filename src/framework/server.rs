@@ -13,6 +13,7 @@ use super::diagnostics::{Diagnostic, Diagnostics};
 use super::ephemeral::EphemeralResource;
 use super::function::{Function, Functions};
 use super::identity::IdentitySchema;
+use super::list::ListResource;
 use super::path::AttributePath;
 use super::plan::{keep_equivalent_block, plan_block, requires_replace};
 use super::private::Private;
@@ -25,9 +26,9 @@ use super::value::Value;
 use super::write_only;
 use crate::provider::{ProviderConfig, ProviderContext};
 
-struct Registered {
-    resource: Box<dyn Resource>,
-    schema: Schema,
+pub(super) struct Registered {
+    pub resource: Box<dyn Resource>,
+    pub schema: Schema,
 }
 
 /// A planned change, ready to encode.
@@ -52,6 +53,7 @@ pub struct ProviderServer {
     resources: BTreeMap<&'static str, Registered>,
     pub(super) data_sources: Registry<dyn DataSource>,
     pub(super) ephemerals: Registry<dyn EphemeralResource>,
+    pub(super) lists: Registry<dyn ListResource>,
     pub functions: Functions,
     context: RwLock<ProviderContext>,
     stop: CancellationToken,
@@ -89,6 +91,7 @@ impl ProviderServer {
             resources,
             data_sources: Registry::new("data source", "data"),
             ephemerals: Registry::new("ephemeral resource", "ephemeral"),
+            lists: Registry::new("list resource", "list"),
             functions: Functions::default(),
             context: RwLock::new(ProviderContext::new(config, stop.clone())),
             stop,
@@ -113,6 +116,15 @@ impl ProviderServer {
             let schema = resource.schema();
             self.ephemerals
                 .insert(resource.type_name(), resource, schema);
+        }
+        self
+    }
+
+    /// Registers the list resources.
+    pub fn with_list_resources(mut self, lists: Vec<Box<dyn ListResource>>) -> Self {
+        for list in lists {
+            let schema = list.schema();
+            self.lists.insert(list.type_name(), list, schema);
         }
         self
     }
@@ -142,7 +154,7 @@ impl ProviderServer {
         self.resources.get(type_name).map(|r| &r.schema)
     }
 
-    fn registered(&self, type_name: &str) -> Result<&Registered, Diagnostics> {
+    pub(super) fn registered(&self, type_name: &str) -> Result<&Registered, Diagnostics> {
         self.resources.get(type_name).ok_or_else(|| {
             Diagnostic::error(
                 "Unknown resource type",

@@ -69,6 +69,7 @@ fn capabilities() -> pb::ServerCapabilities {
         plan_destroy: true,
         get_provider_schema_optional: false,
         move_resource_state: false,
+        generate_resource_config: true,
     }
 }
 
@@ -93,6 +94,13 @@ impl Provider for ProviderService {
                 .server
                 .data_source_schemas()
                 .map(|(name, _)| pb::get_metadata::DataSourceMetadata {
+                    type_name: name.to_string(),
+                })
+                .collect(),
+            list_resources: self
+                .server
+                .list_resource_schemas()
+                .map(|(name, _)| pb::get_metadata::ListResourceMetadata {
                     type_name: name.to_string(),
                 })
                 .collect(),
@@ -133,6 +141,11 @@ impl Provider for ProviderService {
                 .map(|(name, schema)| (name.to_string(), convert::schema(schema)))
                 .collect(),
             functions: convert::functions(&self.server.functions),
+            list_resource_schemas: self
+                .server
+                .list_resource_schemas()
+                .map(|(name, schema)| (name.to_string(), convert::schema(schema)))
+                .collect(),
             ephemeral_resource_schemas: self
                 .server
                 .ephemeral_schemas()
@@ -488,6 +501,99 @@ impl Provider for ProviderService {
             state,
             diagnostics: convert::diagnostics(diags),
             deferred: None,
+        }))
+    }
+
+    async fn generate_resource_config(
+        &self,
+        request: Request<pb::generate_resource_config::Request>,
+    ) -> Reply<pb::generate_resource_config::Response> {
+        let req = request.into_inner();
+        let generated = self.resource_type(&req.type_name).and_then(|ty| {
+            let state = decode(req.state.as_ref(), &ty)?;
+            let config = self.server.generated_config(&req.type_name, &state)?;
+            Ok(encode(&config, &ty))
+        });
+        Ok(Response::new(match generated {
+            Ok(config) => pb::generate_resource_config::Response {
+                config: Some(config),
+                diagnostics: Vec::new(),
+            },
+            Err(d) => pb::generate_resource_config::Response {
+                config: None,
+                diagnostics: convert::diagnostics(d),
+            },
+        }))
+    }
+
+    type ListResourceStream = std::pin::Pin<
+        Box<dyn tokio_stream::Stream<Item = Result<pb::list_resource::Event, Status>> + Send>,
+    >;
+
+    async fn list_resource(
+        &self,
+        request: Request<pb::list_resource::Request>,
+    ) -> Reply<Self::ListResourceStream> {
+        let req = request.into_inner();
+        let limit = usize::try_from(req.limit).unwrap_or(0);
+        let listed = match self
+            .server
+            .list_resource_schema(&req.type_name)
+            .map(|s| s.value_type())
+            .ok_or_else(|| unsupported("list resource", &req.type_name))
+            .and_then(|ty| decode(req.config.as_ref(), &ty))
+        {
+            Ok(config) => {
+                self.server
+                    .list(&req.type_name, &config, req.include_resource_object, limit)
+                    .await
+            }
+            Err(d) => Err(d),
+        };
+        let events: Vec<Result<pb::list_resource::Event, Status>> = match listed {
+            Ok(listed) => {
+                let object_type = self.resource_type(&req.type_name).ok();
+                listed
+                    .into_iter()
+                    .map(|l| {
+                        Ok(pb::list_resource::Event {
+                            identity: Some(pb::ResourceIdentityData {
+                                identity_data: Some(encode(&l.identity, &l.identity_type)),
+                            }),
+                            display_name: l.display_name,
+                            resource_object: l
+                                .object
+                                .zip(object_type.as_ref())
+                                .map(|(o, ty)| encode(&o, ty)),
+                            diagnostic: convert::diagnostics(l.diagnostics),
+                        })
+                    })
+                    .collect()
+            }
+            // One event carries what stopped the list.
+            Err(d) => vec![Ok(pb::list_resource::Event {
+                diagnostic: convert::diagnostics(d),
+                ..Default::default()
+            })],
+        };
+        Ok(Response::new(Box::pin(tokio_stream::iter(events))))
+    }
+
+    async fn validate_list_resource_config(
+        &self,
+        request: Request<pb::validate_list_resource_config::Request>,
+    ) -> Reply<pb::validate_list_resource_config::Response> {
+        let req = request.into_inner();
+        let diags = self
+            .server
+            .list_resource_schema(&req.type_name)
+            .map(|s| s.value_type())
+            .ok_or_else(|| unsupported("list resource", &req.type_name))
+            .and_then(|ty| decode(req.config.as_ref(), &ty))
+            .map(|config| self.server.validate_list(&req.type_name, &config))
+            .unwrap_or_else(|d| d);
+        Ok(Response::new(pb::validate_list_resource_config::Response {
+            diagnostics: convert::diagnostics(diags),
         }))
     }
 

@@ -11,6 +11,7 @@ pub mod workload;
 
 use crate::framework::data_source::DataSource;
 use crate::framework::ephemeral::EphemeralResource;
+use crate::framework::list::ListResource;
 use crate::framework::resource::Resource;
 
 pub fn all() -> Vec<Box<dyn Resource>> {
@@ -32,4 +33,8 @@ pub fn data_sources() -> Vec<Box<dyn DataSource>> {
 
 pub fn ephemeral_resources() -> Vec<Box<dyn EphemeralResource>> {
     vec![Box::new(cluster::ClusterCredentials)]
+}
+
+pub fn list_resources() -> Vec<Box<dyn ListResource>> {
+    vec![Box::new(workload::WorkloadList)]
 }

@@ -8,6 +8,7 @@ pub mod colors;
 mod custom;
 pub mod endpoints;
 mod external_secrets;
+pub mod list;
 mod mesh;
 mod read;
 mod render;

@@ -11,6 +11,7 @@ mod claims;
 mod data_source;
 mod identity;
 mod ingress;
+mod list;
 mod model;
 mod plan;
 mod release;
@@ -47,6 +48,7 @@ use crate::provider::ProviderContext;
 pub const TYPE_NAME: &str = "genesis_workload";
 
 pub use self::data_source::data_source;
+pub use self::list::WorkloadList;
 
 pub struct Workload;
 

@@ -1,0 +1,143 @@
+//! `terraform query` (Terraform 1.14+) over workloads made outside Genesis
+//! (applied with kubectl, in a cluster Genesis made): the `genesis_workload` list
+//! resource finds them, `-generate-config-out` writes an `import` block
+//! and a `resource` block for each (the configuration from
+//! GenerateResourceConfig: the shortest that plans no change), and the
+//! plan of that configuration imports them all and changes nothing.
+//!
+//! On the clients that have `terraform query` (Terraform 1.15 here;
+//! Terraform 1.11 and OpenTofu have no list resources).
+
+use serde_json::Value as Json;
+
+use crate::harness::{
+    CLUSTER_OUTPUTS, GKE_PREAMBLE, Sim, Workspace, apps_cluster, each_terraform_with_query,
+};
+
+const CLUSTER: &str = "projects/p/locations/us-central1/clusters/apps";
+
+/// What a team applied with kubectl: a Deployment and a CronJob.
+const OTHERS: [(&str, &str); 2] = [
+    (
+        "web.json",
+        r#"{
+  "apiVersion": "apps/v1",
+  "kind": "Deployment",
+  "metadata": {"name": "web", "namespace": "shop"},
+  "spec": {
+    "replicas": 2,
+    "selector": {"matchLabels": {"app": "web"}},
+    "template": {
+      "metadata": {"labels": {"app": "web"}},
+      "spec": {"containers": [{"name": "web", "image": "nginx:1.27"}]}
+    }
+  }
+}"#,
+    ),
+    (
+        "report.json",
+        r#"{
+  "apiVersion": "batch/v1",
+  "kind": "CronJob",
+  "metadata": {"name": "report", "namespace": "shop"},
+  "spec": {
+    "schedule": "0 * * * *",
+    "jobTemplate": {"spec": {"template": {"spec": {
+      "restartPolicy": "OnFailure",
+      "containers": [{"name": "report", "image": "busybox:1.36"}]
+    }}}}
+  }
+}"#,
+    ),
+];
+
+#[test]
+fn query_finds_workloads_made_with_kubectl_and_generates_their_configuration() {
+    each_terraform_with_query(|tf| {
+        let sim = Sim::start();
+        let platform = Workspace::new(
+            tf,
+            &[(
+                "main.tf",
+                &format!("{}{CLUSTER_OUTPUTS}", apps_cluster(&["shop"])),
+            )],
+        )
+        .against(&sim);
+        platform
+            .run(&["apply", "-input=false", "-auto-approve"])
+            .ok();
+        let kubectl = platform.cluster_kubectl(&sim, "shop");
+        for (file, manifest) in OTHERS {
+            platform.write(file, manifest);
+            let path = platform.path().join(file);
+            kubectl(&["apply", "--server-side", "-f", path.to_str().unwrap()]);
+        }
+
+        let query = format!(
+            r#"
+list "genesis_workload" "shop" {{
+  provider         = genesis
+  include_resource = true
+  config {{
+    cluster   = "{CLUSTER}"
+    namespace = "shop"
+  }}
+}}
+"#
+        );
+        let adopt = Workspace::new(
+            tf,
+            &[("main.tf", GKE_PREAMBLE), ("shop.tfquery.hcl", &query)],
+        )
+        .against(&sim);
+        let listed = adopt.run(&["query", "-no-color"]).ok().stdout;
+        assert!(
+            listed.contains("shop/web") && listed.contains("shop/report"),
+            "{listed}"
+        );
+        adopt
+            .run(&["query", "-no-color", "-generate-config-out=generated.tf"])
+            .ok();
+        let generated = std::fs::read_to_string(adopt.path().join("generated.tf")).unwrap();
+        assert_eq!(generated.matches("import {").count(), 2, "{generated}");
+        assert_eq!(
+            generated.matches("resource \"genesis_workload\"").count(),
+            2,
+            "{generated}"
+        );
+        assert!(
+            !generated.contains("load_balancer_ip") && !generated.contains("status"),
+            "what only the provider sets is left out:\n{generated}"
+        );
+        // GenerateResourceConfig leaves out what equals its default (the
+        // client's own generator would write `wait_for_rollout = true`).
+        assert!(
+            !generated.contains("wait_for_rollout"),
+            "defaults are left out:\n{generated}"
+        );
+
+        let plan = adopt.plan_json();
+        let changes: Vec<(String, Json)> = plan["resource_changes"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|c| {
+                (
+                    c["address"].as_str().unwrap_or_default().to_string(),
+                    c["change"].clone(),
+                )
+            })
+            .collect();
+        assert_eq!(changes.len(), 2, "{changes:#?}");
+        for (address, change) in &changes {
+            assert_eq!(
+                change["actions"],
+                serde_json::json!(["no-op"]),
+                "{address}: {change:#}\n{generated}"
+            );
+            assert!(change["importing"].is_object(), "{address} is imported");
+        }
+        adopt.run(&["apply", "-input=false", "-auto-approve"]).ok();
+        assert!(!adopt.plan_has_changes(), "adopted, nothing changes");
+    });
+}
