@@ -536,11 +536,21 @@ impl Sim {
     /// Calls genesis-sim's IAM face as gcloud would: `POST {path}` (under
     /// `/v1/`) with `body`; returns the response.
     pub fn iam(&self, path: &str, body: &Json) -> Json {
+        self.post(&self.running.urls.iam, path, body)
+    }
+
+    /// POSTs `body` to GKE's `v1/PATH`, as gcloud would.
+    pub fn gke(&self, path: &str, body: &Json) -> Json {
+        self.post(&self.running.urls.gke, path, body)
+    }
+
+    /// POSTs `body` to a Google API's `v1/PATH` with the simulator's token.
+    fn post(&self, base: &str, path: &str, body: &Json) -> Json {
         let script = format!(
-            "import json, urllib.request\nrequest = urllib.request.Request('{}/v1/{path}', data=r'''{body}'''.encode(), method='POST', headers={{'Authorization': 'Bearer {}', 'Content-Type': 'application/json'}})\nprint(urllib.request.urlopen(request).read().decode())",
-            self.running.urls.iam, self.running.urls.token,
+            "import json, urllib.request\nrequest = urllib.request.Request('{base}/v1/{path}', data=r'''{body}'''.encode(), method='POST', headers={{'Authorization': 'Bearer {}', 'Content-Type': 'application/json'}})\nprint(urllib.request.urlopen(request).read().decode())",
+            self.running.urls.token,
         );
-        serde_json::from_str(&python(&script)).expect("IAM answers JSON")
+        serde_json::from_str(&python(&script)).expect("the API answers JSON")
     }
 
     /// Makes a Google service account in `project`, as a platform team

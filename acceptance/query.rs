@@ -141,3 +141,42 @@ list "genesis_workload" "shop" {{
         assert!(!adopt.plan_has_changes(), "adopted, nothing changes");
     });
 }
+
+/// A GKE cluster made with the API (as gcloud would), not by Genesis:
+/// listed in its project's location, adopted through generated
+/// configuration with no change.
+#[test]
+fn query_finds_a_cluster_made_outside_genesis_and_adopts_it_unchanged() {
+    each_terraform_with_query(|tf| {
+        let sim = Sim::start();
+        sim.gke(
+            "projects/p1/locations/us-central1/clusters",
+            &serde_json::json!({"cluster": {"name": "legacy", "autopilot": {"enabled": true}}}),
+        );
+        let query = r#"
+list "genesis_cluster" "p1" {
+  provider         = genesis
+  include_resource = true
+  config {
+    cloud = "gcp"
+  }
+}
+"#;
+        let adopt = Workspace::new(tf, &[("main.tf", GKE_PREAMBLE), ("p1.tfquery.hcl", query)])
+            .against(&sim);
+        let listed = adopt.run(&["query", "-no-color"]).ok().stdout;
+        assert!(listed.contains("us-central1/legacy"), "{listed}");
+        adopt
+            .run(&["query", "-no-color", "-generate-config-out=generated.tf"])
+            .ok();
+        let generated = std::fs::read_to_string(adopt.path().join("generated.tf")).unwrap();
+        assert_eq!(generated.matches("import {").count(), 1, "{generated}");
+        let plan = adopt.plan_json();
+        let change = &plan["resource_changes"][0]["change"];
+        if change["actions"] != serde_json::json!(["no-op"]) {
+            let shown = adopt.run(&["plan", "-no-color"]).stdout;
+            panic!("{shown}");
+        }
+        assert!(change["importing"].is_object());
+    });
+}

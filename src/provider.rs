@@ -367,6 +367,14 @@ impl ProviderContext {
         }
     }
 
+    /// The back end of the cloud clusters are listed on.
+    pub fn clusters_at(&self, place: &crate::cloud::cluster::ClusterPlace) -> &dyn Clusters {
+        match place {
+            crate::cloud::cluster::ClusterPlace::Gke { .. } => self.gcp.as_ref(),
+            crate::cloud::cluster::ClusterPlace::Eks { .. } => self.aws.as_ref(),
+        }
+    }
+
     /// The back end of the cloud a cluster is on.
     pub fn clusters(&self, at: &ClusterAddress) -> &dyn Clusters {
         match at {

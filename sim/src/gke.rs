@@ -413,6 +413,16 @@ impl Gke {
         for (k, v) in defaults.as_object().unwrap() {
             obj.entry(k.clone()).or_insert(v.clone());
         }
+        // Autopilot turns these on whatever the request says, as GKE does:
+        // Workload Identity with the project's pool, and shielded nodes.
+        if autopilot {
+            let project = ctx.param("projectsId").to_string();
+            obj.insert(
+                "workloadIdentityConfig".into(),
+                json!({"workloadPool": format!("{project}.svc.id.goog")}),
+            );
+            obj.insert("shieldedNodes".into(), json!({"enabled": true}));
+        }
         if !node_pools.is_empty() {
             obj.insert("nodePools".into(), Json::Array(node_pools));
         }

@@ -191,6 +191,17 @@ async fn gke_rules_are_enforced() {
         )
         .await;
     assert_eq!(status, 200, "{ap}");
+    // Autopilot turns on Workload Identity and shielded nodes itself.
+    let (_, made) = s
+        .gke(Method::GET, &format!("{LOC}/clusters/ap"), None)
+        .await;
+    assert!(
+        made["workloadIdentityConfig"]["workloadPool"]
+            .as_str()
+            .is_some_and(|p| p.ends_with(".svc.id.goog")),
+        "{made}"
+    );
+    assert_eq!(made["shieldedNodes"]["enabled"], true);
     let pool_on_autopilot = s
         .gke(
             Method::POST,

@@ -198,6 +198,19 @@ impl ObservedCluster {
     }
 }
 
+/// Where clusters are listed.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum ClusterPlace {
+    /// A GCP project's region or zone, or all its locations (`-`).
+    Gke {
+        project: String,
+        location: String,
+    },
+    Eks {
+        region: String,
+    },
+}
+
 /// Limits and signals for one operation.
 #[derive(Clone, Debug)]
 pub struct Wait {
@@ -249,6 +262,10 @@ pub trait Clusters: Send + Sync {
     ) -> Result<(), CloudError>;
 
     async fn delete(&self, at: &ClusterAddress, wait: &Wait) -> Result<(), CloudError>;
+
+    /// The IDs of the clusters at `place` (`projects/P/locations/L/clusters/N`
+    /// on GKE, ARNs on EKS), sorted.
+    async fn list(&self, place: &ClusterPlace, wait: &Wait) -> Result<Vec<String>, CloudError>;
 
     /// A bearer token for the cluster's Kubernetes API.
     async fn kube_token(&self, at: &ClusterAddress) -> Result<Secret, CloudError>;

@@ -36,5 +36,8 @@ pub fn ephemeral_resources() -> Vec<Box<dyn EphemeralResource>> {
 }
 
 pub fn list_resources() -> Vec<Box<dyn ListResource>> {
-    vec![Box::new(workload::WorkloadList)]
+    vec![
+        Box::new(cluster::ClusterList),
+        Box::new(workload::WorkloadList),
+    ]
 }

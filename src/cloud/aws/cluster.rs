@@ -22,8 +22,8 @@ use super::updates::{retry_also, send};
 use super::{Aws, api_error, with_issues};
 use crate::cloud::CloudError;
 use crate::cloud::cluster::{
-    AuthorizedNetwork, ClusterAddress, ClusterCloud, ClusterSpec, Clusters, EksCluster,
-    ObservedCluster, Wait,
+    AuthorizedNetwork, ClusterAddress, ClusterCloud, ClusterPlace, ClusterSpec, Clusters,
+    EksCluster, ObservedCluster, Wait,
 };
 use crate::cloud::origin;
 use crate::cloud::retry::{Backoff, Poll, poll_until_ready, read_optional, retry};
@@ -943,6 +943,43 @@ impl Clusters for Aws {
         self.tokens
             .get(region, name, self.credentials("signing the EKS token"))
             .await
+    }
+
+    async fn list(&self, place: &ClusterPlace, wait: &Wait) -> Result<Vec<String>, CloudError> {
+        let ClusterPlace::Eks { region } = place else {
+            return Err(CloudError::Invalid("a GKE place given to EKS".into()));
+        };
+        let eks = self.eks(region).await;
+        let mut names = Vec::new();
+        let mut next: Option<String> = None;
+        loop {
+            let page = retry(Backoff::until(wait.deadline()), &wait.stop, || async {
+                eks.list_clusters()
+                    .set_next_token(next.clone())
+                    .send()
+                    .await
+                    .map_err(|e| api_error("listing the EKS clusters", e))
+            })
+            .await?;
+            names.extend(page.clusters().iter().cloned());
+            next = page.next_token().map(str::to_string);
+            if next.is_none() {
+                break;
+            }
+        }
+        if names.is_empty() {
+            return Ok(names);
+        }
+        // ListClusters gives names; an ID is an ARN, whose account is the
+        // caller's.
+        let caller = self.caller(region, wait).await?;
+        let account = caller.split(':').nth(4).unwrap_or_default();
+        let mut ids: Vec<String> = names
+            .iter()
+            .map(|name| format!("arn:aws:eks:{region}:{account}:cluster/{name}"))
+            .collect();
+        ids.sort();
+        Ok(ids)
     }
 
     async fn client_token(

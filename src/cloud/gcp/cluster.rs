@@ -21,7 +21,8 @@ use google_cloud_gax::options::RequestOptionsBuilder;
 use super::{Gcp, api_error};
 use crate::cloud::CloudError;
 use crate::cloud::cluster::{
-    AuthorizedNetwork, ClusterAddress, ClusterCloud, ClusterSpec, GkeCluster, ObservedCluster, Wait,
+    AuthorizedNetwork, ClusterAddress, ClusterCloud, ClusterPlace, ClusterSpec, GkeCluster,
+    ObservedCluster, Wait,
 };
 use crate::cloud::origin;
 use crate::cloud::retry::{Backoff, read_optional, retry};
@@ -569,6 +570,31 @@ impl crate::cloud::cluster::Clusters for Gcp {
     ) -> Result<Option<ObservedCluster>, CloudError> {
         let (project, location, name) = address_of(at)?;
         self.read(project, location, name, wait).await
+    }
+
+    async fn list(&self, place: &ClusterPlace, wait: &Wait) -> Result<Vec<String>, CloudError> {
+        let ClusterPlace::Gke { project, location } = place else {
+            return Err(CloudError::Invalid("an EKS place given to GKE".into()));
+        };
+        let client = self.gke().await?;
+        let parent = format!("projects/{project}/locations/{location}");
+        let listed = retry(Backoff::until(wait.deadline()), &wait.stop, || async {
+            client
+                .list_clusters()
+                .set_parent(&parent)
+                .with_user_agent(&self.user_agent)
+                .send()
+                .await
+                .map_err(|e| api_error("listing the GKE clusters", e))
+        })
+        .await?;
+        let mut ids: Vec<String> = listed
+            .clusters
+            .iter()
+            .map(|c| name_of(project, &c.location, &c.name))
+            .collect();
+        ids.sort();
+        Ok(ids)
     }
 
     async fn update(

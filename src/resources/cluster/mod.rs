@@ -10,6 +10,7 @@
 mod config;
 mod credentials;
 mod data_source;
+mod list;
 mod mode;
 mod model;
 mod namespaces;
@@ -49,6 +50,7 @@ use crate::provider::ProviderContext;
 
 pub use self::credentials::ClusterCredentials;
 pub use self::data_source::ClusterData;
+pub use self::list::ClusterList;
 pub use self::model::{ClusterName, ENVIRONMENT_LABEL, cluster_id};
 pub use self::schema::TYPE_NAME;
 

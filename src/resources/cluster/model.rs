@@ -260,16 +260,17 @@ pub fn state_from(base: &Value, observed: &ObservedCluster) -> Value {
         ClusterCloud::Eks(e) => eks_into_state(&mut state, base, e, &spec.kubernetes_version),
     }
     // After an import the configuration-only settings follow the
-    // environment, as a plan would set them, so the import plans no change.
+    // environment (its default first), as a plan would set them, so the
+    // import plans no change.
+    if state.get("environment").is_null() {
+        set(&mut state, "environment", "dev".into());
+    }
     if state.get("deletion_protection").is_null() || state.get("deletion_protection").is_unknown() {
         let protect = state
             .get("environment")
             .as_str()
             .map(|e| environment_defaults(e).deletion_protection);
         set(&mut state, "deletion_protection", protect.into());
-    }
-    if state.get("environment").is_null() {
-        set(&mut state, "environment", "dev".into());
     }
     state
 }
