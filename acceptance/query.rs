@@ -142,16 +142,25 @@ list "genesis_workload" "shop" {{
     });
 }
 
-/// A GKE cluster made with the API (as gcloud would), not by Genesis:
-/// listed in its project's location, adopted through generated
-/// configuration with no change.
+/// GKE clusters made with the API (as gcloud would), not by Genesis, one
+/// on Autopilot and one with a node pool: the clusters listed in their
+/// project's location, the pool in its cluster, all adopted through
+/// generated configuration: the clusters with no change, the pool with
+/// Genesis's pool label added to its nodes in place.
 #[test]
-fn query_finds_a_cluster_made_outside_genesis_and_adopts_it_unchanged() {
+fn query_finds_clusters_and_pools_made_outside_genesis_and_adopts_them() {
     each_terraform_with_query(|tf| {
         let sim = Sim::start();
+        let clusters = "projects/p1/locations/us-central1/clusters";
         sim.gke(
-            "projects/p1/locations/us-central1/clusters",
+            clusters,
             &serde_json::json!({"cluster": {"name": "legacy", "autopilot": {"enabled": true}}}),
+        );
+        sim.gke(
+            clusters,
+            &serde_json::json!({"cluster": {"name": "batch", "nodePools": [
+                {"name": "workers", "initialNodeCount": 1, "config": {"machineType": "e2-standard-4"}}
+            ]}}),
         );
         let query = r#"
 list "genesis_cluster" "p1" {
@@ -161,22 +170,65 @@ list "genesis_cluster" "p1" {
     cloud = "gcp"
   }
 }
+
+list "genesis_node_pool" "batch" {
+  provider         = genesis
+  include_resource = true
+  config {
+    cluster = "projects/p1/locations/us-central1/clusters/batch"
+  }
+}
 "#;
         let adopt = Workspace::new(tf, &[("main.tf", GKE_PREAMBLE), ("p1.tfquery.hcl", query)])
             .against(&sim);
         let listed = adopt.run(&["query", "-no-color"]).ok().stdout;
-        assert!(listed.contains("us-central1/legacy"), "{listed}");
+        for name in ["us-central1/legacy", "us-central1/batch", "workers"] {
+            assert!(listed.contains(name), "{name} in:\n{listed}");
+        }
         adopt
             .run(&["query", "-no-color", "-generate-config-out=generated.tf"])
             .ok();
         let generated = std::fs::read_to_string(adopt.path().join("generated.tf")).unwrap();
-        assert_eq!(generated.matches("import {").count(), 1, "{generated}");
+        assert_eq!(generated.matches("import {").count(), 3, "{generated}");
         let plan = adopt.plan_json();
-        let change = &plan["resource_changes"][0]["change"];
-        if change["actions"] != serde_json::json!(["no-op"]) {
-            let shown = adopt.run(&["plan", "-no-color"]).stdout;
-            panic!("{shown}");
+        let changes = plan["resource_changes"].as_array().unwrap();
+        assert_eq!(changes.len(), 3, "{generated}");
+        for change in changes {
+            let (address, change) = (&change["address"], &change["change"]);
+            assert!(change["importing"].is_object(), "{address} is imported");
+            // Adopting a pool labels its nodes with its name (in place),
+            // which is how workloads select it; nothing else changes.
+            let changed: Vec<&String> = change["after"]
+                .as_object()
+                .unwrap()
+                .iter()
+                .filter(|(k, v)| change["before"][k.as_str()] != **v)
+                .map(|(k, _)| k)
+                .collect();
+            let expected: &[&str] = if address
+                .as_str()
+                .is_some_and(|a| a.starts_with("genesis_node_pool"))
+            {
+                &["effective_labels"]
+            } else {
+                &[]
+            };
+            if changed != expected {
+                let shown = adopt.run(&["plan", "-no-color"]).stdout;
+                panic!("{address}: {changed:?}\n{shown}");
+            }
         }
-        assert!(change["importing"].is_object());
+        let pool = changes
+            .iter()
+            .find(|c| {
+                c["address"]
+                    .as_str()
+                    .is_some_and(|a| a.starts_with("genesis_node_pool"))
+            })
+            .unwrap();
+        assert_eq!(
+            pool["change"]["after"]["effective_labels"]["genesis.io/node-pool"],
+            "workers"
+        );
     });
 }

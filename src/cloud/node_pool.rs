@@ -138,6 +138,10 @@ pub trait NodePools: Send + Sync {
 
     async fn update(&self, from: &PoolSpec, to: &PoolSpec, wait: &Wait) -> Result<(), CloudError>;
 
+    /// The names of the cluster's pools, sorted; none when the cluster is
+    /// gone.
+    async fn list(&self, cluster: &ClusterAddress, wait: &Wait) -> Result<Vec<String>, CloudError>;
+
     async fn delete(
         &self,
         cluster: &ClusterAddress,

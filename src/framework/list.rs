@@ -150,7 +150,21 @@ fn config_of_block(block: &Block, state: &Value) -> Value {
             config_of(attribute, state.get(&attribute.name)),
         );
     }
-    // Nested blocks (`timeouts`) are the configuration's alone.
+    // Blocks as written (a `timeouts` block, whose values are all
+    // write-only, comes out empty).
+    for nested in &block.blocks {
+        let each = |v: &Value| config_of_block(&nested.block, v);
+        let generated = match state.get(&nested.type_name) {
+            Value::Object(_) => each(state.get(&nested.type_name)),
+            Value::List(items) => Value::List(items.iter().map(each).collect()),
+            Value::Set(items) => Value::set(items.iter().map(each).collect()),
+            Value::Map(items) => {
+                Value::Map(items.iter().map(|(k, v)| (k.clone(), each(v))).collect())
+            }
+            other => other.clone(),
+        };
+        config.set_attr(&nested.type_name, generated);
+    }
     config
 }
 
@@ -207,6 +221,22 @@ mod tests {
         ]);
         let config = config_of_block(&block, &state);
         assert_eq!(config.get("id"), &Value::Null);
+        let with_blocks = block
+            .clone()
+            .with_block(super::super::schema::NestedBlock::list(
+                "namespace",
+                Block::new("", vec![Attribute::string("name").required()]),
+            ));
+        let mut state = state.clone();
+        state.set_attr(
+            "namespace",
+            Value::List(vec![Value::object([("name", "jobs".into())])]),
+        );
+        assert_eq!(
+            config_of_block(&with_blocks, &state).get("namespace"),
+            &Value::List(vec![Value::object([("name", "jobs".into())])]),
+            "blocks are configuration"
+        );
         assert_eq!(config.get("name"), &Value::from("api"));
         assert_eq!(config.get("replicas"), &Value::Null, "the default");
         assert_eq!(config.get("image"), &Value::from("nginx"));

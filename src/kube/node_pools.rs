@@ -249,6 +249,25 @@ pub async fn read(
     )))
 }
 
+/// The names of the NodePools Genesis made, sorted.
+pub async fn list(
+    client: &kube::Client,
+    stop: &CancellationToken,
+) -> Result<Vec<String>, KubeError> {
+    let pools = node_pool_api(client);
+    let ours = kube::api::ListParams::default().labels(&owned::selector());
+    let listed = retried(stop, || pools.list(&ours))
+        .await
+        .map_err(|e| KubeError::from_kube("listing NodePools", e))?;
+    let mut names: Vec<String> = listed
+        .items
+        .into_iter()
+        .filter_map(|p| p.metadata.name)
+        .collect();
+    names.sort();
+    Ok(names)
+}
+
 /// Waits until Karpenter reports the NodePool Ready, for at most `within`.
 pub async fn wait_ready(
     client: &kube::Client,

@@ -38,6 +38,7 @@ pub fn ephemeral_resources() -> Vec<Box<dyn EphemeralResource>> {
 pub fn list_resources() -> Vec<Box<dyn ListResource>> {
     vec![
         Box::new(cluster::ClusterList),
+        Box::new(node_pool::PoolList),
         Box::new(workload::WorkloadList),
     ]
 }

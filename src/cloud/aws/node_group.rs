@@ -400,6 +400,34 @@ impl NodePools for Aws {
         }
     }
 
+    async fn list(&self, at: &ClusterAddress, wait: &Wait) -> Result<Vec<String>, CloudError> {
+        let (region, cluster) = eks_cluster(at)?;
+        let eks = self.eks(region).await;
+        let mut names = Vec::new();
+        let mut next: Option<String> = None;
+        loop {
+            let page = read_optional(wait, || async {
+                eks.list_nodegroups()
+                    .cluster_name(cluster)
+                    .set_next_token(next.clone())
+                    .send()
+                    .await
+                    .map_err(|e| api_error("listing the node groups", e))
+            })
+            .await?;
+            let Some(page) = page else {
+                return Ok(Vec::new());
+            };
+            names.extend(page.nodegroups().iter().cloned());
+            next = page.next_token().map(str::to_string);
+            if next.is_none() {
+                break;
+            }
+        }
+        names.sort();
+        Ok(names)
+    }
+
     async fn get(
         &self,
         at: &ClusterAddress,

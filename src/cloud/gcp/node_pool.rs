@@ -363,6 +363,27 @@ impl NodePools for Gcp {
         }
     }
 
+    async fn list(&self, at: &ClusterAddress, wait: &Wait) -> Result<Vec<String>, CloudError> {
+        let (project, location, cluster) = gke_cluster(at)?;
+        let client = self.gke().await?;
+        let parent = cluster_name(project, location, cluster);
+        let listed = read_optional(wait, || async {
+            client
+                .list_node_pools()
+                .set_parent(&parent)
+                .with_user_agent(&self.user_agent)
+                .send()
+                .await
+                .map_err(|e| api_error("listing the node pools", e))
+        })
+        .await?;
+        let mut names: Vec<String> = listed
+            .map(|l| l.node_pools.into_iter().map(|p| p.name).collect())
+            .unwrap_or_default();
+        names.sort();
+        Ok(names)
+    }
+
     async fn get(
         &self,
         at: &ClusterAddress,

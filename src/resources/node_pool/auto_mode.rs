@@ -215,6 +215,15 @@ impl NodePools for AutoModePools<'_> {
             .map_err(cloud_error)
     }
 
+    async fn list(&self, at: &ClusterAddress, wait: &Wait) -> Result<Vec<String>, CloudError> {
+        let Some((_, client)) = self.cluster(at, wait).await? else {
+            return Ok(Vec::new());
+        };
+        node_pools::list(&client, &wait.stop)
+            .await
+            .map_err(cloud_error)
+    }
+
     async fn delete(&self, at: &ClusterAddress, name: &str, wait: &Wait) -> Result<(), CloudError> {
         let Some((_, client)) = self.cluster(at, wait).await? else {
             return Ok(());

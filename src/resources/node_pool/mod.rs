@@ -6,6 +6,7 @@
 
 mod auto_mode;
 mod config;
+mod list;
 mod model;
 mod schema;
 
@@ -29,6 +30,7 @@ use crate::framework::value::Value;
 use crate::framework::view;
 use crate::provider::{NodePoolsAs, ProviderContext};
 
+pub use self::list::PoolList;
 pub use self::model::{is_label_key, parse_id};
 pub use self::schema::{
     LABEL_NODE_POOL, LABEL_POOL_TYPE, LABEL_WORKLOAD_TYPE, POOL_TYPES, TYPE_NAME, Taint,

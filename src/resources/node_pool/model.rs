@@ -180,8 +180,21 @@ pub(super) fn state_from(base: &Value, observed: &ObservedPool) -> Value {
         set(&mut state, "min_nodes", min.into());
         set(&mut state, "max_nodes", max.into());
         set(&mut state, "node_count", Value::Null);
-    } else if state.get("node_count").is_null() || state.get("node_count").is_unknown() {
-        set(&mut state, "node_count", spec.initial_node_count.into());
+    } else {
+        if state.get("node_count").is_null() || state.get("node_count").is_unknown() {
+            set(&mut state, "node_count", spec.initial_node_count.into());
+        }
+        // A fixed-size pool has no bounds in the cloud: after an import
+        // they read as their defaults, as a plan would set them.
+        let defaults = PoolConfig::default();
+        for (name, default) in [
+            ("min_nodes", defaults.min_nodes),
+            ("max_nodes", defaults.max_nodes),
+        ] {
+            if state.get(name).is_null() {
+                set(&mut state, name, default.into());
+            }
+        }
     }
     set(&mut state, "preemptible", spec.preemptible.into());
     set(&mut state, "spot", spec.spot.into());
