@@ -544,6 +544,11 @@ impl Sim {
         self.post(&self.running.urls.gke, path, body)
     }
 
+    /// POSTs `body` to Artifact Registry's `v1/PATH`, as gcloud would.
+    pub fn artifact_registry(&self, path: &str, body: &Json) -> Json {
+        self.post(&self.running.urls.artifact_registry, path, body)
+    }
+
     /// POSTs `body` to a Google API's `v1/PATH` with the simulator's token.
     fn post(&self, base: &str, path: &str, body: &Json) -> Json {
         let script = format!(

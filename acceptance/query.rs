@@ -11,7 +11,7 @@
 use serde_json::Value as Json;
 
 use crate::harness::{
-    CLUSTER_OUTPUTS, GKE_PREAMBLE, Sim, Workspace, apps_cluster, each_terraform_with_query,
+    CLUSTER_OUTPUTS, GKE_PREAMBLE, Moto, Sim, Workspace, apps_cluster, each_terraform_with_query,
 };
 
 const CLUSTER: &str = "projects/p/locations/us-central1/clusters/apps";
@@ -230,5 +230,61 @@ list "genesis_node_pool" "batch" {
             pool["change"]["after"]["effective_labels"]["genesis.io/node-pool"],
             "workers"
         );
+    });
+}
+
+/// Repositories made with the clouds' APIs (an Artifact Registry
+/// repository through genesis-sim, an ECR one through moto with boto3):
+/// listed per cloud and adopted with no change.
+#[test]
+fn query_finds_repositories_on_both_clouds_and_adopts_them_unchanged() {
+    each_terraform_with_query(|tf| {
+        let sim = Sim::start();
+        let moto = Moto::start();
+        sim.artifact_registry(
+            "projects/p1/locations/us-central1/repositories?repositoryId=legacy",
+            &serde_json::json!({"format": "DOCKER", "description": "old images"}),
+        );
+        moto.python("ecr.create_repository(repositoryName='agents')");
+        let query = r#"
+list "genesis_registry" "gcp" {
+  provider         = genesis
+  include_resource = true
+  config {}
+}
+
+list "genesis_registry" "aws" {
+  provider         = genesis
+  include_resource = true
+  config {
+    cloud = "aws"
+  }
+}
+"#;
+        let adopt = Workspace::new(
+            tf,
+            &[("main.tf", GKE_PREAMBLE), ("repos.tfquery.hcl", query)],
+        )
+        .against(&sim)
+        .against_moto(&moto);
+        let listed = adopt.run(&["query", "-no-color"]).ok().stdout;
+        assert!(
+            listed.contains("legacy") && listed.contains("agents"),
+            "{listed}"
+        );
+        adopt
+            .run(&["query", "-no-color", "-generate-config-out=generated.tf"])
+            .ok();
+        let generated = std::fs::read_to_string(adopt.path().join("generated.tf")).unwrap();
+        assert_eq!(generated.matches("import {").count(), 2, "{generated}");
+        let plan = adopt.plan_json();
+        let changes = plan["resource_changes"].as_array().unwrap();
+        assert_eq!(changes.len(), 2, "{generated}");
+        for change in changes {
+            if change["change"]["actions"] != serde_json::json!(["no-op"]) {
+                let shown = adopt.run(&["plan", "-no-color"]).stdout;
+                panic!("{}:\n{shown}\n{generated}", change["address"]);
+            }
+        }
     });
 }

@@ -76,4 +76,13 @@ pub trait Registries: Send + Sync {
         name: &str,
         wait: &Wait,
     ) -> Result<(), CloudError>;
+
+    /// The IDs of the repositories in `project` (GCP) and `location`,
+    /// sorted.
+    async fn list(
+        &self,
+        project: &str,
+        location: &str,
+        wait: &Wait,
+    ) -> Result<Vec<String>, CloudError>;
 }

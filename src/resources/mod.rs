@@ -39,6 +39,7 @@ pub fn list_resources() -> Vec<Box<dyn ListResource>> {
     vec![
         Box::new(cluster::ClusterList),
         Box::new(node_pool::PoolList),
+        Box::new(registry::RegistryList),
         Box::new(workload::WorkloadList),
     ]
 }

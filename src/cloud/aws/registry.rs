@@ -325,6 +325,36 @@ impl Registries for Aws {
             .map_err(|e| (e, Some(created)))
     }
 
+    async fn list(
+        &self,
+        _project: &str,
+        location: &str,
+        _wait: &Wait,
+    ) -> Result<Vec<String>, CloudError> {
+        let client = self.ecr(location).await;
+        let mut ids = Vec::new();
+        let mut next: Option<String> = None;
+        loop {
+            let page = client
+                .describe_repositories()
+                .set_next_token(next.clone())
+                .send()
+                .await
+                .map_err(|e| api_error("listing the ECR repositories", e))?;
+            ids.extend(
+                page.repositories()
+                    .iter()
+                    .filter_map(|r| r.repository_arn().map(str::to_string)),
+            );
+            next = page.next_token().map(str::to_string);
+            if next.is_none() {
+                break;
+            }
+        }
+        ids.sort();
+        Ok(ids)
+    }
+
     async fn get(
         &self,
         _project: &str,

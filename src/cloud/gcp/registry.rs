@@ -251,6 +251,38 @@ impl Registries for Gcp {
         }
     }
 
+    async fn list(
+        &self,
+        project: &str,
+        location: &str,
+        wait: &Wait,
+    ) -> Result<Vec<String>, CloudError> {
+        let client = self.artifact_registry().await?;
+        let parent = format!("projects/{project}/locations/{location}");
+        let mut ids = Vec::new();
+        let mut token = String::new();
+        loop {
+            let page = retry(Backoff::until(wait.deadline()), &wait.stop, || async {
+                client
+                    .list_repositories()
+                    .set_parent(&parent)
+                    .set_page_token(&token)
+                    .with_user_agent(&self.user_agent)
+                    .send()
+                    .await
+                    .map_err(|e| api_error("listing the Artifact Registry repositories", e))
+            })
+            .await?;
+            ids.extend(page.repositories.into_iter().map(|r| r.name));
+            token = page.next_page_token;
+            if token.is_empty() {
+                break;
+            }
+        }
+        ids.sort();
+        Ok(ids)
+    }
+
     async fn get(
         &self,
         project: &str,

@@ -4,6 +4,7 @@
 //! spelling) never show as a change.
 
 mod data_source;
+mod list;
 mod model;
 mod rules;
 
@@ -27,6 +28,7 @@ use crate::framework::value::Value;
 use crate::provider::ProviderContext;
 
 pub use self::data_source::data_source;
+pub use self::list::RegistryList;
 
 pub const TYPE_NAME: &str = "genesis_registry";
 
