@@ -30,9 +30,9 @@ impl Terraform {
         self.version() >= (1, 12)
     }
 
-    /// Whether the client has list resources and `terraform query`
-    /// (Terraform 1.14 and later; no OpenTofu yet).
-    pub fn has_query(&self) -> bool {
+    /// Whether the client has list resources (`terraform query`) and
+    /// actions (Terraform 1.14 and later; no OpenTofu yet).
+    pub fn has_1_14_features(&self) -> bool {
         !self.is_opentofu() && self.version() >= (1, 14)
     }
 
@@ -490,16 +490,17 @@ pub fn first_terraform(body: impl Fn(&Terraform)) {
     body(&tf);
 }
 
-/// Runs a test body against each client that has `terraform query`; the
-/// suite fails when none does (CI always has Terraform 1.15).
-pub fn each_terraform_with_query(body: impl Fn(&Terraform)) {
+/// Runs a test body against each client that has Terraform 1.14's list
+/// resources and actions; the suite fails when none does (CI always has
+/// Terraform 1.15).
+pub fn each_terraform_1_14(body: impl Fn(&Terraform)) {
     let clients: Vec<Terraform> = terraforms()
         .into_iter()
-        .filter(Terraform::has_query)
+        .filter(Terraform::has_1_14_features)
         .collect();
     assert!(
         !clients.is_empty(),
-        "no client has `terraform query` (Terraform 1.14+): set GENESIS_EXTRA_TERRAFORM as scripts/test does"
+        "no client has list resources and actions (Terraform 1.14+): set GENESIS_EXTRA_TERRAFORM as scripts/test does"
     );
     for tf in clients {
         eprintln!("-- with {}", tf.label);

@@ -1,6 +1,7 @@
 //! Acceptance tests: the real Terraform CLI driving this provider.
 //! See `harness.rs` for how Terraform is found and configured.
 
+mod actions;
 mod apiserver;
 mod auto_mode;
 mod auto_mode_pools;

@@ -11,7 +11,7 @@
 use serde_json::Value as Json;
 
 use crate::harness::{
-    CLUSTER_OUTPUTS, GKE_PREAMBLE, Moto, Sim, Workspace, apps_cluster, each_terraform_with_query,
+    CLUSTER_OUTPUTS, GKE_PREAMBLE, Moto, Sim, Workspace, apps_cluster, each_terraform_1_14,
 };
 
 const CLUSTER: &str = "projects/p/locations/us-central1/clusters/apps";
@@ -53,7 +53,7 @@ const OTHERS: [(&str, &str); 2] = [
 
 #[test]
 fn query_finds_workloads_made_with_kubectl_and_generates_their_configuration() {
-    each_terraform_with_query(|tf| {
+    each_terraform_1_14(|tf| {
         let sim = Sim::start();
         let platform = Workspace::new(
             tf,
@@ -149,7 +149,7 @@ list "genesis_workload" "shop" {{
 /// Genesis's pool label added to its nodes in place.
 #[test]
 fn query_finds_clusters_and_pools_made_outside_genesis_and_adopts_them() {
-    each_terraform_with_query(|tf| {
+    each_terraform_1_14(|tf| {
         let sim = Sim::start();
         let clusters = "projects/p1/locations/us-central1/clusters";
         sim.gke(
@@ -238,7 +238,7 @@ list "genesis_node_pool" "batch" {
 /// listed per cloud and adopted with no change.
 #[test]
 fn query_finds_repositories_on_both_clouds_and_adopts_them_unchanged() {
-    each_terraform_with_query(|tf| {
+    each_terraform_1_14(|tf| {
         let sim = Sim::start();
         let moto = Moto::start();
         sim.artifact_registry(

@@ -60,6 +60,11 @@ pub fn list_resource_page(type_name: &str, schema: &Schema, example: &str) -> St
     finish(head("List Resource", type_name, schema, example))
 }
 
+/// `docs/actions/<name>.md` for one action.
+pub fn action_page(type_name: &str, schema: &Schema, example: &str) -> String {
+    finish(head("Action", type_name, schema, example))
+}
+
 /// `docs/ephemeral-resources/<name>.md` for one ephemeral resource.
 pub fn ephemeral_page(type_name: &str, schema: &Schema, example: &str) -> String {
     finish(head("Ephemeral Resource", type_name, schema, example))

@@ -77,6 +77,16 @@ fn docs_match_the_schemas() {
         let short = name.strip_prefix("genesis_").unwrap();
         check(&root.join(format!("docs/list-resources/{short}.md")), &page);
     }
+    for action in genesis::resources::actions() {
+        let name = action.type_name();
+        let page = genesis::docs::action_page(
+            name,
+            &action.schema(),
+            &read(&format!("examples/actions/{name}/action.tf")),
+        );
+        let short = name.strip_prefix("genesis_").unwrap();
+        check(&root.join(format!("docs/actions/{short}.md")), &page);
+    }
     for function in genesis::resources::functions::all() {
         let name = function.name();
         let page = genesis::docs::function_page(

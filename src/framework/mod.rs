@@ -3,6 +3,7 @@
 //! `EphemeralResource` traits, and the server in the middle
 //! that applies the schema's rules and Terraform's invariants.
 
+pub mod action;
 pub mod data_source;
 pub mod diagnostics;
 pub mod ephemeral;

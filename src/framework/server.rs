@@ -8,6 +8,7 @@ use std::sync::RwLock;
 
 use tokio_util::sync::CancellationToken;
 
+use super::action::Action;
 use super::data_source::DataSource;
 use super::diagnostics::{Diagnostic, Diagnostics};
 use super::ephemeral::EphemeralResource;
@@ -54,6 +55,7 @@ pub struct ProviderServer {
     pub(super) data_sources: Registry<dyn DataSource>,
     pub(super) ephemerals: Registry<dyn EphemeralResource>,
     pub(super) lists: Registry<dyn ListResource>,
+    pub(super) actions: Registry<dyn Action>,
     pub functions: Functions,
     context: RwLock<ProviderContext>,
     stop: CancellationToken,
@@ -92,6 +94,7 @@ impl ProviderServer {
             data_sources: Registry::new("data source", "data"),
             ephemerals: Registry::new("ephemeral resource", "ephemeral"),
             lists: Registry::new("list resource", "list"),
+            actions: Registry::new("action", "action"),
             functions: Functions::default(),
             context: RwLock::new(ProviderContext::new(config, stop.clone())),
             stop,
@@ -125,6 +128,15 @@ impl ProviderServer {
         for list in lists {
             let schema = list.schema();
             self.lists.insert(list.type_name(), list, schema);
+        }
+        self
+    }
+
+    /// Registers the actions.
+    pub fn with_actions(mut self, actions: Vec<Box<dyn Action>>) -> Self {
+        for action in actions {
+            let schema = action.schema();
+            self.actions.insert(action.type_name(), action, schema);
         }
         self
     }

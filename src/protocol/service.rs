@@ -38,6 +38,20 @@ impl ProviderService {
             .ok_or_else(|| unsupported("data source", type_name))
     }
 
+    /// An action's configuration, decoded with its schema.
+    fn action_config(
+        &self,
+        type_name: &str,
+        config: Option<&pb::DynamicValue>,
+    ) -> Result<Value, Diagnostics> {
+        let ty = self
+            .server
+            .action_schema(type_name)
+            .map(|s| s.value_type())
+            .ok_or_else(|| unsupported("action", type_name))?;
+        decode(config, &ty)
+    }
+
     fn ephemeral_type(&self, type_name: &str) -> Result<Type, Diagnostics> {
         self.server
             .ephemeral_schema(type_name)
@@ -104,6 +118,13 @@ impl Provider for ProviderService {
                     type_name: name.to_string(),
                 })
                 .collect(),
+            actions: self
+                .server
+                .action_schemas()
+                .map(|(name, _)| pb::get_metadata::ActionMetadata {
+                    type_name: name.to_string(),
+                })
+                .collect(),
             functions: self
                 .server
                 .functions
@@ -145,6 +166,14 @@ impl Provider for ProviderService {
                 .server
                 .list_resource_schemas()
                 .map(|(name, schema)| (name.to_string(), convert::schema(schema)))
+                .collect(),
+            action_schemas: self
+                .server
+                .action_schemas()
+                .map(|(name, schema)| {
+                    let schema = Some(convert::schema(schema));
+                    (name.to_string(), pb::ActionSchema { schema })
+                })
                 .collect(),
             ephemeral_resource_schemas: self
                 .server
@@ -595,6 +624,83 @@ impl Provider for ProviderService {
         Ok(Response::new(pb::validate_list_resource_config::Response {
             diagnostics: convert::diagnostics(diags),
         }))
+    }
+
+    async fn validate_action_config(
+        &self,
+        request: Request<pb::validate_action_config::Request>,
+    ) -> Reply<pb::validate_action_config::Response> {
+        let req = request.into_inner();
+        let diags = self
+            .action_config(&req.action_type, req.config.as_ref())
+            .map(|config| self.server.validate_action(&req.action_type, &config))
+            .unwrap_or_else(|d| d);
+        Ok(Response::new(pb::validate_action_config::Response {
+            diagnostics: convert::diagnostics(diags),
+        }))
+    }
+
+    async fn plan_action(
+        &self,
+        request: Request<pb::plan_action::Request>,
+    ) -> Reply<pb::plan_action::Response> {
+        let req = request.into_inner();
+        let diags = match self.action_config(&req.action_type, req.config.as_ref()) {
+            Ok(config) => self.server.plan_action(&req.action_type, &config).await,
+            Err(d) => d,
+        };
+        Ok(Response::new(pb::plan_action::Response {
+            diagnostics: convert::diagnostics(diags),
+            deferred: None,
+        }))
+    }
+
+    type InvokeActionStream = std::pin::Pin<
+        Box<dyn tokio_stream::Stream<Item = Result<pb::invoke_action::Event, Status>> + Send>,
+    >;
+
+    async fn invoke_action(
+        &self,
+        request: Request<pb::invoke_action::Request>,
+    ) -> Reply<Self::InvokeActionStream> {
+        use pb::invoke_action::event::{Completed, Progress, Type};
+        let req = request.into_inner();
+        let (events, stream) = tokio::sync::mpsc::unbounded_channel();
+        let event = |t: Type| Ok(pb::invoke_action::Event { r#type: Some(t) });
+        let config = match self.action_config(&req.action_type, req.config.as_ref()) {
+            Ok(config) => config,
+            Err(d) => {
+                let _ = events.send(event(Type::Completed(Completed {
+                    diagnostics: convert::diagnostics(d),
+                })));
+                return Ok(Response::new(Box::pin(
+                    tokio_stream::wrappers::UnboundedReceiverStream::new(stream),
+                )));
+            }
+        };
+        let server = self.server.clone();
+        tokio::spawn(async move {
+            let (said, mut heard) = tokio::sync::mpsc::unbounded_channel::<String>();
+            let forwarded = events.clone();
+            let forward = async move {
+                while let Some(message) = heard.recv().await {
+                    let _ = forwarded.send(event(Type::Progress(Progress { message })));
+                }
+            };
+            let run = async move {
+                let progress = crate::framework::action::Progress::new(said);
+                server
+                    .invoke_action(&req.action_type, &config, &progress)
+                    .await
+            };
+            let (diags, ()) = tokio::join!(run, forward);
+            let _ = events.send(event(Type::Completed(Completed {
+                diagnostics: convert::diagnostics(diags),
+            })));
+        });
+        Ok(Response::new(Box::pin(
+            tokio_stream::wrappers::UnboundedReceiverStream::new(stream),
+        )))
     }
 
     async fn validate_ephemeral_resource_config(

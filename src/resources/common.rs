@@ -178,6 +178,39 @@ pub async fn cluster_client(
         .map_err(|e| Diagnostic::error("Failed to reach the cluster", e.to_string()))
 }
 
+/// A Kubernetes client for the cluster whose ID is `id` (at attribute
+/// `at`), or why there is none.
+pub async fn client_for(
+    provider: &ProviderContext,
+    id: &str,
+    at: AttributePath,
+) -> Result<kube::Client, Diagnostics> {
+    let address = super::cluster::ClusterName::parse(id)
+        .ok_or_else(|| {
+            Diagnostics::from(
+                Diagnostic::error("Not a cluster ID", format!("{id:?} is not a cluster ID."))
+                    .at(at.clone()),
+            )
+        })?
+        .address();
+    let wait = wait_for(provider, &Value::Null, "read", 5);
+    let cluster = provider
+        .clusters(&address)
+        .get(&address, &wait)
+        .await
+        .map_err(|e| Diagnostics::from(e.diagnostic("read the cluster")))?
+        .ok_or_else(|| {
+            Diagnostics::from(
+                Diagnostic::error(
+                    "Cluster not found",
+                    format!("The cluster {id:?} does not exist."),
+                )
+                .at(at),
+            )
+        })?;
+    Ok(cluster_client(provider, &cluster).await?)
+}
+
 /// `major.minor` of a Kubernetes version (`1.33`, `v1.33.2-gke.100`).
 pub fn minor_version(v: &str) -> Option<(u32, u32)> {
     let mut parts = v.trim_start_matches('v').split('.');

@@ -9,6 +9,7 @@ pub mod node_pool;
 pub mod registry;
 pub mod workload;
 
+use crate::framework::action::Action;
 use crate::framework::data_source::DataSource;
 use crate::framework::ephemeral::EphemeralResource;
 use crate::framework::list::ListResource;
@@ -42,4 +43,8 @@ pub fn list_resources() -> Vec<Box<dyn ListResource>> {
         Box::new(registry::RegistryList),
         Box::new(workload::WorkloadList),
     ]
+}
+
+pub fn actions() -> Vec<Box<dyn Action>> {
+    vec![Box::new(workload::WorkloadRun)]
 }

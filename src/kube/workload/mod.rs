@@ -12,6 +12,7 @@ pub mod list;
 mod mesh;
 mod read;
 mod render;
+pub mod run;
 
 pub use crate::kube::addons::{Addon, serves};
 use claims::remake_pending_claims;

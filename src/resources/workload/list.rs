@@ -4,8 +4,8 @@
 
 use async_trait::async_trait;
 
-use super::super::cluster::{ClusterName, cluster_id};
-use super::super::common::{cluster_client, wait_for};
+use super::super::cluster::cluster_id;
+use super::super::common::client_for;
 use crate::framework::diagnostics::{Diagnostic, Diagnostics};
 use crate::framework::field::Field;
 use crate::framework::list::{Found, ListResource};
@@ -58,30 +58,7 @@ impl ListResource for WorkloadList {
     ) -> Result<Vec<Found>, Diagnostics> {
         let config = view::as_written::<Config>(config)?;
         let id = config.cluster.as_str().unwrap_or_default().to_string();
-        let at = ClusterName::parse(&id)
-            .ok_or_else(|| {
-                Diagnostics::from(
-                    Diagnostic::error("Not a cluster ID", format!("{id:?} is not a cluster ID."))
-                        .at(AttributePath::attr("cluster")),
-                )
-            })?
-            .address();
-        let wait = wait_for(provider, &Value::Null, "read", 5);
-        let cluster = provider
-            .clusters(&at)
-            .get(&at, &wait)
-            .await
-            .map_err(|e| Diagnostics::from(e.diagnostic("read the cluster")))?
-            .ok_or_else(|| {
-                Diagnostics::from(
-                    Diagnostic::error(
-                        "Cluster not found",
-                        format!("The cluster {id:?} does not exist."),
-                    )
-                    .at(AttributePath::attr("cluster")),
-                )
-            })?;
-        let client = cluster_client(provider, &cluster).await?;
+        let client = client_for(provider, &id, AttributePath::attr("cluster")).await?;
         let found = applications(&client, config.namespace.as_str(), &provider.stop)
             .await
             .map_err(|e| {
@@ -94,7 +71,7 @@ impl ListResource for WorkloadList {
             .into_iter()
             .take(limit)
             .map(|(namespace, name)| Found {
-                import_id: format!("{}/{namespace}/{name}", cluster.id),
+                import_id: format!("{id}/{namespace}/{name}"),
                 display_name: format!("{namespace}/{name}"),
             })
             .collect())

@@ -5,6 +5,7 @@
 //! reaches its cluster through the `genesis_cluster` it names, so it can be
 //! planned before the cluster exists.
 
+mod actions;
 mod addons;
 mod apply;
 mod claims;
@@ -47,6 +48,7 @@ use crate::provider::ProviderContext;
 
 pub const TYPE_NAME: &str = "genesis_workload";
 
+pub use self::actions::WorkloadRun;
 pub use self::data_source::data_source;
 pub use self::list::WorkloadList;
 
