@@ -51,6 +51,16 @@ const OTHERS: [(&str, &str); 2] = [
     ),
 ];
 
+/// `terraform query -generate-config-out` in `ws`: the configuration it
+/// wrote, asserted to import `count` objects.
+fn generate(ws: &Workspace, count: usize) -> String {
+    ws.run(&["query", "-no-color", "-generate-config-out=generated.tf"])
+        .ok();
+    let generated = std::fs::read_to_string(ws.path().join("generated.tf")).unwrap();
+    assert_eq!(generated.matches("import {").count(), count, "{generated}");
+    generated
+}
+
 #[test]
 fn query_finds_workloads_made_with_kubectl_and_generates_their_configuration() {
     each_terraform_1_14(|tf| {
@@ -95,11 +105,7 @@ list "genesis_workload" "shop" {{
             listed.contains("shop/web") && listed.contains("shop/report"),
             "{listed}"
         );
-        adopt
-            .run(&["query", "-no-color", "-generate-config-out=generated.tf"])
-            .ok();
-        let generated = std::fs::read_to_string(adopt.path().join("generated.tf")).unwrap();
-        assert_eq!(generated.matches("import {").count(), 2, "{generated}");
+        let generated = generate(&adopt, 2);
         assert_eq!(
             generated.matches("resource \"genesis_workload\"").count(),
             2,
@@ -185,11 +191,7 @@ list "genesis_node_pool" "batch" {
         for name in ["us-central1/legacy", "us-central1/batch", "workers"] {
             assert!(listed.contains(name), "{name} in:\n{listed}");
         }
-        adopt
-            .run(&["query", "-no-color", "-generate-config-out=generated.tf"])
-            .ok();
-        let generated = std::fs::read_to_string(adopt.path().join("generated.tf")).unwrap();
-        assert_eq!(generated.matches("import {").count(), 3, "{generated}");
+        let generated = generate(&adopt, 3);
         let plan = adopt.plan_json();
         let changes = plan["resource_changes"].as_array().unwrap();
         assert_eq!(changes.len(), 3, "{generated}");
@@ -272,11 +274,7 @@ list "genesis_registry" "aws" {
             listed.contains("legacy") && listed.contains("agents"),
             "{listed}"
         );
-        adopt
-            .run(&["query", "-no-color", "-generate-config-out=generated.tf"])
-            .ok();
-        let generated = std::fs::read_to_string(adopt.path().join("generated.tf")).unwrap();
-        assert_eq!(generated.matches("import {").count(), 2, "{generated}");
+        let generated = generate(&adopt, 2);
         let plan = adopt.plan_json();
         let changes = plan["resource_changes"].as_array().unwrap();
         assert_eq!(changes.len(), 2, "{generated}");

@@ -7,4 +7,5 @@ mod convert;
 pub mod generated;
 pub mod plugin;
 pub mod service;
+mod streams;
 pub mod tls;

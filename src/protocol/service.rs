@@ -9,6 +9,7 @@ use tonic::{Request, Response, Status};
 use super::convert::{self, decode, encode};
 use super::generated::tfplugin6 as pb;
 use super::generated::tfplugin6::provider_server::Provider;
+use super::streams;
 use crate::framework::diagnostics::{Diagnostic, Diagnostics};
 use crate::framework::function::FunctionError;
 use crate::framework::server::ProviderServer;
@@ -70,7 +71,7 @@ impl ProviderService {
     }
 }
 
-fn unsupported(what: &str, name: &str) -> Diagnostics {
+pub(super) fn unsupported(what: &str, name: &str) -> Diagnostics {
     Diagnostic::error(
         format!("Unsupported {what}"),
         format!("This provider has no {what} named {name:?}. Check the spelling and the provider's version."),
@@ -555,57 +556,15 @@ impl Provider for ProviderService {
         }))
     }
 
-    type ListResourceStream = std::pin::Pin<
-        Box<dyn tokio_stream::Stream<Item = Result<pb::list_resource::Event, Status>> + Send>,
-    >;
+    type ListResourceStream = streams::Events<pb::list_resource::Event>;
 
     async fn list_resource(
         &self,
         request: Request<pb::list_resource::Request>,
     ) -> Reply<Self::ListResourceStream> {
-        let req = request.into_inner();
-        let limit = usize::try_from(req.limit).unwrap_or(0);
-        let listed = match self
-            .server
-            .list_resource_schema(&req.type_name)
-            .map(|s| s.value_type())
-            .ok_or_else(|| unsupported("list resource", &req.type_name))
-            .and_then(|ty| decode(req.config.as_ref(), &ty))
-        {
-            Ok(config) => {
-                self.server
-                    .list(&req.type_name, &config, req.include_resource_object, limit)
-                    .await
-            }
-            Err(d) => Err(d),
-        };
-        let events: Vec<Result<pb::list_resource::Event, Status>> = match listed {
-            Ok(listed) => {
-                let object_type = self.resource_type(&req.type_name).ok();
-                listed
-                    .into_iter()
-                    .map(|l| {
-                        Ok(pb::list_resource::Event {
-                            identity: Some(pb::ResourceIdentityData {
-                                identity_data: Some(encode(&l.identity, &l.identity_type)),
-                            }),
-                            display_name: l.display_name,
-                            resource_object: l
-                                .object
-                                .zip(object_type.as_ref())
-                                .map(|(o, ty)| encode(&o, ty)),
-                            diagnostic: convert::diagnostics(l.diagnostics),
-                        })
-                    })
-                    .collect()
-            }
-            // One event carries what stopped the list.
-            Err(d) => vec![Ok(pb::list_resource::Event {
-                diagnostic: convert::diagnostics(d),
-                ..Default::default()
-            })],
-        };
-        Ok(Response::new(Box::pin(tokio_stream::iter(events))))
+        Ok(Response::new(
+            streams::list(&self.server, request.into_inner()).await,
+        ))
     }
 
     async fn validate_list_resource_config(
@@ -655,51 +614,18 @@ impl Provider for ProviderService {
         }))
     }
 
-    type InvokeActionStream = std::pin::Pin<
-        Box<dyn tokio_stream::Stream<Item = Result<pb::invoke_action::Event, Status>> + Send>,
-    >;
+    type InvokeActionStream = streams::Events<pb::invoke_action::Event>;
 
     async fn invoke_action(
         &self,
         request: Request<pb::invoke_action::Request>,
     ) -> Reply<Self::InvokeActionStream> {
-        use pb::invoke_action::event::{Completed, Progress, Type};
         let req = request.into_inner();
-        let (events, stream) = tokio::sync::mpsc::unbounded_channel();
-        let event = |t: Type| Ok(pb::invoke_action::Event { r#type: Some(t) });
-        let config = match self.action_config(&req.action_type, req.config.as_ref()) {
-            Ok(config) => config,
-            Err(d) => {
-                let _ = events.send(event(Type::Completed(Completed {
-                    diagnostics: convert::diagnostics(d),
-                })));
-                return Ok(Response::new(Box::pin(
-                    tokio_stream::wrappers::UnboundedReceiverStream::new(stream),
-                )));
-            }
-        };
-        let server = self.server.clone();
-        tokio::spawn(async move {
-            let (said, mut heard) = tokio::sync::mpsc::unbounded_channel::<String>();
-            let forwarded = events.clone();
-            let forward = async move {
-                while let Some(message) = heard.recv().await {
-                    let _ = forwarded.send(event(Type::Progress(Progress { message })));
-                }
-            };
-            let run = async move {
-                let progress = crate::framework::action::Progress::new(said);
-                server
-                    .invoke_action(&req.action_type, &config, &progress)
-                    .await
-            };
-            let (diags, ()) = tokio::join!(run, forward);
-            let _ = events.send(event(Type::Completed(Completed {
-                diagnostics: convert::diagnostics(diags),
-            })));
-        });
-        Ok(Response::new(Box::pin(
-            tokio_stream::wrappers::UnboundedReceiverStream::new(stream),
+        let config = self.action_config(&req.action_type, req.config.as_ref());
+        Ok(Response::new(streams::invoke(
+            self.server.clone(),
+            req.action_type,
+            config,
         )))
     }
 
