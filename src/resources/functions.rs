@@ -301,13 +301,19 @@ mod tests {
     #[test]
     fn ids_give_clusters_and_repository_urls() {
         let call = |f: &dyn Function, id: &str| f.call(&[id.into()]);
-        let eks = call(
-            &ParseClusterId,
-            "arn:aws:eks:eu-west-1:123456789012:cluster/prod",
-        )
-        .unwrap();
-        assert_eq!(eks.get("location"), &Value::from("eu-west-1"));
-        assert_eq!(eks.get("account"), &Value::from("123456789012"));
+        assert_eq!(
+            call(
+                &ParseClusterId,
+                "arn:aws:eks:eu-west-1:123456789012:cluster/prod"
+            ),
+            Ok(Value::object([
+                ("cloud", "aws".into()),
+                ("name", "prod".into()),
+                ("location", "eu-west-1".into()),
+                ("project", Value::Null),
+                ("account", "123456789012".into()),
+            ]))
+        );
         assert!(
             call(&ParseClusterId, "p/l/c").is_err(),
             "the short form is the import's, not an ID"
