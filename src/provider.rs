@@ -8,9 +8,10 @@ use std::sync::Arc;
 
 use tokio_util::sync::CancellationToken;
 
-use crate::cloud::cluster::{ClusterAddress, Clusters};
+use crate::cloud::cluster::{ClusterAddress, Clusters, ObservedCluster};
 use crate::cloud::gcp::Gcp;
 use crate::cloud::node_pool::NodePools;
+use crate::cloud::writes::SharedReads;
 use crate::framework::diagnostics::Diagnostics;
 use crate::framework::path::AttributePath;
 use crate::framework::schema::{Attribute, Block, Schema};
@@ -283,6 +284,8 @@ pub struct ProviderContext {
     pub kube: Arc<crate::kube::Clients>,
     /// What this run's plans of clusters will change.
     pub planned: Arc<PlannedClusters>,
+    /// Clusters as read for the refreshes and plans of their workloads.
+    cluster_reads: Arc<SharedReads<ClusterAddress, Option<ObservedCluster>>>,
 }
 
 /// What the plans of clusters in this provider process will change that
@@ -352,6 +355,7 @@ impl ProviderContext {
             aws: Arc::new(crate::cloud::aws::Aws::new(config.clone())),
             kube: Arc::default(),
             planned: Arc::default(),
+            cluster_reads: Arc::default(),
             config,
             stop,
         }
@@ -373,6 +377,23 @@ impl ProviderContext {
             crate::cloud::cluster::ClusterPlace::Gke { .. } => self.gcp.as_ref(),
             crate::cloud::cluster::ClusterPlace::Eks { .. } => self.aws.as_ref(),
         }
+    }
+
+    /// The cluster at `at` (`None` when there is none), read once for all
+    /// the reads and plans of its workloads in this process: a refresh of
+    /// hundreds of workloads reads their cluster once, not once each. A
+    /// change to a cluster in this process ends the shared read
+    /// (`cloud::writes`), so an apply never reaches a cluster at an
+    /// address it had before.
+    pub async fn shared_cluster(
+        &self,
+        at: &ClusterAddress,
+        wait: &crate::cloud::cluster::Wait,
+    ) -> Result<Option<ObservedCluster>, crate::cloud::CloudError> {
+        let (_, read) = self.cluster_reads.read(at.clone());
+        read.get_or_try_init(|| self.clusters(at).get(at, wait))
+            .await
+            .cloned()
     }
 
     /// The back end of the cloud a cluster is on.

@@ -12,6 +12,7 @@ pub mod origin;
 pub mod registry;
 pub mod retry;
 pub mod workload_identity;
+pub mod writes;
 
 use std::time::Duration;
 

@@ -4,12 +4,15 @@
 
 pub mod addons;
 pub mod ingress_classes;
+pub mod listings;
 pub mod namespaces;
 pub mod node_pools;
 pub mod owned;
 pub mod secret_stores;
 pub mod storage_classes;
 pub mod workload;
+
+use std::sync::Arc;
 
 use serde_json::Value as Json;
 
@@ -167,7 +170,9 @@ fn client(mut config: kube::Config) -> Result<kube::Client, KubeError> {
             env!("CARGO_PKG_VERSION")
         )),
     ));
-    kube::Client::try_from(config).map_err(|e| KubeError::Connect(e.to_string()))
+    let builder = kube::client::ClientBuilder::try_from(config)
+        .map_err(|e| KubeError::Connect(e.to_string()))?;
+    Ok(builder.with_layer(&listings::CountWrites).build())
 }
 
 /// A key (which may hold a credential) as a hash.
@@ -189,6 +194,8 @@ pub struct Clients {
     served: std::sync::Mutex<std::collections::HashMap<(u64, addons::Addon), bool>>,
     /// A cluster's IngressClasses and StorageClasses, as last listed.
     classes: std::sync::Mutex<std::collections::HashMap<(u64, ClassKind), Classes>>,
+    /// Lists that serve many workloads' reads at once.
+    listings: Arc<listings::Listings>,
 }
 
 /// The classes of one kind a cluster has.
@@ -305,6 +312,15 @@ impl Clients {
             .unwrap_or_else(|e| e.into_inner())
             .insert(key, classes.clone());
         Ok(classes)
+    }
+
+    /// The reads of the cluster `key` names, shared by its workloads'
+    /// refreshes.
+    pub fn shared(&self, key: &[&str]) -> listings::ClusterListings {
+        listings::ClusterListings {
+            listings: self.listings.clone(),
+            cluster: key_hash(key),
+        }
     }
 
     /// The client for a cluster's endpoint, CA and token.

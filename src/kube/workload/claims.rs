@@ -9,7 +9,7 @@ use k8s_openapi::api::core::v1::PersistentVolumeClaim;
 use serde_json::Value as Json;
 use tokio_util::sync::CancellationToken;
 
-use super::{NAME_LABEL, api, identities, wait_until_gone};
+use super::{Going, NAME_LABEL, api, identities, wait_until_gone};
 use crate::kube::{KubeError, retried};
 
 /// The label naming the volume a claim all the workload's pods share is
@@ -199,7 +199,12 @@ pub async fn remake_pending_claims(
         wait_until_gone(
             client,
             namespace,
-            &[("PersistentVolumeClaim", name, None)],
+            &[Going {
+                kind: "PersistentVolumeClaim",
+                name,
+                uid: None,
+                version: None,
+            }],
             (started, timeout),
             stop,
         )

@@ -140,7 +140,12 @@ pub async fn apply(
                 name,
                 "applied to an object being deleted: waiting to make it again"
             );
-            let going = [(kind, name, Some(uid.as_str()))];
+            let going = [Going {
+                kind,
+                name,
+                uid: Some(uid.as_str()),
+                version: None,
+            }];
             wait_until_gone(
                 client,
                 namespace,
@@ -204,8 +209,10 @@ pub async fn delete_held(
                 resource_version: live.metadata.resource_version.clone(),
             });
             match retried(stop, || api.delete(name, &params)).await {
-                Ok(_) => {
-                    going.push((kind.as_str(), name.as_str(), live.metadata.uid));
+                Ok(answer) => {
+                    if let Some(version) = still_going(answer.left()) {
+                        going.push((kind.as_str(), name.as_str(), live.metadata.uid, version));
+                    }
                     break;
                 }
                 Err(kube::Error::Api(s)) if s.code == 404 => break,
@@ -215,12 +222,38 @@ pub async fn delete_held(
             }
         }
     }
-    let going: Vec<(&str, &str, Option<&str>)> = going
+    let going: Vec<Going> = going
         .iter()
-        .map(|(kind, name, uid)| (*kind, *name, uid.as_deref()))
+        .map(|(kind, name, uid, version)| Going {
+            kind,
+            name,
+            uid: uid.as_deref(),
+            version: Some(version),
+        })
         .collect();
     wait_until_gone(client, namespace, &going, (started, timeout), stop).await?;
     Ok(left)
+}
+
+/// The resourceVersion to watch an object from after its DELETE answered,
+/// or `None` when it is gone already: a DELETE either removes the object
+/// (answering with a Status, or the object as it was) or marks it with a
+/// deletionTimestamp (finalizers, foreground propagation) and answers
+/// with it marked.
+fn still_going(answered: Option<kube::api::DynamicObject>) -> Option<String> {
+    answered
+        .filter(|object| object.metadata.deletion_timestamp.is_some())
+        .and_then(|object| object.metadata.resource_version)
+}
+
+/// An object on its way out, to wait for.
+pub(crate) struct Going<'a> {
+    pub kind: &'a str,
+    pub name: &'a str,
+    /// With a uid, an object of the name made again since counts as gone.
+    pub uid: Option<&'a str>,
+    /// The version its DELETE answered with, watched from without a read.
+    pub version: Option<&'a str>,
 }
 
 /// How an object of `kind` is deleted: the controllers of pods with
@@ -253,7 +286,11 @@ pub async fn delete(
         };
         let params = deletion(kind);
         match retried(stop, || api.delete(name, &params)).await {
-            Ok(_) => going.push((kind.as_str(), name.as_str(), None)),
+            Ok(answer) => {
+                if let Some(version) = still_going(answer.left()) {
+                    going.push((kind.as_str(), name.as_str(), version));
+                }
+            }
             Err(kube::Error::Api(s)) if s.code == 404 => {}
             Err(e) => {
                 return Err(crate::kube::KubeError::from_kube(
@@ -263,46 +300,64 @@ pub async fn delete(
             }
         }
     }
+    let going: Vec<Going> = going
+        .iter()
+        .map(|(kind, name, version)| Going {
+            kind,
+            name,
+            uid: None,
+            version: Some(version),
+        })
+        .collect();
     wait_until_gone(client, namespace, &going, (started, timeout), stop).await
 }
 
-/// Waits until the objects (kind, name, uid) are gone, until `timeout`
-/// from `started`. With a uid, an object of that name made again since
-/// (another uid) counts as gone.
+/// Waits until the objects are gone, until `timeout` from `started`.
 async fn wait_until_gone(
     client: &kube::Client,
     namespace: &str,
-    objects: &[(&str, &str, Option<&str>)],
+    objects: &[Going<'_>],
     deadline: (std::time::Instant, std::time::Duration),
     stop: &CancellationToken,
 ) -> Result<(), crate::kube::KubeError> {
-    for &(kind, name, uid) in objects {
-        if let Some(api) = api(client, kind, namespace) {
-            wait_gone(&api, (kind, namespace, name, uid), deadline, stop).await?;
+    for going in objects {
+        if let Some(api) = api(client, going.kind, namespace) {
+            wait_gone(&api, namespace, going, deadline, stop).await?;
         }
     }
     Ok(())
 }
 
-/// Waits until one object is gone: it is read, and while it is there its
-/// name is watched from the version read, so that however long the garbage
-/// collector takes, the wait costs two calls (a GET every second would
-/// cost one per second per object). Where watching is refused (RBAC
-/// without `watch`) or fails, it polls with backoff instead.
+/// Waits until one object is gone: its name is watched from the version
+/// its DELETE answered with (or, without one, read first), so that however
+/// long the garbage collector takes, the wait costs one call (a GET every
+/// second would cost one per second per object). Where watching is
+/// refused (RBAC without `watch`) or fails, it polls with backoff instead.
 async fn wait_gone(
     api: &kube::Api<kube::api::DynamicObject>,
-    (kind, namespace, name, uid): (&str, &str, &str, Option<&str>),
+    namespace: &str,
+    going: &Going<'_>,
     (started, timeout): (std::time::Instant, std::time::Duration),
     stop: &CancellationToken,
 ) -> Result<(), crate::kube::KubeError> {
+    let Going {
+        kind, name, uid, ..
+    } = *going;
     let mut pause = std::time::Duration::from_millis(50);
+    let mut known = going.version.map(str::to_string);
     loop {
-        let live = retried(stop, || api.get_opt(name))
-            .await
-            .map_err(|e| crate::kube::KubeError::from_kube("waiting for a deletion", e))?
-            .filter(|o| uid.is_none_or(|uid| o.metadata.uid.as_deref() == Some(uid)));
-        let Some(live) = live else {
-            return Ok(());
+        let version = match known.take() {
+            Some(version) => version,
+            None => {
+                let live = retried(stop, || api.get_opt(name))
+                    .await
+                    .map_err(|e| crate::kube::KubeError::from_kube("waiting for a deletion", e))?
+                    .filter(|o| uid.is_none_or(|uid| o.metadata.uid.as_deref() == Some(uid)));
+                let Some(live) = live else {
+                    return Ok(());
+                };
+                live.metadata.resource_version.unwrap_or_default()
+            }
         };
         let left = timeout.saturating_sub(started.elapsed());
         if left.is_zero() || stop.is_cancelled() {
@@ -316,7 +371,6 @@ async fn wait_gone(
                 message: why,
             });
         }
-        let version = live.metadata.resource_version.unwrap_or_default();
         match watch_deletion(api, name, uid, &version, left, stop).await {
             Ok(true) => return Ok(()),
             // The watch ended (its timeout, an expired version): read again.
@@ -895,28 +949,35 @@ pub fn belongs(object: &Json, name: &str, observed: &Observed) -> bool {
 }
 
 /// Reads the workload's objects of the given kinds, all at once. The
-/// ServiceAccount is the one the pods run as.
+/// ServiceAccount is the one the pods run as. A refresh reads through the
+/// cluster's `shared` reads (one list of a kind serves many workloads);
+/// a read right after an apply, by GET.
 pub async fn observe(
     client: &kube::Client,
-    namespace: &str,
-    name: &str,
+    shared: Option<crate::kube::listings::ClusterListings>,
+    (namespace, name): (&str, &str),
     kinds: &[&'static str],
     stop: &CancellationToken,
 ) -> Result<Observed, crate::kube::KubeError> {
     let get = |kind: &'static str, object: String| {
         let api = api(client, kind, namespace);
         let stop = stop.clone();
+        let shared = shared.clone();
+        let namespace = namespace.to_string();
         async move {
             let Some(api) = api else {
                 return Ok((kind, None));
             };
-            let found = retried(&stop, || api.get_opt(&object)).await.map_err(|e| {
+            let found = match shared {
+                Some(shared) => shared.get(&api, kind, &namespace, &object, &stop).await,
+                None => retried(&stop, || api.get_opt(&object))
+                    .await
+                    .map(|found| found.map(|o| serde_json::to_value(&o).unwrap_or_default())),
+            };
+            let found = found.map_err(|e| {
                 crate::kube::KubeError::from_kube(&format!("reading {kind} {object}"), e)
             })?;
-            Ok((
-                kind,
-                found.map(|o| serde_json::to_value(&o).unwrap_or_default()),
-            ))
+            Ok((kind, found))
         }
     };
     let mut out = Observed::default();

@@ -18,6 +18,7 @@ mod schema;
 mod secret_stores;
 mod storage_classes;
 
+use crate::cloud::writes::Writing;
 use async_trait::async_trait;
 
 use self::config::ClusterConfig;
@@ -200,6 +201,8 @@ impl Resource for Cluster {
     }
 
     async fn create(&self, provider: &ProviderContext, planned: &Value) -> Applied {
+        // Reads of the cluster shared before it are not trusted after it.
+        let _writing = Writing;
         let config = match ClusterConfig::decode(planned) {
             Ok(config) => config,
             Err(d) => return Applied::failed(Value::Null, d),
@@ -278,6 +281,7 @@ impl Resource for Cluster {
         planned: &Value,
         private: &[u8],
     ) -> Applied {
+        let _writing = Writing;
         let at = address_of(planned);
         let clusters = provider.clusters(&at);
         let wait = wait_for(provider, planned, "update", 60);
@@ -384,6 +388,7 @@ impl Resource for Cluster {
         prior: &Value,
         _private: &[u8],
     ) -> Diagnostics {
+        let _writing = Writing;
         let at = address_of(prior);
         if at.name().is_empty() {
             return Diagnostics::new();

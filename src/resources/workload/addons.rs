@@ -6,7 +6,7 @@
 
 use serde_json::Value as Json;
 
-use super::{Target, WorkloadSpec, connect};
+use super::{ClusterRead, Target, WorkloadSpec, connect};
 use crate::framework::diagnostics::{Diagnostic, Diagnostics, Severity};
 use crate::framework::field::Field;
 use crate::framework::path::AttributePath;
@@ -98,7 +98,9 @@ pub async fn check_plan(ctx: &PlanContext<'_>, planned: &Value, diags: &mut Diag
                 if client.is_none() {
                     // A cluster that cannot be reached yet is checked by
                     // the apply.
-                    let Ok(Some(c)) = connect(ctx.provider, &target, planned).await else {
+                    let Ok(Some(c)) =
+                        connect(ctx.provider, (&target, ClusterRead::Shared), planned).await
+                    else {
                         return;
                     };
                     client = Some(c);

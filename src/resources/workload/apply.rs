@@ -140,9 +140,15 @@ pub(super) async fn outcome(
     let (namespace, name) = (&model.spec.namespace, &model.spec.name);
     let kind = model.spec.kind.name();
     let waits = model.apply.wait_for_rollout;
-    let observed = workload::observe(client, namespace, name, &["Service", "Ingress"], &wait.stop)
-        .await
-        .ok();
+    let observed = workload::observe(
+        client,
+        None,
+        (namespace, name),
+        &["Service", "Ingress"],
+        &wait.stop,
+    )
+    .await
+    .ok();
     let lb = observed
         .map(|o| Addresses {
             load_balancer_ip: o.load_balancer_ip(),

@@ -342,7 +342,7 @@ impl Resource for Workload {
         // A new instance's claim: objects it adopts become its own.
         model.spec.owner_claim = Some(crate::cloud::origin::new_claim());
         identity::mark(&mut model);
-        let client = match connect(provider, &model.target, planned).await {
+        let client = match connect(provider, (&model.target, ClusterRead::Fresh), planned).await {
             Ok(Some(c)) => c,
             Ok(None) => return Applied::failed(Value::Null, cluster_missing(&model.target)),
             Err(d) => return Applied::failed(Value::Null, d.into()),
@@ -377,7 +377,7 @@ impl Resource for Workload {
         model.spec.owner_claim = Recorded::decode(private).claim;
         identity::mark(&mut model);
         // A workload whose cluster is gone is gone too.
-        let client = match connect(provider, &model.target, state).await? {
+        let client = match connect(provider, (&model.target, ClusterRead::Shared), state).await? {
             Some(c) => c,
             None => return Ok(None),
         };
@@ -400,15 +400,16 @@ impl Resource for Workload {
         if !spec.image.is_empty() {
             kinds = workload::kinds_rendered(&workload::render(spec), &kinds);
         }
-        let observed =
-            workload::observe(&client, &spec.namespace, &spec.name, &kinds, &provider.stop)
-                .await
-                .map_err(|e| {
-                    Diagnostics::from(Diagnostic::error(
-                        "Failed to read the workload",
-                        e.to_string(),
-                    ))
-                })?;
+        let shared = Some(provider.kube.shared(&model.target.key()));
+        let at = (spec.namespace.as_str(), spec.name.as_str());
+        let observed = workload::observe(&client, shared, at, &kinds, &provider.stop)
+            .await
+            .map_err(|e| {
+                Diagnostics::from(Diagnostic::error(
+                    "Failed to read the workload",
+                    e.to_string(),
+                ))
+            })?;
         let Some(controller) = observed.controller() else {
             return Ok(None);
         };
@@ -476,7 +477,7 @@ impl Resource for Workload {
             .or_else(|| Some(crate::cloud::origin::new_claim()));
         identity::mark(&mut was);
         identity::mark(&mut model);
-        let client = match connect(provider, &model.target, planned).await {
+        let client = match connect(provider, (&model.target, ClusterRead::Fresh), planned).await {
             Ok(Some(c)) => c,
             Ok(None) => return Applied::failed(prior.clone(), cluster_missing(&model.target)),
             Err(d) => return Applied::failed(prior.clone(), d.into()),
@@ -505,7 +506,7 @@ impl Resource for Workload {
             Err(d) => return d,
         };
         model.spec.owner_claim = Recorded::decode(private).claim;
-        let client = match connect(provider, &model.target, prior).await {
+        let client = match connect(provider, (&model.target, ClusterRead::Fresh), prior).await {
             Ok(Some(c)) => c,
             Ok(None) => return Diagnostics::new(),
             Err(d) => return d.into(),
@@ -786,9 +787,17 @@ fn same_file(a: &Value, b: &Value) -> bool {
 /// endpoint and CA with a token from the Google credentials, or through a
 /// kubeconfig. `Ok(None)` when the cluster does not exist.
 /// `state` gives the timeouts.
+/// How a workload's cluster is read: once for all the refreshes and plans
+/// of a process, or afresh before a change is made.
+#[derive(Clone, Copy)]
+enum ClusterRead {
+    Shared,
+    Fresh,
+}
+
 async fn connect(
     provider: &ProviderContext,
-    target: &Target,
+    (target, read): (&Target, ClusterRead),
     state: &Value,
 ) -> Result<Option<kube::Client>, Diagnostic> {
     if let Some(path) = kubeconfig_path(target) {
@@ -815,11 +824,11 @@ async fn connect(
     };
     let at = name.address();
     let wait = wait_for(provider, state, "read", 5);
-    let cluster = provider
-        .clusters(&at)
-        .get(&at, &wait)
-        .await
-        .map_err(|e| e.diagnostic("read the workload's cluster"))?;
+    let cluster = match read {
+        ClusterRead::Shared => provider.shared_cluster(&at, &wait).await,
+        ClusterRead::Fresh => provider.clusters(&at).get(&at, &wait).await,
+    }
+    .map_err(|e| e.diagnostic("read the workload's cluster"))?;
     let Some(cluster) = cluster else {
         return Ok(None);
     };
@@ -837,7 +846,8 @@ async fn cluster_classes(
     planned: &Value,
     kind: ClassKind,
 ) -> Option<Classes> {
-    let Ok(Some(client)) = connect(ctx.provider, target, planned).await else {
+    let Ok(Some(client)) = connect(ctx.provider, (target, ClusterRead::Shared), planned).await
+    else {
         return None;
     };
     let key = target.key();
