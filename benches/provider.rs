@@ -17,6 +17,7 @@
 //!
 //! It prints a Markdown table; the README's figures come from it.
 
+mod common;
 #[path = "../tests/support.rs"]
 #[allow(dead_code)]
 mod support;
@@ -26,38 +27,14 @@ use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
+use common::{Reattached, status_kib};
+
 use genesis::protocol::generated::tfplugin6::get_provider_schema;
 use genesis::protocol::plugin::{MAGIC_COOKIE_KEY, MAGIC_COOKIE_VALUE};
 
 fn median(mut samples: Vec<Duration>) -> Duration {
     samples.sort();
     samples[samples.len() / 2]
-}
-
-/// A figure from /proc/PID/status, in KiB: `VmRSS` (resident now),
-/// `VmHWM` (peak resident), `RssAnon` (heap and stacks).
-fn status_kib(pid: u32, field: &str) -> u64 {
-    let status = std::fs::read_to_string(format!("/proc/{pid}/status")).unwrap_or_default();
-    status
-        .lines()
-        .find_map(|l| l.strip_prefix(field))
-        .and_then(|v| v.split_whitespace().next())
-        .and_then(|v| v.parse().ok())
-        .unwrap_or(0)
-}
-
-/// User plus system CPU time of a process, all its threads, so far.
-fn cpu_time(pid: u32) -> Duration {
-    let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).unwrap();
-    // Fields after the command name (which may hold spaces), from field 3.
-    let rest = &stat[stat.rfind(')').unwrap() + 2..];
-    let fields: Vec<u64> = rest
-        .split_whitespace()
-        .map(|f| f.parse().unwrap_or(0))
-        .collect();
-    let ticks = fields[11] + fields[12]; // utime, stime
-    let per_second = 100; // USER_HZ on Linux
-    Duration::from_secs_f64(ticks as f64 / per_second as f64)
 }
 
 /// One plugin under test.
@@ -236,39 +213,14 @@ async fn schema_served(binary: &Path) -> (Duration, (u64, u64)) {
 /// memory over them (KiB): started once with `--debug`, Terraform
 /// reattached to it.
 fn plan_cost(provider: &Provider, dir: &PlanDir) -> (Duration, u64) {
-    let mut child = Command::new(&provider.binary)
-        .arg("--debug")
-        .stdout(Stdio::piped())
-        .stderr(Stdio::null())
-        .spawn()
-        .expect("start the plugin with --debug");
-    let mut reader = BufReader::new(child.stdout.take().unwrap());
-    let mut reattach = None;
-    let mut line = String::new();
-    while reader.read_line(&mut line).unwrap() > 0 {
-        if let Some(at) = line.find("TF_REATTACH_PROVIDERS='") {
-            let rest = &line[at + "TF_REATTACH_PROVIDERS='".len()..];
-            reattach = Some(rest[..rest.find('\'').unwrap()].to_string());
-            break;
-        }
-        line.clear();
-    }
-    let reattach = reattach.expect("the plugin prints TF_REATTACH_PROVIDERS");
-    // Keep its output flowing; a full pipe would block it.
-    std::thread::spawn(move || std::io::copy(&mut reader, &mut std::io::sink()));
-    let pid = child.id();
-    dir.plan(Some(&reattach)); // warm: the schema and the first plan
-    // Reset the peak resident set to now, so the peak is the plans'.
-    std::fs::write(format!("/proc/{pid}/clear_refs"), "5").unwrap();
-    let before = cpu_time(pid);
+    let plugin = Reattached::start(&provider.binary, &[]);
+    dir.plan(Some(&plugin.reattach)); // warm: the schema and the first plan
+    plugin.reset_peak();
+    let before = plugin.cpu();
     for _ in 0..5 {
-        dir.plan(Some(&reattach));
+        dir.plan(Some(&plugin.reattach));
     }
-    let cpu = (cpu_time(pid) - before) / 5;
-    let peak = status_kib(pid, "VmHWM:");
-    let _ = child.kill();
-    let _ = child.wait();
-    (cpu, peak)
+    ((plugin.cpu() - before) / 5, plugin.peak_kib())
 }
 
 fn mib(kib: u64) -> String {

@@ -766,3 +766,65 @@ async fn stop_provider_ends_a_rollout_wait_and_keeps_the_workload() {
     assert_eq!(state.get("name"), &Value::from("api"));
     sim.shutdown();
 }
+
+/// A provider started with `--debug` serves every run Terraform reattaches
+/// to it, each configuring it again: what one run created is not the next
+/// run's to keep (a destroy after an apply deletes), and one run's Ctrl-C
+/// does not stop the next.
+#[tokio::test]
+async fn each_run_through_one_provider_process_starts_afresh() {
+    let (sim, _plugin, mut client) = against_sim(genesis_sim::Config::default()).await;
+    let ty = cluster::value_type();
+    let config = object(
+        &ty,
+        &[("name", "again".into()), ("enable_autopilot", true.into())],
+    );
+    let (planned, _) = plan(&mut client, "genesis_cluster", &ty, &Value::Null, &config).await;
+    let created = client
+        .apply_resource_change(pb::apply_resource_change::Request {
+            type_name: "genesis_cluster".into(),
+            prior_state: dv(&Value::Null, &ty),
+            planned_state: dv(&planned, &ty),
+            config: dv(&config, &ty),
+            ..Default::default()
+        })
+        .await
+        .unwrap()
+        .into_inner();
+    assert!(
+        errors(&created.diagnostics).is_empty(),
+        "{:?}",
+        created.diagnostics
+    );
+    let state = decode_msgpack(&created.new_state.unwrap().msgpack, &ty).unwrap();
+    // The run ends with a Ctrl-C; the next run configures the provider.
+    client
+        .stop_provider(pb::stop_provider::Request {})
+        .await
+        .unwrap();
+    configure(&mut client).await;
+    let mut state = state;
+    state.set_attr("deletion_protection", false.into());
+    let destroyed = client
+        .apply_resource_change(pb::apply_resource_change::Request {
+            type_name: "genesis_cluster".into(),
+            prior_state: dv(&state, &ty),
+            planned_state: dv(&Value::Null, &ty),
+            config: dv(&Value::Null, &ty),
+            ..Default::default()
+        })
+        .await
+        .unwrap()
+        .into_inner();
+    assert!(
+        destroyed.diagnostics.is_empty(),
+        "deleted, neither kept nor stopped: {:?}",
+        destroyed.diagnostics
+    );
+    let clusters = sim.sim.dump()["gke"]["clusters"].clone();
+    assert!(
+        clusters.as_object().is_none_or(|c| c.is_empty()),
+        "the cluster is gone: {clusters}"
+    );
+    sim.shutdown();
+}

@@ -203,3 +203,94 @@ pub fn calls(running: &genesis_sim::Running) -> (u64, u64, u64) {
     let c = sim_calls(running);
     (c.gke, c.artifact_registry, c.kube)
 }
+
+/// A figure from /proc/PID/status, in KiB: `VmRSS` (resident now),
+/// `VmHWM` (peak resident), `RssAnon` (heap and stacks).
+pub fn status_kib(pid: u32, field: &str) -> u64 {
+    let status = std::fs::read_to_string(format!("/proc/{pid}/status")).unwrap_or_default();
+    status
+        .lines()
+        .find_map(|l| l.strip_prefix(field))
+        .and_then(|v| v.split_whitespace().next())
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(0)
+}
+
+/// User plus system CPU time of a process, all its threads, so far.
+pub fn cpu_time(pid: u32) -> std::time::Duration {
+    let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).unwrap();
+    // Fields after the command name (which may hold spaces), from field 3.
+    let rest = &stat[stat.rfind(')').unwrap() + 2..];
+    let fields: Vec<u64> = rest
+        .split_whitespace()
+        .map(|f| f.parse().unwrap_or(0))
+        .collect();
+    let ticks = fields[11] + fields[12]; // utime, stime
+    let per_second = 100; // USER_HZ on Linux
+    std::time::Duration::from_secs_f64(ticks as f64 / per_second as f64)
+}
+
+/// A plugin started once with `--debug`, for Terraform to reattach to
+/// (`TF_REATTACH_PROVIDERS`), so that its own CPU time and memory can be
+/// read between Terraform runs, its start not counted. Killed when dropped.
+pub struct Reattached {
+    child: std::process::Child,
+    /// The value of `TF_REATTACH_PROVIDERS`.
+    pub reattach: String,
+}
+
+impl Reattached {
+    /// Started with `env` (Terraform's environment does not reach a
+    /// provider it reattaches to).
+    pub fn start(binary: &Path, env: &[(&str, &str)]) -> Reattached {
+        use std::io::BufRead as _;
+        let mut child = Command::new(binary)
+            .arg("--debug")
+            .envs(env.iter().copied())
+            .stdout(std::process::Stdio::piped())
+            .stderr(std::process::Stdio::null())
+            .spawn()
+            .expect("start the plugin with --debug");
+        let mut reader = std::io::BufReader::new(child.stdout.take().unwrap());
+        let mut reattach = None;
+        let mut line = String::new();
+        while reader.read_line(&mut line).unwrap() > 0 {
+            if let Some(at) = line.find("TF_REATTACH_PROVIDERS='") {
+                let rest = &line[at + "TF_REATTACH_PROVIDERS='".len()..];
+                reattach = Some(rest[..rest.find('\'').unwrap()].to_string());
+                break;
+            }
+            line.clear();
+        }
+        let reattach = reattach.expect("the plugin prints TF_REATTACH_PROVIDERS");
+        // Keep its output flowing; a full pipe would block it.
+        std::thread::spawn(move || std::io::copy(&mut reader, &mut std::io::sink()));
+        Reattached { child, reattach }
+    }
+
+    pub fn cpu(&self) -> std::time::Duration {
+        cpu_time(self.child.id())
+    }
+
+    /// Resets the peak resident set to now, so the next peak is what
+    /// follows.
+    pub fn reset_peak(&self) {
+        std::fs::write(format!("/proc/{}/clear_refs", self.child.id()), "5").unwrap();
+    }
+
+    /// The peak resident set since the last reset, in KiB.
+    pub fn peak_kib(&self) -> u64 {
+        status_kib(self.child.id(), "VmHWM:")
+    }
+
+    pub fn resident_kib(&self, field: &str) -> u64 {
+        status_kib(self.child.id(), field)
+    }
+}
+
+impl Drop for Reattached {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}

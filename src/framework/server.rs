@@ -58,10 +58,11 @@ pub struct ProviderServer {
     pub(super) actions: Registry<dyn Action>,
     pub functions: Functions,
     context: RwLock<ProviderContext>,
-    stop: CancellationToken,
     env: fn(&str) -> Option<String>,
     /// (type, id) of every object created in this run (one provider
-    /// process serves one apply). A create may adopt an object of the same
+    /// process serves one apply; a provider started with `--debug` serves
+    /// every run Terraform reattaches, each of which configures it, which
+    /// starts the record again). A create may adopt an object of the same
     /// name carrying its own origin (see `cloud::origin`); under
     /// `create_before_destroy` with a fixed name and an unchanged
     /// configuration, that object is also the one Terraform then destroys
@@ -84,7 +85,6 @@ impl ProviderServer {
                 (resource.type_name(), Registered { resource, schema })
             })
             .collect();
-        let stop = CancellationToken::new();
         // Until ConfigureProvider arrives (as with `terraform import` of a
         // provider that has no block), settings come from the environment.
         let config = ProviderConfig::from_config(&Value::Null, process_env).unwrap_or_default();
@@ -96,8 +96,7 @@ impl ProviderServer {
             lists: Registry::new("list resource", "list"),
             actions: Registry::new("action", "action"),
             functions: Functions::default(),
-            context: RwLock::new(ProviderContext::new(config, stop.clone())),
-            stop,
+            context: RwLock::new(ProviderContext::new(config, CancellationToken::new())),
             env: process_env,
             created: std::sync::Mutex::default(),
             turns: Turns::default(),
@@ -185,7 +184,7 @@ impl ProviderServer {
 
     /// Cancels every operation in flight (Terraform's StopProvider).
     pub fn stop(&self) {
-        self.stop.cancel();
+        self.context().stop.cancel();
     }
 
     pub fn validate_provider(&self, config: &Value) -> Diagnostics {
@@ -197,7 +196,17 @@ impl ProviderServer {
             Ok(mut config) => {
                 config.terraform_version = Some(terraform_version.to_string());
                 let mut ctx = self.context.write().unwrap_or_else(|e| e.into_inner());
-                *ctx = ProviderContext::new(config, self.stop.clone());
+                // Each run its own stop: a provider reattached with
+                // `--debug` serves run after run, and one run's Ctrl-C
+                // must not stop the next.
+                *ctx = ProviderContext::new(config, CancellationToken::new());
+                // A new run: what an earlier run created is not this one's
+                // (a destroy after an apply through a provider reattached
+                // with `--debug` would otherwise keep every object).
+                self.created
+                    .lock()
+                    .unwrap_or_else(|e| e.into_inner())
+                    .clear();
                 Diagnostics::new()
             }
             Err(diags) => diags,
