@@ -1,6 +1,7 @@
 //! How Genesis scales with the number of workloads, run with
 //! `cargo bench --bench scale` (`GENESIS_SCALE=10,100` for other sizes;
-//! 10, 100 and 500 by default).
+//! 10, 100 and 500 by default; `GENESIS_SCALE_REAL_ONLY=1` for the real
+//! API server alone; `GENESIS_SCALE_SHOW=1` shows Terraform's output).
 //!
 //! For each size N: N workloads, each a Deployment, a Service and a
 //! HorizontalPodAutoscaler (`wait_for_rollout = false`, as in the scale
@@ -247,37 +248,19 @@ resource "genesis_cluster" "main" {
 fn main() {
     let runtime = tokio::runtime::Runtime::new().unwrap();
     let mut runs = Vec::new();
-    for n in sizes() {
-        runs.push(("kube-apiserver 1.36", n, on_real_api_server(n)));
-        runs.push(("genesis-sim", n, on_genesis_sim(n, &runtime)));
-    }
     println!(
         "| server | N | apply | plan (refresh) | destroy | calls per workload: apply / plan / destroy | provider CPU: apply / plan / destroy | provider peak memory |"
     );
     println!("|---|---|---|---|---|---|---|---|");
-    for (server, n, run) in &runs {
-        let per = |c: &Cost| c.kube() as f64 / *n as f64;
-        let secs = |c: &Cost| format!("{:.2} s", c.wall.as_secs_f64());
-        let ms = |c: &Cost| format!("{:.0} ms", c.cpu.as_secs_f64() * 1000.0);
-        let peak = [&run.apply, &run.refresh, &run.destroy]
-            .iter()
-            .map(|c| c.peak_kib)
-            .max()
-            .unwrap_or(0);
-        println!(
-            "| {server} | {n} | {} | {} | {} | {:.1} / {:.1} / {:.1} | {} / {} / {} | {:.1} MiB |",
-            secs(&run.apply),
-            secs(&run.refresh),
-            secs(&run.destroy),
-            per(&run.apply),
-            per(&run.refresh),
-            per(&run.destroy),
-            ms(&run.apply),
-            ms(&run.refresh),
-            ms(&run.destroy),
-            peak as f64 / 1024.0
-        );
+    for n in sizes() {
+        runs.push(("kube-apiserver 1.36", n, on_real_api_server(n)));
+        row(runs.last().unwrap());
+        if std::env::var("GENESIS_SCALE_REAL_ONLY").is_err() {
+            runs.push(("genesis-sim", n, on_genesis_sim(n, &runtime)));
+            row(runs.last().unwrap());
+        }
     }
+
     println!();
     println!("Calls by verb and resource (GKE calls on genesis-sim after the slash):\n");
     for (server, n, run) in &runs {
@@ -299,4 +282,29 @@ fn main() {
             );
         }
     }
+}
+
+/// Prints one size's row of the table, as soon as it is measured.
+fn row((server, n, run): &(&str, usize, Run)) {
+    let per = |c: &Cost| c.kube() as f64 / *n as f64;
+    let secs = |c: &Cost| format!("{:.2} s", c.wall.as_secs_f64());
+    let ms = |c: &Cost| format!("{:.0} ms", c.cpu.as_secs_f64() * 1000.0);
+    let peak = [&run.apply, &run.refresh, &run.destroy]
+        .iter()
+        .map(|c| c.peak_kib)
+        .max()
+        .unwrap_or(0);
+    println!(
+        "| {server} | {n} | {} | {} | {} | {:.1} / {:.1} / {:.1} | {} / {} / {} | {:.1} MiB |",
+        secs(&run.apply),
+        secs(&run.refresh),
+        secs(&run.destroy),
+        per(&run.apply),
+        per(&run.refresh),
+        per(&run.destroy),
+        ms(&run.apply),
+        ms(&run.refresh),
+        ms(&run.destroy),
+        peak as f64 / 1024.0
+    );
 }

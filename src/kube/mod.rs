@@ -190,13 +190,16 @@ fn key_hash(key: &[&str]) -> u64 {
 #[derive(Default)]
 pub struct Clients {
     made: std::sync::Mutex<std::collections::HashMap<u64, kube::Client>>,
-    /// Whether a cluster serves an add-on's APIs, as last asked.
-    served: std::sync::Mutex<std::collections::HashMap<(u64, addons::Addon), bool>>,
+    /// Whether a cluster serves an add-on's APIs, asked once.
+    served: std::sync::Mutex<std::collections::HashMap<(u64, addons::Addon), Asked>>,
     /// A cluster's IngressClasses and StorageClasses, as last listed.
     classes: std::sync::Mutex<std::collections::HashMap<(u64, ClassKind), Classes>>,
     /// Lists that serve many workloads' reads at once.
     listings: Arc<listings::Listings>,
 }
+
+/// An answer asked for once, by whoever needs it first.
+type Asked = Arc<tokio::sync::OnceCell<bool>>;
 
 /// The classes of one kind a cluster has.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
@@ -271,16 +274,12 @@ impl Clients {
         Ok(client)
     }
 
-    /// Whether the cluster `key` names serves `addon`'s APIs, when this
-    /// process asked already: a plan of many workloads asks once.
-    pub fn remembered(&self, key: &[&str], addon: addons::Addon) -> Option<bool> {
-        let served = self.served.lock().unwrap_or_else(|e| e.into_inner());
-        served.get(&(key_hash(key), addon)).copied()
-    }
-
-    pub fn remember(&self, key: &[&str], addon: addons::Addon, served: bool) {
-        let mut remembered = self.served.lock().unwrap_or_else(|e| e.into_inner());
-        remembered.insert((key_hash(key), addon), served);
+    /// Whether the cluster `key` names serves `addon`'s APIs, asked once
+    /// per process however many workloads' plans ask at once: the first
+    /// to need it fills it.
+    pub fn served(&self, key: &[&str], addon: addons::Addon) -> Asked {
+        let mut served = self.served.lock().unwrap_or_else(|e| e.into_inner());
+        served.entry((key_hash(key), addon)).or_default().clone()
     }
 
     /// The classes of `kind` of the cluster `key` names, listed once per

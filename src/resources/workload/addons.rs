@@ -92,8 +92,9 @@ pub async fn check_plan(ctx: &PlanContext<'_>, planned: &Value, diags: &mut Diag
         {
             continue;
         }
-        let served = match ctx.provider.kube.remembered(&key, addon) {
-            Some(served) => served,
+        let asked = ctx.provider.kube.served(&key, addon);
+        let served = match asked.get() {
+            Some(served) => *served,
             None => {
                 if client.is_none() {
                     // A cluster that cannot be reached yet is checked by
@@ -106,11 +107,11 @@ pub async fn check_plan(ctx: &PlanContext<'_>, planned: &Value, diags: &mut Diag
                     client = Some(c);
                 }
                 let Some(c) = &client else { return };
-                let Ok(served) = workload::serves(c, addon, &ctx.provider.stop).await else {
+                let ask = || workload::serves(c, addon, &ctx.provider.stop);
+                let Ok(served) = asked.get_or_try_init(ask).await else {
                     continue;
                 };
-                ctx.provider.kube.remember(&key, addon, served);
-                served
+                *served
             }
         };
         if !served {
