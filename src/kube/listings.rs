@@ -72,8 +72,7 @@ impl ClusterListings {
                 return Ok(objects.get(name).cloned());
             }
         }
-        let found = super::retried(stop, || api.get_opt(name)).await?;
-        Ok(found.map(|o| serde_json::to_value(&o).unwrap_or_default()))
+        super::get_json(api, name, stop).await
     }
 }
 

@@ -106,6 +106,17 @@ where
     crate::cloud::retry::retry(backoff, stop, call).await
 }
 
+/// The object `name` through `api` (retried), as JSON; `None` when there
+/// is none.
+pub async fn get_json(
+    api: &kube::Api<kube::api::DynamicObject>,
+    name: &str,
+    stop: &tokio_util::sync::CancellationToken,
+) -> Result<Option<Json>, kube::Error> {
+    let found = retried(stop, || api.get_opt(name)).await?;
+    Ok(found.map(|o| serde_json::to_value(&o).unwrap_or_default()))
+}
+
 /// A client for a cluster's API: its endpoint (`host` or `host:port`), its
 /// CA (base64 PEM, as GKE gives it) and a bearer token.
 pub async fn connect(
@@ -191,15 +202,15 @@ fn key_hash(key: &[&str]) -> u64 {
 pub struct Clients {
     made: std::sync::Mutex<std::collections::HashMap<u64, kube::Client>>,
     /// Whether a cluster serves an add-on's APIs, asked once.
-    served: std::sync::Mutex<std::collections::HashMap<(u64, addons::Addon), Asked>>,
+    served: std::sync::Mutex<std::collections::HashMap<(u64, addons::Addon), Asked<bool>>>,
     /// A cluster's IngressClasses and StorageClasses, as last listed.
-    classes: std::sync::Mutex<std::collections::HashMap<(u64, ClassKind), Classes>>,
+    classes: std::sync::Mutex<std::collections::HashMap<(u64, ClassKind), Asked<Classes>>>,
     /// Lists that serve many workloads' reads at once.
     listings: Arc<listings::Listings>,
 }
 
 /// An answer asked for once, by whoever needs it first.
-type Asked = Arc<tokio::sync::OnceCell<bool>>;
+type Asked<T> = Arc<tokio::sync::OnceCell<T>>;
 
 /// The classes of one kind a cluster has.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
@@ -277,7 +288,7 @@ impl Clients {
     /// Whether the cluster `key` names serves `addon`'s APIs, asked once
     /// per process however many workloads' plans ask at once: the first
     /// to need it fills it.
-    pub fn served(&self, key: &[&str], addon: addons::Addon) -> Asked {
+    pub fn served(&self, key: &[&str], addon: addons::Addon) -> Asked<bool> {
         let mut served = self.served.lock().unwrap_or_else(|e| e.into_inner());
         served.entry((key_hash(key), addon)).or_default().clone()
     }
@@ -291,26 +302,19 @@ impl Clients {
         client: &kube::Client,
         stop: &tokio_util::sync::CancellationToken,
     ) -> Result<Classes, KubeError> {
-        let key = (key_hash(key), kind);
-        let listed = |m: &Self| {
-            m.classes
-                .lock()
-                .unwrap_or_else(|e| e.into_inner())
-                .get(&key)
-                .cloned()
+        let listed = {
+            let mut classes = self.classes.lock().unwrap_or_else(|e| e.into_inner());
+            classes.entry((key_hash(key), kind)).or_default().clone()
         };
-        if let Some(classes) = listed(self) {
-            return Ok(classes);
-        }
-        let classes = match kind {
-            ClassKind::Ingress => ingress_classes::classes(client, stop).await?,
-            ClassKind::Storage => storage_classes::classes(client, stop).await?,
-        };
-        self.classes
-            .lock()
-            .unwrap_or_else(|e| e.into_inner())
-            .insert(key, classes.clone());
-        Ok(classes)
+        let classes = listed
+            .get_or_try_init(|| async {
+                match kind {
+                    ClassKind::Ingress => ingress_classes::classes(client, stop).await,
+                    ClassKind::Storage => storage_classes::classes(client, stop).await,
+                }
+            })
+            .await?;
+        Ok(classes.clone())
     }
 
     /// The reads of the cluster `key` names, shared by its workloads'

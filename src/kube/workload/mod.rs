@@ -563,12 +563,12 @@ pub async fn existing(
         };
         let stop = stop.clone();
         reads.spawn(async move {
-            let found = retried(&stop, || api.get_opt(&name)).await.map_err(|e| {
-                crate::kube::KubeError::from_kube(&format!("reading {kind} {name}"), e)
-            })?;
-            Ok::<_, crate::kube::KubeError>(
-                found.map(|o| (kind, name, serde_json::to_value(&o).unwrap_or_default())),
-            )
+            let found = crate::kube::get_json(&api, &name, &stop)
+                .await
+                .map_err(|e| {
+                    crate::kube::KubeError::from_kube(&format!("reading {kind} {name}"), e)
+                })?;
+            Ok::<_, crate::kube::KubeError>(found.map(|o| (kind, name, o)))
         });
     }
     let mut found = Vec::new();
@@ -976,9 +976,7 @@ pub async fn observe(
             };
             let found = match shared {
                 Some(shared) => shared.get(&api, kind, &namespace, &object, &stop).await,
-                None => retried(&stop, || api.get_opt(&object))
-                    .await
-                    .map(|found| found.map(|o| serde_json::to_value(&o).unwrap_or_default())),
+                None => crate::kube::get_json(&api, &object, &stop).await,
             };
             let found = found.map_err(|e| {
                 crate::kube::KubeError::from_kube(&format!("reading {kind} {object}"), e)
