@@ -783,10 +783,6 @@ fn same_file(a: &Value, b: &Value) -> bool {
     }
 }
 
-/// A client for the workload's cluster: through the genesis_cluster's
-/// endpoint and CA with a token from the Google credentials, or through a
-/// kubeconfig. `Ok(None)` when the cluster does not exist.
-/// `state` gives the timeouts.
 /// How a workload's cluster is read: once for all the refreshes and plans
 /// of a process, or afresh before a change is made.
 #[derive(Clone, Copy)]
@@ -795,6 +791,10 @@ enum ClusterRead {
     Fresh,
 }
 
+/// A client for the workload's cluster: through the genesis_cluster's
+/// endpoint and CA (read as `read` says) with a token from the cloud's
+/// credentials, or through a kubeconfig. `Ok(None)` when the cluster does
+/// not exist. `state` gives the timeouts.
 async fn connect(
     provider: &ProviderContext,
     (target, read): (&Target, ClusterRead),
