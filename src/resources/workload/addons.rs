@@ -145,14 +145,36 @@ pub fn missing(addon: Addon) -> Diagnostic {
     addon.missing(setting)
 }
 
+/// What the mesh rule reads of a workload's configuration.
+#[derive(serde::Deserialize, Default)]
+#[serde(default)]
+struct MeshRouting {
+    service: Field<Json>,
+    mesh: Field<MeshSettings>,
+}
+
+#[derive(serde::Deserialize, Default)]
+#[serde(default)]
+struct MeshSettings {
+    timeout: Field<Json>,
+    retries: Field<Json>,
+    outlier_detection: Field<Json>,
+}
+
 /// The mesh's routing settings apply to the workload's service.
 pub fn validate_mesh(config: &Value, diags: &mut Diagnostics) {
-    let mesh = config.get("mesh");
-    if !config.get("service").is_null() || config.get("service").is_unknown() {
+    let Ok(v) = view::as_written::<MeshRouting>(config) else {
         return;
-    }
-    for setting in ["timeout", "retries", "outlier_detection"] {
-        if mesh.get(setting).is_set() {
+    };
+    let Some(mesh) = v.mesh.known().filter(|_| v.service.is_null()) else {
+        return;
+    };
+    for (setting, field) in [
+        ("timeout", &mesh.timeout),
+        ("retries", &mesh.retries),
+        ("outlier_detection", &mesh.outlier_detection),
+    ] {
+        if field.is_set() {
             diags.attribute_error(
                 AttributePath::attr("mesh").join(setting),
                 "The mesh routes the workload's service",
