@@ -8,6 +8,7 @@ mod auto_mode_pools;
 mod blue_green;
 mod cluster;
 mod cluster_access;
+mod compute_class_pools;
 mod crash;
 mod data_sources;
 mod eks;

@@ -351,32 +351,3 @@ fn gpu_pools_on_gke() {
         );
     });
 }
-
-/// GKE refuses node pools on an Autopilot cluster: once the cluster exists
-/// the plan says so at the pool, instead of an apply that fails on GKE's
-/// error.
-#[test]
-fn a_pool_on_an_autopilot_cluster_is_refused_at_plan_time() {
-    each_terraform(|tf| {
-        let sim = Sim::start();
-        let cluster = DEV_CLUSTER
-            .replace("  zone             = \"us-central1-a\"\n", "")
-            .replace("regional_cluster = false", "enable_autopilot = true");
-        let ws = Workspace::new(tf, &[("main.tf", &cluster)]).against(&sim);
-        ws.run(&["apply", "-input=false", "-auto-approve"]).ok();
-        let pool = r#"
-resource "genesis_node_pool" "batch" {
-  cluster = genesis_cluster.dev.id
-  name    = "batch"
-}
-"#;
-        ws.write("main.tf", &format!("{cluster}{pool}"));
-        ws.run(&["plan", "-input=false", "-no-color"])
-            .refused_saying(&[
-                "The cluster takes no node pools",
-                "GKE Autopilot makes the nodes",
-                "set enable_autopilot = false",
-                "with genesis_node_pool.batch",
-            ]);
-    });
-}

@@ -329,8 +329,8 @@ pub enum NodePoolsAs {
     CloudPools,
     /// A Karpenter NodePool with its NodeClass (EKS Auto Mode).
     Karpenter,
-    /// None, and why: GKE Autopilot makes every node itself.
-    Refused(&'static str),
+    /// A custom ComputeClass (GKE Autopilot).
+    ComputeClass,
 }
 
 impl PlannedClusters {

@@ -49,6 +49,9 @@ pub struct PoolSpec {
 #[derive(Clone, Debug, PartialEq)]
 pub enum PoolCloud {
     Gke(GkePool),
+    /// A custom ComputeClass on a GKE Autopilot cluster: the settings GKE
+    /// node pools have, those a class cannot hold at their defaults.
+    GkeAutopilot(GkePool),
     /// An EKS managed node group.
     Eks(EksPool),
     /// A Karpenter NodePool on an EKS Auto Mode cluster.
@@ -90,9 +93,10 @@ pub struct AutoModePool {
 }
 
 impl PoolSpec {
+    /// The GKE settings, in either GKE mode.
     pub fn gke(&self) -> Option<&GkePool> {
         match &self.cloud {
-            PoolCloud::Gke(g) => Some(g),
+            PoolCloud::Gke(g) | PoolCloud::GkeAutopilot(g) => Some(g),
             _ => None,
         }
     }

@@ -9,14 +9,14 @@
 //! pools, or one someone applied) is never taken over nor deleted.
 
 use std::collections::BTreeMap;
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use k8s_openapi::api::core::v1::Taint;
-use kube::api::{Api, ApiResource, DynamicObject, GroupVersionKind, Patch, PatchParams};
+use kube::api::{Api, ApiResource, DynamicObject, GroupVersionKind};
 use serde_json::{Value as Json, json};
 use tokio_util::sync::CancellationToken;
 
-use super::{FIELD_MANAGER, KubeError, MANAGED_BY, owned, retried};
+use super::{KubeError, MANAGED_BY, owned};
 
 /// Requirement keys Karpenter and Auto Mode know.
 pub const INSTANCE_TYPE: &str = "node.kubernetes.io/instance-type";
@@ -55,7 +55,7 @@ pub struct ObservedKarpenterPool {
     pub message: String,
 }
 
-fn resource(group: &str, kind: &str, plural: &str) -> ApiResource {
+pub(super) fn resource(group: &str, kind: &str, plural: &str) -> ApiResource {
     ApiResource::from_gvk_with_plural(&GroupVersionKind::gvk(group, "v1", kind), plural)
 }
 
@@ -73,7 +73,7 @@ fn node_class_api(client: &kube::Client) -> Api<DynamicObject> {
     )
 }
 
-fn metadata(name: &str) -> Json {
+pub(super) fn metadata(name: &str) -> Json {
     json!({"name": name, "labels": {MANAGED_BY.0: MANAGED_BY.1}})
 }
 
@@ -183,9 +183,8 @@ pub fn decode(node_pool: &Json, node_class: &Json) -> ObservedKarpenterPool {
     }
 }
 
-fn ours(object: &DynamicObject) -> bool {
-    owned::is_ours(&object.metadata)
-}
+/// What Genesis says of the pools it refuses to take over.
+const OTHERS: &str = "node pools others manage (EKS's built-in ones among them)";
 
 /// Applies the pool's NodeClass, then its NodePool. Refused when either
 /// name is taken by an object Genesis did not make.
@@ -195,30 +194,16 @@ pub async fn apply(
     stop: &CancellationToken,
 ) -> Result<(), KubeError> {
     let (pools, classes) = (node_pool_api(client), node_class_api(client));
-    for (api, kind) in [(&classes, "NodeClass"), (&pools, "NodePool")] {
-        let call = format!("reading {kind} {}", pool.name);
-        let live = retried(stop, || api.get_opt(&pool.name))
-            .await
-            .map_err(|e| KubeError::from_kube(&call, e))?;
-        if live.as_ref().is_some_and(|o| !ours(o)) {
-            return Err(owned::not_ours(
-                kind,
-                &pool.name,
-                "node pools others manage (EKS's built-in ones among them)",
-            ));
-        }
-    }
-    let params = PatchParams::apply(FIELD_MANAGER).force();
-    for (api, kind, manifest) in [
-        (&classes, "NodeClass", node_class(pool)),
-        (&pools, "NodePool", node_pool(pool)),
-    ] {
-        let patch = Patch::Apply(manifest);
-        retried(stop, || api.patch(&pool.name, &params, &patch))
-            .await
-            .map_err(|e| KubeError::from_kube(&format!("applying {kind} {}", pool.name), e))?;
-    }
-    Ok(())
+    owned::apply_all(
+        &[
+            (&classes, "NodeClass", node_class(pool)),
+            (&pools, "NodePool", node_pool(pool)),
+        ],
+        &pool.name,
+        OTHERS,
+        stop,
+    )
+    .await
 }
 
 /// The pool named `name`: `None` when its NodePool is gone or is not
@@ -229,24 +214,11 @@ pub async fn read(
     stop: &CancellationToken,
 ) -> Result<Option<ObservedKarpenterPool>, KubeError> {
     let (pools, classes) = (node_pool_api(client), node_class_api(client));
-    let call = format!("reading NodePool {name}");
-    let Some(found) = retried(stop, || pools.get_opt(name))
-        .await
-        .map_err(|e| KubeError::from_kube(&call, e))?
-        .filter(ours)
-    else {
+    let Some(found) = owned::get(&pools, "NodePool", name, stop).await? else {
         return Ok(None);
     };
-    let call = format!("reading NodeClass {name}");
-    let class = retried(stop, || classes.get_opt(name))
-        .await
-        .map_err(|e| KubeError::from_kube(&call, e))?
-        .filter(ours);
-    let as_json = |o: DynamicObject| serde_json::to_value(o).unwrap_or_default();
-    Ok(Some(decode(
-        &as_json(found),
-        &class.map(as_json).unwrap_or_default(),
-    )))
+    let class = owned::get(&classes, "NodeClass", name, stop).await?;
+    Ok(Some(decode(&found, &class.unwrap_or_default())))
 }
 
 /// The names of the NodePools Genesis made, sorted.
@@ -254,18 +226,7 @@ pub async fn list(
     client: &kube::Client,
     stop: &CancellationToken,
 ) -> Result<Vec<String>, KubeError> {
-    let pools = node_pool_api(client);
-    let ours = kube::api::ListParams::default().labels(&owned::selector());
-    let listed = retried(stop, || pools.list(&ours))
-        .await
-        .map_err(|e| KubeError::from_kube("listing NodePools", e))?;
-    let mut names: Vec<String> = listed
-        .items
-        .into_iter()
-        .filter_map(|p| p.metadata.name)
-        .collect();
-    names.sort();
-    Ok(names)
+    owned::names(&node_pool_api(client), "NodePools", stop).await
 }
 
 /// Waits until Karpenter reports the NodePool Ready, for at most `within`.
@@ -275,32 +236,19 @@ pub async fn wait_ready(
     within: Duration,
     stop: &CancellationToken,
 ) -> Result<ObservedKarpenterPool, KubeError> {
-    let deadline = Instant::now() + within;
-    let mut pause = Duration::from_millis(200);
-    loop {
-        let observed = read(client, name, stop).await?.ok_or_else(|| {
-            KubeError::Refused(format!(
-                "NodePool {name} disappeared while it was being made"
-            ))
-        })?;
-        if observed.ready == Some(true) {
-            return Ok(observed);
-        }
-        if Instant::now() + pause > deadline {
-            return Err(KubeError::Transport {
-                call: format!("waiting for NodePool {name}"),
-                message: format!(
-                    "Karpenter has not reported it Ready after {within:?}{}",
-                    if observed.message.is_empty() {
-                        String::new()
-                    } else {
-                        format!(": {}", observed.message)
-                    }
-                ),
-            });
-        }
-        pause = pause_for(pause, stop, &format!("waiting for NodePool {name}")).await?;
-    }
+    owned::wait_until(
+        "NodePool",
+        name,
+        within,
+        stop,
+        || read(client, name, stop),
+        |o: &ObservedKarpenterPool| match o.ready {
+            Some(true) => Ok(()),
+            _ if o.message.is_empty() => Err(" (Karpenter has not reported it Ready)".into()),
+            _ => Err(format!(": {}", o.message)),
+        },
+    )
+    .await
 }
 
 /// Deletes the NodePool (Karpenter drains and removes its nodes first),
@@ -312,54 +260,17 @@ pub async fn delete(
     within: Duration,
     stop: &CancellationToken,
 ) -> Result<(), KubeError> {
-    let deadline = Instant::now() + within;
-    for (api, kind) in [
-        (node_pool_api(client), "NodePool"),
-        (node_class_api(client), "NodeClass"),
-    ] {
-        let call = format!("reading {kind} {name}");
-        let mut pause = Duration::from_millis(200);
-        let mut deleted = false;
-        loop {
-            let live = retried(stop, || api.get_opt(name))
-                .await
-                .map_err(|e| KubeError::from_kube(&call, e))?;
-            match live {
-                Some(o) if ours(&o) => {}
-                _ => break,
-            }
-            if !deleted {
-                owned::delete(&api, kind, name, stop).await?;
-                deleted = true;
-                continue;
-            }
-            if Instant::now() + pause > deadline {
-                return Err(KubeError::Transport {
-                    call: format!("deleting {kind} {name}"),
-                    message: format!(
-                        "still there after {within:?} (Karpenter drains its nodes first)"
-                    ),
-                });
-            }
-            pause = pause_for(pause, stop, &format!("deleting {kind} {name}")).await?;
-        }
-    }
-    Ok(())
-}
-
-/// Sleeps `pause` (unless Terraform stops first); the next, longer pause.
-async fn pause_for(
-    pause: Duration,
-    stop: &CancellationToken,
-    call: &str,
-) -> Result<Duration, KubeError> {
-    tokio::select! {
-        () = tokio::time::sleep(pause) => Ok((pause * 2).min(Duration::from_secs(5))),
-        () = stop.cancelled() => Err(KubeError::Transport {
-            call: call.to_string(),
-            message: "stopped because Terraform is stopping".into(),
-        }),
-    }
+    owned::delete_in_order(
+        &[
+            (&node_pool_api(client), "NodePool"),
+            (&node_class_api(client), "NodeClass"),
+        ],
+        name,
+        within,
+        " (Karpenter drains its nodes first)",
+        stop,
+    )
+    .await
 }
 
 #[cfg(test)]

@@ -25,7 +25,7 @@ pub const NODE_CLASSES: &str = "eks.amazonaws.com/nodeclasses//";
 /// Who makes the built-in objects.
 const EKS: &str = "eks";
 
-fn definition(group: &str, kind: &str, plural: &str, spec: Json, status: bool) -> Json {
+pub(super) fn definition(group: &str, kind: &str, plural: &str, spec: Json, status: bool) -> Json {
     let mut version = json!({
         "name": "v1",
         "served": true,
@@ -54,11 +54,11 @@ fn definition(group: &str, kind: &str, plural: &str, spec: Json, status: bool) -
     })
 }
 
-fn strings() -> Json {
+pub(super) fn strings() -> Json {
     json!({"type": "array", "items": {"type": "string"}})
 }
 
-fn string_map() -> Json {
+pub(super) fn string_map() -> Json {
     json!({"type": "object", "additionalProperties": {"type": "string"}})
 }
 

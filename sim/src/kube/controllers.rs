@@ -74,8 +74,10 @@ pub fn run(objects: &mut Objects, memory: &mut Memory, settings: &Settings) {
     let now = super::objects::now_rfc3339_seconds();
     // Definitions the cloud installs are established in the same pass.
     super::auto_mode::install(objects, &settings.platform);
+    super::compute_classes::install(objects, &settings.platform);
     super::custom::run(objects, &now);
     super::auto_mode::run(objects, &settings.platform, &now);
+    super::compute_classes::run(objects, &settings.platform, &now);
     // The operator refreshes on the simulator's time, which tests move.
     let clock = settings.now.strftime("%Y-%m-%dT%H:%M:%SZ").to_string();
     super::external_secrets::run(objects, settings.secret_values, &clock);

@@ -5,6 +5,7 @@
 
 pub mod auto_mode;
 pub mod claims;
+pub mod compute_classes;
 pub mod controllers;
 pub mod cron_jobs;
 pub mod custom;

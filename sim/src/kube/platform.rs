@@ -12,7 +12,9 @@
 //! - the ingress controllers: GKE's built-in one, and on EKS Auto Mode's
 //!   ALB controller while its load balancing is on (`kube::ingresses`);
 //! - EKS Auto Mode's definitions, built-in node pools and their status
-//!   (`kube::auto_mode`).
+//!   (`kube::auto_mode`);
+//! - GKE's ComputeClass definition and its verdict on classes
+//!   (`kube::compute_classes`).
 //!
 //! Clusters the simulator does not know as EKS (GKE's, and those tests
 //! start directly) run what GKE runs.
@@ -36,6 +38,8 @@ pub struct Platform {
     pub auto_mode: bool,
     /// The built-in NodePools Auto Mode runs (`computeConfig.nodePools`).
     pub auto_mode_node_pools: Vec<String>,
+    /// GKE's custom ComputeClasses are served (`kube::compute_classes`).
+    pub compute_classes: bool,
 }
 
 const GKE_PROVISIONERS: &[&str] = &["pd.csi.storage.gke.io", "kubernetes.io/gce-pd"];
@@ -54,6 +58,7 @@ pub fn of(world: &World, cluster: &str) -> Platform {
             metrics,
             provisioners: GKE_PROVISIONERS.to_vec(),
             gce_ingress: true,
+            compute_classes: true,
             ..Platform::default()
         };
     };
@@ -90,5 +95,6 @@ pub fn of(world: &World, cluster: &str) -> Platform {
             .flatten()
             .filter_map(|p| p.as_str().map(str::to_string))
             .collect(),
+        compute_classes: false,
     }
 }

@@ -134,10 +134,6 @@ pub fn planned_addons(config: &Value, prior: &Value) -> Option<Value> {
     })
 }
 
-/// GKE refuses node pools on an Autopilot cluster: it makes the nodes each
-/// workload asks for itself.
-const AUTOPILOT_MAKES_THE_NODES: &str = "GKE Autopilot makes the nodes each workload asks for and refuses node pools of its own: remove this genesis_node_pool, or set enable_autopilot = false on the cluster (which replaces it).";
-
 /// What the cluster in a plan runs once applied (GKE: metrics and
 /// Workload Identity built in; EKS: what its add-ons or Auto Mode run), by
 /// its ID: `None` for a cluster not made yet or add-ons not known.
@@ -164,7 +160,7 @@ pub fn runs(planned: &Value) -> Option<(String, ClusterRuns)> {
             // GKE's own standard-rwo.
             default_storage_class: true,
             node_pools: if view.enable_autopilot.known() == Some(&true) {
-                NodePoolsAs::Refused(AUTOPILOT_MAKES_THE_NODES)
+                NodePoolsAs::ComputeClass
             } else {
                 NodePoolsAs::CloudPools
             },
@@ -295,12 +291,10 @@ mod tests {
         assert_eq!(runs(&gke).map(|(_, r)| r), Some(all.clone()));
         let mut autopilot = gke.clone();
         autopilot.set_attr("enable_autopilot", true.into());
-        assert!(
-            matches!(
-                runs(&autopilot).map(|(_, r)| r.node_pools),
-                Some(NodePoolsAs::Refused(_))
-            ),
-            "Autopilot takes no pools"
+        assert_eq!(
+            runs(&autopilot).map(|(_, r)| r.node_pools),
+            Some(NodePoolsAs::ComputeClass),
+            "Autopilot's pools are ComputeClasses"
         );
         gke.set_attr("enable_workload_identity", false.into());
         let without_identity = ClusterRuns {

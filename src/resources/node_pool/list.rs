@@ -1,13 +1,16 @@
 //! `list "genesis_node_pool"`: a cluster's pools, for `terraform query`:
-//! its GKE node pools or EKS managed node groups, and on EKS Auto Mode the
-//! Karpenter NodePools Genesis made. Each is imported as
+//! its GKE node pools or EKS managed node groups, and the pools Genesis
+//! made inside the cluster (Karpenter NodePools on EKS Auto Mode,
+//! ComputeClasses on GKE Autopilot). Each is imported as
 //! `genesis_node_pool` would be.
 
 use async_trait::async_trait;
 
 use super::super::cluster::{ClusterName, cluster_id};
 use super::super::common::wait_for;
-use super::auto_mode::{AutoModePools, cluster_runs_auto_mode};
+use super::BackEnds;
+use super::in_cluster::cloud_runs_the_nodes;
+use crate::cloud::cluster::ClusterAddress;
 use crate::cloud::node_pool::NodePools;
 use crate::framework::diagnostics::{Diagnostic, Diagnostics};
 use crate::framework::field::Field;
@@ -66,20 +69,23 @@ impl ListResource for PoolList {
         let wait = wait_for(provider, &Value::Null, "read", 5);
         let failed =
             |e: crate::cloud::CloudError| Diagnostics::from(e.diagnostic("list the pools"));
-        let mut names = provider
-            .node_pools(&at)
-            .list(&at, &wait)
-            .await
-            .map_err(failed)?;
-        if cluster_runs_auto_mode(provider, &at, &wait)
-            .await
-            .map_err(failed)?
-        {
-            let karpenter = AutoModePools(provider)
-                .list(&at, &wait)
+        let pools = provider.node_pools(&at);
+        let back_ends = BackEnds::new(provider);
+        // GKE's own pools on Autopilot are not the user's; EKS's managed
+        // node groups may run beside Auto Mode's NodePools.
+        let (cloud, in_cluster): (Option<&dyn NodePools>, Option<&dyn NodePools>) =
+            if cloud_runs_the_nodes(provider, &at, &wait)
                 .await
-                .map_err(failed)?;
-            names.extend(karpenter);
+                .map_err(failed)?
+            {
+                let eks = matches!(at, ClusterAddress::Eks { .. });
+                (eks.then_some(pools), Some(back_ends.in_cluster(&at)))
+            } else {
+                (Some(pools), None)
+            };
+        let mut names = Vec::new();
+        for back_end in cloud.into_iter().chain(in_cluster) {
+            names.extend(back_end.list(&at, &wait).await.map_err(failed)?);
         }
         Ok(names
             .into_iter()

@@ -5,18 +5,23 @@
 //! what is sent.
 
 mod auto_mode;
+mod compute_class;
 mod config;
+mod in_cluster;
 mod list;
 mod model;
 mod schema;
 
 use async_trait::async_trait;
 
-use self::auto_mode::AutoModePools;
+use self::auto_mode::{AutoModePools, Karpenter};
+use self::compute_class::{ComputeClassPools, ComputeClasses};
+use self::in_cluster::InCluster;
 use self::model::*;
 use self::schema::*;
 use super::cluster::ClusterName;
 use super::common::{bad_import_id, minor_version, state_with, version_step, wait_for};
+use crate::cloud::cluster::ClusterAddress;
 use crate::cloud::gpus;
 use crate::cloud::node_pool::{AutoModePool, NodePools, ObservedPool, PoolCloud, PoolSpec};
 use crate::framework::diagnostics::{Diagnostic, Diagnostics};
@@ -171,25 +176,23 @@ impl Resource for NodePool {
         let runs = cluster
             .as_deref()
             .and_then(|c| ctx.provider.planned.runs(c));
-        if let Some(NodePoolsAs::Refused(why)) = runs.as_ref().map(|r| &r.node_pools) {
-            diags.push(
-                Diagnostic::error("The cluster takes no node pools", *why)
-                    .at(AttributePath::attr("cluster")),
-            );
-            return;
-        }
         let eks = on_eks(planned);
-        let kind = plan_kind(ctx, eks);
+        let kind = plan_kind(ctx);
         planned.set_attr("kind", kind.clone());
-        let karpenter = kind.as_str() == Some(KIND_KARPENTER);
         // A new pool's kind is decided at apply, but what its cluster will
         // make of it is known here when the cluster was planned or read.
-        let will_be_karpenter =
-            runs.as_ref().map(|r| &r.node_pools) == Some(&NodePoolsAs::Karpenter);
-        if karpenter || (ctx.is_create() && will_be_karpenter) {
-            auto_mode::refuse_unsupported(config, false, diags);
-        }
-        if karpenter && runs.is_some_and(|r| r.node_pools != NodePoolsAs::Karpenter) {
+        let will_be = runs
+            .as_ref()
+            .zip(eks)
+            .map(|(r, eks)| kind_on(&r.node_pools, eks));
+        let karpenter = kind.as_str() == Some(KIND_KARPENTER);
+        let in_cluster_kind = match kind.as_str() {
+            Some(known) => Some(known),
+            None if ctx.is_create() => will_be,
+            None => None,
+        };
+        refuse_unsupported(in_cluster_kind, config, false, diags);
+        if karpenter && will_be.is_some_and(|k| k != KIND_KARPENTER) {
             diags.push(
                 Diagnostic::error(
                     "The cluster no longer runs EKS Auto Mode",
@@ -274,8 +277,12 @@ impl Resource for NodePool {
     }
 
     fn replaced_by(&self, prior: &Value, planned: &Value) -> Vec<AttributePath> {
-        // Karpenter replaces the nodes of a changed NodePool itself.
-        if kind_of(planned).as_str() == Some(KIND_KARPENTER) {
+        // Karpenter replaces the nodes of a changed NodePool itself; GKE
+        // makes the nodes of a changed class as the class now says.
+        if matches!(
+            kind_of(planned).as_str(),
+            Some(KIND_KARPENTER | KIND_COMPUTE_CLASS)
+        ) {
             return Vec::new();
         }
         let changed = |name: &&str| {
@@ -310,17 +317,26 @@ impl Resource for NodePool {
         let wait = wait_for(provider, planned, "create", 30);
         // Not known at plan time (the cluster was not planned in this run):
         // what the cluster makes of a pool now.
-        if let (Some(eks), true) = (spec.eks(), kind_of(planned).is_unknown()) {
-            match auto_mode::cluster_runs_auto_mode(provider, &spec.cluster, &wait).await {
+        if kind_of(planned).is_unknown() {
+            match in_cluster::cloud_runs_the_nodes(provider, &spec.cluster, &wait).await {
                 Ok(true) => {
+                    let kind = if spec.eks().is_some() {
+                        KIND_KARPENTER
+                    } else {
+                        KIND_COMPUTE_CLASS
+                    };
                     let mut refused = Diagnostics::new();
-                    auto_mode::refuse_unsupported(planned, true, &mut refused);
+                    refuse_unsupported(Some(kind), planned, true, &mut refused);
                     if refused.has_errors() {
                         return Applied::failed(Value::Null, refused);
                     }
-                    spec.cloud = PoolCloud::EksAutoMode(AutoModePool {
-                        subnet_ids: eks.subnet_ids.clone(),
-                    });
+                    spec.cloud = match &spec.cloud {
+                        PoolCloud::Eks(eks) => PoolCloud::EksAutoMode(AutoModePool {
+                            subnet_ids: eks.subnet_ids.clone(),
+                        }),
+                        PoolCloud::Gke(gke) => PoolCloud::GkeAutopilot(gke.clone()),
+                        other => other.clone(),
+                    };
                 }
                 Ok(false) => {
                     let gpu = spec.gpu.is_some();
@@ -338,11 +354,7 @@ impl Resource for NodePool {
                 }
             }
         }
-        let auto_mode = AutoModePools(provider);
-        match back_end(provider, &auto_mode, &spec)
-            .create(&spec, &wait)
-            .await
-        {
+        match BackEnds::new(provider).of(&spec).create(&spec, &wait).await {
             Ok(observed) => Applied {
                 private: recorded(&observed, &[]),
                 ..Applied::ok(state_from(planned, &observed))
@@ -363,20 +375,24 @@ impl Resource for NodePool {
     async fn read(&self, provider: &ProviderContext, state: &Value, private: &[u8]) -> Refreshed {
         let spec = spec_of(state)?;
         let wait = wait_for(provider, state, "read", 5);
-        let auto_mode = AutoModePools(provider);
-        let mut found = back_end(provider, &auto_mode, &spec)
+        let back_ends = BackEnds::new(provider);
+        let mut found = back_ends
+            .of(&spec)
             .get(&spec.cluster, &spec.name, &wait)
             .await;
-        // An import (or a state from before `kind`): on an Auto Mode
-        // cluster, a pool that is no node group may be a NodePool.
+        // An import (or a state from before `kind`): on a cluster whose
+        // nodes the cloud runs, a pool that is no node pool or group may be
+        // an object inside the cluster.
         if matches!(found, Ok(None))
-            && spec.eks().is_some()
             && kind_of(state).is_null()
-            && auto_mode::cluster_runs_auto_mode(provider, &spec.cluster, &wait)
+            && in_cluster::cloud_runs_the_nodes(provider, &spec.cluster, &wait)
                 .await
                 .unwrap_or(false)
         {
-            found = auto_mode.get(&spec.cluster, &spec.name, &wait).await;
+            found = back_ends
+                .in_cluster(&spec.cluster)
+                .get(&spec.cluster, &spec.name, &wait)
+                .await;
         }
         match found {
             Ok(Some(observed)) => Ok(Some((
@@ -400,8 +416,8 @@ impl Resource for NodePool {
             (Err(d), _) | (_, Err(d)) => return Applied::failed(prior.clone(), d),
         };
         let wait = wait_for(provider, planned, "update", 30);
-        let auto_mode = AutoModePools(provider);
-        let pools = back_end(provider, &auto_mode, &to);
+        let back_ends = BackEnds::new(provider);
+        let pools = back_ends.of(&to);
         let result = pools.update(&from, &to, &wait).await;
         let mut applied = match pools.get(&to.cluster, &to.name, &wait).await {
             Ok(Some(observed)) => Applied {
@@ -446,8 +462,8 @@ impl Resource for NodePool {
             Err(d) => return d,
         };
         let wait = wait_for(provider, prior, "delete", 30);
-        let auto_mode = AutoModePools(provider);
-        match back_end(provider, &auto_mode, &spec)
+        match BackEnds::new(provider)
+            .of(&spec)
             .delete(&spec.cluster, &spec.name, &wait)
             .await
         {
@@ -498,16 +514,60 @@ impl Resource for NodePool {
     }
 }
 
-/// The back end of what the pool is: the cloud's node pools or node
-/// groups, or Auto Mode's Karpenter NodePools.
-fn back_end<'a>(
+/// The back ends of what a pool can be: the cloud's node pools or node
+/// groups, or objects inside the cluster (Auto Mode's Karpenter NodePools,
+/// Autopilot's ComputeClasses).
+pub(super) struct BackEnds<'a> {
     provider: &'a ProviderContext,
-    auto_mode: &'a AutoModePools<'a>,
-    spec: &PoolSpec,
-) -> &'a dyn NodePools {
-    match spec.cloud {
-        PoolCloud::EksAutoMode(_) => auto_mode,
-        _ => provider.node_pools(&spec.cluster),
+    karpenter: AutoModePools<'a>,
+    compute_classes: ComputeClassPools<'a>,
+}
+
+impl<'a> BackEnds<'a> {
+    pub(super) fn new(provider: &'a ProviderContext) -> Self {
+        BackEnds {
+            provider,
+            karpenter: InCluster(provider, Karpenter),
+            compute_classes: InCluster(provider, ComputeClasses),
+        }
+    }
+
+    /// The back end of what `spec` is.
+    pub(super) fn of(&self, spec: &PoolSpec) -> &dyn NodePools {
+        match spec.cloud {
+            PoolCloud::EksAutoMode(_) => &self.karpenter,
+            PoolCloud::GkeAutopilot(_) => &self.compute_classes,
+            _ => self.provider.node_pools(&spec.cluster),
+        }
+    }
+
+    /// The back end of pools inside a cluster at `at` whose nodes the cloud
+    /// runs.
+    pub(super) fn in_cluster(&self, at: &ClusterAddress) -> &dyn NodePools {
+        match at {
+            ClusterAddress::Eks { .. } => &self.karpenter,
+            _ => &self.compute_classes,
+        }
+    }
+}
+
+/// The kind of a new pool on a cluster that makes pools `as_`.
+fn kind_on(as_: &NodePoolsAs, eks: bool) -> &'static str {
+    match (as_, eks) {
+        (NodePoolsAs::Karpenter, _) => KIND_KARPENTER,
+        (NodePoolsAs::ComputeClass, _) => KIND_COMPUTE_CLASS,
+        (NodePoolsAs::CloudPools, true) => KIND_NODE_GROUP,
+        (NodePoolsAs::CloudPools, false) => KIND_GKE,
+    }
+}
+
+/// Refuses the settings a pool of `kind` cannot honour (see
+/// `auto_mode::refuse_unsupported`).
+fn refuse_unsupported(kind: Option<&str>, config: &Value, planned: bool, diags: &mut Diagnostics) {
+    match kind {
+        Some(KIND_KARPENTER) => auto_mode::refuse_unsupported(config, planned, diags),
+        Some(KIND_COMPUTE_CLASS) => compute_class::refuse_unsupported(config, planned, diags),
+        _ => {}
     }
 }
 
@@ -521,20 +581,15 @@ fn kind_of(value: &Value) -> Field<String> {
     view::as_written::<KindView>(value).map_or(Field::Null, |v| v.kind)
 }
 
-/// What the pool is: what it was made as, once made. A new pool on EKS is
-/// what its cluster makes of one when the pool is created (a Karpenter
-/// NodePool on Auto Mode), which only the apply knows for sure: the plan
-/// of a cluster that does not change is not in the apply's provider
-/// process, so planning the kind from it would change it between plan and
-/// apply.
-fn plan_kind(ctx: &PlanContext<'_>, eks: Option<bool>) -> Value {
-    if !ctx.is_create()
-        && let Some(kind) = kind_of(ctx.prior).known()
-    {
-        return kind.clone().into();
-    }
-    match eks {
-        Some(false) => KIND_GKE.into(),
+/// What the pool is: what it was made as, once made. A new pool is what
+/// its cluster makes of one when the pool is created (a Karpenter NodePool
+/// on EKS Auto Mode, a ComputeClass on GKE Autopilot), which only the apply
+/// knows for sure: the plan of a cluster that does not change is not in
+/// the apply's provider process, so planning the kind from it would change
+/// it between plan and apply.
+fn plan_kind(ctx: &PlanContext<'_>) -> Value {
+    match kind_of(ctx.prior).known() {
+        Some(kind) if !ctx.is_create() => kind.clone().into(),
         _ => Value::Unknown,
     }
 }

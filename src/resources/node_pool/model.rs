@@ -46,14 +46,21 @@ pub(super) fn spec_of(state: &Value) -> Result<PoolSpec, Diagnostics> {
                 })
             }
         }
-        ClusterName::Gcp { .. } => PoolCloud::Gke(GkePool {
-            disk_type: text(&config.disk_type),
-            image_type: text(&config.image_type),
-            node_locations: config.node_locations.clone().unwrap_or_default(),
-            auto_upgrade: config.auto_upgrade != Some(false),
-            max_surge: config.max_surge.unwrap_or_default(),
-            service_account: config.service_account.clone(),
-        }),
+        ClusterName::Gcp { .. } => {
+            let gke = GkePool {
+                disk_type: text(&config.disk_type),
+                image_type: text(&config.image_type),
+                node_locations: config.node_locations.clone().unwrap_or_default(),
+                auto_upgrade: config.auto_upgrade != Some(false),
+                max_surge: config.max_surge.unwrap_or_default(),
+                service_account: config.service_account.clone(),
+            };
+            if config.kind.as_deref() == Some(KIND_COMPUTE_CLASS) {
+                PoolCloud::GkeAutopilot(gke)
+            } else {
+                PoolCloud::Gke(gke)
+            }
+        }
     };
     let autoscaling = config.enable_autoscaling;
     Ok(PoolSpec {
@@ -275,7 +282,7 @@ pub(super) fn state_from(base: &Value, observed: &ObservedPool) -> Value {
     set(&mut state, "auto_repair", spec.auto_repair.into());
     set(&mut state, "max_unavailable", spec.max_unavailable.into());
     match &spec.cloud {
-        PoolCloud::Gke(g) => {
+        PoolCloud::Gke(g) | PoolCloud::GkeAutopilot(g) => {
             set(&mut state, "disk_type", g.disk_type.clone().into());
             set(&mut state, "image_type", g.image_type.clone().into());
             if !g.node_locations.is_empty() {
@@ -311,7 +318,7 @@ pub(super) fn state_from(base: &Value, observed: &ObservedPool) -> Value {
                 ),
                 // Auto Mode picks the image; the nodes run as its role.
                 PoolCloud::EksAutoMode(a) => (Value::Null, None, &a.subnet_ids),
-                PoolCloud::Gke(_) => (Value::Null, None, &Vec::new()),
+                PoolCloud::Gke(_) | PoolCloud::GkeAutopilot(_) => (Value::Null, None, &Vec::new()),
             };
             set(&mut state, "image_type", ami_type);
             // The node group's own role and subnets stay as configured:
@@ -341,6 +348,7 @@ pub(super) fn state_from(base: &Value, observed: &ObservedPool) -> Value {
     }
     let kind = match &spec.cloud {
         PoolCloud::Gke(_) => KIND_GKE,
+        PoolCloud::GkeAutopilot(_) => KIND_COMPUTE_CLASS,
         PoolCloud::Eks(_) => KIND_NODE_GROUP,
         PoolCloud::EksAutoMode(_) => KIND_KARPENTER,
     };

@@ -100,6 +100,7 @@ pub(super) fn cloud_defaults() -> [(&'static str, Value, Value); 6] {
 pub(super) const KIND_GKE: &str = "gke-node-pool";
 pub(super) const KIND_NODE_GROUP: &str = "eks-node-group";
 pub(super) const KIND_KARPENTER: &str = "karpenter-node-pool";
+pub(super) const KIND_COMPUTE_CLASS: &str = "gke-compute-class";
 
 pub const LABEL_NODE_POOL: &str = "genesis.io/node-pool";
 pub const LABEL_POOL_TYPE: &str = "genesis.io/pool-type";
@@ -283,7 +284,7 @@ pub(super) fn schema() -> Schema {
             .describe("The Kubernetes version of the nodes, e.g. `1.33`. Upgraded in place, after the control plane (reference `genesis_cluster.NAME.kubernetes_version` so that one apply upgrades both in order): GKE surge-upgrades the pool, EKS rolls the node group. Never newer than the control plane (two minors ahead of it are refused at plan time, one by the cloud at apply) and never downgraded (refused at plan time). Left out, the nodes start on the control plane's version and keep theirs; on GKE with `auto_upgrade` the version is a minimum, since GKE moves the nodes along with the control plane."),
         Attribute::string("kind")
             .computed()
-            .describe("What the pool is on its cluster, decided when it is created: `gke-node-pool` (a GKE node pool), `eks-node-group` (an EKS managed node group) or `karpenter-node-pool` (on an EKS Auto Mode cluster: a Karpenter NodePool with an EKS NodeClass of the same name, whose nodes Auto Mode makes as pods need them, up to `max_nodes`). A pool keeps its kind when its cluster switches mode."),
+            .describe("What the pool is on its cluster, decided when it is created: `gke-node-pool` (a GKE node pool), `eks-node-group` (an EKS managed node group) `karpenter-node-pool` (on an EKS Auto Mode cluster: a Karpenter NodePool with an EKS NodeClass of the same name, whose nodes Auto Mode makes as pods need them, up to `max_nodes`) or `gke-compute-class` (on a GKE Autopilot cluster: a custom ComputeClass of the same name, whose nodes Autopilot makes for the pods that select it, with no node limit). A pool keeps its kind when its cluster switches mode."),
         Attribute::string("version")
             .computed()
             .describe("The Kubernetes version the nodes run, as the cloud reports it (`1.33.5-gke.1080000` on GKE, `1.33` on EKS)."),
