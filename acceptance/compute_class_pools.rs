@@ -3,7 +3,9 @@
 //! genesis-sim (whose GKE clusters serve the ComputeClass definition and
 //! report classes healthy): the class carries the pool's machine, Spot
 //! VMs, disk, zones, labels and taints, and never falls back to other
-//! machines; changes are made in place; settings a class cannot honour are
+//! machines; a workload that names the pool selects the class (so that
+//! Autopilot makes its nodes) and what its nodes carry; changes are made
+//! in place; settings a class cannot honour are
 //! refused at plan time; import reads it back with no change; destroy
 //! removes it.
 //!
@@ -12,7 +14,9 @@
 
 use serde_json::{Value as Json, json};
 
-use crate::harness::{GKE_PREAMBLE, Sim, Workspace, actions, first_terraform, planned};
+use crate::harness::{
+    GKE_PREAMBLE, Sim, Workspace, actions, each_terraform_1_14, first_terraform, planned,
+};
 
 const CLUSTER: &str = "projects/p1/locations/us-central1/clusters/autopilot";
 
@@ -20,8 +24,9 @@ fn config(pool_settings: &str) -> String {
     format!(
         r#"{GKE_PREAMBLE}
 resource "genesis_cluster" "main" {{
-  name             = "autopilot"
-  enable_autopilot = true
+  name                  = "autopilot"
+  enable_autopilot      = true
+  kubernetes_namespaces = ["apps"]
 }}
 
 resource "genesis_node_pool" "batch" {{
@@ -34,13 +39,25 @@ resource "genesis_node_pool" "batch" {{
   labels         = {{ team = "ml" }}
 {pool_settings}
 }}
+
+resource "genesis_workload" "train" {{
+  cluster          = genesis_cluster.main.id
+  namespace        = "apps"
+  name             = "train"
+  image            = "nginx:1.27"
+  node_pool        = genesis_node_pool.batch.name
+  wait_for_rollout = false
+}}
 "#
     )
 }
 
+fn object(sim: &Sim, key: &str) -> Json {
+    sim.state()["kube"][CLUSTER]["objects"]["objects"][key].clone()
+}
+
 fn class(sim: &Sim) -> Json {
-    sim.state()["kube"][CLUSTER]["objects"]["objects"]["cloud.google.com/computeclasses//batch"]
-        .clone()
+    object(sim, "cloud.google.com/computeclasses//batch")
 }
 
 #[test]
@@ -76,6 +93,33 @@ fn a_pool_on_gke_autopilot_is_a_compute_class() {
         assert_eq!(
             nodes["taints"],
             json!([{"key": "genesis.io/pool-type", "value": "spot", "effect": "NoSchedule"}])
+        );
+
+        // The workload's pods select the class, so that Autopilot makes
+        // its nodes for them, and select and tolerate what those nodes
+        // carry.
+        let deployment = object(&sim, "apps/deployments/apps/train");
+        let pod = &deployment["spec"]["template"]["spec"];
+        assert_eq!(
+            pod["nodeSelector"]["cloud.google.com/compute-class"],
+            "batch"
+        );
+        for (key, value) in pod["nodeSelector"].as_object().unwrap() {
+            if key != "cloud.google.com/compute-class" {
+                assert_eq!(&nodes["nodeLabels"][key], value, "{key} on the nodes");
+            }
+        }
+        for taint in nodes["taints"].as_array().unwrap() {
+            let tolerated = pod["tolerations"].as_array().unwrap().iter().any(|t| {
+                t["key"] == taint["key"]
+                    && (t["operator"] == "Exists" || t["value"] == taint["value"])
+            });
+            assert!(tolerated, "the pods tolerate {taint}");
+        }
+        assert_eq!(
+            ws.values("genesis_workload.train")["node_selector"],
+            Json::Null,
+            "the class's selector is the pool's, not the configuration's"
         );
 
         let state = ws.values("genesis_node_pool.batch");
@@ -149,10 +193,40 @@ fn a_pool_on_gke_autopilot_is_a_compute_class() {
             "destroy",
             "-input=false",
             "-auto-approve",
+            "-target=genesis_workload.train",
             "-target=genesis_node_pool.batch",
         ])
         .ok();
         assert_eq!(class(&sim), Json::Null);
+        ws.run(&["destroy", "-input=false", "-auto-approve"]).ok();
+    });
+}
+
+/// `terraform query` lists the classes Genesis made on an Autopilot
+/// cluster as the cluster's pools (and not GKE's own node pools there).
+#[test]
+fn compute_class_pools_are_listed_by_terraform_query() {
+    each_terraform_1_14(|tf| {
+        let sim = Sim::start();
+        let ws = Workspace::new(tf, &[("main.tf", &config(""))]).against(&sim);
+        ws.apply_settles();
+        let query = format!(
+            r#"
+list "genesis_node_pool" "autopilot" {{
+  provider = genesis
+  config {{
+    cluster = "{CLUSTER}"
+  }}
+}}
+"#
+        );
+        let other = Workspace::new(
+            tf,
+            &[("main.tf", GKE_PREAMBLE), ("pools.tfquery.hcl", &query)],
+        )
+        .against(&sim);
+        let listed = other.run(&["query", "-no-color"]).ok().stdout;
+        assert!(listed.contains("batch"), "the class in:\n{listed}");
         ws.run(&["destroy", "-input=false", "-auto-approve"]).ok();
     });
 }

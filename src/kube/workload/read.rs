@@ -31,6 +31,7 @@ use serde_json::{Map, Value as Json};
 use super::render::EXTERNAL_SECRETS_VOLUME;
 use super::{NAME_LABEL, Observed, VOLUME_LABEL, WHEN_DELETED};
 use crate::cloud::origin;
+use crate::kube::compute_classes;
 use crate::kube::{FIELD_MANAGER, MANAGED_BY, ingress_classes};
 use crate::resources::node_pool::{LABEL_NODE_POOL, LABEL_POOL_TYPE};
 use crate::resources::workload::{self as model, Kind, WorkloadSpec};
@@ -695,7 +696,15 @@ fn read_placement(pod: &PodSpec, w: &mut WorkloadSpec) {
         })
         .collect();
     w.tolerations = tolerations;
-    w.node_selector = without(Some(&selector), &[LABEL_NODE_POOL, LABEL_POOL_TYPE]);
+    // The pool's ComputeClass, which GKE Autopilot's pods select besides.
+    let class = selector.get(compute_classes::SELECTOR);
+    w.pools_are_compute_classes = w.node_pool.is_some() && class == w.node_pool.as_ref();
+    let shortcuts: &[&str] = if w.pools_are_compute_classes {
+        &[LABEL_NODE_POOL, LABEL_POOL_TYPE, compute_classes::SELECTOR]
+    } else {
+        &[LABEL_NODE_POOL, LABEL_POOL_TYPE]
+    };
+    w.node_selector = without(Some(&selector), shortcuts);
 }
 
 fn autoscaler(spec: &HorizontalPodAutoscalerSpec) -> model::Autoscaling {

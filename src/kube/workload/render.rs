@@ -43,6 +43,7 @@ use serde_json::{Value as Json, json};
 use super::{NAME_LABEL, VOLUME_LABEL, WHEN_DELETED};
 use crate::cloud::origin;
 use crate::framework::validators::parse_quantity;
+use crate::kube::compute_classes;
 use crate::kube::{MANAGED_BY, ingress_classes};
 use crate::resources::node_pool::{LABEL_NODE_POOL, LABEL_POOL_TYPE};
 use crate::resources::workload::{self as model, Kind, WorkloadSpec};
@@ -449,6 +450,12 @@ fn placement(w: &WorkloadSpec) -> (Labels, Vec<Toleration>) {
     };
     if let Some(pool) = &w.node_pool {
         node_selector.insert(LABEL_NODE_POOL.into(), pool.clone());
+        // A class the configuration selects itself stays its choice.
+        if w.pools_are_compute_classes {
+            node_selector
+                .entry(compute_classes::SELECTOR.into())
+                .or_insert_with(|| pool.clone());
+        }
         // Whatever type the pool is, its dedication taint is tolerated.
         tolerations.push(pool_taint("Exists", None));
     }

@@ -29,6 +29,7 @@ use self::validate::{validate_containers, validate_kind, validate_rollout, valid
 use super::cluster::ClusterName;
 use super::common::{bad_import_id, state_with, wait_for};
 use super::node_pool::is_label_key;
+use crate::cloud::cluster::ObservedCluster;
 use crate::framework::diagnostics::{Diagnostic, Diagnostics};
 use crate::framework::identity::{IdentityAttribute, IdentitySchema};
 use crate::framework::path::AttributePath;
@@ -342,7 +343,7 @@ impl Resource for Workload {
         // A new instance's claim: objects it adopts become its own.
         model.spec.owner_claim = Some(crate::cloud::origin::new_claim());
         identity::mark(&mut model);
-        let client = match connect(provider, (&model.target, ClusterRead::Fresh), planned).await {
+        let client = match connect_to_write(provider, &mut [&mut model], planned).await {
             Ok(Some(c)) => c,
             Ok(None) => return Applied::failed(Value::Null, cluster_missing(&model.target)),
             Err(d) => return Applied::failed(Value::Null, d.into()),
@@ -477,7 +478,7 @@ impl Resource for Workload {
             .or_else(|| Some(crate::cloud::origin::new_claim()));
         identity::mark(&mut was);
         identity::mark(&mut model);
-        let client = match connect(provider, (&model.target, ClusterRead::Fresh), planned).await {
+        let client = match connect_to_write(provider, &mut [&mut was, &mut model], planned).await {
             Ok(Some(c)) => c,
             Ok(None) => return Applied::failed(prior.clone(), cluster_missing(&model.target)),
             Err(d) => return Applied::failed(prior.clone(), d.into()),
@@ -797,9 +798,20 @@ enum ClusterRead {
 /// not exist. `state` gives the timeouts.
 async fn connect(
     provider: &ProviderContext,
-    (target, read): (&Target, ClusterRead),
+    target: (&Target, ClusterRead),
     state: &Value,
 ) -> Result<Option<kube::Client>, Diagnostic> {
+    Ok(connect_to_cluster(provider, target, state)
+        .await?
+        .map(|(client, _)| client))
+}
+
+/// `connect`, and the cluster as read (`None` through a kubeconfig).
+async fn connect_to_cluster(
+    provider: &ProviderContext,
+    (target, read): (&Target, ClusterRead),
+    state: &Value,
+) -> Result<Option<(kube::Client, Option<ObservedCluster>)>, Diagnostic> {
     if let Some(path) = kubeconfig_path(target) {
         let context = target.kubeconfig_context.as_deref();
         return provider
@@ -808,7 +820,7 @@ async fn connect(
                 crate::kube::connect_kubeconfig(&path, context)
             })
             .await
-            .map(Some)
+            .map(|client| Some((client, None)))
             .map_err(|e| {
                 Diagnostic::error("Cannot use the kubeconfig", e.to_string())
                     .at(AttributePath::attr("kubeconfig_path"))
@@ -832,9 +844,31 @@ async fn connect(
     let Some(cluster) = cluster else {
         return Ok(None);
     };
-    super::common::cluster_client(provider, &cluster)
-        .await
-        .map(Some)
+    let client = super::common::cluster_client(provider, &cluster).await?;
+    Ok(Some((client, Some(cluster))))
+}
+
+/// Connects to write the workload: `models` learn what the cluster makes
+/// of their pools (GKE Autopilot's are ComputeClasses, which the pods
+/// select).
+async fn connect_to_write(
+    provider: &ProviderContext,
+    models: &mut [&mut Model],
+    state: &Value,
+) -> Result<Option<kube::Client>, Diagnostic> {
+    let Some(target) = models.first().map(|m| m.target.clone()) else {
+        return Ok(None);
+    };
+    let Some((client, cluster)) =
+        connect_to_cluster(provider, (&target, ClusterRead::Fresh), state).await?
+    else {
+        return Ok(None);
+    };
+    let classes = cluster.is_some_and(|c| c.spec.autopilot && c.spec.eks().is_none());
+    for model in models {
+        model.spec.pools_are_compute_classes = classes;
+    }
+    Ok(Some(client))
 }
 
 /// The classes of `kind` the target cluster has, for a plan's checks:

@@ -191,6 +191,11 @@ pub struct WorkloadSpec {
     /// every object so that a delete leaves what a newer instance took.
     #[serde(skip)]
     pub owner_claim: Option<String>,
+    /// Whether the cluster's pools are ComputeClasses (GKE Autopilot),
+    /// which pods must select for GKE to make nodes of them: not
+    /// configuration but what the cluster is, known once connected.
+    #[serde(skip)]
+    pub pools_are_compute_classes: bool,
 }
 
 impl Default for WorkloadSpec {
@@ -244,6 +249,7 @@ impl Default for WorkloadSpec {
             labels: Strings::new(),
             annotations: Strings::new(),
             owner_claim: None,
+            pools_are_compute_classes: false,
         }
     }
 }
