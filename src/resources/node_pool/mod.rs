@@ -10,6 +10,7 @@ mod config;
 mod in_cluster;
 mod list;
 mod model;
+mod rules;
 mod schema;
 
 use async_trait::async_trait;
@@ -22,7 +23,6 @@ use self::schema::*;
 use super::cluster::ClusterName;
 use super::common::{bad_import_id, minor_version, state_with, version_step, wait_for};
 use crate::cloud::cluster::ClusterAddress;
-use crate::cloud::gpus;
 use crate::cloud::node_pool::{AutoModePool, NodePools, ObservedPool, PoolCloud, PoolSpec};
 use crate::framework::diagnostics::{Diagnostic, Diagnostics};
 use crate::framework::field::Field;
@@ -55,118 +55,7 @@ impl Resource for NodePool {
     }
 
     fn validate(&self, config: &Value, diags: &mut Diagnostics) {
-        validate_gpu(config, diags);
-        match on_eks(config) {
-            Some(true) => validate_eks(config, diags),
-            Some(false) if config.get("eks").is_set() => diags.attribute_error(
-                AttributePath::attr("eks"),
-                "Setting does not apply to this cloud",
-                "`eks` applies to node groups of EKS clusters; this pool's cluster is a GKE cluster. Remove it.",
-            ),
-            _ => {}
-        }
-        let (min, max) = (
-            config.get("min_nodes").as_f64(),
-            config.get("max_nodes").as_f64(),
-        );
-        if let (Some(min), Some(max)) = (min, max)
-            && min > max
-        {
-            diags.attribute_error(
-                AttributePath::attr("min_nodes"),
-                "min_nodes is greater than max_nodes",
-                format!("min_nodes ({min}) must not be greater than max_nodes ({max})."),
-            );
-        }
-        let autoscaling = config.get("enable_autoscaling").bool_or(true);
-        if autoscaling == Some(true) && config.get("node_count").is_set() {
-            diags.attribute_error(
-                AttributePath::attr("node_count"),
-                "node_count conflicts with autoscaling",
-                "With enable_autoscaling on, the autoscaler sizes the pool: remove node_count, or set enable_autoscaling = false for a fixed size.",
-            );
-        }
-        if config.get("preemptible").as_bool() == Some(true)
-            && config.get("spot").as_bool() == Some(true)
-        {
-            diags.attribute_error(
-                AttributePath::attr("spot"),
-                "preemptible and spot are exclusive",
-                "A pool uses either preemptible VMs or Spot VMs: set only one of them.",
-            );
-        }
-        if config.get("node_pool_type").as_str() == Some("spot") {
-            if config.get("preemptible").as_bool() == Some(true) {
-                diags.attribute_error(
-                    AttributePath::attr("preemptible"),
-                    "Spot pools do not use preemptible VMs",
-                    "node_pool_type = \"spot\" uses Spot VMs: remove preemptible = true.",
-                );
-            }
-            if config.get("spot").as_bool() == Some(false) {
-                diags.attribute_error(
-                    AttributePath::attr("spot"),
-                    "Spot pool without Spot VMs",
-                    "node_pool_type = \"spot\" needs spot = true: remove spot = false or change node_pool_type.",
-                );
-            }
-        }
-        if let Some(version) = config.get("kubernetes_version").as_str()
-            && minor_version(version).is_none()
-        {
-            diags.attribute_error(
-                AttributePath::attr("kubernetes_version"),
-                "Invalid Kubernetes version",
-                format!("{version:?} is not a Kubernetes version: write MAJOR.MINOR, such as \"1.33\" (or a full version the cloud offers)."),
-            );
-        }
-        let mut seen = Vec::new();
-        for (i, taint) in config.get("taints").elements().iter().enumerate() {
-            let (Some(key), Some(effect)) =
-                (taint.get("key").as_str(), taint.get("effect").as_str())
-            else {
-                continue;
-            };
-            if !is_label_key(key) {
-                diags.attribute_error(
-                    AttributePath::attr("taints").index(i).join("key"),
-                    "Invalid taint key",
-                    format!("{key:?} is not a valid Kubernetes key: use an optional DNS prefix and a name of letters, digits, '-', '_' and '.', e.g. \"example.com/dedicated\"."),
-                );
-            }
-            let effect = normalize_effect(effect);
-            if seen.contains(&(key, effect)) {
-                diags.attribute_error(
-                    AttributePath::attr("taints").index(i),
-                    "Duplicate taint",
-                    format!(
-                        "A taint with key {key:?} and this effect is listed twice: list it once."
-                    ),
-                );
-            }
-            seen.push((key, effect));
-        }
-        for key in config
-            .get("labels")
-            .entries()
-            .into_iter()
-            .flatten()
-            .map(|(k, _)| k)
-        {
-            if !is_label_key(key) {
-                diags.attribute_error(
-                    AttributePath::attr("labels").key(key),
-                    "Invalid label key",
-                    format!("{key:?} is not a valid Kubernetes label key."),
-                );
-            } else if key.starts_with("genesis.io/") {
-                diags.attribute_error(
-                    AttributePath::attr("labels").key(key),
-                    "Reserved label key",
-                    format!("{key:?} is set by Genesis from the pool's name and types: remove it."),
-                );
-            }
-        }
+        rules::validate(config, diags);
     }
 
     fn modify_plan(&self, ctx: &PlanContext<'_>, planned: &mut Value, diags: &mut Diagnostics) {
@@ -265,7 +154,7 @@ impl Resource for NodePool {
         // (and so the cloud) is known, which for a cluster made in the same
         // apply is only when the apply plans again. Whatever validation
         // found has stopped the plan before this.
-        validate_gpu(planned, diags);
+        rules::validate_gpu(planned, diags);
         plan_version(ctx, planned, diags);
         planned.set_attr("effective_labels", effective_labels(planned));
         planned.set_attr("effective_taints", effective_taints(planned));
@@ -591,73 +480,6 @@ fn plan_kind(ctx: &PlanContext<'_>) -> Value {
     match kind_of(ctx.prior).known() {
         Some(kind) if !ctx.is_create() => kind.clone().into(),
         _ => Value::Unknown,
-    }
-}
-
-/// GPUs the machine type can have, checked once the cloud and the
-/// settings are known (left out, the machine type is the cloud's default).
-fn validate_gpu(config: &Value, diags: &mut Diagnostics) {
-    let gpu = config.get("gpu");
-    let (Some(eks), Some(gpu_type)) = (on_eks(config), gpu.get("type").as_str()) else {
-        return;
-    };
-    let count = match gpu.get("count") {
-        Value::Null => 1,
-        v => match v.as_i64() {
-            Some(n) => n,
-            None => return,
-        },
-    };
-    let [(_, gke_machine, eks_machine), ..] = cloud_defaults();
-    let machine = match config.get("machine_type") {
-        Value::String(m) => m.clone(),
-        Value::Null if eks => eks_machine.as_str().unwrap_or_default().to_string(),
-        Value::Null => gke_machine.as_str().unwrap_or_default().to_string(),
-        _ => return,
-    };
-    let wanted = gpus::PoolGpu {
-        gpu_type: gpu_type.to_string(),
-        count,
-        driver: gpu.get("driver").as_str().map(str::to_string),
-    };
-    let image = config.get("image_type").as_str();
-    for (attribute, problem) in gpus::of_cloud(eks).problems(&machine, image, &wanted) {
-        let at = match attribute.split_once('.') {
-            Some((object, field)) => AttributePath::attr(object).join(field),
-            None => AttributePath::attr(attribute),
-        };
-        diags.attribute_error(at, "GPUs that the nodes cannot have", problem);
-    }
-}
-
-fn validate_eks(config: &Value, diags: &mut Diagnostics) {
-    for name in GKE_ONLY {
-        if config.get(name).is_set() {
-            diags.attribute_error(
-                AttributePath::attr(name),
-                "Setting does not apply to this cloud",
-                format!("`{name}` applies to GKE node pools; this pool's cluster is an EKS cluster. Remove it."),
-            );
-        }
-    }
-    if let Some(image) = config.get("image_type").as_str()
-        && !EKS_AMI_TYPES.contains(&image)
-    {
-        diags.attribute_error(
-            AttributePath::attr("image_type"),
-            "Not an EKS AMI type",
-            format!(
-                "{image:?} is not an AMI type of EKS managed node groups: use one of {}.",
-                EKS_AMI_TYPES.join(", ")
-            ),
-        );
-    }
-    if config.get("max_unavailable").as_i64() == Some(0) {
-        diags.attribute_error(
-            AttributePath::attr("max_unavailable"),
-            "EKS needs at least one",
-            "EKS node groups update at least one node at a time: set max_unavailable between 1 and 100.",
-        );
     }
 }
 
