@@ -11,6 +11,7 @@
 //! unknown that lands in one, naming its path, rather than inventing a
 //! value.
 
+use super::value::Value;
 use serde::de::{self, Deserialize, DeserializeOwned, Deserializer};
 use serde::ser::{Serialize, SerializeMap, Serializer};
 use serde_json::Value as Json;
@@ -97,6 +98,18 @@ impl<T> Field<T> {
             Field::Known(v) => Field::Known(f(v)),
             Field::Null => Field::Null,
             Field::Unknown => Field::Unknown,
+        }
+    }
+}
+
+/// A field as the value it was decoded from: a planned value computed from
+/// a field keeps its null and its unknown.
+impl<T: Into<Value>> From<Field<T>> for Value {
+    fn from(field: Field<T>) -> Self {
+        match field {
+            Field::Known(v) => v.into(),
+            Field::Null => Value::Null,
+            Field::Unknown => Value::Unknown,
         }
     }
 }

@@ -44,6 +44,23 @@ pub use self::schema::{
 
 pub struct NodePool;
 
+/// What planning reads of the configuration (as written) and of the plan.
+#[derive(serde::Deserialize, Default)]
+#[serde(default)]
+struct PlanView {
+    cluster: Field<String>,
+    name: Field<String>,
+    gpu: Field<serde::de::IgnoredAny>,
+    spot: Field<bool>,
+    node_pool_type: Field<String>,
+    enable_autoscaling: Field<bool>,
+    node_count: Field<f64>,
+    initial_node_count: Field<f64>,
+    min_nodes: Field<f64>,
+    max_nodes: Field<f64>,
+    kubernetes_version: Field<String>,
+}
+
 #[async_trait]
 impl Resource for NodePool {
     fn type_name(&self) -> &'static str {
@@ -60,7 +77,14 @@ impl Resource for NodePool {
 
     fn modify_plan(&self, ctx: &PlanContext<'_>, planned: &mut Value, diags: &mut Diagnostics) {
         let config = ctx.config;
-        let cluster = planned.get("cluster").as_str().map(str::to_owned);
+        let (written, plan) = match (
+            view::as_written::<PlanView>(config),
+            view::as_written::<PlanView>(planned),
+        ) {
+            (Ok(written), Ok(plan)) => (written, plan),
+            (Err(d), _) | (_, Err(d)) => return diags.extend(d),
+        };
+        let cluster = plan.cluster.as_str().map(str::to_owned);
         // Known when the cluster was planned or read in this process.
         let runs = cluster
             .as_deref()
@@ -90,7 +114,7 @@ impl Resource for NodePool {
                 .at(AttributePath::attr("cluster")),
             );
         }
-        let gpu = config.get("gpu").is_set();
+        let gpu = written.gpu.is_set();
         for (name, gke, eks_default) in cloud_defaults() {
             if config.get(name).is_null() {
                 planned.set_attr(
@@ -116,17 +140,17 @@ impl Resource for NodePool {
                 planned.set_attr(name, Value::Null);
             }
         }
-        if config.get("spot").is_null() {
-            let spot = match planned.get("node_pool_type") {
-                Value::Unknown => Value::Unknown,
-                v => Value::Bool(v.as_str() == Some("spot")),
+        if written.spot.is_null() {
+            let spot = match &plan.node_pool_type {
+                Field::Unknown => Value::Unknown,
+                kind => Value::Bool(kind.as_str() == Some("spot")),
             };
             planned.set_attr("spot", spot);
         }
-        let autoscaling = planned.get("enable_autoscaling").bool_or(true);
-        if config.get("node_count").is_null() {
+        let autoscaling = plan.enable_autoscaling.or(true);
+        if written.node_count.is_null() {
             let size = match autoscaling {
-                Some(false) => planned.get("initial_node_count").clone(),
+                Some(false) => plan.initial_node_count.clone().into(),
                 // The autoscaler owns the size; GKE does not report it.
                 Some(true) => Value::Null,
                 None => Value::Unknown,
@@ -135,9 +159,9 @@ impl Resource for NodePool {
         }
         let autoscaling = autoscaling == Some(true);
         if let (Some(initial), Some(min), Some(max)) = (
-            planned.get("initial_node_count").as_f64(),
-            planned.get("min_nodes").as_f64(),
-            planned.get("max_nodes").as_f64(),
+            plan.initial_node_count.known(),
+            plan.min_nodes.known(),
+            plan.max_nodes.known(),
         ) && autoscaling
             && ctx.is_create()
             && (initial < min || initial > max)
@@ -159,7 +183,7 @@ impl Resource for NodePool {
         planned.set_attr("effective_labels", effective_labels(planned));
         planned.set_attr("effective_taints", effective_taints(planned));
         if ctx.is_create()
-            && let (Some(cluster), Some(name)) = (cluster, planned.get("name").as_str())
+            && let (Some(cluster), Some(name)) = (cluster, plan.name.as_str())
         {
             planned.set_attr("id", format!("{cluster}/nodePools/{name}").into());
         }
@@ -184,7 +208,11 @@ impl Resource for NodePool {
         // EKS makes a new node group for these; GKE rolls the nodes, but
         // cannot take their GPUs away.
         if on_eks(planned) != Some(true) {
-            let gpus_removed = prior.get("gpu").is_set() && planned.get("gpu").is_null();
+            let gpus = |v: &Value| view::as_written::<PlanView>(v).map(|v| v.gpu);
+            let gpus_removed = matches!(
+                (gpus(prior), gpus(planned)),
+                (Ok(Field::Known(_)), Ok(Field::Null))
+            );
             return capacity
                 .map(AttributePath::attr)
                 .chain(gpus_removed.then(|| AttributePath::attr("gpu")))
@@ -386,10 +414,11 @@ impl Resource for NodePool {
     }
 
     fn identity(&self, state: &Value) -> Option<Value> {
-        let cluster = ClusterName::parse(state.get("cluster").as_str()?)?;
+        let state = view::as_written::<PlanView>(state).ok()?;
+        let cluster = ClusterName::parse(state.cluster.as_str()?)?;
         self.identity_schema()?.value(&[
             ("cluster", Some(cluster.id())),
-            ("name", state.get("name").as_str().map(str::to_string)),
+            ("name", state.name.known().cloned()),
         ])
     }
 
@@ -491,16 +520,22 @@ pub fn value_type() -> Type {
 /// any call (neither cloud can roll nodes back). Left out, the version stays
 /// whatever the state says.
 fn plan_version(ctx: &PlanContext<'_>, planned: &mut Value, diags: &mut Diagnostics) {
-    if ctx.config.get("kubernetes_version").is_null() {
+    let version = |v: &Value| {
+        view::as_written::<PlanView>(v)
+            .map(|v| v.kubernetes_version)
+            .unwrap_or(Field::Unknown)
+    };
+    let prior = version(ctx.prior);
+    if version(ctx.config).is_null() {
         let kept = if ctx.is_create() {
             Value::Null
         } else {
-            ctx.prior.get("kubernetes_version").clone()
+            prior.into()
         };
         planned.set_attr("kubernetes_version", kept);
         return;
     }
-    if ctx.is_create() || ctx.prior.get("kubernetes_version") == planned.get("kubernetes_version") {
+    if ctx.is_create() || prior == version(planned) {
         return;
     }
     // The upgrade changes what the nodes report.
