@@ -14,6 +14,7 @@ mod list;
 mod mode;
 mod model;
 mod namespaces;
+mod rules;
 mod schema;
 mod secret_stores;
 mod storage_classes;
@@ -33,7 +34,7 @@ use self::secret_stores::{
 };
 use self::storage_classes::{
     plan_storage_classes, read_storage_classes, storage_class_specs, storage_classes_into_state,
-    sync_storage_classes, validate_storage_classes,
+    sync_storage_classes,
 };
 use super::common::{
     Owner, bad_import_id, cloud_identity, cloud_identity_parts, cloud_identity_schema,
@@ -45,7 +46,6 @@ use crate::framework::path::AttributePath;
 use crate::framework::resource::{Applied, PlanContext, Refreshed, Resource};
 use crate::framework::schema::Schema;
 use crate::framework::types::Type;
-use crate::framework::validators;
 use crate::framework::value::Value;
 use crate::provider::ProviderContext;
 
@@ -70,7 +70,7 @@ impl Resource for Cluster {
     fn validate(&self, config: &Value, diags: &mut Diagnostics) {
         only_for_cloud(config, "gcp", GKE_ONLY, diags);
         only_for_cloud(config, "aws", &["eks"], diags);
-        validate_storage_classes(config, diags);
+        rules::validate_storage_classes(config, diags);
         validate_secret_stores(config, diags);
         mode::validate(config, diags);
         if is_eks(config) {
@@ -78,41 +78,7 @@ impl Resource for Cluster {
         } else if !config.get("cloud").is_unknown() {
             check_logging(config, LOGGING_COMPONENTS, "GKE component", diags);
         }
-        if config.get("regional_cluster").bool_or(true) == Some(true) && config.get("zone").is_set()
-        {
-            diags.attribute_error(
-                AttributePath::attr("zone"),
-                "Zone set on a regional cluster",
-                "`zone` makes a zonal cluster, but regional_cluster is true (the default). Set regional_cluster = false for a zonal cluster, or remove zone.",
-            );
-        }
-        let private = config.get("enable_private_cluster");
-        if private.as_bool() == Some(false) {
-            if config.get("enable_private_endpoint").as_bool() == Some(true) {
-                diags.attribute_error(
-                    AttributePath::attr("enable_private_endpoint"),
-                    "Private endpoint needs a private cluster",
-                    "enable_private_endpoint requires enable_private_cluster = true.",
-                );
-            }
-            if config.get("master_ipv4_cidr_block").is_set() {
-                diags.attribute_error(
-                    AttributePath::attr("master_ipv4_cidr_block"),
-                    "Control-plane range needs a private cluster",
-                    "master_ipv4_cidr_block applies only to private clusters: set enable_private_cluster = true or remove it.",
-                );
-            }
-        }
-        if let Some(cidr) = config.get("master_ipv4_cidr_block").as_str()
-            && validators::parse_cidr(cidr).is_ok()
-            && !is_private_range(cidr)
-        {
-            diags.attribute_error(
-                AttributePath::attr("master_ipv4_cidr_block"),
-                "Control-plane range must be private",
-                format!("{cidr:?} is not in a private range (10.0.0.0/8, 172.16.0.0/12 or 192.168.0.0/16)."),
-            );
-        }
+        rules::validate_control_plane(config, diags);
         validate_namespaces(config, diags);
     }
 

@@ -9,8 +9,10 @@ use super::config::ClusterConfig;
 use super::schema::SYSTEM_NAMESPACES;
 use crate::cloud::cluster::ObservedCluster;
 use crate::framework::diagnostics::{Diagnostic, Diagnostics};
+use crate::framework::field::Field;
 use crate::framework::path::AttributePath;
 use crate::framework::value::Value;
+use crate::framework::view;
 use crate::kube::namespaces::{ISTIO_REVISION, NamespaceSpec, SIDECAR_INJECTION, SidecarInjection};
 use crate::provider::ProviderContext;
 
@@ -256,20 +258,52 @@ pub fn namespaces_into_state(state: &mut Value, base: &Value, actual: &[Namespac
     }
 }
 
+/// What the namespace rules read of the configuration, as written.
+#[derive(serde::Deserialize, Default)]
+#[serde(default)]
+struct NamespacesView {
+    service_mesh: Field<String>,
+    service_mesh_revision: Field<String>,
+    kubernetes_namespaces: Field<Vec<Field<String>>>,
+    namespace: Field<Vec<Field<NamespaceView>>>,
+}
+
+#[derive(serde::Deserialize, Default)]
+#[serde(default)]
+struct NamespaceView {
+    name: Field<String>,
+    labels: Field<BTreeMap<String, Field<String>>>,
+}
+
 pub fn validate_namespaces(config: &Value, diags: &mut Diagnostics) {
-    if config.get("service_mesh_revision").is_set() && config.get("service_mesh").is_null() {
+    let v = match view::as_written::<NamespacesView>(config) {
+        Ok(v) => v,
+        Err(d) => return diags.extend(d),
+    };
+    if v.service_mesh_revision.is_set() && v.service_mesh.is_null() {
         diags.attribute_error(
             AttributePath::attr("service_mesh_revision"),
             "A mesh revision needs a mesh",
             "service_mesh_revision names the Istio revision whose sidecar the namespaces get: set service_mesh = \"istio\" with it, or remove it.",
         );
     }
-    let mut seen: Vec<&str> = config.get("kubernetes_namespaces").string_elements();
-    for (i, block) in config.get("namespace").elements().iter().enumerate() {
-        let Some(name) = block.get("name").as_str() else {
+    // With their places in the list, unknown ones left out.
+    let listed: Vec<(usize, &str)> = v
+        .kubernetes_namespaces
+        .known()
+        .into_iter()
+        .flatten()
+        .enumerate()
+        .filter_map(|(i, n)| Some((i, n.as_str()?)))
+        .collect();
+    let mut seen: Vec<&str> = listed.iter().map(|(_, n)| *n).collect();
+    let blocks = v.namespace.known().into_iter().flatten().enumerate();
+    for (i, block) in blocks {
+        let Some((block, name)) = block.known().and_then(|b| Some((b, b.name.as_str()?))) else {
             continue;
         };
         let path = AttributePath::attr("namespace").index(i).join("name");
+        let labels = block.labels.known();
         if SYSTEM_NAMESPACES.contains(&name) {
             diags.attribute_error(
                 path,
@@ -280,7 +314,7 @@ pub fn validate_namespaces(config: &Value, diags: &mut Diagnostics) {
             );
         } else if let Some(label) = [SIDECAR_INJECTION, ISTIO_REVISION]
             .into_iter()
-            .find(|l| block.get("labels").get(l).is_set())
+            .find(|l| labels.and_then(|m| m.get(*l)).is_some_and(Field::is_set))
         {
             diags.attribute_error(
                 AttributePath::attr("namespace")
@@ -301,11 +335,10 @@ pub fn validate_namespaces(config: &Value, diags: &mut Diagnostics) {
             seen.push(name);
         }
     }
-    let listed = config.get("kubernetes_namespaces").string_elements();
-    for (i, name) in listed.iter().enumerate() {
-        if listed[..i].contains(name) {
+    for (k, (i, name)) in listed.iter().enumerate() {
+        if listed[..k].iter().any(|(_, n)| n == name) {
             diags.attribute_error(
-                AttributePath::attr("kubernetes_namespaces").index(i),
+                AttributePath::attr("kubernetes_namespaces").index(*i),
                 "Duplicate namespace",
                 format!("Namespace {name:?} is listed more than once: list it once."),
             );

@@ -139,48 +139,6 @@ pub fn storage_class_specs(config: &ClusterConfig) -> Vec<StorageClassSpec> {
         .collect()
 }
 
-pub fn validate_storage_classes(config: &Value, diags: &mut Diagnostics) {
-    let at = |name: &str| AttributePath::attr(ATTRIBUTE).key(name);
-    let mut defaults = Vec::new();
-    for (name, class) in config.get(ATTRIBUTE).entries().into_iter().flatten() {
-        if let Err(e) = validators::dns1123_subdomain(&Value::from(name.as_str())) {
-            diags.attribute_error(at(name), "Invalid StorageClass name", e);
-        }
-        if class.get("default").as_bool() == Some(true) {
-            defaults.push(name.clone());
-        }
-        let (Some(disks), Some(disk_type)) = (
-            disks::of_cluster(config.get("cloud").as_str().unwrap_or("gcp"), false)
-                .filter(|_| !config.get("cloud").is_unknown()),
-            class.get("type").as_str(),
-        ) else {
-            continue;
-        };
-        let disk = DiskSettings {
-            disk_type: disk_type.to_string(),
-            iops: class.get("iops").as_i64(),
-            throughput: class.get("throughput").as_i64(),
-        };
-        for (attribute, problem) in disks.problems(&disk) {
-            diags.attribute_error(
-                at(name).join(attribute),
-                "Disk setting not available",
-                problem,
-            );
-        }
-    }
-    if defaults.len() > 1 {
-        diags.attribute_error(
-            at(&defaults[1]).join("default"),
-            "More than one default StorageClass",
-            format!(
-                "{} are all marked default; claims that name no class need one default. Keep default = true on one.",
-                defaults.join(", ")
-            ),
-        );
-    }
-}
-
 /// Warns of each class the plan makes again (deletes and creates): its
 /// volumes are not touched, but new claims get the new settings.
 pub fn plan_storage_classes(prior: &Value, planned: &Value, diags: &mut Diagnostics) {
