@@ -46,5 +46,8 @@ pub fn list_resources() -> Vec<Box<dyn ListResource>> {
 }
 
 pub fn actions() -> Vec<Box<dyn Action>> {
-    vec![Box::new(workload::WorkloadRun)]
+    vec![
+        Box::new(workload::WorkloadRun),
+        Box::new(workload::WorkloadRestart),
+    ]
 }

@@ -12,6 +12,7 @@ pub mod list;
 mod mesh;
 mod read;
 mod render;
+pub mod restart;
 pub mod run;
 
 pub use crate::kube::addons::{Addon, serves};

@@ -49,7 +49,7 @@ use crate::provider::ProviderContext;
 
 pub const TYPE_NAME: &str = "genesis_workload";
 
-pub use self::actions::WorkloadRun;
+pub use self::actions::{WorkloadRestart, WorkloadRun};
 pub use self::data_source::data_source;
 pub use self::list::WorkloadList;
 
