@@ -120,6 +120,22 @@ impl Field<String> {
     }
 }
 
+/// Any value, for a `Field` that only tells whether an attribute is set:
+/// `Field<Whole>` is unknown while any part of the value is (a list with
+/// one unknown member), where `Field<IgnoredAny>` would be known.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct Whole;
+
+impl<'de> Deserialize<'de> for Whole {
+    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        let json = Json::deserialize(deserializer)?;
+        if holds_unknown(&json) {
+            return Err(de::Error::custom("not wholly known"));
+        }
+        Ok(Whole)
+    }
+}
+
 impl<'de, T: DeserializeOwned> Deserialize<'de> for Field<T> {
     fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
         let json = Json::deserialize(deserializer)?;

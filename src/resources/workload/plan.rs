@@ -2,20 +2,75 @@
 //! its load balancer's address and, released by color, the live color and
 //! how long the previous one stays.
 
+use super::schema::schema;
 use super::{Model, workload};
-use crate::framework::path::AttributePath;
+use crate::framework::field::{Field, Whole};
 use crate::framework::value::Value;
+use crate::framework::view;
+
+/// What planning the observed attributes reads of a prior state or a
+/// plan, with the schema's defaults.
+#[derive(serde::Deserialize, Default)]
+#[serde(default)]
+struct ObservedView {
+    kind: Field<String>,
+    wait_for_rollout: Field<bool>,
+    service: Field<ServiceView>,
+    ingress: Field<Whole>,
+    rollout: Field<Whole>,
+    status: Field<String>,
+    load_balancer_ip: Field<String>,
+    ingress_address: Field<String>,
+    live_color: Field<String>,
+    previous_kept_until: Field<String>,
+}
+
+#[derive(serde::Deserialize, Default)]
+#[serde(default)]
+struct ServiceView {
+    r#type: Field<String>,
+}
+
+impl ObservedView {
+    /// `value` (a state or a plan) as the view; all unknown when it does
+    /// not fit, so that nothing is planned from it.
+    fn of(value: &Value) -> ObservedView {
+        view::effective(&schema().block, value).unwrap_or_else(|_| ObservedView {
+            kind: Field::Unknown,
+            wait_for_rollout: Field::Unknown,
+            service: Field::Unknown,
+            ingress: Field::Unknown,
+            rollout: Field::Unknown,
+            ..ObservedView::default()
+        })
+    }
+
+    /// Whether it has a LoadBalancer service; `None` while unknown.
+    fn has_load_balancer(&self) -> Option<bool> {
+        match &self.service {
+            Field::Null => Some(false),
+            Field::Unknown => None,
+            Field::Known(service) => match &service.r#type {
+                Field::Unknown => None,
+                t => Some(t.as_str() == Some("LoadBalancer")),
+            },
+        }
+    }
+
+    /// Whether it is released by color (a Deployment with a `rollout`);
+    /// `None` while unknown.
+    fn by_color(&self) -> Option<bool> {
+        match (&self.rollout, &self.kind) {
+            (Field::Null, _) => Some(false),
+            (Field::Unknown, _) | (_, Field::Unknown) => None,
+            (Field::Known(_), kind) => Some(kind.as_str() == Some("Deployment")),
+        }
+    }
+}
 
 /// Whether the workload has a LoadBalancer service; `None` while unknown.
 pub(super) fn has_load_balancer(planned: &Value) -> Option<bool> {
-    match planned.get("service") {
-        Value::Null => Some(false),
-        Value::Unknown => None,
-        service => match service.get("type") {
-            Value::Unknown => None,
-            t => Some(t.as_str() == Some("LoadBalancer")),
-        },
-    }
+    ObservedView::of(planned).has_load_balancer()
 }
 
 /// Plans `status`, `load_balancer_ip` and `ingress_address` of an update:
@@ -24,10 +79,11 @@ pub(super) fn has_load_balancer(planned: &Value) -> Option<bool> {
 /// only after apply; a workload without a LoadBalancer service (or an
 /// Ingress) has no such address at all.
 pub(super) fn plan_observed(prior: &Value, planned: &mut Value) {
+    let (was, now) = (ObservedView::of(prior), ObservedView::of(planned));
     let mut after = planned.clone();
-    for observed in ["status", "load_balancer_ip", "ingress_address"] {
-        after.set_attr(observed, prior.get(observed).clone());
-    }
+    after.set_attr("status", was.status.clone().into());
+    after.set_attr("load_balancer_ip", was.load_balancer_ip.clone().into());
+    after.set_attr("ingress_address", was.ingress_address.clone().into());
     let rendered = |v: &Value| {
         Model::decode(v)
             .map(|m| workload::colors::comparable(&m.spec))
@@ -45,27 +101,24 @@ pub(super) fn plan_observed(prior: &Value, planned: &mut Value) {
     // Only a finished rollout stays as it was: one still going (or failed)
     // is waited on again by the apply, and may end otherwise. An apply
     // that does not wait has nothing to wait on again: no perpetual diff.
-    let settled = matches!(prior.get("status").as_str(), Some("Available" | "Complete"))
-        || planned.get("wait_for_rollout").as_bool() == Some(false);
-    let controller = |v: &Value| v.get("kind").as_str().unwrap_or("Deployment").to_string();
-    let status =
-        if unchanged(&controller(planned)) && controller(prior) == controller(planned) && settled {
-            prior.get("status").clone()
-        } else {
-            Value::Unknown
-        };
+    let settled = matches!(was.status.as_str(), Some("Available" | "Complete"))
+        || now.wait_for_rollout.known() == Some(&false);
+    let status = match (was.kind.as_str(), now.kind.as_str()) {
+        (Some(a), Some(b)) if a == b && unchanged(b) && settled => was.status.clone().into(),
+        _ => Value::Unknown,
+    };
     planned.set_attr("status", status);
-    let address = match has_load_balancer(planned) {
+    let address = match now.has_load_balancer() {
         Some(false) => Value::Null,
-        Some(true) if unchanged("Service") => prior.get("load_balancer_ip").clone(),
+        Some(true) if unchanged("Service") => was.load_balancer_ip.clone().into(),
         _ => Value::Unknown,
     };
     planned.set_attr("load_balancer_ip", address);
-    let ingress = match planned.at(&AttributePath::attr("ingress")) {
-        Value::Null => Value::Null,
-        Value::Unknown => Value::Unknown,
-        _ if unchanged("Ingress") => prior.at(&AttributePath::attr("ingress_address")).clone(),
-        _ => Value::Unknown,
+    let ingress = match now.ingress {
+        Field::Null => Value::Null,
+        Field::Unknown => Value::Unknown,
+        Field::Known(_) if unchanged("Ingress") => was.ingress_address.clone().into(),
+        Field::Known(_) => Value::Unknown,
     };
     planned.set_attr("ingress_address", ingress);
     plan_release(prior, planned, unchanged("Deployment"));
@@ -75,19 +128,17 @@ pub(super) fn plan_observed(prior: &Value, planned: &mut Value) {
 /// template (or a new strategy), and the previous one is scaled down by the
 /// first apply after its time, which the plan shows.
 pub(super) fn plan_release(prior: &Value, planned: &mut Value, same_deployment: bool) {
-    let by_color = |v: &Value| {
-        v.get("rollout").is_set() && v.get("kind").as_str().is_none_or(|k| k == "Deployment")
-    };
-    let (live, kept) = match (by_color(prior), by_color(planned)) {
-        (_, false) if planned.get("rollout").is_wholly_known() => (Value::Null, Value::Null),
-        (true, true) if same_deployment => {
-            let until = prior.get("previous_kept_until");
+    let (was, now) = (ObservedView::of(prior), ObservedView::of(planned));
+    let (live, kept) = match (was.by_color(), now.by_color()) {
+        (_, Some(false)) => (Value::Null, Value::Null),
+        (Some(true), Some(true)) if same_deployment => {
+            let until = was.previous_kept_until.clone();
             let passed = until
                 .as_str()
                 .and_then(|t| t.parse::<k8s_openapi::jiff::Timestamp>().ok())
                 .is_some_and(|t| t <= k8s_openapi::jiff::Timestamp::now());
-            let kept = if passed { Value::Null } else { until.clone() };
-            (prior.get("live_color").clone(), kept)
+            let kept = if passed { Value::Null } else { until.into() };
+            (was.live_color.clone().into(), kept)
         }
         _ => (Value::Unknown, Value::Unknown),
     };
