@@ -109,6 +109,16 @@ fn assert_nothing_left(sim: &Sim, moto: &Moto) {
     assert_eq!(roles, "0", "the roles Genesis made are gone");
 }
 
+/// The image of the Cluster Autoscaler Genesis runs in the cluster, from
+/// its repository on.
+fn autoscaler_image(sim: &Sim) -> String {
+    let deployment = &sim.state()["kube"][ARN]["objects"]["objects"]["apps/deployments/kube-system/cluster-autoscaler"];
+    let image = deployment["spec"]["template"]["spec"]["containers"][0]["image"]
+        .as_str()
+        .unwrap_or_default();
+    image.rsplit('/').next().unwrap_or_default().to_string()
+}
+
 fn cluster(sim: &Sim) -> Json {
     sim.state()["eks"]["clusters"][ARN].clone()
 }
@@ -198,7 +208,17 @@ fn eks_cluster_lifecycle_against_the_simulator_and_moto() {
         );
         // Genesis made both roles in moto, tagged for the cluster.
         let roles = moto.python("print(sorted(r['RoleName'] for r in iam.list_roles()['Roles']))");
-        assert_eq!(roles, "['genesis-eks-cluster', 'genesis-eks-node']");
+        assert_eq!(
+            roles,
+            "['genesis-eks-autoscaler', 'genesis-eks-cluster', 'genesis-eks-node']"
+        );
+        // The Cluster Autoscaler: its own role (an inline policy to resize
+        // this cluster's groups), and its Deployment at the cluster's minor.
+        let inline = moto.python(
+            "print(iam.list_role_policies(RoleName='genesis-eks-autoscaler')['PolicyNames'])",
+        );
+        assert_eq!(inline, "['genesis-eks-autoscaler']");
+        assert_eq!(autoscaler_image(&sim), "cluster-autoscaler:v1.32.7");
         // The namespace and the workload went in through the EKS token.
         let kube = &sim.state()["kube"][ARN]["objects"];
         let text = kube.to_string();
@@ -261,6 +281,11 @@ fn eks_cluster_lifecycle_against_the_simulator_and_moto() {
         assert_eq!(
             kinds(None),
             ["EndpointAccessUpdate", "LoggingUpdate", "VersionUpdate"]
+        );
+        assert_eq!(
+            autoscaler_image(&sim),
+            "cluster-autoscaler:v1.33.6",
+            "its release follows the upgrade"
         );
         // The node group followed the control plane in the same apply, in
         // place, once the control plane ran 1.33.
@@ -407,6 +432,24 @@ fn eks_cluster_lifecycle_against_the_simulator_and_moto() {
             serde_json::json!(["update"])
         );
         ws.run(&["apply", "-input=false", "-auto-approve"]).ok();
+        assert!(!ws.plan_has_changes());
+
+        // The autoscaler deleted by hand shows as an add-on to install,
+        // and is put back.
+        let deployment = "/apis/apps/v1/namespaces/kube-system/deployments/cluster-autoscaler";
+        let status = sim.control(
+            "DELETE",
+            &format!("/_sim/kube?cluster={ARN}&path={deployment}"),
+            None,
+        );
+        assert_eq!(status, 204);
+        let plan = ws.plan_json();
+        assert_eq!(
+            actions(&plan, "genesis_cluster.main"),
+            serde_json::json!(["update"])
+        );
+        ws.run(&["apply", "-input=false", "-auto-approve"]).ok();
+        assert_eq!(autoscaler_image(&sim), "cluster-autoscaler:v1.33.6");
         assert!(!ws.plan_has_changes());
 
         // Import: forgotten, imported by ARN, nothing to change.

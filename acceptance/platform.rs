@@ -6,7 +6,10 @@
 //! `autoscaling` (the apply that makes the cluster plans it again); adding
 //! metrics-server to `eks.addons` plans and applies in one run, and the
 //! autoscaler then reports current metrics (genesis-sim's controller words
-//! both as the real one does: kube_real.rs).
+//! both as the real one does: kube_real.rs). Likewise a node pool's
+//! `enable_autoscaling` without the Cluster Autoscaler, which nothing else
+//! on EKS does: refused, then installed by Genesis with its IAM role, Pod
+//! Identity association and Deployment.
 
 use serde_json::{Value as Json, json};
 
@@ -97,7 +100,19 @@ fn autoscaling_needs_metrics_on_eks_and_gets_them_from_the_addon() {
                 && stderr.contains("autoscaling")
         };
         assert!(said(&refused.stderr), "{}", refused.stderr);
+        let no_resizer = |stderr: &str| {
+            stderr.contains("Nothing resizes this node group")
+                && stderr.contains("cluster-autoscaler")
+                && stderr.contains("enable_autoscaling")
+        };
+        assert!(no_resizer(&refused.stderr), "{}", refused.stderr);
         assert_eq!(sim.state()["eks"]["clusters"][ARN]["status"], "ACTIVE");
+        assert!(
+            sim.state()["eks"]["nodegroups"][ARN]
+                .as_object()
+                .is_none_or(|groups| groups.is_empty()),
+            "no node group made"
+        );
         let objects = sim.state()["kube"][ARN]["objects"].to_string();
         assert!(
             !objects.contains("horizontalpodautoscalers/apps/api"),
@@ -108,9 +123,31 @@ fn autoscaling_needs_metrics_on_eks_and_gets_them_from_the_addon() {
         assert!(!refused.status.success());
         assert!(said(&refused.stderr), "{}", refused.stderr);
 
-        // The fix in the same run: the cluster's plan adds the add-on.
-        ws.write("main.tf", &config(&format!(r#"{CORE}, "metrics-server""#)));
+        // The fix in the same run: the cluster's plan adds the add-ons.
+        ws.write(
+            "main.tf",
+            &config(&format!(
+                r#"{CORE}, "metrics-server", "cluster-autoscaler""#
+            )),
+        );
         ws.run(&["apply", "-input=false", "-auto-approve"]).ok();
+        let resizer = cluster_autoscaler(&sim);
+        assert_eq!(
+            resizer["spec"]["template"]["spec"]["containers"][0]["command"][2],
+            "--node-group-auto-discovery=asg:tag=k8s.io/cluster-autoscaler/enabled,k8s.io/cluster-autoscaler/metrics",
+            "{resizer:#}"
+        );
+        assert_eq!(
+            associations(&sim)
+                .into_iter()
+                .filter(
+                    |(ns, sa, role, _)| (ns.as_str(), sa.as_str(), role.as_str())
+                        == ("kube-system", "cluster-autoscaler", "metrics-autoscaler")
+                )
+                .count(),
+            1,
+            "its role through Pod Identity"
+        );
         let addon = &sim.state()["eks"]["addons"][ARN]["metrics-server"];
         assert_eq!(addon["status"], "ACTIVE", "{addon:#}");
         let status = autoscaler_status(&sim, "True");
@@ -150,8 +187,24 @@ resource "genesis_workload" "api" {{
     )
 }
 
-/// The Pod Identity associations of the cluster, as (namespace, service
+/// The Cluster Autoscaler's Deployment in the simulated cluster.
+fn cluster_autoscaler(sim: &Sim) -> Json {
+    sim.state()["kube"][ARN]["objects"]["objects"]["apps/deployments/kube-system/cluster-autoscaler"]
+        .clone()
+}
+
+/// The Pod Identity associations of the cluster's workloads (the
+/// cluster's own Cluster Autoscaler's aside), as (namespace, service
 /// account, role, claim tag).
+fn workload_associations(sim: &Sim) -> Vec<(String, String, String, bool)> {
+    associations(sim)
+        .into_iter()
+        .filter(|(namespace, ..)| namespace != "kube-system")
+        .collect()
+}
+
+/// All the Pod Identity associations of the cluster, as (namespace,
+/// service account, role, claim tag).
 fn associations(sim: &Sim) -> Vec<(String, String, String, bool)> {
     let all = sim.state()["eks"]["pod_identity_associations"][ARN].clone();
     all.as_object()
@@ -196,7 +249,7 @@ fn a_workload_role_on_eks_is_a_pod_identity_association() {
             .against_eks(&sim, &moto);
         ws.run(&["apply", "-input=false", "-auto-approve"]).ok();
         assert_eq!(
-            associations(&sim),
+            workload_associations(&sim),
             [("apps".into(), "api".into(), "api".into(), true)]
         );
         let objects = sim.state()["kube"][ARN]["objects"]["objects"].clone();
@@ -223,14 +276,14 @@ fn a_workload_role_on_eks_is_a_pod_identity_association() {
         let plan = ws.plan_json();
         assert_eq!(actions(&plan, "genesis_workload.api"), json!(["update"]));
         ws.run(&["apply", "-input=false", "-auto-approve"]).ok();
-        assert_eq!(associations(&sim)[0].2, "api");
+        assert_eq!(workload_associations(&sim)[0].2, "api");
 
         // Another role, in place.
         ws.write("main.tf", &identity_config(Some("api-v2")));
         let plan = ws.plan_json();
         assert_eq!(actions(&plan, "genesis_workload.api"), json!(["update"]));
         ws.run(&["apply", "-input=false", "-auto-approve"]).ok();
-        assert_eq!(associations(&sim)[0].2, "api-v2");
+        assert_eq!(workload_associations(&sim)[0].2, "api-v2");
         assert!(!ws.plan_has_changes());
 
         // Imported, the role reads back from the association (the plan
@@ -268,11 +321,11 @@ fn a_workload_role_on_eks_is_a_pod_identity_association() {
         // The setting gone, the association goes; so with the workload.
         ws.write("main.tf", &identity_config(None));
         ws.run(&["apply", "-input=false", "-auto-approve"]).ok();
-        assert!(associations(&sim).is_empty());
+        assert!(workload_associations(&sim).is_empty());
         assert!(!ws.plan_has_changes());
         ws.write("main.tf", &identity_config(Some("api")));
         ws.run(&["apply", "-input=false", "-auto-approve"]).ok();
-        assert_eq!(associations(&sim).len(), 1);
+        assert_eq!(workload_associations(&sim).len(), 1);
 
         // A cluster planned without the pod identity agent: refused at
         // the role, before any change.
@@ -292,7 +345,7 @@ fn a_workload_role_on_eks_is_a_pod_identity_association() {
         );
         ws.write("main.tf", &identity_config(Some("api")));
         ws.run(&["destroy", "-input=false", "-auto-approve"]).ok();
-        assert!(associations(&sim).is_empty());
+        assert!(workload_associations(&sim).is_empty());
     });
 }
 
@@ -495,7 +548,7 @@ resource "genesis_workload" "w{i}" {{
         }
         let ws = Workspace::new(tf, &[("main.tf", &config)]).against_eks(&sim, &moto);
         ws.run(&["apply", "-input=false", "-auto-approve"]).ok();
-        assert_eq!(associations(&sim).len(), WORKLOADS);
+        assert_eq!(workload_associations(&sim).len(), WORKLOADS);
         sim.running.sim.reset_requests();
         assert!(!ws.plan_has_changes(), "settled");
         let calls = |operation: &str| {

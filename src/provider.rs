@@ -311,6 +311,10 @@ pub struct ClusterRuns {
     /// built-in one, or Auto Mode's behind the `alb` class Genesis
     /// makes), for `ingress`.
     pub ingress: bool,
+    /// What resizes node pools between their bounds (GKE's built-in
+    /// autoscaler, the Cluster Autoscaler on EKS, Auto Mode's Karpenter),
+    /// for a pool's `enable_autoscaling`.
+    pub node_autoscaler: bool,
     /// The StorageClasses Genesis makes in it (`storage_classes`), for
     /// volumes that name one.
     pub storage_classes: Vec<String>,

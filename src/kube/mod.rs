@@ -3,6 +3,7 @@
 //! (field manager `genesis`) and reads them back.
 
 pub mod addons;
+pub mod cluster_autoscaler;
 pub mod compute_classes;
 pub mod ingress_classes;
 pub mod listings;

@@ -8,6 +8,7 @@ use std::collections::BTreeMap;
 use std::time::Duration;
 
 use super::cluster::AFTER_NODES_TAG;
+use super::cluster_autoscaler;
 use super::updates::send;
 use super::{Aws, api_error, with_issues};
 use crate::cloud::CloudError;
@@ -28,8 +29,14 @@ const ADDON_ORDER: &[&str] = &[
     "metrics-server",
 ];
 
+/// The EKS add-ons of `addons` (the Cluster Autoscaler is Genesis's own,
+/// `cluster_autoscaler.rs`), in the order EKS needs them.
 pub fn in_eks_order(addons: &[String]) -> Vec<String> {
-    let mut out = addons.to_vec();
+    let mut out: Vec<String> = addons
+        .iter()
+        .filter(|a| a.as_str() != cluster_autoscaler::NAME)
+        .cloned()
+        .collect();
     out.sort_by_key(|a| {
         ADDON_ORDER
             .iter()
@@ -246,7 +253,8 @@ impl Aws {
 
     /// Makes the cluster's add-ons the wanted ones: installs the new (or
     /// records those that wait for nodes, unless Auto Mode makes nodes for
-    /// them), removes the dropped.
+    /// them), removes the dropped; the Cluster Autoscaler's AWS side
+    /// likewise.
     #[allow(clippy::too_many_arguments)]
     pub(super) async fn sync_addons(
         &self,
@@ -283,6 +291,21 @@ impl Aws {
         self.install_addons(region, name, &install, wait).await?;
         for addon in installed.iter().filter(|a| !wanted.contains(a)) {
             self.remove_addon(region, name, addon, wait).await?;
+        }
+        let autoscaler = wanted.iter().any(|a| a == cluster_autoscaler::NAME);
+        match (
+            autoscaler,
+            current_tags.contains_key(cluster_autoscaler::TAG),
+        ) {
+            (true, false) => {
+                self.install_cluster_autoscaler(region, name, arn, wait)
+                    .await?;
+            }
+            (false, true) => {
+                self.remove_cluster_autoscaler(region, name, arn, wait)
+                    .await?;
+            }
+            _ => {}
         }
         let pending = (!later.is_empty()).then(|| later.join(" "));
         self.set_tag(arn, region, AFTER_NODES_TAG, pending, wait)

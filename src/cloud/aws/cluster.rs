@@ -17,6 +17,7 @@ use aws_sdk_eks::types::{
 
 use super::addons::{AFTER_NODES, in_eks_order};
 use super::auto_mode;
+use super::cluster_autoscaler;
 use super::iam::Role;
 use super::updates::{retry_also, send};
 use super::{Aws, api_error, with_issues};
@@ -66,6 +67,7 @@ fn is_internal_tag(key: &str) -> bool {
         NODE_ROLE_TAG,
         AFTER_NODES_TAG,
         NETWORK_NAMES_TAG,
+        cluster_autoscaler::TAG,
     ]
     .contains(&key)
 }
@@ -216,6 +218,9 @@ pub fn observe(
         if !pending.is_empty() && !addons.iter().any(|a| a == pending) {
             addons.push(pending.to_string());
         }
+    }
+    if tags.contains_key(cluster_autoscaler::TAG) {
+        addons.push(cluster_autoscaler::NAME.to_string());
     }
     addons.sort();
     let sorted = |v: &[String]| {
@@ -691,6 +696,15 @@ impl Clusters for Aws {
             // can take the rest now.
             if !after.is_empty() && self.has_active_nodes(region, name, wait).await? {
                 self.install_after_nodes(region, name, wait).await?;
+            }
+            if e.addons.iter().any(|a| a == cluster_autoscaler::NAME) {
+                let arn = self
+                    .describe_cluster(region, name, wait)
+                    .await?
+                    .and_then(|c| c.arn().map(str::to_string))
+                    .unwrap_or_default();
+                self.install_cluster_autoscaler(region, name, &arn, wait)
+                    .await?;
             }
             Ok::<(), CloudError>(())
         };

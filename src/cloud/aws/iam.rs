@@ -14,20 +14,26 @@ use crate::cloud::retry::{Backoff, retry};
 /// The tag naming the cluster a role or key was made for.
 pub const CLUSTER_TAG: &str = "genesis-cluster";
 
-/// The two roles of an EKS cluster.
+/// The roles Genesis makes for an EKS cluster.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Role {
     /// Assumed by EKS to run the control plane.
     Cluster,
     /// Assumed by the nodes' EC2 instances.
     Node,
+    /// The Cluster Autoscaler's pods', through EKS Pod Identity
+    /// (`cluster_autoscaler.rs`).
+    Autoscaler,
 }
 
 impl Role {
+    pub const ALL: [Role; 3] = [Role::Node, Role::Cluster, Role::Autoscaler];
+
     pub fn name(self, cluster: &str) -> String {
         match self {
             Role::Cluster => format!("{cluster}-cluster"),
             Role::Node => format!("{cluster}-node"),
+            Role::Autoscaler => format!("{cluster}-autoscaler"),
         }
     }
 
@@ -35,7 +41,23 @@ impl Role {
         match self {
             Role::Cluster => "eks.amazonaws.com",
             Role::Node => "ec2.amazonaws.com",
+            Role::Autoscaler => "pods.eks.amazonaws.com",
         }
+    }
+
+    /// The setting that gives a role of one's own instead, or drops it.
+    fn instead(self) -> &'static str {
+        match self {
+            Role::Cluster => "give its ARN as eks.role_arn if it is meant for this cluster",
+            Role::Node => "give its ARN as eks.node_role_arn if it is meant for this cluster",
+            Role::Autoscaler => "leave \"cluster-autoscaler\" out of eks.addons",
+        }
+    }
+
+    /// The role's own permissions, in an inline policy: what no AWS
+    /// managed policy grants as narrowly.
+    fn inline_policy(self, cluster: &str) -> Option<String> {
+        (self == Role::Autoscaler).then(|| super::cluster_autoscaler::policy(cluster))
     }
 
     /// The AWS managed policies the role needs with managed node groups.
@@ -47,6 +69,7 @@ impl Role {
                 "arn:aws:iam::aws:policy/AmazonEKS_CNI_Policy",
                 "arn:aws:iam::aws:policy/AmazonEC2ContainerRegistryReadOnly",
             ],
+            Role::Autoscaler => &[],
         }
     }
 
@@ -65,6 +88,7 @@ impl Role {
                 "arn:aws:iam::aws:policy/AmazonEKSWorkerNodeMinimalPolicy",
                 "arn:aws:iam::aws:policy/AmazonEC2ContainerRegistryPullOnly",
             ],
+            Role::Autoscaler => &[],
         }
     }
 
@@ -139,11 +163,8 @@ impl Aws {
                     Some(arn) => Some(arn),
                     None => {
                         return Err(CloudError::Invalid(format!(
-                            "the IAM role {name} already exists and was not made by Genesis for cluster {cluster}: give its ARN as eks.{} if it is meant for this cluster, or delete it",
-                            match role {
-                                Role::Cluster => "role_arn",
-                                Role::Node => "node_role_arn",
-                            }
+                            "the IAM role {name} already exists and was not made by Genesis for cluster {cluster}: {}, or delete it",
+                            role.instead()
                         )));
                     }
                 }
@@ -155,6 +176,18 @@ impl Aws {
         // A role made now has no policy of the other mode to take off.
         self.fit_policies(&name, role, auto_mode, !fresh, wait)
             .await?;
+        if let Some(document) = role.inline_policy(cluster) {
+            retry(backoff, &wait.stop, || async {
+                iam.put_role_policy()
+                    .role_name(&name)
+                    .policy_name(&name)
+                    .policy_document(&document)
+                    .send()
+                    .await
+                    .map_err(|e| api_error("writing the IAM role's policy", e))
+            })
+            .await?;
+        }
         Ok(arn)
     }
 
@@ -256,47 +289,76 @@ impl Aws {
 
     /// Deletes the roles Genesis made for the cluster (nothing else).
     pub async fn delete_roles(&self, cluster: &str, wait: &Wait) -> Result<(), CloudError> {
+        for role in Role::ALL {
+            self.delete_own_role(cluster, role, wait).await?;
+        }
+        Ok(())
+    }
+
+    /// Deletes the role if Genesis made it for the cluster, with its
+    /// policies.
+    pub async fn delete_own_role(
+        &self,
+        cluster: &str,
+        role: Role,
+        wait: &Wait,
+    ) -> Result<(), CloudError> {
         let iam = self.iam().await;
         let backoff = Backoff::until(wait.deadline());
-        for role in [Role::Node, Role::Cluster] {
-            let name = role.name(cluster);
-            if self.own_role(&name, cluster, wait).await?.is_none() {
-                continue;
-            }
-            let attached = retry(backoff, &wait.stop, || async {
-                iam.list_attached_role_policies()
-                    .role_name(&name)
-                    .send()
-                    .await
-                    .map_err(|e| api_error("listing the IAM role's policies", e))
-            })
-            .await?;
-            for policy in attached.attached_policies() {
-                let Some(arn) = policy.policy_arn() else {
-                    continue;
-                };
-                retry(backoff, &wait.stop, || async {
-                    iam.detach_role_policy()
-                        .role_name(&name)
-                        .policy_arn(arn)
-                        .send()
-                        .await
-                        .map_err(|e| api_error("detaching a policy from the IAM role", e))
-                })
-                .await?;
-            }
+        let name = role.name(cluster);
+        if self.own_role(&name, cluster, wait).await?.is_none() {
+            return Ok(());
+        }
+        if role.inline_policy(cluster).is_some() {
             let deleted = retry(backoff, &wait.stop, || async {
-                iam.delete_role()
+                iam.delete_role_policy()
                     .role_name(&name)
+                    .policy_name(&name)
                     .send()
                     .await
-                    .map_err(|e| api_error("deleting the IAM role", e))
+                    .map_err(|e| api_error("deleting the IAM role's policy", e))
             })
             .await;
             match deleted {
-                Err(e) if !(e.is_not_found() || status_is(&e, "NoSuchEntity")) => return Err(e),
-                _ => tracing::info!(role = %name, "deleted the IAM role Genesis made"),
+                Err(e) if !(e.is_not_found() || status_is(&e, "NoSuchEntity")) => {
+                    return Err(e);
+                }
+                _ => {}
             }
+        }
+        let attached = retry(backoff, &wait.stop, || async {
+            iam.list_attached_role_policies()
+                .role_name(&name)
+                .send()
+                .await
+                .map_err(|e| api_error("listing the IAM role's policies", e))
+        })
+        .await?;
+        for policy in attached.attached_policies() {
+            let Some(arn) = policy.policy_arn() else {
+                continue;
+            };
+            retry(backoff, &wait.stop, || async {
+                iam.detach_role_policy()
+                    .role_name(&name)
+                    .policy_arn(arn)
+                    .send()
+                    .await
+                    .map_err(|e| api_error("detaching a policy from the IAM role", e))
+            })
+            .await?;
+        }
+        let deleted = retry(backoff, &wait.stop, || async {
+            iam.delete_role()
+                .role_name(&name)
+                .send()
+                .await
+                .map_err(|e| api_error("deleting the IAM role", e))
+        })
+        .await;
+        match deleted {
+            Err(e) if !(e.is_not_found() || status_is(&e, "NoSuchEntity")) => return Err(e),
+            _ => tracing::info!(role = %name, "deleted the IAM role Genesis made"),
         }
         Ok(())
     }

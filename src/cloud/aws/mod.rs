@@ -7,6 +7,7 @@
 pub mod addons;
 pub mod auto_mode;
 pub mod cluster;
+pub mod cluster_autoscaler;
 pub mod disks;
 pub mod gpus;
 pub mod iam;

@@ -7,6 +7,7 @@
 //! shape serves both clouds: the shared settings at the top level, GKE's
 //! own beside them (null on EKS), EKS's in the `eks` object.
 
+mod autoscaler;
 mod config;
 mod credentials;
 mod data_source;
@@ -189,6 +190,7 @@ impl Resource for Cluster {
                     if config.enable_autopilot {
                         mode::sync_ingress_class(provider, &observed, &config).await?;
                     }
+                    autoscaler::sync(provider, &observed, false).await?;
                     sync_secret_stores(provider, &observed, &secret_store_specs(&config)).await
                 }
                 .await;
@@ -217,7 +219,13 @@ impl Resource for Cluster {
         }
         let wait = wait_for(provider, state, "read", 5);
         match provider.clusters(&at).get(&at, &wait).await {
-            Ok(Some(observed)) => {
+            Ok(Some(mut observed)) => {
+                if !autoscaler::present(provider, &observed)
+                    .await
+                    .map_err(Diagnostics::from)?
+                {
+                    autoscaler::forget(&mut observed);
+                }
                 let mut fresh = state_from(state, &observed);
                 if observed.serving() {
                     let actual = read_namespaces(provider, &observed)
@@ -290,12 +298,28 @@ impl Resource for Cluster {
             }
             _ => Ok(()),
         };
-        let inside: [(&[&str], &Result<(), Diagnostic>); 4] = [
+        // Applied when it comes or goes (one deleted by hand reads as
+        // gone), and when the version changes (its release follows it).
+        let (had, has) = (
+            autoscaler::in_spec(&spec_of(&was)),
+            autoscaler::in_spec(&spec_of(&config)),
+        );
+        let node_autoscaler = match &observed {
+            Ok(Some(o))
+                if had != has || (has && was.kubernetes_version != config.kubernetes_version) =>
+            {
+                autoscaler::sync(provider, o, had).await
+            }
+            _ => Ok(()),
+        };
+        let inside: [(&[&str], &Result<(), Diagnostic>); 5] = [
             (&["kubernetes_namespaces", "namespace"], &namespaces),
             (&["storage_classes"], &storage),
             (&["secret_stores"], &stores),
-            // Not an attribute: the next update (any change) retries it.
+            // Not attributes: a read finds the autoscaler missing, and the
+            // next update (any change) puts the class back.
             (&[], &ingress),
+            (&[], &node_autoscaler),
         ];
         let mut applied = match observed {
             Ok(Some(o)) if inside.iter().any(|(_, r)| r.is_err()) => {
@@ -329,9 +353,15 @@ impl Resource for Cluster {
         };
         applied.private = private.to_vec();
         tell_workloads(provider, &applied.state);
-        for d in [namespaces.err(), storage.err(), stores.err(), ingress.err()]
-            .into_iter()
-            .flatten()
+        for d in [
+            namespaces.err(),
+            storage.err(),
+            stores.err(),
+            ingress.err(),
+            node_autoscaler.err(),
+        ]
+        .into_iter()
+        .flatten()
         {
             applied.diagnostics.push(d);
         }

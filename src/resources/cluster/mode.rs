@@ -106,6 +106,18 @@ pub fn validate(config: &Value, diags: &mut Diagnostics) {
             "EKS Auto Mode (enable_autopilot = true) gives its nodes and controllers access through access entries, which CONFIG_MAP does not have: set authentication_mode to \"API\" (the default) or \"API_AND_CONFIG_MAP\", or set enable_autopilot = false.",
         );
     }
+    // Auto Mode runs the agent itself.
+    if let Some(addons) = eks.and_then(|e| e.addons.known())
+        && mode.enable_autopilot.known() == Some(&false)
+        && addons.iter().any(|a| a == "cluster-autoscaler")
+        && !addons.iter().any(|a| a == "eks-pod-identity-agent")
+    {
+        diags.attribute_error(
+            AttributePath::attr("eks").join("addons"),
+            "The Cluster Autoscaler needs the pod identity agent",
+            "Genesis gives the Cluster Autoscaler its IAM role through EKS Pod Identity, which works only where the eks-pod-identity-agent add-on runs: add \"eks-pod-identity-agent\" to eks.addons, or leave \"cluster-autoscaler\" out.",
+        );
+    }
 }
 
 /// The add-ons planned when `eks.addons` is left out: the schema's default
@@ -156,6 +168,7 @@ pub fn runs(planned: &Value) -> Option<(String, ClusterRuns)> {
             // Workload Identity, on unless turned off.
             pod_identity: view.enable_workload_identity.known() != Some(&false),
             ingress: true,
+            node_autoscaler: true,
             storage_classes,
             // GKE's own standard-rwo.
             default_storage_class: true,
@@ -176,6 +189,8 @@ pub fn runs(planned: &Value) -> Option<(String, ClusterRuns)> {
             metrics: has("metrics-server"),
             pod_identity: auto_mode || has("eks-pod-identity-agent"),
             ingress: auto_mode,
+            // Auto Mode makes nodes with Karpenter.
+            node_autoscaler: auto_mode || has("cluster-autoscaler"),
             storage_classes,
             // EKS marks none since 1.30, Auto Mode never did.
             default_storage_class: default_class,
@@ -284,6 +299,7 @@ mod tests {
             metrics: true,
             pod_identity: true,
             ingress: true,
+            node_autoscaler: true,
             storage_classes: Vec::new(),
             default_storage_class: true,
             node_pools: NodePoolsAs::CloudPools,
@@ -334,6 +350,7 @@ mod tests {
         eks.set_attr("eks", addons(&["eks-pod-identity-agent", "metrics-server"]));
         let without_ingress = ClusterRuns {
             ingress: false,
+            node_autoscaler: false,
             ..all.clone()
         };
         assert_eq!(runs(&eks).map(|(_, r)| r), Some(without_ingress));

@@ -119,10 +119,11 @@ pub const GKE_FIXED_DEFAULTS: &[(&str, bool)] = &[
 pub const GKE_DEFAULT_LOGGING: &[&str] = &["SYSTEM_COMPONENTS", "WORKLOADS"];
 pub const GKE_DEFAULT_MONITORING: &[&str] = &["SYSTEM_COMPONENTS"];
 
-/// The add-ons every EKS cluster gets unless `eks.addons` says otherwise.
-/// The EKS add-ons Genesis installs: the core ones EKS clusters need for
-/// node groups, and metrics-server, which serves the resource metrics
-/// HorizontalPodAutoscalers scale on (GKE has them built in).
+/// The add-ons every EKS cluster gets unless `eks.addons` says otherwise:
+/// the EKS add-ons EKS clusters need for node groups, metrics-server,
+/// which serves the resource metrics HorizontalPodAutoscalers scale on,
+/// and the Cluster Autoscaler, which resizes node groups (EKS has no
+/// add-on for it: Genesis installs it). GKE has both built in.
 pub const EKS_ADDONS: &[&str] = &[
     "vpc-cni",
     "kube-proxy",
@@ -130,6 +131,7 @@ pub const EKS_ADDONS: &[&str] = &[
     "eks-pod-identity-agent",
     "aws-ebs-csi-driver",
     "metrics-server",
+    "cluster-autoscaler",
 ];
 pub const EKS_SUPPORT_TYPES: &[&str] = &["STANDARD", "EXTENDED"];
 
@@ -381,7 +383,7 @@ fn eks_attributes() -> Vec<Attribute> {
         Attribute::string_set("addons")
             .optional_computed()
             .validate(validators::each_one_of(EKS_ADDONS))
-            .describe("EKS add-ons to install, in the order EKS needs them (vpc-cni and the pod identity agent before any node group; coredns, the EBS CSI driver and metrics-server once nodes run): any of `vpc-cni`, `kube-proxy`, `coredns`, `eks-pod-identity-agent`, `aws-ebs-csi-driver`, `metrics-server` (the resource metrics a workload's `autoscaling` scales on, which GKE has built in: without it a plan with `autoscaling` on the cluster is refused). Default: all six. On an Auto Mode cluster (`enable_autopilot`), which runs the core ones' work itself, `metrics-server` alone at create, and afterwards the ones the cluster has (a cluster switched to Auto Mode keeps them for its node groups): write the list to change it. EKS add-ons cost nothing beyond the nodes their pods run on."),
+            .describe("What Genesis installs in the cluster, in the order EKS needs it (vpc-cni and the pod identity agent before any node group; coredns, the EBS CSI driver and metrics-server once nodes run): the EKS add-ons `vpc-cni`, `kube-proxy`, `coredns`, `eks-pod-identity-agent`, `aws-ebs-csi-driver` and `metrics-server` (the resource metrics a workload's `autoscaling` scales on, which GKE has built in: without it a plan with `autoscaling` on the cluster is refused), and `cluster-autoscaler`, the Kubernetes Cluster Autoscaler (EKS has no add-on for it), which resizes the managed node groups between their pools' `min_nodes` and `max_nodes` as GKE's built-in autoscaler does: Genesis makes its IAM role (`NAME-autoscaler`, allowed to resize only this cluster's node groups), its EKS Pod Identity association (so it needs `eks-pod-identity-agent`) and its Deployment in `kube-system`, at the release of the cluster's Kubernetes version; without it a pool with `enable_autoscaling` is refused at plan time. Default: all seven. On an Auto Mode cluster (`enable_autopilot`), which runs the core ones' work itself and makes nodes with Karpenter, `metrics-server` alone at create, and afterwards the ones the cluster has (a cluster switched to Auto Mode keeps them for its node groups): write the list to change it. EKS add-ons cost nothing beyond the nodes their pods run on; the autoscaler asks for 0.1 CPU and 600 MiB of memory there"),
         Attribute::string("support_type")
             .default("STANDARD")
             .validate(validators::one_of(EKS_SUPPORT_TYPES))

@@ -158,6 +158,12 @@ impl Resource for NodePool {
             planned.set_attr("node_count", size);
         }
         let autoscaling = autoscaling == Some(true);
+        if autoscaling
+            && in_cluster_kind == Some(KIND_NODE_GROUP)
+            && runs.as_ref().is_some_and(|r| !r.node_autoscaler)
+        {
+            diags.push(no_node_autoscaler());
+        }
         if let (Some(initial), Some(min), Some(max)) = (
             plan.initial_node_count.known(),
             plan.min_nodes.known(),
@@ -477,6 +483,16 @@ fn kind_on(as_: &NodePoolsAs, eks: bool) -> &'static str {
         (NodePoolsAs::CloudPools, true) => KIND_NODE_GROUP,
         (NodePoolsAs::CloudPools, false) => KIND_GKE,
     }
+}
+
+/// A node group whose cluster runs nothing that resizes it: its bounds
+/// would never be used.
+fn no_node_autoscaler() -> Diagnostic {
+    Diagnostic::error(
+        "Nothing resizes this node group",
+        "enable_autoscaling sets the node group's bounds, but its EKS cluster runs no Cluster Autoscaler, so the group would stay at its first size whatever the pods need. Keep \"cluster-autoscaler\" in the genesis_cluster's eks.addons (the default; Genesis installs it), or set enable_autoscaling = false with a node_count.",
+    )
+    .at(AttributePath::attr("enable_autoscaling"))
 }
 
 /// Refuses the settings a pool of `kind` cannot honour (see
