@@ -158,6 +158,27 @@ fn autoscaling_needs_metrics_on_eks_and_gets_them_from_the_addon() {
             "{status:#}"
         );
         assert!(!ws.plan_has_changes(), "settled");
+
+        // Fixed-size pools need no autoscaler: left out of the add-ons, it
+        // goes with its role and association in the same apply.
+        let fixed = config(&format!(r#"{CORE}, "metrics-server""#)).replace(
+            r#"machine_type = "t3.large""#,
+            r#"machine_type = "t3.large"
+  enable_autoscaling = false
+  node_count   = 2"#,
+        );
+        ws.write("main.tf", &fixed);
+        ws.run(&["apply", "-input=false", "-auto-approve"]).ok();
+        assert!(cluster_autoscaler(&sim).is_null(), "its Deployment is gone");
+        assert!(
+            associations(&sim)
+                .iter()
+                .all(|(ns, ..)| ns != "kube-system"),
+            "its association is gone"
+        );
+        let roles = moto.python("print(sorted(r['RoleName'] for r in iam.list_roles()['Roles']))");
+        assert!(!roles.contains("metrics-autoscaler"), "{roles}");
+        assert!(!ws.plan_has_changes(), "settled without it");
         ws.run(&["destroy", "-input=false", "-auto-approve"]).ok();
     });
 }
