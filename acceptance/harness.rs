@@ -188,20 +188,27 @@ impl Workspace {
         }
     }
 
-    /// A workspace holding a copy of one of `examples/`.
+    /// A workspace holding a copy of one of `examples/`: its `.tf` files
+    /// and the `.tftest.hcl` files of its `tests/`.
     pub fn example(terraform: &Terraform, name: &str) -> Workspace {
         let root = Path::new(env!("CARGO_MANIFEST_DIR"))
             .join("examples")
             .join(name);
         let mut files = Vec::new();
-        for entry in std::fs::read_dir(&root).unwrap_or_else(|e| panic!("{}: {e}", root.display()))
-        {
-            let path = entry.unwrap().path();
-            if path.extension().is_some_and(|e| e == "tf") {
-                files.push((
-                    path.file_name().unwrap().to_string_lossy().to_string(),
-                    std::fs::read_to_string(&path).unwrap(),
-                ));
+        for (dir, suffix) in [("", ".tf"), ("tests", ".tftest.hcl")] {
+            let Ok(entries) = std::fs::read_dir(root.join(dir)) else {
+                assert!(!dir.is_empty(), "{}: no such example", root.display());
+                continue;
+            };
+            for entry in entries {
+                let path = entry.unwrap().path();
+                let file = path.file_name().unwrap().to_string_lossy().to_string();
+                if file.ends_with(suffix) {
+                    files.push((
+                        Path::new(dir).join(file).to_string_lossy().to_string(),
+                        std::fs::read_to_string(&path).unwrap(),
+                    ));
+                }
             }
         }
         let refs: Vec<(&str, &str)> = files

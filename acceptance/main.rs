@@ -34,6 +34,7 @@ mod releases_real;
 mod schema;
 mod secrets;
 mod stateful;
+mod terraform_test;
 mod truth;
 mod unknowns;
 mod validate;
