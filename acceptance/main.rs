@@ -21,6 +21,7 @@ mod jobs;
 mod kube_real;
 mod logs;
 mod mesh;
+mod module;
 mod moves;
 mod node_pool;
 mod plan;
