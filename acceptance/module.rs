@@ -11,7 +11,7 @@
 
 use std::path::Path;
 
-use crate::harness::{Sim, Terraform, Workspace, each_terraform};
+use crate::harness::{Moto, Sim, Terraform, Workspace, each_terraform, first_terraform};
 
 const BASIC_AUTOPILOT: &str = r#"
 module "container_orchestration" {
@@ -263,5 +263,61 @@ fn the_seeds_module_examples_apply_through_the_module_unchanged() {
                 destroyed.ok();
             }
         }
+    });
+}
+
+/// The module on EKS: the same variables, with `cloud` and `eks_config`.
+const ON_EKS: &str = r#"
+module "container_orchestration" {
+  source = "./modules/container-orchestration"
+
+  cloud       = "aws"
+  region      = "us-east-1"
+  environment = "staging"
+
+  gke_cluster_config = {
+    name = "genesis-eks"
+  }
+  eks_config = {
+    subnet_ids = ["subnet-0a", "subnet-0b", "subnet-0c"]
+  }
+
+  enable_autopilot = false
+  node_pools = [
+    {
+      name           = "agent-runtime"
+      machine_type   = "m6i.xlarge"
+      min_nodes      = 1
+      max_nodes      = 10
+      node_pool_type = "agent-runtime"
+    }
+  ]
+  container_repositories = [{ name = "agent-cage" }]
+  kubernetes_namespaces  = ["genesis-agents"]
+}
+
+output "cluster_id" {
+  value = module.container_orchestration.cluster_id
+}
+"#;
+
+#[test]
+fn the_module_makes_the_same_platform_on_eks() {
+    first_terraform(|tf| {
+        let sim = Sim::start();
+        let moto = Moto::start();
+        let ws = with_module(tf, &sim, ON_EKS).against_eks(&sim, &moto);
+        ws.run(&["apply", "-input=false", "-auto-approve"]).ok();
+        assert!(!ws.plan_has_changes(), "settled");
+        let arn = "arn:aws:eks:us-east-1:123456789012:cluster/genesis-eks";
+        let outputs = ws.run(&["output", "-json"]).ok().json();
+        assert_eq!(outputs["cluster_id"]["value"], arn);
+        let group = &sim.state()["eks"]["nodegroups"][arn]["agent-runtime"];
+        assert_eq!(group["instanceTypes"][0], "m6i.xlarge", "{group:#}");
+        let repositories = moto.python(
+            "print([r['repositoryName'] for r in ecr.describe_repositories()['repositories']])",
+        );
+        assert_eq!(repositories, "['agent-cage']");
+        ws.run(&["destroy", "-input=false", "-auto-approve"]).ok();
     });
 }
