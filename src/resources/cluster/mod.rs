@@ -74,11 +74,7 @@ impl Resource for Cluster {
         rules::validate_storage_classes(config, diags);
         validate_secret_stores(config, diags);
         mode::validate(config, diags);
-        if is_eks(config) {
-            validate_eks(config, diags);
-        } else if !config.get("cloud").is_unknown() {
-            check_logging(config, LOGGING_COMPONENTS, "GKE component", diags);
-        }
+        rules::validate_cloud_settings(config, diags);
         rules::validate_control_plane(config, diags);
         validate_namespaces(config, diags);
     }
@@ -447,91 +443,6 @@ impl Resource for Cluster {
 fn tell_workloads(provider: &ProviderContext, cluster: &Value) {
     if let Some((id, runs)) = mode::runs(cluster) {
         provider.planned.set(&id, runs);
-    }
-}
-
-/// Refuses logging components the cluster's cloud does not have.
-fn check_logging(config: &Value, allowed: &[&str], what: &str, diags: &mut Diagnostics) {
-    for item in config.get("logging_components").elements() {
-        if let Some(s) = item.as_str()
-            && !allowed.contains(&s)
-        {
-            diags.attribute_error(
-                AttributePath::attr("logging_components"),
-                format!("Not a {what}"),
-                format!(
-                    "{s:?} is not a {what}: use any of {}.",
-                    allowed
-                        .iter()
-                        .map(|a| format!("{a:?}"))
-                        .collect::<Vec<_>>()
-                        .join(", ")
-                ),
-            );
-        }
-    }
-}
-
-fn validate_eks(config: &Value, diags: &mut Diagnostics) {
-    check_logging(config, EKS_LOG_TYPES, "EKS control-plane log type", diags);
-    // EKS keeps the names in a tag, whose values allow only these.
-    for (i, network) in config
-        .get("master_authorized_networks")
-        .elements()
-        .iter()
-        .enumerate()
-    {
-        if let Some(name) = network.get("display_name").as_str()
-            && !name
-                .chars()
-                .all(|c| c.is_alphanumeric() || " _.:/-@".contains(c))
-        {
-            diags.attribute_error(
-                AttributePath::attr("master_authorized_networks").index(i).join("display_name"),
-                "Name not allowed on EKS",
-                format!("{name:?}: on EKS, display names may hold letters, digits, spaces and _ . : / - @ (Genesis keeps them in a tag)."),
-            );
-        }
-    }
-    if config.get("regional_cluster").as_bool() == Some(false) {
-        diags.attribute_error(
-            AttributePath::attr("regional_cluster"),
-            "EKS clusters are regional",
-            "An EKS control plane always spans the region's zones: remove regional_cluster = false.",
-        );
-    }
-    let eks = config.get("eks");
-    if eks.is_null() {
-        diags.attribute_error(
-            AttributePath::attr("eks"),
-            "Missing EKS settings",
-            "An EKS cluster needs at least its subnets: `eks = { subnet_ids = [\"subnet-...\", \"subnet-...\"] }` (two or more, in different availability zones).",
-        );
-        return;
-    }
-    let subnets = eks.get("subnet_ids");
-    if matches!(subnets, Value::List(items) if items.len() < 2) {
-        diags.attribute_error(
-            AttributePath::attr("eks").join("subnet_ids"),
-            "Too few subnets",
-            "EKS needs subnets in at least two availability zones for the control plane's network interfaces.",
-        );
-    }
-    if eks.get("secrets_encryption").as_bool() == Some(false) && eks.get("kms_key_arn").is_set() {
-        diags.attribute_error(
-            AttributePath::attr("eks").join("kms_key_arn"),
-            "Key without encryption",
-            "kms_key_arn is the key for secrets_encryption, which is false here: remove one of them.",
-        );
-    }
-    if config.get("enable_private_endpoint").as_bool() == Some(true)
-        && eks.get("endpoint_private_access").as_bool() == Some(false)
-    {
-        diags.attribute_error(
-            AttributePath::attr("eks").join("endpoint_private_access"),
-            "No endpoint left",
-            "enable_private_endpoint turns the public endpoint off, so the private one must stay on: remove endpoint_private_access = false.",
-        );
     }
 }
 

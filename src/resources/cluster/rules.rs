@@ -6,7 +6,7 @@
 
 use std::collections::BTreeMap;
 
-use super::schema::{is_private_range, schema};
+use super::schema::{EKS_LOG_TYPES, LOGGING_COMPONENTS, is_private_range, schema};
 use super::storage_classes::ATTRIBUTE as STORAGE_CLASSES;
 use crate::cloud::disks::{self, DiskSettings};
 use crate::framework::diagnostics::Diagnostics;
@@ -38,10 +38,136 @@ struct StorageClassView {
     throughput: Field<f64>,
 }
 
+/// What the rules of each cloud's own settings read, as written.
+#[derive(serde::Deserialize, Default)]
+#[serde(default)]
+struct CloudView {
+    cloud: Field<String>,
+    logging_components: Field<Vec<Field<String>>>,
+    master_authorized_networks: Field<Vec<Field<NetworkView>>>,
+    regional_cluster: Field<bool>,
+    enable_private_endpoint: Field<bool>,
+    eks: Field<EksView>,
+}
+
+#[derive(serde::Deserialize, Default)]
+#[serde(default)]
+struct NetworkView {
+    display_name: Field<String>,
+}
+
+#[derive(serde::Deserialize, Default)]
+#[serde(default)]
+struct EksView {
+    subnet_ids: Field<Vec<Field<String>>>,
+    secrets_encryption: Field<bool>,
+    kms_key_arn: Field<String>,
+    endpoint_private_access: Field<bool>,
+}
+
 fn effective(config: &Value, diags: &mut Diagnostics) -> Option<ClusterView> {
     view::effective::<ClusterView>(&schema().block, config)
         .map_err(|d| diags.extend(d))
         .ok()
+}
+
+/// The settings whose values depend on the cloud: the logging
+/// components each has, and EKS's own rules.
+pub fn validate_cloud_settings(config: &Value, diags: &mut Diagnostics) {
+    let v = match view::as_written::<CloudView>(config) {
+        Ok(v) => v,
+        Err(d) => return diags.extend(d),
+    };
+    match v.cloud.as_str() {
+        Some("aws") => validate_eks(&v, diags),
+        Some(_) => check_logging(&v, LOGGING_COMPONENTS, "GKE component", diags),
+        // The default, once known.
+        None if v.cloud.is_null() => {
+            check_logging(&v, LOGGING_COMPONENTS, "GKE component", diags);
+        }
+        None => {}
+    }
+}
+
+/// Refuses logging components the cluster's cloud does not have.
+fn check_logging(v: &CloudView, allowed: &[&str], what: &str, diags: &mut Diagnostics) {
+    let components = v.logging_components.known().into_iter().flatten();
+    for s in components.filter_map(Field::as_str) {
+        if !allowed.contains(&s) {
+            diags.attribute_error(
+                AttributePath::attr("logging_components"),
+                format!("Not a {what}"),
+                format!(
+                    "{s:?} is not a {what}: use any of {}.",
+                    allowed
+                        .iter()
+                        .map(|a| format!("{a:?}"))
+                        .collect::<Vec<_>>()
+                        .join(", ")
+                ),
+            );
+        }
+    }
+}
+
+fn validate_eks(v: &CloudView, diags: &mut Diagnostics) {
+    check_logging(v, EKS_LOG_TYPES, "EKS control-plane log type", diags);
+    // EKS keeps the names in a tag, whose values allow only these.
+    let networks = v.master_authorized_networks.known().into_iter().flatten();
+    for (i, network) in networks.enumerate() {
+        if let Some(name) = network.known().and_then(|n| n.display_name.as_str())
+            && !name
+                .chars()
+                .all(|c| c.is_alphanumeric() || " _.:/-@".contains(c))
+        {
+            diags.attribute_error(
+                AttributePath::attr("master_authorized_networks").index(i).join("display_name"),
+                "Name not allowed on EKS",
+                format!("{name:?}: on EKS, display names may hold letters, digits, spaces and _ . : / - @ (Genesis keeps them in a tag)."),
+            );
+        }
+    }
+    if v.regional_cluster.known() == Some(&false) {
+        diags.attribute_error(
+            AttributePath::attr("regional_cluster"),
+            "EKS clusters are regional",
+            "An EKS control plane always spans the region's zones: remove regional_cluster = false.",
+        );
+    }
+    let eks = match &v.eks {
+        Field::Known(eks) => eks,
+        Field::Unknown => return,
+        Field::Null => {
+            return diags.attribute_error(
+                AttributePath::attr("eks"),
+                "Missing EKS settings",
+                "An EKS cluster needs at least its subnets: `eks = { subnet_ids = [\"subnet-...\", \"subnet-...\"] }` (two or more, in different availability zones).",
+            );
+        }
+    };
+    if eks.subnet_ids.known().is_some_and(|s| s.len() < 2) {
+        diags.attribute_error(
+            AttributePath::attr("eks").join("subnet_ids"),
+            "Too few subnets",
+            "EKS needs subnets in at least two availability zones for the control plane's network interfaces.",
+        );
+    }
+    if eks.secrets_encryption.known() == Some(&false) && eks.kms_key_arn.is_set() {
+        diags.attribute_error(
+            AttributePath::attr("eks").join("kms_key_arn"),
+            "Key without encryption",
+            "kms_key_arn is the key for secrets_encryption, which is false here: remove one of them.",
+        );
+    }
+    if v.enable_private_endpoint.known() == Some(&true)
+        && eks.endpoint_private_access.known() == Some(&false)
+    {
+        diags.attribute_error(
+            AttributePath::attr("eks").join("endpoint_private_access"),
+            "No endpoint left",
+            "enable_private_endpoint turns the public endpoint off, so the private one must stay on: remove endpoint_private_access = false.",
+        );
+    }
 }
 
 /// Zonal or regional, private or public: settings that only make sense
@@ -163,6 +289,63 @@ mod tests {
             summaries(validate_control_plane, public),
             ["Control-plane range must be private"]
         );
+    }
+
+    #[test]
+    fn each_cloud_has_its_own_settings_rules() {
+        let logs = |names: &[&str]| Value::List(names.iter().map(|n| Value::from(*n)).collect());
+        let gke = Value::object([("logging_components", logs(&["api"]))]);
+        assert_eq!(
+            summaries(validate_cloud_settings, gke),
+            ["Not a GKE component"],
+            "the default cloud is GKE's"
+        );
+        let eks = |eks: Value| {
+            Value::object([
+                ("cloud", "aws".into()),
+                ("logging_components", logs(&["api", "WORKLOADS"])),
+                ("regional_cluster", false.into()),
+                ("enable_private_endpoint", true.into()),
+                (
+                    "master_authorized_networks",
+                    Value::List(vec![Value::object([
+                        ("cidr_block", "10.0.0.0/8".into()),
+                        ("display_name", "office #1".into()),
+                    ])]),
+                ),
+                ("eks", eks),
+            ])
+        };
+        assert_eq!(
+            summaries(validate_cloud_settings, eks(Value::Null)),
+            [
+                "Not a EKS control-plane log type",
+                "Name not allowed on EKS",
+                "EKS clusters are regional",
+                "Missing EKS settings"
+            ]
+        );
+        let settings = Value::object([
+            ("subnet_ids", logs(&["subnet-a"])),
+            ("secrets_encryption", false.into()),
+            ("kms_key_arn", "arn:aws:kms:k".into()),
+            ("endpoint_private_access", false.into()),
+        ]);
+        let found = summaries(validate_cloud_settings, eks(settings));
+        assert_eq!(
+            found[3..],
+            [
+                "Too few subnets",
+                "Key without encryption",
+                "No endpoint left"
+            ]
+        );
+        // An unknown cloud waits.
+        let unknown = Value::object([
+            ("cloud", Value::Unknown),
+            ("logging_components", logs(&["api"])),
+        ]);
+        assert!(summaries(validate_cloud_settings, unknown).is_empty());
     }
 
     #[test]
