@@ -15,6 +15,7 @@ mod list;
 mod mode;
 mod model;
 mod namespaces;
+mod plan;
 mod rules;
 mod schema;
 mod secret_stores;
@@ -24,7 +25,7 @@ use crate::cloud::writes::Writing;
 use async_trait::async_trait;
 
 use self::config::ClusterConfig;
-use self::model::{GKE_ONLY, address_of, is_eks, plan_computed_location, spec_of, state_from};
+use self::model::{GKE_ONLY, address_of, plan_computed_location, spec_of, state_from};
 use self::namespaces::{
     namespace_specs, namespaces_into_state, read_namespaces, sync_namespaces, validate_namespaces,
 };
@@ -91,11 +92,7 @@ impl Resource for Cluster {
         if config.get("deletion_protection").is_null() {
             planned.set_attr("deletion_protection", defaults.deletion_protection.into());
         }
-        if is_eks(planned) {
-            plan_eks(ctx, planned, &defaults, diags);
-        } else {
-            plan_gke(ctx, planned, &defaults, diags);
-        }
+        plan::plan_cloud_defaults(ctx, planned, &defaults, diags);
         plan_version(ctx.prior, planned, diags);
         plan_storage_classes(ctx.prior, planned, diags);
         if !ctx.is_create()
@@ -446,146 +443,6 @@ fn tell_workloads(provider: &ProviderContext, cluster: &Value) {
     }
 }
 
-fn set_of(items: &[&str]) -> Value {
-    Value::set(items.iter().map(|s| Value::from(*s)).collect())
-}
-
-fn plan_gke(
-    ctx: &PlanContext<'_>,
-    planned: &mut Value,
-    defaults: &EnvironmentDefaults,
-    diags: &mut Diagnostics,
-) {
-    let config = ctx.config;
-    if planned.get("regional_cluster").as_bool() == Some(false) && config.get("zone").is_null() {
-        match &ctx.provider.config.zone {
-            Some(zone) => planned.set_attr("zone", zone.clone().into()),
-            None => diags.attribute_error(
-                AttributePath::attr("zone"),
-                "No zone for a zonal cluster",
-                "regional_cluster = false needs a zone: set `zone` here or `zone` in the provider block (or GOOGLE_ZONE).",
-            ),
-        }
-    }
-    if config.get("kubernetes_version").is_null() {
-        // GKE reports no requested version: left out, it stays null.
-        planned.set_attr(
-            "kubernetes_version",
-            ctx.prior.get("kubernetes_version").clone(),
-        );
-    }
-    let g = &defaults.gke;
-    let mut default = |name: &str, value: Value| {
-        if config.get(name).is_null() {
-            planned.set_attr(name, value);
-        }
-    };
-    default("release_channel", g.release_channel.into());
-    default("enable_private_cluster", g.enable_private_cluster.into());
-    default(
-        "enable_binary_authorization",
-        g.enable_binary_authorization.into(),
-    );
-    default(
-        "enable_managed_prometheus",
-        g.enable_managed_prometheus.into(),
-    );
-    for (name, value) in GKE_FIXED_DEFAULTS {
-        default(name, (*value).into());
-    }
-    default("network", "default".into());
-    default("subnetwork", "default".into());
-    default("logging_components", set_of(GKE_DEFAULT_LOGGING));
-    default("monitoring_components", set_of(GKE_DEFAULT_MONITORING));
-    if config.get("master_ipv4_cidr_block").is_null() {
-        let private = planned.get("enable_private_cluster").as_bool() == Some(true);
-        planned.set_attr(
-            "master_ipv4_cidr_block",
-            if private {
-                DEFAULT_MASTER_CIDR.into()
-            } else {
-                Value::Null
-            },
-        );
-    }
-    if planned.get("enable_private_endpoint").as_bool() == Some(true)
-        && planned.get("enable_private_cluster").as_bool() == Some(false)
-    {
-        diags.attribute_error(
-            AttributePath::attr("enable_private_endpoint"),
-            "Private endpoint needs a private cluster",
-            "enable_private_endpoint requires enable_private_cluster = true, which this environment does not default to: set it explicitly.",
-        );
-    }
-}
-
-fn plan_eks(
-    ctx: &PlanContext<'_>,
-    planned: &mut Value,
-    defaults: &EnvironmentDefaults,
-    diags: &mut Diagnostics,
-) {
-    let config = ctx.config;
-    for name in GKE_ONLY {
-        planned.set_attr(name, Value::Null);
-    }
-    let e = &defaults.eks;
-    if config.get("logging_components").is_null() {
-        planned.set_attr("logging_components", set_of(e.log_types));
-    }
-    let Some(eks) = planned.get_mut("eks") else {
-        return;
-    };
-    if !matches!(eks, Value::Object(_)) {
-        return;
-    }
-    let wanted = config.get("eks");
-    // Planned from values that may come from other resources: unknown
-    // until they are known, unless the default decides alone.
-    if wanted.get("endpoint_private_access").is_null() {
-        let private_endpoint = config.get("enable_private_endpoint").bool_or(false);
-        eks.set_attr(
-            "endpoint_private_access",
-            default_or(e.endpoint_private_access, private_endpoint),
-        );
-    }
-    if wanted.get("secrets_encryption").is_null() {
-        let key = wanted.get("kms_key_arn");
-        let keyed = (!key.is_unknown()).then(|| key.is_set());
-        eks.set_attr(
-            "secrets_encryption",
-            default_or(e.secrets_encryption, keyed),
-        );
-    }
-    if eks.get("secrets_encryption").as_bool() == Some(false) && wanted.get("kms_key_arn").is_null()
-    {
-        eks.set_attr("kms_key_arn", Value::Null);
-    } else if wanted.get("kms_key_arn").is_null() && eks.get("kms_key_arn").is_null() {
-        // Turning encryption on: the key Genesis creates is known after apply.
-        eks.set_attr("kms_key_arn", Value::Unknown);
-    }
-    if let Some(addons) = mode::planned_addons(config, ctx.prior) {
-        eks.set_attr("addons", addons);
-    }
-    // EKS moves the authentication mode one way only.
-    let rank = |m: Option<&str>| EKS_AUTHENTICATION_MODES.iter().position(|x| Some(*x) == m);
-    let was = ctx.prior.get("eks").get("authentication_mode").as_str();
-    let now = eks.get("authentication_mode").as_str();
-    if let (Some(a), Some(b)) = (rank(was), rank(now))
-        && b < a
-    {
-        diags.attribute_error(
-            AttributePath::attr("eks").join("authentication_mode"),
-            "Authentication mode cannot go back",
-            format!(
-                "EKS changes the authentication mode only towards API (CONFIG_MAP -> API_AND_CONFIG_MAP -> API); this cluster is at {}, so {} is refused. Nothing was changed.",
-                was.unwrap_or_default(),
-                now.unwrap_or_default()
-            ),
-        );
-    }
-}
-
 /// Control planes upgrade one minor version at a time and never go back,
 /// on both clouds: a plan that asks for more is refused before any call.
 fn plan_version(prior: &Value, planned: &Value, diags: &mut Diagnostics) {
@@ -627,14 +484,6 @@ pub fn value_type() -> Type {
 /// A planned flag that is on by default or by a setting (`None` while that
 /// setting is unknown): unknown only when the default leaves it to the
 /// setting and the setting is not known yet.
-fn default_or(default: bool, setting: Option<bool>) -> Value {
-    match (default, setting) {
-        (true, _) => Value::Bool(true),
-        (false, Some(on)) => Value::Bool(on),
-        (false, None) => Value::Unknown,
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::super::common::minor_version;

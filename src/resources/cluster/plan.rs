@@ -1,0 +1,252 @@
+//! What a cluster's plan fills in that its configuration leaves out, per
+//! cloud: the defaults `environment` chooses, and the values that follow
+//! from other settings (a private cluster's control-plane range, an EKS
+//! cluster's private endpoint and secrets encryption), unknown while what
+//! they follow from is. Read from typed views of the configuration, the
+//! plan and the prior state (`framework::view`).
+
+use super::mode;
+use super::model::GKE_ONLY;
+use super::schema::*;
+use crate::framework::diagnostics::Diagnostics;
+use crate::framework::field::Field;
+use crate::framework::path::AttributePath;
+use crate::framework::resource::PlanContext;
+use crate::framework::value::Value;
+use crate::framework::view;
+
+/// What the planning reads of a configuration, a plan or a prior state.
+#[derive(serde::Deserialize, Default)]
+#[serde(default)]
+struct PlanView {
+    cloud: Field<String>,
+    zone: Field<String>,
+    regional_cluster: Field<bool>,
+    kubernetes_version: Field<String>,
+    enable_private_cluster: Field<bool>,
+    enable_private_endpoint: Field<bool>,
+    master_ipv4_cidr_block: Field<String>,
+    logging_components: Field<Vec<Field<String>>>,
+    eks: Field<EksPlanView>,
+}
+
+#[derive(serde::Deserialize, Default)]
+#[serde(default)]
+struct EksPlanView {
+    endpoint_private_access: Field<bool>,
+    secrets_encryption: Field<bool>,
+    kms_key_arn: Field<String>,
+    authentication_mode: Field<String>,
+}
+
+/// The configuration (as written), the plan as Terraform proposed it
+/// (before this planning) and the prior state.
+struct Views {
+    written: PlanView,
+    proposed: PlanView,
+    prior: PlanView,
+}
+
+impl Views {
+    fn of(ctx: &PlanContext<'_>, planned: &Value, diags: &mut Diagnostics) -> Option<Views> {
+        // A create has no prior state.
+        let prior = match ctx.prior {
+            Value::Null => Ok(PlanView::default()),
+            prior => view::as_written::<PlanView>(prior),
+        };
+        let decoded = (
+            view::as_written::<PlanView>(ctx.config),
+            view::as_written::<PlanView>(planned),
+            prior,
+        );
+        match decoded {
+            (Ok(written), Ok(proposed), Ok(prior)) => Some(Views {
+                written,
+                proposed,
+                prior,
+            }),
+            (Err(d), _, _) | (_, Err(d), _) | (_, _, Err(d)) => {
+                diags.extend(d);
+                None
+            }
+        }
+    }
+}
+
+/// Fills in what the configuration leaves to the cloud's defaults.
+pub fn plan_cloud_defaults(
+    ctx: &PlanContext<'_>,
+    planned: &mut Value,
+    defaults: &EnvironmentDefaults,
+    diags: &mut Diagnostics,
+) {
+    let Some(views) = Views::of(ctx, planned, diags) else {
+        return;
+    };
+    if views.proposed.cloud.as_str() == Some("aws") {
+        plan_eks(ctx, &views, planned, defaults, diags);
+    } else {
+        plan_gke(ctx, &views, planned, defaults, diags);
+    }
+}
+
+fn set_of(items: &[&str]) -> Value {
+    Value::set(items.iter().map(|s| Value::from(*s)).collect())
+}
+
+fn plan_gke(
+    ctx: &PlanContext<'_>,
+    views: &Views,
+    planned: &mut Value,
+    defaults: &EnvironmentDefaults,
+    diags: &mut Diagnostics,
+) {
+    let Views {
+        written,
+        proposed,
+        prior,
+    } = views;
+    if proposed.regional_cluster.known() == Some(&false) && written.zone.is_null() {
+        match &ctx.provider.config.zone {
+            Some(zone) => planned.set_attr("zone", zone.clone().into()),
+            None => diags.attribute_error(
+                AttributePath::attr("zone"),
+                "No zone for a zonal cluster",
+                "regional_cluster = false needs a zone: set `zone` here or `zone` in the provider block (or GOOGLE_ZONE).",
+            ),
+        }
+    }
+    if written.kubernetes_version.is_null() {
+        // GKE reports no requested version: left out, it stays null.
+        planned.set_attr(
+            "kubernetes_version",
+            prior.kubernetes_version.clone().into(),
+        );
+    }
+    let g = &defaults.gke;
+    let config = ctx.config;
+    let mut default = |name: &str, value: Value| {
+        if config.get(name).is_null() {
+            planned.set_attr(name, value);
+        }
+    };
+    default("release_channel", g.release_channel.into());
+    default("enable_private_cluster", g.enable_private_cluster.into());
+    default(
+        "enable_binary_authorization",
+        g.enable_binary_authorization.into(),
+    );
+    default(
+        "enable_managed_prometheus",
+        g.enable_managed_prometheus.into(),
+    );
+    for (name, value) in GKE_FIXED_DEFAULTS {
+        default(name, (*value).into());
+    }
+    default("network", "default".into());
+    default("subnetwork", "default".into());
+    default("logging_components", set_of(GKE_DEFAULT_LOGGING));
+    default("monitoring_components", set_of(GKE_DEFAULT_MONITORING));
+    // The environment's default where the configuration says nothing.
+    let private = written.enable_private_cluster.or(g.enable_private_cluster);
+    if written.master_ipv4_cidr_block.is_null() {
+        planned.set_attr(
+            "master_ipv4_cidr_block",
+            match private {
+                Some(true) => DEFAULT_MASTER_CIDR.into(),
+                Some(false) => Value::Null,
+                None => Value::Unknown,
+            },
+        );
+    }
+    if written.enable_private_endpoint.known() == Some(&true) && private == Some(false) {
+        diags.attribute_error(
+            AttributePath::attr("enable_private_endpoint"),
+            "Private endpoint needs a private cluster",
+            "enable_private_endpoint requires enable_private_cluster = true, which this environment does not default to: set it explicitly.",
+        );
+    }
+}
+
+fn plan_eks(
+    ctx: &PlanContext<'_>,
+    views: &Views,
+    planned: &mut Value,
+    defaults: &EnvironmentDefaults,
+    diags: &mut Diagnostics,
+) {
+    let Views {
+        written,
+        proposed,
+        prior,
+    } = views;
+    for name in GKE_ONLY {
+        planned.set_attr(name, Value::Null);
+    }
+    let e = &defaults.eks;
+    if written.logging_components.is_null() {
+        planned.set_attr("logging_components", set_of(e.log_types));
+    }
+    let (Field::Known(wanted), Field::Known(was_planned)) = (&written.eks, &proposed.eks) else {
+        return;
+    };
+    let Some(eks) = planned.get_mut("eks") else {
+        return;
+    };
+    // Planned from values that may come from other resources: unknown
+    // until they are known, unless the default decides alone.
+    if wanted.endpoint_private_access.is_null() {
+        let private_endpoint = written.enable_private_endpoint.or(false);
+        eks.set_attr(
+            "endpoint_private_access",
+            default_or(e.endpoint_private_access, private_endpoint),
+        );
+    }
+    let secrets = if wanted.secrets_encryption.is_null() {
+        let keyed = wanted.kms_key_arn.set();
+        let secrets = default_or(e.secrets_encryption, keyed);
+        eks.set_attr("secrets_encryption", secrets.clone());
+        secrets
+    } else {
+        wanted.secrets_encryption.clone().into()
+    };
+    if secrets.as_bool() == Some(false) && wanted.kms_key_arn.is_null() {
+        eks.set_attr("kms_key_arn", Value::Null);
+    } else if wanted.kms_key_arn.is_null() && was_planned.kms_key_arn.is_null() {
+        // Turning encryption on: the key Genesis creates is known after apply.
+        eks.set_attr("kms_key_arn", Value::Unknown);
+    }
+    if let Some(addons) = mode::planned_addons(ctx.config, ctx.prior) {
+        eks.set_attr("addons", addons);
+    }
+    // EKS moves the authentication mode one way only.
+    let rank = |m: Option<&str>| EKS_AUTHENTICATION_MODES.iter().position(|x| Some(*x) == m);
+    let was = prior
+        .eks
+        .known()
+        .and_then(|e| e.authentication_mode.as_str());
+    let now = was_planned.authentication_mode.as_str();
+    if let (Some(a), Some(b)) = (rank(was), rank(now))
+        && b < a
+    {
+        diags.attribute_error(
+            AttributePath::attr("eks").join("authentication_mode"),
+            "Authentication mode cannot go back",
+            format!(
+                "EKS changes the authentication mode only towards API (CONFIG_MAP -> API_AND_CONFIG_MAP -> API); this cluster is at {}, so {} is refused. Nothing was changed.",
+                was.unwrap_or_default(),
+                now.unwrap_or_default()
+            ),
+        );
+    }
+}
+
+/// A setting whose environment default is `true` is planned true; one
+/// whose default is off follows `setting`, unknown while it is.
+fn default_or(default: bool, setting: Option<bool>) -> Value {
+    match (default, setting) {
+        (true, _) => Value::Bool(true),
+        (false, Some(on)) => Value::Bool(on),
+        (false, None) => Value::Unknown,
+    }
+}
