@@ -1,10 +1,16 @@
 //! Checks of a workload's configuration across attributes, at validate
 //! time: containers, the kinds' own settings, volumes.
 
+use std::collections::BTreeMap;
+
+use serde::de::IgnoredAny;
+
 use crate::framework::diagnostics::{Diagnostic, Diagnostics};
+use crate::framework::field::Field;
 use crate::framework::path::AttributePath;
 use crate::framework::validators;
 use crate::framework::value::Value;
+use crate::framework::view;
 
 /// Container names are unique in the pod, and extended resources (GPUs)
 /// are never overcommitted: a request needs the same limit.
@@ -173,12 +179,55 @@ pub(super) fn validate_kind(config: &Value, diags: &mut Diagnostics) {
     }
 }
 
+/// What the volume rules read, as written.
+#[derive(serde::Deserialize, Default)]
+#[serde(default)]
+struct VolumesView {
+    kind: Field<String>,
+    replicas: Field<f64>,
+    autoscaling: Field<IgnoredAny>,
+    config_mount_path: Field<String>,
+    external_secrets_mount_path: Field<String>,
+    volumes: Field<BTreeMap<String, Field<VolumeView>>>,
+}
+
+#[derive(serde::Deserialize, Default)]
+#[serde(default)]
+struct VolumeView {
+    mount_path: Field<String>,
+    size: Field<String>,
+    storage_class: Field<String>,
+    access_modes: Field<Vec<Field<String>>>,
+    empty_dir: Field<IgnoredAny>,
+    config_map: Field<String>,
+    secret: Field<String>,
+    claim_name: Field<String>,
+}
+
+impl VolumeView {
+    /// How many sources the volume names; `None` while any is unknown.
+    fn sources(&self) -> Option<usize> {
+        let set = [
+            self.size.set(),
+            self.empty_dir.set(),
+            self.config_map.set(),
+            self.secret.set(),
+            self.claim_name.set(),
+        ];
+        set.iter()
+            .try_fold(0, |n, s| s.map(|set| n + usize::from(set)))
+    }
+}
+
 /// Each volume has one source and a mount path of its own.
 pub(super) fn validate_volumes(config: &Value, diags: &mut Diagnostics) {
+    let v = match view::as_written::<VolumesView>(config) {
+        Ok(v) => v,
+        Err(d) => return diags.extend(d),
+    };
     let mut paths: Vec<&str> = vec!["/tmp"];
-    paths.extend(config.get("config_mount_path").as_str());
-    let secret_files = config.get("external_secrets_mount_path");
-    if let Some(path) = secret_files.as_str()
+    paths.extend(v.config_mount_path.as_str());
+    if let Some(path) = v.external_secrets_mount_path.as_str()
         && paths.contains(&path)
     {
         diags.attribute_error(
@@ -187,8 +236,9 @@ pub(super) fn validate_volumes(config: &Value, diags: &mut Diagnostics) {
             format!("{path} is already mounted (config_mount_path, or Genesis's /tmp): choose another directory."),
         );
     }
-    paths.extend(secret_files.as_str());
-    for (name, v) in config.get("volumes").entries().into_iter().flatten() {
+    paths.extend(v.external_secrets_mount_path.as_str());
+    let volumes = v.volumes.known().into_iter().flatten();
+    for (name, volume) in volumes {
         let at = AttributePath::attr("volumes").key(name);
         if !validators::is_dns1123_label(name)
             || ["tmp", "config", "external-secrets"].contains(&name.as_str())
@@ -199,24 +249,29 @@ pub(super) fn validate_volumes(config: &Value, diags: &mut Diagnostics) {
                 format!("{name:?} must be a DNS label (lowercase letters, digits and '-') other than \"tmp\", \"config\" and \"external-secrets\", which Genesis uses."),
             );
         }
-        let sources = ["size", "empty_dir", "config_map", "secret", "claim_name"];
-        if Value::count_set(sources.iter().map(|s| v.get(s))).is_some_and(|n| n != 1) {
+        let Field::Known(volume) = volume else {
+            continue;
+        };
+        if volume.sources().is_some_and(|n| n != 1) {
             diags.attribute_error(
                 at.clone(),
                 "A volume needs exactly one source",
                 "Set exactly one of size (a claim Genesis makes), empty_dir, config_map, secret or claim_name (an existing claim).",
             );
         }
-        for name in ["storage_class", "access_modes"] {
-            if v.get(name).is_set() && v.get("size").is_null() {
+        for (setting, set) in [
+            ("storage_class", volume.storage_class.is_set()),
+            ("access_modes", volume.access_modes.is_set()),
+        ] {
+            if set && volume.size.is_null() {
                 diags.attribute_error(
-                    at.join(name),
+                    at.join(setting),
                     "Setting of a claim",
-                    format!("`{name}` describes the claim `size` makes: set size or remove it."),
+                    format!("`{setting}` describes the claim `size` makes: set size or remove it."),
                 );
             }
         }
-        if let Some(path) = v.get("mount_path").as_str() {
+        if let Some(path) = volume.mount_path.as_str() {
             if !path.starts_with('/') {
                 diags.attribute_error(
                     at.join("mount_path"),
@@ -232,25 +287,24 @@ pub(super) fn validate_volumes(config: &Value, diags: &mut Diagnostics) {
             }
             paths.push(path);
         }
-        shared_by_nodes(config, name, v, diags);
+        shared_by_nodes(&v, name, volume, diags);
     }
 }
 
 /// A claim a Deployment's pods share in `ReadWriteOnce` mode mounts on one
 /// node only: more than one pod (or a rolling update's surge) may never
 /// start. A warning, since the pods may all fit one node.
-fn shared_by_nodes(config: &Value, name: &str, v: &Value, diags: &mut Diagnostics) {
-    let modes = v.get("access_modes");
-    let once = modes.is_null()
-        || modes
-            .elements()
+fn shared_by_nodes(v: &VolumesView, name: &str, volume: &VolumeView, diags: &mut Diagnostics) {
+    let once = match &volume.access_modes {
+        Field::Null => true,
+        Field::Known(modes) => modes
             .iter()
-            .any(|m| matches!(m.as_str(), Some("ReadWriteOnce" | "ReadWriteOncePod")));
-    let many = config.get("replicas").as_i64().is_some_and(|r| r > 1)
-        || config.get("autoscaling").is_set();
-    let deployment =
-        config.get("kind").is_null() || config.get("kind").as_str() == Some("Deployment");
-    if v.get("size").is_set() && deployment && many && once {
+            .any(|m| matches!(m.as_str(), Some("ReadWriteOnce" | "ReadWriteOncePod"))),
+        Field::Unknown => false,
+    };
+    let many = v.replicas.known().is_some_and(|r| *r > 1.0) || v.autoscaling.is_set();
+    let deployment = v.kind.is_null() || v.kind.as_str() == Some("Deployment");
+    if volume.size.is_set() && deployment && many && once {
         diags.push(
             Diagnostic::warning(
                 "Pods share a single-node claim",
@@ -261,45 +315,80 @@ fn shared_by_nodes(config: &Value, name: &str, v: &Value, diags: &mut Diagnostic
     }
 }
 
+/// What the release rules read, as written.
+#[derive(serde::Deserialize, Default)]
+#[serde(default)]
+struct ReleaseView {
+    rollout: Field<RolloutView>,
+    service: Field<IgnoredAny>,
+    wait_for_rollout: Field<bool>,
+    ports: Field<Vec<IgnoredAny>>,
+}
+
+#[derive(serde::Deserialize, Default)]
+#[serde(default)]
+struct RolloutView {
+    strategy: Field<String>,
+    analysis: Field<AnalysisView>,
+    steps: Field<Vec<Field<StepView>>>,
+}
+
+#[derive(serde::Deserialize, Default)]
+#[serde(default)]
+struct AnalysisView {
+    port: Field<f64>,
+}
+
+#[derive(serde::Deserialize, Default)]
+#[serde(default)]
+struct StepView {
+    weight: Field<f64>,
+}
+
 /// A blue-green or canary release switches a Service once the new version
 /// is ready: it needs both; a canary needs rising steps, which blue-green
 /// has none of.
 pub(super) fn validate_rollout(config: &Value, diags: &mut Diagnostics) {
-    let rollout = config.get("rollout");
-    let Some(strategy) = rollout.get("strategy").as_str() else {
+    let v = match view::as_written::<ReleaseView>(config) {
+        Ok(v) => v,
+        Err(d) => return diags.extend(d),
+    };
+    let Some(rollout) = v.rollout.known() else {
         return;
     };
-    if config.get("service").is_null() {
+    let Some(strategy) = rollout.strategy.as_str() else {
+        return;
+    };
+    if v.service.is_null() {
         diags.attribute_error(
             AttributePath::attr("rollout").join("strategy"),
             "Releases by color need a service",
             format!("A {strategy} release moves traffic by switching the workload's Service to the new version: set `service`, or leave `rollout` out for a rolling update."),
         );
     }
-    if config.get("wait_for_rollout").as_bool() == Some(false) {
+    if v.wait_for_rollout.known() == Some(&false) {
         diags.attribute_error(
             AttributePath::attr("wait_for_rollout"),
             "Releases by color wait for the new version",
             format!("A {strategy} release switches traffic only once the new version is ready, so its apply always waits: remove wait_for_rollout = false."),
         );
     }
-    let analysis = rollout.get("analysis");
-    let ports = config.get("ports");
-    if analysis.is_set()
-        && analysis.get("port").is_null()
-        && !ports.is_unknown()
-        && ports.elements().is_empty()
-    {
+    let no_ports = match &v.ports {
+        Field::Known(ports) => ports.is_empty(),
+        Field::Null => true,
+        Field::Unknown => false,
+    };
+    if rollout.analysis.known().is_some_and(|a| a.port.is_null()) && no_ports {
         diags.attribute_error(
             AttributePath::attr("rollout").join("analysis").join("port"),
             "The analysis needs a port",
             "The workload has no ports to ask by default: set analysis.port to the container port that serves the check.",
         );
     }
-    let steps = rollout.get("steps");
+    let steps: &[Field<StepView>] = rollout.steps.known().map_or(&[], Vec::as_slice);
     let at = AttributePath::attr("rollout").join("steps");
-    match (strategy, steps.elements().len()) {
-        (super::CANARY, 0) if !steps.is_unknown() => diags.attribute_error(
+    match (strategy, steps.len()) {
+        (super::CANARY, 0) if !rollout.steps.is_unknown() => diags.attribute_error(
             at,
             "A canary needs steps",
             "Give the traffic the new version gets before all of it, e.g. steps = [{ weight = 10, pause = \"5m\" }, { weight = 50, pause = \"10m\" }].",
@@ -312,8 +401,8 @@ pub(super) fn validate_rollout(config: &Value, diags: &mut Diagnostics) {
         _ => {}
     }
     let mut last = 0.0;
-    for (i, step) in steps.elements().iter().enumerate() {
-        let Some(weight) = step.get("weight").as_f64() else {
+    for (i, step) in steps.iter().enumerate() {
+        let Some(&weight) = step.known().and_then(|s| s.weight.known()) else {
             continue;
         };
         if weight <= last {
@@ -324,5 +413,124 @@ pub(super) fn validate_rollout(config: &Value, diags: &mut Diagnostics) {
             );
         }
         last = weight;
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn summaries(rule: fn(&Value, &mut Diagnostics), config: Value) -> Vec<String> {
+        let mut diags = Diagnostics::new();
+        rule(&config, &mut diags);
+        diags.iter().map(|d| d.summary.clone()).collect()
+    }
+
+    fn volumes(entries: Vec<(&str, Value)>) -> Value {
+        Value::Map(
+            entries
+                .into_iter()
+                .map(|(k, v)| (k.to_string(), v))
+                .collect(),
+        )
+    }
+
+    #[test]
+    fn volumes_have_one_source_and_paths_of_their_own() {
+        let config = Value::object([
+            ("replicas", 3.0.into()),
+            ("config_mount_path", "/etc/app".into()),
+            (
+                "volumes",
+                volumes(vec![
+                    (
+                        "data",
+                        Value::object([("mount_path", "/data".into()), ("size", "10Gi".into())]),
+                    ),
+                    (
+                        "both",
+                        Value::object([
+                            ("mount_path", "/etc/app".into()),
+                            ("secret", "s".into()),
+                            ("config_map", "c".into()),
+                        ]),
+                    ),
+                    (
+                        "tmp",
+                        Value::object([
+                            ("mount_path", "relative".into()),
+                            ("claim_name", "c".into()),
+                            ("storage_class", "fast".into()),
+                        ]),
+                    ),
+                    // Waits until known.
+                    (
+                        "later",
+                        Value::object([("mount_path", "/later".into()), ("size", Value::Unknown)]),
+                    ),
+                ]),
+            ),
+        ]);
+        assert_eq!(
+            summaries(validate_volumes, config),
+            [
+                "A volume needs exactly one source",
+                "Mount path in use",
+                "Pods share a single-node claim",
+                "Invalid volume name",
+                "Setting of a claim",
+                "Relative mount path",
+            ]
+        );
+    }
+
+    #[test]
+    fn releases_by_color_need_a_service_and_rising_steps() {
+        let step = |weight: f64| Value::object([("weight", weight.into())]);
+        let canary = Value::object([
+            ("wait_for_rollout", false.into()),
+            (
+                "rollout",
+                Value::object([
+                    ("strategy", "canary".into()),
+                    ("analysis", Value::object([("path", "/healthz".into())])),
+                    ("steps", Value::List(vec![step(50.0), step(20.0)])),
+                ]),
+            ),
+        ]);
+        assert_eq!(
+            summaries(validate_rollout, canary),
+            [
+                "Releases by color need a service",
+                "Releases by color wait for the new version",
+                "The analysis needs a port",
+                "Canary weights rise",
+            ]
+        );
+        let blue_green = Value::object([
+            ("service", Value::object([])),
+            ("ports", Value::Unknown),
+            (
+                "rollout",
+                Value::object([
+                    ("strategy", "blue-green".into()),
+                    ("analysis", Value::object([("path", "/healthz".into())])),
+                    ("steps", Value::List(vec![step(10.0)])),
+                ]),
+            ),
+        ]);
+        assert_eq!(
+            summaries(validate_rollout, blue_green),
+            ["Blue-green has no steps"],
+            "unknown ports may hold the analysis's"
+        );
+        let no_steps = Value::object([
+            ("service", Value::object([])),
+            (
+                "rollout",
+                Value::object([("strategy", "canary".into()), ("steps", Value::Unknown)]),
+            ),
+        ]);
+        assert!(summaries(validate_rollout, no_steps).is_empty());
     }
 }
