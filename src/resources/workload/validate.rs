@@ -8,9 +8,12 @@ use serde::de::IgnoredAny;
 use crate::framework::diagnostics::{Diagnostic, Diagnostics};
 use crate::framework::field::Field;
 use crate::framework::path::AttributePath;
+use crate::framework::schema::Attribute;
 use crate::framework::validators;
 use crate::framework::value::Value;
 use crate::framework::view;
+
+use super::schema::schema;
 
 /// Container names are unique in the pod, and extended resources (GPUs)
 /// are never overcommitted: a request needs the same limit.
@@ -102,15 +105,28 @@ pub(super) fn validate_kind(config: &Value, diags: &mut Diagnostics) {
         !task && config.get("job").is_set(),
         "`job` applies to Jobs and CronJobs",
     );
-    // A setting at its default is accepted on any kind: a configuration
-    // generated from an import writes every defaulted attribute out.
+    // A setting at its default (the schema's) is accepted on any kind: a
+    // configuration generated from an import writes every defaulted
+    // attribute out.
+    let block = schema().block;
+    let default_of = |attributes: &[Attribute], name: &str| {
+        attributes
+            .iter()
+            .find(|a| a.name == name)
+            .and_then(|a| a.default.clone())
+            .unwrap_or(Value::Null)
+    };
     let changed = |v: &Value, default: Value| v.is_set() && *v != default;
+    let retention = block
+        .attribute("volume_retention")
+        .and_then(Attribute::nested)
+        .map_or(&[][..], |(_, attributes)| attributes);
     only(
         AttributePath::attr("volume_retention").join("when_scaled"),
         !stateful
             && changed(
                 config.get("volume_retention").get("when_scaled"),
-                "Retain".into(),
+                default_of(retention, "when_scaled"),
             ),
         "`when_scaled` applies to StatefulSets (the pods of other kinds share their claims, which a scale-in leaves alone)",
     );
@@ -126,14 +142,9 @@ pub(super) fn validate_kind(config: &Value, diags: &mut Diagnostics) {
             "progress_deadline_seconds",
             "pod_management_policy",
         ] {
-            let default = match name {
-                "min_ready_seconds" => Value::Number(0.0),
-                "progress_deadline_seconds" => Value::Number(600.0),
-                _ => Value::Null,
-            };
             only(
                 AttributePath::attr(name),
-                changed(config.get(name), default),
+                changed(config.get(name), default_of(&block.attributes, name)),
                 &format!(
                     "`{name}` applies to Deployments and StatefulSets, whose pods serve rather than run to completion"
                 ),
@@ -481,6 +492,26 @@ mod tests {
                 "Setting of a claim",
                 "Relative mount path",
             ]
+        );
+    }
+
+    #[test]
+    fn a_kinds_settings_at_the_schemas_defaults_are_accepted_on_any_kind() {
+        let job = |ready: f64, deadline: f64, when_scaled: &str| {
+            Value::object([
+                ("kind", "Job".into()),
+                ("min_ready_seconds", ready.into()),
+                ("progress_deadline_seconds", deadline.into()),
+                (
+                    "volume_retention",
+                    Value::object([("when_scaled", when_scaled.into())]),
+                ),
+            ])
+        };
+        assert!(summaries(validate_kind, job(0.0, 600.0, "Retain")).is_empty());
+        assert_eq!(
+            summaries(validate_kind, job(5.0, 60.0, "Delete")),
+            ["Setting does not apply to this kind"; 3]
         );
     }
 
