@@ -292,9 +292,8 @@ impl Aws {
         for addon in installed.iter().filter(|a| !wanted.contains(a)) {
             self.remove_addon(region, name, addon, wait).await?;
         }
-        let autoscaler = wanted.iter().any(|a| a == cluster_autoscaler::NAME);
         match (
-            autoscaler,
+            cluster_autoscaler::wanted(wanted),
             current_tags.contains_key(cluster_autoscaler::TAG),
         ) {
             (true, false) => {

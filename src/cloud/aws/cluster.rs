@@ -697,7 +697,7 @@ impl Clusters for Aws {
             if !after.is_empty() && self.has_active_nodes(region, name, wait).await? {
                 self.install_after_nodes(region, name, wait).await?;
             }
-            if e.addons.iter().any(|a| a == cluster_autoscaler::NAME) {
+            if cluster_autoscaler::wanted(&e.addons) {
                 let arn = self
                     .describe_cluster(region, name, wait)
                     .await?

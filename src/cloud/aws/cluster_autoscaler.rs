@@ -23,6 +23,11 @@ pub const NAMESPACE: &str = "kube-system";
 /// The cluster tag saying Genesis installed it (its role's ARN).
 pub const TAG: &str = "genesis-cluster-autoscaler";
 
+/// Whether `addons` (a cluster's `eks.addons`) ask for the autoscaler.
+pub fn wanted(addons: &[String]) -> bool {
+    addons.iter().any(|a| a == NAME)
+}
+
 /// The tag EKS puts on the Auto Scaling groups of a cluster's node groups.
 pub fn group_tag(cluster: &str) -> String {
     format!("k8s.io/cluster-autoscaler/{cluster}")

@@ -7,7 +7,7 @@
 //! autoscaler deleted by hand shows in the next plan and is put back.
 
 use super::super::common;
-use crate::cloud::aws::cluster_autoscaler::NAME;
+use crate::cloud::aws::cluster_autoscaler::{NAME, wanted};
 use crate::cloud::cluster::{ClusterCloud, ClusterSpec, EksCluster, ObservedCluster};
 use crate::framework::diagnostics::Diagnostic;
 use crate::framework::path::AttributePath;
@@ -19,11 +19,6 @@ fn eks(observed: &ObservedCluster) -> Option<&EksCluster> {
         ClusterCloud::Eks(e) => Some(e),
         ClusterCloud::Gke(_) => None,
     }
-}
-
-/// Whether `addons` ask for the autoscaler.
-pub fn wanted(addons: &[String]) -> bool {
-    addons.iter().any(|a| a == NAME)
 }
 
 fn failed(e: impl std::fmt::Display) -> Diagnostic {

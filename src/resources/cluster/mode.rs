@@ -10,6 +10,7 @@
 use super::super::common;
 use super::config::ClusterConfig;
 use super::schema::{default_addons, schema};
+use crate::cloud::aws::cluster_autoscaler;
 use crate::cloud::cluster::ObservedCluster;
 use crate::framework::diagnostics::{Diagnostic, Diagnostics};
 use crate::framework::field::Field;
@@ -109,7 +110,7 @@ pub fn validate(config: &Value, diags: &mut Diagnostics) {
     // Auto Mode runs the agent itself.
     if let Some(addons) = eks.and_then(|e| e.addons.known())
         && mode.enable_autopilot.known() == Some(&false)
-        && addons.iter().any(|a| a == "cluster-autoscaler")
+        && cluster_autoscaler::wanted(addons)
         && !addons.iter().any(|a| a == "eks-pod-identity-agent")
     {
         diags.attribute_error(
@@ -190,7 +191,7 @@ pub fn runs(planned: &Value) -> Option<(String, ClusterRuns)> {
             pod_identity: auto_mode || has("eks-pod-identity-agent"),
             ingress: auto_mode,
             // Auto Mode makes nodes with Karpenter.
-            node_autoscaler: auto_mode || has("cluster-autoscaler"),
+            node_autoscaler: auto_mode || cluster_autoscaler::wanted(addons),
             storage_classes,
             // EKS marks none since 1.30, Auto Mode never did.
             default_storage_class: default_class,
