@@ -95,63 +95,78 @@ fn for_each_nested(
 /// stated once, in the schema. (Rules about what was written, such as a
 /// setting that does not apply to a cloud, read the configuration.)
 pub fn with_defaults(block: &Block, config: &Value) -> Value {
+    // One copy, filled in place: validation and planning call this for
+    // every resource, and copying each attribute again would double the
+    // allocations.
     let mut out = config.clone();
-    if !matches!(out, Value::Object(_)) {
-        return out;
-    }
-    for attr in &block.attributes {
-        let value = attribute_with_defaults(attr, config.get(&attr.name));
-        out.set_attr(&attr.name, value);
-    }
-    for nested in &block.blocks {
-        let value = match config.get(&nested.type_name) {
-            v @ Value::Object(_) => with_defaults(&nested.block, v),
-            Value::List(items) => Value::List(
-                items
-                    .iter()
-                    .map(|i| with_defaults(&nested.block, i))
-                    .collect(),
-            ),
-            other => other.clone(),
-        };
-        out.set_attr(&nested.type_name, value);
-    }
+    fill_defaults(block, &mut out);
     out
 }
 
-fn attribute_with_defaults(attr: &Attribute, config: &Value) -> Value {
-    if config.is_null() {
-        return match (attr.mode, &attr.default) {
-            (Mode::OptionalComputed, Some(default)) => default.clone(),
-            _ => Value::Null,
-        };
-    }
-    let Some((nesting, attrs)) = attr.nested() else {
-        return config.clone();
+fn fill_defaults(block: &Block, value: &mut Value) {
+    let Value::Object(attributes) = value else {
+        return;
     };
-    let object = |item: &Value| -> Value {
-        let mut out = item.clone();
-        if matches!(out, Value::Object(_)) {
-            for inner in attrs {
-                out.set_attr(
-                    &inner.name,
-                    attribute_with_defaults(inner, item.get(&inner.name)),
-                );
+    fill_attributes(&block.attributes, attributes);
+    for nested in &block.blocks {
+        match attributes.get_mut(&nested.type_name) {
+            Some(v @ Value::Object(_)) => fill_defaults(&nested.block, v),
+            Some(Value::List(items)) => {
+                for item in items {
+                    fill_defaults(&nested.block, item);
+                }
+            }
+            Some(_) => {}
+            None => {
+                attributes.insert(nested.type_name.clone(), Value::Null);
             }
         }
-        out
+    }
+}
+
+/// Every attribute of `attrs` in `object`: its default where null (or
+/// absent), nested defaults inside what is set.
+fn fill_attributes(attrs: &[Attribute], object: &mut std::collections::BTreeMap<String, Value>) {
+    for attr in attrs {
+        match object.get_mut(&attr.name) {
+            Some(slot) => fill_attribute(attr, slot),
+            None => {
+                let mut slot = Value::Null;
+                fill_attribute(attr, &mut slot);
+                object.insert(attr.name.clone(), slot);
+            }
+        }
+    }
+}
+
+fn fill_attribute(attr: &Attribute, slot: &mut Value) {
+    if slot.is_null() {
+        if let (Mode::OptionalComputed, Some(default)) = (attr.mode, &attr.default) {
+            *slot = default.clone();
+        }
+        return;
+    }
+    let Some((nesting, attrs)) = attr.nested() else {
+        return;
     };
-    match (nesting, config) {
-        (Nesting::Single, _) => object(config),
-        (Nesting::List, Value::List(items)) => Value::List(items.iter().map(object).collect()),
-        (Nesting::Set, Value::Set(items)) => Value::set(items.iter().map(object).collect()),
-        (Nesting::Map, Value::Map(entries)) => Value::Map(
-            entries
-                .iter()
-                .map(|(k, item)| (k.clone(), object(item)))
-                .collect(),
-        ),
-        _ => config.clone(),
+    let object = |item: &mut Value| {
+        if let Value::Object(inner) = item {
+            fill_attributes(attrs, inner);
+        }
+    };
+    match (nesting, slot) {
+        (Nesting::Single, v) => object(v),
+        (Nesting::List, Value::List(items)) => items.iter_mut().for_each(object),
+        (Nesting::Set, slot) => {
+            if let Value::Set(items) = slot {
+                items.iter_mut().for_each(object);
+                // Filled members may now sort (or compare) differently.
+                let items = std::mem::take(items);
+                *slot = Value::set(items);
+            }
+        }
+        (Nesting::Map, Value::Map(entries)) => entries.values_mut().for_each(object),
+        _ => {}
     }
 }
 

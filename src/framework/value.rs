@@ -181,7 +181,13 @@ impl Value {
     /// Sets an attribute of an object; no effect on other values.
     pub fn set_attr(&mut self, name: &str, value: Value) {
         if let Value::Object(m) = self {
-            m.insert(name.to_string(), value);
+            // Most calls replace an attribute Terraform sent: no new key.
+            match m.get_mut(name) {
+                Some(slot) => *slot = value,
+                None => {
+                    m.insert(name.to_string(), value);
+                }
+            }
         }
     }
 

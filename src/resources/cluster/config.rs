@@ -218,7 +218,7 @@ mod tests {
     /// defaulted differently) fails here.
     #[test]
     fn the_model_covers_every_attribute_both_ways() {
-        let problems = model_coverage_problems::<ClusterConfig>(&super::super::schema());
+        let problems = model_coverage_problems::<ClusterConfig>(super::super::schema());
         assert!(problems.is_empty(), "{problems:#?}");
     }
 }

@@ -66,7 +66,7 @@ impl Resource for Cluster {
     }
 
     fn schema(&self) -> Schema {
-        schema()
+        schema().clone()
     }
 
     fn validate(&self, config: &Value, diags: &mut Diagnostics) {

@@ -158,7 +158,15 @@ pub const EKS_AUTHENTICATION_MODES: &[&str] = &["CONFIG_MAP", "API_AND_CONFIG_MA
 /// The default control-plane range of a private cluster.
 pub const DEFAULT_MASTER_CIDR: &str = "172.16.0.0/28";
 
-pub fn schema() -> Schema {
+/// The schema, built once: validation and planning read it on every
+/// call, and building it (descriptions, validators) costs more than the
+/// rules it serves.
+pub fn schema() -> &'static Schema {
+    static SCHEMA: std::sync::LazyLock<Schema> = std::sync::LazyLock::new(build_schema);
+    &SCHEMA
+}
+
+fn build_schema() -> Schema {
     let attributes = vec![
         Attribute::string("id")
             .computed()

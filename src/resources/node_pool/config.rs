@@ -149,7 +149,7 @@ mod tests {
     /// defaulted differently) fails here.
     #[test]
     fn the_model_covers_every_attribute_both_ways() {
-        let problems = model_coverage_problems::<PoolConfig>(&super::super::schema::schema());
+        let problems = model_coverage_problems::<PoolConfig>(super::super::schema::schema());
         assert!(problems.is_empty(), "{problems:#?}");
     }
 }

@@ -68,7 +68,7 @@ impl Resource for NodePool {
     }
 
     fn schema(&self) -> Schema {
-        schema()
+        schema().clone()
     }
 
     fn validate(&self, config: &Value, diags: &mut Diagnostics) {

@@ -155,7 +155,15 @@ pub(super) fn taint_attributes() -> Vec<Attribute> {
     ]
 }
 
-pub(super) fn schema() -> Schema {
+/// The schema, built once: validation and planning read it on every
+/// call, and building it (descriptions, validators) costs more than the
+/// rules it serves.
+pub(super) fn schema() -> &'static Schema {
+    static SCHEMA: std::sync::LazyLock<Schema> = std::sync::LazyLock::new(build_schema);
+    &SCHEMA
+}
+
+fn build_schema() -> Schema {
     let attributes = vec![
         Attribute::string("id")
             .computed()

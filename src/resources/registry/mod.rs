@@ -48,7 +48,15 @@ fn duration(name: &str, description: &str) -> Attribute {
         .describe(description)
 }
 
-fn schema() -> Schema {
+/// The schema, built once: validation and planning read it on every
+/// call, and building it (descriptions, validators) costs more than the
+/// rules it serves.
+fn schema() -> &'static Schema {
+    static SCHEMA: std::sync::LazyLock<Schema> = std::sync::LazyLock::new(build_schema);
+    &SCHEMA
+}
+
+fn build_schema() -> Schema {
     let policy = vec![
         Attribute::string("action")
             .required()
@@ -125,7 +133,7 @@ impl Resource for Registry {
     }
 
     fn schema(&self) -> Schema {
-        schema()
+        schema().clone()
     }
 
     fn validate(&self, config: &Value, diags: &mut Diagnostics) {

@@ -84,7 +84,7 @@ mod tests {
     /// defaulted differently) fails here.
     #[test]
     fn the_model_covers_every_attribute_both_ways() {
-        let problems = model_coverage_problems::<RegistryModel>(&super::super::schema());
+        let problems = model_coverage_problems::<RegistryModel>(super::super::schema());
         assert!(problems.is_empty(), "{problems:#?}");
     }
 }

@@ -62,7 +62,7 @@ impl Resource for Workload {
     }
 
     fn schema(&self) -> Schema {
-        schema()
+        schema().clone()
     }
 
     fn validate(&self, config: &Value, diags: &mut Diagnostics) {
@@ -425,11 +425,11 @@ impl Resource for Workload {
         // After an import, attributes the objects read the same as their
         // defaults (and what only the configuration says) take the
         // default, as the next plan would.
-        for attribute in schema().block.attributes {
-            if let Some(default) = attribute.default
+        for attribute in &schema().block.attributes {
+            if let Some(default) = &attribute.default
                 && fresh.get(&attribute.name).is_null()
             {
-                fresh.set_attr(&attribute.name, default);
+                fresh.set_attr(&attribute.name, default.clone());
             }
         }
         if fresh.get("kubeconfig_path").is_null() && fresh.get("cluster").is_null() {

@@ -224,7 +224,15 @@ fn peer_attributes() -> Vec<Attribute> {
     ]
 }
 
-pub fn schema() -> Schema {
+/// The schema, built once: validation and planning read it on every
+/// call, and building it (descriptions, validators) costs more than the
+/// rules it serves.
+pub fn schema() -> &'static Schema {
+    static SCHEMA: std::sync::LazyLock<Schema> = std::sync::LazyLock::new(build_schema);
+    &SCHEMA
+}
+
+fn build_schema() -> Schema {
     let attributes = vec![
         Attribute::string("id")
             .computed()

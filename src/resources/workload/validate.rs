@@ -108,7 +108,7 @@ pub(super) fn validate_kind(config: &Value, diags: &mut Diagnostics) {
     // A setting at its default (the schema's) is accepted on any kind: a
     // configuration generated from an import writes every defaulted
     // attribute out.
-    let block = schema().block;
+    let block = &schema().block;
     let default_of = |attributes: &[Attribute], name: &str| {
         attributes
             .iter()
