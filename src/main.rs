@@ -6,6 +6,12 @@ use std::sync::Arc;
 
 use genesis::protocol::plugin::{self, Mode};
 
+// Every RPC decodes and re-encodes whole objects of small strings and maps:
+// with glibc's allocator, a quarter of the plugin's CPU time per plan went
+// to malloc and free (measured with perf on a 200-resource plan).
+#[global_allocator]
+static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 fn main() -> ExitCode {
     let env = |name: &str| std::env::var(name).ok();
     let args: Vec<String> = std::env::args().skip(1).collect();
