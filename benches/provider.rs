@@ -68,14 +68,19 @@ fn terraform_data(n: usize) -> String {
         .collect()
 }
 
-/// 200 genesis resources of all four kinds.
+/// 200 genesis resources of all four kinds. The pools and workloads name
+/// clusters that do not exist, the workloads on GKE and on EKS alike, and
+/// there are no cloud credentials here: a plan must not wait on a cloud
+/// for them.
 fn mixed(n: usize) -> String {
+    const GKE: &str = "projects/bench/locations/us-central1/clusters/c";
+    const EKS: &str = "arn:aws:eks:us-east-1:123456789012:cluster/c";
     (0..n)
         .map(|i| match i % 4 {
             0 => format!("resource \"genesis_cluster\" \"c{i}\" {{\n  project_id = \"bench\"\n  region = \"us-central1\"\n  name = \"cluster-{i}\"\n  environment = \"prod\"\n  kubernetes_namespaces = [\"apps\"]\n}}\n"),
-            1 => format!("resource \"genesis_node_pool\" \"p{i}\" {{\n  cluster = \"projects/bench/locations/us-central1/clusters/c\"\n  name = \"pool-{i}\"\n  node_pool_type = \"agent-runtime\"\n  max_nodes = 10\n}}\n"),
+            1 => format!("resource \"genesis_node_pool\" \"p{i}\" {{\n  cluster = \"{GKE}\"\n  name = \"pool-{i}\"\n  node_pool_type = \"agent-runtime\"\n  max_nodes = 10\n}}\n"),
             2 => format!("resource \"genesis_registry\" \"r{i}\" {{\n  project_id = \"bench\"\n  region = \"us-central1\"\n  name = \"repo-{i}\"\n}}\n"),
-            _ => format!("resource \"genesis_workload\" \"w{i}\" {{\n  cluster = \"projects/bench/locations/us-central1/clusters/c\"\n  name = \"app-{i}\"\n  image = \"nginx:1.27\"\n  resources = {{ requests = {{ cpu = \"500m\" }} }}\n  autoscaling = {{ max_replicas = 5, cpu_target = 70 }}\n  service = {{ ports = [{{ port = 80, target_port = 8080 }}] }}\n}}\n"),
+            _ => format!("resource \"genesis_workload\" \"w{i}\" {{\n  cluster = \"{}\"\n  name = \"app-{i}\"\n  image = \"nginx:1.27\"\n  resources = {{ requests = {{ cpu = \"500m\" }} }}\n  autoscaling = {{ max_replicas = 5, cpu_target = 70 }}\n  service = {{ ports = [{{ port = 80, target_port = 8080 }}] }}\n}}\n", if i % 8 == 3 { GKE } else { EKS }),
         })
         .collect()
 }

@@ -47,7 +47,12 @@ fn main() -> ExitCode {
         }
     };
     let server = Arc::new(genesis::provider_server());
-    match runtime.block_on(plugin::serve(server, mode, env)) {
+    let served = runtime.block_on(plugin::serve(server, mode, env));
+    // Every RPC has answered: what still runs (a name lookup on a blocking
+    // thread, say) has no one to answer to. Terraform kills a plugin that
+    // takes two seconds to exit, and waits for it all that time.
+    runtime.shutdown_timeout(std::time::Duration::from_millis(100));
+    match served {
         Ok(()) => ExitCode::SUCCESS,
         Err(e) => {
             let mut message = e.to_string();

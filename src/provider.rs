@@ -8,6 +8,7 @@ use std::sync::Arc;
 
 use tokio_util::sync::CancellationToken;
 
+use crate::cloud::CloudError;
 use crate::cloud::cluster::{ClusterAddress, Clusters, ObservedCluster};
 use crate::cloud::gcp::Gcp;
 use crate::cloud::node_pool::NodePools;
@@ -285,7 +286,7 @@ pub struct ProviderContext {
     /// What this run's plans of clusters will change.
     pub planned: Arc<PlannedClusters>,
     /// Clusters as read for the refreshes and plans of their workloads.
-    cluster_reads: Arc<SharedReads<ClusterAddress, Option<ObservedCluster>>>,
+    cluster_reads: Arc<SharedReads<ClusterAddress, Result<Option<ObservedCluster>, CloudError>>>,
 }
 
 /// What the plans of clusters in this provider process will change that
@@ -388,16 +389,18 @@ impl ProviderContext {
     /// hundreds of workloads reads their cluster once, not once each. A
     /// change to a cluster in this process ends the shared read
     /// (`cloud::writes`), so an apply never reaches a cluster at an
-    /// address it had before.
+    /// address it had before. A read that failed (no credentials, say)
+    /// answers the others the same while fresh, rather than each of them
+    /// trying again until its timeout.
     pub async fn shared_cluster(
         &self,
         at: &ClusterAddress,
         wait: &crate::cloud::cluster::Wait,
-    ) -> Result<Option<ObservedCluster>, crate::cloud::CloudError> {
+    ) -> Result<Option<ObservedCluster>, CloudError> {
         let (_, read) = self.cluster_reads.read(at.clone());
-        read.get_or_try_init(|| self.clusters(at).get(at, wait))
+        read.get_or_init(|| self.clusters(at).get(at, wait))
             .await
-            .cloned()
+            .clone()
     }
 
     /// The back end of the cloud a cluster is on.

@@ -19,7 +19,7 @@ use std::time::Duration;
 use crate::framework::diagnostics::Diagnostic;
 
 /// Why a cloud call failed.
-#[derive(Debug, thiserror::Error)]
+#[derive(Debug, Clone, thiserror::Error)]
 pub enum CloudError {
     /// the API refused the call
     #[error("{call}: {status} ({code}): {message}")]

@@ -202,7 +202,7 @@ pub(crate) fn with_issues<'a>(
 pub(crate) fn api_error<E, R>(call: &str, e: SdkError<E, R>) -> CloudError
 where
     E: ProvideErrorMetadata + std::error::Error + 'static,
-    R: std::fmt::Debug + HasStatus,
+    R: std::fmt::Debug + HasStatus + 'static,
 {
     match &e {
         SdkError::ServiceError(service) => CloudError::Api {
@@ -212,11 +212,37 @@ where
             message: service.err().message().unwrap_or("no message").to_string(),
             retry_after: None,
         },
+        _ if lacks_credentials(&e) => CloudError::AwsCredentials {
+            call: call.to_string(),
+            message: aws_sdk_ecr::error::DisplayErrorContext(&e).to_string(),
+        },
         _ => CloudError::Transport {
             call: call.to_string(),
             message: aws_sdk_ecr::error::DisplayErrorContext(&e).to_string(),
         },
     }
+}
+
+/// Whether a call failed because the credentials chain found none, or its
+/// provider refused (an instance metadata service that answers 403, a
+/// profile that cannot be read): trying again finds none either, so the
+/// call must not be retried until the resource's timeout. The SDK already
+/// retries a provider that timed out.
+fn lacks_credentials(e: &(dyn std::error::Error + 'static)) -> bool {
+    use aws_credential_types::provider::error::CredentialsError;
+    let mut cause = Some(e);
+    while let Some(error) = cause {
+        if let Some(
+            CredentialsError::CredentialsNotLoaded(_)
+            | CredentialsError::InvalidConfiguration(_)
+            | CredentialsError::ProviderError(_),
+        ) = error.downcast_ref()
+        {
+            return true;
+        }
+        cause = error.source();
+    }
+    false
 }
 
 /// The HTTP status of a raw SDK response.
@@ -227,5 +253,39 @@ pub(crate) trait HasStatus {
 impl HasStatus for aws_sdk_ecr::config::http::HttpResponse {
     fn status(&self) -> u16 {
         self.status().as_u16()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use aws_credential_types::provider::error::CredentialsError;
+    use aws_sdk_eks::config::http::HttpResponse;
+    use aws_sdk_eks::error::ConnectorError;
+    use aws_sdk_eks::operation::describe_cluster::DescribeClusterError;
+
+    fn dispatch_failure(cause: CredentialsError) -> SdkError<DescribeClusterError, HttpResponse> {
+        SdkError::dispatch_failure(ConnectorError::other(Box::new(cause), None))
+    }
+
+    #[test]
+    fn a_call_without_credentials_fails_at_once() {
+        for cause in [
+            CredentialsError::not_loaded("no providers in chain provided credentials"),
+            CredentialsError::provider_error("failed to load IMDS session token: 403"),
+            CredentialsError::invalid_configuration("profile not found"),
+        ] {
+            let e = api_error("reading the EKS cluster", dispatch_failure(cause));
+            assert!(matches!(e, CloudError::AwsCredentials { .. }), "{e:?}");
+            assert!(!e.is_retryable(), "{e}");
+        }
+    }
+
+    #[test]
+    fn a_credentials_provider_that_timed_out_is_tried_again() {
+        let cause = CredentialsError::provider_timed_out(std::time::Duration::from_secs(5));
+        let e = api_error("reading the EKS cluster", dispatch_failure(cause));
+        assert!(matches!(e, CloudError::Transport { .. }), "{e:?}");
+        assert!(e.is_retryable(), "{e}");
     }
 }

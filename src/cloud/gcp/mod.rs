@@ -30,6 +30,10 @@ pub struct Gcp {
     gke: OnceCell<google_cloud_container_v1::client::ClusterManager>,
     artifact_registry: OnceCell<google_cloud_artifactregistry_v1::client::ArtifactRegistry>,
     iam: OnceCell<google_cloud_iam_admin_v1::client::Iam>,
+    /// Whether a metadata server answered, asked once per process: every
+    /// resource of a plan may need credentials, and off Google Cloud each
+    /// probe costs a name lookup (and up to two seconds).
+    metadata_server: OnceCell<bool>,
     /// One lock per cluster: GKE runs one operation per cluster at a time.
     cluster_locks: Mutex<HashMap<String, Arc<Mutex<()>>>>,
 }
@@ -42,6 +46,7 @@ impl Gcp {
             gke: OnceCell::new(),
             artifact_registry: OnceCell::new(),
             iam: OnceCell::new(),
+            metadata_server: OnceCell::new(),
             cluster_locks: Mutex::new(HashMap::new()),
         }
     }
@@ -88,7 +93,12 @@ impl Gcp {
         // else the metadata server of a Google Cloud machine. Off Google
         // Cloud there is none, and token requests would be retried until
         // the timeout: find that out now, in two seconds at most.
-        if adc_file().is_none() && !metadata_server_answers().await {
+        if adc_file().is_none()
+            && !*self
+                .metadata_server
+                .get_or_init(metadata_server_answers)
+                .await
+        {
             return Err(CloudError::Credentials {
                 call: "loading Google credentials".into(),
                 message: format!(
