@@ -280,6 +280,50 @@ async fn unknown_types_and_unoffered_features_answer_with_diagnostics() {
     assert!(meta.server_capabilities.unwrap().plan_destroy);
 }
 
+/// An environment that comes from another resource decides the defaults
+/// only once known: until then the plan shows what every environment
+/// gives the same, and unknown for the rest (a default planned from "dev"
+/// and applied as "prod" would be an inconsistent final plan).
+#[tokio::test]
+async fn an_environment_known_only_at_apply_plans_its_defaults_unknown() {
+    let (_plugin, mut client) = client().await;
+    configure(&mut client).await;
+    let ty = cluster::value_type();
+    let config = object(
+        &ty,
+        &[
+            ("name", "c".into()),
+            ("environment", Value::Unknown),
+            ("enable_binary_authorization", false.into()),
+        ],
+    );
+    let (planned, resp) = plan(&mut client, "genesis_cluster", &ty, &Value::Null, &config).await;
+    assert!(
+        errors(&resp.diagnostics).is_empty(),
+        "{:?}",
+        resp.diagnostics
+    );
+    for differs in [
+        "deletion_protection",
+        "release_channel",
+        "enable_private_cluster",
+        "enable_managed_prometheus",
+        "master_ipv4_cidr_block",
+    ] {
+        assert_eq!(planned.get(differs), &Value::Unknown, "{differs}");
+    }
+    assert_eq!(
+        planned.get("enable_binary_authorization"),
+        &Value::Bool(false),
+        "written, so kept"
+    );
+    assert_eq!(
+        planned.get("network"),
+        &Value::from("default"),
+        "the same in every environment"
+    );
+}
+
 #[tokio::test]
 async fn changing_the_name_replaces_and_changing_the_environment_does_not() {
     let (_plugin, mut client) = client().await;

@@ -5,11 +5,13 @@ use std::time::Duration;
 
 use crate::cloud::cluster::Wait;
 use crate::framework::diagnostics::{Diagnostic, Diagnostics};
+use crate::framework::field::Field;
 use crate::framework::identity::{IdentityAttribute, IdentitySchema};
 use crate::framework::path::AttributePath;
 use crate::framework::schema::{Attribute, Block, NestedBlock};
 use crate::framework::validators;
 use crate::framework::value::Value;
+use crate::framework::view;
 use crate::provider::ProviderContext;
 
 /// `timeouts { create = "30m" ... }`, as in the google and aws providers.
@@ -60,18 +62,53 @@ pub fn cloud_attribute() -> Attribute {
         .validate(validators::one_of(&["gcp", "aws"]))
 }
 
+/// Where a cluster or repository is: what `plan_location` and
+/// `only_for_cloud` read of a configuration or plan.
+#[derive(serde::Deserialize, Default)]
+#[serde(default)]
+struct Location {
+    cloud: Field<String>,
+    project_id: Field<String>,
+    region: Field<String>,
+}
+
+impl Location {
+    fn of(value: &Value) -> Option<Location> {
+        view::as_written(value).ok()
+    }
+}
+
 /// Plans `project_id` and `region` from the provider's defaults when the
 /// configuration leaves them out, with an error naming both places when
 /// neither sets them. AWS resources take the region from `aws_region`.
+/// While the cloud is unknown, so is which default applies.
 pub fn plan_location(
     planned: &mut Value,
     config: &Value,
     provider: &crate::provider::ProviderConfig,
     diags: &mut Diagnostics,
 ) {
-    let cloud = planned.get("cloud").as_str().unwrap_or("gcp").to_string();
-    if config.get("region").is_null() {
-        let default = if cloud == "aws" {
+    let (Some(written), Some(at)) = (Location::of(config), Location::of(planned)) else {
+        return;
+    };
+    // The plan holds the schema's default where the configuration left
+    // the cloud out.
+    let aws = match &at.cloud {
+        Field::Known(cloud) => cloud == "aws",
+        Field::Unknown | Field::Null => {
+            for (name, left_out) in [
+                ("region", written.region.is_null()),
+                ("project_id", written.project_id.is_null()),
+            ] {
+                if left_out {
+                    planned.set_attr(name, Value::Unknown);
+                }
+            }
+            return;
+        }
+    };
+    if written.region.is_null() {
+        let default = if aws {
             provider.aws_region.clone()
         } else {
             provider.region.clone()
@@ -81,7 +118,7 @@ pub fn plan_location(
             None => diags.push(
                 Diagnostic::error(
                     "No region",
-                    if cloud == "aws" {
+                    if aws {
                         "Set `region` on this resource, or `aws_region` in the provider block (or AWS_REGION)."
                     } else {
                         "Set `region` on this resource, or `region` in the provider block (or GOOGLE_REGION)."
@@ -91,34 +128,37 @@ pub fn plan_location(
             ),
         }
     }
-    if cloud == "gcp" && config.get("project_id").is_null() {
-        match &provider.project {
-            Some(project) => planned.set_attr("project_id", project.clone().into()),
-            None => diags.push(
-                Diagnostic::error(
-                    "No project",
-                    "Set `project_id` on this resource, or `project` in the provider block (or GOOGLE_PROJECT).",
-                )
-                .at(AttributePath::attr("project_id")),
-            ),
-        }
+    if !written.project_id.is_null() {
+        return;
     }
-    if cloud == "aws" && config.get("project_id").is_null() {
+    if aws {
         planned.set_attr("project_id", Value::Null);
+        return;
+    }
+    match &provider.project {
+        Some(project) => planned.set_attr("project_id", project.clone().into()),
+        None => diags.push(
+            Diagnostic::error(
+                "No project",
+                "Set `project_id` on this resource, or `project` in the provider block (or GOOGLE_PROJECT).",
+            )
+            .at(AttributePath::attr("project_id")),
+        ),
     }
 }
 
 /// Refuses GCP-only settings on an AWS resource (and the reverse), naming
-/// the attribute.
+/// the attribute. Waits while the cloud is unknown.
 pub fn only_for_cloud(config: &Value, cloud: &str, attributes: &[&str], diags: &mut Diagnostics) {
     // Left out, the cloud is the schema's default.
     let default = cloud_attribute().default.unwrap_or_default();
-    let actual = match config.get("cloud") {
-        Value::Null => &default,
-        written => written,
-    };
-    let Some(actual) = actual.as_str() else {
-        return;
+    let actual = match Location::of(config).map(|at| at.cloud) {
+        Some(Field::Known(actual)) => actual,
+        Some(Field::Null) => match default.as_str() {
+            Some(default) => default.to_string(),
+            None => return,
+        },
+        Some(Field::Unknown) | None => return,
     };
     if actual == cloud {
         return;
@@ -318,4 +358,74 @@ pub fn given_or_provider(
             .at(AttributePath::attr(attribute))
             .into()
         })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::provider::ProviderConfig;
+
+    fn provider() -> ProviderConfig {
+        ProviderConfig {
+            project: Some("p".into()),
+            region: Some("europe-west1".into()),
+            aws_region: Some("eu-west-1".into()),
+            ..ProviderConfig::default()
+        }
+    }
+
+    /// The plan of a repository whose configuration is `config` (the
+    /// cloud's default filled in, as the framework plans it).
+    fn planned(config: &Value, cloud: Value) -> (Value, Diagnostics) {
+        let mut planned = config.clone();
+        planned.set_attr("cloud", cloud);
+        let mut diags = Diagnostics::new();
+        plan_location(&mut planned, config, &provider(), &mut diags);
+        (planned, diags)
+    }
+
+    #[test]
+    fn each_cloud_takes_its_own_provider_defaults() {
+        let config = Value::object([("name", "r".into())]);
+        let (gcp, diags) = planned(&config, "gcp".into());
+        assert!(!diags.has_errors());
+        assert_eq!(
+            gcp.at(&AttributePath::attr("region")),
+            &Value::from("europe-west1")
+        );
+        assert_eq!(
+            gcp.at(&AttributePath::attr("project_id")),
+            &Value::from("p")
+        );
+        let (aws, _) = planned(&config, "aws".into());
+        assert_eq!(
+            aws.at(&AttributePath::attr("region")),
+            &Value::from("eu-west-1")
+        );
+        assert!(aws.at(&AttributePath::attr("project_id")).is_null());
+    }
+
+    #[test]
+    fn a_cloud_not_known_yet_plans_its_defaults_unknown() {
+        let config = Value::object([("cloud", Value::Unknown), ("region", "r1".into())]);
+        let (plan, diags) = planned(&config, Value::Unknown);
+        assert!(!diags.has_errors());
+        assert_eq!(
+            plan.at(&AttributePath::attr("region")),
+            &Value::from("r1"),
+            "written, so kept"
+        );
+        assert!(plan.at(&AttributePath::attr("project_id")).is_unknown());
+    }
+
+    #[test]
+    fn settings_of_the_other_cloud_wait_for_the_cloud_to_be_known() {
+        let mut diags = Diagnostics::new();
+        let unknown = Value::object([("cloud", Value::Unknown), ("eks", "x".into())]);
+        only_for_cloud(&unknown, "aws", &["eks"], &mut diags);
+        assert!(!diags.has_errors());
+        let left_out = Value::object([("eks", "x".into())]);
+        only_for_cloud(&left_out, "aws", &["eks"], &mut diags);
+        assert!(diags.has_errors(), "left out, the cloud is gcp");
+    }
 }

@@ -81,18 +81,8 @@ impl Resource for Cluster {
     }
 
     fn modify_plan(&self, ctx: &PlanContext<'_>, planned: &mut Value, diags: &mut Diagnostics) {
-        let config = ctx.config;
-        super::common::plan_location(planned, config, &ctx.provider.config, diags);
-        let environment = planned
-            .get("environment")
-            .as_str()
-            .unwrap_or("dev")
-            .to_string();
-        let defaults = environment_defaults(&environment);
-        if config.get("deletion_protection").is_null() {
-            planned.set_attr("deletion_protection", defaults.deletion_protection.into());
-        }
-        plan::plan_cloud_defaults(ctx, planned, &defaults, diags);
+        super::common::plan_location(planned, ctx.config, &ctx.provider.config, diags);
+        plan::plan_environment_defaults(ctx, planned, diags);
         plan_version(ctx.prior, planned, diags);
         plan_storage_classes(ctx.prior, planned, diags);
         if !ctx.is_create()

@@ -73,8 +73,87 @@ impl Views {
     }
 }
 
+/// What decides the environment's defaults.
+#[derive(serde::Deserialize, Default)]
+#[serde(default)]
+struct EnvironmentView {
+    environment: Field<String>,
+    deletion_protection: Field<bool>,
+}
+
+/// Plans what the configuration leaves to `environment` and the cloud.
+/// While the environment is unknown (it comes from another resource),
+/// the plan is made for each environment it may be, and what they
+/// disagree on is unknown: a plan never shows a default the apply may not
+/// keep. Only what every environment reports is reported then.
+pub fn plan_environment_defaults(
+    ctx: &PlanContext<'_>,
+    planned: &mut Value,
+    diags: &mut Diagnostics,
+) {
+    let environment = match view::as_written::<EnvironmentView>(planned) {
+        Ok(view) => view.environment,
+        Err(refused) => return diags.extend(refused),
+    };
+    if let Field::Known(environment) = environment {
+        return plan_for(ctx, planned, &environment_defaults(&environment), diags);
+    }
+    let mut plans = ENVIRONMENTS.iter().map(|environment| {
+        let mut plan = planned.clone();
+        let mut found = Diagnostics::new();
+        plan_for(
+            ctx,
+            &mut plan,
+            &environment_defaults(environment),
+            &mut found,
+        );
+        (plan, found)
+    });
+    let Some((mut agreed, reported)) = plans.next() else {
+        return;
+    };
+    let mut reported = reported.into_vec();
+    for (plan, found) in plans {
+        agreed = agreement(agreed, plan);
+        let found = found.into_vec();
+        reported.retain(|d| found.contains(d));
+    }
+    *planned = agreed;
+    for d in reported {
+        diags.push(d);
+    }
+}
+
+fn plan_for(
+    ctx: &PlanContext<'_>,
+    planned: &mut Value,
+    defaults: &EnvironmentDefaults,
+    diags: &mut Diagnostics,
+) {
+    let written = view::as_written::<EnvironmentView>(ctx.config).unwrap_or_default();
+    if written.deletion_protection.is_null() {
+        planned.set_attr("deletion_protection", defaults.deletion_protection.into());
+    }
+    plan_cloud_defaults(ctx, planned, defaults, diags);
+}
+
+/// What two plans agree on, attribute by attribute; unknown elsewhere.
+fn agreement(one: Value, other: Value) -> Value {
+    match (one, other) {
+        (one, other) if one == other => one,
+        (Value::Object(mut one), Value::Object(other)) => {
+            for (name, theirs) in other {
+                let ours = one.remove(&name).unwrap_or_default();
+                one.insert(name, agreement(ours, theirs));
+            }
+            Value::Object(one)
+        }
+        _ => Value::Unknown,
+    }
+}
+
 /// Fills in what the configuration leaves to the cloud's defaults.
-pub fn plan_cloud_defaults(
+fn plan_cloud_defaults(
     ctx: &PlanContext<'_>,
     planned: &mut Value,
     defaults: &EnvironmentDefaults,
