@@ -85,9 +85,7 @@ impl Resource for Cluster {
         plan::plan_environment_defaults(ctx, planned, diags);
         plan_version(ctx.prior, planned, diags);
         plan_storage_classes(ctx.prior, planned, diags);
-        if !ctx.is_create()
-            && ctx.prior.get("kubernetes_version") != planned.get("kubernetes_version")
-        {
+        if !ctx.is_create() && plan::changes_version(ctx.prior, planned) {
             // The upgrade changes the version the control plane reports.
             planned.set_attr("master_version", Value::Unknown);
         }
@@ -98,22 +96,10 @@ impl Resource for Cluster {
     }
 
     fn replaced_by(&self, prior: &Value, planned: &Value) -> Vec<AttributePath> {
-        let (old, new) = (prior.get("eks"), planned.get("eks"));
-        let mut paths: Vec<AttributePath> = mode::replaced_by(prior, planned).into_iter().collect();
-        // EKS can start encrypting secrets, never stop or change the key.
-        if old.get("secrets_encryption").as_bool() == Some(true)
-            && new.get("secrets_encryption").as_bool() == Some(false)
-        {
-            paths.push(AttributePath::attr("eks").join("secrets_encryption"));
-        }
-        if let (Some(was), Some(now)) = (
-            old.get("kms_key_arn").as_str(),
-            new.get("kms_key_arn").as_str(),
-        ) && was != now
-        {
-            paths.push(AttributePath::attr("eks").join("kms_key_arn"));
-        }
-        paths
+        mode::replaced_by(prior, planned)
+            .into_iter()
+            .chain(plan::eks_replaced_by(prior, planned))
+            .collect()
     }
 
     /// Secret stores for a cluster that exists are checked against it:

@@ -73,6 +73,44 @@ impl Views {
     }
 }
 
+/// What EKS cannot change in place: it can start encrypting secrets,
+/// never stop or change the key.
+pub fn eks_replaced_by(prior: &Value, planned: &Value) -> Vec<AttributePath> {
+    let (Ok(was), Ok(now)) = (
+        view::as_written::<PlanView>(prior),
+        view::as_written::<PlanView>(planned),
+    ) else {
+        return Vec::new();
+    };
+    let (Some(was), Some(now)) = (was.eks.known(), now.eks.known()) else {
+        return Vec::new();
+    };
+    let mut paths = Vec::new();
+    if was.secrets_encryption.known() == Some(&true)
+        && now.secrets_encryption.known() == Some(&false)
+    {
+        paths.push(AttributePath::attr("eks").join("secrets_encryption"));
+    }
+    if let (Some(was), Some(now)) = (was.kms_key_arn.known(), now.kms_key_arn.known())
+        && was != now
+    {
+        paths.push(AttributePath::attr("eks").join("kms_key_arn"));
+    }
+    paths
+}
+
+/// Whether the plan changes the Kubernetes version the cluster had (an
+/// unknown one may).
+pub fn changes_version(prior: &Value, planned: &Value) -> bool {
+    match (
+        view::as_written::<PlanView>(prior),
+        view::as_written::<PlanView>(planned),
+    ) {
+        (Ok(was), Ok(now)) => was.kubernetes_version != now.kubernetes_version,
+        _ => true,
+    }
+}
+
 /// What decides the environment's defaults.
 #[derive(serde::Deserialize, Default)]
 #[serde(default)]
@@ -327,5 +365,62 @@ fn default_or(default: bool, setting: Option<bool>) -> Value {
         (true, _) => Value::Bool(true),
         (false, Some(on)) => Value::Bool(on),
         (false, None) => Value::Unknown,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn eks(secrets_encryption: bool, kms_key_arn: Option<&str>) -> Value {
+        let mut cluster = schema().block.null_object();
+        cluster.set_attr("cloud", "aws".into());
+        cluster.set_attr(
+            "eks",
+            Value::object([
+                ("secrets_encryption", secrets_encryption.into()),
+                (
+                    "kms_key_arn",
+                    kms_key_arn.map(Value::from).unwrap_or_default(),
+                ),
+            ]),
+        );
+        cluster
+    }
+
+    #[test]
+    fn eks_starts_encrypting_secrets_in_place_and_never_stops() {
+        let key = Some("arn:aws:kms:eu-west-1:1:key/a");
+        assert_eq!(eks_replaced_by(&eks(false, None), &eks(true, key)), vec![]);
+        assert_eq!(
+            eks_replaced_by(&eks(true, key), &eks(false, None)),
+            vec![AttributePath::attr("eks").join("secrets_encryption")]
+        );
+        assert_eq!(
+            eks_replaced_by(
+                &eks(true, key),
+                &eks(true, Some("arn:aws:kms:eu-west-1:1:key/b"))
+            ),
+            vec![AttributePath::attr("eks").join("kms_key_arn")]
+        );
+        let mut unknown_key = eks(true, None);
+        unknown_key.set_attr(
+            "eks",
+            Value::object([
+                ("secrets_encryption", true.into()),
+                ("kms_key_arn", Value::Unknown),
+            ]),
+        );
+        assert_eq!(eks_replaced_by(&eks(true, key), &unknown_key), vec![]);
+    }
+
+    #[test]
+    fn an_unknown_version_may_change_the_control_plane() {
+        let mut was = schema().block.null_object();
+        was.set_attr("kubernetes_version", "1.33".into());
+        assert!(!changes_version(&was, &was.clone()));
+        let mut now = was.clone();
+        now.set_attr("kubernetes_version", Value::Unknown);
+        assert!(changes_version(&was, &now));
     }
 }
