@@ -28,6 +28,7 @@ resource "genesis_cluster" "data" {{
   project_id            = "p"
   region                = "us-central1"
   name                  = "data"
+  environment           = terraform_data.later.output.environment
   enable_autopilot      = true
   kubernetes_namespaces = ["data"]
   storage_classes       = {{ fast-ssd = {{ type = "pd-ssd" }} }}
@@ -58,7 +59,7 @@ resource "genesis_workload" "db" {{
 "#,
             cluster = crate::harness::apps_cluster(&["apps"]),
             later = later(
-                r#"kind = "Deployment", replicas = 2, seconds = 5, type = "NodePort", class = "fast-ssd""#
+                r#"kind = "Deployment", replicas = 2, seconds = 5, type = "NodePort", class = "fast-ssd", environment = "staging""#
             ),
         );
         let ws = Workspace::new(tf, &[("main.tf", &config)]).against(&sim);
