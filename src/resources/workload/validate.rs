@@ -15,16 +15,64 @@ use crate::framework::view;
 
 use super::schema::schema;
 
+/// What the container rules read: the workload's own container (named
+/// after the workload) and the others of its pod.
+#[derive(serde::Deserialize, Default)]
+#[serde(default)]
+struct ContainersView {
+    name: Field<String>,
+    resources: Field<ResourcesView>,
+    sidecars: Field<Vec<Field<ContainerView>>>,
+    init_containers: Field<Vec<Field<ContainerView>>>,
+}
+
+#[derive(serde::Deserialize, Default)]
+#[serde(default)]
+struct ContainerView {
+    name: Field<String>,
+    resources: Field<ResourcesView>,
+}
+
+#[derive(serde::Deserialize, Default)]
+#[serde(default)]
+struct ResourcesView {
+    requests: Field<AmountsView>,
+    limits: Field<AmountsView>,
+}
+
+#[derive(serde::Deserialize, Default)]
+#[serde(default)]
+struct AmountsView {
+    extended: Field<BTreeMap<String, Field<String>>>,
+}
+
+impl ResourcesView {
+    fn extended(amounts: &Field<AmountsView>) -> Option<&BTreeMap<String, Field<String>>> {
+        amounts.known()?.extended.known()
+    }
+}
+
 /// Container names are unique in the pod, and extended resources (GPUs)
 /// are never overcommitted: a request needs the same limit.
 pub(super) fn validate_containers(config: &Value, diags: &mut Diagnostics) {
-    let mut names: Vec<&str> = config.get("name").as_str().into_iter().collect();
-    for list in ["sidecars", "init_containers"] {
-        for (i, c) in config.get(list).elements().iter().enumerate() {
-            let Some(name) = c.get("name").as_str() else {
+    let Ok(view) = view::as_written::<ContainersView>(config) else {
+        return;
+    };
+    let others = [
+        ("sidecars", &view.sidecars),
+        ("init_containers", &view.init_containers),
+    ]
+    .map(|(list, containers)| {
+        let containers = containers.known().map_or(&[][..], Vec::as_slice);
+        (list, containers)
+    });
+    let mut names: Vec<&str> = view.name.known().map(String::as_str).into_iter().collect();
+    for (list, containers) in others {
+        for (i, c) in containers.iter().enumerate() {
+            let Some(name) = c.known().and_then(|c| c.name.known()) else {
                 continue;
             };
-            if names.contains(&name) {
+            if names.contains(&name.as_str()) {
                 diags.attribute_error(
                     AttributePath::attr(list).index(i).join("name"),
                     "Container name in use",
@@ -34,16 +82,16 @@ pub(super) fn validate_containers(config: &Value, diags: &mut Diagnostics) {
             names.push(name);
         }
     }
-    let mut check = |resources: &Value, at: AttributePath| {
-        let limits = resources.get("limits").get("extended");
-        for (name, amount) in resources
-            .get("requests")
-            .get("extended")
-            .entries()
+    let mut check = |resources: &Field<ResourcesView>, at: AttributePath| {
+        let Some(resources) = resources.known() else {
+            return;
+        };
+        let limits = ResourcesView::extended(&resources.limits);
+        for (name, amount) in ResourcesView::extended(&resources.requests)
             .into_iter()
             .flatten()
         {
-            let limit = limits.get(name);
+            let limit = limits.and_then(|l| l.get(name)).unwrap_or(&Field::Null);
             if !amount.is_unknown() && !limit.is_unknown() && limit != amount {
                 diags.attribute_error(
                     at.clone().join("requests").join("extended").key(name),
@@ -53,13 +101,15 @@ pub(super) fn validate_containers(config: &Value, diags: &mut Diagnostics) {
             }
         }
     };
-    check(config.get("resources"), AttributePath::attr("resources"));
-    for list in ["sidecars", "init_containers"] {
-        for (i, c) in config.get(list).elements().iter().enumerate() {
-            check(
-                c.get("resources"),
-                AttributePath::attr(list).index(i).join("resources"),
-            );
+    check(&view.resources, AttributePath::attr("resources"));
+    for (list, containers) in others {
+        for (i, c) in containers.iter().enumerate() {
+            if let Some(c) = c.known() {
+                check(
+                    &c.resources,
+                    AttributePath::attr(list).index(i).join("resources"),
+                );
+            }
         }
     }
 }
@@ -444,6 +494,66 @@ mod tests {
                 .map(|(k, v)| (k.to_string(), v))
                 .collect(),
         )
+    }
+
+    fn gpus(requests: Value, limits: Value) -> Value {
+        let amounts =
+            |gpus: Value| Value::object([("extended", volumes(vec![("nvidia.com/gpu", gpus)]))]);
+        Value::object([("requests", amounts(requests)), ("limits", amounts(limits))])
+    }
+
+    #[test]
+    fn containers_have_names_of_their_own_and_extended_resources_are_not_overcommitted() {
+        let container = |name: &str, resources: Value| {
+            Value::object([("name", name.into()), ("resources", resources)])
+        };
+        let config = Value::object([
+            ("name", "api".into()),
+            ("resources", gpus("1".into(), "2".into())),
+            (
+                "sidecars",
+                Value::List(vec![
+                    container("proxy", gpus("1".into(), "1".into())),
+                    container("api", Value::Null),
+                ]),
+            ),
+            (
+                "init_containers",
+                Value::List(vec![
+                    container("proxy", Value::Null),
+                    container("migrate", gpus("1".into(), Value::Unknown)),
+                ]),
+            ),
+        ]);
+        let mut diags = Diagnostics::new();
+        validate_containers(&config, &mut diags);
+        let found: Vec<(String, Option<AttributePath>)> = diags
+            .iter()
+            .map(|d| (d.summary.clone(), d.path.clone()))
+            .collect();
+        assert_eq!(
+            found,
+            vec![
+                (
+                    "Container name in use".to_string(),
+                    Some(AttributePath::attr("sidecars").index(1).join("name"))
+                ),
+                (
+                    "Container name in use".to_string(),
+                    Some(AttributePath::attr("init_containers").index(0).join("name"))
+                ),
+                (
+                    "Extended resources are not overcommitted".to_string(),
+                    Some(
+                        AttributePath::attr("resources")
+                            .join("requests")
+                            .join("extended")
+                            .key("nvidia.com/gpu")
+                    )
+                ),
+            ],
+            "a limit not known yet is checked once known"
+        );
     }
 
     #[test]
