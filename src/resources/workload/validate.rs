@@ -114,16 +114,59 @@ pub(super) fn validate_containers(config: &Value, diags: &mut Diagnostics) {
     }
 }
 
+/// What the kind rules read of a configuration, as written.
+#[derive(serde::Deserialize, Default)]
+#[serde(default)]
+struct KindView {
+    kind: Field<String>,
+    cron: Field<IgnoredAny>,
+    rollout: Field<IgnoredAny>,
+    job: Field<IgnoredAny>,
+    pod_management_policy: Field<IgnoredAny>,
+    strategy: Field<StrategyView>,
+    service: Field<ServiceTypeView>,
+}
+
+#[derive(serde::Deserialize, Default)]
+#[serde(default)]
+struct StrategyView {
+    #[serde(rename = "type")]
+    kind: Field<String>,
+    max_surge: Field<IgnoredAny>,
+    max_unavailable: Field<IgnoredAny>,
+    partition: Field<IgnoredAny>,
+}
+
+#[derive(serde::Deserialize, Default)]
+#[serde(default)]
+struct ServiceTypeView {
+    #[serde(rename = "type")]
+    kind: Field<String>,
+}
+
+/// The workload's kind, the schema's default where left out.
+#[derive(serde::Deserialize, Default)]
+#[serde(default)]
+struct EffectiveKind {
+    kind: Field<String>,
+}
+
 /// Settings that belong to one kind of workload only.
 pub(super) fn validate_kind(config: &Value, diags: &mut Diagnostics) {
-    if config.get("kind").is_unknown() {
+    let (Ok(written), Ok(effective)) = (
+        view::as_written::<KindView>(config),
+        view::effective::<EffectiveKind>(&schema().block, config),
+    ) else {
         return;
-    }
-    let kind = config.get("kind").as_str().unwrap_or("Deployment");
+    };
+    let Some(kind) = effective.kind.known().map(String::as_str) else {
+        return;
+    };
     let stateful = kind == "StatefulSet";
     let task = matches!(kind, "Job" | "CronJob");
-    let strategy = config.get("strategy");
-    if kind == "CronJob" && config.get("cron").is_null() {
+    let strategy = written.strategy.known();
+    let set = |field: &Field<IgnoredAny>| field.known().is_some();
+    if kind == "CronJob" && written.cron.is_null() {
         diags.attribute_error(
             AttributePath::attr("cron"),
             "A CronJob needs a schedule",
@@ -139,20 +182,20 @@ pub(super) fn validate_kind(config: &Value, diags: &mut Diagnostics) {
             );
         }
     };
-    let strategy_type = strategy.get("type").as_str();
+    let strategy_type = strategy.and_then(|s| s.kind.known()).map(String::as_str);
     only(
         AttributePath::attr("rollout"),
-        kind != "Deployment" && config.get("rollout").is_set(),
+        kind != "Deployment" && set(&written.rollout),
         "`rollout` applies to Deployments",
     );
     only(
         AttributePath::attr("cron"),
-        kind != "CronJob" && config.get("cron").is_set(),
+        kind != "CronJob" && set(&written.cron),
         "`cron` applies to CronJobs",
     );
     only(
         AttributePath::attr("job"),
-        !task && config.get("job").is_set(),
+        !task && set(&written.job),
         "`job` applies to Jobs and CronJobs",
     );
     // A setting at its default (the schema's) is accepted on any kind: a
@@ -208,14 +251,21 @@ pub(super) fn validate_kind(config: &Value, diags: &mut Diagnostics) {
             strategy_type == Some("Recreate"),
             "`Recreate` applies to Deployments (StatefulSets use RollingUpdate or OnDelete)",
         );
-        for name in ["max_surge", "max_unavailable"] {
+        for (name, setting) in [
+            ("max_surge", strategy.map(|s| &s.max_surge)),
+            ("max_unavailable", strategy.map(|s| &s.max_unavailable)),
+        ] {
             only(
                 AttributePath::attr("strategy").join(name),
-                strategy.get(name).is_set(),
+                setting.is_some_and(set),
                 &format!("`{name}` applies to Deployments (StatefulSets update one pod at a time)"),
             );
         }
-        let service_type = config.get("service").get("type").as_str();
+        let service_type = written
+            .service
+            .known()
+            .and_then(|s| s.kind.known())
+            .map(String::as_str);
         only(
             AttributePath::attr("service").join("type"),
             matches!(service_type, Some(t) if t != "ClusterIP"),
@@ -229,12 +279,12 @@ pub(super) fn validate_kind(config: &Value, diags: &mut Diagnostics) {
         );
         only(
             AttributePath::attr("pod_management_policy"),
-            config.get("pod_management_policy").is_set(),
+            set(&written.pod_management_policy),
             "`pod_management_policy` applies to StatefulSets",
         );
         only(
             AttributePath::attr("strategy").join("partition"),
-            strategy.get("partition").is_set(),
+            strategy.is_some_and(|s| set(&s.partition)),
             "`partition` applies to StatefulSets",
         );
     }
