@@ -34,7 +34,7 @@ fn holds_unknown(json: &Json) -> bool {
     }
 }
 
-#[derive(Clone, Debug, Default, PartialEq, Eq)]
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
 pub enum Field<T> {
     /// Left out, and the schema has no default.
     #[default]

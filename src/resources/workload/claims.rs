@@ -30,21 +30,28 @@ pub(super) fn plan_claims(
     recorded: &Recorded,
     diags: &mut Diagnostics,
 ) {
-    // The prior state is known and whole; the plan may hold unknowns,
-    // so it is read by attribute.
-    let Ok(before) = Model::decode(prior) else {
+    // The prior state is known and whole; the plan may hold unknowns.
+    let (Ok(before), Ok(had), Ok(now)) = (
+        Model::decode(prior),
+        view::as_written::<ClaimsView>(prior),
+        view::as_written::<ClaimsView>(planned),
+    ) else {
         return;
     };
     let before = &before.spec;
-    if planned.get("kind").as_str() != Some(before.kind.name()) {
+    if now.kind.as_str() != Some(before.kind.name()) {
         return;
     }
-    plan_scale_in(before, planned, diags);
-    for (name, was) in prior.get("volumes").entries().into_iter().flatten() {
-        let now = planned.get("volumes").get(name);
+    plan_scale_in(before, &now, diags);
+    for (name, was) in had.volumes.known().into_iter().flatten() {
+        let Some(was) = was.known() else {
+            continue;
+        };
+        let volume = now.volume(name);
         let at = AttributePath::attr("volumes").key(name);
-        plan_dropped_claim(before, name, now, diags);
-        let (Some(old), Some(new)) = (was.get("size").as_str(), now.get("size").as_str()) else {
+        plan_dropped_claim(before, name, volume, diags);
+        let new_size = part(volume, |v| &v.size);
+        let (Some(old), Some(new)) = (was.size.as_str(), new_size.known()) else {
             continue;
         };
         let sizes = (
@@ -60,9 +67,10 @@ pub(super) fn plan_claims(
                 format!("The pods' claims hold {old}; Kubernetes cannot make a claim smaller than it is, so {new} is refused. Keep {old} (or more)."),
             );
         }
-        if let ((Some(a), Some(b)), Some(class)) = (sizes, now.get("storage_class").as_str())
+        let class = part(volume, |v| &v.storage_class);
+        if let ((Some(a), Some(b)), Some(class)) = (sizes, class.known())
             && b > a
-            && recorded.expandable.get(class) == Some(&false)
+            && recorded.expandable.get(class.as_str()) == Some(&false)
         {
             diags.attribute_error(
                 at.join("size"),
@@ -70,34 +78,61 @@ pub(super) fn plan_claims(
                 format!("The claims' StorageClass {class:?} does not set allowVolumeExpansion, so Kubernetes refuses to grow them. Allow it first (allow_expansion = true in the cluster's storage_classes, applied), then grow the volume."),
             );
         }
-        for setting in ["storage_class", "access_modes"] {
-            let (a, b) = (was.get(setting), now.get(setting));
-            // Access modes left out are ReadWriteOnce.
-            let read_write_once = Value::List(vec!["ReadWriteOnce".into()]);
-            let same = |x: &Value, y: &Value| {
-                x == y
-                    || (setting == "access_modes"
-                        && [x, y].iter().all(|v| v.is_null() || **v == read_write_once))
-            };
-            if !b.is_unknown() && !same(a, b) {
-                diags.attribute_error(
-                    at.join(setting),
-                    "Claims keep their class and access modes",
-                    format!("The pods' claims were made with this {setting}, which a claim cannot change. To move the data, create a volume with another name, copy the data, then remove this one."),
-                );
-            }
+        // Access modes left out are ReadWriteOnce.
+        let read_write_once = |modes: &Field<&Vec<Field<String>>>| {
+            modes.is_null()
+                || modes.known().is_some_and(
+                    |m| matches!(m.as_slice(), [Field::Known(x)] if x == "ReadWriteOnce"),
+                )
+        };
+        let modes = (was.access_modes.as_ref(), part(volume, |v| &v.access_modes));
+        let changed = [
+            (
+                "storage_class",
+                !class.is_unknown() && class != was.storage_class.as_ref(),
+            ),
+            (
+                "access_modes",
+                !modes.1.is_unknown()
+                    && modes.0 != modes.1
+                    && !(read_write_once(&modes.0) && read_write_once(&modes.1)),
+            ),
+        ];
+        for (setting, _) in changed.into_iter().filter(|(_, changed)| *changed) {
+            diags.attribute_error(
+                at.join(setting),
+                "Claims keep their class and access modes",
+                format!("The pods' claims were made with this {setting}, which a claim cannot change. To move the data, create a volume with another name, copy the data, then remove this one."),
+            );
         }
+    }
+}
+
+/// An attribute of a planned volume: unknown while the volume is.
+fn part<'a, T>(
+    volume: Field<&'a VolumeView>,
+    of: impl Fn(&'a VolumeView) -> &'a Field<T>,
+) -> Field<&'a T> {
+    match volume {
+        Field::Known(v) => of(v).as_ref(),
+        Field::Null => Field::Null,
+        Field::Unknown => Field::Unknown,
     }
 }
 
 /// A sized volume removed from a Deployment, Job or CronJob leaves the
 /// claim its pods shared (and its data) unless told otherwise: the plan
 /// says which it does. (A StatefulSet's claims per pod stay either way.)
-fn plan_dropped_claim(before: &WorkloadSpec, volume: &str, now: &Value, diags: &mut Diagnostics) {
+fn plan_dropped_claim(
+    before: &WorkloadSpec,
+    volume: &str,
+    now: Field<&VolumeView>,
+    diags: &mut Diagnostics,
+) {
     let Some((_, claim, _)) = before.shared_claims().find(|(v, _, _)| *v == volume) else {
         return;
     };
-    if now.get("size").is_set() || now.is_unknown() {
+    if part(now, |v| &v.size).is_set() || now.is_unknown() {
         return;
     }
     // The claim was made with the retention applied then, which decides.
@@ -117,17 +152,20 @@ fn plan_dropped_claim(before: &WorkloadSpec, volume: &str, now: &Value, diags: &
 
 /// A StatefulSet scaled in keeps the claims of the pods it removes, unless
 /// told otherwise: the plan says which.
-fn plan_scale_in(before: &WorkloadSpec, planned: &Value, diags: &mut Diagnostics) {
-    let (Some(was), Some(now)) = (before.replicas, planned.get("replicas").as_i64()) else {
+fn plan_scale_in(before: &WorkloadSpec, planned: &ClaimsView, diags: &mut Diagnostics) {
+    let (Some(was), Some(now)) = (before.replicas, planned.replicas.known()) else {
         return;
     };
-    let kept = planned.get("volume_retention").get("when_scaled").as_str() != Some("Delete");
+    let now = *now as i64;
+    let when_scaled = planned
+        .volume_retention
+        .known()
+        .and_then(|r| r.when_scaled.as_str());
+    let kept = when_scaled != Some("Delete");
     let claims: Vec<String> = before
         .volumes
         .iter()
-        .filter(|(volume, v)| {
-            v.makes_claim() && planned.get("volumes").get(volume).get("size").is_set()
-        })
+        .filter(|(volume, v)| v.makes_claim() && part(planned.volume(volume), |v| &v.size).is_set())
         .map(|(volume, _)| format!("{}N", before.pod_claim_prefix(volume)))
         .collect();
     if before.kind != Kind::StatefulSet || now >= was || !kept || claims.is_empty() {
@@ -231,14 +269,23 @@ impl Recorded {
     }
 }
 
-/// What the class check reads of a workload.
+/// What the claim rules and the class check read of a workload.
 #[derive(serde::Deserialize, Default)]
 #[serde(default)]
 struct ClaimsView {
     cluster: Field<String>,
     kubeconfig_path: Field<String>,
     kubeconfig_context: Field<String>,
+    kind: Field<String>,
+    replicas: Field<f64>,
+    volume_retention: Field<RetentionView>,
     volumes: Field<BTreeMap<String, Field<VolumeView>>>,
+}
+
+#[derive(serde::Deserialize, Default)]
+#[serde(default)]
+struct RetentionView {
+    when_scaled: Field<String>,
 }
 
 #[derive(serde::Deserialize, Default)]
@@ -246,9 +293,19 @@ struct ClaimsView {
 struct VolumeView {
     size: Field<String>,
     storage_class: Field<String>,
+    access_modes: Field<Vec<Field<String>>>,
 }
 
 impl ClaimsView {
+    /// The volume `name`: unknown while the volumes are.
+    fn volume(&self, name: &str) -> Field<&VolumeView> {
+        match &self.volumes {
+            Field::Known(volumes) => volumes.get(name).map_or(Field::Null, Field::as_ref),
+            Field::Null => Field::Null,
+            Field::Unknown => Field::Unknown,
+        }
+    }
+
     /// The claim volumes with a known class (or none), by name.
     fn claims(&self) -> BTreeMap<&str, Option<&str>> {
         self.volumes
