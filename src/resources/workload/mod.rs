@@ -25,7 +25,9 @@ use async_trait::async_trait;
 
 use self::addons::{addons_of, validate_mesh};
 use self::apply::apply_workload;
-use self::validate::{validate_containers, validate_kind, validate_rollout, validate_volumes};
+use self::validate::{
+    validate_containers, validate_kind, validate_rollout, validate_settings, validate_volumes,
+};
 use super::cluster::ClusterName;
 use super::common::{bad_import_id, state_with, wait_for};
 use super::node_pool::is_label_key;
@@ -33,7 +35,6 @@ use crate::cloud::cluster::ObservedCluster;
 use crate::framework::diagnostics::{Diagnostic, Diagnostics};
 use crate::framework::identity::{IdentityAttribute, IdentitySchema};
 use crate::framework::path::AttributePath;
-use crate::framework::plan::with_defaults;
 use crate::framework::resource::{Applied, PlanContext, Refreshed, Resource};
 use crate::framework::schema::Schema;
 use crate::framework::types::Type;
@@ -68,150 +69,7 @@ impl Resource for Workload {
     fn validate(&self, config: &Value, diags: &mut Diagnostics) {
         validate_mesh(config, diags);
         ingress::validate(config, diags);
-        let cluster = config.get("cluster");
-        let kubeconfig = config.get("kubeconfig_path");
-        if cluster.is_null() && kubeconfig.is_null() {
-            diags.attribute_error(
-                AttributePath::attr("cluster"),
-                "No cluster",
-                "Set `cluster` to a genesis_cluster's id, or `kubeconfig_path` for a cluster Genesis does not manage.",
-            );
-        } else if cluster.is_set() && kubeconfig.is_set() {
-            diags.attribute_error(
-                AttributePath::attr("kubeconfig_path"),
-                "Two clusters",
-                "Set either `cluster` or `kubeconfig_path`, not both.",
-            );
-        }
-        if let Some(id) = cluster.as_str()
-            && ClusterName::parse(id).is_none()
-        {
-            diags.attribute_error(
-                AttributePath::attr("cluster"),
-                "Invalid cluster ID",
-                format!("{id:?} is not a cluster ID: use a genesis_cluster's id (`genesis_cluster.NAME.id`)."),
-            );
-        }
-        if config.get("kubeconfig_context").is_set() && kubeconfig.is_null() {
-            diags.attribute_error(
-                AttributePath::attr("kubeconfig_context"),
-                "Context without kubeconfig",
-                "kubeconfig_context applies only with kubeconfig_path.",
-            );
-        }
-        let autoscaling = config.get("autoscaling");
-        if autoscaling.is_set() {
-            if config.get("replicas").is_set() {
-                diags.attribute_error(
-                    AttributePath::attr("replicas"),
-                    "replicas conflicts with autoscaling",
-                    "With autoscaling, the HorizontalPodAutoscaler sets the number of pods: remove replicas (use autoscaling.min_replicas).",
-                );
-            }
-            if let (Some(min), Some(max)) = (
-                autoscaling.get("min_replicas").as_f64(),
-                autoscaling.get("max_replicas").as_f64(),
-            ) && min > max
-            {
-                diags.attribute_error(
-                    AttributePath::attr("autoscaling").join("min_replicas"),
-                    "min_replicas is greater than max_replicas",
-                    format!("min_replicas ({min}) must not be greater than max_replicas ({max})."),
-                );
-            }
-            if autoscaling.get("cpu_target").is_null() && autoscaling.get("memory_target").is_null()
-            {
-                diags.attribute_error(
-                    AttributePath::attr("autoscaling"),
-                    "Autoscaling without a target",
-                    "Set cpu_target, memory_target or both, e.g. cpu_target = 70.",
-                );
-            }
-            for (target, resource) in [("cpu_target", "cpu"), ("memory_target", "memory")] {
-                let requests = config.get("resources").get("requests");
-                if autoscaling.get(target).is_set() && requests.get(resource).is_null() {
-                    diags.attribute_error(
-                        AttributePath::attr("autoscaling").join(target),
-                        "Utilization target without a request",
-                        format!("{target} is a percentage of the containers' {resource} request: set resources.requests.{resource}."),
-                    );
-                }
-            }
-        }
-        for probe in ["liveness_probe", "readiness_probe", "startup_probe"] {
-            let p = config.get(probe);
-            if p.is_null() || p.is_unknown() {
-                continue;
-            }
-            let handlers =
-                Value::count_set(["http_get", "tcp_socket", "grpc", "exec"].map(|h| p.get(h)));
-            if handlers.is_some_and(|n| n != 1) {
-                diags.attribute_error(
-                    AttributePath::attr(probe),
-                    "A probe needs exactly one check",
-                    "Set exactly one of http_get, tcp_socket, grpc or exec.",
-                );
-            }
-            if probe != "readiness_probe"
-                && p.get("success_threshold")
-                    .as_f64()
-                    .is_some_and(|n| n != 1.0)
-            {
-                diags.attribute_error(
-                    AttributePath::attr(probe).join("success_threshold"),
-                    "success_threshold must be 1",
-                    "Kubernetes requires success_threshold = 1 for liveness and startup probes.",
-                );
-            }
-        }
-        let budget = config.get("disruption_budget");
-        if budget.is_set() {
-            let set = Value::count_set(["min_available", "max_unavailable"].map(|a| budget.get(a)));
-            if set.is_some_and(|n| n != 1) {
-                diags.attribute_error(
-                    AttributePath::attr("disruption_budget"),
-                    "Set one disruption limit",
-                    "Set exactly one of min_available or max_unavailable.",
-                );
-            }
-        }
-        if config.get("ingress").is_set() && config.get("service").is_null() {
-            diags.attribute_error(
-                AttributePath::attr("ingress"),
-                "Ingress needs a service",
-                "An Ingress routes to the workload's Service: add `service = {}` (or with ports).",
-            );
-        }
-        let service = config.get("service");
-        if service.is_set()
-            && service.get("ports").is_null()
-            && config.get("ports").elements().is_empty()
-            && !config.get("ports").is_unknown()
-        {
-            diags.attribute_error(
-                AttributePath::attr("service"),
-                "Service without ports",
-                "Give the service ports (service.ports), or give the container ports (ports) for the service to expose.",
-            );
-        }
-        // Left out, `type` is the schema's default (ClusterIP), which the
-        // API server refuses a node port as it refuses one written out.
-        let effective = with_defaults(&schema().block, config);
-        let service = effective.get("service");
-        if service.get("type").as_str() == Some("ClusterIP") {
-            for (i, p) in service.get("ports").elements().iter().enumerate() {
-                if p.get("node_port").is_set() {
-                    diags.attribute_error(
-                        AttributePath::attr("service")
-                            .join("ports")
-                            .index(i)
-                            .join("node_port"),
-                        "node_port on a ClusterIP service",
-                        "node_port applies to NodePort and LoadBalancer services.",
-                    );
-                }
-            }
-        }
+        validate_settings(config, diags);
         validate_kind(config, diags);
         validate_rollout(config, diags);
         validate_volumes(config, diags);

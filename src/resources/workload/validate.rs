@@ -14,6 +14,265 @@ use crate::framework::value::Value;
 use crate::framework::view;
 
 use super::schema::schema;
+use crate::resources::cluster::ClusterName;
+
+/// What the rules across a workload's settings read, as written.
+#[derive(serde::Deserialize, Default)]
+#[serde(default)]
+struct SettingsView {
+    cluster: Field<String>,
+    kubeconfig_path: Field<String>,
+    kubeconfig_context: Field<String>,
+    replicas: Field<IgnoredAny>,
+    autoscaling: Field<AutoscalingView>,
+    resources: Field<ResourcesView>,
+    liveness_probe: Field<ProbeView>,
+    readiness_probe: Field<ProbeView>,
+    startup_probe: Field<ProbeView>,
+    disruption_budget: Field<BudgetView>,
+    ingress: Field<IgnoredAny>,
+    service: Field<ServiceView>,
+    ports: Field<Vec<IgnoredAny>>,
+}
+
+#[derive(serde::Deserialize, Default)]
+#[serde(default)]
+struct AutoscalingView {
+    min_replicas: Field<f64>,
+    max_replicas: Field<f64>,
+    cpu_target: Field<f64>,
+    memory_target: Field<f64>,
+}
+
+#[derive(serde::Deserialize, Default)]
+#[serde(default)]
+struct ProbeView {
+    http_get: Field<IgnoredAny>,
+    tcp_socket: Field<IgnoredAny>,
+    grpc: Field<IgnoredAny>,
+    exec: Field<IgnoredAny>,
+    success_threshold: Field<f64>,
+}
+
+#[derive(serde::Deserialize, Default)]
+#[serde(default)]
+struct BudgetView {
+    min_available: Field<IgnoredAny>,
+    max_unavailable: Field<IgnoredAny>,
+}
+
+#[derive(serde::Deserialize, Default)]
+#[serde(default)]
+struct ServiceView {
+    #[serde(rename = "type")]
+    kind: Field<String>,
+    ports: Field<Vec<Field<ServicePortView>>>,
+}
+
+#[derive(serde::Deserialize, Default)]
+#[serde(default)]
+struct ServicePortView {
+    node_port: Field<IgnoredAny>,
+}
+
+/// The effective service (its `type` the schema's default where left out).
+#[derive(serde::Deserialize, Default)]
+#[serde(default)]
+struct EffectiveService {
+    service: Field<ServiceView>,
+}
+
+/// How many of `fields` are set; `None` while any is unknown.
+fn count_set(fields: &[&Field<IgnoredAny>]) -> Option<usize> {
+    fields.iter().try_fold(0, |n, f| match f {
+        Field::Unknown => None,
+        Field::Null => Some(n),
+        Field::Known(_) => Some(n + 1),
+    })
+}
+
+/// The cluster, autoscaling, probes, disruption budget and service of a
+/// workload, each checked against the settings it depends on.
+pub(super) fn validate_settings(config: &Value, diags: &mut Diagnostics) {
+    let Ok(view) = view::as_written::<SettingsView>(config) else {
+        return;
+    };
+    validate_target(&view, diags);
+    validate_autoscaling(&view, diags);
+    validate_probes(&view, diags);
+    if let Some(budget) = view.disruption_budget.known()
+        && count_set(&[&budget.min_available, &budget.max_unavailable]).is_some_and(|n| n != 1)
+    {
+        diags.attribute_error(
+            AttributePath::attr("disruption_budget"),
+            "Set one disruption limit",
+            "Set exactly one of min_available or max_unavailable.",
+        );
+    }
+    validate_service(config, &view, diags);
+}
+
+fn validate_target(view: &SettingsView, diags: &mut Diagnostics) {
+    let (cluster, kubeconfig) = (&view.cluster, &view.kubeconfig_path);
+    if cluster.is_null() && kubeconfig.is_null() {
+        diags.attribute_error(
+            AttributePath::attr("cluster"),
+            "No cluster",
+            "Set `cluster` to a genesis_cluster's id, or `kubeconfig_path` for a cluster Genesis does not manage.",
+        );
+    } else if cluster.is_set() && kubeconfig.is_set() {
+        diags.attribute_error(
+            AttributePath::attr("kubeconfig_path"),
+            "Two clusters",
+            "Set either `cluster` or `kubeconfig_path`, not both.",
+        );
+    }
+    if let Some(id) = cluster.as_str()
+        && ClusterName::parse(id).is_none()
+    {
+        diags.attribute_error(
+            AttributePath::attr("cluster"),
+            "Invalid cluster ID",
+            format!("{id:?} is not a cluster ID: use a genesis_cluster's id (`genesis_cluster.NAME.id`)."),
+        );
+    }
+    if view.kubeconfig_context.is_set() && kubeconfig.is_null() {
+        diags.attribute_error(
+            AttributePath::attr("kubeconfig_context"),
+            "Context without kubeconfig",
+            "kubeconfig_context applies only with kubeconfig_path.",
+        );
+    }
+}
+
+fn validate_autoscaling(view: &SettingsView, diags: &mut Diagnostics) {
+    let Some(autoscaling) = view.autoscaling.known() else {
+        return;
+    };
+    if view.replicas.is_set() {
+        diags.attribute_error(
+            AttributePath::attr("replicas"),
+            "replicas conflicts with autoscaling",
+            "With autoscaling, the HorizontalPodAutoscaler sets the number of pods: remove replicas (use autoscaling.min_replicas).",
+        );
+    }
+    if let (Some(min), Some(max)) = (
+        autoscaling.min_replicas.known(),
+        autoscaling.max_replicas.known(),
+    ) && min > max
+    {
+        diags.attribute_error(
+            AttributePath::attr("autoscaling").join("min_replicas"),
+            "min_replicas is greater than max_replicas",
+            format!("min_replicas ({min}) must not be greater than max_replicas ({max})."),
+        );
+    }
+    if autoscaling.cpu_target.is_null() && autoscaling.memory_target.is_null() {
+        diags.attribute_error(
+            AttributePath::attr("autoscaling"),
+            "Autoscaling without a target",
+            "Set cpu_target, memory_target or both, e.g. cpu_target = 70.",
+        );
+    }
+    // Null where the resources or their requests are left out; unknown
+    // while either is.
+    let request = |of: fn(&AmountsView) -> &Field<String>| match &view.resources {
+        Field::Known(r) => match &r.requests {
+            Field::Known(requests) => of(requests).as_ref().map(|_| ()),
+            Field::Null => Field::Null,
+            Field::Unknown => Field::Unknown,
+        },
+        Field::Null => Field::Null,
+        Field::Unknown => Field::Unknown,
+    };
+    let targets: [(&str, &str, &Field<f64>, fn(&AmountsView) -> &Field<String>); 2] = [
+        ("cpu_target", "cpu", &autoscaling.cpu_target, |r| &r.cpu),
+        ("memory_target", "memory", &autoscaling.memory_target, |r| {
+            &r.memory
+        }),
+    ];
+    for (target, resource, asked, of) in targets {
+        if asked.is_set() && request(of).is_null() {
+            diags.attribute_error(
+                AttributePath::attr("autoscaling").join(target),
+                "Utilization target without a request",
+                format!("{target} is a percentage of the containers' {resource} request: set resources.requests.{resource}."),
+            );
+        }
+    }
+}
+
+fn validate_probes(view: &SettingsView, diags: &mut Diagnostics) {
+    for (probe, p) in [
+        ("liveness_probe", &view.liveness_probe),
+        ("readiness_probe", &view.readiness_probe),
+        ("startup_probe", &view.startup_probe),
+    ] {
+        let Some(p) = p.known() else {
+            continue;
+        };
+        if count_set(&[&p.http_get, &p.tcp_socket, &p.grpc, &p.exec]).is_some_and(|n| n != 1) {
+            diags.attribute_error(
+                AttributePath::attr(probe),
+                "A probe needs exactly one check",
+                "Set exactly one of http_get, tcp_socket, grpc or exec.",
+            );
+        }
+        if probe != "readiness_probe" && p.success_threshold.known().is_some_and(|n| *n != 1.0) {
+            diags.attribute_error(
+                AttributePath::attr(probe).join("success_threshold"),
+                "success_threshold must be 1",
+                "Kubernetes requires success_threshold = 1 for liveness and startup probes.",
+            );
+        }
+    }
+}
+
+fn validate_service(config: &Value, view: &SettingsView, diags: &mut Diagnostics) {
+    if view.ingress.is_set() && view.service.is_null() {
+        diags.attribute_error(
+            AttributePath::attr("ingress"),
+            "Ingress needs a service",
+            "An Ingress routes to the workload's Service: add `service = {}` (or with ports).",
+        );
+    }
+    let no_container_ports = match &view.ports {
+        Field::Null => true,
+        Field::Known(ports) => ports.is_empty(),
+        Field::Unknown => false,
+    };
+    if view.service.known().is_some_and(|s| s.ports.is_null()) && no_container_ports {
+        diags.attribute_error(
+            AttributePath::attr("service"),
+            "Service without ports",
+            "Give the service ports (service.ports), or give the container ports (ports) for the service to expose.",
+        );
+    }
+    // Left out, `type` is the schema's default (ClusterIP), which the
+    // API server refuses a node port as it refuses one written out.
+    let Ok(effective) = view::effective::<EffectiveService>(&schema().block, config) else {
+        return;
+    };
+    let Some(service) = effective.service.known() else {
+        return;
+    };
+    if service.kind.as_str() != Some("ClusterIP") {
+        return;
+    }
+    let ports = service.ports.known().map_or(&[][..], Vec::as_slice);
+    for (i, p) in ports.iter().enumerate() {
+        if p.known().is_some_and(|p| p.node_port.is_set()) {
+            diags.attribute_error(
+                AttributePath::attr("service")
+                    .join("ports")
+                    .index(i)
+                    .join("node_port"),
+                "node_port on a ClusterIP service",
+                "node_port applies to NodePort and LoadBalancer services.",
+            );
+        }
+    }
+}
 
 /// What the container rules read: the workload's own container (named
 /// after the workload) and the others of its pod.
@@ -43,6 +302,8 @@ struct ResourcesView {
 #[derive(serde::Deserialize, Default)]
 #[serde(default)]
 struct AmountsView {
+    cpu: Field<String>,
+    memory: Field<String>,
     extended: Field<BTreeMap<String, Field<String>>>,
 }
 
@@ -544,6 +805,108 @@ mod tests {
                 .map(|(k, v)| (k.to_string(), v))
                 .collect(),
         )
+    }
+
+    #[test]
+    fn settings_are_checked_against_what_they_depend_on() {
+        let cluster = ("cluster", Value::from("projects/p/locations/l/clusters/c"));
+        let cases: Vec<(Vec<(&str, Value)>, Vec<&str>)> = vec![
+            (vec![], vec!["No cluster"]),
+            (
+                vec![
+                    cluster.clone(),
+                    ("kubeconfig_path", "~/.kube/config".into()),
+                ],
+                vec!["Two clusters"],
+            ),
+            (
+                vec![cluster.clone(), ("kubeconfig_context", "dev".into())],
+                vec!["Context without kubeconfig"],
+            ),
+            (
+                vec![
+                    cluster.clone(),
+                    ("replicas", 2.0.into()),
+                    (
+                        "autoscaling",
+                        Value::object([("min_replicas", 5.0.into()), ("max_replicas", 3.0.into())]),
+                    ),
+                ],
+                vec![
+                    "replicas conflicts with autoscaling",
+                    "min_replicas is greater than max_replicas",
+                    "Autoscaling without a target",
+                ],
+            ),
+            (
+                vec![
+                    cluster.clone(),
+                    ("autoscaling", Value::object([("cpu_target", 70.0.into())])),
+                    (
+                        "resources",
+                        Value::object([("requests", Value::object([("memory", "1Gi".into())]))]),
+                    ),
+                ],
+                vec!["Utilization target without a request"],
+            ),
+            (
+                // Requests not known yet are checked once known.
+                vec![
+                    cluster.clone(),
+                    ("autoscaling", Value::object([("cpu_target", 70.0.into())])),
+                    ("resources", Value::object([("requests", Value::Unknown)])),
+                ],
+                vec![],
+            ),
+            (
+                vec![
+                    cluster.clone(),
+                    (
+                        "liveness_probe",
+                        Value::object([
+                            ("exec", Value::object([])),
+                            ("grpc", Value::object([])),
+                            ("success_threshold", 2.0.into()),
+                        ]),
+                    ),
+                    (
+                        "readiness_probe",
+                        Value::object([
+                            ("exec", Value::Unknown),
+                            ("success_threshold", 2.0.into()),
+                        ]),
+                    ),
+                ],
+                vec![
+                    "A probe needs exactly one check",
+                    "success_threshold must be 1",
+                ],
+            ),
+            (
+                vec![
+                    cluster.clone(),
+                    ("disruption_budget", Value::object([])),
+                    ("ingress", Value::object([])),
+                ],
+                vec!["Set one disruption limit", "Ingress needs a service"],
+            ),
+            (
+                vec![cluster.clone(), ("service", Value::object([]))],
+                vec!["Service without ports"],
+            ),
+            (
+                vec![
+                    cluster.clone(),
+                    ("service", Value::object([])),
+                    ("ports", Value::Unknown),
+                ],
+                vec![],
+            ),
+        ];
+        for (config, expected) in cases {
+            let found = summaries(validate_settings, Value::object(config.clone()));
+            assert_eq!(found, expected, "{config:?}");
+        }
     }
 
     fn gpus(requests: Value, limits: Value) -> Value {
