@@ -198,13 +198,7 @@ mod tests {
         assert!(written.replicas.is_unknown());
         let service = written.service.known().unwrap();
         assert!(service.kind.is_null(), "as written");
-        let port = |s: &Service| {
-            s.ports.known().unwrap()[0]
-                .known()
-                .unwrap()
-                .node_port
-                .clone()
-        };
+        let port = |s: &Service| s.ports.known().unwrap()[0].known().unwrap().node_port;
         assert_eq!(port(service), Field::Known(30080));
         assert!(written.labels.is_null());
         let planned: Model = effective(&block(), &cfg).unwrap();

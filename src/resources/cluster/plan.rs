@@ -325,7 +325,7 @@ fn plan_eks(
         eks.set_attr("secrets_encryption", secrets.clone());
         secrets
     } else {
-        wanted.secrets_encryption.clone().into()
+        wanted.secrets_encryption.into()
     };
     if secrets.as_bool() == Some(false) && wanted.kms_key_arn.is_null() {
         eks.set_attr("kms_key_arn", Value::Null);

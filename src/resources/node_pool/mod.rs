@@ -150,7 +150,7 @@ impl Resource for NodePool {
         let autoscaling = plan.enable_autoscaling.or(true);
         if written.node_count.is_null() {
             let size = match autoscaling {
-                Some(false) => plan.initial_node_count.clone().into(),
+                Some(false) => plan.initial_node_count.into(),
                 // The autoscaler owns the size; GKE does not report it.
                 Some(true) => Value::Null,
                 None => Value::Unknown,

@@ -185,7 +185,8 @@ fn validate_autoscaling(view: &SettingsView, diags: &mut Diagnostics) {
         Field::Null => Field::Null,
         Field::Unknown => Field::Unknown,
     };
-    let targets: [(&str, &str, &Field<f64>, fn(&AmountsView) -> &Field<String>); 2] = [
+    type Request = fn(&AmountsView) -> &Field<String>;
+    let targets: [(&str, &str, &Field<f64>, Request); 2] = [
         ("cpu_target", "cpu", &autoscaling.cpu_target, |r| &r.cpu),
         ("memory_target", "memory", &autoscaling.memory_target, |r| {
             &r.memory
@@ -810,7 +811,8 @@ mod tests {
     #[test]
     fn settings_are_checked_against_what_they_depend_on() {
         let cluster = ("cluster", Value::from("projects/p/locations/l/clusters/c"));
-        let cases: Vec<(Vec<(&str, Value)>, Vec<&str>)> = vec![
+        type Case<'a> = (Vec<(&'a str, Value)>, Vec<&'a str>);
+        let cases: Vec<Case> = vec![
             (vec![], vec!["No cluster"]),
             (
                 vec![
