@@ -206,12 +206,17 @@ fn eks_cluster_lifecycle_against_the_simulator_and_moto() {
             group["subnets"],
             serde_json::json!(["subnet-0a", "subnet-0b", "subnet-0c"])
         );
-        // Genesis made both roles in moto, tagged for the cluster.
+        // Genesis made its roles in moto, tagged for the cluster.
         let roles = moto.python("print(sorted(r['RoleName'] for r in iam.list_roles()['Roles']))");
         assert_eq!(
             roles,
-            "['genesis-eks-autoscaler', 'genesis-eks-cluster', 'genesis-eks-node']"
+            "['genesis-eks-autoscaler', 'genesis-eks-cluster', 'genesis-eks-lb-controller', 'genesis-eks-node']"
         );
+        // The Load Balancer Controller's role: its own inline policy.
+        let inline = moto.python(
+            "print(iam.list_role_policies(RoleName='genesis-eks-lb-controller')['PolicyNames'])",
+        );
+        assert_eq!(inline, "['genesis-eks-lb-controller']");
         // The Cluster Autoscaler: its own role (an inline policy to resize
         // this cluster's groups), and its Deployment at the cluster's minor.
         let inline = moto.python(

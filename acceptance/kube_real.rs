@@ -502,7 +502,7 @@ fn cluster_namespaces_on_a_real_api_server() {
 /// What legitimately differs between two API servers holding the same
 /// object: identities, times, versions, allocated addresses, status, and
 /// the claim of the resource instance holding it (random per create).
-fn comparable(object: &serde_json::Value) -> serde_json::Value {
+pub(crate) fn comparable(object: &serde_json::Value) -> serde_json::Value {
     let mut o = object.clone();
     if let Some(meta) = o["metadata"].as_object_mut() {
         for k in [
@@ -556,7 +556,7 @@ fn comparable(object: &serde_json::Value) -> serde_json::Value {
 
 /// A simulated GKE cluster with `namespace`, made by Terraform, and a
 /// kubeconfig for it (the workspace keeps the cluster in its state).
-fn simulated_cluster(
+pub(crate) fn simulated_cluster(
     tf: &crate::harness::Terraform,
     sim: &crate::harness::Sim,
     namespace: &str,

@@ -2,6 +2,7 @@
 //! See `harness.rs` for how Terraform is found and configured.
 
 mod actions;
+mod addons_real;
 mod apiserver;
 mod auto_mode;
 mod auto_mode_pools;

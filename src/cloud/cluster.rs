@@ -185,6 +185,9 @@ pub struct ObservedCluster {
     pub status: String,
     pub master_version: String,
     pub self_link: Option<String>,
+    /// EKS: the ID of the VPC the cluster is in (what its load balancer
+    /// controller makes load balancers in).
+    pub vpc_id: Option<String>,
 }
 
 impl ObservedCluster {

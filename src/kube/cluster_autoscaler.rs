@@ -10,15 +10,19 @@
 //! `max_nodes`. Its release follows the cluster's Kubernetes minor
 //! version, as the project supports.
 
-use kube::api::{Api, ApiResource, DynamicObject, GroupVersionKind};
+use kube::api::{Api, DynamicObject};
 use serde_json::{Value as Json, json};
 use tokio_util::sync::CancellationToken;
 
-use super::{KubeError, MANAGED_BY, owned};
+use super::addon_objects::{
+    CLUSTER_ROLE, CLUSTER_ROLE_BINDING, DEPLOYMENT, Kind, READ, ROLE, ROLE_BINDING,
+    SERVICE_ACCOUNT, binding, metadata, named, role, rule, service_account,
+};
+use super::{KubeError, owned};
 
 /// Its name: of the objects, the service account and the container.
 pub const NAME: &str = "cluster-autoscaler";
-pub const NAMESPACE: &str = "kube-system";
+pub use super::addon_objects::NAMESPACE;
 
 /// The release for each Kubernetes minor version EKS supports
 /// (`registry.k8s.io`'s tags, the newest patch known on 2026-07-23).
@@ -51,32 +55,14 @@ pub fn image(kubernetes_version: &str) -> String {
     format!("registry.k8s.io/autoscaling/{NAME}:{tag}")
 }
 
-fn metadata(namespaced: bool) -> Json {
-    let mut meta = json!({"name": NAME, "labels": {MANAGED_BY.0: MANAGED_BY.1, "app.kubernetes.io/name": NAME}});
-    if namespaced {
-        meta["namespace"] = json!(NAMESPACE);
-    }
-    meta
-}
-
-fn rule(groups: &[&str], resources: &[&str], verbs: &[&str]) -> Json {
-    json!({"apiGroups": groups, "resources": resources, "verbs": verbs})
-}
-
-fn named(groups: &[&str], resources: &[&str], names: &[&str], verbs: &[&str]) -> Json {
-    json!({"apiGroups": groups, "resources": resources, "resourceNames": names, "verbs": verbs})
-}
-
-const READ: &[&str] = &["get", "list", "watch"];
-
 /// What it reads to simulate scheduling, and what it writes to drain and
 /// remove nodes and to elect a leader.
 fn cluster_role() -> Json {
-    json!({
-        "apiVersion": "rbac.authorization.k8s.io/v1",
-        "kind": "ClusterRole",
-        "metadata": metadata(false),
-        "rules": [
+    role(
+        NAME,
+        NAME,
+        false,
+        vec![
             rule(&[""], &["events", "endpoints"], &["create", "patch"]),
             rule(&[""], &["pods/eviction"], &["create"]),
             rule(&[""], &["pods/status"], &["update"]),
@@ -84,49 +70,64 @@ fn cluster_role() -> Json {
             rule(&[""], &["nodes"], &["get", "list", "watch", "update"]),
             rule(
                 &[""],
-                &["namespaces", "pods", "services", "replicationcontrollers", "persistentvolumeclaims", "persistentvolumes"],
+                &[
+                    "namespaces",
+                    "pods",
+                    "services",
+                    "replicationcontrollers",
+                    "persistentvolumeclaims",
+                    "persistentvolumes",
+                ],
                 READ,
             ),
-            rule(&["apps"], &["statefulsets", "replicasets", "daemonsets"], READ),
+            rule(
+                &["apps"],
+                &["statefulsets", "replicasets", "daemonsets"],
+                READ,
+            ),
             rule(&["batch"], &["jobs", "cronjobs"], READ),
             rule(&["policy"], &["poddisruptionbudgets"], &["list", "watch"]),
             rule(
                 &["storage.k8s.io"],
-                &["storageclasses", "csinodes", "csidrivers", "csistoragecapacities", "volumeattachments"],
+                &[
+                    "storageclasses",
+                    "csinodes",
+                    "csidrivers",
+                    "csistoragecapacities",
+                    "volumeattachments",
+                ],
                 READ,
             ),
             rule(&["coordination.k8s.io"], &["leases"], &["create"]),
-            named(&["coordination.k8s.io"], &["leases"], &[NAME], &["get", "update"]),
+            named(
+                &["coordination.k8s.io"],
+                &["leases"],
+                &[NAME],
+                &["get", "update"],
+            ),
         ],
-    })
+    )
 }
 
 /// Its status ConfigMap, in its own namespace only.
-fn role() -> Json {
-    json!({
-        "apiVersion": "rbac.authorization.k8s.io/v1",
-        "kind": "Role",
-        "metadata": metadata(true),
-        "rules": [
+fn status_role() -> Json {
+    role(
+        NAME,
+        NAME,
+        true,
+        vec![
             rule(&[""], &["configmaps"], &["create", "list", "watch"]),
             named(
                 &[""],
                 &["configmaps"],
-                &["cluster-autoscaler-status", "cluster-autoscaler-priority-expander"],
+                &[
+                    "cluster-autoscaler-status",
+                    "cluster-autoscaler-priority-expander",
+                ],
                 &["delete", "get", "update", "watch"],
             ),
         ],
-    })
-}
-
-fn binding(kind: &str, role_kind: &str, namespaced: bool) -> Json {
-    json!({
-        "apiVersion": "rbac.authorization.k8s.io/v1",
-        "kind": kind,
-        "metadata": metadata(namespaced),
-        "roleRef": {"apiGroup": "rbac.authorization.k8s.io", "kind": role_kind, "name": NAME},
-        "subjects": [{"kind": "ServiceAccount", "name": NAME, "namespace": NAMESPACE}],
-    })
+    )
 }
 
 /// The Deployment: one replica (it elects a leader anyway), critical to
@@ -137,7 +138,7 @@ pub fn deployment(cluster: &str, region: &str, kubernetes_version: &str) -> Json
     json!({
         "apiVersion": "apps/v1",
         "kind": "Deployment",
-        "metadata": metadata(true),
+        "metadata": metadata(NAME, NAME, true),
         "spec": {
             "replicas": 1,
             "selector": {"matchLabels": labels},
@@ -180,52 +181,16 @@ pub fn deployment(cluster: &str, region: &str, kubernetes_version: &str) -> Json
     })
 }
 
-fn service_account() -> Json {
-    json!({"apiVersion": "v1", "kind": "ServiceAccount", "metadata": metadata(true)})
-}
-
-/// The APIs of its objects, in the order they are applied (what a
-/// Deployment's pods need first) and the reverse of that in which they
-/// are removed.
-struct Apis {
-    apis: Vec<(Api<DynamicObject>, &'static str)>,
-}
-
-impl Apis {
-    fn new(client: &kube::Client) -> Self {
-        let of = |group: &str, version: &str, kind: &str, plural: &str| {
-            ApiResource::from_gvk_with_plural(&GroupVersionKind::gvk(group, version, kind), plural)
-        };
-        let rbac = "rbac.authorization.k8s.io";
-        let ns = |r: ApiResource| Api::namespaced_with(client.clone(), NAMESPACE, &r);
-        let all = |r: ApiResource| Api::all_with(client.clone(), &r);
-        Apis {
-            apis: vec![
-                (
-                    ns(of("", "v1", "ServiceAccount", "serviceaccounts")),
-                    "ServiceAccount",
-                ),
-                (
-                    all(of(rbac, "v1", "ClusterRole", "clusterroles")),
-                    "ClusterRole",
-                ),
-                (
-                    all(of(rbac, "v1", "ClusterRoleBinding", "clusterrolebindings")),
-                    "ClusterRoleBinding",
-                ),
-                (ns(of(rbac, "v1", "Role", "roles")), "Role"),
-                (
-                    ns(of(rbac, "v1", "RoleBinding", "rolebindings")),
-                    "RoleBinding",
-                ),
-                (
-                    ns(of("apps", "v1", "Deployment", "deployments")),
-                    "Deployment",
-                ),
-            ],
-        }
-    }
-}
+/// Its objects' kinds, in the order they are applied (what a Deployment's
+/// pods need first) and the reverse of that in which they are removed.
+const KINDS: [Kind; 6] = [
+    SERVICE_ACCOUNT,
+    CLUSTER_ROLE,
+    CLUSTER_ROLE_BINDING,
+    ROLE,
+    ROLE_BINDING,
+    DEPLOYMENT,
+];
 
 /// Applies the autoscaler for `cluster` (in `region`, at
 /// `kubernetes_version`). Objects of its name that Genesis did not make
@@ -237,20 +202,20 @@ pub async fn apply(
     kubernetes_version: &str,
     stop: &CancellationToken,
 ) -> Result<(), KubeError> {
-    let apis = Apis::new(client);
     let manifests = [
-        service_account(),
+        service_account(NAME),
         cluster_role(),
-        binding("ClusterRoleBinding", "ClusterRole", false),
-        role(),
-        binding("RoleBinding", "Role", true),
+        binding(NAME, NAME, false),
+        status_role(),
+        binding(NAME, NAME, true),
         deployment(cluster, region, kubernetes_version),
     ];
+    let apis: Vec<_> = KINDS.iter().map(|k| k.api(client)).collect();
     let objects: Vec<(&Api<DynamicObject>, &str, Json)> = apis
-        .apis
         .iter()
+        .zip(KINDS)
         .zip(manifests)
-        .map(|((api, kind), manifest)| (api, *kind, manifest))
+        .map(|((api, kind), manifest)| (api, kind.kind, manifest))
         .collect();
     owned::apply_all(
         &objects,
@@ -264,12 +229,12 @@ pub async fn apply(
 /// Removes what `apply` made, the Deployment first; objects Genesis did
 /// not make stay.
 pub async fn remove(client: &kube::Client, stop: &CancellationToken) -> Result<(), KubeError> {
-    let apis = Apis::new(client);
+    let apis: Vec<_> = KINDS.iter().map(|k| k.api(client)).collect();
     let objects: Vec<(&Api<DynamicObject>, &str)> = apis
-        .apis
         .iter()
+        .zip(KINDS)
         .rev()
-        .map(|(api, kind)| (api, *kind))
+        .map(|(api, kind)| (api, kind.kind))
         .collect();
     owned::delete_in_order(
         &objects,
@@ -283,14 +248,13 @@ pub async fn remove(client: &kube::Client, stop: &CancellationToken) -> Result<(
 
 /// Whether Genesis's autoscaler Deployment is in the cluster.
 pub async fn installed(client: &kube::Client, stop: &CancellationToken) -> Result<bool, KubeError> {
-    let apis = Apis::new(client);
-    let (deployments, kind) = &apis.apis[apis.apis.len() - 1];
-    Ok(owned::get(deployments, kind, NAME, stop).await?.is_some())
+    super::addon_objects::installed(client, NAME, stop).await
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::kube::MANAGED_BY;
 
     #[test]
     fn the_release_follows_the_clusters_minor_version() {

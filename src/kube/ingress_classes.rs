@@ -9,9 +9,11 @@
 //!   makes no IngressClass for it. Genesis makes `alb`, with parameters for
 //!   an internet-facing load balancer (what GKE's controller makes by
 //!   default), labelled as its own and marked the cluster's default class.
-//! - Any other class needs its IngressClass in the cluster (the AWS Load
-//!   Balancer Controller's chart makes `alb` too): without one, nothing
-//!   ever gives the Ingress an address.
+//! - On an EKS cluster with node groups, the AWS Load Balancer Controller
+//!   Genesis runs (`load_balancer_controller.rs`) makes `alb` too, for its
+//!   own controller (`ingress.k8s.aws/alb`).
+//! - Any other class needs its IngressClass in the cluster: without one,
+//!   nothing ever gives the Ingress an address.
 
 use k8s_openapi::api::networking::v1::{
     IngressClass, IngressClassParametersReference, IngressClassSpec,
@@ -99,7 +101,13 @@ pub async fn reconcile_auto_mode(
         .map_err(|e| KubeError::from_kube(&call, e))?;
     let ours = live.as_ref().is_some_and(|c| owned::is_ours(&c.metadata));
     if !on {
-        if ours {
+        // Genesis's Load Balancer Controller's class has the same name.
+        let auto_modes = live
+            .as_ref()
+            .and_then(|c| c.spec.as_ref())
+            .and_then(|s| s.controller.as_deref())
+            == Some(AUTO_MODE_CONTROLLER);
+        if ours && auto_modes {
             owned::delete(&classes, "IngressClass", ALB, stop).await?;
             owned::delete(&params, "IngressClassParams", ALB, stop).await?;
         }

@@ -2,11 +2,13 @@
 //! manages, and the thin layer that applies them with server-side apply
 //! (field manager `genesis`) and reads them back.
 
+pub mod addon_objects;
 pub mod addons;
 pub mod cluster_autoscaler;
 pub mod compute_classes;
 pub mod ingress_classes;
 pub mod listings;
+pub mod load_balancer_controller;
 pub mod namespaces;
 pub mod node_pools;
 pub mod owned;

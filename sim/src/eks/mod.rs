@@ -225,7 +225,7 @@ impl Eks {
 
     /// Nodes for pods: an ACTIVE node group, or Auto Mode, which launches
     /// nodes for pending pods.
-    fn has_active_nodes(&self, cluster: &str) -> bool {
+    pub fn has_active_nodes(&self, cluster: &str) -> bool {
         let auto_mode = self
             .clusters
             .get(cluster)

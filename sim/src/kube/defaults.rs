@@ -189,6 +189,11 @@ pub fn apply(rt: &ResourceType, obj: &mut Json) -> Result<(), KubeError> {
             }
             set_default(obj, &["status", "loadBalancer"], json!({}));
         }
+        // Parameters are a cluster-scoped object's unless they say
+        // otherwise (the real server's SetDefaults_IngressClass).
+        "IngressClass" if obj["spec"]["parameters"].is_object() => {
+            set_default(obj, &["spec", "parameters", "scope"], json!("Cluster"));
+        }
         _ => {}
     }
     Ok(())

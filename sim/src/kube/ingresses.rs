@@ -10,6 +10,10 @@
 //!   `eks.amazonaws.com/alb`, with a DNS name that starts `internal-`
 //!   unless the class's IngressClassParams say `internet-facing` (the
 //!   ALB's default scheme is internal).
+//! - The AWS Load Balancer Controller takes those whose IngressClass names
+//!   `ingress.k8s.aws/alb` (parameters of `elbv2.k8s.aws`), the same way,
+//!   while its Deployment (`kube-system/aws-load-balancer-controller`)
+//!   runs its image where its pods get AWS credentials (`Platform`).
 //!
 //! Any other Ingress keeps an empty status, as where no controller takes
 //! it: what a user of a cluster without a controller sees.
@@ -74,20 +78,24 @@ fn address(objects: &Objects, ingress: &Json, platform: &Platform) -> Option<Jso
             _ => None,
         };
     }
-    let region = platform.auto_mode_alb.as_deref()?;
     let class = objects.objects.get(&format!(
         "networking.k8s.io/ingressclasses//{}",
         class_name?
     ))?;
-    if class["spec"]["controller"] != "eks.amazonaws.com/alb" {
-        return None;
-    }
+    let (region, parameters_group) = match class["spec"]["controller"].as_str()? {
+        "eks.amazonaws.com/alb" => (platform.auto_mode_alb.as_deref()?, "eks.amazonaws.com"),
+        "ingress.k8s.aws/alb" if load_balancer_controller_runs(objects) => (
+            platform.load_balancer_controller.as_deref()?,
+            "elbv2.k8s.aws",
+        ),
+        _ => return None,
+    };
     let parameters = &class["spec"]["parameters"];
     let public = parameters["kind"] == "IngressClassParams"
         && objects
             .objects
             .get(&format!(
-                "eks.amazonaws.com/ingressclassparams//{}",
+                "{parameters_group}/ingressclassparams//{}",
                 parameters["name"].as_str().unwrap_or_default()
             ))
             .is_some_and(|p| p["spec"]["scheme"] == "internet-facing");
@@ -108,4 +116,24 @@ fn address(objects: &Objects, ingress: &Json, platform: &Platform) -> Option<Jso
     Some(
         json!({"hostname": format!("{scheme}{name}-{}.{region}.elb.amazonaws.com", n % 1_000_000_000)}),
     )
+}
+
+/// Whether the cluster has the AWS Load Balancer Controller's Deployment,
+/// running its image, with replicas.
+fn load_balancer_controller_runs(objects: &Objects) -> bool {
+    objects
+        .objects
+        .get("apps/deployments/kube-system/aws-load-balancer-controller")
+        .is_some_and(|d| {
+            d["spec"]["replicas"].as_u64() != Some(0)
+                && d["spec"]["template"]["spec"]["containers"]
+                    .as_array()
+                    .into_iter()
+                    .flatten()
+                    .any(|c| {
+                        c["image"]
+                            .as_str()
+                            .is_some_and(|i| i.contains("/aws-load-balancer-controller:"))
+                    })
+        })
 }

@@ -10,7 +10,9 @@
 //!   whose class's provisioner does not run stays Pending, as on the
 //!   cloud;
 //! - the ingress controllers: GKE's built-in one, and on EKS Auto Mode's
-//!   ALB controller while its load balancing is on (`kube::ingresses`);
+//!   ALB controller while its load balancing is on, or the AWS Load
+//!   Balancer Controller where its pods can run and get AWS credentials
+//!   (`kube::ingresses`);
 //! - EKS Auto Mode's definitions, built-in node pools and their status
 //!   (`kube::auto_mode`);
 //! - GKE's ComputeClass definition and its verdict on classes
@@ -34,6 +36,12 @@ pub struct Platform {
     pub gce_ingress: bool,
     /// The region of an EKS Auto Mode cluster whose ALB controller runs.
     pub auto_mode_alb: Option<String>,
+    /// The region of an EKS cluster where an AWS Load Balancer Controller
+    /// would get AWS credentials: nodes run its pods, the pod identity
+    /// agent runs, and its service account
+    /// (`kube-system/aws-load-balancer-controller`) has a Pod Identity
+    /// association. Whether its Deployment is there is the objects'.
+    pub load_balancer_controller: Option<String>,
     /// EKS Auto Mode is on: its CustomResourceDefinitions are installed.
     pub auto_mode: bool,
     /// The built-in NodePools Auto Mode runs (`computeConfig.nodePools`).
@@ -82,11 +90,28 @@ pub fn of(world: &World, cluster: &str) -> Platform {
         provisioners.push(AUTO_MODE_PROVISIONER);
     }
     let load_balancing = on(&["kubernetesNetworkConfig", "elasticLoadBalancing", "enabled"]);
+    let agent = world
+        .eks
+        .addons
+        .get(cluster)
+        .and_then(|a| a.get("eks-pod-identity-agent"))
+        .is_some_and(|a| a["status"] == "ACTIVE");
+    let associated = world
+        .eks
+        .pod_identity_associations
+        .get(cluster)
+        .into_iter()
+        .flat_map(|a| a.values())
+        .any(|a| {
+            a["namespace"] == "kube-system" && a["serviceAccount"] == "aws-load-balancer-controller"
+        });
+    let controller = agent && associated && world.eks.has_active_nodes(cluster);
     Platform {
         metrics,
         provisioners,
         gce_ingress: false,
         auto_mode_alb: load_balancing.then(|| region.to_string()),
+        load_balancer_controller: controller.then(|| region.to_string()),
         auto_mode: on(&["computeConfig", "enabled"]),
         auto_mode_node_pools: eks
             .filter(|_| on(&["computeConfig", "enabled"]))

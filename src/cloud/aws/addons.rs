@@ -8,7 +8,7 @@ use std::collections::BTreeMap;
 use std::time::Duration;
 
 use super::cluster::AFTER_NODES_TAG;
-use super::cluster_autoscaler;
+use super::own_addons;
 use super::updates::send;
 use super::{Aws, api_error, with_issues};
 use crate::cloud::CloudError;
@@ -29,12 +29,12 @@ const ADDON_ORDER: &[&str] = &[
     "metrics-server",
 ];
 
-/// The EKS add-ons of `addons` (the Cluster Autoscaler is Genesis's own,
-/// `cluster_autoscaler.rs`), in the order EKS needs them.
+/// The EKS add-ons of `addons` (without those Genesis runs itself,
+/// `own_addons.rs`), in the order EKS needs them.
 pub fn in_eks_order(addons: &[String]) -> Vec<String> {
     let mut out: Vec<String> = addons
         .iter()
-        .filter(|a| a.as_str() != cluster_autoscaler::NAME)
+        .filter(|a| !own_addons::is_own(a))
         .cloned()
         .collect();
     out.sort_by_key(|a| {
@@ -292,19 +292,18 @@ impl Aws {
         for addon in installed.iter().filter(|a| !wanted.contains(a)) {
             self.remove_addon(region, name, addon, wait).await?;
         }
-        match (
-            cluster_autoscaler::wanted(wanted),
-            current_tags.contains_key(cluster_autoscaler::TAG),
-        ) {
-            (true, false) => {
-                self.install_cluster_autoscaler(region, name, arn, wait)
-                    .await?;
+        for addon in own_addons::ALL {
+            match (addon.wanted(wanted), current_tags.contains_key(addon.tag)) {
+                (true, false) => {
+                    self.install_own_addon(addon, region, name, arn, wait)
+                        .await?;
+                }
+                (false, true) => {
+                    self.remove_own_addon(addon, region, name, arn, wait)
+                        .await?;
+                }
+                _ => {}
             }
-            (false, true) => {
-                self.remove_cluster_autoscaler(region, name, arn, wait)
-                    .await?;
-            }
-            _ => {}
         }
         let pending = (!later.is_empty()).then(|| later.join(" "));
         self.set_tag(arn, region, AFTER_NODES_TAG, pending, wait)

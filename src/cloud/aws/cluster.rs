@@ -17,8 +17,8 @@ use aws_sdk_eks::types::{
 
 use super::addons::{AFTER_NODES, in_eks_order};
 use super::auto_mode;
-use super::cluster_autoscaler;
 use super::iam::Role;
+use super::own_addons;
 use super::updates::{retry_also, send};
 use super::{Aws, api_error, with_issues};
 use crate::cloud::CloudError;
@@ -67,9 +67,9 @@ fn is_internal_tag(key: &str) -> bool {
         NODE_ROLE_TAG,
         AFTER_NODES_TAG,
         NETWORK_NAMES_TAG,
-        cluster_autoscaler::TAG,
     ]
     .contains(&key)
+        || own_addons::ALL.iter().any(|a| a.tag == key)
 }
 
 /// The display names of the authorized networks as a tag value, if any.
@@ -219,8 +219,10 @@ pub fn observe(
             addons.push(pending.to_string());
         }
     }
-    if tags.contains_key(cluster_autoscaler::TAG) {
-        addons.push(cluster_autoscaler::NAME.to_string());
+    for addon in own_addons::ALL {
+        if tags.contains_key(addon.tag) {
+            addons.push(addon.name.to_string());
+        }
     }
     addons.sort();
     let sorted = |v: &[String]| {
@@ -301,6 +303,7 @@ pub fn observe(
         status: c.status().map_or("", |s| s.as_str()).to_string(),
         master_version: c.version().unwrap_or_default().to_string(),
         self_link: None,
+        vpc_id: vpc.and_then(|v| v.vpc_id()).map(str::to_string),
     }
 }
 
@@ -697,14 +700,20 @@ impl Clusters for Aws {
             if !after.is_empty() && self.has_active_nodes(region, name, wait).await? {
                 self.install_after_nodes(region, name, wait).await?;
             }
-            if cluster_autoscaler::wanted(&e.addons) {
+            let own: Vec<_> = own_addons::ALL
+                .into_iter()
+                .filter(|a| a.wanted(&e.addons))
+                .collect();
+            if !own.is_empty() {
                 let arn = self
                     .describe_cluster(region, name, wait)
                     .await?
                     .and_then(|c| c.arn().map(str::to_string))
                     .unwrap_or_default();
-                self.install_cluster_autoscaler(region, name, &arn, wait)
-                    .await?;
+                for addon in own {
+                    self.install_own_addon(addon, region, name, &arn, wait)
+                        .await?;
+                }
             }
             Ok::<(), CloudError>(())
         };

@@ -1,31 +1,22 @@
 //! The AWS side of the Cluster Autoscaler Genesis runs on an EKS cluster
 //! with managed node groups (`cluster-autoscaler` in `eks.addons`; the
 //! Kubernetes side is `kube::cluster_autoscaler`). EKS has no add-on for
-//! it: Genesis makes its IAM role (trusted by EKS Pod Identity, allowed to
-//! resize only the Auto Scaling groups EKS tagged as the cluster's), the
-//! Pod Identity association of its service account, and records both on
-//! the cluster with a tag, which is how a read knows it is installed.
+//! it: Genesis runs it as one of its own (`own_addons.rs`), with an IAM
+//! role allowed to resize only the Auto Scaling groups EKS tagged as the
+//! cluster's.
 //!
 //! EKS tags the Auto Scaling group of every managed node group with
 //! `k8s.io/cluster-autoscaler/enabled` and `k8s.io/cluster-autoscaler/NAME`,
 //! which is what the autoscaler discovers them by.
 
-use super::Aws;
-use super::iam::Role;
-use super::pod_identity::ServiceAccountAt;
-use crate::cloud::CloudError;
-use crate::cloud::cluster::Wait;
-
 /// Its name in `eks.addons`, and of its service account and objects.
 pub const NAME: &str = "cluster-autoscaler";
-/// Where it runs.
-pub const NAMESPACE: &str = "kube-system";
 /// The cluster tag saying Genesis installed it (its role's ARN).
 pub const TAG: &str = "genesis-cluster-autoscaler";
 
 /// Whether `addons` (a cluster's `eks.addons`) ask for the autoscaler.
 pub fn wanted(addons: &[String]) -> bool {
-    addons.iter().any(|a| a == NAME)
+    super::own_addons::CLUSTER_AUTOSCALER.wanted(addons)
 }
 
 /// The tag EKS puts on the Auto Scaling groups of a cluster's node groups.
@@ -70,61 +61,6 @@ pub fn policy(cluster: &str) -> String {
         ],
     })
     .to_string()
-}
-
-/// The claim the cluster holds its autoscaler's association with.
-fn claim(cluster: &str) -> String {
-    format!("genesis_cluster/{cluster}")
-}
-
-fn service_account<'a>(region: &'a str, cluster: &'a str) -> ServiceAccountAt<'a> {
-    ServiceAccountAt {
-        region,
-        cluster,
-        namespace: NAMESPACE,
-        name: NAME,
-    }
-}
-
-impl Aws {
-    /// Makes the autoscaler's role and association, then tags the cluster
-    /// (`arn`) as having it.
-    pub(super) async fn install_cluster_autoscaler(
-        &self,
-        region: &str,
-        cluster: &str,
-        arn: &str,
-        wait: &Wait,
-    ) -> Result<(), CloudError> {
-        let role = self
-            .ensure_role(cluster, Role::Autoscaler, false, wait)
-            .await?;
-        self.set_pod_identity(
-            service_account(region, cluster),
-            &role,
-            &claim(cluster),
-            wait,
-        )
-        .await?;
-        self.set_tag(arn, region, TAG, Some(role), wait).await
-    }
-
-    /// Takes the tag off first (a read then no longer finds the autoscaler
-    /// installed, so an interrupted removal is finished by the next apply),
-    /// then the association and the role.
-    pub(super) async fn remove_cluster_autoscaler(
-        &self,
-        region: &str,
-        cluster: &str,
-        arn: &str,
-        wait: &Wait,
-    ) -> Result<(), CloudError> {
-        self.set_tag(arn, region, TAG, None, wait).await?;
-        let holder = claim(cluster);
-        self.remove_pod_identity(service_account(region, cluster), Some(&holder), wait)
-            .await?;
-        self.delete_own_role(cluster, Role::Autoscaler, wait).await
-    }
 }
 
 #[cfg(test)]

@@ -24,16 +24,25 @@ pub enum Role {
     /// The Cluster Autoscaler's pods', through EKS Pod Identity
     /// (`cluster_autoscaler.rs`).
     Autoscaler,
+    /// The AWS Load Balancer Controller's pods', through EKS Pod Identity
+    /// (`load_balancer_controller.rs`).
+    LoadBalancerController,
 }
 
 impl Role {
-    pub const ALL: [Role; 3] = [Role::Node, Role::Cluster, Role::Autoscaler];
+    pub const ALL: [Role; 4] = [
+        Role::Node,
+        Role::Cluster,
+        Role::Autoscaler,
+        Role::LoadBalancerController,
+    ];
 
     pub fn name(self, cluster: &str) -> String {
         match self {
             Role::Cluster => format!("{cluster}-cluster"),
             Role::Node => format!("{cluster}-node"),
             Role::Autoscaler => format!("{cluster}-autoscaler"),
+            Role::LoadBalancerController => format!("{cluster}-lb-controller"),
         }
     }
 
@@ -41,7 +50,7 @@ impl Role {
         match self {
             Role::Cluster => "eks.amazonaws.com",
             Role::Node => "ec2.amazonaws.com",
-            Role::Autoscaler => "pods.eks.amazonaws.com",
+            Role::Autoscaler | Role::LoadBalancerController => "pods.eks.amazonaws.com",
         }
     }
 
@@ -51,13 +60,20 @@ impl Role {
             Role::Cluster => "give its ARN as eks.role_arn if it is meant for this cluster",
             Role::Node => "give its ARN as eks.node_role_arn if it is meant for this cluster",
             Role::Autoscaler => "leave \"cluster-autoscaler\" out of eks.addons",
+            Role::LoadBalancerController => {
+                "leave \"aws-load-balancer-controller\" out of eks.addons"
+            }
         }
     }
 
     /// The role's own permissions, in an inline policy: what no AWS
     /// managed policy grants as narrowly.
     fn inline_policy(self, cluster: &str) -> Option<String> {
-        (self == Role::Autoscaler).then(|| super::cluster_autoscaler::policy(cluster))
+        match self {
+            Role::Autoscaler => Some(super::cluster_autoscaler::policy(cluster)),
+            Role::LoadBalancerController => Some(super::load_balancer_controller::policy(cluster)),
+            Role::Cluster | Role::Node => None,
+        }
     }
 
     /// The AWS managed policies the role needs with managed node groups.
@@ -69,7 +85,7 @@ impl Role {
                 "arn:aws:iam::aws:policy/AmazonEKS_CNI_Policy",
                 "arn:aws:iam::aws:policy/AmazonEC2ContainerRegistryReadOnly",
             ],
-            Role::Autoscaler => &[],
+            Role::Autoscaler | Role::LoadBalancerController => &[],
         }
     }
 
@@ -88,7 +104,7 @@ impl Role {
                 "arn:aws:iam::aws:policy/AmazonEKSWorkerNodeMinimalPolicy",
                 "arn:aws:iam::aws:policy/AmazonEC2ContainerRegistryPullOnly",
             ],
-            Role::Autoscaler => &[],
+            Role::Autoscaler | Role::LoadBalancerController => &[],
         }
     }
 

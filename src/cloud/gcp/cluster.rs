@@ -269,6 +269,7 @@ pub fn observe(project: &str, c: &Cluster) -> ObservedCluster {
         status: enum_name(c.status.name()),
         master_version: c.current_master_version.clone(),
         self_link: Some(c.self_link.clone()),
+        vpc_id: None,
     }
 }
 

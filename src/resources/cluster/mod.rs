@@ -7,7 +7,6 @@
 //! shape serves both clouds: the shared settings at the top level, GKE's
 //! own beside them (null on EKS), EKS's in the `eks` object.
 
-mod autoscaler;
 mod config;
 mod credentials;
 mod data_source;
@@ -15,6 +14,7 @@ mod list;
 mod mode;
 mod model;
 mod namespaces;
+mod own_addons;
 mod plan;
 mod rules;
 mod schema;
@@ -159,7 +159,7 @@ impl Resource for Cluster {
                     if config.enable_autopilot {
                         mode::sync_ingress_class(provider, &observed, &config).await?;
                     }
-                    autoscaler::sync(provider, &observed, false).await?;
+                    own_addons::sync(provider, &observed, &[], false).await?;
                     sync_secret_stores(provider, &observed, &secret_store_specs(&config)).await
                 }
                 .await;
@@ -189,12 +189,9 @@ impl Resource for Cluster {
         let wait = wait_for(provider, state, "read", 5);
         match provider.clusters(&at).get(&at, &wait).await {
             Ok(Some(mut observed)) => {
-                if !autoscaler::present(provider, &observed)
+                own_addons::forget_missing(provider, &mut observed)
                     .await
-                    .map_err(Diagnostics::from)?
-                {
-                    autoscaler::forget(&mut observed);
-                }
+                    .map_err(Diagnostics::from)?;
                 let mut fresh = state_from(state, &observed);
                 if observed.serving() {
                     let actual = read_namespaces(provider, &observed)
@@ -232,6 +229,12 @@ impl Resource for Cluster {
             (Ok(was), Ok(config)) => (was, config),
             (Err(d), _) | (_, Err(d)) => return Applied::failed(prior.clone(), d),
         };
+        if let Err(d) =
+            own_addons::check_removal(provider, clusters, &spec_of(&was), &spec_of(&config), &wait)
+                .await
+        {
+            return Applied::failed(prior.clone(), d.into());
+        }
         let result = clusters
             .update(&spec_of(&was), &spec_of(&config), &wait)
             .await;
@@ -267,17 +270,19 @@ impl Resource for Cluster {
             }
             _ => Ok(()),
         };
-        // Applied when it comes or goes (one deleted by hand reads as
-        // gone), and when the version changes (its release follows it).
-        let (had, has) = (
-            autoscaler::in_spec(&spec_of(&was)),
-            autoscaler::in_spec(&spec_of(&config)),
-        );
-        let node_autoscaler = match &observed {
-            Ok(Some(o))
-                if had != has || (has && was.kubernetes_version != config.kubernetes_version) =>
-            {
-                autoscaler::sync(provider, o, had).await
+        // Applied when they come or go (one deleted by hand reads as
+        // gone), and when the version changes (the autoscaler's release
+        // follows it).
+        let own = match &observed {
+            Ok(Some(o)) => {
+                let version_changed = was.kubernetes_version != config.kubernetes_version;
+                own_addons::sync(
+                    provider,
+                    o,
+                    &own_addons::in_spec(&spec_of(&was)),
+                    version_changed,
+                )
+                .await
             }
             _ => Ok(()),
         };
@@ -285,10 +290,10 @@ impl Resource for Cluster {
             (&["kubernetes_namespaces", "namespace"], &namespaces),
             (&["storage_classes"], &storage),
             (&["secret_stores"], &stores),
-            // Not attributes: a read finds the autoscaler missing, and the
+            // Not attributes: a read finds an own add-on missing, and the
             // next update (any change) puts the class back.
             (&[], &ingress),
-            (&[], &node_autoscaler),
+            (&[], &own),
         ];
         let mut applied = match observed {
             Ok(Some(o)) if inside.iter().any(|(_, r)| r.is_err()) => {
@@ -327,7 +332,7 @@ impl Resource for Cluster {
             storage.err(),
             stores.err(),
             ingress.err(),
-            node_autoscaler.err(),
+            own.err(),
         ]
         .into_iter()
         .flatten()

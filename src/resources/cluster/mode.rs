@@ -10,7 +10,7 @@
 use super::super::common;
 use super::config::ClusterConfig;
 use super::schema::{default_addons, schema};
-use crate::cloud::aws::cluster_autoscaler;
+use crate::cloud::aws::{cluster_autoscaler, load_balancer_controller, own_addons};
 use crate::cloud::cluster::ObservedCluster;
 use crate::framework::diagnostics::{Diagnostic, Diagnostics};
 use crate::framework::field::Field;
@@ -107,16 +107,25 @@ pub fn validate(config: &Value, diags: &mut Diagnostics) {
             "EKS Auto Mode (enable_autopilot = true) gives its nodes and controllers access through access entries, which CONFIG_MAP does not have: set authentication_mode to \"API\" (the default) or \"API_AND_CONFIG_MAP\", or set enable_autopilot = false.",
         );
     }
+    let Some(addons) = eks.and_then(|e| e.addons.known()) else {
+        return;
+    };
     // Auto Mode runs the agent itself.
-    if let Some(addons) = eks.and_then(|e| e.addons.known())
-        && mode.enable_autopilot.known() == Some(&false)
-        && cluster_autoscaler::wanted(addons)
-        && !addons.iter().any(|a| a == "eks-pod-identity-agent")
-    {
+    let agent = addons.iter().any(|a| a == "eks-pod-identity-agent");
+    if mode.enable_autopilot.known() == Some(&false) && !agent {
+        for addon in own_addons::ALL.iter().filter(|a| a.wanted(addons)) {
+            diags.attribute_error(
+                AttributePath::attr("eks").join("addons"),
+                format!("{} needs the pod identity agent", addon.name),
+                format!("Genesis gives {} its IAM role through EKS Pod Identity, which works only where the eks-pod-identity-agent add-on runs: add \"eks-pod-identity-agent\" to eks.addons, or leave {:?} out.", addon.name, addon.name),
+            );
+        }
+    }
+    if mode.enable_autopilot.known() == Some(&true) && load_balancer_controller::wanted(addons) {
         diags.attribute_error(
             AttributePath::attr("eks").join("addons"),
-            "The Cluster Autoscaler needs the pod identity agent",
-            "Genesis gives the Cluster Autoscaler its IAM role through EKS Pod Identity, which works only where the eks-pod-identity-agent add-on runs: add \"eks-pod-identity-agent\" to eks.addons, or leave \"cluster-autoscaler\" out.",
+            "Auto Mode runs its own load balancer controller",
+            "EKS Auto Mode runs an ALB controller, whose `alb` IngressClass Genesis makes with the mode: leave \"aws-load-balancer-controller\" out of eks.addons, or set enable_autopilot = false.",
         );
     }
 }
@@ -138,7 +147,14 @@ pub fn planned_addons(config: &Value, prior: &Value) -> Option<Value> {
         Field::Known(true) if !prior.is_null() => {
             let had = ModeView::of(prior)?;
             match had.eks.known().map(|e| &e.addons) {
-                Some(Field::Known(addons)) => names(addons),
+                // Auto Mode's controller takes over the `alb` class.
+                Some(Field::Known(addons)) => names(
+                    &addons
+                        .iter()
+                        .filter(|a| a.as_str() != load_balancer_controller::NAME)
+                        .cloned()
+                        .collect::<Vec<_>>(),
+                ),
                 _ => names(&[]),
             }
         }
@@ -189,7 +205,7 @@ pub fn runs(planned: &Value) -> Option<(String, ClusterRuns)> {
         ClusterRuns {
             metrics: has("metrics-server"),
             pod_identity: auto_mode || has("eks-pod-identity-agent"),
-            ingress: auto_mode,
+            ingress: auto_mode || load_balancer_controller::wanted(addons),
             // Auto Mode makes nodes with Karpenter.
             node_autoscaler: auto_mode || cluster_autoscaler::wanted(addons),
             storage_classes,
@@ -292,6 +308,58 @@ mod tests {
     }
 
     #[test]
+    fn a_switch_to_auto_mode_drops_the_load_balancer_controller() {
+        let set = |items: &[&str]| Value::set(items.iter().map(|s| Value::from(*s)).collect());
+        let mut eks = Value::object([("subnet_ids", Value::List(vec!["a".into(), "b".into()]))]);
+        let config = {
+            let mut c = cluster("aws", true);
+            c.set_attr("eks", eks.clone());
+            c
+        };
+        let mut prior = cluster("aws", false);
+        eks.set_attr("addons", set(&["vpc-cni", "aws-load-balancer-controller"]));
+        prior.set_attr("eks", eks);
+        assert_eq!(
+            planned_addons(&config, &prior),
+            Some(set(&["vpc-cni"])),
+            "Auto Mode's own controller takes the alb class"
+        );
+    }
+
+    fn validated(autopilot: bool, addons: &[&str]) -> Vec<String> {
+        let mut config = cluster("aws", autopilot);
+        config.set_attr(
+            "eks",
+            Value::object([
+                ("subnet_ids", Value::List(vec!["a".into(), "b".into()])),
+                (
+                    "addons",
+                    Value::set(addons.iter().map(|s| Value::from(*s)).collect()),
+                ),
+            ]),
+        );
+        let mut diags = Diagnostics::default();
+        validate(&config, &mut diags);
+        diags.iter().map(|d| d.summary.clone()).collect()
+    }
+
+    #[test]
+    fn the_add_ons_genesis_runs_need_the_agent_and_no_auto_mode() {
+        assert_eq!(
+            validated(false, &["aws-load-balancer-controller"]),
+            ["aws-load-balancer-controller needs the pod identity agent"]
+        );
+        assert_eq!(
+            validated(false, &["cluster-autoscaler", "eks-pod-identity-agent"]),
+            Vec::<String>::new()
+        );
+        assert_eq!(
+            validated(true, &["aws-load-balancer-controller"]),
+            ["Auto Mode runs its own load balancer controller"]
+        );
+    }
+
+    #[test]
     fn a_planned_cluster_tells_what_it_will_run() {
         let mut gke = cluster("gcp", false);
         assert_eq!(runs(&gke), None, "not made yet");
@@ -355,6 +423,14 @@ mod tests {
             ..all.clone()
         };
         assert_eq!(runs(&eks).map(|(_, r)| r), Some(without_ingress));
+        eks.set_attr(
+            "eks",
+            addons(&["eks-pod-identity-agent", "aws-load-balancer-controller"]),
+        );
+        assert!(
+            runs(&eks).is_some_and(|(_, r)| r.ingress),
+            "the Load Balancer Controller takes Ingresses"
+        );
         eks.set_attr("enable_autopilot", true.into());
         eks.set_attr("eks", addons(&["metrics-server"]));
         assert_eq!(

@@ -173,7 +173,7 @@ fn missing(class: &str, cloud: Option<Cloud>, classes: &[String]) -> Diagnostic 
     if cloud == Some(Cloud::Eks) && class == ALB {
         return Diagnostic::error(
             "No ingress controller in the cluster",
-            format!("The EKS cluster has no IngressClass \"alb\": {nothing}. Set enable_autopilot = true on its genesis_cluster (EKS Auto Mode runs an ALB controller, and Genesis makes its `alb` class), or install the AWS Load Balancer Controller (its Helm chart, eks/aws-load-balancer-controller, makes the `alb` class). Then apply again, or remove `ingress`."),
+            format!("The EKS cluster has no IngressClass \"alb\": {nothing}. Add \"aws-load-balancer-controller\" to eks.addons on its genesis_cluster (Genesis then runs the AWS Load Balancer Controller and makes its `alb` class; it is in the default add-ons), or set enable_autopilot = true (EKS Auto Mode runs an ALB controller). Then apply again, or remove `ingress`."),
         )
         .at(at_class());
     }

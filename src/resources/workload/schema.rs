@@ -551,7 +551,7 @@ fn build_schema() -> Schema {
                 Attribute::string("tls_secret").validate(validators::dns1123_subdomain).describe("A Secret holding the TLS certificate for `host`."),
                 Attribute::string("class_name")
                     .optional_computed()
-                    .describe("The IngressClass, i.e. which controller makes the load balancer. Left out: the cluster's own, the same HCL on both clouds: on GKE none (its built-in controller makes an external Application Load Balancer), on EKS `alb` (Auto Mode's, whose class Genesis makes, or the AWS Load Balancer Controller's); through a kubeconfig, the cluster's default class. GKE's `gce` and `gce-internal` are written as the `kubernetes.io/ingress.class` annotation, the only place GKE reads them. A class the cluster lacks is refused at plan time."),
+                    .describe("The IngressClass, i.e. which controller makes the load balancer. Left out: the cluster's own, the same HCL on both clouds: on GKE none (its built-in controller makes an external Application Load Balancer), on EKS `alb` (Auto Mode's controller, or with node groups the AWS Load Balancer Controller Genesis runs; Genesis makes the class for either); through a kubeconfig, the cluster's default class. GKE's `gce` and `gce-internal` are written as the `kubernetes.io/ingress.class` annotation, the only place GKE reads them. A class the cluster lacks is refused at plan time."),
                 Attribute::string_map("annotations").describe("Annotations on the Ingress."),
             ],
         )
