@@ -93,6 +93,29 @@ impl<T> Field<T> {
         }
     }
 
+    /// How many of `fields` are set (for "exactly one of" rules); `None`
+    /// while any is unknown.
+    pub fn count_set<'a>(fields: impl IntoIterator<Item = &'a Field<T>>) -> Option<usize>
+    where
+        T: 'a,
+    {
+        fields.into_iter().try_fold(0, |n, f| match f {
+            Field::Unknown => None,
+            Field::Null => Some(n),
+            Field::Known(_) => Some(n + 1),
+        })
+    }
+
+    /// A field inside this one (`f` of the known value): null or unknown
+    /// as this one is.
+    pub fn and_then<U>(self, f: impl FnOnce(T) -> Field<U>) -> Field<U> {
+        match self {
+            Field::Known(v) => f(v),
+            Field::Null => Field::Null,
+            Field::Unknown => Field::Unknown,
+        }
+    }
+
     pub fn map<U>(self, f: impl FnOnce(T) -> U) -> Field<U> {
         match self {
             Field::Known(v) => Field::Known(f(v)),
@@ -173,6 +196,18 @@ impl<T: Serialize> Serialize for Field<T> {
 mod tests {
     use super::*;
     use serde_json::json;
+
+    #[test]
+    fn a_nested_field_is_null_or_unknown_as_its_parent_is() {
+        let inner = |parent: Field<Field<u8>>| parent.and_then(|p| p);
+        assert_eq!(inner(Field::Known(Field::Known(1))), Field::Known(1));
+        assert_eq!(inner(Field::Known(Field::Null)), Field::Null);
+        assert_eq!(inner(Field::Null), Field::Null);
+        assert_eq!(inner(Field::Unknown), Field::Unknown);
+        let (one, none, unknown) = (Field::Known(1), Field::Null, Field::Unknown);
+        assert_eq!(Field::count_set([&one, &none, &one]), Some(2));
+        assert_eq!(Field::count_set([&one, &unknown]), None, "waits");
+    }
 
     #[test]
     fn fields_tell_known_null_and_unknown_apart() {

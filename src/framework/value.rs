@@ -93,15 +93,6 @@ impl Value {
         }
     }
 
-    /// How many of `values` are set; `None` while any is unknown.
-    pub fn count_set<'a>(values: impl IntoIterator<Item = &'a Value>) -> Option<usize> {
-        values.into_iter().try_fold(0, |n, v| match v {
-            Value::Unknown => None,
-            Value::Null => Some(n),
-            _ => Some(n + 1),
-        })
-    }
-
     /// True when neither this value nor anything inside it is unknown.
     pub fn is_wholly_known(&self) -> bool {
         match self {

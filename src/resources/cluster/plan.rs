@@ -133,18 +133,26 @@ pub fn plan_environment_defaults(
         Ok(view) => view.environment,
         Err(refused) => return diags.extend(refused),
     };
+    // Whether the configuration leaves deletion protection to the
+    // environment, read once for every environment tried.
+    let protection_left_out = view::as_written::<EnvironmentView>(ctx.config)
+        .unwrap_or_default()
+        .deletion_protection
+        .is_null();
+    let plan_for = |planned: &mut Value, environment: &str, diags: &mut Diagnostics| {
+        let defaults = environment_defaults(environment);
+        if protection_left_out {
+            planned.set_attr("deletion_protection", defaults.deletion_protection.into());
+        }
+        plan_cloud_defaults(ctx, planned, &defaults, diags);
+    };
     if let Field::Known(environment) = environment {
-        return plan_for(ctx, planned, &environment_defaults(&environment), diags);
+        return plan_for(planned, &environment, diags);
     }
     let mut plans = ENVIRONMENTS.iter().map(|environment| {
         let mut plan = planned.clone();
         let mut found = Diagnostics::new();
-        plan_for(
-            ctx,
-            &mut plan,
-            &environment_defaults(environment),
-            &mut found,
-        );
+        plan_for(&mut plan, environment, &mut found);
         (plan, found)
     });
     let Some((mut agreed, reported)) = plans.next() else {
@@ -160,19 +168,6 @@ pub fn plan_environment_defaults(
     for d in reported {
         diags.push(d);
     }
-}
-
-fn plan_for(
-    ctx: &PlanContext<'_>,
-    planned: &mut Value,
-    defaults: &EnvironmentDefaults,
-    diags: &mut Diagnostics,
-) {
-    let written = view::as_written::<EnvironmentView>(ctx.config).unwrap_or_default();
-    if written.deletion_protection.is_null() {
-        planned.set_attr("deletion_protection", defaults.deletion_protection.into());
-    }
-    plan_cloud_defaults(ctx, planned, defaults, diags);
 }
 
 /// What two plans agree on, attribute by attribute; unknown elsewhere.

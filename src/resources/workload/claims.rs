@@ -50,7 +50,7 @@ pub(super) fn plan_claims(
         let volume = now.volume(name);
         let at = AttributePath::attr("volumes").key(name);
         plan_dropped_claim(before, name, volume, diags);
-        let new_size = part(volume, |v| &v.size);
+        let new_size = volume.and_then(|v| v.size.as_ref());
         let (Some(old), Some(new)) = (was.size.as_str(), new_size.known()) else {
             continue;
         };
@@ -67,7 +67,7 @@ pub(super) fn plan_claims(
                 format!("The pods' claims hold {old}; Kubernetes cannot make a claim smaller than it is, so {new} is refused. Keep {old} (or more)."),
             );
         }
-        let class = part(volume, |v| &v.storage_class);
+        let class = volume.and_then(|v| v.storage_class.as_ref());
         if let ((Some(a), Some(b)), Some(class)) = (sizes, class.known())
             && b > a
             && recorded.expandable.get(class.as_str()) == Some(&false)
@@ -85,7 +85,10 @@ pub(super) fn plan_claims(
                     |m| matches!(m.as_slice(), [Field::Known(x)] if x == "ReadWriteOnce"),
                 )
         };
-        let modes = (was.access_modes.as_ref(), part(volume, |v| &v.access_modes));
+        let modes = (
+            was.access_modes.as_ref(),
+            volume.and_then(|v| v.access_modes.as_ref()),
+        );
         let changed = [
             (
                 "storage_class",
@@ -108,18 +111,6 @@ pub(super) fn plan_claims(
     }
 }
 
-/// An attribute of a planned volume: unknown while the volume is.
-fn part<'a, T>(
-    volume: Field<&'a VolumeView>,
-    of: impl Fn(&'a VolumeView) -> &'a Field<T>,
-) -> Field<&'a T> {
-    match volume {
-        Field::Known(v) => of(v).as_ref(),
-        Field::Null => Field::Null,
-        Field::Unknown => Field::Unknown,
-    }
-}
-
 /// A sized volume removed from a Deployment, Job or CronJob leaves the
 /// claim its pods shared (and its data) unless told otherwise: the plan
 /// says which it does. (A StatefulSet's claims per pod stay either way.)
@@ -132,7 +123,7 @@ fn plan_dropped_claim(
     let Some((_, claim, _)) = before.shared_claims().find(|(v, _, _)| *v == volume) else {
         return;
     };
-    if part(now, |v| &v.size).is_set() || now.is_unknown() {
+    if now.and_then(|v| v.size.as_ref()).is_set() || now.is_unknown() {
         return;
     }
     // The claim was made with the retention applied then, which decides.
@@ -165,7 +156,13 @@ fn plan_scale_in(before: &WorkloadSpec, planned: &ClaimsView, diags: &mut Diagno
     let claims: Vec<String> = before
         .volumes
         .iter()
-        .filter(|(volume, v)| v.makes_claim() && part(planned.volume(volume), |v| &v.size).is_set())
+        .filter(|(volume, v)| {
+            v.makes_claim()
+                && planned
+                    .volume(volume)
+                    .and_then(|v| v.size.as_ref())
+                    .is_set()
+        })
         .map(|(volume, _)| format!("{}N", before.pod_claim_prefix(volume)))
         .collect();
     if before.kind != Kind::StatefulSet || now >= was || !kept || claims.is_empty() {
@@ -299,11 +296,9 @@ struct VolumeView {
 impl ClaimsView {
     /// The volume `name`: unknown while the volumes are.
     fn volume(&self, name: &str) -> Field<&VolumeView> {
-        match &self.volumes {
-            Field::Known(volumes) => volumes.get(name).map_or(Field::Null, Field::as_ref),
-            Field::Null => Field::Null,
-            Field::Unknown => Field::Unknown,
-        }
+        self.volumes
+            .as_ref()
+            .and_then(|volumes| volumes.get(name).map_or(Field::Null, Field::as_ref))
     }
 
     /// The claim volumes with a known class (or none), by name.

@@ -82,15 +82,6 @@ struct EffectiveService {
     service: Field<ServiceView>,
 }
 
-/// How many of `fields` are set; `None` while any is unknown.
-fn count_set(fields: &[&Field<IgnoredAny>]) -> Option<usize> {
-    fields.iter().try_fold(0, |n, f| match f {
-        Field::Unknown => None,
-        Field::Null => Some(n),
-        Field::Known(_) => Some(n + 1),
-    })
-}
-
 /// The cluster, autoscaling, probes, disruption budget and service of a
 /// workload, each checked against the settings it depends on.
 pub(super) fn validate_settings(config: &Value, diags: &mut Diagnostics) {
@@ -101,7 +92,8 @@ pub(super) fn validate_settings(config: &Value, diags: &mut Diagnostics) {
     validate_autoscaling(&view, diags);
     validate_probes(&view, diags);
     if let Some(budget) = view.disruption_budget.known()
-        && count_set(&[&budget.min_available, &budget.max_unavailable]).is_some_and(|n| n != 1)
+        && Field::count_set([&budget.min_available, &budget.max_unavailable])
+            .is_some_and(|n| n != 1)
     {
         diags.attribute_error(
             AttributePath::attr("disruption_budget"),
@@ -176,14 +168,12 @@ fn validate_autoscaling(view: &SettingsView, diags: &mut Diagnostics) {
     }
     // Null where the resources or their requests are left out; unknown
     // while either is.
-    let request = |of: fn(&AmountsView) -> &Field<String>| match &view.resources {
-        Field::Known(r) => match &r.requests {
-            Field::Known(requests) => of(requests).as_ref().map(|_| ()),
-            Field::Null => Field::Null,
-            Field::Unknown => Field::Unknown,
-        },
-        Field::Null => Field::Null,
-        Field::Unknown => Field::Unknown,
+    let request = |of: fn(&AmountsView) -> &Field<String>| {
+        view.resources
+            .as_ref()
+            .and_then(|r| r.requests.as_ref())
+            .and_then(|requests| of(requests).as_ref())
+            .map(|_| ())
     };
     type Request = fn(&AmountsView) -> &Field<String>;
     let targets: [(&str, &str, &Field<f64>, Request); 2] = [
@@ -212,7 +202,8 @@ fn validate_probes(view: &SettingsView, diags: &mut Diagnostics) {
         let Some(p) = p.known() else {
             continue;
         };
-        if count_set(&[&p.http_get, &p.tcp_socket, &p.grpc, &p.exec]).is_some_and(|n| n != 1) {
+        if Field::count_set([&p.http_get, &p.tcp_socket, &p.grpc, &p.exec]).is_some_and(|n| n != 1)
+        {
             diags.attribute_error(
                 AttributePath::attr(probe),
                 "A probe needs exactly one check",
