@@ -5,7 +5,7 @@
 //! "inconsistent final plan", no "produced an unexpected new value") and
 //! the next plan must be empty.
 
-use crate::harness::{Moto, Sim, Workspace, each_terraform};
+use crate::harness::{Moto, Sim, Workspace, actions, each_terraform};
 
 fn later(values: &str) -> String {
     format!(
@@ -90,7 +90,8 @@ resource "genesis_cluster" "main" {{
   kubernetes_version      = "1.32"
   enable_private_endpoint = terraform_data.later.output.private
   eks = {{
-    subnet_ids = ["subnet-0a", "subnet-0b"]
+    subnet_ids         = ["subnet-0a", "subnet-0b"]
+    secrets_encryption = true
   }}
 }}
 "#,
@@ -102,5 +103,26 @@ resource "genesis_cluster" "main" {{
             .assert_no_crash();
         assert!(run.status.success(), "{}", run.stderr);
         assert!(!ws.plan_has_changes(), "an empty re-plan");
+
+        // A key known only at apply may be another one, which EKS never
+        // changes: planned as a replacement, never an update the final
+        // plan would turn into one.
+        let made = ws.values("genesis_cluster.main")["eks"]["kms_key_arn"].clone();
+        assert!(made.is_string(), "Genesis made a key: {made}");
+        let keyed = config.replace(
+            "    secrets_encryption = true\n",
+            "    secrets_encryption = true\n    kms_key_arn        = terraform_data.key.output\n",
+        ) + r#"
+resource "terraform_data" "key" {
+  input = "arn:aws:kms:us-east-1:123456789012:key/another"
+}
+"#;
+        ws.write("main.tf", &keyed);
+        let plan = ws.plan_json();
+        assert_eq!(
+            actions(&plan, "genesis_cluster.main"),
+            serde_json::json!(["delete", "create"]),
+            "replaced"
+        );
     });
 }

@@ -91,9 +91,16 @@ pub fn eks_replaced_by(prior: &Value, planned: &Value) -> Vec<AttributePath> {
     {
         paths.push(AttributePath::attr("eks").join("secrets_encryption"));
     }
-    if let (Some(was), Some(now)) = (was.kms_key_arn.known(), now.kms_key_arn.known())
-        && was != now
-    {
+    // EKS never changes a cluster's key. One known only at apply (from a
+    // resource planned in the same run) may differ: replaced, as
+    // terraform-plugin-framework's RequiresReplace does, so that the final
+    // plan never turns an update into a replacement.
+    let key_changes = match (&was.kms_key_arn, &now.kms_key_arn) {
+        (Field::Known(was), Field::Known(now)) => was != now,
+        (Field::Known(_), Field::Unknown) => true,
+        _ => false,
+    };
+    if key_changes {
         paths.push(AttributePath::attr("eks").join("kms_key_arn"));
     }
     paths
@@ -406,7 +413,16 @@ mod tests {
                 ("kms_key_arn", Value::Unknown),
             ]),
         );
-        assert_eq!(eks_replaced_by(&eks(true, key), &unknown_key), vec![]);
+        assert_eq!(
+            eks_replaced_by(&eks(true, key), &unknown_key),
+            vec![AttributePath::attr("eks").join("kms_key_arn")],
+            "a key known only at apply may be another"
+        );
+        assert_eq!(
+            eks_replaced_by(&eks(false, None), &unknown_key),
+            vec![],
+            "the key Genesis makes when encryption comes on"
+        );
     }
 
     #[test]
