@@ -25,6 +25,7 @@ fn workload_settings_known_only_at_apply_plan_as_unknown() {
             r#"{cluster}
 {later}
 resource "genesis_cluster" "data" {{
+  cloud                 = terraform_data.later.output.cloud
   project_id            = "p"
   region                = "us-central1"
   name                  = "data"
@@ -59,7 +60,7 @@ resource "genesis_workload" "db" {{
 "#,
             cluster = crate::harness::apps_cluster(&["apps"]),
             later = later(
-                r#"kind = "Deployment", replicas = 2, seconds = 5, type = "NodePort", class = "fast-ssd", environment = "staging""#
+                r#"kind = "Deployment", replicas = 2, seconds = 5, type = "NodePort", class = "fast-ssd", environment = "staging", cloud = "gcp""#
             ),
         );
         let ws = Workspace::new(tf, &[("main.tf", &config)]).against(&sim);
@@ -85,7 +86,7 @@ terraform {{
 }}
 {later}
 resource "genesis_cluster" "main" {{
-  cloud                   = "aws"
+  cloud                   = terraform_data.later.output.cloud
   name                    = "genesis-eks"
   kubernetes_version      = "1.32"
   enable_private_endpoint = terraform_data.later.output.private
@@ -95,7 +96,7 @@ resource "genesis_cluster" "main" {{
   }}
 }}
 "#,
-            later = later("private = true"),
+            later = later(r#"private = true, cloud = "aws""#),
         );
         let ws = Workspace::new(tf, &[("main.tf", &config)]).against_eks(&sim, &moto);
         let run = ws

@@ -177,6 +177,28 @@ pub fn plan_environment_defaults(
     }
 }
 
+/// `planned` with every value the configuration sets put back: a plan for
+/// the other cloud clears that cloud's settings, which the rules refuse
+/// only once the cloud is known.
+fn written_kept(planned: Value, config: &Value) -> Value {
+    let kept = |mut planned: std::collections::BTreeMap<String, Value>,
+                written: &std::collections::BTreeMap<String, Value>| {
+        for (name, value) in written {
+            if value.is_null() {
+                continue;
+            }
+            let ours = planned.remove(name).unwrap_or_default();
+            planned.insert(name.clone(), written_kept(ours, value));
+        }
+        planned
+    };
+    match (planned, config) {
+        (Value::Object(planned), Value::Object(written)) => Value::Object(kept(planned, written)),
+        (Value::Map(planned), Value::Map(written)) => Value::Map(kept(planned, written)),
+        (_, written) => written.clone(),
+    }
+}
+
 /// What two plans agree on, attribute by attribute; unknown elsewhere.
 fn agreement(one: Value, other: Value) -> Value {
     match (one, other) {
@@ -202,10 +224,24 @@ fn plan_cloud_defaults(
     let Some(views) = Views::of(ctx, planned, diags) else {
         return;
     };
-    if views.proposed.cloud.as_str() == Some("aws") {
-        plan_eks(ctx, &views, planned, defaults, diags);
-    } else {
-        plan_gke(ctx, &views, planned, defaults, diags);
+    match &views.proposed.cloud {
+        Field::Known(cloud) if cloud == "aws" => plan_eks(ctx, &views, planned, defaults, diags),
+        Field::Unknown => {
+            // Known only at apply: what both clouds' plans agree on, and
+            // the diagnostics both raise.
+            let (mut gke, mut eks) = (planned.clone(), planned.clone());
+            let (mut on_gke, mut on_eks) = (Diagnostics::new(), Diagnostics::new());
+            plan_gke(ctx, &views, &mut gke, defaults, &mut on_gke);
+            plan_eks(ctx, &views, &mut eks, defaults, &mut on_eks);
+            *planned = written_kept(agreement(gke, eks), ctx.config);
+            let on_eks = on_eks.into_vec();
+            for d in on_gke.into_vec() {
+                if on_eks.contains(&d) {
+                    diags.push(d);
+                }
+            }
+        }
+        _ => plan_gke(ctx, &views, planned, defaults, diags),
     }
 }
 
@@ -388,6 +424,44 @@ mod tests {
             ]),
         );
         cluster
+    }
+
+    #[test]
+    fn a_plan_for_either_cloud_keeps_what_the_configuration_sets() {
+        let planned = Value::object([
+            ("release_channel", Value::Unknown),
+            ("network", Value::Unknown),
+            (
+                "storage_classes",
+                Value::Map(
+                    [(
+                        "fast".to_string(),
+                        Value::object([("type", Value::Unknown), ("binding", "Wait".into())]),
+                    )]
+                    .into(),
+                ),
+            ),
+        ]);
+        let config = Value::object([
+            ("release_channel", Value::Null),
+            ("network", "vpc".into()),
+            (
+                "storage_classes",
+                Value::Map(
+                    [(
+                        "fast".to_string(),
+                        Value::object([("type", "pd-ssd".into()), ("binding", Value::Null)]),
+                    )]
+                    .into(),
+                ),
+            ),
+        ]);
+        let kept = written_kept(planned, &config);
+        assert_eq!(kept.get("release_channel"), &Value::Unknown, "left out");
+        assert_eq!(kept.get("network"), &Value::from("vpc"));
+        let class = kept.get("storage_classes").get("fast");
+        assert_eq!(class.get("type"), &Value::from("pd-ssd"));
+        assert_eq!(class.get("binding"), &Value::from("Wait"), "planned inside");
     }
 
     #[test]
