@@ -127,6 +127,24 @@ pub async fn read_namespaces(
         .map_err(|e| Diagnostic::error("Failed to read the cluster's namespaces", e.to_string()))
 }
 
+/// How the configuration (or the prior state) arranged its namespaces.
+#[derive(serde::Deserialize, Default)]
+#[serde(default)]
+struct Arrangement {
+    kubernetes_namespaces: Field<Vec<String>>,
+    namespace: Field<Vec<BlockView>>,
+}
+
+/// What a `namespace` block said that the state follows.
+#[derive(serde::Deserialize, Default)]
+#[serde(default)]
+struct BlockView {
+    name: Field<String>,
+    labels: Field<serde::de::IgnoredAny>,
+    /// By attribute (`default_request_cpu`, ...).
+    limit_range: Field<BTreeMap<String, Field<serde::de::IgnoredAny>>>,
+}
+
 /// Writes the namespaces found in the cluster into the state, in the
 /// configuration's arrangement: those listed in `kubernetes_namespaces` stay
 /// there, blocks stay blocks, and missing ones drop out (the next plan adds
@@ -134,11 +152,18 @@ pub async fn read_namespaces(
 /// namespaces without quota or limits go to the list, the rest to blocks.
 pub fn namespaces_into_state(state: &mut Value, base: &Value, actual: &[NamespaceSpec]) {
     let find = |name: &str| actual.iter().find(|n| n.name == name);
-    let listed: Vec<&str> = base.get("kubernetes_namespaces").string_elements();
-    let blocks = base.get("namespace").elements().to_vec();
+    let arrangement = view::as_written::<Arrangement>(base).unwrap_or_default();
+    let listed: Vec<&str> = arrangement
+        .kubernetes_namespaces
+        .known()
+        .into_iter()
+        .flatten()
+        .map(String::as_str)
+        .collect();
+    let blocks: &[BlockView] = arrangement.namespace.known().map_or(&[], Vec::as_slice);
     let arranged = !listed.is_empty() || !blocks.is_empty();
-    let block_value = |ns: &NamespaceSpec, old: &Value| {
-        let labels = if ns.labels.is_empty() && old.get("labels").is_null() {
+    let block_value = |ns: &NamespaceSpec, old: &BlockView| {
+        let labels = if ns.labels.is_empty() && old.labels.is_null() {
             Value::Null
         } else {
             Value::Map(
@@ -176,7 +201,11 @@ pub fn namespaces_into_state(state: &mut Value, base: &Value, actual: &[Namespac
                 let defaulted = *kind == "defaultRequest"
                     && value.is_some()
                     && value == limit("default", resource)
-                    && old.get("limit_range").get(attr).is_null();
+                    && old
+                        .limit_range
+                        .known()
+                        .and_then(|limits| limits.get(*attr))
+                        .is_none_or(Field::is_null);
                 let value = value.filter(|_| !defaulted);
                 (*attr, value.map_or(Value::Null, |q| q.clone().into()))
             }))
@@ -195,13 +224,13 @@ pub fn namespaces_into_state(state: &mut Value, base: &Value, actual: &[Namespac
             .filter(|n| find(n).is_some())
             .map(|n| Value::from(*n))
             .collect();
-        if !listed.is_empty() || !base.get("kubernetes_namespaces").is_null() {
+        if !listed.is_empty() || !arrangement.kubernetes_namespaces.is_null() {
             state.set_attr("kubernetes_namespaces", Value::List(kept));
         }
         let kept_blocks: Vec<Value> = blocks
             .iter()
             .filter_map(|old| {
-                let ns = find(old.get("name").as_str()?)?;
+                let ns = find(old.name.as_str()?)?;
                 Some(block_value(ns, old))
             })
             .collect();
@@ -240,7 +269,11 @@ pub fn namespaces_into_state(state: &mut Value, base: &Value, actual: &[Namespac
         }
         state.set_attr(
             "namespace",
-            Value::List(rich.iter().map(|n| block_value(n, &Value::Null)).collect()),
+            Value::List(
+                rich.iter()
+                    .map(|n| block_value(n, &BlockView::default()))
+                    .collect(),
+            ),
         );
     }
     // The mesh shows on the namespaces it labels; with none, the state

@@ -456,12 +456,23 @@ mod tests {
                 ),
             ),
         ]);
-        let kept = written_kept(planned, &config);
-        assert_eq!(kept.get("release_channel"), &Value::Unknown, "left out");
-        assert_eq!(kept.get("network"), &Value::from("vpc"));
-        let class = kept.get("storage_classes").get("fast");
-        assert_eq!(class.get("type"), &Value::from("pd-ssd"));
-        assert_eq!(class.get("binding"), &Value::from("Wait"), "planned inside");
+        // Left out: as planned; set: as written; inside what is set, as
+        // planned where the configuration says nothing.
+        let expected = Value::object([
+            ("release_channel", Value::Unknown),
+            ("network", "vpc".into()),
+            (
+                "storage_classes",
+                Value::Map(
+                    [(
+                        "fast".to_string(),
+                        Value::object([("type", "pd-ssd".into()), ("binding", "Wait".into())]),
+                    )]
+                    .into(),
+                ),
+            ),
+        ]);
+        assert_eq!(written_kept(planned, &config), expected);
     }
 
     #[test]
